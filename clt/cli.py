@@ -1,0 +1,221 @@
+"""The `clt` command: set up, run and work with the land trust registry.
+
+Each command is one short function that parses its arguments and calls the code that does the
+work; domain errors become a one-line message and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from clt import localdb
+
+EXIT_USER_ERROR = 2
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _uses_local_db() -> bool:
+    return not os.environ.get("DATABASE_URL")
+
+
+def ensure_local_database() -> bool:
+    """Start the project's own PostGIS if no DATABASE_URL is set; True if this call started it."""
+    if not _uses_local_db():
+        return False
+    try:
+        started = localdb.start(log=_say)
+        localdb.ensure_database()
+    except localdb.LocalDbError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return started
+
+
+def setup_django(*, database: bool = True) -> None:
+    """Configure Django; with `database`, make sure the database is up first."""
+    if database:
+        ensure_local_database()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
+    import django
+
+    django.setup()
+
+
+class CltGroup(click.Group):
+    """Lists commands in the order they were added (set-up first), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=CltGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clt")
+def main() -> None:
+    """clt — a community land trust registry with GIS.
+
+    With no DATABASE_URL set, commands use the project's own PostGIS in .clt/ and start it
+    when they need it.
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-demo", is_flag=True, help="Do not load the demo neighbourhood.")
+def up(host: str, port: int, no_demo: bool) -> None:
+    """Start the database, migrate, load the demo data and serve the app."""
+    started = ensure_local_database()
+    try:
+        setup_django(database=False)
+        _migrate()
+        if not no_demo:
+            _load_demo_if_empty()
+        _say(f"clt: serving on http://{host}:{port}/  (staff: /admin/, Ctrl-C to stop)")
+        from django.core.management import call_command
+
+        call_command("runserver", f"{host}:{port}", use_reloader=False)
+    finally:
+        if started:
+            localdb.stop(log=_say)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the app (no migration, no demo data)."""
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("runserver", f"{host}:{port}", use_reloader=False)
+
+
+@main.command()
+def migrate() -> None:
+    """Create or update the database tables."""
+    setup_django()
+    _migrate()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    _say("clt: migrating the database")
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+@main.command("load-demo")
+@click.option("--force", is_flag=True, help="Load even if the registry already has parcels.")
+def load_demo(force: bool) -> None:
+    """Load the demo West Jackson neighbourhood from fixtures/."""
+    setup_django()
+    if force:
+        _load_demo()
+    else:
+        _load_demo_if_empty()
+
+
+def _load_demo_if_empty() -> None:
+    from parcels.models import Parcel
+
+    if Parcel.objects.exists():
+        _say("clt: demo data already loaded (use `clt load-demo --force` to reload)")
+        return
+    _load_demo()
+
+
+def _load_demo() -> None:
+    from parcels.demo import DemoDataError, load_demo_neighbourhood
+
+    try:
+        summary = load_demo_neighbourhood()
+    except DemoDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say(f"clt: loaded the demo neighbourhood: {summary}")
+
+
+@main.group()
+def db() -> None:
+    """Manage the project's own PostgreSQL (used when DATABASE_URL is unset)."""
+
+
+@db.command("start")
+def db_start() -> None:
+    """Create (first time) and start the local PostGIS."""
+    if not _uses_local_db():
+        raise click.ClickException("DATABASE_URL is set: clt does not manage that server")
+    ensure_local_database()
+    _say(f"clt: local PostGIS is running on 127.0.0.1:{localdb.connection().port}")
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the local PostGIS."""
+    try:
+        stopped = localdb.stop(log=_say)
+    except localdb.LocalDbError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not stopped:
+        _say("clt: the local PostGIS was not running")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Say whether the local PostGIS runs, and where."""
+    running = localdb.is_initialised() and localdb.is_running()
+    state = "running" if running else "stopped"
+    click.echo(f"{state}: data in {localdb.data_dir()}, port {localdb.connection().port}")
+    sys.exit(0 if running else 1)
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the DATABASE_URL of the local PostGIS (for psql, QGIS or another app)."""
+    click.echo(localdb.connection().url.replace("postgis://", "postgresql://", 1))
+
+
+@main.command()
+@click.option("--parcels", "count", default=10_000, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def synth(count: int, seed: int, output: Path, quiet: bool) -> None:
+    """Write a synthetic county parcel layer (GeoPackage, EPSG:2255) for tests and benchmarks."""
+    from clt.synth import generate_city
+
+    if output.suffix.lower() != ".gpkg":
+        raise click.BadParameter("the output must be a GeoPackage (.gpkg)", param_hint="-o")
+    summary = generate_city(output, count, seed, progress=not quiet)
+    _say(f"clt: wrote {summary.parcels:,} parcels to {output}")
+
+
+@main.command()
+def doctor() -> None:
+    """Check Python, Django, GDAL, GEOS, PROJ, PostgreSQL and PostGIS, and say how to fix them."""
+    from clt.doctor import run_checks
+
+    ok = run_checks(echo=click.echo, start_local_db=_uses_local_db())
+    sys.exit(0 if ok else 1)
+
+
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def manage(args: tuple[str, ...]) -> None:
+    """Run a Django management command (createsuperuser, shell, dbshell...)."""
+    setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["clt manage", *args])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Django settings for clt.
+
+Everything that differs between a laptop, CI and production comes from the environment:
+
+* ``DATABASE_URL`` — a PostGIS server (``postgis://user:pass@host:port/name``). Unset, the
+  project's own cluster is used (see :mod:`clt.localdb`).
+* ``CLT_SECRET_KEY``, ``CLT_DEBUG`` (``1`` to turn on), ``CLT_ALLOWED_HOSTS`` (comma-separated).
+* ``CLT_BASEMAP_URL`` / ``CLT_BASEMAP_ATTRIBUTION`` — the base map tiles residents' browsers load.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from clt import localdb
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database() -> dict:
+    url = os.environ.get("DATABASE_URL") or localdb.connection().url
+    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    # Whatever scheme the user wrote (postgres://, postgresql://), we need the spatial backend.
+    config["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+    config.setdefault("TEST", {})["NAME"] = os.environ.get("CLT_TEST_DATABASE", "test_clt")
+    return config
+
+
+DEBUG = _env_flag("CLT_DEBUG", default=False)
+SECRET_KEY = os.environ.get("CLT_SECRET_KEY") or (
+    # A fixed key is fine for a laptop; production must set one (checked by `clt doctor`).
+    "dev-only-insecure-key-set-CLT_SECRET_KEY-in-production"
+)
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("CLT_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if h.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "parcels",
+    "leases",
+    "maps",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "clt.urls"
+WSGI_APPLICATION = "clt.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "clt" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "clt.context.site",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "America/Chicago"  # Jackson, Mississippi
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("CLT_STATIC_ROOT", BASE_DIR / ".clt" / "static"))
+STATICFILES_DIRS = [BASE_DIR / "clt" / "static"]
+# Serve straight from the source folders, so development and tests need no collectstatic;
+# production images run collectstatic into STATIC_ROOT.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+LOGIN_URL = "/admin/login/"
+
+# The base map residents' browsers fetch; the trust's own layers never depend on it.
+BASEMAP_URL = os.environ.get(
+    "CLT_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+BASEMAP_ATTRIBUTION = os.environ.get(
+    "CLT_BASEMAP_ATTRIBUTION", "&copy; OpenStreetMap contributors"
+)
+
+# The trust's public contact, shown on the public pages instead of any person's details.
+CLT_NAME = os.environ.get("CLT_NAME", "Fannie Lou Hamer Community Land Trust (demo)")
+CLT_CONTACT = os.environ.get("CLT_CONTACT", "Lumumba Center, 939 W. Capitol St., Jackson MS 39203")
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_HTTPONLY = True
+    X_FRAME_OPTIONS = "DENY"
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CLT_LOG_LEVEL", "WARNING")},
+}

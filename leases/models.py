@@ -1,0 +1,1 @@
+"""Parties, ground leases and resale records (see the registry issue)."""

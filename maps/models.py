@@ -1,0 +1,1 @@
+"""The map app declares layers over other apps' models; it keeps no tables of its own yet."""

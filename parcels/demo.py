@@ -1,0 +1,186 @@
+"""Load the demo West Jackson neighbourhood from `fixtures/west_jackson/`.
+
+The files are plain data (GeoJSON and CSV, described in the folder's README); this module only
+reads them into the registry, in one transaction, so a failed load leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.db import transaction
+
+from parcels.models import (
+    AcquisitionEvent,
+    Holding,
+    HoldingParcel,
+    Improvement,
+    Parcel,
+)
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "west_jackson"
+DEMO_JURISDICTION = "hinds-ms"
+
+
+class DemoDataError(ValueError):
+    """A demo file is missing or malformed; the message names the file and row."""
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    parcels: int
+    holdings: int
+    improvements: int
+    acquisition_events: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.parcels} parcels, {self.holdings} holdings, {self.improvements} improvements, "
+            f"{self.acquisition_events} acquisition events"
+        )
+
+
+def load_demo_neighbourhood(folder: Path = DEMO_DIR) -> DemoSummary:
+    """Replace the registry's demo jurisdiction with the files in `folder`; all or nothing."""
+    with transaction.atomic():
+        parcels = _load_parcels(folder / "parcels.geojson")
+        holdings = _load_holdings(folder / "holdings.csv", parcels)
+        improvements = _load_improvements(folder / "improvements.csv", holdings)
+        events = _load_acquisitions(folder / "acquisitions.csv", parcels, holdings)
+    return DemoSummary(len(parcels), len(holdings), improvements, events)
+
+
+def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    if not path.exists():
+        raise DemoDataError(f"{path}: file not found")
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(enumerate(csv.DictReader(f), start=2))  # row 1 is the header
+
+
+def _money(value: str, where: str) -> Decimal | None:
+    if value in ("", None):
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation as exc:
+        raise DemoDataError(f"{where}: '{value}' is not an amount of money") from exc
+    if amount < 0:
+        raise DemoDataError(f"{where}: '{value}' is negative")
+    return amount
+
+
+def _multipolygon(geometry: dict, where: str) -> MultiPolygon:
+    geom = GEOSGeometry(json.dumps(geometry), srid=4326)
+    if geom.geom_type == "Polygon":
+        geom = MultiPolygon(geom, srid=4326)
+    if geom.geom_type != "MultiPolygon" or geom.empty or not geom.valid:
+        raise DemoDataError(f"{where}: not a valid, non-empty polygon ({geom.valid_reason})")
+    return geom
+
+
+def _load_parcels(path: Path) -> dict[str, Parcel]:
+    if not path.exists():
+        raise DemoDataError(f"{path}: file not found")
+    features = json.loads(path.read_text(encoding="utf-8"))["features"]
+    _forget_previous_demo(path.name)
+    parcels = []
+    for number, feature in enumerate(features, start=1):
+        props = feature["properties"]
+        where = f"{path.name} feature {number} (APN {props.get('apn')})"
+        parcels.append(
+            Parcel(
+                jurisdiction=DEMO_JURISDICTION,
+                apn=props["apn"],
+                geom=_multipolygon(feature["geometry"], where),
+                address=props.get("address", ""),
+                owner_of_record=props.get("owner_of_record", ""),
+                land_use=props.get("land_use", ""),
+                zoning=props.get("zoning", ""),
+                assessed_land=_money(str(props.get("assessed_land", "")), where),
+                assessed_improvement=_money(str(props.get("assessed_improvement", "")), where),
+                vacancy_status=props.get("vacancy_status", "unknown"),
+                vacancy_source="county land use (demo)",
+                tax_status=props.get("tax_status", "current"),
+                source_srid=4326,
+                source_file=path.name,
+            )
+        )
+    Parcel.objects.bulk_create(parcels)
+    return {p.apn: p for p in Parcel.objects.filter(jurisdiction=DEMO_JURISDICTION)}
+
+
+def _forget_previous_demo(source_file: str) -> None:
+    """Remove an earlier load of the demo (an explicit `load-demo --force`), children first."""
+    demo = Parcel.objects.filter(jurisdiction=DEMO_JURISDICTION, source_file=source_file)
+    AcquisitionEvent.objects.filter(parcel__in=demo).delete()
+    Holding.objects.filter(parcels__in=demo).delete()  # cascades to memberships, improvements
+    demo.delete()
+
+
+def _date(value: str, where: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise DemoDataError(f"{where}: '{value}' is not a date (YYYY-MM-DD)") from exc
+
+
+def _load_holdings(path: Path, parcels: dict[str, Parcel]) -> dict[str, Holding]:
+    holdings: dict[str, Holding] = {}
+    for line, row in _rows(path):
+        where = f"{path.name} row {line}"
+        acquired_on = _date(row["acquired_on"], f"{where} acquired_on")
+        holding = Holding.objects.create(
+            name=row["name"],
+            current_use=row["current_use"],
+            acquired_via=row["acquired_via"],
+            acquired_on=acquired_on,
+            price=_money(row["price"], f"{where} price") or Decimal("0"),
+            deed_reference=row["deed_reference"],
+            available=row["available"].strip().lower() == "true",
+        )
+        for apn in row["apns"].split():
+            if apn not in parcels:
+                raise DemoDataError(f"{where}: APN '{apn}' is not in parcels.geojson")
+            HoldingParcel.objects.create(
+                holding=holding, parcel=parcels[apn], began_on=acquired_on
+            )
+        holdings[holding.name] = holding
+    return holdings
+
+
+def _load_improvements(path: Path, holdings: dict[str, Holding]) -> int:
+    rows = _rows(path)
+    for line, row in rows:
+        if row["holding"] not in holdings:
+            raise DemoDataError(f"{path.name} row {line}: no holding named '{row['holding']}'")
+        Improvement.objects.create(
+            holding=holdings[row["holding"]],
+            kind=row["kind"],
+            description=row["description"],
+            year_built=int(row["year_built"]) if row["year_built"] else None,
+            dwelling_units=int(row["dwelling_units"] or 0),
+        )
+    return len(rows)
+
+
+def _load_acquisitions(
+    path: Path, parcels: dict[str, Parcel], holdings: dict[str, Holding]
+) -> int:
+    rows = _rows(path)
+    for line, row in rows:
+        where = f"{path.name} row {line}"
+        if row["apn"] not in parcels:
+            raise DemoDataError(f"{where}: APN '{row['apn']}' is not in parcels.geojson")
+        AcquisitionEvent.objects.create(
+            parcel=parcels[row["apn"]],
+            stage=row["stage"],
+            on=_date(row["on"], f"{where} on"),
+            reason=row.get("reason", ""),
+        )
+    return len(rows)

@@ -1,0 +1,239 @@
+"""Parcels (LADM spatial units) and what the trust holds (LADM BA units: holdings).
+
+A parcel is the county's record of a piece of land, keyed by jurisdiction + APN. A holding is
+the trust's own record: one or more parcels it acquired together, how and when. Parcels are
+never deleted: a parcel gone from the county file is marked retired, so history stays.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.gis.db import models
+from django.core.validators import MinValueValidator
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+
+from parcels.queries import HoldingQuerySet, ParcelQuerySet
+
+NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
+
+
+def money(**kwargs) -> models.DecimalField:
+    """A dollar amount: exact decimal, cents, never negative."""
+    return models.DecimalField(max_digits=14, decimal_places=2, validators=NON_NEGATIVE, **kwargs)
+
+
+class Jurisdiction(models.TextChoices):
+    HINDS = "hinds-ms", "Hinds County, MS"
+    MADISON = "madison-ms", "Madison County, MS"
+    RANKIN = "rankin-ms", "Rankin County, MS"
+    OTHER = "other", "Other"
+
+
+class VacancyStatus(models.TextChoices):
+    VACANT = "vacant", "Vacant"
+    OCCUPIED = "occupied", "Occupied (has a structure or use)"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class TaxStatus(models.TextChoices):
+    CURRENT = "current", "Taxes current"
+    DELINQUENT = "delinquent", "Tax delinquent"
+    FORFEITED = "forfeited", "Forfeited to the State"
+
+
+class Parcel(models.Model):
+    """A county parcel: where it is, what the assessor says of it, and whether it is vacant."""
+
+    jurisdiction = models.CharField(
+        max_length=32, choices=Jurisdiction.choices, default=Jurisdiction.HINDS
+    )
+    apn = models.CharField("APN", max_length=64, help_text="County parcel number")
+    # EPSG:4326 is canonical; NULL while a record is still being researched.
+    geom = models.MultiPolygonField(srid=4326, null=True, blank=True)
+    # Kept by the database itself, so bulk loads and raw SQL can never leave it stale.
+    area_m2 = models.GeneratedField(
+        expression=RawSQL("COALESCE(ST_Area(geom::geography), 0)", []),
+        output_field=models.FloatField(),
+        db_persist=True,
+        verbose_name="area (m²)",
+    )
+    address = models.CharField(max_length=200, blank=True)
+    owner_of_record = models.CharField(max_length=200, blank=True)
+    land_use = models.CharField(max_length=32, blank=True, help_text="County land-use code")
+    zoning = models.CharField(max_length=32, blank=True)
+    assessed_land = money(null=True, blank=True)
+    assessed_improvement = money(null=True, blank=True)
+
+    vacancy_status = models.CharField(
+        max_length=16, choices=VacancyStatus.choices, default=VacancyStatus.UNKNOWN
+    )
+    vacancy_source = models.CharField(max_length=100, blank=True, help_text="e.g. county land use")
+    vacancy_as_of = models.DateField(null=True, blank=True)
+    vacancy_confidence = models.DecimalField(
+        max_digits=3, decimal_places=2, null=True, blank=True, help_text="0 to 1"
+    )
+    tax_status = models.CharField(
+        max_length=16, choices=TaxStatus.choices, default=TaxStatus.CURRENT
+    )
+
+    source_srid = models.PositiveIntegerField(
+        null=True, blank=True, help_text="EPSG code of the file this record came from"
+    )
+    source_file = models.CharField(max_length=300, blank=True)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the parcel disappeared from the county file"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ParcelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["jurisdiction", "apn"]
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "apn"], name="parcel_unique_apn"),
+            models.CheckConstraint(
+                condition=Q(geom__isnull=True) | Q(geom__isvalid=True),
+                name="parcel_geom_valid",
+                violation_error_message="The parcel outline is not a valid polygon.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["address"], name="parcel_address"),
+            models.Index(
+                fields=["vacancy_status"],
+                name="parcel_vacant",
+                condition=Q(vacancy_status="vacant", retired_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.apn} {self.address}".strip()
+
+    @property
+    def acres(self) -> float:
+        return (self.area_m2 or 0) / 4046.8564224
+
+
+class HoldingUse(models.TextChoices):
+    SINGLE_FAMILY_HOME = "single_family_home", "Single-family home"
+    COOP_HOUSING = "coop_housing", "Co-op housing"
+    URBAN_FARM = "urban_farm", "Urban farm"
+    COMMUNITY_GARDEN = "community_garden", "Community garden"
+    COMMERCIAL_COOP = "commercial_coop", "Commercial co-op"
+    CONSERVATION = "conservation", "Conservation"
+    HELD_VACANT = "held_vacant", "Held vacant"
+
+
+class AcquisitionMethod(models.TextChoices):
+    PURCHASE = "purchase", "Purchase"
+    DONATION = "donation", "Donation"
+    TAX_FORFEIT_PATENT = "tax_forfeit_patent", "Tax-forfeit land patent"
+    CITY_TRANSFER = "city_transfer", "City transfer"
+
+
+class Holding(models.Model):
+    """What the trust holds: one or more parcels acquired together, and how they came."""
+
+    name = models.CharField(max_length=200)
+    parcels = models.ManyToManyField(Parcel, through="HoldingParcel", related_name="holdings")
+    current_use = models.CharField(max_length=32, choices=HoldingUse.choices)
+    acquired_via = models.CharField(max_length=32, choices=AcquisitionMethod.choices)
+    acquired_on = models.DateField()
+    price = money(default=Decimal("0"), help_text="What the trust paid (0 for a donation)")
+    deed_reference = models.CharField(max_length=100, blank=True, help_text="Book/page or doc no.")
+    available = models.BooleanField(
+        default=False, help_text="Offered now to a household, co-op or farm (shown publicly)"
+    )
+    ended_on = models.DateField(
+        null=True, blank=True, help_text="When the trust stopped holding it (rare: sold, taken)"
+    )
+    notes = models.TextField(blank=True)
+
+    objects = HoldingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("acquired_on")),
+                name="holding_ends_after_it_begins",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def area_m2(self) -> float:
+        return self.parcels.aggregate(total=models.Sum("area_m2"))["total"] or 0.0
+
+
+class HoldingParcel(models.Model):
+    """A parcel's membership of a holding, with its own lifespan (parcels can be split off)."""
+
+    holding = models.ForeignKey(Holding, on_delete=models.CASCADE)
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT)
+    began_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parcel"],
+                condition=Q(ended_on__isnull=True),
+                name="parcel_in_one_current_holding",
+            ),
+        ]
+
+
+class AcquisitionStage(models.TextChoices):
+    PROSPECT = "prospect", "Prospect"
+    UNDER_REVIEW = "under_review", "Under review"
+    OFFER = "offer", "Offer made"
+    UNDER_CONTRACT = "under_contract", "Under contract"
+    ACQUIRED = "acquired", "Acquired"
+    DROPPED = "dropped", "Dropped"
+
+
+class AcquisitionEvent(models.Model):
+    """One dated step of the acquisition pipeline for a parcel the trust is pursuing."""
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="acquisition_events")
+    stage = models.CharField(max_length=16, choices=AcquisitionStage.choices)
+    on = models.DateField()
+    reason = models.TextField(blank=True, help_text="Required when dropped")
+    holding = models.ForeignKey(Holding, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["parcel", "on", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(stage="dropped") | ~Q(reason=""),
+                name="dropped_needs_a_reason",
+                violation_error_message="Say why the acquisition was dropped.",
+            ),
+        ]
+
+
+class ImprovementKind(models.TextChoices):
+    HOUSE = "house", "House"
+    APARTMENT_BUILDING = "apartment_building", "Apartment building"
+    UNIT = "unit", "Dwelling unit"
+    COMMERCIAL_BUILDING = "commercial_building", "Commercial building"
+    FARM_STRUCTURE = "farm_structure", "Farm structure"
+
+
+class Improvement(models.Model):
+    """A building or unit on trust land, owned by the lessee (the trust owns the land)."""
+
+    holding = models.ForeignKey(Holding, on_delete=models.CASCADE, related_name="improvements")
+    kind = models.CharField(max_length=32, choices=ImprovementKind.choices)
+    description = models.CharField(max_length=200, blank=True)
+    year_built = models.PositiveSmallIntegerField(null=True, blank=True)
+    dwelling_units = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.description or self.get_kind_display()
+

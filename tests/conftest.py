@@ -1,0 +1,28 @@
+"""Test-wide set-up: a real PostGIS, never SQLite.
+
+With no DATABASE_URL, the project's own cluster is started before pytest-django creates the test
+database (`test_clt`), and stopped at the end if this session started it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from clt import localdb
+
+_started_here = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _started_here
+    if os.environ.get("DATABASE_URL"):
+        return
+    _started_here = localdb.start(log=lambda m: None)
+    localdb.ensure_database()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _started_here and not os.environ.get("CLT_KEEP_DB"):
+        localdb.stop(log=lambda m: None)
