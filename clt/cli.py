@@ -54,7 +54,10 @@ class CltGroup(click.Group):
         return list(self.commands)
 
 
-@click.group(cls=CltGroup, context_settings={"help_option_names": ["-h", "--help"]})
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120, "terminal_width": 120}
+
+
+@click.group(cls=CltGroup, context_settings=CONTEXT)
 @click.version_option(package_name="clt")
 def main() -> None:
     """clt — a community land trust registry with GIS.
@@ -187,10 +190,10 @@ def db_url() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def synth(count: int, seed: int, output: Path, quiet: bool) -> None:
     """Write a synthetic county parcel layer (GeoPackage, EPSG:2255) for tests and benchmarks."""
-    from clt.synth import generate_city
-
     if output.suffix.lower() != ".gpkg":
         raise click.BadParameter("the output must be a GeoPackage (.gpkg)", param_hint="-o")
+    from clt.synth import generate_city
+
     summary = generate_city(output, count, seed, progress=not quiet)
     _say(f"clt: wrote {summary.parcels:,} parcels to {output}")
 

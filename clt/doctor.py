@@ -72,7 +72,8 @@ def check_database() -> str:
             f"{where} does not answer: {str(exc).strip()}. "
             "Fix: `clt db start` (local) or check DATABASE_URL and that the server runs"
         ) from exc
-    return f"PostgreSQL {server} at {connection.settings_dict['HOST']}:{connection.settings_dict['PORT']}"
+    where = connection.settings_dict
+    return f"PostgreSQL {server} at {where['HOST']}:{where['PORT']}"
 
 
 def check_postgis() -> str:

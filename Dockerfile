@@ -1,0 +1,27 @@
+# The clt web app under gunicorn. GDAL, GEOS and PROJ come from Debian, as on a bare machine.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    CLT_STATIC_ROOT=/app/static
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gdal-bin libgdal32 libgeos-c1v5 libproj25 \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY clt ./clt
+COPY parcels ./parcels
+COPY leases ./leases
+COPY maps ./maps
+COPY fixtures ./fixtures
+# Editable, so the app finds fixtures/ beside its code.
+RUN pip install --no-cache-dir -e . \
+    && DATABASE_URL=postgis://build:build@localhost/build python -m django collectstatic \
+       --noinput --settings=clt.settings
+
+RUN useradd --system --home /app clt
+USER clt
+EXPOSE 8000
+CMD ["gunicorn", "clt.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,72 @@
+"""The `clt` command as a user runs it: a real process, a real database."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLT = [sys.executable, "-m", "clt.cli"]
+
+
+def run_clt(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*CLT, *args], capture_output=True, text=True, cwd=ROOT, env=env or os.environ.copy(),
+        timeout=120,
+    )
+
+
+def test_help_lists_every_command_with_one_line():
+    from clt.cli import main
+
+    result = run_clt("--help")
+    assert result.returncode == 0
+    for name, command in main.commands.items():
+        assert f"  {name} " in result.stdout, f"{name} missing from --help"
+        assert command.get_short_help_str(limit=200) in result.stdout
+
+
+def test_doctor_reports_every_component_and_passes():
+    result = run_clt("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for label in ("Python", "Django", "GDAL", "GEOS", "PROJ", "Database", "PostGIS"):
+        assert f"ok {label}" in result.stdout
+
+
+def test_doctor_fails_with_the_fix_when_the_database_does_not_answer():
+    env = {**os.environ, "DATABASE_URL": "postgis://nobody:secret@127.0.0.1:9/nowhere"}
+    result = run_clt("doctor", env=env)
+    assert result.returncode == 1
+    assert "!! Database" in result.stdout
+    assert "Fix:" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_database_url_route_is_used_instead_of_the_local_cluster():
+    from clt import localdb
+
+    env = {**os.environ, "DATABASE_URL": localdb.connection().url}
+    result = run_clt("doctor", env=env)
+    assert result.returncode == 0
+    assert f"127.0.0.1:{localdb.connection().port}" in result.stdout
+
+
+def test_db_url_prints_a_url_psql_and_qgis_understand():
+    result = run_clt("db", "url")
+    assert result.returncode == 0
+    assert result.stdout.startswith("postgresql://clt:")
+
+
+def test_synth_refuses_an_output_that_is_not_a_geopackage(tmp_path):
+    result = run_clt("synth", "--parcels", "10", "-o", str(tmp_path / "city.shp"))
+    assert result.returncode == 2
+    assert "GeoPackage" in result.stderr
+
+
+@pytest.mark.django_db
+def test_unknown_command_suggests_help():
+    result = run_clt("frobnicate")
+    assert result.returncode == 2
+    assert "No such command" in result.stderr

@@ -1,0 +1,58 @@
+"""The project's own PostgreSQL: private, loopback-only, and safe to start twice."""
+
+import os
+import socket
+
+import psycopg
+import pytest
+
+from clt import localdb
+
+
+def test_local_cluster_is_running_for_the_tests():
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("tests run against DATABASE_URL, not the local cluster")
+    assert localdb.is_running()
+
+
+def test_starting_a_running_cluster_is_a_no_op():
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("tests run against DATABASE_URL")
+    assert localdb.start(log=lambda m: None) is False
+
+
+def test_cluster_listens_on_loopback_only_and_needs_the_password():
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("tests run against DATABASE_URL")
+    conn = localdb.connection()
+    with psycopg.connect(
+        host=conn.host, port=conn.port, user=conn.user, password=conn.password, dbname="postgres"
+    ) as db:
+        assert db.execute("SHOW listen_addresses").fetchone()[0] == "127.0.0.1"
+        assert db.execute("SHOW unix_socket_directories").fetchone()[0] == ""
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(
+            host=conn.host, port=conn.port, user=conn.user, password="wrong", dbname="postgres"
+        )
+
+
+def test_password_file_is_private():
+    mode = (localdb.home() / "password").stat().st_mode & 0o777
+    assert mode == 0o600
+
+
+def test_database_has_postgis():
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("tests run against DATABASE_URL")
+    conn = localdb.connection()
+    with psycopg.connect(
+        host=conn.host, port=conn.port, user=conn.user, password=conn.password, dbname=conn.name
+    ) as db:
+        assert db.execute("SELECT postgis_lib_version()").fetchone()[0].startswith("3.")
+
+
+def test_chosen_port_was_free_of_other_servers():
+    # The port is ours: a system PostgreSQL on 5432 is never touched.
+    assert localdb.connection().port != 5432
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", localdb.connection().port)) == 0
