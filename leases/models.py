@@ -1,1 +1,365 @@
-"""Parties, ground leases and resale records (see the registry issue)."""
+"""Parties, ground leases and what hangs on them: fees, monitoring, appraisals, resales.
+
+In LADM terms a ground lease is a *right* of the lessee parties on a leased unit (parcels of a
+holding); the resale formula and the purchase option are *restrictions* in favour of the trust;
+the fee, occupancy, insurance and taxes are the lessee's *responsibilities*.
+
+Private data (names, contacts, incomes, fees, arrears, notes) lives here and only here: public
+pages and layers never read these models. Every model is tracked by django-pghistory (database
+triggers), so a change by any route, bulk SQL included, leaves a row saying who, when and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pghistory
+from django.contrib.gis.db import models
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
+
+from leases.queries import GroundLeaseQuerySet
+from parcels.models import Holding, Parcel, money, tracked
+
+
+class PartyKind(models.TextChoices):
+    HOUSEHOLD = "household", "Household"
+    COOPERATIVE = "cooperative", "Cooperative"
+    ORGANISATION = "organisation", "Organisation"
+    TRUST = "trust", "The land trust"
+
+
+@pghistory.track(*tracked())
+class Party(models.Model):
+    """A lessee, buyer or seller: a household (with members), a co-op or an organisation."""
+
+    kind = models.CharField(max_length=16, choices=PartyKind.choices)
+    name = models.CharField(max_length=200, help_text="Private: never shown publicly")
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    mailing_address = models.CharField(max_length=300, blank=True)
+    household_size = models.PositiveSmallIntegerField(null=True, blank=True)
+    annual_income = money(null=True, blank=True, help_text="Private: at the last certification")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "parties"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@pghistory.track(*tracked())
+class PartyMember(models.Model):
+    """A person in a household or a member of a co-op, with their share."""
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="members")
+    name = models.CharField(max_length=200)
+    share = models.DecimalField(
+        max_digits=5, decimal_places=4, default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Fraction of the party's interest (0 to 1)",
+    )
+    is_contact = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeaseStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    IN_DEFAULT = "in_default", "In default"
+    TERMINATED = "terminated", "Terminated"
+    EXPIRED = "expired", "Expired"
+
+
+class PermittedUse(models.TextChoices):
+    RESIDENTIAL = "residential", "Residential"
+    AGRICULTURAL = "agricultural", "Agricultural"
+    COMMERCIAL_COOP = "commercial_coop", "Commercial co-op"
+    COMMUNITY = "community", "Community use"
+
+
+class TransferOnDeath(models.TextChoices):
+    HEIRS_MAY_ASSUME = "heirs_may_assume", "Heirs who will occupy may assume the lease"
+    HEIRS_MUST_SELL = "heirs_must_sell", "Heirs must sell at the formula price"
+    TRUST_OPTION = "trust_option", "The trust may buy at the formula price"
+
+
+def validate_formula(value: dict) -> None:
+    """A stored resale formula must parse by the engine's strict rules."""
+    from leases.resale import FormulaError, parse_formula
+
+    try:
+        parse_formula(value)
+    except FormulaError as exc:
+        raise ValidationError(f"resale formula: {exc}") from exc
+
+
+@pghistory.track(*tracked())
+class GroundLease(models.Model):
+    """A ground lease: the lessee's right to use trust land, and the rules that come with it."""
+
+    reference = models.CharField(max_length=40, unique=True, help_text="e.g. GL-2017-004")
+    holding = models.ForeignKey(Holding, on_delete=models.PROTECT, related_name="leases")
+    parcels = models.ManyToManyField(Parcel, related_name="leases", blank=True)
+    lessees = models.ManyToManyField(Party, related_name="leases")
+    starts_on = models.DateField()
+    term_years = models.PositiveSmallIntegerField(default=99)
+    renewable = models.BooleanField(default=True)
+    renewal_term_years = models.PositiveSmallIntegerField(default=99)
+    permitted_use = models.CharField(max_length=20, choices=PermittedUse.choices)
+    occupancy_months_per_year = models.PositiveSmallIntegerField(
+        default=10, validators=[MaxValueValidator(12)],
+        help_text="Months a year the lessee must live there (residential leases)",
+    )
+    fee_monthly = money(help_text="Current monthly lease fee (changes are kept as fee changes)")
+    arrears = money(default=Decimal("0"), help_text="Unpaid fees, collected at sale")
+    taxes_paid_by_lessee = models.BooleanField(default=True)
+    permitted_mortgage = models.BooleanField(default=True)
+    transfer_on_death = models.CharField(
+        max_length=20, choices=TransferOnDeath.choices, default=TransferOnDeath.HEIRS_MAY_ASSUME
+    )
+    status = models.CharField(max_length=12, choices=LeaseStatus.choices, default="active")
+    ended_on = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    # What the current lessee paid for the improvements, and when: the base of most formulas.
+    purchase_price = money()
+    purchase_date = models.DateField()
+    resale_formula = models.JSONField(
+        validators=[validate_formula],
+        help_text="The formula in its JSON form (docs/resale-formulas.md)",
+    )
+    notes = models.TextField(blank=True)
+
+    objects = GroundLeaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["reference"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("starts_on")),
+                name="lease_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["terminated", "expired"]) | Q(ended_on__isnull=False),
+                name="ended_lease_has_an_end_date",
+                violation_error_message="A terminated or expired lease needs its end date.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def expires_on(self) -> dt.date:
+        try:
+            return self.starts_on.replace(year=self.starts_on.year + self.term_years)
+        except ValueError:  # 29 February
+            return self.starts_on.replace(year=self.starts_on.year + self.term_years, day=28)
+
+
+@pghistory.track(*tracked())
+class LeaseFeeChange(models.Model):
+    """A change of the monthly fee (the trust may reduce or suspend it; increases are capped)."""
+
+    lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="fee_changes")
+    effective_on = models.DateField()
+    fee_monthly = money()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["lease", "effective_on"]
+
+
+class MonitoringType(models.TextChoices):
+    """The monitoring events HomeKeeper tracks on a lease."""
+
+    OCCUPANCY_CERTIFICATION = "occupancy_certification", "Occupancy certification"
+    PROOF_OF_INSURANCE = "proof_of_insurance", "Proof of insurance"
+    INSPECTION = "inspection", "Inspection"
+    LATE_FEE_PAYMENT = "late_fee_payment", "Late lease-fee payment"
+    DELINQUENT_90_DAYS = "delinquent_90_days", "90+ days delinquent"
+    NOTICE_OF_FORECLOSURE = "notice_of_foreclosure", "Notice of foreclosure"
+    ENFORCEMENT_VIOLATION = "enforcement_violation", "Enforcement violation"
+    REQUEST_LEAVE_OF_ABSENCE = "request_leave_of_absence", "Request: leave of absence"
+    REQUEST_TO_RENT = "request_to_rent", "Request: to rent"
+    REQUEST_TO_REFINANCE = "request_to_refinance", "Request: to refinance"
+    REQUEST_TO_IMPROVE = "request_to_improve", "Request: to improve"
+    REQUEST_SHORT_SALE = "request_short_sale", "Request: short sale"
+    OTHER = "other", "Other"
+
+
+class MonitoringStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    RESOLVED = "resolved", "Resolved"
+
+
+@pghistory.track(*tracked())
+class MonitoringEvent(models.Model):
+    """Something staff must follow on a lease: a certification, a late payment, a request."""
+
+    lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="monitoring")
+    type = models.CharField(max_length=32, choices=MonitoringType.choices)
+    on = models.DateField()
+    status = models.CharField(max_length=12, choices=MonitoringStatus.choices, default="open")
+    resolved_on = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["lease", "-on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="resolved") | Q(resolved_on__isnull=False),
+                name="resolved_event_has_a_date",
+                violation_error_message="A resolved event needs its resolution date.",
+            ),
+        ]
+
+
+class AppraisalPurpose(models.TextChoices):
+    PURCHASE = "purchase", "At purchase"
+    RESALE = "resale", "At resale"
+    REFINANCE = "refinance", "Refinance"
+    OTHER = "other", "Other"
+
+
+@pghistory.track(*tracked())
+class Appraisal(models.Model):
+    """A market appraisal of a leased home (the land excluded or included, as stated)."""
+
+    lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="appraisals")
+    on = models.DateField()
+    value = money()
+    purpose = models.CharField(max_length=12, choices=AppraisalPurpose.choices)
+    appraiser = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["lease", "on"]
+
+
+@pghistory.track(*tracked())
+class CapitalImprovement(models.Model):
+    """A capital improvement the trust approved, credited at resale by the lease's rules."""
+
+    lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="improvements")
+    description = models.CharField(max_length=200)
+    approved_on = models.DateField()
+    completed_on = models.DateField(null=True, blank=True)
+    cost = money()
+    credit = money(help_text="Amount credited to the resale price")
+
+
+@pghistory.track(*tracked())
+class RepairDeduction(models.Model):
+    """Repairs needed to bring the home to standard, deducted at resale."""
+
+    lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="repairs")
+    description = models.CharField(max_length=200)
+    assessed_on = models.DateField()
+    amount = money()
+
+
+@pghistory.track(*tracked())
+class Resale(models.Model):
+    """A sale of a leased home from one household to the next: the chain of owners."""
+
+    lease = models.ForeignKey(GroundLease, on_delete=models.PROTECT, related_name="resales")
+    seller = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="sales")
+    buyer = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="purchases")
+    contract_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+    formula_price = money()
+    agreed_price = money()
+    appraised_value = money(null=True, blank=True, help_text="Market value at resale")
+    buyer_income_pct_ami = models.DecimalField(
+        max_digits=5, decimal_places=1, null=True, blank=True,
+        help_text="Buyer household income as % of area median income",
+    )
+
+    class Meta:
+        ordering = ["lease", "contract_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agreed_price__lte=models.F("formula_price")),
+                name="resale_within_formula_price",
+                violation_error_message="The agreed price is above the formula price.",
+            ),
+        ]
+
+
+class IndexKind(models.TextChoices):
+    AREA_MEDIAN_INCOME = "ami", "Area median income (HUD)"
+    HUD_INCOME_LIMIT = "hud_income_limit", "HUD income limit"
+    CPI = "cpi", "Consumer price index"
+    OTHER = "other", "Other published index"
+
+
+class IndexSeries(models.Model):
+    """A published table (AMI, HUD income limits, CPI...) with where it came from."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="e.g. jackson-ms-ami")
+    kind = models.CharField(max_length=20, choices=IndexKind.choices)
+    area = models.CharField(max_length=100, blank=True, help_text="e.g. Jackson, MS MSA")
+    source = models.CharField(max_length=300, help_text="Publisher and document or URL")
+    loaded_from = models.CharField(max_length=300, blank=True)
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "index series"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IndexValue(models.Model):
+    """One published value: a year (and month), and for income limits a size and a level."""
+
+    series = models.ForeignKey(IndexSeries, on_delete=models.CASCADE, related_name="values")
+    year = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField(null=True, blank=True)
+    household_size = models.PositiveSmallIntegerField(null=True, blank=True)
+    percent_of_median = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="30, 50 or 80 for HUD income limits"
+    )
+    value = models.DecimalField(max_digits=14, decimal_places=4)
+
+    class Meta:
+        ordering = ["series", "year", "month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "year", "month", "household_size", "percent_of_median"],
+                name="one_index_value_per_key",
+                nulls_distinct=False,
+            ),
+        ]
+
+
+class SourceKind(models.TextChoices):
+    DEED = "deed", "Deed"
+    LAND_PATENT = "land_patent", "Land patent"
+    RECORDED_LEASE = "recorded_lease", "Recorded lease"
+    APPRAISAL = "appraisal", "Appraisal report"
+    OTHER = "other", "Other"
+
+
+class SourceDocument(models.Model):
+    """A document behind a record (LADM source): deed, patent, recorded lease, appraisal."""
+
+    kind = models.CharField(max_length=16, choices=SourceKind.choices)
+    reference = models.CharField(max_length=200, help_text="Book/page, instrument no. or file")
+    recorded_on = models.DateField(null=True, blank=True)
+    holding = models.ForeignKey(
+        Holding, null=True, blank=True, on_delete=models.CASCADE, related_name="sources"
+    )
+    lease = models.ForeignKey(
+        GroundLease, null=True, blank=True, on_delete=models.CASCADE, related_name="sources"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.reference}"

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pghistory
 from django.contrib.gis.db import models
 from django.core.validators import MinValueValidator
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 from parcels.queries import HoldingQuerySet, ParcelQuerySet
+
+
+# Every change to these records, by any route (admin, import, bulk SQL), leaves an event row
+# written by a database trigger, tagged with the user and action in `pghistory.context`.
+def tracked() -> tuple:
+    """Fresh trackers for one model (pghistory binds each tracker to the model it decorates)."""
+    return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
@@ -43,6 +51,7 @@ class TaxStatus(models.TextChoices):
     FORFEITED = "forfeited", "Forfeited to the State"
 
 
+@pghistory.track(*tracked(), exclude=["area_m2", "updated_at"])
 class Parcel(models.Model):
     """A county parcel: where it is, what the assessor says of it, and whether it is vacant."""
 
@@ -134,6 +143,7 @@ class AcquisitionMethod(models.TextChoices):
     CITY_TRANSFER = "city_transfer", "City transfer"
 
 
+@pghistory.track(*tracked())
 class Holding(models.Model):
     """What the trust holds: one or more parcels acquired together, and how they came."""
 
@@ -170,6 +180,7 @@ class Holding(models.Model):
         return self.parcels.aggregate(total=models.Sum("area_m2"))["total"] or 0.0
 
 
+@pghistory.track(*tracked())
 class HoldingParcel(models.Model):
     """A parcel's membership of a holding, with its own lifespan (parcels can be split off)."""
 
@@ -197,6 +208,7 @@ class AcquisitionStage(models.TextChoices):
     DROPPED = "dropped", "Dropped"
 
 
+@pghistory.track(*tracked())
 class AcquisitionEvent(models.Model):
     """One dated step of the acquisition pipeline for a parcel the trust is pursuing."""
 
@@ -225,6 +237,7 @@ class ImprovementKind(models.TextChoices):
     FARM_STRUCTURE = "farm_structure", "Farm structure"
 
 
+@pghistory.track(*tracked())
 class Improvement(models.Model):
     """A building or unit on trust land, owned by the lessee (the trust owns the land)."""
 

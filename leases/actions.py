@@ -1,0 +1,118 @@
+"""Writes to ground leases, each a named action (see clt.history).
+
+Each action validates with the models' rules (`full_clean`) before it writes, so bad values fail
+with the field named and nothing saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+
+from clt.history import recorded
+from leases.models import (
+    GroundLease,
+    LeaseFeeChange,
+    LeaseStatus,
+    MonitoringEvent,
+    MonitoringStatus,
+    Party,
+    Resale,
+)
+from parcels.models import Parcel
+
+
+def lease_create(
+    *,
+    lessees: Iterable[Party],
+    parcels: Iterable[Parcel] = (),
+    user=None,
+    **fields,
+) -> GroundLease:
+    """Sign a new ground lease; its first fee is recorded as the first fee change."""
+    with recorded("lease_create", user):
+        lease = GroundLease(**fields)
+        lease.full_clean()
+        lease.save()
+        lease.lessees.set(lessees)
+        lease.parcels.set(parcels or lease.holding.parcels.all())
+        LeaseFeeChange.objects.create(
+            lease=lease, effective_on=lease.starts_on, fee_monthly=lease.fee_monthly,
+            reason="fee at signing",
+        )
+    return lease
+
+
+def fee_change(
+    *, lease: GroundLease, fee_monthly: Decimal, effective_on: dt.date, reason: str, user=None
+) -> LeaseFeeChange:
+    """Change the monthly fee from a date (reduce, suspend with 0, or raise within the cap)."""
+    with recorded("fee_change", user):
+        change = LeaseFeeChange(
+            lease=lease, effective_on=effective_on, fee_monthly=fee_monthly, reason=reason
+        )
+        change.full_clean()
+        change.save()
+        lease.fee_monthly = fee_monthly
+        lease.save(update_fields=["fee_monthly"])
+    return change
+
+
+def lease_set_formula(*, lease: GroundLease, formula: dict, user=None) -> GroundLease:
+    """Replace the lease's resale formula (an amendment); the old one stays in history."""
+    with recorded("lease_set_formula", user):
+        lease.resale_formula = formula
+        lease.full_clean()
+        lease.save(update_fields=["resale_formula"])
+    return lease
+
+
+def lease_terminate(
+    *, lease: GroundLease, on: dt.date, reason: str, user=None
+) -> GroundLease:
+    """End a lease before its term (default, surrender); the record stays, marked terminated."""
+    if lease.status in (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED):
+        raise ValidationError({"status": f"lease {lease.reference} has already ended"})
+    with recorded("lease_terminate", user):
+        lease.status = LeaseStatus.TERMINATED
+        lease.ended_on = on
+        lease.end_reason = reason
+        lease.full_clean()
+        lease.save(update_fields=["status", "ended_on", "end_reason"])
+    return lease
+
+
+def monitoring_record(
+    *, lease: GroundLease, type: str, on: dt.date, notes: str = "", user=None
+) -> MonitoringEvent:
+    """Open a monitoring event on a lease."""
+    with recorded("monitoring_record", user):
+        event = MonitoringEvent(lease=lease, type=type, on=on, notes=notes)
+        event.full_clean()
+        event.save()
+    return event
+
+
+def monitoring_resolve(
+    *, event: MonitoringEvent, on: dt.date, notes: str = "", user=None
+) -> MonitoringEvent:
+    """Close a monitoring event with its resolution date."""
+    with recorded("monitoring_resolve", user):
+        event.status = MonitoringStatus.RESOLVED
+        event.resolved_on = on
+        event.notes = f"{event.notes}\n{notes}".strip()
+        event.full_clean()
+        event.save()
+    return event
+
+
+def resale_record(*, user=None, **fields) -> Resale:
+    """Record a sale of a leased home to the next household."""
+    with recorded("resale_record", user):
+        resale = Resale(**fields)
+        resale.full_clean()
+        resale.save()
+    return resale
