@@ -6,45 +6,13 @@ work; domain errors become a one-line message and a non-zero exit, never a trace
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from clt import localdb
-
-EXIT_USER_ERROR = 2
-
-
-def _say(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def _uses_local_db() -> bool:
-    return not os.environ.get("DATABASE_URL")
-
-
-def ensure_local_database() -> bool:
-    """Start the project's own PostGIS if no DATABASE_URL is set; True if this call started it."""
-    if not _uses_local_db():
-        return False
-    try:
-        started = localdb.start(log=_say)
-        localdb.ensure_database()
-    except localdb.LocalDbError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return started
-
-
-def setup_django(*, database: bool = True) -> None:
-    """Configure Django; with `database`, make sure the database is up first."""
-    if database:
-        ensure_local_database()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
-    import django
-
-    django.setup()
+from clt.clitools import ensure_local_database, say, setup_django, uses_local_db
 
 
 class CltGroup(click.Group):
@@ -79,13 +47,13 @@ def up(host: str, port: int, no_demo: bool) -> None:
         _migrate()
         if not no_demo:
             _load_demo_if_empty()
-        _say(f"clt: serving on http://{host}:{port}/  (staff: /admin/, Ctrl-C to stop)")
+        say(f"clt: serving on http://{host}:{port}/  (staff: /admin/, Ctrl-C to stop)")
         from django.core.management import call_command
 
         call_command("runserver", f"{host}:{port}", use_reloader=False)
     finally:
         if started:
-            localdb.stop(log=_say)
+            localdb.stop(log=say)
 
 
 @main.command()
@@ -109,7 +77,7 @@ def migrate() -> None:
 def _migrate() -> None:
     from django.core.management import call_command
 
-    _say("clt: migrating the database")
+    say("clt: migrating the database")
     call_command("migrate", interactive=False, verbosity=0)
 
 
@@ -128,7 +96,7 @@ def _load_demo_if_empty() -> None:
     from parcels.models import Parcel
 
     if Parcel.objects.exists():
-        _say("clt: demo data already loaded (use `clt load-demo --force` to reload)")
+        say("clt: demo data already loaded (use `clt load-demo --force` to reload)")
         return
     _load_demo()
 
@@ -140,7 +108,7 @@ def _load_demo() -> None:
         summary = load_demo_neighbourhood()
     except DemoDataError as exc:
         raise click.ClickException(str(exc)) from exc
-    _say(f"clt: loaded the demo neighbourhood: {summary}")
+    say(f"clt: loaded the demo neighbourhood: {summary}")
 
 
 @main.group()
@@ -151,21 +119,21 @@ def db() -> None:
 @db.command("start")
 def db_start() -> None:
     """Create (first time) and start the local PostGIS."""
-    if not _uses_local_db():
+    if not uses_local_db():
         raise click.ClickException("DATABASE_URL is set: clt does not manage that server")
     ensure_local_database()
-    _say(f"clt: local PostGIS is running on 127.0.0.1:{localdb.connection().port}")
+    say(f"clt: local PostGIS is running on 127.0.0.1:{localdb.connection().port}")
 
 
 @db.command("stop")
 def db_stop() -> None:
     """Stop the local PostGIS."""
     try:
-        stopped = localdb.stop(log=_say)
+        stopped = localdb.stop(log=say)
     except localdb.LocalDbError as exc:
         raise click.ClickException(str(exc)) from exc
     if not stopped:
-        _say("clt: the local PostGIS was not running")
+        say("clt: the local PostGIS was not running")
 
 
 @db.command("status")
@@ -195,7 +163,7 @@ def synth(count: int, seed: int, output: Path, quiet: bool) -> None:
     from clt.synth import generate_city
 
     summary = generate_city(output, count, seed, progress=not quiet)
-    _say(f"clt: wrote {summary.parcels:,} parcels to {output}")
+    say(f"clt: wrote {summary.parcels:,} parcels to {output}")
 
 
 @main.command()
@@ -203,7 +171,7 @@ def doctor() -> None:
     """Check Python, Django, GDAL, GEOS, PROJ, PostgreSQL and PostGIS, and say how to fix them."""
     from clt.doctor import run_checks
 
-    ok = run_checks(echo=click.echo, start_local_db=_uses_local_db())
+    ok = run_checks(echo=click.echo, start_local_db=uses_local_db())
     sys.exit(0 if ok else 1)
 
 
@@ -219,6 +187,18 @@ def manage(args: tuple[str, ...]) -> None:
 
     execute_from_command_line(["clt manage", *args])
 
+
+def _add_app_commands() -> None:
+    """Each app keeps its own commands in `<app>/cli.py` as a list named COMMANDS."""
+    from leases.cli import COMMANDS as lease_commands
+    from maps.cli import COMMANDS as map_commands
+    from parcels.cli import COMMANDS as parcel_commands
+
+    for command in (*parcel_commands, *lease_commands, *map_commands):
+        main.add_command(command)
+
+
+_add_app_commands()
 
 if __name__ == "__main__":
     main()

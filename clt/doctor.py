@@ -107,7 +107,7 @@ def run_checks(echo: Callable[[str], None], *, start_local_db: bool) -> bool:
     ok = True
     try:
         if start_local_db:
-            from clt.cli import ensure_local_database
+            from clt.clitools import ensure_local_database
 
             ensure_local_database()
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")

@@ -1,0 +1,65 @@
+"""What every `clt` command shares: messages, the database, Django set-up, clean errors.
+
+App command modules (`parcels/cli.py`, `leases/cli.py`, `maps/cli.py`) import from here, and
+`clt/cli.py` gathers their `COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import click
+
+from clt import localdb
+
+
+def say(message: str) -> None:
+    """A progress or status line for people, on stderr (stdout stays for data)."""
+    click.echo(message, err=True)
+
+
+def uses_local_db() -> bool:
+    return not os.environ.get("DATABASE_URL")
+
+
+def ensure_local_database() -> bool:
+    """Start the project's own PostGIS if no DATABASE_URL is set; True if this call started it."""
+    if not uses_local_db():
+        return False
+    try:
+        started = localdb.start(log=say)
+        localdb.ensure_database()
+    except localdb.LocalDbError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return started
+
+
+def setup_django(*, database: bool = True) -> None:
+    """Configure Django; with `database`, make sure the database is up first."""
+    if database:
+        ensure_local_database()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
+    import django
+
+    django.setup()
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn domain errors (ValueError subclasses, Django ValidationError) into a clean exit 1.
+
+    A user's mistake gets its message and a non-zero exit, never a traceback.
+    """
+    from django.core.exceptions import ValidationError
+
+    try:
+        yield
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
+        ) if hasattr(exc, "error_dict") else " ".join(exc.messages)
+        raise click.ClickException(details) from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
