@@ -30,7 +30,10 @@ def _database() -> dict:
     config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     # Whatever scheme the user wrote (postgres://, postgresql://), we need the spatial backend.
     config["ENGINE"] = "django.contrib.gis.db.backends.postgis"
-    config.setdefault("TEST", {})["NAME"] = os.environ.get("CLT_TEST_DATABASE", "test_clt")
+    # One test database per pytest process, so two test runs on one server never collide.
+    config.setdefault("TEST", {})["NAME"] = os.environ.get(
+        "CLT_TEST_DATABASE", f"test_clt_{os.getpid()}"
+    )
     return config
 
 
