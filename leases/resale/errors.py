@@ -1,0 +1,19 @@
+"""The one error the resale engine raises for anything a user or a stored formula got wrong."""
+
+from __future__ import annotations
+
+
+class FormulaError(ValueError):
+    """A formula or its inputs are invalid; `field` names where (a dotted path in the JSON form)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+    def within(self, prefix: str) -> FormulaError:
+        """The same error, with its field placed under `prefix` (e.g. "steps[1]")."""
+        if not prefix:
+            return self
+        field = f"{prefix}{self.field}" if self.field.startswith("[") else f"{prefix}.{self.field}"
+        return FormulaError(field, self.message)

@@ -1,0 +1,49 @@
+"""Exact money: the arithmetic context, the rounding rule and how amounts are written.
+
+The rounding rule (stated once, here and in docs/resale-formulas.md): intermediates are computed
+with Decimal at 50 significant digits; each displayed money line is rounded to the cent,
+ROUND_HALF_UP; the price is the sum of the displayed lines. A formula with
+``"round_to": "dollar"`` then rounds its price to the whole dollar, ROUND_HALF_UP, shown as a line
+of its own.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+
+# 50 digits: every product of prices and rates in a lease is exact; only divisions and negative
+# powers (annuity factors) are inexact, and their error is some 40 orders below a cent.
+CONTEXT = Context(prec=50, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999)
+
+CENT = Decimal("0.01")
+DOLLAR = Decimal("1")
+ZERO = Decimal("0.00")
+ROUNDING_UNITS = {"cent": CENT, "dollar": DOLLAR}
+
+
+def to_cent(amount: Decimal) -> Decimal:
+    """The amount as displayed on a line: rounded to the cent, half up."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP, context=CONTEXT)
+
+
+def to_unit(amount: Decimal, round_to: str) -> Decimal:
+    """The amount rounded half up to the unit `round_to` names ("cent" or "dollar"), in cents."""
+    whole = amount.quantize(ROUNDING_UNITS[round_to], rounding=ROUND_HALF_UP, context=CONTEXT)
+    return whole.quantize(CENT, context=CONTEXT)
+
+
+def format_money(amount: Decimal) -> str:
+    """The amount written as on paper: "$281,250.00", "-$1,200.50"."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(to_cent(amount)):,.2f}"
+
+
+def format_rate(rate: Decimal) -> str:
+    """A fraction written as a percentage without trailing zeros: 0.015 -> "1.5%"."""
+    percent = (rate * 100).normalize(CONTEXT)
+    return f"{percent:f}%"
+
+
+def format_number(value: Decimal) -> str:
+    """An index value or factor written plainly, without exponent or trailing zeros."""
+    return f"{value.normalize(CONTEXT):,f}"
