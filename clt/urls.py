@@ -1,7 +1,7 @@
 """URL configuration: the public site, the staff admin."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from clt import views
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("parcels.urls")),  # the vacant-lot finder: staff page and API (issue 4)
+    path("", include("leases.urls")),  # /staff/report/: the stewardship report (issue 3)
 ]

@@ -1,5 +1,434 @@
-"""`clt` commands of the leases app (gathered by clt/cli.py)."""
+"""`clt` commands of the leases app (gathered by clt/cli.py): prices, inventory, indexes, report.
+
+Data goes to stdout (tables, CSV, JSON); progress and the one-line error to stderr. A user's
+mistake (a typo'd formula key, a negative amount, a sale before the purchase, an unknown lease)
+is a message naming the field and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import click
 
-COMMANDS: list[click.Command] = []
+from clt.clitools import say, setup_django, user_errors
+
+ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _date(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+# --- resale-price --------------------------------------------------------------------------------
+
+
+def _read_json(path: Path, what: str) -> Any:
+    """The JSON in `path`, or a one-line error naming the file and where it is broken."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise click.ClickException(f"{what} {path}: cannot read it ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{what} {path}: not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(
+            f"{what} {path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc
+
+
+def _input_pairs(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, amount = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{value}' is not KEY=VALUE", ctx=ctx, param=param)
+        pairs[key.strip()] = amount.strip()
+    return pairs
+
+
+@click.command("resale-price")
+@click.option(
+    "--formula",
+    "formula_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A formula in its JSON form (docs/resale-formulas.md).",
+)
+@click.option(
+    "--inputs",
+    "inputs_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The facts of the sale in their JSON form (with --formula).",
+)
+@click.option(
+    "--lease",
+    "reference",
+    metavar="REF",
+    help="A ground lease's reference: price it from its own records.",
+)
+@click.option(
+    "--sale-date", type=ISO_DATE, metavar="YYYY-MM-DD", help="The date of the sale (with --lease)."
+)
+@click.option(
+    "--appraisal",
+    metavar="AMOUNT",
+    help="Appraised value at resale, instead of the latest on record (with --lease).",
+)
+@click.option(
+    "--input",
+    "extra",
+    multiple=True,
+    callback=_input_pairs,
+    metavar="KEY=VALUE",
+    help="Another sale input the registry does not keep, e.g. --input "
+    "principal_paid=24500 (with --lease; repeatable).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Machine-readable: price, lines, formula and inputs, amounts as exact strings.",
+)
+def resale_price(formula_file, inputs_file, reference, sale_date, appraisal, extra,
+                 as_json) -> None:  # fmt: skip
+    """The maximum resale price, with every line: from a formula and inputs, or for a lease.
+
+    \b
+      clt resale-price --formula F.json --inputs I.json
+      clt resale-price --lease GL-2016-001 --sale-date 2026-06-01 [--appraisal 135000]
+    """
+    if reference is not None:
+        if formula_file or inputs_file:
+            raise click.UsageError("give --lease or --formula/--inputs, not both")
+        if sale_date is None:
+            raise click.UsageError("--lease needs --sale-date YYYY-MM-DD")
+        formula, inputs, title = _lease_price_inputs(reference, _date(sale_date), appraisal, extra)
+    else:
+        if not (formula_file and inputs_file):
+            raise click.UsageError("give --formula FILE.json and --inputs FILE.json, or --lease")
+        if sale_date or appraisal or extra:
+            raise click.UsageError("--sale-date, --appraisal and --input go with --lease")
+        formula, inputs, title = _file_price_inputs(formula_file, inputs_file)
+    from leases.resale import FormulaError, formula_to_json, inputs_to_json, render_text
+
+    try:
+        result = formula.evaluate(inputs)
+    except FormulaError as exc:
+        hint = ""
+        if reference is not None and exc.field == "appraisal_at_resale":
+            hint = " (no appraisal on record since the purchase: give --appraisal AMOUNT)"
+        raise click.ClickException(f"{exc}{hint}") from exc
+    if as_json:
+        body = {
+            **result.to_dict(),
+            "formula": formula_to_json(formula),
+            "inputs": inputs_to_json(inputs),
+        }
+        click.echo(json.dumps(body, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(result, title=title))
+
+
+def _file_price_inputs(formula_file: Path, inputs_file: Path):
+    """A formula and sale inputs read from their JSON files (no database needed)."""
+    from leases.resale import FormulaError, parse_formula, parse_inputs
+
+    formula_json = _read_json(formula_file, "--formula")
+    inputs_json = _read_json(inputs_file, "--inputs")
+    try:
+        formula = parse_formula(formula_json)
+    except FormulaError as exc:
+        raise click.ClickException(f"--formula {formula_file}: {exc}") from exc
+    try:
+        inputs = parse_inputs(inputs_json)
+    except FormulaError as exc:
+        raise click.ClickException(f"--inputs {inputs_file}: {exc}") from exc
+    title = f"{formula.title.capitalize()}: sale on {inputs.sale_date.isoformat()}"
+    return formula, inputs, title
+
+
+def _lease_price_inputs(
+    reference: str, sale_date: dt.date, appraisal: str | None, extra: dict[str, str]
+):
+    """A lease's stored formula and the facts of a sale on `sale_date` from its records
+    (`leases.pricing`, as the admin shows them), with the caller's appraisal and extras."""
+    from leases.resale import FormulaError, inputs_to_json, parse_formula, parse_inputs
+    from leases.resale.fields import Kind, decimal_from_json
+
+    try:
+        value = decimal_from_json(Kind.MONEY, appraisal, "--appraisal") if appraisal else None
+    except FormulaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    setup_django()
+    from leases.models import GroundLease
+    from leases.pricing import sale_inputs
+
+    lease = GroundLease.objects.filter(reference=reference.strip()).first()
+    if lease is None:
+        raise click.ClickException(f"--lease: no ground lease with reference {reference!r}")
+    try:
+        formula = parse_formula(lease.resale_formula)
+    except FormulaError as exc:
+        raise click.ClickException(f"lease {lease.reference} resale_formula: {exc}") from exc
+    try:
+        inputs = sale_inputs(lease, on=sale_date, appraisal=value)
+        if extra:
+            inputs = parse_inputs({**inputs_to_json(inputs), **extra})
+    except FormulaError as exc:
+        prefix = "--input " if exc.field.split(".")[0] in extra else ""
+        raise click.ClickException(f"{prefix}{exc}") from exc
+    title = f"{lease.reference}, {lease.holding.name}: sale on {sale_date.isoformat()}"
+    return formula, inputs, title
+
+
+# --- holdings ------------------------------------------------------------------------------------
+
+HOLDING_COLUMNS = ("holding", "use", "acquired_on", "acquired_via", "price", "deed_reference",
+                   "parcels", "acres", "homes", "leases_in_force")  # fmt: skip
+LEASE_COLUMNS = ("lease", "holding", "starts_on", "ended_on", "permitted_use", "status")
+
+
+@click.command("holdings")
+@click.option("--as-of", type=ISO_DATE, metavar="YYYY-MM-DD", help="The date (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)  # fmt: skip
+def holdings(as_of, fmt) -> None:
+    """What the trust held on a date (holdings, their parcels) and the leases in force."""
+    setup_django()
+    from django.utils import timezone
+
+    from leases.report import holdings_as_of
+
+    on = _date(as_of) or timezone.localdate()
+    inventory = holdings_as_of(on)
+    holding_rows = [
+        (h.name, h.use, h.acquired_on, h.acquired_via, h.price, h.deed_reference,
+         " ".join(h.apns), h.acres, h.homes, " ".join(h.leases))
+        for h in inventory.holdings
+    ]  # fmt: skip
+    lease_rows = [
+        (lease.reference, lease.holding, lease.starts_on, lease.ends_on, lease.permitted_use,
+         lease.status)
+        for lease in inventory.leases
+    ]  # fmt: skip
+    if fmt == "json":
+        click.echo(json.dumps(_inventory_json(inventory), indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        sys.stdout.write(_csv(HOLDING_COLUMNS, holding_rows))
+    else:
+        click.echo(f"Held on {on.isoformat()}:")
+        click.echo(_table(HOLDING_COLUMNS, holding_rows))
+        click.echo(f"\nLeases in force on {on.isoformat()}:")
+        click.echo(_table(LEASE_COLUMNS, lease_rows))
+    say(
+        f"clt: on {on.isoformat()} the trust held {len(inventory.holdings)} holdings "
+        f"({inventory.parcels} parcels, {inventory.acres} acres); "
+        f"{len(inventory.leases)} leases in force"
+    )
+
+
+def _inventory_json(inventory) -> dict[str, Any]:
+    from leases.report import text
+
+    return {
+        "as_of": inventory.as_of.isoformat(),
+        "holdings": [
+            {
+                "name": h.name,
+                "use": h.use,
+                "acquired_on": text(h.acquired_on),
+                "acquired_via": h.acquired_via,
+                "price": text(h.price),
+                "deed_reference": h.deed_reference,
+                "parcels": list(h.apns),
+                "acres": text(h.acres),
+                "homes": h.homes,
+                "leases_in_force": list(h.leases),
+            }
+            for h in inventory.holdings
+        ],
+        "leases_in_force": [
+            {
+                "reference": lease.reference,
+                "holding": lease.holding,
+                "starts_on": text(lease.starts_on),
+                "ended_on": text(lease.ends_on) or None,
+                "permitted_use": lease.permitted_use,
+                "status": lease.status,
+            }
+            for lease in inventory.leases
+        ],
+    }
+
+
+# --- load-index ----------------------------------------------------------------------------------
+
+
+@click.command("load-index")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--series",
+    required=True,
+    help="The series' name, as formulas name it (e.g. jackson-ms-hud-income-limits).",
+)
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["ami", "hud_income_limit", "cpi", "other"]),
+    help="What the table is.",
+)
+@click.option(
+    "--source", required=True, help='Where the figures come from: "publisher, document, URL".'
+)
+@click.option("--area", default="", help='The area the table covers, e.g. "Jackson, MS MSA".')
+def load_index(path, series, kind, source, area) -> None:  # fmt: skip
+    """Load a published index table (AMI, HUD income limits, CPI) from CSV, with its source.
+
+    Columns: year, value (required); month, household_size, percent_of_median. Reloading a
+    series replaces its values; a file with a bad row loads nothing.
+    """
+    setup_django()
+    from leases.indexes import index_load
+
+    with user_errors():
+        loaded = index_load(path=path, series=series, kind=kind, source=source, area=area)
+    say(f"clt: loaded {path.name} as {loaded}")
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+@click.command("report")
+@click.option("--as-of", type=ISO_DATE, metavar="YYYY-MM-DD", help="The date (default: today).")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the report as CSV (section,item,measure,value) to this file.",
+)
+def report(as_of, csv_file) -> None:
+    """The stewardship report: land and homes by use, leases, arrears, monitoring, resales."""
+    setup_django()
+    from leases.report import report_csv, stewardship_report
+
+    result = stewardship_report(_date(as_of))
+    click.echo(render_report(result))
+    if csv_file:
+        try:
+            csv_file.write_text(report_csv(result), encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"--csv {csv_file}: {exc.strerror}") from exc
+        say(f"clt: wrote the report as CSV to {csv_file}")
+
+
+def render_report(report) -> str:
+    """The stewardship report as plain text tables."""
+    from leases.resale.money import format_money
+
+    def money(amount) -> str:
+        return "" if amount is None else format_money(amount)
+
+    def pct(value) -> str:
+        return "" if value is None else f"{value}%"
+
+    held = [(line.label, line.holdings, line.parcels, line.acres, line.homes)
+            for line in (*report.held, report.held_total)]  # fmt: skip
+    leases = [(line.label, line.leases) for line in report.leases]
+    leases.append(("Total", report.leases_total))
+    monitoring = [(line.label, line.open) for line in report.monitoring]
+    monitoring.append(("Total", report.monitoring_total))
+    resales = [
+        (sale.lease, sale.home, sale.contract_on, sale.closed_on or "", money(sale.formula_price),
+         money(sale.agreed_price), money(sale.appraised_value), money(sale.preserved),
+         pct(sale.below_market_pct))
+        for sale in report.resales
+    ]  # fmt: skip
+    totals = report.resale_totals
+    resales.append(
+        ("Total", f"{totals.resales} resales", "", "", money(totals.formula_total),
+         money(totals.agreed_total), money(totals.appraised_total), money(totals.preserved),
+         pct(totals.below_market_pct))
+    )  # fmt: skip
+    arrears = report.arrears
+    return "\n\n".join(
+        [
+            f"Stewardship report as of {report.as_of.isoformat()}",
+            "Land and homes held, by current use\n"
+            + _table(("use", "holdings", "parcels", "acres", "homes"), held),
+            "Leases signed by the date, by status on it\n" + _table(("status", "leases"), leases),
+            f"Fees in arrears (leases in force): {money(arrears.total)} on {arrears.leases} "
+            f"lease{'s' if arrears.leases != 1 else ''}",
+            "Open monitoring events\n" + _table(("type", "open"), monitoring),
+            "Resales: formula price against the market (preserved = appraisal - agreed price)\n"
+            + _table(
+                (
+                    "lease",
+                    "home",
+                    "contract",
+                    "closed",
+                    "formula price",
+                    "agreed price",
+                    "appraisal",
+                    "preserved",
+                    "below market",
+                ),
+                resales,
+            ),  # fmt: skip
+        ]
+    )
+
+
+# --- output helpers ------------------------------------------------------------------------------
+
+
+def _cell(value) -> str:
+    from leases.report import text
+
+    return text(value)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """Rows as an aligned text table; columns of figures right-aligned."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
+    figures = [
+        any(row[i] for row in cells) and all(_is_figure(row[i]) for row in cells if row[i])
+        for i in range(len(headers))
+    ]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if right else v.ljust(w)
+            for v, w, right in zip(values, widths, figures, strict=True)
+        ).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(row) for row in cells)
+    return "\n".join(out)
+
+
+FIGURE = re.compile(r"^-?\$?[\d,]+(\.\d+)?%?$")
+
+
+def _is_figure(text: str) -> bool:
+    """Whether a cell is a number, an amount ("$1,234.00") or a percentage."""
+    return bool(FIGURE.match(text))
+
+
+def _csv(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+COMMANDS: list[click.Command] = [resale_price, holdings, load_index, report]

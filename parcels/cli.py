@@ -1,5 +1,255 @@
-"""`clt` commands of the parcels app (gathered by clt/cli.py)."""
+"""`clt` commands of the parcels app (gathered by clt/cli.py): import and find land."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from clt.clitools import say, setup_django, user_errors
+
+JURISDICTIONS = ("hinds-ms", "madison-ms", "rankin-ms", "other")
+
+
+def _field_pairs(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        target, sep, column = value.partition("=")
+        if not sep or not target.strip():
+            raise click.BadParameter(f"'{value}' is not FIELD=COLUMN", ctx=ctx, param=param)
+        pairs[target.strip()] = column.strip()
+    return pairs
+
+
+def _codes(ctx, param, value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(code.strip() for code in value.split(",") if code.strip())
+
+
+@click.command("import-parcels")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--jurisdiction",
+    "-j",
+    type=click.Choice(JURISDICTIONS),
+    default="hinds-ms",
+    show_default=True,
+    help="The county the file comes from (the APN's namespace).",
+)
+@click.option(
+    "--srid",
+    type=click.IntRange(1),
+    help="EPSG code of the file's coordinates "
+    "(overrides the file's own CRS; needed when it declares none).",
+)
+@click.option("--layer", help="Layer to read, for files with several.")
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='TOML or JSON mapping file: [fields] apn = "PARCELNO", vacant_codes = [...]',
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    callback=_field_pairs,
+    metavar="FIELD=COLUMN",
+    help="Source column for a parcel field, e.g. --field apn=PARCELNO (repeatable). "
+    "Fields: apn address owner_of_record land_use zoning assessed_land "
+    "assessed_improvement vacant tax_status.",
+)
+@click.option(
+    "--vacant-codes",
+    callback=_codes,
+    metavar="V,VC",
+    help="Land-use codes that mean vacant land (default V,VC,VAC,VACANT).",
+)
+@click.option(
+    "--rejects-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the reject file (default .clt/imports/).",
+)
+@click.option("--dry-run", is_flag=True, help="Show the mapping and the counts; change nothing.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def import_parcels(path, jurisdiction, srid, layer, mapping_file, fields, vacant_codes,
+                   rejects_dir, dry_run, quiet) -> None:  # fmt: skip
+    """Import a county parcel file (Shapefile, .zip, GeoPackage, GeoJSON, FileGDB, CSV+WKT).
+
+    Upserts by (jurisdiction, APN): reports new, changed, unchanged and retired parcels, repairs
+    invalid outlines, rejects empty ones and repeated APNs into a reject file. All or nothing.
+    """
+    setup_django()
+    from parcels.importing import import_parcels as run_import
+
+    with user_errors():
+        try:
+            run = run_import(
+                path, jurisdiction=jurisdiction, srid=srid, fields=fields,
+                vacant_codes=vacant_codes, mapping_file=mapping_file, layer=layer,
+                dry_run=dry_run, reject_dir=rejects_dir, progress=not quiet, log=say,
+            )  # fmt: skip
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted: nothing was imported") from None
+    counts = run.counts()
+    verb = "would import" if dry_run else "imported"
+    say(
+        f"clt: {verb} {path.name}: {counts['features_read']:,} read, {counts['new']:,} new, "
+        f"{counts['changed']:,} changed, {counts['unchanged']:,} unchanged, "
+        f"{counts['retired']:,} retired, {counts['repaired']:,} repaired, "
+        f"{counts['rejected']:,} rejected (import run {run.pk})"
+    )
+    if run.reject_file:
+        say(f"clt: rejected and repaired features are listed in {run.reject_file}")
+
+
+@click.command("import-layer")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--kind",
+    type=click.Choice(["neighbourhood", "flood-zone", "zoning", "other"]),
+    required=True,
+    help="What the polygons are (used by the finder's filters).",
+)
+@click.option("--name-field", help="Column that names each polygon (default: name, NAME...).")
+@click.option("--srid", type=click.IntRange(1), help="EPSG code, if the file declares none.")
+@click.option("--layer", help="Layer to read, for files with several.")
+@click.option("--replace", is_flag=True, help="Replace the overlays of this kind from this file.")
+def import_layer(path, kind, name_field, srid, layer, replace) -> None:
+    """Import overlay polygons (neighbourhoods, flood zones, zoning) used as finder filters."""
+    setup_django()
+    from parcels.overlays import import_overlays
+
+    with user_errors():
+        count = import_overlays(
+            path, kind=kind, name_field=name_field, srid=srid, layer=layer, replace=replace
+        )
+    say(f"clt: imported {count:,} {kind} polygons from {path.name}")
+
+
+def _finder_options(function):
+    """The finder's filters, shared by vacant-lots, adjacent-lots and assemblages."""
+    options = [
+        click.option("--min-area-m2", help="Smallest lot area, m²."),
+        click.option("--max-area-m2", help="Largest lot area, m²."),
+        click.option("--min-acres", help="Smallest lot area, acres."),
+        click.option("--max-acres", help="Largest lot area, acres."),
+        click.option("--land-use", help="Land-use codes, comma-separated."),
+        click.option("--zoning", help="Zoning codes, comma-separated (R-1,R-2)."),
+        click.option("--tax-status", help="current, delinquent, forfeited (comma-separated)."),
+        click.option("--owner", help="Owner kinds: city, state, county, private."),
+        click.option("--bbox", help="minlon,minlat,maxlon,maxlat (EPSG:4326)."),
+        click.option("--neighbourhood", help="Name of a neighbourhood overlay."),
+        click.option("--near", help="lon,lat of a point to measure distance from."),
+        click.option("--address", help="An address in the registry to measure distance from."),
+        click.option("--within-m", help="Only lots within this many metres of --near/--address."),
+        click.option("--near-holdings-m", help="Only lots within this many metres of trust land."),
+        click.option("--outside-flood", is_flag=True, help="Skip lots touching a flood zone."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+FINDER_KEYS = ("min_area_m2", "max_area_m2", "min_acres", "max_acres", "land_use", "zoning",
+               "tax_status", "owner", "bbox", "neighbourhood", "near", "address", "within_m",
+               "near_holdings_m")  # fmt: skip
+
+
+def _params(options: dict) -> dict[str, str]:
+    params = {k: str(v) for k, v in options.items() if k in FINDER_KEYS and v is not None}
+    if options.get("outside_flood"):
+        params["outside_flood"] = "1"
+    return params
+
+
+def _emit(collection: dict, fmt: str, columns: tuple[str, ...]) -> None:
+    from parcels.finder import as_csv, as_table
+
+    if fmt == "geojson":
+        import json
+
+        click.echo(json.dumps(collection))
+    elif fmt == "csv":
+        sys.stdout.write(as_csv(collection, columns))
+    else:
+        click.echo(as_table(collection, columns))
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "geojson"]),
+                      default="table", show_default=True)  # fmt: skip
+
+
+@click.command("vacant-lots")
+@_finder_options
+@click.option(
+    "--order",
+    type=click.Choice(["distance", "area", "score"]),
+    help="Sort order (default: distance when a point is given, else score).",
+)
+@click.option("--limit", default="100", show_default=True, help="Lots per page (max 1000).")
+@click.option("--page", default="1", show_default=True)
+@FORMAT
+def vacant_lots(order, limit, page, fmt, **options) -> None:
+    """Find vacant lots: filter by area, use, zoning, tax status, owner, place; sort; page."""
+    setup_django()
+    from parcels import finder
+
+    params = _params(options) | {"limit": limit, "page": page}
+    if order:
+        params["order"] = order
+    with user_errors():
+        collection = finder.vacant_lots_geojson(params)
+    _emit(collection, fmt, finder.LOT_COLUMNS)
+    say(f"clt: {len(collection['features'])} lots (page {collection['page']})")
+
+
+@click.command("adjacent-lots")
+@_finder_options
+@click.option(
+    "--tolerance-m",
+    default="2",
+    show_default=True,
+    help="Gap (metres) still counted as touching: real layers have slivers.",
+)
+@FORMAT
+def adjacent_lots(tolerance_m, fmt, **options) -> None:
+    """Vacant lots that touch land the trust holds, and which holding each touches."""
+    setup_django()
+    from parcels import finder
+
+    with user_errors():
+        collection = finder.adjacent_lots_geojson(_params(options) | {"tolerance_m": tolerance_m})
+    _emit(collection, fmt, finder.ADJACENT_COLUMNS)
+    say(f"clt: {len(collection['features'])} vacant lots touch trust land")
+
+
+@click.command("assemblages")
+@_finder_options
+@click.option(
+    "--tolerance-m", default="2", show_default=True, help="Gap (metres) still counted as touching."
+)
+@click.option("--min-lots", default="2", show_default=True)
+@click.option("--min-total-m2", help="Smallest combined area, m².")
+@click.option("--limit", default="100", show_default=True)
+@FORMAT
+def assemblages(tolerance_m, min_lots, min_total_m2, limit, fmt, **options) -> None:
+    """Groups of touching vacant lots (a farm, a co-op site): size, area, outline."""
+    setup_django()
+    from parcels import finder
+
+    params = _params(options) | {"tolerance_m": tolerance_m, "min_lots": min_lots,
+                                 "limit": limit}  # fmt: skip
+    if min_total_m2:
+        params["min_total_m2"] = min_total_m2
+    with user_errors():
+        collection = finder.assemblages_geojson(params)
+    _emit(collection, fmt, finder.ASSEMBLAGE_COLUMNS)
+    say(f"clt: {len(collection['features'])} assemblages")
+
+
+COMMANDS: list[click.Command] = [
+    import_parcels, import_layer, vacant_lots, adjacent_lots, assemblages,
+]  # fmt: skip

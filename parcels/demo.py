@@ -1,7 +1,9 @@
 """Load the demo West Jackson neighbourhood from `fixtures/west_jackson/`.
 
 The files are plain data (GeoJSON and CSV, described in the folder's README); this module only
-reads them into the registry, in one transaction, so a failed load leaves nothing behind.
+reads them into the registry, in one transaction, so a failed load leaves nothing behind. The
+parcels and holdings are read here; the parties, leases and what hangs on them by
+`leases.demo`, in the same transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.db import transaction
@@ -23,6 +26,9 @@ from parcels.models import (
     Improvement,
     Parcel,
 )
+
+if TYPE_CHECKING:
+    from leases.demo import LeaseDemoSummary
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "west_jackson"
 DEMO_JURISDICTION = "hinds-ms"
@@ -38,22 +44,30 @@ class DemoSummary:
     holdings: int
     improvements: int
     acquisition_events: int
+    leases: LeaseDemoSummary | None = None
 
     def __str__(self) -> str:
-        return (
+        land = (
             f"{self.parcels} parcels, {self.holdings} holdings, {self.improvements} improvements, "
             f"{self.acquisition_events} acquisition events"
         )
+        return f"{land}; {self.leases}" if self.leases else land
 
 
 def load_demo_neighbourhood(folder: Path = DEMO_DIR) -> DemoSummary:
     """Replace the registry's demo jurisdiction with the files in `folder`; all or nothing."""
+    # leases.demo reads its files with this module's helpers, so it is imported here, not above.
+    from leases.demo import forget_demo_leases, load_demo_leases
+
     with transaction.atomic():
+        # Leases hold on to their holdings (PROTECT): an earlier demo's go first.
+        forget_demo_leases(_previous_demo("parcels.geojson"))
         parcels = _load_parcels(folder / "parcels.geojson")
         holdings = _load_holdings(folder / "holdings.csv", parcels)
         improvements = _load_improvements(folder / "improvements.csv", holdings)
         events = _load_acquisitions(folder / "acquisitions.csv", parcels, holdings)
-    return DemoSummary(len(parcels), len(holdings), improvements, events)
+        leases = load_demo_leases(folder, holdings)
+    return DemoSummary(len(parcels), len(holdings), improvements, events, leases)
 
 
 def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -115,9 +129,14 @@ def _load_parcels(path: Path) -> dict[str, Parcel]:
     return {p.apn: p for p in Parcel.objects.filter(jurisdiction=DEMO_JURISDICTION)}
 
 
+def _previous_demo(source_file: str):
+    """The parcels an earlier load of the demo wrote."""
+    return Parcel.objects.filter(jurisdiction=DEMO_JURISDICTION, source_file=source_file)
+
+
 def _forget_previous_demo(source_file: str) -> None:
     """Remove an earlier load of the demo (an explicit `load-demo --force`), children first."""
-    demo = Parcel.objects.filter(jurisdiction=DEMO_JURISDICTION, source_file=source_file)
+    demo = _previous_demo(source_file)
     AcquisitionEvent.objects.filter(parcel__in=demo).delete()
     Holding.objects.filter(parcels__in=demo).delete()  # cascades to memberships, improvements
     demo.delete()

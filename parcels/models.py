@@ -10,7 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pghistory
+from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.postgres.indexes import GistIndex
 from django.core.validators import MinValueValidator
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -23,6 +25,10 @@ from parcels.queries import HoldingQuerySet, ParcelQuerySet
 def tracked() -> tuple:
     """Fresh trackers for one model (pghistory binds each tracker to the model it decorates)."""
     return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+
+# NAD83 / Mississippi West in metres: the county's own zone, so lengths and areas are true to
+# a few parts per million across Hinds, Madison and Rankin counties.
+METRIC_SRID = 26995
 
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
@@ -51,7 +57,8 @@ class TaxStatus(models.TextChoices):
     FORFEITED = "forfeited", "Forfeited to the State"
 
 
-@pghistory.track(*tracked(), exclude=["area_m2", "updated_at"])
+# geom_m and import_hash are derived (from geom; from the source row): history keeps their inputs.
+@pghistory.track(*tracked(), exclude=["area_m2", "updated_at", "geom_m", "import_hash"])
 class Parcel(models.Model):
     """A county parcel: where it is, what the assessor says of it, and whether it is vacant."""
 
@@ -94,6 +101,32 @@ class Parcel(models.Model):
     retired_at = models.DateTimeField(
         null=True, blank=True, help_text="When the parcel disappeared from the county file"
     )
+    # The outline in metres (NAD83 / Mississippi West, EPSG:26995), kept by the database: every
+    # distance, adjacency and clustering question is asked here, on a GiST index, so queries
+    # compare metres without casting to geography or transforming per row.
+    geom_m = models.GeneratedField(
+        expression=RawSQL("ST_Transform(geom, 26995)", []),
+        output_field=models.MultiPolygonField(srid=METRIC_SRID, null=True),
+        db_persist=True,
+        verbose_name="outline in metres (EPSG:26995)",
+    )
+    geom_note = models.CharField(
+        max_length=300, blank=True, help_text="What the import did to the outline (repairs)"
+    )
+    # No database constraint: import runs are never deleted, and a county load writes this on
+    # a million rows, where a per-row foreign-key check would cost more than the row itself.
+    import_run = models.ForeignKey(
+        "ImportRun",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="parcels",
+        help_text="The county import that last wrote this record",
+    )
+    # md5 of the mapped source row (attributes + source geometry + mapping): an unchanged row
+    # in the next county file is recognised without touching its geometry.
+    import_hash = models.CharField(max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -114,6 +147,14 @@ class Parcel(models.Model):
             models.Index(
                 fields=["vacancy_status"],
                 name="parcel_vacant",
+                condition=Q(vacancy_status="vacant", retired_at__isnull=True),
+            ),
+            GistIndex(fields=["geom_m"], name="parcel_geom_m"),
+            # The finder's index: only the lots it can return (a fifth of a city), in metres, so a
+            # KNN scan (ORDER BY geom_m <-> point) reads the nearest vacant lots and nothing else.
+            GistIndex(
+                fields=["geom_m"],
+                name="parcel_vacant_geom_m",
                 condition=Q(vacancy_status="vacant", retired_at__isnull=True),
             ),
         ]
@@ -250,3 +291,87 @@ class Improvement(models.Model):
     def __str__(self) -> str:
         return self.description or self.get_kind_display()
 
+
+
+class ImportStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed (nothing changed)"
+    DRY_RUN = "dry_run", "Dry run (nothing changed)"
+
+
+class ImportRun(models.Model):
+    """One county parcel file read into the registry: where from, and what became of each row.
+
+    Written outside the import's own transaction, so a failed import is on record too.
+    """
+
+    jurisdiction = models.CharField(max_length=32, choices=Jurisdiction.choices)
+    source_file = models.CharField(max_length=500)
+    source_layer = models.CharField(max_length=200, blank=True)
+    source_sha256 = models.CharField(max_length=64)
+    source_crs = models.CharField(
+        max_length=200, blank=True, help_text="The CRS as declared by the file (or --srid)"
+    )
+    source_srid = models.PositiveIntegerField(null=True, blank=True)
+    mapping = models.JSONField(default=dict, help_text="Source column for each parcel field")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.RUNNING
+    )
+    message = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    features_read = models.PositiveIntegerField(default=0)
+    new = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0, help_text="Includes retired ones restored")
+    unchanged = models.PositiveIntegerField(default=0)
+    retired = models.PositiveIntegerField(default=0)
+    repaired = models.PositiveIntegerField(default=0, help_text="Imported with a mended outline")
+    rejected = models.PositiveIntegerField(default=0)
+    reject_file = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.source_file} ({self.status})"
+
+    def counts(self) -> dict[str, int]:
+        names = ("features_read", "new", "changed", "unchanged", "retired", "repaired", "rejected")
+        return {name: getattr(self, name) for name in names}
+
+
+class OverlayKind(models.TextChoices):
+    NEIGHBOURHOOD = "neighbourhood", "Neighbourhood"
+    FLOOD_ZONE = "flood-zone", "Flood zone"
+    ZONING = "zoning", "Zoning district"
+    OTHER = "other", "Other"
+
+
+class Overlay(models.Model):
+    """A polygon from another layer (neighbourhood, flood zone, zoning) used to filter parcels."""
+
+    kind = models.CharField(max_length=16, choices=OverlayKind.choices)
+    name = models.CharField(max_length=200, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    geom = models.MultiPolygonField(srid=4326)
+    geom_m = models.GeneratedField(
+        expression=RawSQL("ST_Transform(geom, 26995)", []),
+        output_field=models.MultiPolygonField(srid=METRIC_SRID),
+        db_persist=True,
+    )
+    source_file = models.CharField(max_length=500, blank=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        indexes = [
+            models.Index(fields=["kind", "name"], name="overlay_kind_name"),
+            GistIndex(fields=["geom_m"], name="overlay_geom_m"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"

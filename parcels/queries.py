@@ -1,11 +1,96 @@
-"""Questions asked of parcels and holdings, as composable queryset methods."""
+"""Questions asked of parcels and holdings, as composable queryset methods and named queries.
+
+Where the land is: every distance, adjacency and clustering question is asked of `geom_m`, the
+outline in NAD83 / Mississippi West metres (EPSG:26995) kept by the database, on GiST indexes
+(one on every parcel, one partial on active vacant parcels only). Bounding boxes and polygons
+given in EPSG:4326 are tested against `geom` and its own GiST index.
+
+The queryset methods compose (`Parcel.objects.vacant().area_between(400, None).nearest(p)`);
+adjacency and assemblages are whole-set questions (a join, a cluster), so they are raw SQL in
+one function each, every value bound as a parameter.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.contrib.gis.db import models
-from django.db.models import Q
+from django.contrib.gis.gdal import CoordTransform, SpatialReference
+from django.contrib.gis.geos import GEOSGeometry, Point, Polygon
+from django.contrib.gis.measure import D
+from django.db import connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Least
+
+METRIC_SRID = 26995  # NAD83 / Mississippi West, metres (parcels.models.METRIC_SRID)
+SQM_PER_ACRE = 4046.8564224
+
+# Owner of record -> who owns it. Public owners as Hinds County writes them; everything else
+# (people, heirs, LLCs, churches) is private.
+OWNER_PATTERNS = {
+    "city": r"^(CITY|TOWN|VILLAGE) OF\M",
+    "state": r"^STATE OF\M",
+    "county": r"\mCOUNTY\M",
+    "federal": r"^(UNITED STATES|USA\M|U\.? ?S\.? (OF AMERICA|GOVERNMENT))",
+}
+OWNER_KINDS = (*OWNER_PATTERNS, "private")
+
+# The score the finder sorts by ("order=score"), a documented rule of thumb for acquisition:
+#   + 3    the lot adjoins land the trust holds (within SCORE_ADJOINING_M): Mississippi sells
+#          tax-forfeited land by application with priority to adjoining owners
+#   + 2    tax-forfeited (the State holds it and sells it), + 1 tax-delinquent (it may be)
+#   + 1    publicly owned (city, state, county): Jackson conveys forfeited parcels to housing
+#          nonprofits at no cost
+#   + 0..2 size: area / 1,000 m², capped at 2 (room for a house and garden, or a farm plot)
+SCORE_ADJOINING_M = 2.0
+
+
+@contextlib.contextmanager
+def without_jit(*, index_lookups: bool = False) -> Iterator[None]:
+    """Run the block in a transaction with PostgreSQL's JIT off.
+
+    PostGIS declares its functions expensive, so the planner's cost estimate for a small
+    spatial query passes `jit_above_cost` and it spends ~0.5 s compiling a query that then runs
+    in milliseconds (measured: assemblages in a 1 km² window, 660 ms with JIT, 25 ms without).
+
+    With `index_lookups`, hash joins are off too: PostGIS cannot estimate a spatial match
+    against an outer row (ST_DWithin(t.geom_m, outer.geom_m, 2)), so for the per-lot "adjoins
+    trust land" test the planner would hash every holding each time (0.85 ms a lot) instead of
+    probing the index for the few parcels around it and matching them by key (0.06 ms).
+    """
+    settings = "SET LOCAL jit = off" + (
+        "; SET LOCAL enable_hashjoin = off" if index_lookups else ""
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(settings)
+        yield
+
+
+@functools.cache
+def _to_metric(srid: int) -> CoordTransform:
+    # Built once per process: GDAL takes ~12 ms to set up a transformation, 0.05 ms to apply it.
+    return CoordTransform(SpatialReference(srid), SpatialReference(METRIC_SRID))
+
+
+def point_m(point: Point) -> Point:
+    """`point` (any SRID, EPSG:4326 if unset) in the metric CRS."""
+    p = point.clone()
+    if p.srid is None:
+        p.srid = 4326
+    if p.srid != METRIC_SRID:
+        p.transform(_to_metric(p.srid))
+    return p
+
+
+def trust_land_near(metres: float, on: dt.date | None = None):
+    """Memberships of current holdings whose parcel lies within `metres` of the outer query's
+    parcel (for Exists): found on the metric index first, then matched to holdings by key."""
+    return _held_membership(on).filter(parcel__geom_m__dwithin=(OuterRef("geom_m"), D(m=metres)))
 
 
 class ParcelQuerySet(models.QuerySet):
@@ -25,9 +110,296 @@ class ParcelQuerySet(models.QuerySet):
         )
         return self.filter(held).distinct()
 
+    def not_held_by_trust(self, on: dt.date | None = None) -> ParcelQuerySet:
+        """Parcels no holding of the trust includes on `on` (today if omitted)."""
+        return self.exclude(Exists(_held_membership(on).filter(parcel=OuterRef("pk"))))
+
+    # --- what the land is ----------------------------------------------------------------
+
+    def area_between(self, min_m2: float | None, max_m2: float | None) -> ParcelQuerySet:
+        """Parcels whose area (m², on the spheroid) lies in [min_m2, max_m2]; None = open."""
+        qs = self
+        if min_m2 is not None:
+            qs = qs.filter(area_m2__gte=min_m2)
+        if max_m2 is not None:
+            qs = qs.filter(area_m2__lte=max_m2)
+        return qs
+
+    def land_use_in(self, codes: tuple[str, ...]) -> ParcelQuerySet:
+        """Parcels with one of the county land-use codes (case as the county writes them)."""
+        return self.filter(land_use__in=codes) if codes else self
+
+    def zoning_in(self, codes: tuple[str, ...]) -> ParcelQuerySet:
+        """Parcels in one of the zoning districts."""
+        return self.filter(zoning__in=codes) if codes else self
+
+    def tax_status_in(self, statuses: tuple[str, ...]) -> ParcelQuerySet:
+        """Parcels whose taxes are current, delinquent or forfeited, as asked."""
+        return self.filter(tax_status__in=statuses) if statuses else self
+
+    def owned_by(self, kinds: tuple[str, ...]) -> ParcelQuerySet:
+        """Parcels whose owner of record is of one of `kinds` (city, state, county, federal,
+        private), read from the owner's name (OWNER_PATTERNS)."""
+        if not kinds:
+            return self
+        wanted = Q()
+        for kind in kinds:
+            if kind == "private":
+                public = Q()
+                for pattern in OWNER_PATTERNS.values():
+                    public |= Q(owner_of_record__iregex=pattern)
+                wanted |= ~public
+            else:
+                wanted |= Q(owner_of_record__iregex=OWNER_PATTERNS[kind])
+        return self.filter(wanted)
+
+    # --- where the land is ---------------------------------------------------------------
+
+    def in_bbox(self, bbox: tuple[float, float, float, float]) -> ParcelQuerySet:
+        """Parcels meeting the box (min lon, min lat, max lon, max lat, EPSG:4326)."""
+        box = Polygon.from_bbox(bbox)
+        box.srid = 4326
+        return self.filter(geom__intersects=box)
+
+    def inside(self, polygon: GEOSGeometry) -> ParcelQuerySet:
+        """Parcels meeting `polygon` (EPSG:4326 unless it says otherwise)."""
+        if polygon.srid is None:
+            polygon.srid = 4326
+        return self.filter(geom__intersects=polygon)
+
+    def in_overlay(self, kind: str, name: str) -> ParcelQuerySet:
+        """Parcels meeting the overlay polygon(s) of `kind` called `name` (a neighbourhood)."""
+        from parcels.models import Overlay
+
+        overlays = Overlay.objects.filter(
+            kind=kind, name__iexact=name, geom_m__intersects=OuterRef("geom_m")
+        )
+        return self.filter(Exists(overlays))
+
+    def outside_overlays(self, kind: str) -> ParcelQuerySet:
+        """Parcels that meet no overlay of `kind` (e.g. no flood zone touches them)."""
+        from parcels.models import Overlay
+
+        overlays = Overlay.objects.filter(kind=kind, geom_m__intersects=OuterRef("geom_m"))
+        return self.exclude(Exists(overlays))
+
+    def within_m(self, point: Point, metres: float) -> ParcelQuerySet:
+        """Parcels within `metres` of `point` (in Mississippi West metres, on the index)."""
+        return self.filter(geom_m__dwithin=(point_m(point), D(m=metres)))
+
+    def near_holdings(self, metres: float, on: dt.date | None = None) -> ParcelQuerySet:
+        """Parcels within `metres` of a parcel the trust holds (touching at 0), not held."""
+        return self.filter(Exists(trust_land_near(metres, on))).not_held_by_trust(on)
+
+    # --- in what order -------------------------------------------------------------------
+
+    def nearest(self, point: Point) -> ParcelQuerySet:
+        """Nearest first, with `distance_m`: a KNN scan (`<->`) of the metric GiST index, which
+        reads the nearest lots and stops, instead of measuring every candidate."""
+        p = point_m(point)
+        distance = RawSQL(
+            '"parcels_parcel"."geom_m" <-> ST_GeomFromEWKB(%s)', [bytes(p.ewkb)],
+            output_field=models.FloatField(),
+        )  # fmt: skip
+        # Distance alone: a tie-breaker would stop PostgreSQL ordering by the index.
+        return self.annotate(distance_m=distance).order_by("distance_m")
+
+    def by_area(self) -> ParcelQuerySet:
+        """Largest first."""
+        return self.order_by(F("area_m2").desc(), "id")
+
+    def with_score(self, on: dt.date | None = None) -> ParcelQuerySet:
+        """Annotate `score`, the acquisition rule of thumb documented at SCORE_ADJOINING_M."""
+        adjoining = trust_land_near(SCORE_ADJOINING_M, on)
+        public = Q()
+        for kind in ("city", "state", "county"):
+            public |= Q(owner_of_record__iregex=OWNER_PATTERNS[kind])
+        score = (
+            Case(When(Exists(adjoining), then=Value(3.0)), default=Value(0.0))
+            + Case(
+                When(tax_status="forfeited", then=Value(2.0)),
+                When(tax_status="delinquent", then=Value(1.0)),
+                default=Value(0.0),
+            )
+            + Case(When(public, then=Value(1.0)), default=Value(0.0))
+            + Least(F("area_m2") / Value(1000.0), Value(2.0))
+        )
+        return self.annotate(score=models.ExpressionWrapper(score, models.FloatField()))
+
+    def by_score(self, on: dt.date | None = None) -> ParcelQuerySet:
+        """Highest score first (see `with_score`)."""
+        return self.with_score(on).order_by(F("score").desc(), "id")
+
+
+def _held_membership(on: dt.date | None):
+    from parcels.models import HoldingParcel
+
+    on = on or dt.date.today()
+    return HoldingParcel.objects.filter(
+        Q(began_on__lte=on), Q(ended_on__isnull=True) | Q(ended_on__gt=on)
+    )
+
 
 class HoldingQuerySet(models.QuerySet):
     def current(self, on: dt.date | None = None) -> HoldingQuerySet:
         """Holdings the trust had on `on` (today if omitted): acquired by then, not yet ended."""
         on = on or dt.date.today()
         return self.filter(Q(acquired_on__lte=on), Q(ended_on__isnull=True) | Q(ended_on__gt=on))
+
+
+# --- whole-set questions: adjacency and assemblages (raw SQL, parameters bound) -------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where to look: a box in EPSG:4326 (min lon, min lat, max lon, max lat), or everywhere."""
+
+    bbox: tuple[float, float, float, float] | None = None
+
+    def sql(self, column: str, margin_m: float = 0.0) -> tuple[str, list]:
+        """A condition on `column` (metric) for the box, widened by `margin_m`; and its params."""
+        if self.bbox is None:
+            return "TRUE", []
+        envelope = f"ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, 4326), {METRIC_SRID})"
+        return f"{column} && ST_Expand({envelope}, %s)", [*self.bbox, margin_m]
+
+
+HELD_SQL = """
+    SELECT hp.holding_id, h.name AS holding_name, p.id AS parcel_id, p.apn, p.geom_m
+    FROM parcels_holdingparcel hp
+    JOIN parcels_holding h ON h.id = hp.holding_id
+    JOIN parcels_parcel p ON p.id = hp.parcel_id
+    WHERE hp.began_on <= %s AND (hp.ended_on IS NULL OR hp.ended_on > %s)
+      AND p.geom_m IS NOT NULL AND {held_window}
+"""
+
+
+def touching_holdings(
+    tolerance_m: float,
+    *,
+    window: Window = Window(),
+    candidate_ids: list[int] | None = None,
+    on: dt.date | None = None,
+) -> list[dict]:
+    """Vacant lots within `tolerance_m` of trust land (0 = sharing an edge or a corner), with
+    the holdings each touches and the gap in metres; lots the trust already holds excluded.
+
+    The tolerance is needed on real layers: neighbouring county polygons leave slivers and gaps
+    of a few centimetres to a metre. `candidate_ids` restricts the lots (the finder's filters).
+    Ordered by gap, then APN.
+    """
+    on = on or dt.date.today()
+    where, params = window.sql("v.geom_m")
+    held_window, held_params = window.sql("p.geom_m", tolerance_m)
+    candidates = "AND v.id = ANY(%s)" if candidate_ids is not None else ""
+    held_sql = HELD_SQL.format(held_window=held_window)
+    sql = f"""
+        WITH held AS ({held_sql})
+        SELECT v.id, v.apn, v.address, v.owner_of_record, v.land_use, v.zoning, v.tax_status,
+               v.area_m2, ST_AsGeoJSON(v.geom, 6) AS geometry,
+               array_agg(DISTINCT held.holding_id ORDER BY held.holding_id) AS holding_ids,
+               array_agg(DISTINCT held.holding_name ORDER BY held.holding_name) AS holdings,
+               array_agg(DISTINCT held.apn ORDER BY held.apn) AS touches_apns,
+               round(min(ST_Distance(v.geom_m, held.geom_m))::numeric, 2)::float AS gap_m
+        FROM held
+        JOIN parcels_parcel v
+          ON ST_DWithin(v.geom_m, held.geom_m, %s)
+         AND v.vacancy_status = 'vacant' AND v.retired_at IS NULL
+        WHERE {where} {candidates}
+          AND NOT EXISTS (SELECT 1 FROM held h2 WHERE h2.parcel_id = v.id)
+        GROUP BY v.id
+        ORDER BY gap_m, v.apn
+    """
+    all_params = [on, on, *held_params, tolerance_m, *params]
+    if candidate_ids is not None:
+        all_params.append(candidate_ids)
+    return _dicts(sql, all_params)
+
+
+def assemblages(
+    tolerance_m: float,
+    *,
+    min_lots: int = 2,
+    min_area_m2: float = 0.0,
+    window: Window = Window(),
+    candidate_ids: list[int] | None = None,
+    limit: int = 100,
+    on: dt.date | None = None,
+) -> list[dict]:
+    """Groups of vacant lots that touch one another (connected components at `tolerance_m`),
+    largest combined area first: member count and APNs, combined area (m², acres), the merged
+    outline, and whether the group touches land the trust holds (and which holdings).
+
+    ST_ClusterDBSCAN with minpoints 1 is exactly "connected components of the graph whose
+    edges join lots closer than eps", computed in metres on the index. The outline closes
+    gaps up to the tolerance (buffer out by half, union, buffer back). Lots the trust already
+    holds are not candidates (they are the land a group may touch).
+    """
+    on = on or dt.date.today()
+    where, params = window.sql("v.geom_m")
+    held_window, held_params = window.sql("p.geom_m")
+    candidates = "AND v.id = ANY(%s)" if candidate_ids is not None else ""
+    half = tolerance_m / 2
+    held_sql = HELD_SQL.format(held_window=held_window)
+    # Members are fetched back by primary key, and trust land near them found on the metric
+    # index of all parcels, so the cost follows the groups returned, not the lots clustered.
+    sql = f"""
+        WITH held AS ({held_sql}),
+        lots AS (
+            SELECT v.id, v.apn, v.area_m2,
+                   ST_ClusterDBSCAN(v.geom_m, eps := %s, minpoints := 1) OVER () AS cluster
+            FROM parcels_parcel v
+            WHERE v.vacancy_status = 'vacant' AND v.retired_at IS NULL
+              AND {where} {candidates}
+              AND NOT EXISTS (SELECT 1 FROM held WHERE held.parcel_id = v.id)
+        ),
+        groups AS (
+            SELECT cluster, count(*) AS lots, sum(area_m2) AS area_m2,
+                   array_agg(apn ORDER BY apn) AS apns, array_agg(id) AS ids
+            FROM lots GROUP BY cluster
+            HAVING count(*) >= %s AND sum(area_m2) >= %s
+            ORDER BY sum(area_m2) DESC, min(apn)
+            LIMIT %s
+        )
+        SELECT g.cluster, g.lots, g.area_m2, g.apns,
+               ST_AsGeoJSON(ST_Transform(outline.geom, 4326), 6) AS geometry,
+               touching.holdings, touching.holding_ids
+        FROM groups g
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN %s > 0
+                        THEN ST_Buffer(ST_Union(ST_Buffer(m.geom_m, %s, 'join=mitre')), -%s,
+                                       'join=mitre')
+                        ELSE ST_Union(m.geom_m) END AS geom
+            FROM parcels_parcel m WHERE m.id = ANY(g.ids)
+        ) outline
+        CROSS JOIN LATERAL (
+            SELECT array_agg(DISTINCT h.name ORDER BY h.name) AS holdings,
+                   array_agg(DISTINCT h.id ORDER BY h.id) AS holding_ids
+            FROM parcels_parcel m
+            JOIN parcels_parcel t ON ST_DWithin(t.geom_m, m.geom_m, %s)
+            JOIN parcels_holdingparcel hp
+              ON hp.parcel_id = t.id AND hp.began_on <= %s
+             AND (hp.ended_on IS NULL OR hp.ended_on > %s)
+            JOIN parcels_holding h ON h.id = hp.holding_id
+            WHERE m.id = ANY(g.ids)
+        ) touching
+        ORDER BY g.area_m2 DESC, g.apns[1]
+    """
+    all_params = [on, on, *held_params, tolerance_m, *params]
+    if candidate_ids is not None:
+        all_params.append(candidate_ids)
+    all_params += [min_lots, min_area_m2, limit, tolerance_m, half, half, tolerance_m, on, on]
+    rows = _dicts(sql, all_params)
+    for row in rows:
+        row["acres"] = row["area_m2"] / SQM_PER_ACRE
+        row["touches_trust_land"] = bool(row["holdings"])
+        row["holdings"] = row["holdings"] or []
+        row["holding_ids"] = row["holding_ids"] or []
+    return rows
+
+
+def _dicts(sql: str, params: list) -> list[dict]:
+    with without_jit(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

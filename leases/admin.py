@@ -1,0 +1,281 @@
+"""Staff pages for parties, ground leases and what hangs on them; index tables and sources.
+
+Private data lives in these models, so every page here is for logged-in staff only (the admin
+site's own rule). The lease page shows today's maximum resale price, line by line, from the
+lease's stored formula (`leases.pricing`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib import admin
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from leases.models import (
+    Appraisal,
+    CapitalImprovement,
+    GroundLease,
+    IndexSeries,
+    IndexValue,
+    LeaseFeeChange,
+    MonitoringEvent,
+    Party,
+    PartyMember,
+    RepairDeduction,
+    Resale,
+    SourceDocument,
+)
+from leases.pricing import max_resale_price
+from leases.resale import FormulaError
+from parcels.admin import RecordedAdmin, section
+
+# ---------------------------------------------------------------------------------------------
+# Parties
+
+
+class PartyMemberInline(admin.TabularInline):
+    model = PartyMember
+    extra = 0
+
+
+@admin.register(Party)
+class PartyAdmin(RecordedAdmin):
+    list_display = ["name", "kind", "household_size", "email", "phone"]
+    list_filter = ["kind"]
+    search_fields = ["name", "members__name", "email"]
+    inlines = [PartyMemberInline]
+
+
+# ---------------------------------------------------------------------------------------------
+# Ground leases
+
+
+class LeaseFeeChangeInline(admin.TabularInline):
+    model = LeaseFeeChange
+    extra = 0
+    verbose_name_plural = "fee changes (the latest sets the current fee)"
+
+
+class MonitoringEventInline(admin.TabularInline):
+    model = MonitoringEvent
+    extra = 0
+
+
+class AppraisalInline(admin.TabularInline):
+    model = Appraisal
+    extra = 0
+
+
+class CapitalImprovementInline(admin.TabularInline):
+    model = CapitalImprovement
+    extra = 0
+
+
+class RepairDeductionInline(admin.TabularInline):
+    model = RepairDeduction
+    extra = 0
+
+
+class ResaleInline(admin.TabularInline):
+    model = Resale
+    extra = 0
+    autocomplete_fields = ["seller", "buyer"]
+
+
+class LeaseSourceInline(admin.TabularInline):
+    model = SourceDocument
+    fk_name = "lease"
+    fields = ["kind", "reference", "recorded_on"]
+    extra = 0
+    verbose_name_plural = "sources (recorded lease, appraisal reports)"
+
+
+def dollars(amount: Decimal) -> str:
+    """An exact amount as staff write it: $281,250.00, -$1,200.00."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def price_breakdown(lease: GroundLease, on: dt.date) -> SafeString:
+    """The lease's maximum resale price on `on`, every line, as HTML; or why there is none."""
+    try:
+        result = max_resale_price(lease, on=on)
+    except FormulaError as exc:
+        return format_html(
+            '<p class="errornote clt-price-error">No price on {}: {}</p>', on.isoformat(), exc
+        )
+    lines = [
+        {
+            "label": line.label,
+            "kind": str(getattr(line, "kind", "item")),
+            "amount": dollars(line.amount),
+        }
+        for line in result.lines
+    ]
+    html = render_to_string(
+        "admin/leases/groundlease/resale_price.html",
+        {"lines": lines, "price": dollars(result.price), "on": on},
+    )
+    return mark_safe(html)  # our template, rendered with autoescaping on
+
+
+@admin.register(GroundLease)
+class GroundLeaseAdmin(RecordedAdmin):
+    list_display = [
+        "reference",
+        "holding",
+        "lessee_names",
+        "status",
+        "permitted_use",
+        "starts_on",
+        "fee_monthly",
+        "arrears",
+    ]
+    list_filter = ["status", "permitted_use", "transfer_on_death"]
+    list_select_related = ["holding"]
+    search_fields = [
+        "reference",
+        "holding__name",
+        "parcels__apn",
+        "parcels__address",
+        "lessees__name",
+    ]
+    autocomplete_fields = ["holding", "parcels", "lessees"]
+    date_hierarchy = "starts_on"
+    readonly_fields = ["expires_on", "max_resale_price_today"]
+    fieldsets = [
+        section(None, "reference", "holding", "parcels", "lessees", "status", "permitted_use"),
+        section(
+            "Term",
+            "starts_on",
+            "term_years",
+            "expires_on",
+            "renewable",
+            "renewal_term_years",
+            "ended_on",
+            "end_reason",
+        ),
+        section(
+            "Responsibilities",
+            "fee_monthly",
+            "arrears",
+            "occupancy_months_per_year",
+            "taxes_paid_by_lessee",
+            "permitted_mortgage",
+            "transfer_on_death",
+        ),
+        section(
+            "Resale", "purchase_price", "purchase_date", "resale_formula", "max_resale_price_today"
+        ),
+        section("Notes", "notes"),
+    ]
+    inlines = [
+        LeaseFeeChangeInline,
+        MonitoringEventInline,
+        AppraisalInline,
+        CapitalImprovementInline,
+        RepairDeductionInline,
+        ResaleInline,
+        LeaseSourceInline,
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lessees")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:  # once signed, the fee changes only through a dated fee change
+            fields.append("fee_monthly")
+        return fields
+
+    @admin.display(description="lessees")
+    def lessee_names(self, lease: GroundLease) -> str:
+        return ", ".join(party.name for party in lease.lessees.all())
+
+    @admin.display(description="maximum resale price today")
+    def max_resale_price_today(self, lease: GroundLease) -> SafeString | str:
+        if lease.pk is None:
+            return "Shown once the lease is saved."
+        return price_breakdown(lease, timezone.localdate())  # the trust's day, not the server's
+
+    def save_related(self, request, form, formsets, change):
+        with self.named_action(request, "change" if change else "add"):
+            super().save_related(request, form, formsets, change)
+            sync_fee(form.instance)
+
+
+def sync_fee(lease: GroundLease) -> None:
+    """Keep the lease's current fee and its fee changes in step after an admin edit.
+
+    A new lease gets its first fee change ("fee at signing", as `lease_create` does); after
+    that the fee is the one of the latest fee change.
+    """
+    latest = lease.fee_changes.order_by("-effective_on", "-pk").first()
+    if latest is None:
+        LeaseFeeChange.objects.create(
+            lease=lease,
+            effective_on=lease.starts_on,
+            fee_monthly=lease.fee_monthly,
+            reason="fee at signing",
+        )
+    elif latest.fee_monthly != lease.fee_monthly:
+        lease.fee_monthly = latest.fee_monthly
+        lease.save(update_fields=["fee_monthly"])
+
+
+@admin.register(MonitoringEvent)
+class MonitoringEventAdmin(RecordedAdmin):
+    list_display = ["lease", "type", "on", "status", "resolved_on"]
+    list_filter = ["type", "status"]
+    list_select_related = ["lease"]
+    search_fields = ["lease__reference", "lease__lessees__name", "notes"]
+    autocomplete_fields = ["lease"]
+    date_hierarchy = "on"
+
+
+@admin.register(Resale)
+class ResaleAdmin(RecordedAdmin):
+    list_display = [
+        "lease",
+        "seller",
+        "buyer",
+        "contract_on",
+        "closed_on",
+        "formula_price",
+        "agreed_price",
+    ]
+    list_select_related = ["lease", "seller", "buyer"]
+    search_fields = ["lease__reference", "seller__name", "buyer__name"]
+    autocomplete_fields = ["lease", "seller", "buyer"]
+    date_hierarchy = "contract_on"
+
+
+# ---------------------------------------------------------------------------------------------
+# Published index tables and source documents
+
+
+class IndexValueInline(admin.TabularInline):
+    model = IndexValue
+    extra = 0
+
+
+@admin.register(IndexSeries)
+class IndexSeriesAdmin(RecordedAdmin):
+    list_display = ["name", "kind", "area", "source", "loaded_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "area", "source"]
+    inlines = [IndexValueInline]
+
+
+@admin.register(SourceDocument)
+class SourceDocumentAdmin(RecordedAdmin):
+    list_display = ["__str__", "kind", "recorded_on", "holding", "lease"]
+    list_filter = ["kind"]
+    list_select_related = ["holding", "lease"]
+    search_fields = ["reference", "holding__name", "lease__reference"]
+    autocomplete_fields = ["holding", "lease"]

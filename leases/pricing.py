@@ -1,0 +1,187 @@
+"""A lease's maximum resale price on a date: its stored formula, fed from its own records.
+
+The formulas (`leases.resale`) are pure and take plain values; this module is the one place
+that reads a lease's records into those values, so the admin page, the CLI and any report give
+the same price for the same lease and date:
+
+* purchase price and date: the lease's (what the current lessee paid, and when);
+* appraisal at purchase: the latest appraisal for the purchase on or before the sale date
+  (purpose "at purchase"), else the latest one dated on or before the purchase date;
+* appraisal at resale: the value given by the caller, else the latest other appraisal after
+  the purchase date and on or before the sale date (none: formulas that need one say so);
+* capital improvements: those the trust approved on or before the sale date, at their cost,
+  with the credit recorded by staff as the value they added;
+* repairs: the deductions assessed on or before the sale date;
+* index tables: every series the formula names, from the published values on record;
+* the lease fee: the fee in force on the sale date (the latest fee change by then);
+* a mortgage-based formula's target income: the HUD income limit for its household size and
+  percent of median, from the loaded HUD income-limit table of the latest year up to the sale
+  (the limits in effect), never computed from the median.
+
+Taxes and insurance (mortgage-based formulas) are not on record, so such formulas say they are
+missing; so do an itemized formula's principal paid, closing costs and net proceeds.
+
+Errors in the formula or missing inputs raise `leases.resale.FormulaError`, naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from leases.models import Appraisal, AppraisalPurpose, GroundLease, IndexKind, IndexValue
+from leases.resale import (
+    FormulaError,
+    FormulaResult,
+    Improvement,
+    Repair,
+    SaleInputs,
+    parse_formula,
+)
+from leases.resale.inputs import IndexTable
+
+
+def max_resale_price(
+    lease: GroundLease, *, on: dt.date | None = None, appraisal: Decimal | None = None
+) -> FormulaResult:
+    """The maximum resale price of `lease` for a sale on `on` (today), with every line.
+
+    `appraisal` prices against that value at resale instead of the latest one on record (a
+    what-if, or an appraisal not entered yet).
+    """
+    on = on or timezone.localdate()
+    formula = parse_formula(lease.resale_formula)
+    return formula.evaluate(sale_inputs(lease, on=on, appraisal=appraisal))
+
+
+def sale_inputs(lease: GroundLease, *, on: dt.date, appraisal: Decimal | None = None) -> SaleInputs:
+    """The facts of a sale of `lease`'s home on `on`, as the formulas read them."""
+    if on < lease.purchase_date:
+        raise FormulaError(
+            "sale_date",
+            f"{on.isoformat()} is before the purchase on {lease.purchase_date.isoformat()}",
+        )
+    return SaleInputs(
+        purchase_price=lease.purchase_price,
+        purchase_date=lease.purchase_date,
+        sale_date=on,
+        appraisal_at_purchase=appraisal_at_purchase(lease, on),
+        appraisal_at_resale=appraisal if appraisal is not None else appraisal_at_resale(lease, on),
+        indexes=index_tables(series_named(lease.resale_formula)),
+        improvements=tuple(
+            Improvement(
+                description=each.description,
+                cost=each.cost,
+                completed_on=each.completed_on,
+                value_added=each.credit,
+            )
+            for each in lease.improvements.filter(approved_on__lte=on).order_by("approved_on")
+        ),
+        repairs=tuple(
+            Repair(description=each.description, amount=each.amount)
+            for each in lease.repairs.filter(assessed_on__lte=on).order_by("assessed_on")
+        ),
+        lease_fee_monthly=fee_on(lease, on),
+        target_income_annual=target_income(lease.resale_formula, on),
+    )
+
+
+def appraisal_at_purchase(lease: GroundLease, on: dt.date) -> Decimal | None:
+    """The value of the home when the current lessee bought it, if appraised."""
+    known = lease.appraisals.filter(on__lte=on).order_by("-on", "-pk")
+    found = known.filter(purpose=AppraisalPurpose.PURCHASE).first()
+    found = found or known.filter(on__lte=lease.purchase_date).first()
+    return found.value if found else None
+
+
+def appraisal_at_resale(lease: GroundLease, on: dt.date) -> Decimal | None:
+    """The latest appraisal since the purchase, on or before `on`, if any."""
+    found: Appraisal | None = (
+        lease.appraisals.filter(on__gt=lease.purchase_date, on__lte=on)
+        .exclude(purpose=AppraisalPurpose.PURCHASE)
+        .order_by("-on", "-pk")
+        .first()
+    )
+    return found.value if found else None
+
+
+def fee_on(lease: GroundLease, on: dt.date) -> Decimal:
+    """The monthly lease fee in force on `on`."""
+    change = lease.fee_changes.filter(effective_on__lte=on).order_by("-effective_on", "-pk").first()
+    return change.fee_monthly if change else lease.fee_monthly
+
+
+def series_named(formula: Any) -> set[str]:
+    """The index series a formula's JSON form names (`"series": ...`), at any depth."""
+    return {node["series"] for node in _nodes(formula) if isinstance(node.get("series"), str)}
+
+
+def index_tables(names: set[str]) -> dict[str, IndexTable]:
+    """The published tables of the series `names`: {year or (year, month): value}.
+
+    Income-limit rows (by household size or percent of median) are not index points and are
+    left out; a series with no values on record is left out, so the formula names what is
+    missing.
+    """
+    tables: dict[str, dict] = {}
+    rows = IndexValue.objects.filter(
+        series__name__in=names, household_size__isnull=True, percent_of_median__isnull=True
+    ).values_list("series__name", "year", "month", "value")
+    for name, year, month, value in rows:
+        tables.setdefault(name, {})[year if month is None else (year, month)] = value
+    return tables
+
+
+def target_income(formula: Any, on: dt.date) -> Decimal | None:
+    """The HUD income limit a mortgage-based formula targets, for a sale on `on`.
+
+    None when the formula names no target household (no mortgage-based part, or one without
+    `percent_of_median` and `household_size`): the engine then says the income is missing.
+    """
+    targets = [
+        node
+        for node in _nodes(formula)
+        if node.get("type") == "mortgage_based"
+        and node.get("percent_of_median") is not None
+        and node.get("household_size") is not None
+    ]
+    if not targets:
+        return None
+    percent, size = targets[0]["percent_of_median"], targets[0]["household_size"]
+    rows = IndexValue.objects.filter(
+        series__kind=IndexKind.HUD_INCOME_LIMIT,
+        household_size=size,
+        percent_of_median=percent,
+        year__lte=on.year,
+    ).order_by("-year", "-month")
+    latest = rows.first()
+    if latest is None:
+        raise FormulaError(
+            "target_income_annual",
+            f"no HUD income limit is loaded for {percent}% of median, {size} persons, "
+            f"in {on.year} or before",
+        )
+    series = set(rows.filter(year=latest.year).values_list("series__name", flat=True))
+    if len(series) > 1:
+        raise FormulaError(
+            "target_income_annual",
+            f"{len(series)} HUD income-limit tables give {latest.year} limits for "
+            f"{percent}% of median, {size} persons ({', '.join(sorted(series))}); "
+            "keep the one for the trust's area",
+        )
+    return latest.value.quantize(Decimal("0.01"))
+
+
+def _nodes(node: Any) -> Iterator[dict]:
+    """Every JSON object in a formula's JSON form, the formula itself first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)

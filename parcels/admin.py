@@ -1,0 +1,484 @@
+"""Staff pages for parcels and holdings, and the base every registry admin page shares.
+
+`RecordedAdmin` makes each write through the admin a named action in the history (who, which
+action) and shows a record's history events on its change page and behind its "History" button.
+It lives here because every other registry app's admin already depends on parcels.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.gis import forms
+from django.contrib.gis.db.models import GeometryField
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import Count, DecimalField
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from leaflet.admin import LeafletGeoAdminMixin
+from pghistory import core as pghistory_core
+from pghistory.models import Events
+
+from clt.history import recorded
+from leases.models import SourceDocument
+from parcels.models import (
+    AcquisitionEvent,
+    Holding,
+    HoldingParcel,
+    ImportRun,
+    Improvement,
+    Overlay,
+    Parcel,
+)
+
+# ---------------------------------------------------------------------------------------------
+# History: what the change page and the History button show
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One history event, as staff read it: when, which action, who, on what, what changed."""
+
+    at: datetime
+    label: str  # insert, update, delete
+    action: str  # the named action (`clt.history.recorded`), "" for an untagged change
+    user: str  # "" when no user was recorded (imports, raw SQL)
+    what: str  # the record the event is about, e.g. "fee change 12"
+    changes: tuple[Change, ...]
+
+
+def _shown(model, name: str, value: Any, limit: int = 80) -> str:
+    """A value from an event's diff as staff read it: money to the cent, outlines named."""
+    if value in (None, ""):
+        return "—"
+    try:
+        field = model._meta.get_field(name) if model else None
+    except FieldDoesNotExist:
+        field = None
+    if isinstance(field, GeometryField):
+        return "(an outline)"  # the coordinates are in the history browser's raw data
+    if isinstance(field, DecimalField) and isinstance(value, int | float | str):
+        return f"{Decimal(str(value)):,.{field.decimal_places}f}"
+    text = str(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _tracked_model(event):
+    try:
+        return apps.get_model(event.pgh_obj_model)
+    except LookupError:
+        return None
+
+
+def _what(event) -> str:
+    model = _tracked_model(event)
+    name = model._meta.verbose_name if model else event.pgh_obj_model
+    return f"{name} {event.pgh_obj_id}"
+
+
+def history_of(obj, limit: int | None = None) -> list[HistoryEntry]:
+    """The history events of `obj` and of the records hanging on it, newest first.
+
+    "Hanging on it" is pghistory's `references`: events of rows with a foreign key to `obj`
+    (a lease's fee changes, a holding's parcels) as well as `obj`'s own.
+    """
+    events = Events.objects.references(obj).order_by("-pgh_created_at", "-pgh_id")
+    events = list(events[:limit] if limit else events)
+    contexts = [event.pgh_context or {} for event in events]
+    models = [_tracked_model(event) for event in events]
+    user_ids = {context["user"] for context in contexts if context.get("user") is not None}
+    usernames = {
+        user.pk: user.get_username() for user in get_user_model().objects.filter(pk__in=user_ids)
+    }
+    return [
+        HistoryEntry(
+            at=event.pgh_created_at,
+            label=event.pgh_label,
+            action=context.get("action", ""),
+            user=usernames.get(context.get("user"), ""),
+            what=_what(event),
+            changes=tuple(
+                Change(name, _shown(model, name, old), _shown(model, name, new))
+                for name, (old, new) in sorted((event.pgh_diff or {}).items())
+            ),
+        )
+        for event, context, model in zip(events, contexts, models, strict=True)
+    ]
+
+
+def section(title: str | None, *fields: str) -> tuple[str | None, dict[str, list[str]]]:
+    """One fieldset of a change page: its title and its fields, in order."""
+    return (title, {"fields": list(fields)})
+
+
+def is_tracked(model) -> bool:
+    """Whether pghistory keeps events for `model`."""
+    return bool(pghistory_core.event_models(tracks_model=model))
+
+
+class RecordedAdmin(admin.ModelAdmin):
+    """An admin whose writes are named actions and whose change page shows the history.
+
+    Every save or delete runs inside `clt.history.recorded("admin_<model>_<verb>", user)`, so
+    its history events say who acted and through which action. One request is one pghistory
+    context, so the form and its inlines share the action name of the request.
+    """
+
+    change_form_template = "admin/clt/change_form.html"
+    history_shown = 10  # events on the change page; the History button shows them all
+
+    def action_name(self, verb: str) -> str:
+        return f"admin_{self.opts.model_name}_{verb}"
+
+    def named_action(self, request, verb: str):
+        """The named action `admin_<model>_<verb>` by the request's user (a context manager)."""
+        return recorded(self.action_name(verb), request.user)
+
+    def save_model(self, request, obj, form, change):
+        with self.named_action(request, "change" if change else "add"):
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        with self.named_action(request, "change" if change else "add"):
+            super().save_related(request, form, formsets, change)
+
+    def delete_model(self, request, obj):
+        with self.named_action(request, "delete"):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with self.named_action(request, "delete"):
+            super().delete_queryset(request, queryset)
+
+    def _events_url(self, request, obj) -> str:
+        """pghistory's own events list for `obj`, if this user may see it."""
+        if not request.user.has_perm("pghistory.view_events"):
+            return ""
+        query = f"?method=references&obj={self.opts.label}:{obj.pk}"
+        return reverse("admin:pghistory_events_changelist") + query
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None and is_tracked(self.model):
+            context["clt_history"] = history_of(obj, limit=self.history_shown)
+            context["clt_history_tracked"] = True
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """Every history event of the record (pghistory's), instead of the admin's own log."""
+        if not is_tracked(self.model):
+            return super().history_view(request, object_id, extra_context)
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        request.current_app = self.admin_site.name
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"History: {obj}",
+            "subtitle": None,
+            "module_name": str(self.opts.verbose_name_plural.capitalize()),
+            "object": obj,
+            "opts": self.opts,
+            "clt_history": history_of(obj),
+            "clt_events_url": self._events_url(request, obj),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/clt/object_history.html", context)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parcel outlines: a Leaflet map served from our own static files, invalid polygons rejected
+
+JACKSON_CITY_HALL = (32.2988, -90.1848)  # (lat, lon): where an empty map opens
+
+LEAFLET_ADMIN = {
+    "DEFAULT_CENTER": JACKSON_CITY_HALL,
+    "DEFAULT_ZOOM": 15,
+    # The same base map as the public pages (CLT_BASEMAP_URL); Leaflet itself is ours (/static/).
+    "TILES": [("Base map", settings.BASEMAP_URL, {"attribution": settings.BASEMAP_ATTRIBUTION})],
+}
+
+
+def outline_problem(geom: GEOSGeometry) -> str | None:
+    """Why `geom` is not a valid outline, in words staff can act on; None when it is valid.
+
+    GEOS says e.g. "Self-intersection[-90.1848 32.2988]"; this reads "Self-intersection at or
+    near point -90.1848 32.2988" (longitude, latitude).
+    """
+    if geom.valid:
+        return None
+    reason = geom.valid_reason
+    match = re.fullmatch(r"(?P<what>.+?)\[(?P<x>\S+) (?P<y>\S+)\]", reason)
+    if match is None:
+        return reason
+    return f"{match['what']} at or near point {match['x']} {match['y']}"
+
+
+class OutlineField(forms.MultiPolygonField):
+    """A parcel outline: one drawn or pasted polygon is taken as a one-part multipolygon."""
+
+    def to_python(self, value):
+        geom = super().to_python(value)
+        if geom is not None and geom.geom_type == "Polygon":
+            geom = MultiPolygon(geom, srid=geom.srid)
+        return geom
+
+
+class OutlineFormMixin:
+    """Rejects an invalid outline with GEOS's reason, before the database's CHECK would."""
+
+    outline_field = "geom"
+
+    def clean(self):
+        cleaned = super().clean()
+        geom = cleaned.get(self.outline_field)
+        problem = geom and outline_problem(geom)
+        if problem:
+            self.add_error(self.outline_field, f"The outline is not a valid polygon: {problem}.")
+        return cleaned
+
+
+class ParcelForm(OutlineFormMixin, forms.ModelForm):
+    class Meta:
+        model = Parcel
+        fields = "__all__"
+
+
+class OverlayForm(OutlineFormMixin, forms.ModelForm):
+    class Meta:
+        model = Overlay
+        fields = "__all__"
+
+
+class MapAdmin(LeafletGeoAdminMixin, RecordedAdmin):
+    """A recorded admin whose outlines are edited on a Leaflet map."""
+
+    settings_overrides = LEAFLET_ADMIN
+
+    def formfield_for_dbfield(self, db_field, request=None, **kwargs):
+        if db_field.name == "geom":
+            kwargs["form_class"] = OutlineField
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @property
+    def media(self):
+        # Leaflet on every change page, so a view-only page can show its map too.
+        return super().media + self.widget().media
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        # View only: the outline on a map that cannot be edited, not a page of coordinates.
+        return [
+            (title, {**options, "fields": [_map_for(name) for name in options["fields"]]})
+            for title, options in fieldsets
+        ]
+
+    @admin.display(description="outline")
+    def outline_map(self, obj) -> str:
+        if obj.geom is None:
+            return "—"
+        editable = self._get_map_widget(obj._meta.get_field("geom"), self.widget)
+        widget = type("OutlineMap", (editable,), {"modifiable": False})()
+        return widget.render("geom", obj.geom, attrs={"id": "id_geom"})
+
+
+def _map_for(name: str) -> str:
+    return "outline_map" if name == "geom" else name
+
+
+class RetiredFilter(admin.SimpleListFilter):
+    title = "in the county file"
+    parameter_name = "retired"
+
+    def lookups(self, request, model_admin):
+        return (("no", "Current"), ("yes", "Retired"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("no", "yes"):
+            return queryset.filter(retired_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Parcel)
+class ParcelAdmin(MapAdmin):
+    form = ParcelForm
+    list_display = [
+        "apn",
+        "address",
+        "land_use",
+        "vacancy_status",
+        "tax_status",
+        "area",
+        "acreage",
+        "jurisdiction",
+        "retired_at",
+    ]
+    list_filter = ["vacancy_status", "tax_status", "land_use", "jurisdiction", RetiredFilter]
+    search_fields = ["apn", "address", "owner_of_record"]
+    readonly_fields = ["area", "acreage", "import_run", "created_at", "updated_at"]
+    fieldsets = [
+        section(None, "jurisdiction", "apn", "address", "owner_of_record"),
+        section("Outline", "geom", "area", "acreage", "geom_note"),
+        section(
+            "Assessor", "land_use", "zoning", "assessed_land", "assessed_improvement", "tax_status"
+        ),
+        section(
+            "Vacancy", "vacancy_status", "vacancy_source", "vacancy_as_of", "vacancy_confidence"
+        ),
+        section(
+            "Source and lifespan",
+            "source_srid",
+            "source_file",
+            "import_run",
+            "retired_at",
+            "created_at",
+            "updated_at",
+        ),
+    ]
+
+    @admin.display(description="area (m²)", ordering="area_m2")
+    def area(self, parcel: Parcel) -> str:
+        return f"{parcel.area_m2 or 0:,.0f}"
+
+    @admin.display(description="acres", ordering="area_m2")
+    def acreage(self, parcel: Parcel) -> str:
+        return f"{parcel.acres:,.3f}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Holdings and what hangs on them
+
+
+class HoldingParcelInline(admin.TabularInline):
+    model = HoldingParcel
+    extra = 0
+    autocomplete_fields = ["parcel"]
+    verbose_name = "parcel"
+    verbose_name_plural = "parcels (with the dates each belonged to the holding)"
+
+
+class ImprovementInline(admin.TabularInline):
+    model = Improvement
+    extra = 0
+
+
+class HoldingSourceInline(admin.TabularInline):
+    model = SourceDocument
+    fk_name = "holding"
+    fields = ["kind", "reference", "recorded_on"]
+    extra = 0
+    verbose_name_plural = "sources (deeds, patents)"
+
+
+class EndedFilter(admin.SimpleListFilter):
+    title = "held now"
+    parameter_name = "held"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Held now"), ("no", "Ended"))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(ended_on__isnull=self.value() == "yes")
+        return queryset
+
+
+@admin.register(Holding)
+class HoldingAdmin(RecordedAdmin):
+    list_display = [
+        "name",
+        "current_use",
+        "acquired_via",
+        "acquired_on",
+        "price",
+        "parcel_count",
+        "available",
+        "ended_on",
+    ]
+    list_filter = ["current_use", "acquired_via", "available", EndedFilter]
+    search_fields = ["name", "deed_reference", "parcels__apn", "parcels__address"]
+    date_hierarchy = "acquired_on"
+    inlines = [HoldingParcelInline, ImprovementInline, HoldingSourceInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(parcel_total=Count("parcels", distinct=True))
+
+    @admin.display(description="parcels", ordering="parcel_total")
+    def parcel_count(self, holding: Holding) -> int:
+        return holding.parcel_total
+
+
+@admin.register(AcquisitionEvent)
+class AcquisitionEventAdmin(RecordedAdmin):
+    list_display = ["parcel", "stage", "on", "holding"]
+    list_filter = ["stage"]
+    list_select_related = ["parcel", "holding"]
+    search_fields = ["parcel__apn", "parcel__address", "reason"]
+    autocomplete_fields = ["parcel", "holding"]
+    date_hierarchy = "on"
+
+
+@admin.register(Improvement)
+class ImprovementAdmin(RecordedAdmin):
+    list_display = ["__str__", "holding", "kind", "year_built", "dwelling_units"]
+    list_filter = ["kind"]
+    list_select_related = ["holding"]
+    search_fields = ["description", "holding__name"]
+    autocomplete_fields = ["holding"]
+
+
+@admin.register(Overlay)
+class OverlayAdmin(MapAdmin):
+    form = OverlayForm
+    list_display = ["name", "kind", "source_file", "imported_at"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    """County imports are written by `clt parcels import`; staff read them here."""
+
+    list_display = [
+        "pk",
+        "jurisdiction",
+        "source_file",
+        "status",
+        "started_at",
+        "new",
+        "changed",
+        "retired",
+        "repaired",
+        "rejected",
+    ]
+    list_filter = ["status", "jurisdiction"]
+    search_fields = ["source_file", "source_sha256"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,438 @@
+"""The vacant-lot finder: parse a search (from a URL or the command line), run it, serialise it.
+
+One parameter, one small parser (`parse_bbox`, `parse_distance_m`...), each raising FinderError
+naming the parameter, so the API answers 400 with an RFC 9457 problem naming the field and the
+CLI exits non-zero with the same sentence. The queries themselves live in parcels.queries;
+GeoJSON (RFC 7946) is built by PostGIS, so a page of lots is one round trip and one string.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
+from django.db import connection
+
+from parcels.queries import (
+    OWNER_KINDS,
+    SQM_PER_ACRE,
+    Window,
+    assemblages,
+    touching_holdings,
+    without_jit,
+)
+
+MAX_DISTANCE_M = 100_000.0
+MAX_TOLERANCE_M = 100.0
+MAX_PAGE_SIZE = 1000
+TAX_STATUSES = ("current", "delinquent", "forfeited")
+ORDERS = ("distance", "area", "score")
+
+LOT_COLUMNS = ("apn", "address", "owner_of_record", "land_use", "zoning", "tax_status",
+               "area_m2", "acres", "distance_m", "score")  # fmt: skip
+ADJACENT_COLUMNS = ("apn", "address", "owner_of_record", "land_use", "zoning", "tax_status",
+                    "area_m2", "gap_m", "holdings", "touches_apns")  # fmt: skip
+ASSEMBLAGE_COLUMNS = ("lots", "area_m2", "acres", "touches_trust_land", "holdings", "apns")
+
+
+class FinderError(ValueError):
+    """A search parameter is wrong; `field` names it (the API's problem JSON carries it)."""
+
+    def __init__(self, field: str, detail: str):
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.detail = detail
+
+
+# --- one parser per parameter ------------------------------------------------------------
+
+
+def parse_number(value: str, field: str, *, minimum: float = 0.0, maximum: float = math.inf):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise FinderError(field, f"'{value}' is not a number") from None
+    if not math.isfinite(number):
+        raise FinderError(field, f"'{value}' is not a finite number")
+    if number < minimum:
+        raise FinderError(field, f"{value} is below {minimum:g}")
+    if number > maximum:
+        raise FinderError(field, f"{value} is above the maximum {maximum:g}")
+    return number
+
+
+def parse_distance_m(value: str, field: str, maximum: float = MAX_DISTANCE_M) -> float:
+    """A distance in metres: a finite number, 0 or more, at most `maximum`."""
+    return parse_number(value, field, minimum=0.0, maximum=maximum)
+
+
+def parse_int(value: str, field: str, *, minimum: int, maximum: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise FinderError(field, f"'{value}' is not a whole number") from None
+    if not minimum <= number <= maximum:
+        raise FinderError(field, f"{number} is outside {minimum}..{maximum}")
+    return number
+
+
+def parse_bbox(value: str, field: str = "bbox") -> tuple[float, float, float, float]:
+    """minlon,minlat,maxlon,maxlat in degrees (EPSG:4326), min below max (OGC API order)."""
+    parts = value.split(",")
+    if len(parts) != 4:
+        raise FinderError(field, "give four numbers: minlon,minlat,maxlon,maxlat")
+    try:
+        minx, miny, maxx, maxy = (float(p) for p in parts)
+    except ValueError:
+        raise FinderError(field, f"'{value}' is not four numbers") from None
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise FinderError(field, "coordinates must be finite numbers")
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90
+            and -90 <= maxy <= 90):  # fmt: skip
+        raise FinderError(field, "longitude must be within ±180 and latitude within ±90")
+    if minx > maxx or miny > maxy:
+        raise FinderError(field, "the minimum is greater than the maximum")
+    return minx, miny, maxx, maxy
+
+
+def parse_point(value: str, field: str) -> Point:
+    """lon,lat in degrees (EPSG:4326)."""
+    parts = value.split(",")
+    try:
+        lon, lat = (float(p) for p in parts)
+    except ValueError:
+        raise FinderError(field, f"'{value}' is not lon,lat") from None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise FinderError(field, f"'{value}' is not a longitude,latitude in degrees")
+    return Point(lon, lat, srid=4326)
+
+
+def parse_choices(value: str, field: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    chosen = tuple(v.strip().lower() for v in value.split(",") if v.strip())
+    wrong = [v for v in chosen if v not in allowed]
+    if wrong:
+        raise FinderError(field, f"'{wrong[0]}' is not one of {', '.join(allowed)}")
+    return chosen
+
+
+def parse_codes(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def parse_polygon(value: str, field: str = "polygon") -> GEOSGeometry:
+    """A polygon as WKT or GeoJSON geometry, in EPSG:4326."""
+    try:
+        geom = GEOSGeometry(value, srid=4326)
+    except (GEOSException, ValueError, TypeError):
+        raise FinderError(field, "not a WKT or GeoJSON polygon") from None
+    if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.empty:
+        raise FinderError(field, f"expected a polygon, got {geom.geom_type}")
+    if not geom.valid:
+        raise FinderError(field, f"invalid polygon: {geom.valid_reason}")
+    return geom
+
+
+# --- the search --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LotSearch:
+    """What staff asked for; every field already checked."""
+
+    min_area_m2: float | None = None
+    max_area_m2: float | None = None
+    land_use: tuple[str, ...] = ()
+    zoning: tuple[str, ...] = ()
+    tax_status: tuple[str, ...] = ()
+    owner: tuple[str, ...] = ()
+    bbox: tuple[float, float, float, float] | None = None
+    polygon: GEOSGeometry | None = None
+    neighbourhood: str | None = None
+    near: Point | None = None
+    within_m: float | None = None
+    near_holdings_m: float | None = None
+    outside_flood: bool = False
+    order: str = "score"
+    page: int = 1
+    limit: int = 100
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def filtered_beyond_window(self) -> bool:
+        """Whether a filter other than the bbox narrows the lots (adjacency, assemblages)."""
+        return any((self.min_area_m2 is not None, self.max_area_m2 is not None, self.land_use,
+                    self.zoning, self.tax_status, self.owner, self.polygon is not None,
+                    self.neighbourhood, self.within_m is not None,
+                    self.near_holdings_m is not None, self.outside_flood))  # fmt: skip
+
+
+def parse_lot_search(params: Mapping[str, str]) -> LotSearch:
+    """A LotSearch from query parameters (strings); FinderError names the first bad one."""
+    get = {k: v for k, v in params.items() if v not in (None, "")}
+    values: dict = {}
+    min_area = _area(get, "min_area_m2", "min_acres")
+    max_area = _area(get, "max_area_m2", "max_acres")
+    if min_area is not None and max_area is not None and min_area > max_area:
+        field = "min_area_m2" if "min_area_m2" in get else "min_acres"
+        raise FinderError(field, "the minimum area is greater than the maximum")
+    values["min_area_m2"], values["max_area_m2"] = min_area, max_area
+    for name in ("land_use", "zoning"):
+        if name in get:
+            values[name] = parse_codes(get[name])
+    if "tax_status" in get:
+        values["tax_status"] = parse_choices(get["tax_status"], "tax_status", TAX_STATUSES)
+    if "owner" in get:
+        values["owner"] = parse_choices(get["owner"], "owner", OWNER_KINDS)
+    if "bbox" in get:
+        values["bbox"] = parse_bbox(get["bbox"])
+    if "polygon" in get:
+        values["polygon"] = parse_polygon(get["polygon"])
+    if "neighbourhood" in get:
+        values["neighbourhood"] = get["neighbourhood"].strip()
+    values["near"] = _near(get)
+    if "within_m" in get:
+        values["within_m"] = parse_distance_m(get["within_m"], "within_m")
+        if values["near"] is None:
+            raise FinderError("within_m", "needs a point (near=lon,lat) or an address")
+    if "near_holdings_m" in get:
+        values["near_holdings_m"] = parse_distance_m(
+            get["near_holdings_m"], "near_holdings_m", MAX_TOLERANCE_M * 50
+        )
+    values["outside_flood"] = get.get("outside_flood", "").lower() in ("1", "true", "yes", "on")
+    default_order = "distance" if values["near"] is not None else "score"
+    values["order"] = parse_choices(get.get("order", default_order), "order", ORDERS)[:1][0]
+    if values["order"] == "distance" and values["near"] is None:
+        raise FinderError("order", "ordering by distance needs near=lon,lat or an address")
+    values["page"] = parse_int(get.get("page", "1"), "page", minimum=1, maximum=100_000)
+    values["limit"] = parse_int(get.get("limit", "100"), "limit", minimum=1,
+                                maximum=MAX_PAGE_SIZE)  # fmt: skip
+    return LotSearch(**values)
+
+
+def _area(get: dict, m2_key: str, acres_key: str) -> float | None:
+    if m2_key in get and acres_key in get:
+        raise FinderError(acres_key, f"give {m2_key} or {acres_key}, not both")
+    if m2_key in get:
+        return parse_number(get[m2_key], m2_key)
+    if acres_key in get:
+        return parse_number(get[acres_key], acres_key) * SQM_PER_ACRE
+    return None
+
+
+def _near(get: dict) -> Point | None:
+    if "near" in get and "address" in get:
+        raise FinderError("address", "give near=lon,lat or address, not both")
+    if "near" in get:
+        return parse_point(get["near"], "near")
+    if "address" in get:
+        return locate_address(get["address"])
+    return None
+
+
+def locate_address(address: str) -> Point:
+    """The point on the surface of the active parcel at `address` (the registry is the
+    gazetteer: no third-party geocoder sees what staff search for)."""
+    from parcels.models import Parcel
+
+    text = " ".join(address.split())
+    parcel = (
+        Parcel.objects.active().filter(address__iexact=text, geom__isnull=False).first()
+        or Parcel.objects.active()
+        .filter(address__istartswith=text, geom__isnull=False)
+        .order_by("address")
+        .first()
+    )
+    if parcel is None:
+        raise FinderError("address", f"no parcel in the registry at '{address}'")
+    return parcel.geom.point_on_surface
+
+
+def lots_queryset(search: LotSearch, *, distance_filter: bool = True):
+    """The vacant lots matching `search`, not yet ordered or paged (without the distance limit
+    when `distance_filter` is off: the caller cuts the nearest-first list instead)."""
+    from parcels.models import Parcel
+
+    qs = (
+        Parcel.objects.vacant()
+        .filter(geom__isnull=False)
+        .not_held_by_trust()
+        .area_between(search.min_area_m2, search.max_area_m2)
+        .land_use_in(search.land_use)
+        .zoning_in(search.zoning)
+        .tax_status_in(search.tax_status)
+        .owned_by(search.owner)
+    )
+    if search.bbox:
+        qs = qs.in_bbox(search.bbox)
+    if search.polygon is not None:
+        qs = qs.inside(search.polygon)
+    if search.neighbourhood:
+        _require_overlay("neighbourhood", search.neighbourhood)
+        qs = qs.in_overlay("neighbourhood", search.neighbourhood)
+    if search.near is not None and search.within_m is not None and distance_filter:
+        qs = qs.within_m(search.near, search.within_m)
+    if search.near_holdings_m is not None:
+        qs = qs.near_holdings(search.near_holdings_m)
+    if search.outside_flood:
+        qs = qs.outside_overlays("flood-zone")
+    return qs
+
+
+def _require_overlay(kind: str, name: str) -> None:
+    from parcels.models import Overlay
+
+    if not Overlay.objects.filter(kind=kind, name__iexact=name).exists():
+        raise FinderError(kind, f"no {kind} overlay named '{name}' (import it: clt import-layer)")
+
+
+def ordered(search: LotSearch, qs):
+    """`qs` in the order asked for, with `score` always annotated (and `distance_m` near a
+    point)."""
+    qs = qs.with_score()
+    if search.near is not None:
+        qs = qs.nearest(search.near)
+    if search.order == "area":
+        qs = qs.order_by("-area_m2", "id")
+    elif search.order == "score":
+        qs = qs.order_by("-score", "id")
+    return qs
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+def vacant_lots_json(params: Mapping[str, str]) -> str:
+    """A page of vacant lots as an RFC 7946 FeatureCollection, as a JSON string."""
+    search = parse_lot_search(params)
+    with without_jit(index_lookups=True):
+        return _vacant_lots_json(search)
+
+
+def _vacant_lots_json(search: LotSearch) -> str:
+    # Nearest first within a distance: the lots within it are a prefix of the nearest-first
+    # list, so take the page from a KNN scan of the partial index (which stops after a page)
+    # and cut it at the distance, rather than let ST_DWithin tempt the planner into gathering
+    # and sorting every lot in the circle.
+    cut = search.order == "distance" and search.within_m is not None
+    qs = ordered(search, lots_queryset(search, distance_filter=not cut))
+    offset = (search.page - 1) * search.limit
+    # One more than a page tells whether there is a next page without counting them all.
+    page = qs[offset : offset + search.limit + 1]
+    has_distance = search.near is not None
+    sql, sql_params = page.query.sql_with_params()
+    properties = """'apn', q.apn, 'address', q.address, 'owner_of_record', q.owner_of_record,
+        'land_use', q.land_use, 'zoning', q.zoning, 'tax_status', q.tax_status,
+        'area_m2', round(q.area_m2::numeric, 1), 'acres', round((q.area_m2 / %s)::numeric, 4),
+        'score', round(q.score::numeric, 3)"""
+    if has_distance:
+        properties += ", 'distance_m', round(q.distance_m::numeric, 1)"
+    wrapped = f"""
+        SELECT json_build_object(
+            'type', 'FeatureCollection',
+            'page', %s, 'limit', %s, 'has_next', count(*) > %s,
+            'features', coalesce(json_agg(json_build_object(
+                'type', 'Feature', 'id', q.id,
+                'geometry', ST_AsGeoJSON(q.geom, 6)::json,
+                'properties', json_build_object({properties})
+            ) ORDER BY q.rank) FILTER (WHERE q.rank <= %s), '[]'::json))::text
+        FROM (SELECT inner_q.*, row_number() OVER () AS rank FROM ({sql}) inner_q) q
+        {"WHERE q.distance_m <= %s" if cut else ""}
+    """
+    params = [search.page, search.limit, search.limit, SQM_PER_ACRE, search.limit, *sql_params]
+    with connection.cursor() as cursor:
+        cursor.execute(wrapped, params + ([search.within_m] if cut else []))
+        return cursor.fetchone()[0]
+
+
+def vacant_lots_geojson(params: Mapping[str, str]) -> dict:
+    return json.loads(vacant_lots_json(params))
+
+
+def _candidates(search: LotSearch) -> list[int] | None:
+    """Lot ids for adjacency/assemblages when filters beyond the window apply, else None."""
+    if not search.filtered_beyond_window:
+        return None
+    qs = lots_queryset(search)
+    return list(qs.values_list("id", flat=True))
+
+
+def adjacent_lots_geojson(params: Mapping[str, str]) -> dict:
+    """Vacant lots touching trust land (within `tolerance_m`), as a FeatureCollection."""
+    tolerance = parse_distance_m(params.get("tolerance_m") or "2", "tolerance_m",
+                                 MAX_TOLERANCE_M)  # fmt: skip
+    search = parse_lot_search({k: v for k, v in params.items() if k != "tolerance_m"})
+    with without_jit():
+        rows = touching_holdings(
+            tolerance, window=Window(search.bbox), candidate_ids=_candidates(search)
+        )
+    features = []
+    for row in rows:
+        geometry = json.loads(row.pop("geometry"))
+        row["area_m2"] = round(row["area_m2"], 1)
+        features.append({"type": "Feature", "id": row.pop("id"), "geometry": geometry,
+                         "properties": row})  # fmt: skip
+    return {"type": "FeatureCollection", "tolerance_m": tolerance, "features": features}
+
+
+def assemblages_geojson(params: Mapping[str, str]) -> dict:
+    """Groups of touching vacant lots, as a FeatureCollection of merged outlines."""
+    tolerance = parse_distance_m(params.get("tolerance_m") or "2", "tolerance_m",
+                                 MAX_TOLERANCE_M)  # fmt: skip
+    min_lots = parse_int(params.get("min_lots") or "2", "min_lots", minimum=1, maximum=100_000)
+    min_total = parse_number(params.get("min_total_m2") or "0", "min_total_m2")
+    limit = parse_int(params.get("limit") or "100", "limit", minimum=1, maximum=MAX_PAGE_SIZE)
+    rest = {k: v for k, v in params.items()
+            if k not in ("tolerance_m", "min_lots", "min_total_m2", "limit")}  # fmt: skip
+    search = parse_lot_search(rest)
+    with without_jit():
+        rows = assemblages(
+            tolerance, min_lots=min_lots, min_area_m2=min_total, window=Window(search.bbox),
+            candidate_ids=_candidates(search), limit=limit,
+        )  # fmt: skip
+    features = []
+    for number, row in enumerate(rows, start=1):
+        features.append({
+            "type": "Feature", "id": number,
+            "geometry": json.loads(row["geometry"]) if row["geometry"] else None,
+            "properties": {
+                "lots": row["lots"], "area_m2": round(row["area_m2"], 1),
+                "acres": round(row["acres"], 4), "apns": row["apns"],
+                "touches_trust_land": row["touches_trust_land"], "holdings": row["holdings"],
+            },
+        })  # fmt: skip
+    return {"type": "FeatureCollection", "tolerance_m": tolerance, "features": features}
+
+
+def _cell(value) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    if value is None:
+        return ""
+    return str(value)
+
+
+def as_csv(collection: dict, columns: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for feature in collection["features"]:
+        props = feature["properties"]
+        writer.writerow([_cell(props.get(c)) for c in columns])
+    return out.getvalue()
+
+
+def as_table(collection: dict, columns: tuple[str, ...]) -> str:
+    rows = [[_cell(f["properties"].get(c)) for c in columns] for f in collection["features"]]
+    present = [i for i, c in enumerate(columns) if any(r[i] for r in rows)] or range(len(columns))
+    header = [columns[i] for i in present]
+    table = [header, *[[r[i] for i in present] for r in rows]]
+    widths = [min(max(len(r[i]) for r in table), 48) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell[:48].ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
+        for r in table
+    )

@@ -1,0 +1,1016 @@
+"""County parcel file -> staging table -> upsert, in one transaction; returns an ImportRun.
+
+The route, chosen for speed and for an all-or-nothing result:
+
+1. pyogrio reads the file through GDAL in Arrow batches (only the mapped columns, geometry as
+   WKB); each batch becomes CSV text in C++ (pyarrow) and is COPYed into a temporary staging
+   table, still in the file's own CRS. No geometry is parsed in Python.
+2. PostGIS hashes every staged row (mapped attributes + source WKB + mapping), and compares the
+   hash with the one stored on the parcel by the previous import: unchanged rows stop there, so
+   re-importing the same county file costs a read, a COPY and a hash join.
+3. Only new and changed rows are parsed, transformed to EPSG:4326, checked and, where invalid,
+   repaired with ST_MakeValid (the parcel keeps the reason in `geom_note`); empty or non-areal
+   outlines, blank and repeated APNs are rejected into the reject file.
+4. Changed parcels are updated, new ones inserted, parcels gone from the file retired
+   (`retired_at`, never deleted), retired parcels back in the file restored.
+
+Everything from step 1 runs in one transaction tagged `parcel_import` (clt.history), so a
+failure or Ctrl-C at any point leaves the registry exactly as it was. The ImportRun itself is
+written outside that transaction, so a failed attempt stays on record with its message.
+
+History: updates (changes, retirements, restorations) are recorded by the pghistory trigger
+as everywhere else. For brand-new parcels the per-row insert trigger is told to stand aside
+(`pgtrigger.ignore`) and the same "insert" events are written by one set-based INSERT ... SELECT
+from the rows just inserted, with the same columns and the same tagged context: the history is
+identical, but a first import of a million parcels does not pay a PL/pgSQL call per row.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import tomllib
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pgtrigger
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyogrio
+import pyogrio.errors
+import pyogrio.raw
+from django.apps import apps
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+from tqdm import tqdm
+
+from clt.history import recorded
+from parcels.models import ImportRun, ImportStatus
+
+Log = Callable[[str], None]
+
+# The parcel fields a county file can fill, and the column names counties (and `clt synth`)
+# use for them, compared case-insensitively. The first present wins.
+FIELD_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "apn": ("apn", "parcel_id", "parcelid", "parcel_no", "parcelno", "parcel_num", "pin",
+            "ppin", "parno", "parcel", "apn_num", "gpin"),
+    "address": ("address", "situs", "situs_addr", "situsaddr", "site_addr", "siteaddr",
+                "siteaddress", "prop_addr", "propaddr", "location", "full_addr"),
+    "owner_of_record": ("owner_of_record", "owner", "owner_name", "ownername", "owner1",
+                        "own_name", "ownname", "taxpayer"),
+    "land_use": ("land_use", "landuse", "luc", "use_code", "usecode", "lu_code", "class_code",
+                 "prop_class", "propclass"),
+    "zoning": ("zoning", "zone", "zoning_code", "zone_code", "zonecode"),
+    "assessed_land": ("assessed_land", "land_value", "landval", "land_val", "lnd_val",
+                      "true_land", "landvalue"),
+    "assessed_improvement": ("assessed_improvement", "improvement_value", "impr_val",
+                             "imp_val", "impval", "bldg_val", "bldgval", "improvval",
+                             "improvemen"),  # Shapefile names stop at 10 characters
+    "vacant": ("vacant", "is_vacant", "vacancy", "vacancy_status"),
+    "tax_status": ("tax_status", "taxstatus", "tax_delinquent", "tax_delinq", "delinquent",
+                   "tax_delq"),
+}  # fmt: skip
+MAPPABLE = tuple(FIELD_CANDIDATES)
+DEFAULT_VACANT_CODES = ("V", "VC", "VAC", "VACANT")
+# Mississippi: land unredeemed two years after a tax sale passes to the State (Miss. Code
+# § 27-45-3), whose name then stands as owner of record. Matched whole, so a state agency
+# ("STATE OF MISSISSIPPI DEPT OF ...") is not taken for forfeited land.
+DEFAULT_FORFEITED_OWNERS = ("STATE OF MISSISSIPPI", "STATE OF MS")
+WKT_COLUMNS = ("WKT", "wkt", "geometry", "Geometry", "geom", "the_geom", "shape", "SHAPE")
+MAX_APN_LENGTH = 64
+BATCH_SIZE = 50_000
+
+
+class ImportRefused(ValueError):
+    """The file cannot be imported as asked; the message says why and what to do instead."""
+
+
+class _DryRun(Exception):
+    """Raised after counting, to roll a dry run back."""
+
+
+# --- the field mapping ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    """Which source column fills each parcel field, and which codes mean vacant."""
+
+    columns: Mapping[str, str]
+    vacant_codes: tuple[str, ...] = DEFAULT_VACANT_CODES
+    forfeited_owners: tuple[str, ...] = DEFAULT_FORFEITED_OWNERS
+
+    def as_dict(self) -> dict:
+        return {
+            "columns": dict(self.columns),
+            "vacant_codes": list(self.vacant_codes),
+            "forfeited_owners": list(self.forfeited_owners),
+        }
+
+    def fingerprint(self) -> str:
+        """Changes when the mapping does, so a new mapping re-derives every parcel."""
+        return hashlib.md5(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()
+
+    def describe(self) -> str:
+        lines = [f"  {target:<22} <- {self.columns.get(target, '(not in file)')}"
+                 for target in MAPPABLE]  # fmt: skip
+        lines.append(f"  vacant land-use codes  : {', '.join(self.vacant_codes) or '(none)'}")
+        lines.append(f"  forfeited when owner is: {', '.join(self.forfeited_owners) or '(never)'}")
+        return "\n".join(lines)
+
+
+def read_mapping_file(path: Path) -> dict:
+    """A mapping file: TOML or JSON with `fields` (target = column), `vacant_codes` and
+    `forfeited_owners`, e.g. ``[fields]\\napn = "PARCELNO"\\n`` and ``vacant_codes = ["V"]``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(text) if Path(path).suffix.lower() == ".json" else tomllib.loads(text)
+    except FileNotFoundError as exc:
+        raise ImportRefused(f"--mapping: {path} not found") from exc
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ImportRefused(f"--mapping: {path} is not valid TOML/JSON: {exc}") from exc
+    unknown = set(data) - {"fields", "vacant_codes", "forfeited_owners"}
+    if unknown:
+        raise ImportRefused(f"--mapping: {path}: unknown keys {sorted(unknown)}")
+    return data
+
+
+def resolve_mapping(
+    source_columns: list[str],
+    *,
+    fields: Mapping[str, str] | None = None,
+    vacant_codes: tuple[str, ...] | None = None,
+    mapping_file: Path | None = None,
+) -> FieldMapping:
+    """The mapping for a file: defaults by column name, then the mapping file, then `fields`.
+
+    A column named in a mapping that the file does not have is an error, named.
+    """
+    chosen: dict[str, str] = {}
+    by_lower = {c.lower(): c for c in source_columns}
+    for target, candidates in FIELD_CANDIDATES.items():
+        for candidate in candidates:
+            if candidate in by_lower:
+                chosen[target] = by_lower[candidate]
+                break
+    file_data = read_mapping_file(mapping_file) if mapping_file else {}
+    explicit = {**file_data.get("fields", {}), **(fields or {})}
+    for target, column in explicit.items():
+        if target not in FIELD_CANDIDATES:
+            raise ImportRefused(
+                f"--field {target}={column}: '{target}' is not a parcel field "
+                f"(one of {', '.join(MAPPABLE)})"
+            )
+        if column in ("", None):
+            chosen.pop(target, None)  # `--field zoning=` unmaps a default
+            continue
+        if column not in source_columns:
+            match = by_lower.get(str(column).lower())
+            if match is None:
+                raise ImportRefused(
+                    f"--field {target}={column}: the file has no column '{column}' "
+                    f"(its columns: {', '.join(source_columns)})"
+                )
+            column = match
+        chosen[target] = column
+    if "apn" not in chosen:
+        raise ImportRefused(
+            "no APN column found (looked for "
+            f"{', '.join(FIELD_CANDIDATES['apn'])}); name it with --field apn=COLUMN "
+            f"(the file's columns: {', '.join(source_columns)})"
+        )
+    codes = vacant_codes if vacant_codes is not None else file_data.get("vacant_codes")
+    owners = file_data.get("forfeited_owners", DEFAULT_FORFEITED_OWNERS)
+    return FieldMapping(
+        columns=chosen,
+        vacant_codes=tuple(str(c).strip() for c in (codes or DEFAULT_VACANT_CODES)),
+        forfeited_owners=tuple(str(o).strip().upper() for o in owners),
+    )
+
+
+# --- the source file -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """A readable vector layer: where GDAL finds it and what it declares."""
+
+    path: Path
+    gdal_path: str
+    layer: str | None
+    columns: list[str]
+    geometry_type: str | None
+    features: int
+    crs: str | None
+    bounds: tuple[float, float, float, float] | None
+    open_options: dict = field(default_factory=dict)
+
+
+def open_source(path: Path | str, layer: str | None = None) -> Source:
+    """Find the layer in `path` (Shapefile, zipped too, GeoPackage, GeoJSON, FileGDB, CSV+WKT)."""
+    path = Path(path)
+    gdal_path, options = _gdal_path(path)
+    layer = layer or _default_layer(gdal_path, options, path)
+    try:
+        info = pyogrio.read_info(
+            gdal_path, layer=layer, force_feature_count=True, force_total_bounds=True, **options
+        )
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise ImportRefused(f"{path}: GDAL cannot read it ({_short(exc)})") from exc
+    if info.get("geometry_type") is None:
+        hint = f" (a CSV needs a WKT column named one of {', '.join(WKT_COLUMNS[:4])})"
+        raise ImportRefused(f"{path}: the layer has no geometry{hint if options else ''}")
+    bounds = info.get("total_bounds")
+    bounds = tuple(float(b) for b in bounds) if bounds is not None else None
+    if bounds is not None and not np.all(np.isfinite(bounds)):
+        bounds = None
+    return Source(
+        path=path,
+        gdal_path=gdal_path,
+        layer=layer,
+        columns=[str(c) for c in info["fields"]],
+        geometry_type=info["geometry_type"],
+        features=int(info["features"]),
+        crs=info.get("crs"),
+        bounds=bounds,
+        open_options=options,
+    )
+
+
+def _gdal_path(path: Path) -> tuple[str, dict]:
+    """The path GDAL should open (zips through /vsizip/) and its open options."""
+    if not path.exists():
+        raise ImportRefused(f"{path}: file not found")
+    if path.is_dir():
+        if path.suffix.lower() == ".gdb":
+            return str(path), {}
+        raise ImportRefused(f"{path} is a folder; give the file (or the .gdb folder) itself")
+    if path.stat().st_size == 0:
+        raise ImportRefused(f"{path} is empty (0 bytes)")
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return _zip_member(path), {}
+    if suffix in (".csv", ".txt"):
+        return str(path), _csv_options()
+    if suffix == ".shp":
+        with path.open("rb") as f:
+            _check_shp_length(f.read(100), path.stat().st_size, path.name)
+    return str(path), {}
+
+
+def _check_shp_length(header: bytes, size: int, name: str) -> None:
+    """A .shp header records the file's length; GDAL reads a cut-off file as features with no
+    geometry, so a short file is refused here, before anything is read."""
+    if len(header) < 100 or header[:4] != b"\x00\x00\x27\x0a":
+        raise ImportRefused(f"{name}: not a shapefile (bad header)")
+    expected = int.from_bytes(header[24:28], "big") * 2  # 16-bit words
+    if expected != size:
+        raise ImportRefused(
+            f"{name} is truncated or corrupt: its header says {expected:,} bytes, "
+            f"the file has {size:,}"
+        )
+
+
+def _csv_options() -> dict:
+    return {"GEOM_POSSIBLE_NAMES": ",".join(WKT_COLUMNS), "KEEP_GEOM_COLUMNS": "NO"}
+
+
+DATASET_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb")
+
+
+def _zip_member(path: Path) -> str:
+    """/vsizip/ path of the one dataset inside a zip, in a sub-folder or not."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ImportRefused(f"{path}: not a readable zip archive (truncated or corrupt?)") from exc
+    with archive:
+        return _zip_dataset(path, archive)
+
+
+def _zip_dataset(path: Path, archive: zipfile.ZipFile) -> str:
+    names = archive.namelist()
+    datasets = sorted({n for n in names if n.lower().endswith(DATASET_SUFFIXES)})
+    gdbs = sorted({n[: n.lower().index(".gdb/") + 4] for n in names if ".gdb/" in n.lower()})
+    found = datasets + gdbs
+    if len(found) != 1:
+        what = "no" if not found else f"{len(found)}"
+        listing = f": {', '.join(found)}" if found else ""
+        raise ImportRefused(
+            f"{path}: {what} parcel datasets (.shp, .gpkg, .geojson, .gdb) in the zip{listing}; "
+            "it must hold exactly one"
+        )
+    if found[0].lower().endswith(".shp"):
+        with archive.open(found[0]) as member:
+            header = member.read(100)
+        _check_shp_length(header, archive.getinfo(found[0]).file_size, found[0])
+    return f"/vsizip/{path.resolve()}/{found[0]}"
+
+
+def _default_layer(gdal_path: str, options: dict, path: Path) -> str | None:
+    try:
+        layers = pyogrio.list_layers(gdal_path, **options) if not options else None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise ImportRefused(f"{path}: GDAL cannot read it ({_short(exc)})") from exc
+    if layers is None or len(layers) <= 1:
+        return None
+    names = [str(name) for name, _ in layers]
+    spatial = [str(name) for name, kind in layers if kind is not None]
+    if "parcels" in names:
+        return "parcels"
+    if len(spatial) == 1:
+        return spatial[0]
+    raise ImportRefused(f"{path} has several layers ({', '.join(names)}); choose one with --layer")
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+
+
+# --- CRS -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceCrs:
+    srid: int
+    label: str  # as recorded on the ImportRun
+
+
+def _looks_like_degrees(bounds: tuple[float, float, float, float] | None) -> bool:
+    if bounds is None:
+        return True  # nothing to contradict the declaration (an empty layer)
+    minx, miny, maxx, maxy = bounds
+    return -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
+
+
+def source_crs(source: Source, srid: int | None = None) -> SourceCrs:
+    """The EPSG code the file's coordinates are in: --srid, else the file's own declaration.
+
+    Never guesses projected units: a file with no CRS whose coordinates are not degrees, or one
+    that declares degrees while holding feet or metres, is refused with a --srid hint.
+    """
+    where = f"{source.path.name}"
+    example = "e.g. --srid 2255 for NAD83 / Mississippi West in US feet, 3814 for MARIS"
+    if srid is not None:
+        try:
+            crs = CRS.from_epsg(srid)
+        except CRSError as exc:
+            raise ImportRefused(f"--srid {srid}: not an EPSG code PROJ knows") from exc
+        if crs.is_geographic and not _looks_like_degrees(source.bounds):
+            raise ImportRefused(
+                f"--srid {srid}: {crs.name} is in degrees but {where}'s coordinates "
+                f"({_bounds_text(source.bounds)}) are not"
+            )
+        return SourceCrs(srid, f"EPSG:{srid} (--srid; file declared {source.crs or 'none'})")
+    if not source.crs:
+        if _looks_like_degrees(source.bounds):
+            return SourceCrs(4326, "EPSG:4326 (none declared; coordinates are degrees)")
+        raise ImportRefused(
+            f"{where} declares no coordinate system and its coordinates "
+            f"({_bounds_text(source.bounds)}) are not longitude/latitude degrees; they look "
+            f"like projected units (state-plane feet or metres). Say which CRS they are in with "
+            f"--srid ({example})."
+        )
+    try:
+        crs = CRS.from_user_input(source.crs)
+    except CRSError as exc:
+        raise ImportRefused(f"{where}: its CRS cannot be read ({exc}); give --srid") from exc
+    if crs.is_geographic and not _looks_like_degrees(source.bounds):
+        raise ImportRefused(
+            f"{where} declares {crs.name} (degrees) but its coordinates "
+            f"({_bounds_text(source.bounds)}) are not degrees: the declared CRS is wrong. "
+            f"Give the real one with --srid ({example})."
+        )
+    epsg = crs.to_epsg() or crs.to_epsg(min_confidence=25)
+    if epsg is None:
+        raise ImportRefused(f"{where}: CRS '{crs.name}' has no EPSG code; give it with --srid")
+    return SourceCrs(epsg, f"EPSG:{epsg} ({crs.name})")
+
+
+def _bounds_text(bounds) -> str:
+    if bounds is None:
+        return "unknown"
+    return f"x {bounds[0]:,.1f} to {bounds[2]:,.1f}, y {bounds[1]:,.1f} to {bounds[3]:,.1f}"
+
+
+# --- the import ----------------------------------------------------------------------------
+
+STAGE_COLUMNS = ("row_no", "fid", *MAPPABLE, "wkb")
+
+
+def import_parcels(
+    path: Path | str,
+    *,
+    jurisdiction: str = "hinds-ms",
+    srid: int | None = None,
+    fields: Mapping[str, str] | None = None,
+    vacant_codes: tuple[str, ...] | None = None,
+    mapping_file: Path | None = None,
+    layer: str | None = None,
+    dry_run: bool = False,
+    reject_dir: Path | None = None,
+    user=None,
+    progress: bool = False,
+    log: Log = lambda message: None,
+    _after_staging: Callable[[], None] | None = None,
+) -> ImportRun:
+    """Import a county parcel file for `jurisdiction`; all or nothing. Returns its ImportRun.
+
+    Raises ImportRefused (nothing changed, the run recorded as failed) when the file or the
+    mapping cannot be used. `_after_staging` is a test hook called once the file is staged.
+    """
+    path = Path(path)
+    source = open_source(path, layer)
+    crs = source_crs(source, srid)
+    _check_srid_known(crs.srid)
+    mapping = resolve_mapping(
+        source.columns, fields=fields, vacant_codes=vacant_codes, mapping_file=mapping_file
+    )
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        checksum = pool.submit(_sha256, path)  # hashlib frees the GIL: overlaps the read
+        run = ImportRun.objects.create(
+            jurisdiction=jurisdiction, source_file=str(path), source_layer=source.layer or "",
+            source_sha256="", source_crs=crs.label, source_srid=crs.srid,
+            mapping=mapping.as_dict(), user=user if getattr(user, "pk", None) else None,
+        )  # fmt: skip
+        log(f"clt: import {run.pk}: {path.name}, {source.features:,} features, {crs.label}")
+        log(mapping.describe())
+        try:
+            with recorded("parcel_import", user, import_run=run.pk):
+                _stage(source, mapping, progress)
+                if _after_staging:
+                    _after_staging()
+                outcome = _process(run, source, crs, mapping, jurisdiction, log)
+                if dry_run:
+                    raise _DryRun
+                _write(run, crs, jurisdiction, source, outcome)
+        except _DryRun:
+            run.status = ImportStatus.DRY_RUN
+        except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised unchanged
+            run.status = ImportStatus.FAILED
+            run.message = _failure_message(exc)
+            run.source_sha256 = checksum.result()
+            run.finished_at = timezone.now()
+            run.save()
+            raise
+        else:
+            run.status = ImportStatus.SUCCEEDED
+        run.source_sha256 = checksum.result()
+    _apply_counts(run, outcome)
+    if outcome.problems:
+        run.reject_file = str(_write_reject_file(run, source, outcome.problems, reject_dir))
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def _failure_message(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted; nothing was changed"
+    return f"{type(exc).__name__}: {_short(exc)}; nothing was changed"
+
+
+def _check_srid_known(srid: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM spatial_ref_sys WHERE srid = %s", [srid])
+        if cursor.fetchone() is None:
+            raise ImportRefused(f"EPSG:{srid} is not in PostGIS's spatial_ref_sys")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        with file.open("rb") as f:
+            while chunk := f.read(1 << 22):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- 1. stage: file -> COPY -> temporary table in the source CRS ---------------------------
+
+
+def _stage(source: Source, mapping: FieldMapping, progress: bool) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.parcel_stage")
+        cursor.execute(
+            "CREATE TEMP TABLE parcel_stage (row_no integer, fid bigint, "
+            + ", ".join(f"{name} text" for name in MAPPABLE)
+            + ", wkb bytea) ON COMMIT DROP"
+        )
+        columns = ", ".join(STAGE_COLUMNS)
+        with (
+            tqdm(
+                total=source.features, unit=" parcels", unit_scale=True, disable=not progress,
+                desc="reading", leave=False,
+            ) as bar,
+            cursor.cursor.copy(f"COPY parcel_stage ({columns}) FROM STDIN (FORMAT csv)") as copy,
+        ):  # fmt: skip
+            for csv_bytes, rows in _csv_batches(source, mapping):
+                copy.write(csv_bytes)
+                bar.update(rows)
+        cursor.execute("ANALYZE parcel_stage")
+
+
+def _csv_batches(source: Source, mapping: FieldMapping) -> Iterator[tuple[bytes, int]]:
+    """The file as CSV text for COPY, one Arrow batch at a time (memory stays flat)."""
+    wanted = list(dict.fromkeys(mapping.columns.values()))
+    row_no = 0
+    try:
+        with pyogrio.raw.open_arrow(
+            source.gdal_path, layer=source.layer, columns=wanted,
+            return_fids=True, batch_size=BATCH_SIZE, use_pyarrow=True, **source.open_options,
+        ) as (meta, reader):  # fmt: skip
+            geometry_name = meta.get("geometry_name") or "wkb_geometry"
+            fid_name = meta.get("fid_column") or "OGC_FID"
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                table = _stage_table(batch, geometry_name, fid_name, mapping, row_no)
+                row_no += batch.num_rows
+                out = io.BytesIO()
+                pacsv.write_csv(
+                    table, out, pacsv.WriteOptions(include_header=False, quoting_style="needed")
+                )
+                yield out.getvalue(), batch.num_rows
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+        raise ImportRefused(
+            f"{source.path.name}: reading failed after {row_no:,} features ({_short(exc)}); "
+            "the file looks truncated or corrupt"
+        ) from exc
+    except pyogrio.errors.GeometryError as exc:
+        raise ImportRefused(f"{source.path.name}: unreadable geometry ({_short(exc)})") from exc
+    if row_no == 0:
+        raise ImportRefused(f"{source.path.name}: the layer has no features")
+
+
+def _stage_table(
+    batch: pa.RecordBatch,
+    geometry_name: str,
+    fid_name: str,
+    mapping: FieldMapping,
+    first_row: int,
+) -> pa.Table:
+    n = batch.num_rows
+    arrays = {
+        "row_no": pa.array(np.arange(first_row + 1, first_row + n + 1, dtype=np.int64)),
+        "fid": batch.column(fid_name),
+    }
+    for target in MAPPABLE:
+        column = mapping.columns.get(target)
+        arrays[target] = _as_text(batch.column(column)) if column else pa.nulls(n, type=pa.string())
+    arrays["wkb"] = _hex_bytea(batch.column(geometry_name))
+    return pa.table(arrays)
+
+
+def _as_text(array: pa.Array) -> pa.Array:
+    if pa.types.is_floating(array.type):
+        # 12.0 -> "12.0": keep one decimal form so the hash does not depend on the writer
+        return pc.cast(array, pa.string())
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return pc.cast(array, pa.string())
+    if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
+        return pc.cast(array, pa.string(), safe=False)
+    return pc.cast(array, pa.string())
+
+
+def _hex_bytea(array: pa.Array) -> pa.Array:
+    """WKB as PostgreSQL bytea hex input ('\\x0106...'), built from the Arrow buffers at once."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    offsets_type = np.int64 if pa.types.is_large_binary(array.type) else np.int32
+    if offsets_type is np.int32:
+        array = array.cast(pa.binary())
+    validity, offsets_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=offsets_type)
+    offsets = offsets[array.offset : array.offset + len(array) + 1].astype(np.int64)
+    data = memoryview(data_buffer)[offsets[0] : offsets[-1]] if data_buffer else b""
+    hex_digits = np.frombuffer(bytes(data).hex().encode(), dtype=np.uint8)
+    # Each value becomes "\x" + two hex digits per byte: place the prefixes, then the digits.
+    lengths = np.diff(offsets) * 2 + 2
+    new_offsets = np.zeros(len(array) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    starts = new_offsets[:-1]
+    out = np.empty(int(new_offsets[-1]), dtype=np.uint8)
+    is_digit = np.ones(len(out), dtype=bool)
+    is_digit[starts] = is_digit[starts + 1] = False
+    out[starts], out[starts + 1] = ord("\\"), ord("x")
+    out[is_digit] = hex_digits
+    return pa.LargeStringArray.from_buffers(
+        len(array), pa.py_buffer(new_offsets), pa.py_buffer(out), validity
+    )  # fmt: skip
+
+
+# --- 2-3. compare, check and repair inside PostGIS ---------------------------------------
+
+
+@dataclass
+class Outcome:
+    features_read: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    retired: int = 0
+    repaired: int = 0
+    rejected: int = 0
+    # (row, fid, apn, outcome, reason) for each rejected or repaired feature, in file order
+    problems: list[tuple[int, int | None, str | None, str, str]] = field(default_factory=list)
+
+
+def _apply_counts(run: ImportRun, outcome: Outcome) -> None:
+    for name in ("features_read", "new", "changed", "unchanged", "retired", "repaired",
+                 "rejected"):  # fmt: skip
+        setattr(run, name, getattr(outcome, name))
+
+
+# ISO WKB geometry type codes (the two low bytes, modulo the Z/M thousands).
+AREAL_WKB_TYPES = (3, 6, 7, 10, 12, 15, 16, 17)  # polygons, collections, surfaces, TINs
+WKB_TYPE = """mod(CASE get_byte(wkb, 0) WHEN 1 THEN get_byte(wkb, 1) + 256 * get_byte(wkb, 2)
+                   ELSE get_byte(wkb, 4) + 256 * get_byte(wkb, 3) END, 1000)"""
+WKB_TYPE_NAMES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint",
+                  5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection",
+                  8: "CircularString", 9: "CompoundCurve", 10: "CurvePolygon",
+                  11: "MultiCurve", 12: "MultiSurface", 13: "Curve", 14: "Surface",
+                  15: "PolyhedralSurface", 16: "TIN", 17: "Triangle"}  # fmt: skip
+
+
+def _process(
+    run: ImportRun,
+    source: Source,
+    crs: SourceCrs,
+    mapping: FieldMapping,
+    jurisdiction: str,
+    log: Log,
+) -> Outcome:
+    outcome = Outcome()
+    with connection.cursor() as cursor:
+        # Hash joins of a whole county against the registry need room, and true statistics.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        # Memoize would hash every outline as a cache key, for rows that never repeat; JIT
+        # cannot see into PostGIS's C functions and only adds its compile time.
+        cursor.execute("SET LOCAL enable_memoize = off")
+        cursor.execute("SET LOCAL jit = off")
+        _analyze_if_stale(cursor)
+        outcome.features_read = _one(cursor, "SELECT count(*) FROM parcel_stage")
+        _refuse_mixed_geometry_types(cursor, source)
+        log("clt: comparing with the registry")
+        cursor.execute(CLASSIFY_SQL, {
+            "fingerprint": mapping.fingerprint() + f":{crs.srid}",
+            "jurisdiction": jurisdiction,
+            "max_apn": MAX_APN_LENGTH,
+        })  # fmt: skip
+        outcome.unchanged = _one(cursor, "SELECT count(*) FROM parcel_rows WHERE unchanged")
+        log("clt: checking and transforming new and changed outlines")
+        cursor.execute(PREPARE_SQL, _prepare_params(mapping, crs, source, run))
+        cursor.execute(
+            """SELECT count(*) FILTER (WHERE reject IS NULL AND parcel_id IS NULL),
+                      count(*) FILTER (WHERE reject IS NULL AND parcel_id IS NOT NULL),
+                      count(*) FILTER (WHERE reject IS NULL AND geom_note <> '')
+               FROM parcel_ready"""
+        )
+        outcome.new, outcome.changed, outcome.repaired = cursor.fetchone()
+        outcome.retired = _one(cursor, RETIRE_COUNT_SQL, {"jurisdiction": jurisdiction})
+        cursor.execute(PROBLEMS_SQL)
+        outcome.problems = list(cursor.fetchall())
+        outcome.rejected = sum(1 for p in outcome.problems if p[3] == "rejected")
+    return outcome
+
+
+def _analyze_if_stale(cursor) -> None:
+    """ANALYZE the parcels table when a bulk write has left its statistics behind (the
+    planner would otherwise nest-loop a million rows against a table it thinks is empty)."""
+    cursor.execute(
+        """SELECT coalesce(n_mod_since_analyze, 0), greatest(c.reltuples, 0)
+           FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+           WHERE c.oid = 'parcels_parcel'::regclass"""
+    )
+    modified, estimated = cursor.fetchone()
+    if modified > 0.1 * estimated + 500 or estimated == 0:
+        cursor.execute("ANALYZE parcels_parcel")
+
+
+def _one(cursor, sql: str, params=None):
+    cursor.execute(sql, params)
+    return cursor.fetchone()[0]
+
+
+def _refuse_mixed_geometry_types(cursor, source: Source) -> None:
+    """Polygons mixed with points or lines mean this is not (only) a parcel layer: refuse."""
+    cursor.execute(
+        f"""SELECT {WKB_TYPE} AS kind, count(*), min(row_no) FROM parcel_stage
+            WHERE wkb IS NOT NULL AND length(wkb) >= 5 GROUP BY 1 ORDER BY 1"""
+    )
+    kinds = cursor.fetchall()
+    foreign = [(k, n, row) for k, n, row in kinds if k not in AREAL_WKB_TYPES]
+    if not foreign:
+        return
+    tally = ", ".join(f"{WKB_TYPE_NAMES.get(k, k)} ×{n:,}" for k, n, _ in kinds)
+    first = min(foreign, key=lambda f: f[2])
+    if len(foreign) == len(kinds):
+        raise ImportRefused(f"{source.path.name} holds no polygons ({tally}): not a parcel layer")
+    raise ImportRefused(
+        f"{source.path.name}: mixed geometry types ({tally}); row {first[2]} is a "
+        f"{WKB_TYPE_NAMES.get(first[0], first[0])}. A parcel layer holds only polygons: export "
+        "the polygon layer alone, then import again"
+    )
+
+
+# Each staged row: its key, its hash, whether it is a later copy of an APN, whether the
+# registry already has it exactly so.
+CLASSIFY_SQL = """
+DROP TABLE IF EXISTS pg_temp.parcel_rows;
+CREATE TEMP TABLE parcel_rows ON COMMIT DROP AS
+WITH keyed AS (
+    SELECT s.*, NULLIF(btrim(s.apn), '') AS key,
+           md5(convert_to(ROW(%(fingerprint)s, s.apn, s.address, s.owner_of_record, s.land_use,
+                              s.zoning, s.assessed_land, s.assessed_improvement, s.vacant,
+                              s.tax_status)::text, 'UTF8') || coalesce(s.wkb, '\\x'::bytea)) AS hash
+    FROM parcel_stage s
+), repeats AS (
+    SELECT key, min(row_no) AS first_row, string_agg(row_no::text, ', ' ORDER BY row_no) AS rows
+    FROM keyed WHERE key IS NOT NULL GROUP BY key HAVING count(*) > 1
+), judged AS (
+    SELECT k.*,
+           CASE WHEN k.key IS NULL THEN 'blank APN'
+                WHEN length(k.key) > %(max_apn)s
+                    THEN 'APN longer than ' || %(max_apn)s || ' characters'
+                WHEN r.first_row IS NOT NULL AND r.first_row <> k.row_no
+                    THEN 'APN ''' || k.key || ''' appears more than once (rows ' || r.rows
+                         || '); the first is kept'
+           END AS key_reject
+    FROM keyed k LEFT JOIN repeats r ON r.key = k.key
+)
+SELECT j.row_no, j.fid, j.key, j.hash, j.address, j.owner_of_record, j.land_use, j.zoning,
+       j.assessed_land, j.assessed_improvement, j.vacant, j.tax_status, j.wkb, j.key_reject,
+       p.id AS parcel_id,
+       coalesce(j.key_reject IS NULL AND p.import_hash = j.hash AND p.retired_at IS NULL, false)
+           AS unchanged
+FROM judged j
+LEFT JOIN parcels_parcel p
+       ON p.jurisdiction = %(jurisdiction)s AND p.apn = j.key AND j.key_reject IS NULL;
+ANALYZE parcel_rows;
+"""
+
+# New and changed rows only: parse, make areal, transform, check, repair; derive the fields.
+PREPARE_SQL = """
+DROP TABLE IF EXISTS pg_temp.parcel_ready;
+CREATE TEMP TABLE parcel_ready ON COMMIT DROP AS
+-- Most rows are valid polygons: parse and transform once, test validity once; the rare rows
+-- (collections, curves, invalid rings) take the slower branches of the CASEs below. Each step
+-- is a LATERAL subquery fenced with OFFSET 0 so it runs once per row, not at every reference.
+WITH mended AS (
+    SELECT r.*, a.g0, b.g1, b.valid,
+           CASE WHEN b.valid IS NOT FALSE THEN NULL ELSE ST_IsValidReason(b.g1) END
+               AS invalid_reason,
+           CASE WHEN b.valid IS NOT FALSE THEN b.g1
+                ELSE ST_CollectionExtract(ST_MakeValid(b.g1), 3) END AS g3
+    FROM parcel_rows r
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN r.key_reject IS NULL AND r.wkb IS NOT NULL
+                    THEN ST_Transform(ST_Force2D(ST_GeomFromWKB(r.wkb, %(srid)s)), 4326)
+               END AS g0 OFFSET 0
+    ) a
+    CROSS JOIN LATERAL (
+        SELECT g1, CASE WHEN g1 IS NULL THEN NULL ELSE ST_IsValid(g1) END AS valid
+        FROM (SELECT CASE WHEN a.g0 IS NULL OR ST_IsEmpty(a.g0) THEN NULL
+                          WHEN GeometryType(a.g0) IN ('POLYGON', 'MULTIPOLYGON') THEN a.g0
+                          WHEN ST_HasArc(a.g0)
+                              THEN ST_CollectionExtract(ST_CurveToLine(a.g0), 3)
+                          ELSE ST_CollectionExtract(a.g0, 3) END AS g1 OFFSET 0) areal
+        OFFSET 0
+    ) b
+    WHERE NOT r.unchanged
+)
+SELECT row_no, fid, key AS apn, hash, parcel_id,
+       CASE WHEN key_reject IS NOT NULL THEN key_reject
+            WHEN wkb IS NULL THEN 'no geometry'
+            WHEN g0 IS NULL OR ST_IsEmpty(g0) THEN 'empty geometry'
+            WHEN g1 IS NULL OR ST_IsEmpty(g1)
+                THEN 'not a polygon (' || initcap(GeometryType(g0)) || ')'
+            WHEN g3 IS NULL OR ST_IsEmpty(g3) OR ST_Area(g3) = 0
+                THEN 'no area left after repair: ' || coalesce(invalid_reason, 'zero area')
+       END AS reject,
+       CASE WHEN invalid_reason IS NOT NULL
+            THEN left('repaired on import ' || %(run)s || ': ' || invalid_reason, 300)
+            ELSE '' END AS geom_note,
+       ST_Multi(g3)::geometry(MultiPolygon, 4326) AS geom,
+       left(coalesce(btrim(address), ''), 200) AS address,
+       left(coalesce(btrim(owner_of_record), ''), 200) AS owner_of_record,
+       left(coalesce(btrim(land_use), ''), 32) AS land_use,
+       left(coalesce(btrim(zoning), ''), 32) AS zoning,
+       CASE WHEN btrim(assessed_land) ~ '^[0-9]{1,12}(\\.[0-9]*)?$'
+            THEN round(btrim(assessed_land)::numeric, 2) END AS assessed_land,
+       CASE WHEN btrim(assessed_improvement) ~ '^[0-9]{1,12}(\\.[0-9]*)?$'
+            THEN round(btrim(assessed_improvement)::numeric, 2) END AS assessed_improvement,
+       CASE WHEN lower(btrim(vacant)) IN ('1', '1.0', 'y', 'yes', 't', 'true', 'v', 'vacant')
+                 OR upper(btrim(land_use)) = ANY(%(vacant_codes)s) THEN 'vacant'
+            WHEN lower(btrim(vacant)) IN ('0', '0.0', 'n', 'no', 'f', 'false', 'occupied',
+                                          'improved')
+                 OR (%(has_land_use)s AND NOT %(has_vacant)s AND btrim(land_use) <> '')
+                THEN 'occupied'
+            ELSE 'unknown' END AS vacancy_status,
+       CASE WHEN upper(btrim(owner_of_record)) = ANY(%(forfeited_owners)s)
+                 OR lower(btrim(tax_status)) IN ('forfeited', 'forfeit', 'f', 'state')
+                THEN 'forfeited'
+            WHEN lower(btrim(tax_status)) IN ('1', '1.0', 'y', 'yes', 't', 'true', 'd',
+                                              'delinquent')
+                THEN 'delinquent'
+            ELSE 'current' END AS tax_status
+FROM mended;
+ANALYZE parcel_ready;
+"""
+
+RETIRE_COUNT_SQL = """
+SELECT count(*) FROM parcels_parcel p
+WHERE p.jurisdiction = %(jurisdiction)s AND p.retired_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM parcel_rows r WHERE r.key = p.apn)
+"""
+
+PROBLEMS_SQL = """
+SELECT row_no, fid, apn, CASE WHEN reject IS NOT NULL THEN 'rejected' ELSE 'repaired' END,
+       coalesce(reject, geom_note)
+FROM parcel_ready WHERE reject IS NOT NULL OR geom_note <> '' ORDER BY row_no
+"""
+
+
+def _prepare_params(mapping: FieldMapping, crs: SourceCrs, source: Source, run: ImportRun):
+    return {
+        "srid": crs.srid,
+        "run": run.pk,
+        "vacant_codes": [c.upper() for c in mapping.vacant_codes],
+        "forfeited_owners": list(mapping.forfeited_owners),
+        "has_land_use": "land_use" in mapping.columns,
+        "has_vacant": "vacant" in mapping.columns,
+    }
+
+
+# --- 4. write -----------------------------------------------------------------------------
+
+WRITTEN_FIELDS = (
+    "geom", "geom_note", "address", "owner_of_record", "land_use", "zoning", "assessed_land",
+    "assessed_improvement", "vacancy_status", "tax_status",
+)  # fmt: skip
+
+
+def _write(
+    run: ImportRun, crs: SourceCrs, jurisdiction: str, source: Source, outcome: Outcome
+) -> None:
+    params = {
+        "run": run.pk,
+        "jurisdiction": jurisdiction,
+        "srid": crs.srid,
+        "source_file": source.path.name[:300],
+        "vacancy_source": f"county file {source.path.name}"[:100],
+        "today": dt.date.today(),
+    }
+    assignments = ", ".join(f"{name} = r.{name}" for name in WRITTEN_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE parcels_parcel p SET {assignments}, import_hash = r.hash,
+                    import_run_id = %(run)s, source_srid = %(srid)s, source_file = %(source_file)s,
+                    vacancy_source = %(vacancy_source)s, vacancy_as_of = %(today)s,
+                    retired_at = NULL, updated_at = now()
+                FROM parcel_ready r
+                WHERE r.parcel_id = p.id AND r.reject IS NULL""",
+            params,
+        )
+        cursor.execute(
+            """UPDATE parcels_parcel p SET retired_at = now(), import_run_id = %(run)s,
+                   updated_at = now()
+               WHERE p.jurisdiction = %(jurisdiction)s AND p.retired_at IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM parcel_rows r WHERE r.key = p.apn)""",
+            params,
+        )
+        rebuild = _prepare_bulk_load(cursor, outcome.new)
+        # pgtrigger's statement wrapper takes positional parameters only; the savepoint lets
+        # its clean-up statement run, and the real error surface, if the insert fails.
+        with pgtrigger.ignore("parcels.Parcel:insert_insert"), transaction.atomic():
+            cursor.execute(_insert_sql(), [params[k] for k in INSERT_PARAMS])
+        if rebuild:
+            # CREATE INDEX refuses to run with deferred constraint checks queued on the table.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for definition in rebuild:
+                cursor.execute(definition)
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        if outcome.new + outcome.changed + outcome.retired > 0.1 * outcome.features_read + 500:
+            cursor.execute("ANALYZE parcels_parcel")
+        cursor.execute("DROP TABLE parcel_ready, parcel_rows, parcel_stage")
+
+
+BULK_LOAD_MIN_ROWS = 50_000
+
+
+def _prepare_bulk_load(cursor, new_rows: int) -> list[str]:
+    """For a load that at least doubles the tables: drop their secondary indexes and set the
+    per-row insert trigger aside; return the statements that put both back.
+
+    Building an index once over sorted rows (PostgreSQL 15 + PostGIS 3 sort geometries on a
+    Hilbert curve for GiST) is several times faster than a million one-at-a-time insertions.
+    DROP INDEX already locks the table until commit, so disabling the insert-history trigger
+    (whose events `_insert_sql` writes in one statement anyway) costs readers nothing more.
+    All inside the import's transaction: a failure restores indexes and trigger with the rest.
+    Unique indexes stay: they are the constraints the upsert relies on.
+    """
+    if new_rows < BULK_LOAD_MIN_ROWS:
+        return []
+    cursor.execute(
+        """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+           FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+           WHERE t.oid IN ('parcels_parcel'::regclass, 'parcels_parcelevent'::regclass)
+             AND NOT i.indisunique AND NOT i.indisprimary
+             AND greatest(t.reltuples, 0) < %s""",
+        [new_rows],
+    )
+    indexes = cursor.fetchall()
+    if not indexes:
+        return []
+    cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    for name, _ in indexes:
+        cursor.execute(f"DROP INDEX {name}")  # names from pg_index, never from the user
+    ((model, trigger),) = pgtrigger.registered("parcels.Parcel:insert_insert")
+    table, pgid = model._meta.db_table, trigger.get_pgid(model)
+    cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER "{pgid}"')
+    return [definition for _, definition in indexes] + [
+        f'ALTER TABLE "{table}" ENABLE TRIGGER "{pgid}"'
+    ]
+
+
+INSERT_PARAMS = ("jurisdiction", "run", "srid", "source_file", "vacancy_source", "today")
+
+
+def _insert_sql() -> str:
+    """INSERT the new parcels and, from the same rows, their history "insert" events.
+
+    The event columns are read from the event model, so they match the trigger's own.
+    """
+    written = ", ".join(WRITTEN_FIELDS)
+    event_model = apps.get_model("parcels", "ParcelEvent")
+    tracked = [
+        f.column for f in event_model._meta.concrete_fields
+        if not f.name.startswith("pgh_") and f.column != "id"
+    ]  # fmt: skip
+    event_columns = ", ".join(f'"{c}"' for c in ["id", *tracked])
+    event_values = ", ".join(f'ins."{c}"' for c in ["id", *tracked])
+    return f"""
+        WITH ins AS (
+            INSERT INTO parcels_parcel (jurisdiction, apn, {written}, import_hash, import_run_id,
+                source_srid, source_file, vacancy_source, vacancy_as_of, created_at, updated_at)
+            SELECT %s, r.apn, {", ".join(f"r.{f}" for f in WRITTEN_FIELDS)},
+                   r.hash, %s, %s, %s, %s, %s, now(), now()
+            FROM parcel_ready r WHERE r.parcel_id IS NULL AND r.reject IS NULL
+            ORDER BY r.row_no
+            RETURNING *
+        ), context AS (SELECT _pgh_attach_context() AS id)
+        INSERT INTO parcels_parcelevent ({event_columns}, pgh_context_id, pgh_created_at,
+                                         pgh_label, pgh_obj_id)
+        SELECT {event_values}, context.id, now(), 'insert', ins.id FROM ins, context
+    """
+
+
+# --- the reject file ----------------------------------------------------------------------
+
+
+def _write_reject_file(
+    run: ImportRun, source: Source, problems: list[tuple], reject_dir: Path | None
+) -> Path:
+    """CSV of every rejected (and repaired) feature: row, APN, outcome, reason, and the
+    feature's original attributes as the file has them."""
+    folder = Path(reject_dir or settings.BASE_DIR / ".clt" / "imports")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"import-{run.pk}-{source.path.stem}-rejects.csv"
+    originals = _original_attributes(source, [p[1] for p in problems])
+    with target.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["row", "APN", "outcome", "reason", *source.columns])
+        for row_no, fid, apn, kind, reason in problems:
+            attributes = originals.get(fid, {})
+            writer.writerow(
+                [row_no, apn or "", kind, reason, *(attributes.get(c, "") for c in source.columns)]
+            )
+    return target
+
+
+def _original_attributes(source: Source, fids: list[int | None]) -> dict[int, dict]:
+    wanted = sorted({int(f) for f in fids if f is not None})
+    if not wanted or not source.columns:
+        return {}
+    try:
+        table = pyogrio.read_dataframe(
+            source.gdal_path, layer=source.layer, fids=wanted, read_geometry=False,
+            fid_as_index=True, **source.open_options,
+        )  # fmt: skip
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError):
+        return {}  # a driver without random access: the file still names row and APN
+    table = table.astype(object).where(table.notna(), "")
+    return {int(fid): row for fid, row in zip(table.index, table.to_dict("records"), strict=True)}

@@ -1,0 +1,85 @@
+"""The finder over HTTP: a staff page with a map, and its JSON/GeoJSON API.
+
+Thin: check who asks, parse the query with parcels.finder, return what it built. Bad
+parameters answer 400 with an RFC 9457 problem document naming the parameter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from parcels import finder
+
+PROBLEM = "application/problem+json"
+GEOJSON = "application/geo+json"
+
+
+def problem(status: int, title: str, detail: str, **extra) -> JsonResponse:
+    """An RFC 9457 problem details response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JsonResponse(body, status=status, content_type=PROBLEM)
+
+
+def staff_api(view: Callable) -> Callable:
+    """Staff only: 401 without a login, 403 for a login that may not see the registry."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return problem(401, "Login required", "Log in as staff to search for land.")
+        if not (user.is_active and user.is_staff and user.has_perm("parcels.view_parcel")):
+            return problem(403, "Forbidden", "The finder is for trust staff.")
+        try:
+            return view(request, *args, **kwargs)
+        except finder.FinderError as exc:
+            return problem(
+                400, "Invalid parameter", str(exc),
+                **{"invalid-params": [{"name": exc.field, "reason": exc.detail}]},
+            )  # fmt: skip
+
+    return wrapper
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    return {key: request.GET.get(key, "") for key in request.GET}
+
+
+@require_GET
+@staff_api
+def vacant_lots(request: HttpRequest) -> HttpResponse:
+    """GET /api/vacant-lots?bbox=&near=&within_m=&min_area_m2=&order=&page=&limit=..."""
+    return HttpResponse(finder.vacant_lots_json(_params(request)), content_type=GEOJSON)
+
+
+@require_GET
+@staff_api
+def adjacent_lots(request: HttpRequest) -> HttpResponse:
+    """GET /api/vacant-lots/adjacent?tolerance_m=2&bbox=...: lots touching trust land."""
+    body = json.dumps(finder.adjacent_lots_geojson(_params(request)))
+    return HttpResponse(body, content_type=GEOJSON)
+
+
+@require_GET
+@staff_api
+def assemblages(request: HttpRequest) -> HttpResponse:
+    """GET /api/assemblages?tolerance_m=2&min_lots=2&min_total_m2=&bbox=...: groups of lots."""
+    body = json.dumps(finder.assemblages_geojson(_params(request)))
+    return HttpResponse(body, content_type=GEOJSON)
+
+
+@require_GET
+@staff_member_required
+def finder_page(request: HttpRequest) -> HttpResponse:
+    """The staff finder: filters, a map, and the results as a table."""
+    basemap = {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION}
+    context = {"tax_statuses": finder.TAX_STATUSES, "basemap": basemap}
+    return render(request, "parcels/finder.html", context)

@@ -1,0 +1,172 @@
+"""Writes to leases are named actions: one transaction each, tagged in the history with the
+user and the action; bad values are refused naming the field, and nothing is saved."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.core.exceptions import ValidationError
+
+from leases.actions import (
+    fee_change,
+    lease_create,
+    lease_set_formula,
+    lease_terminate,
+    monitoring_record,
+    monitoring_resolve,
+    resale_record,
+)
+from leases.models import GroundLease, LeaseFeeChange, MonitoringEvent, Resale
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+GroundLeaseEvent = apps.get_model("leases", "GroundLeaseEvent")
+SIGNED = dt.date(2019, 6, 1)
+
+
+@pytest.fixture
+def staff():
+    return factories.user("ada", role="editor")
+
+
+def new_lease(staff=None, **fields) -> GroundLease:
+    holding = factories.holding(parcels=[factories.parcel()])
+    values = {
+        "reference": "GL-2019-900",
+        "holding": holding,
+        "starts_on": SIGNED,
+        "permitted_use": "residential",
+        "fee_monthly": Decimal("25.00"),
+        "purchase_price": Decimal("60000.00"),
+        "purchase_date": SIGNED,
+        "resale_formula": factories.FIXED_2PCT_SIMPLE,
+    }
+    return lease_create(lessees=[factories.party()], user=staff, **{**values, **fields})
+
+
+def actions_of(lease: GroundLease) -> list[str]:
+    events = GroundLeaseEvent.objects.filter(pgh_obj=lease).order_by("pgh_id")
+    return [event.pgh_context.metadata["action"] for event in events.select_related("pgh_context")]
+
+
+def test_lease_create_records_the_first_fee_and_who_signed(staff):
+    lease = new_lease(staff)
+    assert list(lease.fee_changes.values_list("effective_on", "fee_monthly", "reason")) == [
+        (SIGNED, Decimal("25.00"), "fee at signing")
+    ]
+    assert list(lease.parcels.all()) == list(lease.holding.parcels.all())
+    event = GroundLeaseEvent.objects.select_related("pgh_context").get(pgh_obj=lease)
+    assert event.pgh_context.metadata == {"action": "lease_create", "user": staff.pk}
+
+
+def test_fee_change_moves_the_fee_and_keeps_the_old_one(staff):
+    lease = new_lease(staff)
+    fee_change(
+        lease=lease, fee_monthly=Decimal("0.00"), effective_on=dt.date(2020, 4, 1),
+        reason="Suspended", user=staff,
+    )  # fmt: skip
+    lease.refresh_from_db()
+    assert lease.fee_monthly == Decimal("0.00")
+    assert lease.fee_changes.count() == 2
+    assert actions_of(lease) == ["lease_create", "fee_change"]
+
+
+def test_lease_terminate_ends_the_lease_once(staff):
+    lease = new_lease(staff)
+    lease_terminate(lease=lease, on=dt.date(2024, 10, 31), reason="Surrendered", user=staff)
+    lease.refresh_from_db()
+    assert (lease.status, lease.ended_on, lease.end_reason) == (
+        "terminated", dt.date(2024, 10, 31), "Surrendered",
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="has already ended"):
+        lease_terminate(lease=lease, on=dt.date(2025, 1, 1), reason="again")
+    assert actions_of(lease) == ["lease_create", "lease_terminate"]
+
+
+def test_monitoring_is_opened_and_resolved_with_its_dates(staff):
+    lease = new_lease(staff)
+    event = monitoring_record(
+        lease=lease, type="proof_of_insurance", on=dt.date(2026, 1, 15), notes="Asked", user=staff
+    )
+    assert event.status == "open"
+    monitoring_resolve(event=event, on=dt.date(2026, 2, 2), notes="Received", user=staff)
+    event.refresh_from_db()
+    assert (event.status, event.resolved_on, event.notes) == (
+        "resolved", dt.date(2026, 2, 2), "Asked\nReceived",
+    )  # fmt: skip
+
+
+def test_a_resale_is_recorded_between_two_parties(staff):
+    lease = new_lease(staff)
+    resale = resale_record(
+        lease=lease, seller=lease.lessees.get(), buyer=factories.party(),
+        contract_on=dt.date(2024, 8, 1), formula_price=Decimal("70000.00"),
+        agreed_price=Decimal("69000.00"), appraised_value=Decimal("95000.00"), user=staff,
+    )  # fmt: skip
+    assert Resale.objects.get() == resale
+
+
+# --- bad values: the field is named, nothing is saved --------------------------------------------
+
+
+def test_a_negative_fee_is_refused_and_nothing_is_saved():
+    with pytest.raises(ValidationError) as error:
+        new_lease(fee_monthly=Decimal("-25.00"))
+    assert "fee_monthly" in error.value.message_dict
+    assert not GroundLease.objects.exists()
+    assert not LeaseFeeChange.objects.exists()
+
+
+def test_a_formula_with_a_typo_d_key_is_refused_naming_it():
+    formula = {"type": "fixed_rate", "method": "simple", "rat": "0.02"}
+    with pytest.raises(ValidationError) as error:
+        new_lease(resale_formula=formula)
+    (message,) = error.value.message_dict["resale_formula"]
+    assert message == "resale formula: rat: is not a key of fixed_rate; did you mean 'rate'?"
+    assert not GroundLease.objects.exists()
+
+
+def test_an_unknown_formula_type_is_refused():
+    with pytest.raises(ValidationError, match="'shared_equity' is not a known formula type"):
+        new_lease(resale_formula={"type": "shared_equity"})
+
+
+def test_replacing_the_formula_checks_it_and_keeps_the_old_one_in_history(staff):
+    lease = new_lease(staff)
+    with pytest.raises(ValidationError, match="share_of"):
+        lease_set_formula(lease=lease, formula={"type": "appraisal_share", "share": "0.25"})
+    lease.refresh_from_db()
+    assert lease.resale_formula == factories.FIXED_2PCT_SIMPLE
+    appraisal = {"type": "appraisal_share", "share": "0.25", "share_of": "increase"}
+    lease_set_formula(lease=lease, formula=appraisal, user=staff)
+    formulas = GroundLeaseEvent.objects.filter(pgh_obj=lease).order_by("pgh_id")
+    assert [e.resale_formula for e in formulas] == [factories.FIXED_2PCT_SIMPLE, appraisal]
+
+
+def test_a_resale_above_its_formula_price_is_refused_and_not_saved(staff):
+    lease = new_lease(staff)
+    with pytest.raises(ValidationError, match="agreed price is above the formula price"):
+        resale_record(
+            lease=lease, seller=lease.lessees.get(), buyer=factories.party(),
+            contract_on=dt.date(2024, 8, 1), formula_price=Decimal("70000.00"),
+            agreed_price=Decimal("71000.00"),
+        )  # fmt: skip
+    assert not Resale.objects.exists()
+
+
+def test_a_resolved_event_needs_its_date():
+    lease = new_lease()
+    event = monitoring_record(lease=lease, type="inspection", on=dt.date(2026, 5, 12))
+    with pytest.raises(ValidationError):
+        monitoring_resolve(event=event, on=None)
+    assert MonitoringEvent.objects.get().status == "open"
+
+
+def test_an_unknown_monitoring_type_is_refused_naming_the_field():
+    lease = new_lease()
+    with pytest.raises(ValidationError) as error:
+        monitoring_record(lease=lease, type="lawn_too_long", on=dt.date(2026, 5, 12))
+    assert "type" in error.value.message_dict
+    assert not MonitoringEvent.objects.exists()

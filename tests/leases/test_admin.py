@@ -1,0 +1,414 @@
+"""The staff admin for parties and ground leases: search, roles, history, today's resale price."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+from pghistory.models import Events
+
+from clt.roles import EDITOR, READ_ONLY
+from leases.models import (
+    Appraisal,
+    CapitalImprovement,
+    GroundLease,
+    LeaseFeeChange,
+    MonitoringEvent,
+    Party,
+    RepairDeduction,
+)
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+LEASES_MODELS = [model for model in admin.site._registry if model._meta.app_label == "leases"]
+
+# DOMAIN.md example 1 with a credit and a deduction: 281,250 + 6,000 - 1,200 = 286,050.
+APPRAISAL_WITH_CREDITS = {
+    "type": "composed",
+    "base": {"type": "appraisal_share", "share": "0.25", "share_of": "increase"},
+    "steps": [{"type": "improvement_credit"}, {"type": "repair_deduction"}],
+}
+
+
+@pytest.fixture
+def editor(client):
+    client.force_login(factories.user("edna", role=EDITOR))
+    return client
+
+
+@pytest.fixture
+def reader(client):
+    client.force_login(factories.user("rita", role=READ_ONLY))
+    return client
+
+
+@pytest.fixture
+def registry():
+    return factories.registry()
+
+
+@pytest.fixture
+def priced_lease():
+    lease = factories.lease(
+        reference="GL-2017-004",
+        purchase_price=Decimal("250000.00"),
+        purchase_date=dt.date(2017, 6, 1),
+        resale_formula=APPRAISAL_WITH_CREDITS,
+    )
+    Appraisal.objects.create(lease=lease, on=dt.date(2017, 5, 1), value=350000, purpose="purchase")
+    Appraisal.objects.create(lease=lease, on=dt.date(2025, 1, 15), value=475000, purpose="resale")
+    CapitalImprovement.objects.create(
+        lease=lease,
+        description="New roof",
+        approved_on=dt.date(2020, 4, 1),
+        completed_on=dt.date(2020, 9, 1),
+        cost=6000,
+        credit=6000,
+    )
+    RepairDeduction.objects.create(
+        lease=lease, description="Porch steps", assessed_on=dt.date(2025, 2, 1), amount=1200
+    )
+    return lease
+
+
+def change_url(obj) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def changelist_url(model) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+def found(response) -> list:
+    return list(response.context["cl"].result_list)
+
+
+# --- every page renders -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", LEASES_MODELS, ids=lambda m: m._meta.model_name)
+def test_every_leases_changelist_renders_for_an_editor(editor, registry, model):
+    assert editor.get(changelist_url(model)).status_code == 200
+
+
+@pytest.mark.parametrize("model", LEASES_MODELS, ids=lambda m: m._meta.model_name)
+def test_every_leases_change_page_renders_for_an_editor(editor, registry, model):
+    obj = registry[model._meta.model_name]
+    response = editor.get(change_url(obj))
+    assert response.status_code == 200
+    assert response.context["original"] == obj
+
+
+@pytest.mark.parametrize("model", LEASES_MODELS, ids=lambda m: m._meta.model_name)
+def test_every_leases_change_page_renders_for_a_reader(reader, registry, model):
+    assert reader.get(change_url(registry[model._meta.model_name])).status_code == 200
+
+
+def test_the_lease_page_shows_every_record_hanging_on_the_lease_inline(editor, registry):
+    response = editor.get(change_url(registry["groundlease"]))
+    prefixes = {f.formset.prefix for f in response.context["inline_admin_formsets"]}
+    assert prefixes == {
+        "fee_changes",
+        "monitoring",
+        "appraisals",
+        "improvements",
+        "repairs",
+        "resales",
+        "sources",
+    }
+
+
+# --- search and filters -----------------------------------------------------------------------
+
+
+def test_search_by_lease_reference_finds_the_lease(editor):
+    wanted = factories.lease(reference="GL-2019-017")
+    factories.lease(reference="GL-2021-002")
+    assert found(editor.get(changelist_url(GroundLease), {"q": "2019-017"})) == [wanted]
+
+
+def test_search_by_apn_finds_the_lease_on_that_parcel(editor):
+    lot = factories.parcel(apn="164-444-004")
+    wanted = factories.lease(holding_=factories.holding(parcels=[lot]))
+    factories.lease()
+    assert found(editor.get(changelist_url(GroundLease), {"q": "164-444"})) == [wanted]
+
+
+def test_search_by_address_finds_the_lease_on_that_parcel(editor):
+    lot = factories.parcel(address="1072 Ewing St")
+    wanted = factories.lease(holding_=factories.holding(parcels=[lot]))
+    factories.lease()
+    assert found(editor.get(changelist_url(GroundLease), {"q": "ewing"})) == [wanted]
+
+
+def test_search_by_lessee_name_finds_the_lease(editor):
+    wanted = factories.lease(lessees=(factories.party(name="Medgar Evers household"),))
+    factories.lease(lessees=(factories.party(name="Hamer household"),))
+    assert found(editor.get(changelist_url(GroundLease), {"q": "Evers"})) == [wanted]
+
+
+def test_filter_by_status_and_permitted_use_keeps_only_matching_leases(editor):
+    wanted = factories.lease(permitted_use="agricultural")
+    factories.lease(permitted_use="residential")
+    factories.lease(permitted_use="agricultural", status="terminated", ended_on=dt.date(2024, 1, 1))
+    response = editor.get(
+        changelist_url(GroundLease),
+        {"status__exact": "active", "permitted_use__exact": "agricultural"},
+    )
+    assert found(response) == [wanted]
+
+
+def test_filter_monitoring_events_by_type_and_status(editor):
+    lease = factories.lease()
+    wanted = MonitoringEvent.objects.create(lease=lease, type="inspection", on=dt.date(2025, 1, 2))
+    MonitoringEvent.objects.create(lease=lease, type="late_fee_payment", on=dt.date(2025, 1, 2))
+    MonitoringEvent.objects.create(
+        lease=lease,
+        type="inspection",
+        on=dt.date(2024, 1, 2),
+        status="resolved",
+        resolved_on=dt.date(2024, 2, 1),
+    )
+    response = editor.get(
+        changelist_url(MonitoringEvent), {"type__exact": "inspection", "status__exact": "open"}
+    )
+    assert found(response) == [wanted]
+
+
+def test_search_parties_by_name_or_member_name(editor, registry):
+    household = registry["party"]
+    assert found(editor.get(changelist_url(Party), {"q": "Hamer"})) == [household]
+    assert found(editor.get(changelist_url(Party), {"q": "Fannie"})) == [household]
+
+
+# --- today's maximum resale price -------------------------------------------------------------
+
+
+def test_lease_page_shows_todays_maximum_resale_price_line_by_line(editor, priced_lease):
+    html = editor.get(change_url(priced_lease)).content.decode()
+
+    price = html[html.index('class="clt-resale-price"') :]
+    for label, amount in [
+        ("Purchase price", "$250,000.00"),
+        ("Capital improvement: New roof (100% of cost $6,000.00)", "$6,000.00"),
+        ("Repair deduction: Porch steps", "-$1,200.00"),
+    ]:
+        assert label in price
+        assert amount in price
+    assert '<th class="clt-price" style="text-align: right">$286,050.00</th>' in price
+    assert f"on {timezone.localdate().isoformat()}" in price
+
+
+def test_lease_page_shows_every_line_the_formula_gives(editor, priced_lease):
+    from leases.admin import dollars
+    from leases.pricing import max_resale_price
+
+    result = max_resale_price(priced_lease, on=timezone.localdate())
+    html = editor.get(change_url(priced_lease)).content.decode()
+
+    assert html.count('class="clt-line ') == len(result.lines)
+    for line in result.lines:
+        assert dollars(line.amount) in html
+
+
+def test_a_lease_whose_formula_cannot_be_priced_shows_why_instead_of_failing(editor):
+    lease = factories.lease(
+        resale_formula={"type": "appraisal_share", "share": "0.25", "share_of": "increase"}
+    )
+
+    response = editor.get(change_url(lease))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="errornote clt-price-error"' in html
+    assert "appraisal_at_resale: is needed by the appraisal-share formula" in html
+
+
+def test_a_stored_formula_the_engine_rejects_is_reported_on_the_page(editor):
+    lease = factories.lease(resale_formula={"type": "fixed-rate", "rate": "0.02"})
+    html = editor.get(change_url(lease)).content.decode()
+    assert "No price on" in html
+    assert "fixed-rate" in html
+
+
+def test_an_invalid_formula_posted_by_an_editor_is_refused_on_its_field(editor, registry):
+    lease = registry["groundlease"]
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    data["resale_formula"] = '{"type": "fixed_rate", "method": "simple"}'
+
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["resale_formula"]
+    assert errors[0].startswith("resale formula: rate")
+    lease.refresh_from_db()
+    assert lease.resale_formula == factories.FIXED_2PCT_SIMPLE
+
+
+# --- who may do what --------------------------------------------------------------------------
+
+
+def test_anonymous_visitor_is_sent_to_the_login_page(client, registry):
+    response = client.get(change_url(registry["groundlease"]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_read_only_user_sees_the_lease_without_a_save_button(reader, priced_lease):
+    html = reader.get(change_url(priced_lease)).content.decode()
+    assert "GL-2017-004" in html
+    assert "$286,050.00" in html
+    assert 'name="_save"' not in html
+
+
+def test_read_only_user_is_refused_a_change_and_nothing_is_saved(reader, registry):
+    lease = registry["groundlease"]
+    response = reader.post(change_url(lease), {"reference": "GL-HACKED"})
+    assert response.status_code == 403
+    lease.refresh_from_db()
+    assert lease.reference != "GL-HACKED"
+
+
+def test_editor_may_not_delete_a_lease(editor, registry):
+    lease = registry["groundlease"]
+    url = reverse("admin:leases_groundlease_delete", args=[lease.pk])
+    assert editor.post(url, {"post": "yes"}).status_code == 403
+    assert GroundLease.objects.filter(pk=lease.pk).exists()
+
+
+def test_editor_may_not_delete_a_party(editor, registry):
+    url = reverse("admin:leases_party_delete", args=[registry["party"].pk])
+    assert editor.post(url, {"post": "yes"}).status_code == 403
+
+
+# --- writes are named actions; the fee follows its fee changes -------------------------------
+
+
+def test_editor_edit_of_a_lease_leaves_a_history_event_with_the_user_and_the_action(
+    editor, registry
+):
+    lease = registry["groundlease"]
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    data["arrears"] = "75.00"
+
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    event = Events.objects.tracks(lease).filter(pgh_label="update").get()
+    assert event.pgh_diff == {"arrears": [0.0, 75.0]}
+    assert event.pgh_context["action"] == "admin_groundlease_change"
+    assert event.pgh_context["user"] == response.wsgi_request.user.pk
+
+
+def test_the_fee_of_a_signed_lease_changes_only_through_a_dated_fee_change(editor, registry):
+    lease = registry["groundlease"]
+    response = editor.get(change_url(lease))
+    assert "fee_monthly" not in response.context["adminform"].form.fields
+
+    data = factories.admin_form_data(response)
+    total = int(data["fee_changes-TOTAL_FORMS"])
+    data["fee_changes-TOTAL_FORMS"] = str(total + 1)
+    data[f"fee_changes-{total}-effective_on"] = "2026-01-01"
+    data[f"fee_changes-{total}-fee_monthly"] = "0.00"
+    data[f"fee_changes-{total}-reason"] = "suspended during repairs"
+    data[f"fee_changes-{total}-lease"] = str(lease.pk)
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    lease.refresh_from_db()
+    assert lease.fee_monthly == Decimal("0.00")
+    tagged = [e for e in Events.objects.references(lease) if e.pgh_context]  # not the factory's
+    assert {e.pgh_context["action"] for e in tagged} == {"admin_groundlease_change"}
+    assert {e.pgh_model for e in tagged} == {
+        "leases.LeaseFeeChangeEvent",
+        "leases.GroundLeaseEvent",
+    }
+
+
+def test_a_lease_added_in_the_admin_records_its_fee_at_signing(editor):
+    held = factories.holding(parcels=[factories.parcel()])
+    household = factories.party()
+    data = {
+        "reference": "GL-2026-001",
+        "holding": held.pk,
+        "parcels": [held.parcels.get().pk],
+        "lessees": [household.pk],
+        "status": "active",
+        "permitted_use": "residential",
+        "starts_on": "2026-02-01",
+        "term_years": "99",
+        "renewable": "on",
+        "renewal_term_years": "99",
+        "fee_monthly": "25.00",
+        "arrears": "0",
+        "occupancy_months_per_year": "10",
+        "taxes_paid_by_lessee": "on",
+        "permitted_mortgage": "on",
+        "transfer_on_death": "heirs_may_assume",
+        "purchase_price": "180000.00",
+        "purchase_date": "2026-02-01",
+        "resale_formula": '{"type": "fixed_rate", "method": "compound", "rate": "0.015"}',
+    }
+    for prefix in (
+        "fee_changes",
+        "monitoring",
+        "appraisals",
+        "improvements",
+        "repairs",
+        "resales",
+        "sources",
+    ):
+        data[f"{prefix}-TOTAL_FORMS"] = "0"
+        data[f"{prefix}-INITIAL_FORMS"] = "0"
+
+    response = editor.post(reverse("admin:leases_groundlease_add"), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    lease = GroundLease.objects.get(reference="GL-2026-001")
+    fees = list(LeaseFeeChange.objects.filter(lease=lease).values_list("fee_monthly", "reason"))
+    assert fees == [(Decimal("25.00"), "fee at signing")]
+    actions = {e.pgh_context["action"] for e in Events.objects.references(lease)}
+    assert actions == {"admin_groundlease_add"}
+
+
+def test_lease_history_shows_changes_to_the_records_hanging_on_it(editor, registry):
+    lease = registry["groundlease"]
+    event = registry["monitoringevent"]
+    url = change_url(event)
+    data = factories.admin_form_data(editor.get(url))
+    data["notes"] = "Certified by phone"
+    editor.post(url, data)
+
+    response = editor.get(reverse("admin:leases_groundlease_history", args=[lease.pk]))
+
+    named = [e for e in response.context["clt_history"] if e.action]
+    assert [(e.action, e.user, e.what, e.changes[0].new) for e in named] == [
+        (
+            "admin_monitoringevent_change",
+            "edna",
+            f"monitoring event {event.pk}",
+            "Certified by phone",
+        ),
+    ]
+
+
+def test_lease_history_shows_money_to_the_cent(editor, registry):
+    lease = registry["groundlease"]
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    data["arrears"] = "75.00"
+    editor.post(change_url(lease), data)
+
+    entries = editor.get(change_url(lease)).context["clt_history"]
+
+    changes = [(c.field, c.old, c.new) for e in entries for c in e.changes]
+    assert changes == [("arrears", "0.00", "75.00")]
+
+
+def test_records_without_history_tracking_keep_the_admins_own_history_page(editor, registry):
+    url = reverse("admin:leases_indexseries_history", args=[registry["indexseries"].pk])
+    response = editor.get(url)
+    assert response.status_code == 200
+    assert "clt_history" not in response.context

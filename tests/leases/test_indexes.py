@@ -1,0 +1,184 @@
+"""Published index tables load from CSV with their source, all or nothing, and price leases."""
+
+import csv
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from leases.indexes import (
+    INDEX_DIR,
+    IndexFileError,
+    IndexLookupError,
+    income_limit,
+    index_load,
+    load_index_folder,
+)
+from leases.models import IndexSeries, IndexValue
+from leases.pricing import max_resale_price
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+HUD_FILE = INDEX_DIR / "jackson-ms-hud-income-limits-2024.csv"
+AMI_FILE = INDEX_DIR / "illustrative-demo-ami.csv"
+HUD = "jackson-ms-hud-income-limits"
+SOURCE = "HUD, FY2024 income limits, https://www.huduser.gov/portal/datasets/il.html"
+
+
+def write(tmp_path: Path, text: str, name: str = "table.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load(path: Path, series: str = "test-series", kind: str = "ami", **extra):
+    return index_load(path=path, series=series, kind=kind, source=SOURCE, **extra)
+
+
+def test_hud_fixture_holds_exactly_the_three_figures_domain_md_gives():
+    with HUD_FILE.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows == [
+        {"year": "2024", "household_size": "4", "percent_of_median": "30", "value": "22100"},
+        {"year": "2024", "household_size": "4", "percent_of_median": "50", "value": "36750"},
+        {"year": "2024", "household_size": "4", "percent_of_median": "80", "value": "58750"},
+    ]
+
+
+def test_fixture_sources_say_approximate_and_illustrative():
+    load_index_folder()
+    hud = IndexSeries.objects.get(name=HUD)
+    ami = IndexSeries.objects.get(name="illustrative-demo-ami")
+    assert hud.kind == "hud_income_limit"
+    assert hud.area == "Jackson, MS MSA"
+    assert "APPROXIMATE, THIRD-PARTY" in hud.source
+    assert "confirm against HUD's published file" in hud.source
+    assert ami.source.startswith("ILLUSTRATIVE: made-up values")
+    assert hud.loaded_from.startswith("jackson-ms-hud-income-limits-2024.csv (sha256 ")
+
+
+def test_hud_income_limits_load_as_published_and_are_read_back_exactly():
+    loaded = load(HUD_FILE, series=HUD, kind="hud_income_limit", area="Jackson, MS MSA")
+    assert loaded.values == 3
+    assert income_limit(HUD, year=2024, household_size=4, percent_of_median=30) == Decimal("22100")
+    assert income_limit(HUD, year=2024, household_size=4, percent_of_median=50) == Decimal("36750")
+    assert income_limit(HUD, year=2024, household_size=4, percent_of_median=80) == Decimal("58750")
+
+
+def test_an_income_limit_hud_did_not_publish_is_an_error_not_a_percentage_of_the_median():
+    load(HUD_FILE, series=HUD, kind="hud_income_limit")
+    with pytest.raises(
+        IndexLookupError, match="no income limit for 2024, 3 persons, 80% of median"
+    ):
+        income_limit(HUD, year=2024, household_size=3, percent_of_median=80)
+    with pytest.raises(IndexLookupError, match="no index series named 'nowhere'"):
+        income_limit("nowhere", year=2024, household_size=4, percent_of_median=80)
+
+
+def test_reloading_a_series_replaces_its_values_and_updates_its_source(tmp_path):
+    load(write(tmp_path, "year,value\n2019,60000\n2020,61000\n2021,62000\n"))
+    reloaded = index_load(
+        path=write(tmp_path, "year,value\n2019,60000\n2024,66000\n"),
+        series="test-series", kind="ami", source="HUD, revised table",
+    )  # fmt: skip
+    assert (reloaded.values, reloaded.replaced) == (2, 3)
+    series = IndexSeries.objects.get(name="test-series")
+    assert series.source == "HUD, revised table"
+    assert sorted(series.values.values_list("year", flat=True)) == [2019, 2024]
+
+
+def test_values_keep_four_decimal_places_and_months(tmp_path):
+    load(write(tmp_path, "year,month,value\n2024,1,308.4170\n2024,2,310.3260\n"), kind="cpi")
+    values = IndexValue.objects.order_by("month").values_list("month", "value")
+    assert list(values) == [(1, Decimal("308.4170")), (2, Decimal("310.3260"))]
+
+
+def test_a_non_numeric_value_names_the_row_and_column_and_loads_nothing(tmp_path):
+    path = write(tmp_path, "year,value\n2019,60000\n2020,sixty-one\n")
+    with pytest.raises(IndexFileError, match=r"row 3 value: 'sixty-one' is not a number"):
+        load(path)
+    assert not IndexSeries.objects.exists()
+    assert not IndexValue.objects.exists()
+
+
+def test_a_duplicate_key_names_both_rows(tmp_path):
+    path = write(
+        tmp_path,
+        "year,household_size,percent_of_median,value\n"
+        "2024,4,80,58750\n2024,4,50,36750\n2024,4,80,58000\n",
+    )
+    with pytest.raises(
+        IndexFileError,
+        match=r"row 4: year 2024, household size 4, 80% of median appears twice \(first on row 2\)",
+    ):
+        load(path, kind="hud_income_limit")
+
+
+def test_every_bad_row_is_listed_at_once(tmp_path):
+    path = write(tmp_path, "year,value\n20x9,1\n2020,-5\n2021,0\n2022,1.23456\n")
+    with pytest.raises(IndexFileError) as error:
+        load(path)
+    message = str(error.value)
+    assert message.startswith("table.csv: 4 bad rows, nothing loaded:")
+    assert "row 2 year: '20x9' is not a whole number" in message
+    assert "row 3 value: must be greater than zero (got -5)" in message
+    assert "row 4 value: must be greater than zero (got 0)" in message
+    assert "row 5 value: at most 4 decimal places (got 1.23456)" in message
+
+
+def test_a_missing_column_is_named(tmp_path):
+    with pytest.raises(
+        IndexFileError, match=r"missing column 'value' \(the file has: year, amount\)"
+    ):
+        load(write(tmp_path, "year,amount\n2024,1\n"))
+
+
+def test_a_typo_d_column_is_refused_rather_than_ignored(tmp_path):
+    path = write(tmp_path, "year,housedold_size,percent_of_median,value\n2024,4,80,58750\n")
+    with pytest.raises(IndexFileError, match="unknown column 'housedold_size'"):
+        load(path, kind="hud_income_limit")
+
+
+def test_a_hud_income_limit_needs_its_household_size_and_level(tmp_path):
+    with pytest.raises(IndexFileError, match="row 2 household_size: is required for HUD income"):
+        load(write(tmp_path, "year,value\n2024,58750\n"), kind="hud_income_limit")
+
+
+def test_a_file_with_no_rows_or_not_there_is_refused(tmp_path):
+    with pytest.raises(IndexFileError, match="has a header but no rows"):
+        load(write(tmp_path, "year,value\n"))
+    with pytest.raises(IndexFileError, match="file not found"):
+        load(tmp_path / "missing.csv")
+
+
+def test_a_series_needs_a_source_and_a_known_kind(tmp_path):
+    path = write(tmp_path, "year,value\n2024,1\n")
+    with pytest.raises(IndexFileError, match="source: say where the figures come from"):
+        index_load(path=path, series="s", kind="ami", source="  ")
+    with pytest.raises(IndexFileError, match="kind: 'wages' is not one of"):
+        index_load(path=path, series="s", kind="wages", source=SOURCE)
+
+
+def test_lease_pricing_reads_a_loaded_index_table():
+    """DOMAIN.md example 3's shape, through the database: the illustrative AMI table moves
+    $59,000 from 2019 (62,500) to 2026 (77,400)."""
+    load_index_folder()
+    lease = factories.lease(
+        purchase_price=Decimal("59000.00"),
+        purchase_date=dt.date(2019, 12, 2),
+        resale_formula={"type": "index", "series": "illustrative-demo-ami"},
+    )
+    result = max_resale_price(lease, on=dt.date(2026, 6, 1))
+    assert result.price == Decimal("73065.60")  # 59,000 x 77,400 / 62,500
+
+
+def test_a_year_missing_from_a_loaded_table_is_named():
+    load_index_folder()
+    lease = factories.lease(
+        purchase_date=dt.date(2014, 6, 1),
+        resale_formula={"type": "index", "series": "illustrative-demo-ami"},
+    )
+    with pytest.raises(ValueError, match="has no value for 2014"):
+        max_resale_price(lease, on=dt.date(2020, 6, 1))

@@ -1,0 +1,217 @@
+"""The stewardship report: exact figures on the demo data at two dates, and the staff page."""
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+
+from leases.report import (
+    Arrears,
+    MonitoringLine,
+    StatusLine,
+    UseLine,
+    holdings_as_of,
+    report_csv,
+    stewardship_report,
+)
+from parcels.demo import load_demo_neighbourhood
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+MID_2024 = dt.date(2024, 6, 30)
+NOV_2026 = dt.date(2026, 11, 1)
+PRIVATE_VALUES = ("Zephyrine", "Okonkwo-Baptiste", "41327", "41,327", "187.43", "PRIVATE-NOTE")
+
+
+@pytest.fixture
+def demo():
+    load_demo_neighbourhood()
+
+
+def D(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def test_land_and_homes_held_by_use_in_mid_2024(demo):
+    report = stewardship_report(MID_2024)
+    assert report.held == (
+        UseLine("single_family_home", "Single-family home", 12, 12, D("1.86"), 14),
+        UseLine("coop_housing", "Co-op housing", 1, 4, D("0.65"), 8),
+        UseLine("urban_farm", "Urban farm", 1, 3, D("7.00"), 0),
+        UseLine("community_garden", "Community garden", 1, 2, D("0.31"), 0),
+        UseLine("commercial_coop", "Commercial co-op", 2, 3, D("0.81"), 0),
+        UseLine("conservation", "Conservation", 1, 1, D("0.13"), 0),
+        UseLine("held_vacant", "Held vacant", 2, 2, D("0.32"), 0),
+    )
+    assert report.held_total == UseLine("total", "Total", 20, 27, D("11.08"), 22)
+
+
+def test_land_and_homes_held_by_use_in_late_2026(demo):
+    report = stewardship_report(NOV_2026)
+    lines = {line.use: line for line in report.held}
+    # three more homes since 2024 (two bought, one cottage) and three more vacant holdings
+    assert lines["single_family_home"] == UseLine(
+        "single_family_home", "Single-family home", 14, 14, D("2.16"), 16
+    )
+    assert lines["held_vacant"] == UseLine("held_vacant", "Held vacant", 5, 6, D("0.97"), 0)
+    assert report.held_total == UseLine("total", "Total", 25, 33, D("12.04"), 24)
+
+
+def test_leases_by_status_count_a_lease_ended_later_as_active(demo):
+    assert stewardship_report(MID_2024).leases == (
+        StatusLine("active", "Active", 14),  # GL-2021-012 ended only in October 2024
+        StatusLine("in_default", "In default", 1),
+        StatusLine("terminated", "Terminated", 0),
+        StatusLine("expired", "Expired", 0),
+    )
+    late = stewardship_report(NOV_2026)
+    assert [line.leases for line in late.leases] == [14, 1, 1, 0]
+    assert late.leases_total == 16
+
+
+def test_fees_in_arrears(demo):
+    # 562.29 at the Community Production Center and 300.00 at 1418 Lamar St
+    assert stewardship_report(NOV_2026).arrears == Arrears(total=D("862.29"), leases=2)
+
+
+def test_open_monitoring_events_by_type_on_each_date(demo):
+    assert stewardship_report(MID_2024).monitoring == (
+        MonitoringLine("inspection", "Inspection", 1),  # resolved 2024-07-15
+    )
+    late = stewardship_report(NOV_2026)
+    assert {line.type: line.open for line in late.monitoring} == {
+        "proof_of_insurance": 1,
+        "late_fee_payment": 2,
+        "delinquent_90_days": 1,
+        "notice_of_foreclosure": 1,
+        "request_leave_of_absence": 1,
+    }
+    assert late.monitoring_total == 6
+
+
+def test_resales_show_the_affordability_the_formula_preserved(demo):
+    report = stewardship_report(NOV_2026)
+    figures = [
+        (s.lease, s.formula_price, s.agreed_price, s.appraised_value, s.preserved,
+         s.below_market_pct)
+        for s in report.resales
+    ]  # fmt: skip
+    assert figures == [
+        ("GL-2016-001", D("66000.00"), D("66000.00"), D("101000.00"), D("35000.00"), D("34.7")),
+        ("GL-2016-001", D("72625.00"), D("72000.00"), D("128000.00"), D("56000.00"), D("43.8")),
+        ("GL-2021-012", D("74500.00"), D("74500.00"), D("112000.00"), D("37500.00"), D("33.5")),
+    ]
+    totals = report.resale_totals
+    assert (totals.resales, totals.formula_total, totals.agreed_total) == (
+        3, D("213125.00"), D("212500.00"),
+    )  # fmt: skip
+    assert (totals.appraised_total, totals.preserved, totals.below_market_pct) == (
+        D("341000.00"), D("128500.00"), D("37.7"),
+    )  # fmt: skip
+    assert [s.lease for s in stewardship_report(MID_2024).resales] == ["GL-2016-001"]
+
+
+def test_the_report_is_a_fixed_number_of_queries(demo, django_assert_num_queries):
+    with django_assert_num_queries(6):
+        stewardship_report(NOV_2026)
+
+
+def test_an_empty_registry_reports_zeros():
+    report = stewardship_report(NOV_2026)
+    assert report.held == ()
+    assert report.held_total == UseLine("total", "Total", 0, 0, D("0.00"), 0)
+    assert report.arrears == Arrears(total=D("0.00"), leases=0)
+    assert report.resale_totals.below_market_pct is None
+
+
+def test_holdings_as_of_lists_parcels_and_leases_in_force(demo):
+    inventory = holdings_as_of(MID_2024)
+    assert len(inventory.holdings) == 20
+    assert inventory.parcels == 27
+    assert len(inventory.leases) == 15
+    farm = next(h for h in inventory.holdings if h.name == "Freedom Farm")
+    assert farm.apns == ("166-156-003", "166-156-004", "166-156-005")
+    assert farm.leases == ("GL-2019-016",)
+    lynch = next(h for h in inventory.holdings if h.name == "1723 Lynch St")
+    assert lynch.leases == ("GL-2021-012",)  # in force until October 2024
+    ended_later = next(lease for lease in inventory.leases if lease.reference == "GL-2021-012")
+    assert (ended_later.status, ended_later.ends_on) == ("active", dt.date(2024, 10, 31))
+    assert (
+        next(h for h in holdings_as_of(NOV_2026).holdings if h.name == "1723 Lynch St").leases == ()
+    )
+
+
+def test_holdings_as_of_a_date_before_the_trust_began_is_empty(demo):
+    inventory = holdings_as_of(dt.date(2015, 1, 1))
+    assert inventory.holdings == () and inventory.leases == ()
+
+
+def test_the_csv_is_one_figure_a_row(demo):
+    rows = list(csv.reader(io.StringIO(report_csv(stewardship_report(NOV_2026)))))
+    assert rows[0] == ["section", "item", "measure", "value"]
+    assert ["report", "as_of", "date", "2026-11-01"] in rows
+    assert ["held_by_use", "total", "homes", "24"] in rows
+    assert ["fees_in_arrears", "total", "amount", "862.29"] in rows
+    assert ["resales", "GL-2016-001 2024-08-20", "preserved", "56000.00"] in rows
+    assert ["resales", "total", "below_market_pct", "37.7"] in rows
+    assert all(len(row) == 4 for row in rows)
+
+
+def test_the_report_names_no_household_and_no_private_figure(demo):
+    text = report_csv(stewardship_report(NOV_2026))
+    for value in PRIVATE_VALUES:
+        assert value not in text
+
+
+# --- the staff page ------------------------------------------------------------------------------
+
+
+def test_the_page_asks_anonymous_visitors_to_log_in(client):
+    response = client.get("/staff/report/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+    assert client.get("/staff/report.csv").status_code == 302
+
+
+def test_the_page_is_refused_to_a_logged_in_non_staff_user(client):
+    client.force_login(factories.user())
+    assert client.get("/staff/report/").status_code == 302  # to the staff login
+
+
+def test_staff_without_a_role_are_forbidden(client):
+    client.force_login(factories.user(is_staff=True))
+    assert client.get("/staff/report/").status_code == 403
+    assert client.get("/staff/report.csv").status_code == 403
+
+
+def test_read_only_staff_see_the_report_with_a_csv_link(demo, client):
+    client.force_login(factories.user(role="read-only"))
+    response = client.get("/staff/report/", {"as_of": "2026-11-01"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'href="/staff/report.csv?as_of=2026-11-01"' in page
+    assert "$862.29" in page
+    assert "$128,500.00" in page
+    assert "37.7%" in page
+    for value in PRIVATE_VALUES:
+        assert value not in page
+
+
+def test_the_csv_download_is_the_report_for_the_date(demo, client):
+    client.force_login(factories.user(role="editor"))
+    response = client.get("/staff/report.csv", {"as_of": "2024-06-30"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="stewardship-report-2024-06-30.csv"' in response["Content-Disposition"]
+    assert response.content.decode() == report_csv(stewardship_report(MID_2024))
+
+
+def test_a_bad_date_is_a_400_naming_the_parameter(client):
+    client.force_login(factories.user(role="read-only"))
+    response = client.get("/staff/report/", {"as_of": "2026-13-01"})
+    assert response.status_code == 400
+    assert "as_of: &#x27;2026-13-01&#x27; is not a date" in response.content.decode()
+    assert client.get("/staff/report.csv", {"as_of": "soon"}).status_code == 400

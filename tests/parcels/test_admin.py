@@ -1,0 +1,386 @@
+"""The staff admin for parcels and holdings: who may do what, search, the map, history."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from pghistory.models import Events
+
+from clt.roles import EDITOR, READ_ONLY
+from parcels.admin import outline_problem
+from parcels.models import Holding, HoldingParcel, Parcel
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+PARCEL_MODELS = [model for model in admin.site._registry if model._meta.app_label == "parcels"]
+
+
+@pytest.fixture
+def editor(client):
+    client.force_login(factories.user("edna", role=EDITOR))
+    return client
+
+
+@pytest.fixture
+def reader(client):
+    client.force_login(factories.user("rita", role=READ_ONLY))
+    return client
+
+
+@pytest.fixture
+def registry():
+    return factories.registry()
+
+
+def change_url(obj) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def changelist_url(model) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+def found(response) -> list:
+    return list(response.context["cl"].result_list)
+
+
+# --- every page renders -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", PARCEL_MODELS, ids=lambda m: m._meta.model_name)
+def test_every_parcels_changelist_renders_for_an_editor(editor, registry, model):
+    assert editor.get(changelist_url(model)).status_code == 200
+
+
+@pytest.mark.parametrize("model", PARCEL_MODELS, ids=lambda m: m._meta.model_name)
+def test_every_parcels_change_page_renders_for_an_editor(editor, registry, model):
+    obj = registry[model._meta.model_name]
+    response = editor.get(change_url(obj))
+    assert response.status_code == 200
+    assert response.context["original"] == obj
+
+
+@pytest.mark.parametrize("model", PARCEL_MODELS, ids=lambda m: m._meta.model_name)
+def test_every_parcels_change_page_renders_for_a_reader(reader, registry, model):
+    assert reader.get(change_url(registry[model._meta.model_name])).status_code == 200
+
+
+def test_the_history_browser_renders_a_parcels_events_for_an_editor(editor, registry):
+    url = reverse("admin:pghistory_events_changelist")
+    response = editor.get(
+        url, {"method": "references", "obj": f"parcels.Parcel:{registry['parcel'].pk}"}
+    )
+    assert response.status_code == 200
+
+
+# --- search and filters -----------------------------------------------------------------------
+
+
+def test_search_by_apn_finds_the_parcel(editor):
+    wanted = factories.parcel(apn="164-555-010")
+    factories.parcel(apn="164-777-020")
+    response = editor.get(changelist_url(Parcel), {"q": "164-555"})
+    assert found(response) == [wanted]
+
+
+def test_search_by_address_finds_the_parcel(editor):
+    wanted = factories.parcel(address="1072 Ewing St")
+    factories.parcel(address="939 W Capitol St")
+    response = editor.get(changelist_url(Parcel), {"q": "Ewing"})
+    assert found(response) == [wanted]
+
+
+def test_search_by_owner_of_record_finds_the_parcel(editor):
+    wanted = factories.parcel(owner_of_record="Hinds County Land Bank")
+    factories.parcel()
+    response = editor.get(changelist_url(Parcel), {"q": "land bank"})
+    assert found(response) == [wanted]
+
+
+def test_filter_by_vacancy_and_tax_status_keeps_only_matching_parcels(editor):
+    wanted = factories.parcel(vacancy_status="vacant", tax_status="forfeited")
+    factories.parcel(vacancy_status="occupied", tax_status="forfeited")
+    factories.parcel(vacancy_status="vacant", tax_status="current")
+    response = editor.get(
+        changelist_url(Parcel),
+        {"vacancy_status__exact": "vacant", "tax_status__exact": "forfeited"},
+    )
+    assert found(response) == [wanted]
+
+
+def test_retired_filter_separates_parcels_gone_from_the_county_file(editor):
+    current = factories.parcel()
+    retired = factories.parcel(retired_at="2025-01-31T00:00:00Z")
+    assert found(editor.get(changelist_url(Parcel), {"retired": "no"})) == [current]
+    assert found(editor.get(changelist_url(Parcel), {"retired": "yes"})) == [retired]
+
+
+def test_parcel_list_shows_area_in_square_metres_and_acres(editor):
+    factories.parcel(apn="164-900-001")
+    html = editor.get(changelist_url(Parcel)).content.decode()
+    parcel = Parcel.objects.get(apn="164-900-001")
+    assert f"{parcel.area_m2:,.0f}" in html
+    assert f"{parcel.acres:,.3f}" in html
+
+
+def test_search_holdings_by_parcel_apn_finds_the_holding_once(editor):
+    wanted = factories.holding(
+        name="Ewing St co-op",
+        parcels=[factories.parcel(apn="164-321-001"), factories.parcel(apn="164-321-002")],
+    )
+    factories.holding(name="Freedom Farm", parcels=[factories.parcel(apn="164-999-001")])
+    response = editor.get(changelist_url(Holding), {"q": "164-321"})
+    assert found(response) == [wanted]
+
+
+# --- who may do what --------------------------------------------------------------------------
+
+
+def test_anonymous_visitor_is_sent_to_the_login_page(client, registry):
+    response = client.get(change_url(registry["parcel"]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_a_logged_in_user_who_is_not_staff_is_sent_to_the_login_page(client, registry):
+    client.force_login(factories.user("visitor"))
+    response = client.get(changelist_url(Parcel))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_read_only_user_sees_the_parcel_without_a_save_button(reader, registry):
+    response = reader.get(change_url(registry["parcel"]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert registry["parcel"].apn in html
+    assert 'name="_save"' not in html
+    assert 'name="_continue"' not in html
+
+
+def test_read_only_user_is_refused_a_change_and_nothing_is_saved(reader, registry):
+    parcel = registry["parcel"]
+    response = reader.post(change_url(parcel), {"apn": "HACKED", "jurisdiction": "hinds-ms"})
+    assert response.status_code == 403
+    parcel.refresh_from_db()
+    assert parcel.apn != "HACKED"
+
+
+def test_read_only_user_is_refused_adding_a_parcel(reader):
+    response = reader.post(reverse("admin:parcels_parcel_add"), {"apn": "164-000-001"})
+    assert response.status_code == 403
+    assert not Parcel.objects.filter(apn="164-000-001").exists()
+
+
+def test_editor_may_not_delete_a_parcel(editor, registry):
+    parcel = registry["parcel"]
+    url = reverse("admin:parcels_parcel_delete", args=[parcel.pk])
+    assert editor.post(url, {"post": "yes"}).status_code == 403
+    assert Parcel.objects.filter(pk=parcel.pk).exists()
+
+
+def test_editor_sees_no_delete_link_on_a_holding(editor, registry):
+    html = editor.get(change_url(registry["holding"])).content.decode()
+    assert "deletelink" not in html
+
+
+# --- writes are named actions in the history ------------------------------------------------
+
+
+def test_editor_edit_leaves_a_history_event_with_the_user_and_the_action(editor, registry):
+    parcel = registry["parcel"]
+    data = factories.admin_form_data(editor.get(change_url(parcel)))
+    data["zoning"] = "R-2"
+
+    response = editor.post(change_url(parcel), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    event = Events.objects.tracks(parcel).filter(pgh_label="update").get()
+    assert event.pgh_diff == {"zoning": ["", "R-2"]}
+    assert event.pgh_context["action"] == "admin_parcel_change"
+    assert event.pgh_context["user"] == response.wsgi_request.user.pk
+
+
+def test_adding_a_holding_with_its_parcels_is_one_named_action(editor):
+    lots = [factories.parcel(), factories.parcel()]
+    data = {
+        "name": "Ewing St co-op",
+        "current_use": "coop_housing",
+        "acquired_via": "city_transfer",
+        "acquired_on": "2024-05-01",
+        "price": "0",
+        "holdingparcel_set-TOTAL_FORMS": "2",
+        "holdingparcel_set-INITIAL_FORMS": "0",
+        "improvements-TOTAL_FORMS": "0",
+        "improvements-INITIAL_FORMS": "0",
+        "sources-TOTAL_FORMS": "0",
+        "sources-INITIAL_FORMS": "0",
+    }
+    for i, lot in enumerate(lots):
+        data[f"holdingparcel_set-{i}-parcel"] = str(lot.pk)
+        data[f"holdingparcel_set-{i}-began_on"] = "2024-05-01"
+
+    response = editor.post(reverse("admin:parcels_holding_add"), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    holding = Holding.objects.get(name="Ewing St co-op")
+    assert set(holding.parcels.all()) == set(lots)
+    actions = {e.pgh_context["action"] for e in Events.objects.references(holding)}
+    assert actions == {"admin_holding_add"}
+    assert (
+        Events.objects.references(holding).filter(pgh_model="parcels.HoldingParcelEvent").count()
+        == 2
+    )
+
+
+def test_change_page_shows_who_changed_the_parcel_and_through_which_action(editor, registry):
+    parcel = registry["parcel"]
+    data = factories.admin_form_data(editor.get(change_url(parcel)))
+    data["zoning"] = "C-2"
+    editor.post(change_url(parcel), data)
+
+    html = editor.get(change_url(parcel)).content.decode()
+
+    history = html[html.index('id="clt-history"') :]
+    assert "admin_parcel_change" in history
+    assert '<td class="clt-user">edna</td>' in history
+    assert "<strong>zoning</strong>:  → C-2" in history.replace("—", "")
+
+
+def test_history_button_lists_every_event_of_the_parcel(editor, registry):
+    parcel = registry["parcel"]
+    for zoning in ("R-1", "R-2", "R-3"):
+        data = factories.admin_form_data(editor.get(change_url(parcel)))
+        data["zoning"] = zoning
+        editor.post(change_url(parcel), data)
+
+    response = editor.get(reverse("admin:parcels_parcel_history", args=[parcel.pk]))
+
+    assert response.status_code == 200
+    entries = response.context["clt_history"]
+    assert [e.action for e in entries if e.what.startswith("parcel ")].count(
+        "admin_parcel_change"
+    ) == 3
+    assert [c.new for e in entries if e.label == "update" for c in e.changes] == [
+        "R-3",
+        "R-2",
+        "R-1",
+    ]
+
+
+def test_read_only_user_sees_the_history_too(reader, registry):
+    response = reader.get(reverse("admin:parcels_parcel_history", args=[registry["parcel"].pk]))
+    assert response.status_code == 200
+
+
+# --- the outline: map widget and invalid polygons ---------------------------------------------
+
+
+class AssetCollector(HTMLParser):
+    """Every script src and stylesheet href of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.assets: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and attrs.get("src"):
+            self.assets.append(attrs["src"])
+        if tag == "link" and "stylesheet" in (attrs.get("rel") or ""):
+            self.assets.append(attrs["href"])
+
+
+def test_parcel_change_page_loads_leaflet_and_its_styles_from_static_only(editor, registry):
+    html = editor.get(change_url(registry["parcel"])).content.decode()
+    collector = AssetCollector()
+    collector.feed(html)
+
+    assert "/static/leaflet/leaflet.js" in collector.assets
+    assert "/static/leaflet/draw/leaflet.draw.js" in collector.assets
+    assert "/static/leaflet/leaflet.css" in collector.assets
+    # the admin's own translation catalogue is the one asset not under /static/
+    assert [a for a in collector.assets if not a.startswith("/static/")] == [
+        reverse("admin:jsi18n")
+    ]
+    assert not re.search(r"<(script|link)[^>]+(src|href)=\"(https?:)?//", html)
+
+
+def test_parcel_map_opens_on_the_trusts_base_map(editor, registry):
+    from django.conf import settings
+
+    html = editor.get(change_url(registry["parcel"])).content.decode()
+    assert settings.BASEMAP_URL in html
+
+
+def test_bow_tie_polygon_is_rejected_with_the_reason_and_nothing_saved(editor, registry):
+    parcel = registry["parcel"]
+    before = parcel.geom.wkt
+    data = factories.admin_form_data(editor.get(change_url(parcel)))
+    data["geom"] = factories.bow_tie().geojson
+
+    response = editor.post(change_url(parcel), data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["geom"]
+    assert errors == [
+        "The outline is not a valid polygon: Self-intersection at or near point -90.20085 32.29915."
+    ]
+    assert "Self-intersection at or near point" in response.content.decode()
+    parcel.refresh_from_db()
+    assert parcel.geom.wkt == before
+    assert not Events.objects.tracks(parcel).filter(pgh_label="update").exists()
+
+
+def test_a_single_drawn_polygon_is_saved_as_a_one_part_multipolygon(editor, registry):
+    parcel = registry["parcel"]
+    data = factories.admin_form_data(editor.get(change_url(parcel)))
+    data["geom"] = factories.lot(-90.2100, 32.3000)[0].geojson  # a Polygon, not a MultiPolygon
+
+    response = editor.post(change_url(parcel), data)
+
+    assert response.status_code == 302
+    parcel.refresh_from_db()
+    assert parcel.geom.geom_type == "MultiPolygon"
+    assert parcel.geom.num_geom == 1
+    assert round(parcel.geom.extent[0], 4) == -90.2100
+
+
+def test_history_names_a_changed_outline_instead_of_printing_its_coordinates(editor, registry):
+    parcel = registry["parcel"]
+    data = factories.admin_form_data(editor.get(change_url(parcel)))
+    data["geom"] = factories.lot(-90.2100, 32.3000).geojson
+    editor.post(change_url(parcel), data)
+
+    entries = editor.get(change_url(parcel)).context["clt_history"]
+
+    changes = [(c.field, c.old, c.new) for e in entries for c in e.changes]
+    assert changes == [("geom", "(an outline)", "(an outline)")]
+
+
+def test_outline_problem_names_the_point_where_the_ring_crosses_itself():
+    assert outline_problem(factories.bow_tie(0, 0, 2)) == ("Self-intersection at or near point 1 1")
+    assert outline_problem(factories.lot()) is None
+
+
+def test_holding_page_lists_its_parcels_inline(editor, registry):
+    response = editor.get(change_url(registry["holding"]))
+    formsets = {f.formset.prefix: f.formset for f in response.context["inline_admin_formsets"]}
+    parcels_inline = formsets["holdingparcel_set"]
+    assert [form.instance.parcel for form in parcels_inline.forms if form.instance.pk] == [
+        registry["parcel"]
+    ]
+    assert HoldingParcel.objects.filter(holding=registry["holding"]).count() == 1
+
+
+def test_read_only_user_sees_the_outline_on_a_map_that_cannot_be_edited(reader, registry):
+    html = reader.get(change_url(registry["parcel"])).content.decode()
+    collector = AssetCollector()
+    collector.feed(html)
+
+    assert "/static/leaflet/leaflet.js" in collector.assets
+    assert 'id="id_geom-map"' in html
+    assert "geodjango_id_geom.modifiable = false;" in html

@@ -1,0 +1,473 @@
+"""County parcel files come in whole, or not at all, and every row is accounted for."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from click.testing import CliRunner
+from django.apps import apps
+from django.db import connection
+from pyproj import Transformer
+
+from clt.cli import main
+from parcels import importing
+from parcels.importing import ImportRefused, import_parcels
+from parcels.models import ImportRun, Parcel
+
+pytestmark = pytest.mark.django_db
+
+ParcelEvent = apps.get_model("parcels", "ParcelEvent")
+FT = 1200 / 3937  # US survey foot, metres
+TO_FEET = Transformer.from_crs(4326, 2255, always_xy=True)
+TO_DEGREES = Transformer.from_crs(2255, 4326, always_xy=True)
+# West Jackson, near the Lumumba Center, in NAD83 / Mississippi West (US feet).
+ORIGIN_FT = tuple(round(v) for v in TO_FEET.transform(-90.2010, 32.2990))
+
+
+def lot_ft(col: int, row: int = 0, width: float = 100, depth: float = 150) -> shapely.Polygon:
+    x0, y0 = ORIGIN_FT[0] + col * width, ORIGIN_FT[1] + row * depth
+    return shapely.box(x0, y0, x0 + width, y0 + depth)
+
+
+def county_frame(n: int = 6) -> gpd.GeoDataFrame:
+    """`n` 100 x 150 ft lots in a row, with the columns `clt synth` writes."""
+    return gpd.GeoDataFrame(
+        {
+            "apn": [f"164-010-{i:03d}" for i in range(n)],
+            "address": [f"{1100 + 2 * i} W Capitol St" for i in range(n)],
+            "owner": [
+                "JOHNSON MARY L",
+                "CITY OF JACKSON",
+                "STATE OF MISSISSIPPI",
+                "NEW HOPE BAPTIST CHURCH",
+                "DELTA PROPERTIES LLC",
+                "HILL EARL",
+            ][:n],
+            "land_use": ["R1", "V", "V", "E", "VC", "R1"][:n],
+            "zoning": ["R-1", "R-1", "R-2", "R-2", "C-2", "R-1"][:n],
+            "land_value": [4500, 3000, 2800, 9000, 12000, 5000][:n],
+            "improvement_value": [62000, 0, 0, 210000, 0, 48000][:n],
+            "acreage": [0.3444] * n,
+            "vacant": [0, 1, 1, 0, 1, 0][:n],
+            "tax_delinquent": [0, 0, 0, 0, 1, 0][:n],
+        },  # fmt: skip
+        geometry=[lot_ft(i) for i in range(n)],
+        crs="EPSG:2255",
+    )
+
+
+def write(frame: gpd.GeoDataFrame, path: Path, **kwargs) -> Path:
+    frame.to_file(path, engine="pyogrio", **kwargs)
+    return path
+
+
+def run(path: Path, tmp_path: Path, **kwargs) -> ImportRun:
+    return import_parcels(path, reject_dir=tmp_path / "rejects", **kwargs)
+
+
+def registry_checksum() -> tuple[int, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT count(*), md5(coalesce(string_agg(
+                   concat_ws('|', id, apn, owner_of_record, tax_status, retired_at,
+                             ST_AsEWKB(geom), import_hash), ',' ORDER BY id), ''))
+               FROM parcels_parcel"""
+        )
+        return cursor.fetchone()
+
+
+def rejects(run: ImportRun) -> list[dict]:
+    with open(run.reject_file, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+def shapefile(tmp_path: Path) -> Path:
+    return write(county_frame(), tmp_path / "parcels.shp")
+
+
+def zipped(tmp_path: Path, folder: str = "") -> Path:
+    shp = shapefile(tmp_path / "src") if (tmp_path / "src").mkdir() is None else None
+    archive = tmp_path / "parcels.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in shp.parent.glob("parcels.*"):
+            z.write(part, f"{folder}{part.name}")
+    return archive
+
+
+def geojson_degrees(tmp_path: Path) -> Path:
+    return write(county_frame().to_crs(4326), tmp_path / "parcels.geojson", driver="GeoJSON")
+
+
+def filegdb(tmp_path: Path) -> Path:
+    return write(county_frame(), tmp_path / "parcels.gdb", driver="OpenFileGDB", layer="parcels")
+
+
+def csv_wkt(tmp_path: Path) -> Path:
+    frame = county_frame().to_crs(4326)
+    table = frame.drop(columns="geometry").assign(WKT=shapely.to_wkt(frame.geometry.values))
+    path = tmp_path / "parcels.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+FORMATS = {
+    "shapefile": shapefile,
+    "zipped shapefile": zipped,
+    "zip with the shapefile in a sub-folder": lambda p: zipped(p, "Hinds_Parcels_2024/"),
+    "geopackage": lambda p: write(county_frame(), p / "parcels.gpkg", layer="parcels"),
+    "geojson": geojson_degrees,
+    "filegdb": filegdb,
+    "csv with wkt": csv_wkt,
+}
+
+
+@pytest.mark.parametrize("make", FORMATS.values(), ids=FORMATS.keys())
+def test_each_county_format_imports_every_parcel(make, tmp_path):
+    source = make(tmp_path)
+    result = run(source, tmp_path, srid=4326 if source.suffix == ".csv" else None)
+
+    assert result.status == "succeeded"
+    assert (result.new, result.rejected) == (6, 0)
+    assert list(Parcel.objects.values_list("apn", flat=True)) == [
+        f"164-010-{i:03d}" for i in range(6)
+    ]
+    first = Parcel.objects.get(apn="164-010-000")
+    assert first.geom.geom_type == "MultiPolygon"
+    assert first.owner_of_record == "JOHNSON MARY L"
+
+
+def test_state_plane_feet_land_where_they_should_in_degrees(tmp_path):
+    result = run(write(county_frame(), tmp_path / "p.gpkg"), tmp_path)
+
+    assert (result.source_srid, result.source_crs.startswith("EPSG:2255")) == (2255, True)
+    parcel = Parcel.objects.get(apn="164-010-002")
+    expected = TO_DEGREES.transform(ORIGIN_FT[0] + 250, ORIGIN_FT[1] + 75)
+    centroid = parcel.geom.centroid
+    assert centroid.x == pytest.approx(expected[0], abs=1e-7)
+    assert centroid.y == pytest.approx(expected[1], abs=1e-7)
+    assert parcel.source_srid == 2255
+
+
+def test_lot_area_agrees_on_the_spheroid_and_in_state_plane_feet(tmp_path):
+    run(write(county_frame(), tmp_path / "p.gpkg"), tmp_path)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT area_m2, ST_Area(ST_Transform(geom, 2255)), ST_Area(geom_m)
+               FROM parcels_parcel WHERE apn = '164-010-001'"""
+        )
+        geography_m2, state_plane_ft2, metric_m2 = cursor.fetchone()
+    assert state_plane_ft2 == pytest.approx(100 * 150, abs=0.01)  # 15,000 sq ft as drawn
+    assert metric_m2 == pytest.approx(15000 * FT**2, rel=1e-6)  # 1,393.55 m²
+    # The state-plane zone's scale error here is ~1 in 20,000; the spheroid sees the same lot.
+    assert geography_m2 == pytest.approx(15000 * FT**2, rel=2e-4)
+
+
+def test_fields_are_mapped_from_synth_style_columns(tmp_path):
+    run(write(county_frame(), tmp_path / "p.gpkg"), tmp_path)
+    rows = {p.apn: p for p in Parcel.objects.all()}
+    assert [a for a, p in rows.items() if p.vacancy_status == "vacant"] == [
+        "164-010-001", "164-010-002", "164-010-004",
+    ]  # fmt: skip
+    assert rows["164-010-000"].vacancy_status == "occupied"
+    assert rows["164-010-004"].tax_status == "delinquent"
+    assert rows["164-010-002"].tax_status == "forfeited"  # owned by the State
+    assert str(rows["164-010-004"].assessed_land) == "12000.00"
+    assert rows["164-010-004"].zoning == "C-2"
+
+
+def test_a_mapping_file_and_field_flags_name_other_columns(tmp_path):
+    frame = county_frame().rename(columns={"apn": "PARCELNO", "land_use": "LUC"})
+    frame = frame.drop(columns="vacant")
+    source = write(frame, tmp_path / "p.gpkg")
+    mapping = tmp_path / "hinds.toml"
+    mapping.write_text('vacant_codes = ["R1"]\n[fields]\napn = "PARCELNO"\n')
+
+    run(source, tmp_path, mapping_file=mapping, fields={"land_use": "LUC"})
+
+    vacant = Parcel.objects.filter(vacancy_status="vacant").values_list("apn", flat=True)
+    assert list(vacant) == ["164-010-000", "164-010-005"]
+
+
+# --- CRS ---------------------------------------------------------------------------------------
+
+
+def test_feet_file_without_crs_is_refused_with_a_srid_hint(tmp_path):
+    source = write(county_frame().set_crs(None, allow_override=True), tmp_path / "noprj.shp")
+    assert not source.with_suffix(".prj").exists()
+
+    result = cli("import-parcels", str(source), "--quiet")
+
+    assert result.exit_code == 1
+    assert "declares no coordinate system" in result.output
+    assert "--srid" in result.output
+    assert Parcel.objects.count() == 0
+
+
+def test_feet_file_without_crs_imports_with_srid(tmp_path):
+    source = write(county_frame().set_crs(None, allow_override=True), tmp_path / "noprj.shp")
+    result = run(source, tmp_path, srid=2255)
+    assert (result.new, result.source_srid) == (6, 2255)
+
+
+def test_geojson_with_feet_in_it_is_refused_as_a_wrong_crs(tmp_path):
+    frame = county_frame()
+    feature_collection = json.loads(frame.to_json())
+    feature_collection.pop("crs", None)  # feet, with no CRS member: GeoJSON then means degrees
+    source = tmp_path / "feet.geojson"
+    source.write_text(json.dumps(feature_collection))
+
+    with pytest.raises(ImportRefused, match="not degrees: the declared CRS is wrong"):
+        run(source, tmp_path)
+
+
+# --- defects -----------------------------------------------------------------------------------
+
+
+def defective_frame() -> gpd.GeoDataFrame:
+    frame = county_frame()
+    # Lot 1 gets an inverted notch touching its ring at one point (valid to ESRI, not to OGC).
+    x0, y0 = ORIGIN_FT[0] + 100, ORIGIN_FT[1]
+    frame.loc[1, "geometry"] = shapely.Polygon(
+        [(x0, y0), (x0 + 50, y0), (x0 + 42, y0 + 15), (x0 + 58, y0 + 15), (x0 + 50, y0),
+         (x0 + 100, y0), (x0 + 100, y0 + 150), (x0, y0 + 150), (x0, y0)]
+    )  # fmt: skip
+    frame.loc[3, "apn"] = frame.loc[2, "apn"]  # a repeated APN
+    frame.loc[5, "geometry"] = shapely.Polygon()  # an empty outline
+    return frame
+
+
+def test_defects_are_repaired_or_rejected_and_each_is_on_record(tmp_path):
+    result = run(write(defective_frame(), tmp_path / "p.gpkg"), tmp_path)
+
+    assert result.counts() == {
+        "features_read": 6, "new": 4, "changed": 0, "unchanged": 0, "retired": 0,
+        "repaired": 1, "rejected": 2,
+    }  # fmt: skip
+    repaired = Parcel.objects.get(apn="164-010-001")
+    assert repaired.geom.valid
+    assert "Ring Self-intersection" in repaired.geom_note
+    listed = [(r["row"], r["APN"], r["outcome"], r["reason"]) for r in rejects(result)]
+    assert listed == [
+        ("2", "164-010-001", "repaired", repaired.geom_note),
+        ("4", "164-010-002", "rejected",
+         "APN '164-010-002' appears more than once (rows 3, 4); the first is kept"),
+        ("6", "164-010-005", "rejected", "empty geometry"),
+    ]  # fmt: skip
+    assert repaired.geom_note.startswith(f"repaired on import {result.pk}: Ring Self-inter")
+    # the original attributes ride along
+    assert rejects(result)[1]["owner"] == "NEW HOPE BAPTIST CHURCH"
+    assert Parcel.objects.get(apn="164-010-002").owner_of_record == "STATE OF MISSISSIPPI"
+
+
+def test_synth_city_defects_are_each_reported(tmp_path):
+    synth = pytest.importorskip("clt.synth")
+    summary = synth.generate_city(tmp_path / "city.gpkg", 300, 7, progress=False)
+
+    result = run(summary.path, tmp_path)
+
+    by_apn = {}
+    for row in rejects(result):
+        by_apn.setdefault(row["APN"], []).append(row["outcome"])
+    assert set(summary.invalid_ring_apns) <= {a for a, o in by_apn.items() if "repaired" in o}
+    assert set(summary.duplicate_apns) <= {a for a, o in by_apn.items() if "rejected" in o}
+    assert set(summary.empty_geometry_apns) <= {a for a, o in by_apn.items() if "rejected" in o}
+    assert result.rejected == len(summary.duplicate_apns) + len(summary.empty_geometry_apns)
+    assert result.new == 300 - result.rejected
+
+
+# --- re-import ----------------------------------------------------------------------------------
+
+
+def test_reimport_counts_new_changed_unchanged_and_retired(tmp_path):
+    run(write(county_frame(), tmp_path / "v1.gpkg"), tmp_path)
+
+    frame = county_frame()
+    frame.loc[0, "owner"] = "JOHNSON WILLIE"  # attribute change
+    frame.loc[1, "geometry"] = lot_ft(1, depth=160)  # outline change
+    frame = frame.drop(index=5)  # gone from the county file
+    extra = county_frame().iloc[[5]].assign(apn="164-010-006", geometry=[lot_ft(6)])
+    frame = gpd.GeoDataFrame(
+        [*frame.to_dict("records"), *extra.to_dict("records")], crs="EPSG:2255"
+    )
+    second = run(write(frame, tmp_path / "v2.gpkg"), tmp_path)
+
+    assert (second.new, second.changed, second.unchanged, second.retired) == (1, 2, 3, 1)
+    gone = Parcel.objects.get(apn="164-010-005")
+    assert gone.retired_at is not None  # kept, never deleted
+    assert Parcel.objects.active().count() == 6
+
+
+def test_a_retired_parcel_back_in_the_file_is_restored(tmp_path):
+    run(write(county_frame(), tmp_path / "v1.gpkg"), tmp_path)
+    run(write(county_frame(5), tmp_path / "v2.gpkg"), tmp_path)
+    third = run(write(county_frame(), tmp_path / "v3.gpkg"), tmp_path)
+
+    assert (third.new, third.changed, third.unchanged, third.retired) == (0, 1, 5, 0)
+    assert Parcel.objects.get(apn="164-010-005").retired_at is None
+
+
+def test_unchanged_reimport_writes_nothing(tmp_path):
+    source = write(county_frame(), tmp_path / "v1.gpkg")
+    run(source, tmp_path)
+    before = registry_checksum()
+    events = ParcelEvent.objects.count()
+
+    again = run(source, tmp_path)
+
+    assert (again.new, again.changed, again.unchanged, again.retired) == (0, 0, 6, 0)
+    assert registry_checksum() == before
+    assert ParcelEvent.objects.count() == events
+
+
+def test_import_history_is_tagged_and_keeps_inserts_and_updates(tmp_path):
+    first = run(write(county_frame(), tmp_path / "v1.gpkg"), tmp_path)
+    frame = county_frame()
+    frame.loc[0, "owner"] = "JOHNSON WILLIE"
+    second = run(write(frame, tmp_path / "v2.gpkg"), tmp_path)
+
+    inserts = ParcelEvent.objects.filter(pgh_label="insert").select_related("pgh_context")
+    assert inserts.count() == 6
+    assert {e.pgh_context.metadata["import_run"] for e in inserts} == {first.pk}
+    assert {e.pgh_context.metadata["action"] for e in inserts} == {"parcel_import"}
+    update = ParcelEvent.objects.select_related("pgh_context").get(pgh_label="update")
+    assert (update.apn, update.owner_of_record) == ("164-010-000", "JOHNSON WILLIE")
+    assert update.pgh_context.metadata["import_run"] == second.pk
+    assert inserts.get(apn="164-010-000").owner_of_record == "JOHNSON MARY L"
+
+
+def test_dry_run_counts_and_changes_nothing(tmp_path):
+    result = run(write(county_frame(), tmp_path / "p.gpkg"), tmp_path, dry_run=True)
+    assert (result.status, result.new) == ("dry_run", 6)
+    assert Parcel.objects.count() == 0
+
+
+# --- atomicity -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def imported_once(tmp_path):
+    run(write(county_frame(), tmp_path / "v1.gpkg"), tmp_path)
+    frame = county_frame(5)
+    frame.loc[0, "owner"] = "SOMEONE ELSE"
+    return write(frame, tmp_path / "v2.gpkg")
+
+
+def test_failure_after_staging_leaves_the_registry_as_it_was(imported_once, tmp_path):
+    before = registry_checksum()
+
+    def fail():
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        run(imported_once, tmp_path, _after_staging=fail)
+
+    assert registry_checksum() == before
+    failed = ImportRun.objects.order_by("-pk").first()
+    assert failed.status == "failed"
+    assert "disk full" in failed.message
+
+
+def test_failure_midway_through_the_writes_leaves_the_registry_as_it_was(
+    imported_once, tmp_path, monkeypatch
+):
+    before = registry_checksum()
+    # Updates and retirements run before the insert: make the insert fail.
+    monkeypatch.setattr(importing, "_insert_sql", lambda: "SELECT 1 / 0" + ", %s" * 6)
+
+    with pytest.raises(Exception, match="division by zero"):
+        run(imported_once, tmp_path)
+
+    assert registry_checksum() == before
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+def test_zero_byte_file_is_refused(tmp_path):
+    empty = tmp_path / "parcels.gpkg"
+    empty.touch()
+    result = cli("import-parcels", str(empty))
+    assert result.exit_code == 1
+    assert "is empty (0 bytes)" in result.output
+
+
+def test_truncated_geopackage_is_refused_and_nothing_is_imported(tmp_path):
+    source = write(county_frame(), tmp_path / "whole.gpkg")
+    data = source.read_bytes()
+    truncated = tmp_path / "truncated.gpkg"
+    truncated.write_bytes(data[: len(data) // 3])
+
+    result = cli("import-parcels", str(truncated), "--quiet")
+
+    assert result.exit_code == 1
+    assert "truncated.gpkg" in result.output
+    assert Parcel.objects.count() == 0
+
+
+def test_truncated_shapefile_is_refused(tmp_path):
+    source = shapefile(tmp_path)
+    data = source.read_bytes()
+    source.write_bytes(data[: len(data) - 150])
+    result = cli("import-parcels", str(source), "--quiet")
+    assert result.exit_code == 1
+    assert "parcels.shp is truncated or corrupt" in result.output
+    assert Parcel.objects.count() == 0
+
+
+def test_corrupt_zip_is_refused(tmp_path):
+    bad = tmp_path / "parcels.zip"
+    bad.write_bytes(b"PK\x03\x04 this is not really a zip")
+    result = cli("import-parcels", str(bad))
+    assert result.exit_code == 1
+    assert "not a readable zip archive" in result.output
+
+
+def test_mapping_naming_a_missing_column_is_refused(tmp_path):
+    source = write(county_frame(), tmp_path / "p.gpkg")
+    result = cli("import-parcels", str(source), "--field", "apn=PARCEL_NUMBER")
+    assert result.exit_code == 1
+    assert "the file has no column 'PARCEL_NUMBER'" in result.output
+
+
+def test_mixed_geometry_types_are_refused_naming_the_row(tmp_path):
+    frame = county_frame().to_crs(4326)
+    frame.loc[3, "geometry"] = shapely.LineString(frame.geometry[3].exterior.coords)
+    source = write(frame, tmp_path / "mixed.geojson", driver="GeoJSON")
+
+    result = cli("import-parcels", str(source), "--quiet")
+
+    assert result.exit_code == 1
+    assert "mixed geometry types (LineString ×1, Polygon ×5); row 4 is a LineString" in (
+        result.output
+    )
+    assert Parcel.objects.count() == 0
+
+
+def test_cli_reports_the_counts_and_the_reject_file(tmp_path):
+    source = write(defective_frame(), tmp_path / "p.gpkg")
+    result = cli("import-parcels", str(source), "--quiet", "--rejects-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "4 new, 0 changed, 0 unchanged, 0 retired, 1 repaired, 2 rejected" in result.output
+    assert "-rejects.csv" in result.output
+
+
+def test_filegdb_in_a_zip_imports(tmp_path):
+    gdb = filegdb(tmp_path)
+    archive = tmp_path / "hinds.gdb.zip"
+    shutil.make_archive(str(archive).removesuffix(".zip"), "zip", tmp_path, gdb.name)
+    result = run(archive, tmp_path)
+    assert result.new == 6
