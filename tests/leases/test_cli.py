@@ -46,8 +46,8 @@ def demo():
 
 
 def readme_example() -> tuple[str, str]:
-    """The command and the output shown in docs/resale-cli-example.md."""
-    text = (ROOT / "docs" / "resale-cli-example.md").read_text()
+    """The command and the output shown in the README's resale section."""
+    text = (ROOT / "README.md").read_text()
     command = re.search(r"```sh\n(clt resale-price --formula .*?)\n```", text).group(1)
     output = re.search(r"```text\n(.*?)\n```", text, re.S).group(1)
     return command, output
