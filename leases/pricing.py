@@ -9,9 +9,10 @@ the same price for the same lease and date:
   (purpose "at purchase"), else the latest one dated on or before the purchase date;
 * appraisal at resale: the value given by the caller, else the latest other appraisal after
   the purchase date and on or before the sale date (none: formulas that need one say so);
-* capital improvements: those the trust approved on or before the sale date, at their cost,
-  with the credit recorded by staff as the value they added;
-* repairs: the deductions assessed on or before the sale date;
+* capital improvements: those the trust approved during the current owner's tenure (from the
+  purchase date to the sale date), at their cost, with the credit recorded by staff as the
+  value they added. An earlier owner's improvement was paid for in the current owner's price;
+* repairs: the deductions assessed during the current owner's tenure;
 * index tables: every series the formula names, from the published values on record;
 * the lease fee: the fee in force on the sale date (the latest fee change by then);
 * a mortgage-based formula's target income: the HUD income limit for its household size and
@@ -79,11 +80,15 @@ def sale_inputs(lease: GroundLease, *, on: dt.date, appraisal: Decimal | None = 
                 completed_on=each.completed_on,
                 value_added=each.credit,
             )
-            for each in lease.improvements.filter(approved_on__lte=on).order_by("approved_on")
+            for each in lease.improvements.filter(
+                approved_on__gte=lease.purchase_date, approved_on__lte=on
+            ).order_by("approved_on")
         ),
         repairs=tuple(
             Repair(description=each.description, amount=each.amount)
-            for each in lease.repairs.filter(assessed_on__lte=on).order_by("assessed_on")
+            for each in lease.repairs.filter(
+                assessed_on__gte=lease.purchase_date, assessed_on__lte=on
+            ).order_by("assessed_on")
         ),
         lease_fee_monthly=fee_on(lease, on),
         target_income_annual=target_income(lease.resale_formula, on),

@@ -239,3 +239,23 @@ def test_two_hud_tables_for_the_same_year_are_refused_rather_than_guessed_betwee
     lease = factories.lease(resale_formula=MORTGAGE_80PCT_4P)
     with pytest.raises(FormulaError, match="2 HUD income-limit tables"):
         max_resale_price(lease, on=dt.date(2024, 6, 1))
+
+
+def test_an_earlier_owners_improvements_and_repairs_do_not_count_for_the_current_owner(
+    appraised_lease,
+):
+    appraised_lease.resale_formula = WITH_CREDITS
+    before_purchase = appraised_lease.purchase_date - dt.timedelta(days=400)
+    CapitalImprovement.objects.create(
+        lease=appraised_lease, description="Previous owner's deck",
+        approved_on=before_purchase, cost=Decimal("9000"), credit=Decimal("9000"),
+    )
+    RepairDeduction.objects.create(
+        lease=appraised_lease, description="Previous owner's gutters",
+        assessed_on=before_purchase, amount=Decimal("700"),
+    )
+
+    result = max_resale_price(appraised_lease, on=dt.date(2025, 6, 1))
+
+    assert result.price == Decimal("281250.00")  # published example 1, nothing added or taken
+    assert not [line for line in result.lines if "Previous owner" in line.label]
