@@ -110,9 +110,33 @@ def monitoring_resolve(
 
 
 def resale_record(*, user=None, **fields) -> Resale:
-    """Record a sale of a leased home to the next household."""
+    """Record a sale of a leased home to the next household (contract signed, not yet closed)."""
     with recorded("resale_record", user):
         resale = Resale(**fields)
         resale.full_clean()
         resale.save()
     return resale
+
+
+def resale_close(*, resale: Resale, closed_on: dt.date, user=None) -> GroundLease:
+    """Close a resale: the lease passes to the buyer, whose price and date become its base.
+
+    The seller's purchase price and date stay in the lease's history and in the resale record,
+    so each home's chain of owners and prices is kept.
+    """
+    if resale.closed_on is not None:
+        raise ValidationError({"closed_on": f"this resale closed on {resale.closed_on}"})
+    if closed_on < resale.contract_on:
+        raise ValidationError(
+            {"closed_on": f"{closed_on} is before the contract date {resale.contract_on}"}
+        )
+    lease = resale.lease
+    with recorded("resale_close", user):
+        resale.closed_on = closed_on
+        resale.save(update_fields=["closed_on"])
+        lease.purchase_price = resale.agreed_price
+        lease.purchase_date = closed_on
+        lease.full_clean()
+        lease.save(update_fields=["purchase_price", "purchase_date"])
+        lease.lessees.set([resale.buyer])
+    return lease

@@ -15,6 +15,7 @@ from leases.actions import (
     lease_terminate,
     monitoring_record,
     monitoring_resolve,
+    resale_close,
     resale_record,
 )
 from leases.models import GroundLease, LeaseFeeChange, MonitoringEvent, Resale
@@ -106,6 +107,39 @@ def test_a_resale_is_recorded_between_two_parties(staff):
         agreed_price=Decimal("69000.00"), appraised_value=Decimal("95000.00"), user=staff,
     )  # fmt: skip
     assert Resale.objects.get() == resale
+
+
+def test_closing_a_resale_passes_the_lease_to_the_buyer_at_the_agreed_price(staff):
+    lease = new_lease(staff)
+    seller, buyer = lease.lessees.get(), factories.party()
+    resale = resale_record(
+        lease=lease, seller=seller, buyer=buyer, contract_on=dt.date(2024, 8, 1),
+        formula_price=Decimal("70000.00"), agreed_price=Decimal("69000.00"), user=staff,
+    )  # fmt: skip
+
+    resale_close(resale=resale, closed_on=dt.date(2024, 9, 15), user=staff)
+
+    lease.refresh_from_db()
+    assert list(lease.lessees.all()) == [buyer]
+    assert lease.purchase_price == Decimal("69000.00")
+    assert lease.purchase_date == dt.date(2024, 9, 15)
+    assert actions_of(lease)[-1] == "resale_close"
+    seller_terms = GroundLeaseEvent.objects.filter(pgh_obj=lease).order_by("pgh_id").first()
+    assert seller_terms.purchase_price == Decimal("60000.00")  # the chain of prices is kept
+
+
+def test_a_resale_cannot_close_twice_or_before_its_contract(staff):
+    lease = new_lease(staff)
+    resale = resale_record(
+        lease=lease, seller=lease.lessees.get(), buyer=factories.party(),
+        contract_on=dt.date(2024, 8, 1), formula_price=Decimal("70000.00"),
+        agreed_price=Decimal("69000.00"),
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="before the contract date"):
+        resale_close(resale=resale, closed_on=dt.date(2024, 7, 1))
+    resale_close(resale=resale, closed_on=dt.date(2024, 9, 1))
+    with pytest.raises(ValidationError, match="closed on 2024-09-01"):
+        resale_close(resale=resale, closed_on=dt.date(2024, 10, 1))
 
 
 # --- bad values: the field is named, nothing is saved --------------------------------------------
