@@ -132,6 +132,23 @@ BASEMAP_ATTRIBUTION = os.environ.get(
     "CLT_BASEMAP_ATTRIBUTION", "&copy; OpenStreetMap contributors"
 )
 
+# --- The map (issue 5; maps/) ---------------------------------------------------------------
+# Where /map/ opens when no layer has land to fit to: Jackson City Hall.
+MAP_DEFAULT_CENTER = (32.2988, -90.1848)
+MAP_DEFAULT_ZOOM = 14
+# Vector tiles are cached under their ETag, which changes with the data (maps/tiles.py), so a
+# cached tile is never stale. Per process by default; point "tiles" at a shared cache (Redis,
+# database) when running several workers.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "tiles": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "clt-tiles",
+        "TIMEOUT": None,  # entries go stale by key, never by age
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    },
+}
+
 # The trust's public contact, shown on the public pages instead of any person's details.
 CLT_NAME = os.environ.get("CLT_NAME", "Fannie Lou Hamer Community Land Trust (demo)")
 CLT_CONTACT = os.environ.get("CLT_CONTACT", "Lumumba Center, 939 W. Capitol St., Jackson MS 39203")

@@ -13,5 +13,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("parcels.urls")),  # the vacant-lot finder: staff page and API (issue 4)
+    path("", include("maps.urls")),  # /map/, /map/staff/, /tiles/{layer}/{z}/{x}/{y}.pbf (issue 5)
+    path("ogcapi", include("maps.ogcapi.urls")),  # OGC API - Features (issue 6)
+    path("export/", include("maps.export_urls")),  # downloads (issue 6)
     path("", include("leases.urls")),  # /staff/report/: the stewardship report (issue 3)
 ]

@@ -1,5 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class MapsConfig(AppConfig):
     name = "maps"
+
+    def ready(self) -> None:
+        from maps.versions import watch_all_layers
+
+        # After every migrate (and test flush), every table a layer reads bumps its data version
+        # on write, so tiles cached by version can never outlive an edit (maps/versions.py).
+        post_migrate.connect(watch_all_layers, sender=self, dispatch_uid="maps_watch_layers")

@@ -1,5 +1,73 @@
 """`clt` commands of the maps app (gathered by clt/cli.py)."""
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from clt.clitools import say, setup_django, user_errors
+
+
+@click.command("map-assets")
+@click.option("--force", is_flag=True, help="Reinstall even if the pinned versions are present.")
+@click.option("--check", is_flag=True, help="Only say whether they are installed (exit 1 if not).")
+def map_assets(force: bool, check: bool) -> None:
+    """Install the map's browser libraries (Leaflet, VectorGrid) from npm; no CDN at run time."""
+    from maps import assets
+
+    if check:
+        ok = assets.installed()
+        say("map assets: up to date" if ok else "map assets: not installed (run: clt map-assets)")
+        raise SystemExit(0 if ok else 1)
+    try:
+        done = assets.install(force=force, log=say)
+    except assets.AssetsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not done:
+        say("map assets: up to date")
+
+
+@click.command("export")
+@click.argument("layer_name", metavar="LAYER")
+@click.option("-f", "--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "shp"]),
+              required=True, help="geojson (RFC 7946), gpkg, csv (+ CSVW metadata), shp.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The file to write (for shp, a .zip gets the zipped set).")
+@click.option("--bbox", help="minx,miny,maxx,maxy (lon,lat in CRS84 unless --bbox-crs).")
+@click.option("--bbox-crs", help="CRS of --bbox, e.g. http://www.opengis.net/def/crs/EPSG/0/2255")
+@click.option("--crs", help="CRS of the output (not for GeoJSON), e.g. ...EPSG/0/2255")
+@click.option("--datetime", "when", help="RFC 3339 date, date-time or interval (dated layers).")
+@click.option("--where", multiple=True, metavar="FIELD=VALUE",
+              help="Keep features whose field equals the value (repeatable).")
+def export(layer_name: str, fmt: str, output: Path, bbox: str | None, bbox_crs: str | None,
+           crs: str | None, when: str | None, where: tuple[str, ...]) -> None:
+    """Export a map layer (any audience: the CLI runs with the database's rights)."""
+    setup_django()
+    from django.http import QueryDict
+
+    from maps.exporting import Export, write_file
+    from maps.layers import all_layers
+    from maps.ogcapi.params import parse_crs, parse_filter
+
+    layers = all_layers()
+    layer = layers.get(layer_name)
+    if layer is None:
+        raise click.BadParameter(f"'{layer_name}' is not a layer; layers: "
+                                 f"{', '.join(layers)}", param_hint="LAYER")
+    query = QueryDict(mutable=True)
+    for name, value in (("bbox", bbox), ("bbox-crs", bbox_crs), ("datetime", when)):
+        if value is not None:
+            query[name] = value
+    for condition in where:
+        name, sep, value = condition.partition("=")
+        if not sep or name not in layer.field_names:
+            raise click.BadParameter(f"'{condition}': give FIELD=VALUE with one of "
+                                     f"{', '.join(layer.field_names)}", param_hint="--where")
+        query.appendlist(name, value)
+    with user_errors():
+        spec = Export(layer, parse_filter(layer, query), parse_crs(crs))
+        meta = write_file(spec, fmt, output)
+    count = sum(source["features"] for source in meta["sources"])
+    say(f"clt: wrote {layer.name} to {output}" + (f" ({count:,} features)" if count else ""))
+
+
+COMMANDS: list[click.Command] = [map_assets, export]

@@ -30,7 +30,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, ExtractYear
 
 from leases.models import GroundLease, MonitoringEvent
-from parcels.models import HoldingParcel, Parcel
+from parcels.models import HoldingParcel, Overlay, OverlayKind, Parcel
 
 
 class Audience(enum.Enum):
@@ -71,6 +71,13 @@ class Layer:
     id_field: str = "apn"
     datetime_field: str | None = None  # a date field, for OGC API `datetime` filters
     min_zoom: int = 0  # below this zoom the map draws nothing for the layer
+    # From this zoom a tile carries each feature's outline; from `min_zoom` up to it, one point
+    # per cell of the tile with the number of features there (maps/tiles.py): a city's lots are
+    # sub-pixel at zoom 12 and 60,000 of them would not fit a tile's time budget.
+    detail_zoom: int = 0
+    # How the map loads it: "tiles" (vector tiles, for layers that grow with the city) or
+    # "geojson" (one small document: overlays of a few dozen areas).
+    delivery: str = "tiles"
 
     @property
     def is_public(self) -> bool:
@@ -123,14 +130,17 @@ def _contact() -> Value:
     return Value(settings.CLT_CONTACT, output_field=CharField())
 
 
-def _trust_parcels() -> QuerySet:
-    return Parcel.objects.active().filter(
-        Exists(
-            HoldingParcel.objects.filter(
-                parcel=OuterRef("pk"), ended_on__isnull=True, holding__ended_on__isnull=True
-            )
+def _held_now() -> Exists:
+    """Whether a parcel belongs to a current holding of the trust."""
+    return Exists(
+        HoldingParcel.objects.filter(
+            parcel=OuterRef("pk"), ended_on__isnull=True, holding__ended_on__isnull=True
         )
     )
+
+
+def _trust_parcels() -> QuerySet:
+    return Parcel.objects.active().filter(_held_now())
 
 
 def _current_lease(column: str) -> Subquery:
@@ -161,6 +171,12 @@ USE_FILLS = {
     "held_vacant": "#c9b458",
 }
 
+# Overlay areas: public context drawn under the parcels (maps.layers reads parcels.Overlay).
+OVERLAY_FIELDS = (
+    LayerField("name", F("name"), title="Name"),
+    LayerField("kind", F("kind"), title="Kind"),
+)
+
 PUBLIC_PARCEL_FIELDS = (
     LayerField("apn", F("apn"), title="Parcel number (APN)"),
     LayerField("address", F("address"), title="Address"),
@@ -175,6 +191,9 @@ def _trust_land_fields() -> tuple[LayerField, ...]:
                    title="Available now"),
         LayerField("acquired_year", ExtractYear(_current_holding("acquired_on")), "integer",
                    title="Year the trust acquired it"),
+        # The deed's date is public record; it is what OGC API `datetime` filters on.
+        LayerField("acquired_on", _current_holding("acquired_on"), "date",
+                   title="Date the trust acquired it"),
         LayerField("area_m2", Cast(F("area_m2"), IntegerField()), "integer", title="Area (m²)"),
         LayerField("contact", _contact(), title="Contact the trust"),
     )
@@ -191,6 +210,7 @@ def _layers() -> tuple[Layer, ...]:
             queryset=_trust_parcels,
             fields=trust_fields,
             style=Style(by_field="use", fills=USE_FILLS),
+            datetime_field="acquired_on",
         ),
         Layer(
             name="available",
@@ -202,13 +222,15 @@ def _layers() -> tuple[Layer, ...]:
             ),
             fields=trust_fields,
             style=Style(fill="#e0a526", stroke="#7a5a10", opacity=0.8),
+            datetime_field="acquired_on",
         ),
         Layer(
             name="vacant-lots",
             title="Vacant lots in the city",
             description="Vacant parcels from the county's data that the trust does not hold.",
             audience=Audience.PUBLIC,
-            queryset=lambda: Parcel.objects.vacant().exclude(pk__in=_trust_parcels().values("pk")),
+            # NOT EXISTS per lot, not NOT IN (every trust parcel): a tile reads only its own lots.
+            queryset=lambda: Parcel.objects.vacant().exclude(_held_now()),
             fields=(
                 *PUBLIC_PARCEL_FIELDS,
                 LayerField("land_use", F("land_use"), title="County land use"),
@@ -218,7 +240,48 @@ def _layers() -> tuple[Layer, ...]:
                            title="Area (m²)"),
             ),
             style=Style(fill="#9e9e9e", stroke="#616161", opacity=0.5),
-            min_zoom=13,
+            min_zoom=12,
+            detail_zoom=14,
+        ),
+        Layer(
+            name="parcels",
+            title="All parcels (county records)",
+            description="Every active parcel in the county's file: number, address, land use "
+            "and zoning (never the owner of record).",
+            audience=Audience.PUBLIC,
+            queryset=lambda: Parcel.objects.active(),
+            fields=(
+                *PUBLIC_PARCEL_FIELDS,
+                LayerField("land_use", F("land_use"), title="County land use"),
+                LayerField("zoning", F("zoning"), title="Zoning"),
+                LayerField("area_m2", Cast(F("area_m2"), IntegerField()), "integer",
+                           title="Area (m²)"),
+            ),
+            style=Style(fill="#ffffff", stroke="#8a8a8a", opacity=0.05),
+            min_zoom=12,
+            detail_zoom=15,  # a 40-ft lot is 1-3 pixels wide at zoom 14
+        ),
+        Layer(
+            name="neighbourhoods",
+            title="Neighbourhoods",
+            description="Neighbourhood boundaries.",
+            audience=Audience.PUBLIC,
+            queryset=lambda: Overlay.objects.filter(kind=OverlayKind.NEIGHBOURHOOD),
+            fields=OVERLAY_FIELDS,
+            style=Style(fill="#5b6b8c", stroke="#3d4a66", opacity=0.04),
+            id_field="name",
+            delivery="geojson",
+        ),
+        Layer(
+            name="flood-zones",
+            title="Flood zones",
+            description="Flood hazard areas.",
+            audience=Audience.PUBLIC,
+            queryset=lambda: Overlay.objects.filter(kind=OverlayKind.FLOOD_ZONE),
+            fields=OVERLAY_FIELDS,
+            style=Style(fill="#3b8fd9", stroke="#1f5f99", opacity=0.25),
+            id_field="name",
+            delivery="geojson",
         ),
         Layer(
             name="leases",

@@ -1,0 +1,371 @@
+"""Vector-tile benchmark (issue 5) on a synthetic city of 1M parcels.
+
+    .venv/bin/python bench/tiles.py                       # 1,000,000 parcels, 15 runs each
+    .venv/bin/python bench/tiles.py --parcels 20000 --runs 5   # a quick look
+
+1. Prepare, once (skipped when the database already holds the city): `clt synth` writes the
+   city (bench/out/city-<N>.gpkg), `clt import-parcels` loads it into a database of its own
+   (`clt_bench_tiles` on the project's PostGIS, or --db), and one parcel in 100 becomes trust
+   land (holdings written by SQL), then ANALYZE.
+2. Serve that database with gunicorn (one process, four threads) on 127.0.0.1.
+3. At the dense centre (32.30 N, 90.21 W), for tiles at z12, z14 and z16 of each layer:
+   - bare: the exact SQL the endpoint runs, by psycopg, no Django, no HTTP;
+   - cold: GET the endpoint after bumping the layer's data version (as an edit does), so the
+     server's tile cache misses and PostGIS builds the tile;
+   - cached: GET again (served from the tile cache); 304: GET with If-None-Match;
+   - size and features of the tile; and the issue's reference query (raw parcels, no layer).
+   Bare and cold alternate, so both see the same database and buffer cache.
+4. Headless Chromium (Debian's, via Playwright): open /map/ at the centre and time until the
+   first parcel outlines are drawn.
+
+Prints a Markdown table and writes bench/out/tiles.json. Bounded: a few minutes on 2 cores
+once the city is loaded (the first load of 1M parcels takes longer, see BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+CLT = str(ROOT / ".venv" / "bin" / "clt")
+CENTRE = (32.30, -90.21)  # lat, lon: the synthetic city's centre
+ZOOMS = (12, 14, 16)
+LAYERS = ("trust-land", "vacant-lots", "parcels")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REFERENCE_SQL = """
+SELECT ST_AsMVT(t, 'parcels', 4096, 'geom') FROM (
+    SELECT id, ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(%s, %s, %s)) AS geom
+    FROM parcels_parcel WHERE geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)
+) AS t
+"""
+
+
+def tile_at(lat: float, lon: float, z: int) -> tuple[int, int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+def database_url(name: str) -> str:
+    from clt import localdb
+
+    if os.environ.get("DATABASE_URL"):
+        base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+        return f"{base}/{name}"
+    localdb.start(log=lambda m: None)
+    localdb.ensure_database(name)
+    c = localdb.connection()
+    return f"postgis://{c.user}:{c.password}@{c.host}:{c.port}/{name}"
+
+
+def psql_connect(url: str):
+    """A plain psycopg connection that binds parameters client-side, as Django does, so the
+    bare query is planned exactly as the endpoint's is."""
+    import psycopg
+
+    return psycopg.connect(
+        url.replace("postgis://", "postgresql://"),
+        autocommit=True,
+        cursor_factory=psycopg.ClientCursor,
+    )
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- 1. the city ----------------------------------------------------------------------------
+
+
+def prepare(url: str, parcels: int) -> None:
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([CLT, "migrate"], env=env, check=True, capture_output=True)
+    with psql_connect(url) as db:
+        have = db.execute("SELECT count(*) FROM parcels_parcel").fetchone()[0]
+    if have >= parcels * 0.99:
+        say(f"bench: the database already holds {have:,} parcels")
+        return
+    OUT.mkdir(parents=True, exist_ok=True)
+    city = OUT / f"city-{parcels}.gpkg"
+    if not city.exists():
+        say(f"bench: clt synth --parcels {parcels} -> {city}")
+        subprocess.run(
+            [CLT, "synth", "--parcels", str(parcels), "--seed", "1", "-o", str(city)], check=True
+        )
+    say("bench: clt import-parcels (the first load of 1M parcels takes several minutes)")
+    started = time.perf_counter()
+    subprocess.run([CLT, "import-parcels", "--quiet", str(city)], env=env, check=True)
+    say(f"bench: imported in {time.perf_counter() - started:.0f} s")
+
+
+def ensure_trust_land(url: str) -> None:
+    """One parcel in 100 becomes trust land, with a use and an acquisition date (once)."""
+    with psql_connect(url) as db:
+        if db.execute("SELECT count(*) FROM parcels_holding").fetchone()[0]:
+            return
+        say("bench: making one parcel in 100 trust land")
+        db.execute("""
+            INSERT INTO parcels_holding (name, current_use, acquired_via, acquired_on, price,
+                                         deed_reference, available, notes)
+            SELECT 'Bench holding ' || id,
+                   (ARRAY['single_family_home', 'urban_farm', 'community_garden',
+                          'coop_housing', 'held_vacant'])[1 + id % 5],
+                   'purchase', date '2015-06-01' + (id % 3000)::int, 0, '', id % 700 = 0, ''
+            FROM parcels_parcel WHERE id % 100 = 0
+        """)
+        db.execute("""
+            INSERT INTO parcels_holdingparcel (holding_id, parcel_id, began_on)
+            SELECT h.id, substring(h.name from 15)::bigint, h.acquired_on
+            FROM parcels_holding h WHERE h.name LIKE 'Bench holding %'
+        """)
+        db.execute("VACUUM ANALYZE")
+
+
+# --- 2. the server --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(url: str) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "clt.settings"}
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "clt.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "1",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    for _ in range(100):
+        try:
+            get(port, "/healthz")
+            return server, port
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def get(port: int, path: str, headers: dict | None = None) -> tuple[int, bytes, dict, float]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    started = time.perf_counter()
+    connection.request("GET", path, headers=headers or {})
+    response = connection.getresponse()
+    body = response.read()
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    connection.close()
+    return response.status, body, dict(response.getheaders()), elapsed_ms
+
+
+# --- 3. tiles ---------------------------------------------------------------------------------
+
+
+def p50(values: list[float]) -> float:
+    return round(statistics.median(values), 2)
+
+
+def measure_tiles(url: str, port: int, runs: int) -> list[dict]:
+    import mapbox_vector_tile
+
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
+    import django
+
+    django.setup()
+    from maps import tiles
+
+    rows = []
+    with psql_connect(url) as db:
+        db.execute("SET jit = off")  # as the endpoint runs its tile queries (maps/tiles.py)
+        for layer in LAYERS:
+            compiled = tiles.compiled_layer(layer)
+            bump = (
+                "UPDATE maps_data_version SET version = nextval('maps_data_version_seq') "
+                "WHERE table_name = ANY(%s)"
+            )
+            for z in ZOOMS:
+                address = tiles.TileAddress(*tile_at(*CENTRE, z))
+                sql, params = tiles.tile_sql(compiled, address)
+                path = f"/tiles/{layer}/{address}.pbf"
+                bare, cold = [], []
+                for _ in range(runs):
+                    db.execute(bump, [sorted(compiled.tables)])
+                    started = time.perf_counter()
+                    db.execute(sql, params).fetchone()
+                    bare.append((time.perf_counter() - started) * 1000)
+                    status, body, headers, elapsed = get(port, path)
+                    assert status in (200, 204), (path, status)
+                    cold.append(elapsed)
+                cached = [get(port, path)[3] for _ in range(runs)]
+                etag = headers.get("ETag", "")
+                revalidated = [get(port, path, {"If-None-Match": etag})[3] for _ in range(runs)]
+                decoded = mapbox_vector_tile.decode(body) if body else {}
+                features = sum(len(v["features"]) for v in decoded.values())
+                kind = "cells" if z < compiled.layer.detail_zoom else "outlines"
+                if z < compiled.layer.min_zoom:
+                    kind = "empty (below min zoom)"
+                rows.append(
+                    {
+                        "layer": layer,
+                        "tile": str(address),
+                        "kind": kind,
+                        "features": features,
+                        "bytes": len(body),
+                        "bare_p50_ms": p50(bare),
+                        "cold_p50_ms": p50(cold),
+                        "ratio": round(p50(cold) / p50(bare), 2) if p50(bare) else None,
+                        "cached_p50_ms": p50(cached),
+                        "not_modified_p50_ms": p50(revalidated),
+                    }
+                )
+                say(f"bench: {rows[-1]}")
+        db.execute("RESET jit")  # the reference runs with the server's defaults
+        for z in ZOOMS:
+            address = tile_at(*CENTRE, z)
+            times = []
+            for _ in range(max(3, runs // 3)):
+                started = time.perf_counter()
+                body = db.execute(REFERENCE_SQL, [*address, *address]).fetchone()[0]
+                times.append((time.perf_counter() - started) * 1000)
+            count = sum(len(v["features"]) for v in mapbox_vector_tile.decode(body).values())
+            rows.append(
+                {
+                    "layer": "(issue's reference: raw parcels, id only)",
+                    "tile": "/".join(map(str, address)),
+                    "kind": "outlines",
+                    "features": count,
+                    "bytes": len(body),
+                    "bare_p50_ms": p50(times),
+                }
+            )
+            say(f"bench: {rows[-1]}")
+    return rows
+
+
+# --- 4. the browser ---------------------------------------------------------------------------
+
+
+def measure_browser(port: int, runs: int) -> list[dict]:
+    if not Path(CHROMIUM).exists():
+        return []
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    from playwright.sync_api import sync_playwright
+
+    drawn = "document.querySelectorAll('.leaflet-cltParcels-pane svg path').length"
+    results = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for z in (16, 14):
+            times = []
+            for _ in range(runs):
+                context = browser.new_context(viewport={"width": 1200, "height": 800})
+                page = context.new_page()
+                page.route("https://**", lambda route: route.abort())  # no base map here
+                page.goto(f"http://127.0.0.1:{port}/map/?lat={CENTRE[0]}&lon={CENTRE[1]}&z={z}")
+                page.wait_for_function(f"() => {drawn} > 0", timeout=60_000, polling="raf")
+                times.append(page.evaluate("() => performance.now()"))
+                paths = page.evaluate(f"() => {drawn}")
+                context.close()
+            results.append(
+                {
+                    "zoom": z,
+                    "first_ms": round(times[0]),
+                    "p50_ms": p50(times),
+                    "paths_when_first_drawn": paths,
+                    "runs": runs,
+                }
+            )
+            say(f"bench: browser {results[-1]}")
+        browser.close()
+    return results
+
+
+def markdown(rows: list[dict], browser: list[dict]) -> str:
+    lines = [
+        "| layer | tile | kind | features | bytes | bare p50 ms | cold p50 ms | cold/bare "
+        "| cached p50 ms | 304 p50 ms |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['layer']} | {r['tile']} | {r['kind']} | {r['features']:,} | {r['bytes']:,} "
+            f"| {r['bare_p50_ms']} | {r.get('cold_p50_ms', '')} | {r.get('ratio', '')} "
+            f"| {r.get('cached_p50_ms', '')} | {r.get('not_modified_p50_ms', '')} |"
+        )
+    if browser:
+        lines += [
+            "",
+            "| /map/ zoom | first visit ms | p50 ms | parcel paths drawn |",
+            "|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {b['zoom']} | {b['first_ms']} | {b['p50_ms']} | {b['paths_when_first_drawn']} |"
+            for b in browser
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parcels", type=int, default=1_000_000)
+    parser.add_argument("--db", default="clt_bench_tiles")
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--browser-runs", type=int, default=3)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    url = database_url(args.db)
+    prepare(url, args.parcels)
+    ensure_trust_land(url)
+    server, port = serve(url)
+    try:
+        rows = measure_tiles(url, port, args.runs)
+        browser = measure_browser(port, args.browser_runs)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    load = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews figures
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "tiles.json").write_text(
+        json.dumps({"tiles": rows, "browser": browser, "load_average": load}, indent=2)
+    )
+    print(markdown(rows, browser))
+    print(f"\nload average at the end (1, 5, 15 min): {load}")
+
+
+if __name__ == "__main__":
+    main()

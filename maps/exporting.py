@@ -1,0 +1,376 @@
+"""Downloads of a layer: GeoJSON and CSV streamed from PostGIS; GeoPackage and Shapefile by GDAL.
+
+Every export reads the layer through `maps.ogcapi.query.layer_sql` (its whitelisted SELECT with
+the OGC items filters) and carries its provenance: which layer, which filters, when, from which
+county files.
+
+* GeoJSON (RFC 7946: CRS84 longitude/latitude, outer rings counter-clockwise, 7 decimals, no
+  `crs` member) is written row by row by PostGIS and streamed through `COPY ... TO STDOUT`: the
+  app holds one chunk (~256 kB) at a time, whatever the layer's size. Provenance is the
+  top-level foreign member `metadata` (RFC 7946 §6.1), written before the features.
+* CSV is streamed the same way: `id`, the fields, `WKT` (the geometry), and `lon`/`lat` of
+  `ST_PointOnSurface` (a point inside the feature, unlike the centroid). Provenance follows
+  W3C CSV on the Web: a sidecar `<file>.csv-metadata.json` (the name CSVW looks for), linked
+  from the HTTP response by `Link: <...>; rel="describedby"`. Comment lines inside the CSV
+  would break the readers planners use (Excel, GDAL, pandas).
+* GeoPackage and zipped Shapefile are written by `ogr2ogr` reading PostGIS directly (its own
+  connection and cursor, so the app's memory stays flat), into a temporary file that is then
+  streamed and deleted. GeoPackage provenance is the layer's `gpkg_contents.description` plus
+  the full record as dataset metadata (`gpkg_metadata`); a Shapefile has no metadata slot, so
+  the zip carries `provenance.json` beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path, PureWindowsPath
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Max
+from django.db.models.expressions import RawSQL
+
+from maps.layers import Layer
+from maps.ogcapi import crs as crs_registry
+from maps.ogcapi.crs import Crs
+from maps.ogcapi.params import FeatureFilter
+from maps.ogcapi.query import feature_json_sql, geometry_sql, layer_sql
+
+FORMATS = ("geojson", "gpkg", "csv", "shp")
+CHUNK_BYTES = 256 * 1024
+# COPY's CSV mode with control characters as delimiter and quote passes JSON text through
+# untouched (PostgreSQL's JSON escapes every control character), where the text mode would
+# double every backslash.
+COPY_RAW = "WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
+SQL_TYPES = {"integer": "integer", "number": "double precision", "date": "date"}
+
+
+class ExportError(ValueError):
+    """An export that cannot be made (bad format, GDAL failed); the message says why."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """What to export: a layer, a filter and an output CRS (GeoJSON is always CRS84)."""
+
+    layer: Layer
+    filter: FeatureFilter = FeatureFilter()
+    crs: Crs = crs_registry.CRS84
+
+    def sql(self) -> tuple[str, list]:
+        return layer_sql(self.layer, self.filter)
+
+
+# --- provenance ------------------------------------------------------------------------
+
+
+def provenance(export: Export, fmt: str) -> dict:
+    """Where an export comes from: layer, filters, CRS, time, software and county files."""
+    return {
+        "layer": export.layer.name,
+        "title": export.layer.title,
+        "description": export.layer.description,
+        "audience": export.layer.audience.value,
+        "publisher": settings.CLT_NAME,
+        "format": fmt,
+        "crs": crs_registry.CRS84.uri if fmt == "geojson" else export.crs.uri,
+        "filters": export.filter.describe(),
+        "fields": [{"name": f.name, "type": f.type, "title": f.title} for f in export.layer.fields],
+        "generated_at": _iso(dt.datetime.now(dt.UTC)),
+        "generator": f"clt {_clt_version()}",
+        "sources": source_imports(export),
+    }
+
+
+def source_imports(export: Export) -> list[dict]:
+    """The imports (county files) the exported features came from, with counts and dates.
+
+    Parcels name their `import_run` (file, checksum, when); other models their `source_file`.
+    """
+    model = export.layer.queryset().model
+    fields = {f.name for f in model._meta.get_fields()}
+    keys = [k for k in ("import_run", "source_file") if k in fields]
+    if not keys:
+        return []
+    updated = next((Max(k) for k in ("updated_at", "imported_at") if k in fields), None)
+    sql, params = export.sql()
+    rows = (
+        model.objects.filter(pk__in=RawSQL(f"SELECT f.id FROM ({sql}) AS f", params))
+        .order_by()
+        .values(*keys)
+        .annotate(features=Count("pk"), **({"last_updated": updated} if updated else {}))
+        .order_by(*keys)
+    )
+    runs = _import_runs({row.get("import_run") for row in rows} - {None})
+    sources = []
+    for row in rows:
+        run = runs.get(row.get("import_run"))
+        source = {
+            "import": run.pk if run else None,
+            # A file's name only: a staff member's local folders are nobody's business.
+            "file": _basename(run.source_file if run else row.get("source_file")),
+            "features": row["features"],
+        }
+        if run:
+            source["sha256"] = run.source_sha256
+            source["imported_at"] = _iso(run.finished_at or run.started_at)
+        if row.get("last_updated"):
+            source["last_updated"] = _iso(row["last_updated"])
+        sources.append(source)
+    return sources
+
+
+def _import_runs(ids: set) -> dict:
+    if not ids:
+        return {}
+    from parcels.models import ImportRun
+
+    return ImportRun.objects.in_bulk(list(ids))
+
+
+def _basename(path: str | None) -> str | None:
+    return PureWindowsPath(path).name if path else None
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return (
+        moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        if moment
+        else None
+    )
+
+
+def _clt_version() -> str:
+    try:
+        return version("clt")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# --- GeoJSON and CSV: streamed from PostGIS -------------------------------------------
+
+
+def geojson_chunks(export: Export, meta: dict) -> Iterator[bytes]:
+    """A FeatureCollection, in chunks: the head, the features as PostGIS writes them, the tail."""
+    sql, params = export.sql()
+    features = f"SELECT {feature_json_sql(export.layer, crs_registry.CRS84)} FROM ({sql}) AS f"
+    head = '{"type":"FeatureCollection","metadata":' + json.dumps(meta) + ',"features":[\n'
+    yield head.encode()
+    separator = b""
+    for block in _copy_rows(f"COPY ({features}) TO STDOUT {COPY_RAW}", params):
+        # Rows end in "\n"; features are separated by ",\n".
+        yield separator + block[:-1].replace(b"\n", b",\n") + b"\n"
+        separator = b","
+    yield b"]}\n"
+
+
+def csv_chunks(export: Export) -> Iterator[bytes]:
+    """The layer as CSV with a header: id, fields, WKT, lon, lat."""
+    sql, params = export.sql()
+    columns = ", ".join(["f.id", *(f'f."{name}"' for name in export.layer.field_names)])
+    decimals = int(export.crs.decimals)
+    select = (
+        f'SELECT {columns}, ST_AsText({geometry_sql(export.crs)}, {decimals}) AS "WKT", '
+        "round(ST_X(s.p)::numeric, 7) AS lon, round(ST_Y(s.p)::numeric, 7) AS lat "
+        f"FROM ({sql}) AS f CROSS JOIN LATERAL (SELECT ST_PointOnSurface(f.geom) AS p) AS s"
+    )
+    yield from _copy_rows(f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)", params)
+
+
+def csvw_metadata(export: Export, meta: dict, csv_url: str) -> dict:
+    """The CSV's W3C CSVW metadata document, with the provenance as a note."""
+    types = {"integer": "integer", "number": "double", "date": "date"}
+    columns = [
+        {"name": "id", "titles": "id", "datatype": "integer", "dc:description": "Feature id"},
+        *(
+            {
+                "name": f.name,
+                "titles": f.name,
+                "datatype": types.get(f.type, "string"),
+                "dc:description": f.title,
+            }
+            for f in export.layer.fields
+        ),
+        {
+            "name": "WKT",
+            "titles": "WKT",
+            "datatype": "string",
+            "dc:description": f"The geometry as WKT in {export.crs.uri}",
+        },
+        {
+            "name": "lon",
+            "titles": "lon",
+            "datatype": "double",
+            "dc:description": "Longitude (CRS84) of a point on the feature's surface",
+        },
+        {
+            "name": "lat",
+            "titles": "lat",
+            "datatype": "double",
+            "dc:description": "Latitude (CRS84) of a point on the feature's surface",
+        },
+    ]
+    return {
+        "@context": "http://www.w3.org/ns/csvw",
+        "url": csv_url,
+        "dc:title": export.layer.title,
+        "dc:description": export.layer.description,
+        "dc:publisher": settings.CLT_NAME,
+        "dc:created": meta["generated_at"],
+        "tableSchema": {"columns": columns, "primaryKey": "id"},
+        "notes": [{"type": "provenance", **meta}],
+    }
+
+
+def _copy_rows(copy_sql: str, params: list) -> Iterator[bytes]:
+    """The output of a COPY TO STDOUT in blocks of whole rows of about CHUNK_BYTES."""
+    # COPY takes no bind parameters: psycopg quotes them into the statement client-side.
+    statement = connection.ops.compose_sql(copy_sql, params)
+    connection.ensure_connection()
+    buffered: list[bytes] = []
+    size = 0
+    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for data in copy:
+            buffered.append(bytes(data))
+            size += len(data)
+            if size >= CHUNK_BYTES:
+                block = b"".join(buffered)
+                cut = block.rfind(b"\n") + 1
+                yield block[:cut]
+                buffered, size = [block[cut:]], len(block) - cut
+    if size:
+        yield b"".join(buffered)
+
+
+# --- GeoPackage and Shapefile: ogr2ogr from PostGIS -----------------------------------
+
+
+def write_gdal(export: Export, fmt: str, path: Path, meta: dict) -> Path:
+    """Write a GeoPackage (`gpkg`) or Shapefile (`shp`) at `path` with ogr2ogr."""
+    if fmt not in ("gpkg", "shp"):
+        raise ExportError(f"GDAL writes gpkg or shp here, not '{fmt}'")
+    sql, params = export.sql()
+    select = ", ".join(
+        [
+            "f.id",
+            f"{geometry_sql(export.crs)} AS geom",
+            *(
+                f'(f."{lf.name}")::{SQL_TYPES.get(lf.type, "text")} AS "{lf.name}"'
+                for lf in export.layer.fields
+            ),
+        ]
+    )
+    statement = connection.ops.compose_sql(f"SELECT {select} FROM ({sql}) AS f", params)
+    layer_name = export.layer.name.replace("-", "_")
+    srs = "EPSG:4326" if export.crs.srid == 4326 else f"EPSG:{export.crs.srid}"
+    command = [
+        "ogr2ogr",
+        "-f",
+        "GPKG" if fmt == "gpkg" else "ESRI Shapefile",
+        str(path),
+        _pg_datasource(),
+        "-sql",
+        statement,
+        "-nln",
+        layer_name,
+        "-a_srs",
+        srs,
+        "-nlt",
+        "PROMOTE_TO_MULTI",
+        "-lco",
+        "FID=id" if fmt == "gpkg" else "ENCODING=UTF-8",
+    ]
+    if fmt == "gpkg":
+        command += [
+            "-lco",
+            f"IDENTIFIER={export.layer.title}",
+            "-lco",
+            f"DESCRIPTION={_summary(meta)}",
+            "-mo",
+            f"PROVENANCE={json.dumps(meta)}",
+        ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=_pg_environment(), check=False
+    )
+    if result.returncode != 0:
+        raise ExportError(f"ogr2ogr could not write {path.name}: {result.stderr.strip()[-500:]}")
+    return path
+
+
+def write_shapefile_zip(export: Export, path: Path, meta: dict) -> Path:
+    """A zip of the Shapefile's parts and `provenance.json`."""
+    stem = export.layer.name.replace("-", "_")
+    with tempfile.TemporaryDirectory(prefix="clt-shp-") as folder:
+        shp = Path(folder) / f"{stem}.shp"
+        write_gdal(export, "shp", shp, meta)
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for part in sorted(Path(folder).iterdir()):
+                archive.write(part, part.name)
+            archive.writestr("provenance.json", json.dumps(meta, indent=2))
+    return path
+
+
+def _summary(meta: dict) -> str:
+    filters = ", ".join(f"{k}={v}" for k, v in meta["filters"].items()) or "none"
+    files = ", ".join(s["file"] or "unknown" for s in meta["sources"]) or "none"
+    return (
+        f"{meta['title']} from {meta['publisher']}, exported {meta['generated_at']} by "
+        f"{meta['generator']}; filters: {filters}; county files: {files}"
+    )
+
+
+def _pg_datasource() -> str:
+    db = connection.settings_dict
+    parts = {
+        "dbname": db["NAME"],
+        "host": db.get("HOST"),
+        "port": db.get("PORT"),
+        "user": db.get("USER"),
+    }
+    return "PG:" + " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
+
+
+def _pg_environment() -> dict:
+    """The environment for ogr2ogr: the password by PGPASSWORD, never on a command line."""
+    env = dict(os.environ)
+    password = connection.settings_dict.get("PASSWORD")
+    if password:
+        env["PGPASSWORD"] = password
+    return env
+
+
+# --- files (the CLI) -------------------------------------------------------------------
+
+
+def write_file(export: Export, fmt: str, path: Path) -> dict:
+    """Write an export to `path` (CSV gets its CSVW sidecar); returns the provenance."""
+    if fmt not in FORMATS:
+        raise ExportError(f"'{fmt}' is not one of {', '.join(FORMATS)}")
+    if fmt == "geojson" and export.crs != crs_registry.CRS84:
+        raise ExportError("GeoJSON is always CRS84 longitude/latitude (RFC 7946)")
+    meta = provenance(export, fmt)
+    if fmt in ("geojson", "csv"):
+        chunks = geojson_chunks(export, meta) if fmt == "geojson" else csv_chunks(export)
+        with path.open("wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        if fmt == "csv":
+            sidecar = path.with_name(path.name + "-metadata.json")
+            sidecar.write_text(json.dumps(csvw_metadata(export, meta, path.name), indent=2))
+    elif fmt == "gpkg":
+        path.unlink(missing_ok=True)
+        write_gdal(export, "gpkg", path, meta)
+    elif path.suffix.lower() == ".zip":
+        write_shapefile_zip(export, path, meta)
+    else:
+        write_gdal(export, "shp", path, meta)
+        path.with_suffix(".provenance.json").write_text(json.dumps(meta, indent=2))
+    return meta

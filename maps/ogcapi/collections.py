@@ -1,0 +1,95 @@
+"""Collections (/req/core/fc-md-success, /req/core/sfc-md-success): one per declared map layer.
+
+A user sees the layers `layers_for(user)` gives: the public ones, plus the staff ones for staff.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from maps.layers import Layer, layers_for
+from maps.ogcapi import crs as crs_registry
+from maps.ogcapi import query
+from maps.ogcapi.params import check_known
+from maps.ogcapi.responses import (
+    GEOJSON,
+    HTML,
+    format_links,
+    html_response,
+    json_response,
+    layer_or_problem,
+    link,
+    ogc_view,
+    requesting_user,
+    url,
+    wants_html,
+)
+
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+DOWNLOADS = {
+    "geojson": ("application/geo+json", "GeoJSON (RFC 7946)"),
+    "gpkg": ("application/geopackage+sqlite3", "GeoPackage"),
+    "csv": ("text/csv", "CSV with WKT and a point on each feature"),
+    "shp.zip": ("application/zip", "Zipped Shapefile"),
+}
+
+
+@ogc_view
+def collections(request: HttpRequest) -> HttpResponse:
+    check_known(request.GET, ["f"])
+    html = wants_html(request)
+    body = {
+        "links": format_links(request, "collections", html=html),
+        "collections": [describe(request, layer) for layer in layers_for(requesting_user(request))],
+    }
+    if html:
+        return html_response(request, "collections.html", {"doc": body})
+    return json_response(body)
+
+
+@ogc_view
+def collection(request: HttpRequest, collection_id: str) -> HttpResponse:
+    layer = layer_or_problem(request, collection_id)
+    check_known(request.GET, ["f"])
+    html = wants_html(request)
+    body = describe(request, layer, html=html)
+    if html:
+        return html_response(request, "collection.html", {"doc": body, "layer": layer})
+    return json_response(body)
+
+
+def describe(request: HttpRequest, layer: Layer, *, html: bool = False) -> dict:
+    """A collection's metadata: extent, CRSs served, and links to its items and downloads."""
+    bbox = query.extent(layer) or [-180.0, -90.0, 180.0, 90.0]
+    extent: dict = {"spatial": {"bbox": [bbox], "crs": crs_registry.CRS84.uri}}
+    temporal = query.temporal_extent(layer)
+    if temporal:
+        extent["temporal"] = {"interval": [temporal], "trs": GREGORIAN}
+    items_json = url(request, "items", layer.name, query={"f": "json"})
+    items_html = url(request, "items", layer.name, query={"f": "html"})
+    return {
+        "id": layer.name,
+        "title": layer.title,
+        "description": layer.description,
+        "itemType": "feature",
+        "extent": extent,
+        "crs": [crs.uri for crs in crs_registry.SUPPORTED],
+        "storageCrs": crs_registry.STORAGE.uri,
+        "links": [
+            *format_links(request, "collection", layer.name, html=html),
+            link(items_json, "items", GEOJSON, f"{layer.title} (GeoJSON)"),
+            link(items_html, "items", HTML, f"{layer.title} (HTML)"),
+            *(
+                link(
+                    request.build_absolute_uri(
+                        reverse("export:download", args=(layer.name, suffix))
+                    ),
+                    "enclosure",
+                    media_type,
+                    f"Download: {title}",
+                )
+                for suffix, (media_type, title) in DOWNLOADS.items()
+            ),
+        ],
+    }

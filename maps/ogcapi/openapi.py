@@ -1,0 +1,343 @@
+"""The API definition (/req/oas30/oas-definition-1): OpenAPI 3.0, built from the layers.
+
+Each collection the user may see gets its own items path declaring exactly the parameters it
+accepts (its whitelisted fields as equality filters, `datetime` only where the layer has dates),
+so clients (GDAL reads this document for queryable fields and the page size) and fuzzers
+(schemathesis) see the same rules the views enforce.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from maps.layers import Layer, LayerField, layers_for
+from maps.ogcapi import crs as crs_registry
+from maps.ogcapi.landing import TITLE
+from maps.ogcapi.params import LIMIT_DEFAULT, LIMIT_MAX, check_known
+from maps.ogcapi.responses import (
+    GEOJSON,
+    HTML,
+    JSON,
+    OPENAPI,
+    PROBLEM,
+    html_response,
+    json_response,
+    ogc_view,
+    requesting_user,
+    wants_html,
+)
+
+REF = "#/components/"
+
+
+@ogc_view
+def openapi(request: HttpRequest) -> HttpResponse:
+    check_known(request.GET, ["f"])
+    document = definition(request, layers_for(requesting_user(request)))
+    if wants_html(request):
+        return html_response(request, "api.html", {"doc": document})
+    return json_response(document, content_type=OPENAPI)
+
+
+def definition(request: HttpRequest, layers: list[Layer]) -> dict:
+    """The OpenAPI 3.0 document for these layers, served from this request's host."""
+    paths = {
+        "/": _get("getLandingPage", "Landing page", "LandingPage", ["f"], tag="Capabilities"),
+        "/conformance": _get(
+            "getConformance", "Conformance classes", "Conformance", ["f"], tag="Capabilities"
+        ),
+        "/api": _get(
+            "getApi", "This API definition", None, ["f"], tag="Capabilities", media=OPENAPI
+        ),
+        "/collections": _get(
+            "getCollections",
+            "The collections (map layers)",
+            "Collections",
+            ["f"],
+            tag="Capabilities",
+        ),
+    }
+    for layer in layers:
+        base = f"/collections/{layer.name}"
+        op = layer.name.replace("-", "_")
+        paths[base] = _get(
+            f"describe_{op}", f"About {layer.title}", "Collection", ["f"], tag=layer.name
+        )
+        paths[base + "/items"] = _get(
+            f"get_{op}_items",
+            f"Features of {layer.title}",
+            "FeatureCollection",
+            _items_parameters(layer),
+            tag=layer.name,
+            media=GEOJSON,
+        )
+        paths[base + "/items/{featureId}"] = _get(
+            f"get_{op}_item",
+            f"One feature of {layer.title}",
+            "Feature",
+            ["featureId", "f", "crs"],
+            tag=layer.name,
+            media=GEOJSON,
+        )
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": TITLE,
+            "version": "1.0.0",
+            "description": "Map layers of the land trust as OGC API - Features collections.",
+            "license": {"name": "AGPL-3.0-or-later"},
+        },
+        # No trailing slash: OpenAPI appends each path ("/collections") to the server URL.
+        "servers": [{"url": request.build_absolute_uri(reverse("ogcapi:landing")).rstrip("/")}],
+        "tags": [
+            {"name": "Capabilities"},
+            *({"name": layer.name, "description": layer.description} for layer in layers),
+        ],
+        "paths": paths,
+        "components": {
+            "parameters": {
+                **_common_parameters(),
+                **{
+                    _field_param_name(layer, lf): _field_parameter(lf)
+                    for layer in layers
+                    for lf in layer.fields
+                },
+            },
+            "schemas": _schemas(),
+            "responses": {
+                name: {"description": title, "content": {PROBLEM: {"schema": _ref("Problem")}}}
+                for name, title in (
+                    ("BadRequest", "A query parameter is invalid"),
+                    ("NotFound", "No such collection or feature"),
+                )
+            },
+        },
+    }
+
+
+def _items_parameters(layer: Layer) -> list[str | dict]:
+    names = ["f", "bbox", "bbox-crs", "crs", "limit", "offset", "after", "before"]
+    if layer.datetime_field:
+        names.append("datetime")
+    return [
+        *names,
+        *({"$ref": REF + "parameters/" + _field_param_name(layer, lf)} for lf in layer.fields),
+    ]
+
+
+def _get(
+    operation_id: str,
+    summary: str,
+    schema: str | None,
+    parameters: list,
+    *,
+    tag: str,
+    media: str = JSON,
+) -> dict:
+    content = {media: {"schema": _ref(schema) if schema else {"type": "object"}}}
+    if media != OPENAPI:
+        content[HTML] = {"schema": {"type": "string"}}
+    return {
+        "get": {
+            "operationId": operation_id,
+            "summary": summary,
+            "tags": [tag],
+            "parameters": [
+                p if isinstance(p, dict) else {"$ref": REF + "parameters/" + p} for p in parameters
+            ],
+            "responses": {
+                "200": {"description": summary, "content": content},
+                "400": {"$ref": REF + "responses/BadRequest"},
+                "404": {"$ref": REF + "responses/NotFound"},
+            },
+        }
+    }
+
+
+def _ref(schema: str) -> dict:
+    return {"$ref": REF + "schemas/" + schema}
+
+
+def _query(name: str, description: str, schema: dict, **extra) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+        "style": "form",
+        "explode": False,
+        **extra,
+    }
+
+
+def _common_parameters() -> dict:
+    crs_uris = [crs.uri for crs in crs_registry.SUPPORTED]
+    return {
+        "f": _query(
+            "f",
+            "The format of the response; overrides the Accept header.",
+            {"type": "string", "enum": ["json", "html"]},
+        ),
+        "bbox": _query(
+            "bbox",
+            "Features intersecting this box: lower corner, upper corner (4 or 6 numbers), in "
+            "bbox-crs (CRS84 longitude,latitude by default).",
+            {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+        ),
+        "bbox-crs": _query(
+            "bbox-crs",
+            "The CRS of bbox (a URI).",
+            {"type": "string", "format": "uri", "enum": crs_uris},
+        ),
+        "crs": _query(
+            "crs",
+            "The CRS of the returned geometries (a URI).",
+            {"type": "string", "format": "uri", "enum": crs_uris},
+        ),
+        "datetime": _query(
+            "datetime",
+            "Features whose date falls on this RFC 3339 date, date-time or interval "
+            "(start/end, `..` for an open end).",
+            {"type": "string"},
+        ),
+        "limit": _query(
+            "limit",
+            f"Features per page: 1 to {LIMIT_MAX:,}, default {LIMIT_DEFAULT}. A larger value "
+            "is served as the maximum, with a `next` link.",
+            {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX, "default": LIMIT_DEFAULT},
+        ),
+        "offset": _query(
+            "offset",
+            "Features to skip (prefer following `next` links).",
+            {"type": "integer", "minimum": 0, "default": 0},
+        ),
+        "after": _query(
+            "after",
+            "Keyset paging: features after this id (from a `next` link).",
+            {"type": "integer"},
+        ),
+        "before": _query(
+            "before",
+            "Keyset paging: features before this id (from a `prev` link).",
+            {"type": "integer"},
+        ),
+        "featureId": {
+            "name": "featureId",
+            "in": "path",
+            "required": True,
+            "description": "The id of a feature.",
+            "schema": {"type": "string"},
+        },
+    }
+
+
+def _field_param_name(layer: Layer, lf: LayerField) -> str:
+    return f"{layer.name}.{lf.name}"
+
+
+def _field_parameter(lf: LayerField) -> dict:
+    return _query(
+        lf.name, f"Features whose {lf.title or lf.name} equals this value.", _json_schema(lf)
+    )
+
+
+def _json_schema(lf: LayerField) -> dict:
+    return {
+        "integer": {"type": "integer"},
+        "number": {"type": "number"},
+        "date": {"type": "string", "format": "date"},
+    }.get(lf.type, {"type": "string"})
+
+
+def _schemas() -> dict:
+    link = {
+        "type": "object",
+        "required": ["href"],
+        "properties": {
+            "href": {"type": "string"},
+            "rel": {"type": "string"},
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+        },
+    }
+    links = {"type": "array", "items": _ref("Link")}
+    geometry = {
+        "nullable": True,
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"type": "string"}},
+    }
+    return {
+        "Link": link,
+        "LandingPage": {
+            "type": "object",
+            "required": ["links"],
+            "properties": {
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "links": links,
+            },
+        },
+        "Conformance": {
+            "type": "object",
+            "required": ["conformsTo"],
+            "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}},
+        },
+        "Collection": {
+            "type": "object",
+            "required": ["id", "links"],
+            "properties": {
+                "id": {"type": "string"},
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "links": links,
+                "extent": {"type": "object"},
+                "itemType": {"type": "string"},
+                "crs": {"type": "array", "items": {"type": "string"}},
+                "storageCrs": {"type": "string"},
+            },
+        },
+        "Collections": {
+            "type": "object",
+            "required": ["links", "collections"],
+            "properties": {
+                "links": links,
+                "collections": {"type": "array", "items": _ref("Collection")},
+            },
+        },
+        "Feature": {
+            "type": "object",
+            "required": ["type", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+                "geometry": geometry,
+                "properties": {"type": "object", "nullable": True},
+                "links": links,
+            },
+        },
+        "FeatureCollection": {
+            "type": "object",
+            "required": ["type", "features"],
+            "properties": {
+                "type": {"type": "string", "enum": ["FeatureCollection"]},
+                "features": {"type": "array", "items": _ref("Feature")},
+                "links": links,
+                "timeStamp": {"type": "string", "format": "date-time"},
+                "numberMatched": {"type": "integer", "minimum": 0},
+                "numberReturned": {"type": "integer", "minimum": 0},
+            },
+        },
+        "Problem": {
+            "type": "object",
+            "required": ["title", "status"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+            },
+        },
+    }

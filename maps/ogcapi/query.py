@@ -1,0 +1,227 @@
+"""The feature SQL: a layer's whitelisted SELECT, filtered, paged and written as GeoJSON by PostGIS.
+
+Everything here wraps `Layer.select_sql()`, so only the layer's declared fields can appear in
+a response, and binds every value as a parameter. Identifiers that are formatted into the SQL
+are the layer's own field names (declared in code, never taken from a request).
+
+Paging is by keyset: features are ordered by their id (the parcel's primary key), and a `next`
+link carries the last id of the page (`after=`). The next page is then `WHERE id > :after ORDER
+BY id LIMIT :n`, an index range scan whose cost does not depend on how deep the page is, where
+`OFFSET 900000` would read and throw away 900,000 rows first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from django.db import connection
+
+from maps.layers import Layer
+from maps.ogcapi import crs as crs_registry
+from maps.ogcapi.crs import Crs
+from maps.ogcapi.params import BBox, FeatureFilter
+
+
+def unordered(layer: Layer) -> Layer:
+    """The layer with its model's default ordering dropped from the inner SELECT.
+
+    `Parcel.Meta.ordering` puts `ORDER BY jurisdiction, apn` inside `select_sql()`; PostgreSQL
+    will not flatten a subquery that sorts, so `WHERE id > x ORDER BY id LIMIT n` outside it
+    would sort the whole layer for every page.
+    """
+    base = layer.queryset
+    return dataclasses.replace(layer, queryset=lambda: base().order_by())
+
+
+def layer_sql(layer: Layer, flt: FeatureFilter) -> tuple[str, list]:
+    """`SELECT id, geom, <fields> FROM <layer> WHERE <filter>` as SQL and parameters."""
+    sql, params = unordered(layer).select_sql()
+    where, where_params = _where(layer, flt)
+    return f"SELECT * FROM ({sql}) AS f WHERE {where}", [*params, *where_params]
+
+
+def geometry_sql(crs: Crs, column: str = "f.geom") -> str:
+    """The geometry in `crs`, outer rings counter-clockwise (RFC 7946 §3.1.6), in its axis order."""
+    geom = f"ST_ForcePolygonCCW({column})"
+    if crs.srid != 4326:
+        geom = f"ST_Transform({geom}, {int(crs.srid)})"
+    if crs.lat_first:
+        geom = f"ST_FlipCoordinates({geom})"
+    return geom
+
+
+def feature_json_sql(layer: Layer, crs: Crs) -> str:
+    """A SQL expression writing one row of `f` as a GeoJSON Feature (text).
+
+    Built by concatenation so the geometry text from ST_AsGeoJSON is not parsed again as json.
+    """
+    pairs = ", ".join(f"'{lf.name}', f.\"{lf.name}\"" for lf in layer.fields)
+    properties = f"json_build_object({pairs})::text" if pairs else "'{}'"
+    geometry = f"ST_AsGeoJSON({geometry_sql(crs)}, {int(crs.decimals)})"
+    return (
+        """'{"type":"Feature","id":' || f.id || ',"geometry":' || """
+        f"""COALESCE({geometry}, 'null') || ',"properties":' || {properties} || '}}'"""
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    features: list[str]  # GeoJSON Feature texts, in id order
+    first_id: int | None
+    last_id: int | None
+    has_more: bool  # more features beyond the page, in the direction of travel
+
+
+def page(
+    layer: Layer,
+    flt: FeatureFilter,
+    *,
+    limit: int,
+    crs: Crs = crs_registry.CRS84,
+    after: int | None = None,
+    before: int | None = None,
+    offset: int = 0,
+) -> Page:
+    """One page of features ordered by id: after an id, before an id, or after `offset` rows."""
+    sql, params = layer_sql(layer, flt)
+    keyset, order = "", "ASC"
+    if after is not None:
+        keyset, params = "WHERE f.id > %s", [*params, after]
+    elif before is not None:
+        keyset, order, params = "WHERE f.id < %s", "DESC", [*params, before]
+    query = (
+        f"SELECT f.id, {feature_json_sql(layer, crs)} FROM ({sql}) AS f {keyset} "
+        f"ORDER BY f.id {order} LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*params, limit + 1, offset])
+        rows = cursor.fetchall()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if order == "DESC":
+        rows.reverse()
+    return Page(
+        features=[text for _, text in rows],
+        first_id=rows[0][0] if rows else None,
+        last_id=rows[-1][0] if rows else None,
+        has_more=has_more,
+    )
+
+
+def count(layer: Layer, flt: FeatureFilter) -> int:
+    """How many features the filter selects (`numberMatched`)."""
+    sql, params = layer_sql(layer, flt)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({sql}) AS f", params)
+        return cursor.fetchone()[0]
+
+
+def exists_before(layer: Layer, flt: FeatureFilter, feature_id: int) -> bool:
+    """Whether any selected feature comes before `feature_id` (is there a `prev` page?)."""
+    sql, params = layer_sql(layer, flt)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM ({sql}) AS f WHERE f.id < %s)", [*params, feature_id]
+        )
+        return cursor.fetchone()[0]
+
+
+def feature(layer: Layer, feature_id: int, crs: Crs = crs_registry.CRS84) -> str | None:
+    """One feature of the layer as GeoJSON text, None if the layer has no such feature."""
+    sql, params = layer_sql(layer, FeatureFilter())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {feature_json_sql(layer, crs)} FROM ({sql}) AS f WHERE f.id = %s",
+            [*params, feature_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def extent(layer: Layer) -> list[float] | None:
+    """The layer's bounding box in CRS84 (for collection metadata), None when it is empty."""
+    sql, params = layer_sql(layer, FeatureFilter())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            f"FROM (SELECT ST_Extent(f.geom) AS e FROM ({sql}) AS f) AS x",
+            params,
+        )
+        row = cursor.fetchone()
+    return [round(v, 7) for v in row] if row and row[0] is not None else None
+
+
+def temporal_extent(layer: Layer) -> list[str | None] | None:
+    """The first and last value of the layer's `datetime_field`, as ISO dates."""
+    if not layer.datetime_field:
+        return None
+    sql, params = layer_sql(layer, FeatureFilter())
+    column = _column(layer, layer.datetime_field)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min({column}), max({column}) FROM ({sql}) AS f", params)
+        low, high = cursor.fetchone()
+    return [low.isoformat() if low else None, high.isoformat() if high else None]
+
+
+# --- the WHERE clause ------------------------------------------------------------------
+
+
+def _where(layer: Layer, flt: FeatureFilter) -> tuple[str, list]:
+    clauses, params = ["TRUE"], []
+    if flt.bbox:
+        sql, bbox_params = _bbox_sql(flt.bbox)
+        clauses.append(sql)
+        params += bbox_params
+    if flt.interval and layer.datetime_field:
+        column = _column(layer, layer.datetime_field)
+        if flt.interval.start:
+            clauses.append(f"{column} >= %s")
+            params.append(flt.interval.start.date())
+        if flt.interval.end:
+            clauses.append(f"{column} <= %s")
+            params.append(flt.interval.end.date())
+    for layer_field, value in flt.properties:
+        clauses.append(f"{_column(layer, layer_field.name)} = %s")
+        params.append(value)
+    return " AND ".join(clauses), params
+
+
+def _bbox_sql(bbox: BBox) -> tuple[str, list]:
+    """Features whose geometry intersects the box (in the box's CRS, antimeridian split)."""
+    if bbox.crosses_antimeridian:
+        boxes = [
+            (bbox.minx, bbox.miny, 180.0, bbox.maxy),
+            (-180.0, bbox.miny, bbox.maxx, bbox.maxy),
+        ]
+    else:
+        boxes = [(bbox.minx, bbox.miny, bbox.maxx, bbox.maxy)]
+    boxes = [clipped for box in boxes if (clipped := _clip(box, bbox.crs.bounds))]
+    if not boxes:
+        return "FALSE", []
+    if bbox.crs.srid == 4326:
+        envelope, extra = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)", []
+    else:
+        # Densify before reprojecting: a box's straight edges in feet are curves in degrees.
+        envelope = "ST_Transform(ST_Segmentize(ST_MakeEnvelope(%s, %s, %s, %s, %s), %s), 4326)"
+        extra = [bbox.crs.srid]
+    sql = " OR ".join(f"ST_Intersects(f.geom, {envelope})" for _ in boxes)
+    params = []
+    for box in boxes:
+        params += [*box, *extra]
+        if extra:
+            params.append(max(box[2] - box[0], box[3] - box[1], 1e-6) / 32)
+    return f"({sql})", params
+
+
+def _clip(box: tuple, bounds: tuple) -> tuple | None:
+    """`box` within `bounds`, None if they do not meet."""
+    minx, miny = max(box[0], bounds[0]), max(box[1], bounds[1])
+    maxx, maxy = min(box[2], bounds[2]), min(box[3], bounds[3])
+    return (minx, miny, maxx, maxy) if minx <= maxx and miny <= maxy else None
+
+
+def _column(layer: Layer, name: str) -> str:
+    if name not in layer.field_names:  # a declaration error, not a user's
+        raise LookupError(f"layer {layer.name}: '{name}' is not one of its fields")
+    return f'f."{name}"'

@@ -1,0 +1,155 @@
+"""What every OGC API view shares: who is asking, which format, links, errors.
+
+Errors are RFC 9457 problem documents (`application/problem+json`), which OGC 17-069r4 allows
+for exceptions (/rec/core/exceptions); a user's mistake is a 4xx with a sentence, never a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib.auth import authenticate
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from maps.layers import Layer, get_layer
+from maps.ogcapi.params import ParamError, parse_f, single
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+HTML = "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+PROBLEM = "application/problem+json"
+
+
+class Problem(Exception):
+    """An HTTP error with a problem body: raised anywhere in a view, rendered by `ogc_view`."""
+
+    def __init__(self, status: int, title: str, detail: str, headers: dict | None = None):
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+        self.headers = headers or {}
+
+
+def ogc_view(view: Callable) -> Callable:
+    """GET/HEAD only; `ParamError` and `Problem` become problem responses."""
+
+    @require_safe
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except ParamError as exc:
+            return problem(400, "Invalid query parameter", str(exc))
+        except Problem as exc:
+            response = problem(exc.status, exc.title, exc.detail)
+            for name, value in exc.headers.items():
+                response[name] = value
+            return response
+
+    return wrapper
+
+
+def problem(status: int, title: str, detail: str) -> HttpResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return HttpResponse(json.dumps(body), status=status, content_type=PROBLEM)
+
+
+def wants_html(request: HttpRequest) -> bool:
+    """HTML or JSON: `f=` if given, else the Accept header; JSON when nothing says."""
+    f = parse_f(single(request.GET, "f"))
+    if f:
+        return f == "html"
+    preferred = request.get_preferred_type([JSON, GEOJSON, HTML])
+    return preferred == HTML
+
+
+def json_response(data: dict, content_type: str = JSON, headers: dict | None = None):
+    return HttpResponse(json.dumps(data), content_type=content_type, headers=headers)
+
+
+def html_response(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    return render(request, f"ogcapi/{template}", context)
+
+
+# --- who may see which layer -----------------------------------------------------------
+
+
+def requesting_user(request: HttpRequest):
+    """The session's user, or a staff member by HTTP Basic credentials (for GDAL, QGIS, scripts)."""
+    if request.user.is_authenticated:
+        return request.user
+    header = request.headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return request.user
+    try:
+        username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Problem(
+            400, "Bad credentials", "the Authorization header is not valid Basic"
+        ) from None
+    return authenticate(request, username=username, password=password) or request.user
+
+
+def layer_or_problem(request: HttpRequest, name: str) -> Layer:
+    """The layer named `name` if this user may see it; else 404, 401 (anonymous) or 403."""
+    layer = get_layer(name)
+    if layer is None:
+        raise Problem(404, "Not found", f"there is no collection '{name}'")
+    user = requesting_user(request)
+    if layer.visible_to(user):
+        return layer
+    if not user.is_authenticated:
+        raise Problem(
+            401,
+            "Login required",
+            f"collection '{name}' is for the trust's staff",
+            headers={"WWW-Authenticate": 'Basic realm="clt staff", charset="UTF-8"'},
+        )
+    raise Problem(403, "Forbidden", f"collection '{name}' is for the trust's staff")
+
+
+# --- links -----------------------------------------------------------------------------
+
+
+def url(request: HttpRequest, name: str, *args, query: dict | None = None) -> str:
+    """The absolute URL of a named OGC route, with an optional query string."""
+    path = reverse(f"ogcapi:{name}", args=args)
+    if query:
+        path += "?" + urlencode(query, doseq=True)
+    return request.build_absolute_uri(path)
+
+
+def link(href: str, rel: str, type_: str, title: str) -> dict:
+    return {"href": href, "rel": rel, "type": type_, "title": title}
+
+
+def format_links(
+    request: HttpRequest,
+    name: str,
+    *args,
+    json_type: str = JSON,
+    html: bool = False,
+    query: dict | None = None,
+) -> list[dict]:
+    """`self` and `alternate` links for a resource served as JSON and HTML."""
+    query = {k: v for k, v in (query or {}).items() if k != "f"}
+    as_json = url(request, name, *args, query={**query, "f": "json"})
+    as_html = url(request, name, *args, query={**query, "f": "html"})
+    if html:
+        return [
+            link(as_html, "self", HTML, "This document"),
+            link(as_json, "alternate", json_type, "This document as JSON"),
+        ]
+    return [
+        link(as_json, "self", json_type, "This document"),
+        link(as_html, "alternate", HTML, "This document as HTML"),
+    ]

@@ -1,0 +1,22 @@
+"""Routes of the OGC API, included under `ogcapi` (with and without the trailing slash)."""
+
+from django.urls import path
+
+from maps.ogcapi.collections import collection, collections
+from maps.ogcapi.conformance import conformance
+from maps.ogcapi.items import item, items
+from maps.ogcapi.landing import landing
+from maps.ogcapi.openapi import openapi
+
+app_name = "ogcapi"
+
+urlpatterns = [
+    path("/", landing, name="landing"),
+    path("", landing),  # GDAL and QGIS are often given the root without its slash
+    path("/conformance", conformance, name="conformance"),
+    path("/api", openapi, name="openapi"),
+    path("/collections", collections, name="collections"),
+    path("/collections/<str:collection_id>", collection, name="collection"),
+    path("/collections/<str:collection_id>/items", items, name="items"),
+    path("/collections/<str:collection_id>/items/<str:feature_id>", item, name="item"),
+]

@@ -1,0 +1,324 @@
+"""The map pages, built with folium: Leaflet, the base map, the trust's layers, a layer switcher.
+
+folium writes the map's JavaScript; everything it would load from CDNs (Leaflet, jQuery,
+Bootstrap, Font Awesome...) is replaced by the few files this app serves itself
+(maps/assets.py), and its page template by ours (maps/templates/maps/map.html), so a page
+loads nothing from a third party but the base map's tiles. Inline code is limited to the one
+script folium writes, which the page tags with the response's CSP nonce.
+
+Vector-tile layers draw through Leaflet.VectorGrid; small overlay layers load as GeoJSON. Their
+styles, popups, search and deep links live in maps/static/maps/map.js.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import folium
+from branca.element import CssLink, JavascriptLink, MacroElement
+from django.conf import settings
+from django.templatetags.static import static
+from folium.template import Template
+
+from maps import assets
+from maps.layers import Layer
+from parcels.models import HoldingUse, OverlayKind, TaxStatus
+
+MAX_ZOOM = 20
+DETAIL_ZOOM = 18  # the zoom a deep link to a parcel opens at
+
+# Bottom to top: a layer later in this list draws over (and takes clicks before) earlier ones.
+DRAW_ORDER = (
+    "flood-zones",
+    "neighbourhoods",
+    "parcels",
+    "vacant-lots",
+    "trust-land",
+    "available",
+    "leases",
+)
+
+# What a resident reads for a stored code (the popup and the legend).
+LABELS = {
+    "use": dict(HoldingUse.choices),
+    "kind": dict(OverlayKind.choices),
+    "tax_status": dict(TaxStatus.choices),
+}
+
+NOTES = {
+    "vacant-lots": "A vacant lot the trust does not hold (from the county's records).",
+    "parcels": "From the county's parcel records.",
+}
+
+
+@dataclass(frozen=True)
+class MapView:
+    """Where the map opens: a centre and a zoom."""
+
+    lat: float
+    lon: float
+    zoom: int
+
+
+def parse_view(query) -> MapView | None:
+    """`lat`, `lon` and `z` from a query string, or None when absent or out of range."""
+    try:
+        lat, lon = float(query["lat"]), float(query["lon"])
+        zoom = int(query.get("z", 16))
+    except (KeyError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    if not (-85 <= lat <= 85 and -180 <= lon <= 180 and 0 <= zoom <= MAX_ZOOM):
+        return None
+    return MapView(lat, lon, zoom)
+
+
+def basemap_origin() -> str | None:
+    """The scheme and host the base map's tiles come from, for the CSP (None: no base map)."""
+    if not settings.BASEMAP_URL:
+        return None
+    parts = urlsplit(settings.BASEMAP_URL)
+    host = parts.netloc.replace("{s}.", "*.")  # Leaflet's subdomains: a.tile..., b.tile...
+    return f"{parts.scheme}://{host}"
+
+
+def content_security_policy(nonce: str) -> str:
+    """The app itself, plus the base map's images; one inline script, by nonce."""
+    basemap = basemap_origin()
+    images = "'self' data:" + (f" {basemap}" if basemap else "")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self'",
+            f"img-src {images}",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+# --- folium elements ---------------------------------------------------------------------
+
+
+class LocalMap(folium.Map):
+    """folium's Map with our assets instead of its CDN links, and no inline styles or scripts
+    in the page head (sizes come from maps/map.css, so the CSP needs no 'unsafe-inline')."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}{% endmacro %}
+        {% macro html(this, kwargs) %}
+            <div class="folium-map clt-map" id={{ this.get_name()|tojson }}></div>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.map(
+                {{ this.get_name()|tojson }},
+                {
+                    center: {{ this.location|tojson }},
+                    crs: L.CRS.{{ this.crs }},
+                    ...{{ this.options|tojavascript }}
+                }
+            );
+            {%- if this.control_scale %}
+            L.control.scale().addTo({{ this.get_name() }});
+            {%- endif %}
+            CLTMap.init({{ this.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, **kwargs):
+        super().__init__(tiles=None, **kwargs)
+        self.default_js = [(path, static(path)) for path in (*assets.SCRIPTS, "maps/map.js")]
+        self.default_css = [(path, static(path)) for path in (*assets.STYLESHEETS, "maps/map.css")]
+
+
+class VectorTileLayer(folium.map.Layer):
+    """A layer drawn from this app's vector tiles by Leaflet.VectorGrid (see map.js)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = CLTMap.vectorLayer({{ this.spec|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, spec: dict, show: bool = True):
+        super().__init__(name=spec["title"], overlay=True, control=True, show=show)
+        self._name = "VectorTileLayer"
+        self.spec = spec
+
+
+class GeoJsonLayer(folium.map.Layer):
+    """A small layer fetched once as GeoJSON from this app (see map.js)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = CLTMap.geojsonLayer({{ this.spec|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, spec: dict, show: bool = True):
+        super().__init__(name=spec["title"], overlay=True, control=True, show=show)
+        self._name = "GeoJsonLayer"
+        self.spec = spec
+
+
+class StartMap(MacroElement):
+    """Added last: wires search, deep links and the selected parcel once every layer exists."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            CLTMap.start({{ this.config|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "StartMap"
+        self.config = config
+
+
+# --- building and rendering ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapUrls:
+    tile: str  # with {layer} and Leaflet's {z}/{x}/{y}
+    geojson: str  # with {layer}
+    search: str
+
+
+def layer_spec(layer: Layer, urls: MapUrls, z_index: int) -> dict:
+    """What the browser needs to draw, switch and explain one layer (public facts only)."""
+    url = (urls.tile if layer.delivery == "tiles" else urls.geojson).replace("{layer}", layer.name)
+    return {
+        "name": layer.name,
+        "title": layer.title,
+        "url": url,
+        "minZoom": layer.min_zoom,
+        "detailZoom": layer.detail_zoom,
+        "zIndex": z_index,
+        "staff": not layer.is_public,
+        "fields": [{"name": f.name, "title": f.title or f.name} for f in layer.fields],
+        "labels": {name: LABELS[name] for name in layer.field_names if name in LABELS},
+        "note": NOTES.get(layer.name, ""),
+        "style": {
+            "fill": layer.style.fill,
+            "stroke": layer.style.stroke,
+            "opacity": layer.style.opacity,
+            "by_field": layer.style.by_field,
+            "fills": layer.style.fills,
+        },
+    }
+
+
+def in_draw_order(layers: list[Layer]) -> list[Layer]:
+    rank = {name: i for i, name in enumerate(DRAW_ORDER)}
+    return sorted(layers, key=lambda layer: rank.get(layer.name, len(rank)))
+
+
+def build_map(
+    *,
+    layers: list[Layer],
+    urls: MapUrls,
+    view: MapView | None,
+    bounds: tuple[float, float, float, float] | None,
+    selected: dict | None,
+) -> LocalMap:
+    """A folium map of `layers` opening at `view`, else fitted to `bounds` (w, s, e, n)."""
+    centre = [view.lat, view.lon] if view else list(settings.MAP_DEFAULT_CENTER)
+    m = LocalMap(
+        location=centre,
+        zoom_start=view.zoom if view else settings.MAP_DEFAULT_ZOOM,
+        max_zoom=MAX_ZOOM,
+        control_scale=True,
+    )
+    if settings.BASEMAP_URL:
+        folium.TileLayer(
+            tiles=settings.BASEMAP_URL,
+            attr=settings.BASEMAP_ATTRIBUTION,
+            name="Base map",
+            max_zoom=MAX_ZOOM,
+            max_native_zoom=19,
+            control=False,
+        ).add_to(m)
+    for z_index, layer in enumerate(in_draw_order(layers), start=1):
+        spec = layer_spec(layer, urls, z_index)
+        element = VectorTileLayer if layer.delivery == "tiles" else GeoJsonLayer
+        element(spec).add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    if view is None and bounds is not None:
+        west, south, east, north = bounds
+        m.fit_bounds([[south, west], [north, east]], max_zoom=17)
+    config = {
+        "searchUrl": urls.search,
+        "contact": settings.CLT_CONTACT,
+        "selected": selected,
+    }
+    StartMap(config).add_to(m)
+    return m
+
+
+@dataclass(frozen=True)
+class RenderedMap:
+    links: str  # <script src> and <link> tags, every one under STATIC_URL
+    html: str  # the map's <div>
+    script: str  # folium's JavaScript, for one nonce-tagged <script>
+
+
+def render(m: LocalMap) -> RenderedMap:
+    """Split folium's page into the parts our template places; refuse any inline head code."""
+    figure = m.get_root()
+    figure.render()  # each element adds its links to the head and its code to the script
+    links = []
+    for name, child in figure.header._children.items():
+        if isinstance(child, JavascriptLink | CssLink):
+            if not child.url.startswith(settings.STATIC_URL):
+                raise ValueError(f"{name}: {child.url} is not served by this app")
+            links.append(child.render())
+        elif name != "meta_http" and child.render().strip():  # branca's charset <meta>
+            raise ValueError(f"{name}: folium put {type(child).__name__} in the page head")
+    return RenderedMap(
+        links="\n".join(links),
+        html=figure.html.render(),
+        script=figure.script.render(),
+    )
+
+
+def legend(layers: list[Layer]) -> list[dict]:
+    """The legend: each layer's title and its colours, top layer first."""
+    entries = []
+    for layer in reversed(in_draw_order(layers)):
+        style = layer.style
+        if style.by_field:
+            labels = LABELS.get(style.by_field, {})
+            swatches = [
+                {"fill": colour, "stroke": style.stroke, "label": labels.get(value, value)}
+                for value, colour in style.fills.items()
+            ]
+        else:
+            swatches = [{"fill": style.fill, "stroke": style.stroke, "label": ""}]
+        entries.append(
+            {
+                "title": layer.title,
+                "swatches": swatches,
+                "staff": not layer.is_public,
+                "min_zoom": layer.min_zoom,
+                "detail_zoom": layer.detail_zoom,
+            }
+        )
+    return entries

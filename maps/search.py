@@ -1,0 +1,120 @@
+"""Find parcels on the map by APN or address, over the layers' whitelisted fields only.
+
+Each layer is searched through its own `select_sql()`, so a result carries exactly the fields
+that layer shows on the map (and a point to open the popup at), never a column of the model.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import connection
+from django.db.models import Q
+
+from maps.layers import Layer
+from maps.tiles import typed_column, unordered
+from parcels.models import Jurisdiction, Parcel
+
+MAX_QUERY_CHARS = 100
+APN_LIKE = re.compile(r"[0-9][0-9A-Za-z.-]*")
+MIN_QUERY_CHARS = 2
+
+# Which layer a parcel is reported from when several have it: the most specific first.
+SEARCH_ORDER = ("available", "trust-land", "leases", "vacant-lots", "parcels")
+
+
+class SearchError(ValueError):
+    """A search the endpoint cannot run; the message says what to type instead."""
+
+
+def parse_query(text: str | None) -> str:
+    """The search text, trimmed: 2 to 100 characters."""
+    query = " ".join((text or "").split())
+    if len(query) < MIN_QUERY_CHARS:
+        raise SearchError(f"q: type at least {MIN_QUERY_CHARS} characters of an address or APN")
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchError(f"q: at most {MAX_QUERY_CHARS} characters")
+    return query
+
+
+def searchable(layers: list[Layer]) -> list[Layer]:
+    """Parcel layers (with an APN and an address), most specific first."""
+    rank = {name: i for i, name in enumerate(SEARCH_ORDER)}
+    found = [
+        layer
+        for layer in layers
+        if layer.delivery == "tiles" and {"apn", "address"} <= set(layer.field_names)
+    ]
+    return sorted(found, key=lambda layer: rank.get(layer.name, len(rank)))
+
+
+def find(query: str, layers: list[Layer], *, limit: int = 10, exact_apn: bool = False) -> list:
+    """Parcels whose APN starts with, or whose address contains, `query` (case-insensitive).
+
+    With `exact_apn`, only the parcel with exactly that APN. Each parcel is reported once, from
+    the first layer in `SEARCH_ORDER` that has it, with that layer's fields.
+    """
+    candidates = []
+    if exact_apn or APN_LIKE.fullmatch(query):  # by the index first: no scan of the city
+        candidates = candidate_ids(query, limit=3 * limit, exact_apn=True)
+    if not candidates and not exact_apn:
+        candidates = candidate_ids(query, limit=3 * limit)
+    if not candidates:
+        return []
+    results, seen = [], set()
+    for layer in searchable(layers):
+        for row in _search_layer(layer, candidates):
+            if row["id"] not in seen:
+                seen.add(row["id"])
+                results.append(row)
+    order = {pk: i for i, pk in enumerate(candidates)}
+    return sorted(results, key=lambda row: order[row["id"]])[:limit]
+
+
+def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[int]:
+    """Active mapped parcels matching `query` by APN or address (both public fields).
+
+    This only narrows the search to a few ids, so each layer's own SQL then runs on a handful of
+    rows by primary key instead of scanning a city; what a result shows still comes from the
+    layers. An exact APN names every jurisdiction so PostgreSQL can use the (jurisdiction, apn)
+    unique index; a partial match reads the table once and stops at `limit`.
+    """
+    parcels = Parcel.objects.active().filter(geom__isnull=False)
+    if exact_apn:
+        parcels = parcels.filter(
+            jurisdiction__in=Jurisdiction.values, apn__in={query, query.upper()}
+        )
+    else:
+        parcels = parcels.filter(Q(apn__istartswith=query) | Q(address__icontains=query))
+    return list(parcels.order_by().values_list("pk", flat=True)[:limit])
+
+
+def _search_layer(layer: Layer, ids: list[int]) -> list[dict]:
+    sql, params = unordered(layer).select_sql()
+    columns = ", ".join(typed_column(f) for f in layer.fields)
+    statement = f"""
+        SELECT q.id, {columns},
+               ST_Y(ST_PointOnSurface(q.geom)), ST_X(ST_PointOnSurface(q.geom))
+        FROM ({sql}) AS q
+        WHERE q.id = ANY(%s)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, ids])
+        rows = cursor.fetchall()
+    results = []
+    for row in rows:
+        properties = {
+            name: (value if value is None or isinstance(value, int | float | str) else str(value))
+            for name, value in zip(layer.field_names, row[1:-2], strict=True)
+        }
+        results.append(
+            {
+                "id": row[0],
+                "layer": layer.name,
+                "layer_title": layer.title,
+                "properties": properties,
+                "lat": round(row[-2], 7),
+                "lon": round(row[-1], 7),
+            }
+        )
+    return results

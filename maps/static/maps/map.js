@@ -1,0 +1,237 @@
+/* The trust's map in the browser: layer styles, popups, search and deep links.
+ *
+ * Loaded (from this app, like Leaflet and VectorGrid) before the script folium writes, which
+ * calls CLTMap.init(map), CLTMap.vectorLayer(spec), CLTMap.geojsonLayer(spec) and finally
+ * CLTMap.start(config). Popups are built with DOM nodes and textContent only: an address typed
+ * by staff can never become markup.
+ */
+(function () {
+  "use strict";
+
+  // Leaflet 1.8 dropped L.DomEvent.fakeStop, which VectorGrid 1.3's canvas renderer still calls.
+  if (!L.DomEvent.fakeStop) {
+    L.DomEvent.fakeStop = function (e) { e._stopped = true; };
+  }
+
+  var state = { map: null, layers: {}, config: null, loaded: {}, openApn: null };
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function fillFor(spec, props) {
+    var style = spec.style;
+    if (style.by_field && style.fills && props[style.by_field] in style.fills) {
+      return style.fills[props[style.by_field]];
+    }
+    return style.fill;
+  }
+
+  function vectorStyle(spec) {
+    return function (props, zoom) {
+      if (props.count !== undefined && props.apn === undefined) {
+        // A cell: how many features are near here (below the layer's detail zoom).
+        return {
+          radius: Math.min(7, 2 + Math.sqrt(props.count) / 3), fill: true,
+          fillColor: spec.style.fill, fillOpacity: 0.75, stroke: true,
+          color: spec.style.stroke, weight: 1, opacity: 0.9
+        };
+      }
+      return {
+        fill: true, fillColor: fillFor(spec, props), fillOpacity: spec.style.opacity,
+        stroke: true, color: spec.style.stroke, weight: zoom >= 17 ? 1.5 : 1, opacity: 0.9
+      };
+    };
+  }
+
+  function formatValue(spec, field, value) {
+    if (value === null || value === undefined || value === "") { return null; }
+    if (spec.labels && spec.labels[field] && spec.labels[field][value]) {
+      return spec.labels[field][value];
+    }
+    if (value === "true" || value === true) { return "Yes"; }
+    if (value === "false" || value === false) { return "No"; }
+    if (field === "area_m2") {
+      var acres = Number(value) / 4046.8564224;
+      return Number(value).toLocaleString("en-US") + " m² (" + acres.toFixed(2) + " acres)";
+    }
+    return value;
+  }
+
+  function popupContent(spec, props) {
+    var box = el("div", "clt-popup");
+    box.appendChild(el("div", "clt-popup-layer", spec.title));
+    box.appendChild(el("h3", null, props.address || props.name || props.apn || spec.title));
+    var list = el("dl");
+    spec.fields.forEach(function (field) {
+      if (field.name === "address" || field.name === "contact") { return; }
+      var value = formatValue(spec, field.name, props[field.name]);
+      if (value === null) { return; }
+      list.appendChild(el("dt", null, field.title));
+      list.appendChild(el("dd", null, value));
+    });
+    box.appendChild(list);
+    if (spec.note) { box.appendChild(el("p", "clt-popup-note", spec.note)); }
+    var contact = props.contact || (state.config && state.config.contact);
+    if (contact && !spec.staff) {
+      box.appendChild(el("p", "clt-popup-contact", "Contact the trust: " + contact));
+    }
+    return box;
+  }
+
+  function openPopup(spec, props, latlng) {
+    // Keep clear of the zoom buttons (top left) and the layer switcher (top right).
+    L.popup({ maxWidth: 280, autoPanPaddingTopLeft: [56, 56], autoPanPaddingBottomRight: [12, 12] })
+      .setLatLng(latlng)
+      .setContent(popupContent(spec, props))
+      .openOn(state.map);
+    state.openApn = props.apn || null;
+    writeUrl();
+  }
+
+  function onVectorClick(spec, e) {
+    var props = (e.layer && e.layer.properties) || {};
+    if (props.count !== undefined && props.apn === undefined) {
+      state.map.setView(e.latlng, Math.max(state.map.getZoom() + 1, spec.detailZoom));
+      return;
+    }
+    L.DomEvent.stopPropagation(e);
+    openPopup(spec, props, e.latlng);
+  }
+
+  function markLoaded(name) {
+    state.loaded[name] = (state.loaded[name] || 0) + 1;
+  }
+
+  // --- called by folium's script ------------------------------------------------------
+
+  function init(map) {
+    state.map = map;
+    // Draw order: base map (tile pane), overlay areas, then the parcel layers; popups above.
+    map.createPane("cltOverlays").style.zIndex = 300;
+    map.createPane("cltParcels").style.zIndex = 350;
+  }
+
+  function vectorLayer(spec) {
+    var styles = {};
+    styles[spec.name] = vectorStyle(spec);
+    var layer = L.vectorGrid.protobuf(spec.url, {
+      rendererFactory: L.svg.tile,
+      interactive: true,
+      vectorTileLayerStyles: styles,
+      pane: "cltParcels",
+      zIndex: spec.zIndex,
+      minZoom: spec.minZoom,
+      maxNativeZoom: 18,
+      maxZoom: 20,
+      fetchOptions: { credentials: "same-origin" }
+    });
+    layer.on("click", function (e) { onVectorClick(spec, e); });
+    layer.on("load", function () { markLoaded(spec.name); });
+    state.layers[spec.name] = { layer: layer, spec: spec };
+    return layer;
+  }
+
+  function geojsonLayer(spec) {
+    var layer = L.geoJSON(null, {
+      pane: "cltOverlays",
+      style: function () {
+        return {
+          fillColor: spec.style.fill, fillOpacity: spec.style.opacity,
+          color: spec.style.stroke, weight: 1.5, opacity: 0.8
+        };
+      },
+      onEachFeature: function (feature, path) {
+        path.on("click", function (e) { openPopup(spec, feature.properties || {}, e.latlng); });
+      }
+    });
+    layer.once("add", function () {
+      fetch(spec.url, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (data) { layer.addData(data); }
+          markLoaded(spec.name);
+        });
+    });
+    state.layers[spec.name] = { layer: layer, spec: spec };
+    return layer;
+  }
+
+  // --- deep links: the URL always says what the map shows ---------------------------------
+
+  function writeUrl() {
+    if (!state.map || !window.history || !window.history.replaceState) { return; }
+    var c = state.map.getCenter();
+    var params = new URLSearchParams();
+    if (state.openApn) { params.set("parcel", state.openApn); }
+    params.set("lat", c.lat.toFixed(5));
+    params.set("lon", c.lng.toFixed(5));
+    params.set("z", String(state.map.getZoom()));
+    window.history.replaceState(null, "", window.location.pathname + "?" + params.toString());
+  }
+
+  // --- search ----------------------------------------------------------------------------
+
+  function showResult(result) {
+    var entry = state.layers[result.layer];
+    var spec = entry ? entry.spec : { title: result.layer_title, fields: [], style: {} };
+    var latlng = L.latLng(result.lat, result.lon);
+    state.map.setView(latlng, Math.max(state.map.getZoom(), 18));
+    openPopup(spec, result.properties, latlng);
+  }
+
+  function setupSearch(config) {
+    var form = document.getElementById("clt-search");
+    if (!form) { return; }
+    var input = form.querySelector("input[name=q]");
+    var list = document.getElementById("clt-search-results");
+    var status = document.getElementById("clt-search-status");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var q = input.value.trim();
+      list.textContent = "";
+      if (q.length < 2) { status.textContent = "Type at least two characters."; return; }
+      status.textContent = "Searching…";
+      fetch(config.searchUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          var results = data.results || [];
+          status.textContent = results.length ? "" : (data.detail || "No parcel found for “" + q + "”.");
+          if (results.length === 1) { showResult(results[0]); return; }
+          results.forEach(function (result) {
+            var item = el("li");
+            var button = el("button", null, (result.properties.address || "(no address)") +
+                            " — " + result.properties.apn);
+            button.type = "button";
+            button.appendChild(el("small", null, result.layer_title));
+            button.addEventListener("click", function () { showResult(result); });
+            item.appendChild(button);
+            list.appendChild(item);
+          });
+        })
+        .catch(function () { status.textContent = "Search is not available right now."; });
+    });
+  }
+
+  function start(config) {
+    state.config = config;
+    var map = state.map;
+    setupSearch(config);
+    map.on("moveend", writeUrl);
+    map.on("popupclose", function () { state.openApn = null; writeUrl(); });
+    if (config.selected) {
+      var s = config.selected;
+      var entry = state.layers[s.layer];
+      openPopup(entry ? entry.spec : { title: s.layer_title, fields: [], style: {} },
+                s.properties, L.latLng(s.lat, s.lon));
+    }
+  }
+
+  window.CLTMap = {
+    init: init, vectorLayer: vectorLayer, geojsonLayer: geojsonLayer, start: start,
+    state: state
+  };
+}());

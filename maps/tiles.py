@@ -1,0 +1,323 @@
+"""Vector tiles (Mapbox Vector Tile 2.1) of a declared layer, built by PostGIS.
+
+    GET /tiles/{layer}/{z}/{x}/{y}.pbf      (maps/views.py)
+
+What reaches a tile: the layer's `select_sql()` and nothing else, so only its whitelisted fields
+(and the feature id) can be in one. The MVT layer inside each tile is named after the layer.
+
+Zoom bands, so that no tile of a 1M-parcel city costs more than a few tens of milliseconds:
+- below `layer.min_zoom` a tile is empty and no query runs;
+- from `min_zoom` up to `layer.detail_zoom - 1` a tile carries *cells*: the tile is cut into
+  16 x 16 squares (16 screen pixels) and each square with features in it becomes one point, at
+  the mean of their centres, with `count` = how many. A feature is counted in the one tile its
+  bounding-box centre falls in, which is computed from the stored EPSG:4326 box by the Mercator
+  formula (no per-feature PROJ call: at z12 the transform alone cost 150 ms for 56,000 lots);
+- from `detail_zoom` a tile carries each feature's outline, clipped to the tile plus a 64-unit
+  buffer and snapped to the tile's 4096-unit grid. Snapping is the simplification by zoom: a
+  grid unit is 2.4 m at z12 and 0.15 m at z16, so vertices closer than that merge and outlines
+  smaller than a unit drop out.
+
+Freshness: a tile's ETag is a digest of its SQL, its parameters (the date for "in force"
+questions, the trust's contact...) and the data versions of every table the SQL reads
+(maps/versions.py). Any write to those tables gives every tile over them a new ETag in the same
+transaction, so neither the server's tile cache (keyed by ETag) nor a browser revalidating with
+If-None-Match can serve a tile older than the last commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection, transaction
+
+from maps import versions
+from maps.layers import Layer, LayerField, get_layer
+
+EXTENT = 4096  # tile coordinate units per side (the MVT default)
+BUFFER = 64  # units drawn beyond each edge, so strokes do not stop short at tile seams
+CELLS_PER_SIDE = 16  # cell tiles: 16 x 16 squares of 16 screen pixels
+MAX_ZOOM = 22
+CACHE_ALIAS = "tiles"
+CACHE_MAX_BYTES = 1_000_000  # a bigger tile is rebuilt each time rather than crowd the cache
+FORMAT = "clt-mvt-1"  # bump when the tile SQL changes shape, to retire every cached tile
+
+# Web Mercator (EPSG:3857): the sphere's radius and half the world's width, in metres.
+MERCATOR_R = 6378137.0
+MERCATOR_HALF = 20037508.342789244
+
+
+class TileAddressError(ValueError):
+    """A tile address outside the tile pyramid; the message names the bad part."""
+
+
+@dataclass(frozen=True)
+class TileAddress:
+    z: int
+    x: int
+    y: int
+
+    def __str__(self) -> str:
+        return f"{self.z}/{self.x}/{self.y}"
+
+
+def parse_tile_address(z: str, x: str, y: str) -> TileAddress:
+    """A tile address from URL parts: 0 <= z <= 22 and 0 <= x, y < 2**z, as integers."""
+    zoom = _integer("z", z)
+    if not 0 <= zoom <= MAX_ZOOM:
+        raise TileAddressError(f"z={zoom}: the zoom must be between 0 and {MAX_ZOOM}")
+    size = 2**zoom
+    column, row = _integer("x", x), _integer("y", y)
+    for name, value in (("x", column), ("y", row)):
+        if not 0 <= value < size:
+            raise TileAddressError(f"{name}={value}: at zoom {zoom} it must be 0 to {size - 1}")
+    return TileAddress(zoom, column, row)
+
+
+def _integer(name: str, text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,8}", text):
+        raise TileAddressError(f"{name}={text!r}: not a whole number")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """What a tile will be made from, and its ETag as of the data versions just read."""
+
+    layer: Layer
+    address: TileAddress
+    sql: str
+    params: tuple
+    tables: frozenset[str]
+    etag: str
+
+
+@dataclass(frozen=True)
+class Tile:
+    body: bytes  # empty when no feature touches the tile
+    etag: str
+    cached: bool = False
+
+
+def unordered(layer: Layer) -> Layer:
+    """The layer without its model's default ORDER BY, which would stop PostgreSQL flattening
+    the subquery and sort every feature of the tile for nothing."""
+    base = layer.queryset
+    return dataclasses.replace(layer, queryset=lambda: base().order_by())
+
+
+@dataclass(frozen=True)
+class CompiledLayer:
+    """A layer with its whitelisted SELECT compiled once (Django takes ~1 ms to build one)."""
+
+    layer: Layer
+    sql: str  # `unordered(layer).select_sql()`
+    params: tuple
+    tables: frozenset[str]  # the tables it reads: their data versions make its ETags
+
+
+_compiled: dict[tuple, CompiledLayer] = {}
+
+
+def layer_inputs() -> tuple:
+    """Everything a layer's SQL depends on besides the code: today's date (leases in force)
+    and the trust's public name and contact. A layer that reads anything else adds it here;
+    tests/maps/test_tiles.py checks a compiled layer against a fresh compile."""
+    return (dt.date.today(), settings.CLT_CONTACT, settings.CLT_NAME)
+
+
+def compiled_layer(name: str) -> CompiledLayer | None:
+    """The layer called `name`, compiled (None if there is no such layer)."""
+    key = (name, *layer_inputs())
+    found = _compiled.get(key)
+    if found is None:
+        layer = get_layer(name)
+        if layer is None:
+            return None
+        sql, params = unordered(layer).select_sql()
+        found = CompiledLayer(layer, sql, tuple(params), versions.tables_in(sql))
+        if len(_compiled) > 100:  # yesterday's entries
+            _compiled.clear()
+        _compiled[key] = found
+    return found
+
+
+def tile_sql(compiled: CompiledLayer, address: TileAddress) -> tuple[str, tuple]:
+    """SQL returning one row (tile bytes, data versions as JSON) for `layer` at `address`.
+
+    The only function that writes tile SQL; every value is a bound parameter. Identifiers come
+    from the layer's declaration (its field names), never from a request. The tile's envelope
+    is written inline (not joined from a CTE) so the planner sees a constant box and estimates
+    the rows in it from the table's statistics.
+    """
+    layer, features_sql, features_params = compiled.layer, compiled.sql, compiled.params
+    tables = sorted(compiled.tables)
+    z, x, y = address.z, address.x, address.y
+    if address.z < layer.detail_zoom:
+        x0, y0, size = mercator_bounds(address)
+        sql = _CELLS_SQL.format(
+            features=features_sql,
+            extent=EXTENT,
+            last_cell=CELLS_PER_SIDE - 1,
+            radius=repr(MERCATOR_R),
+            half_per_degree=repr(MERCATOR_HALF / 360),  # (xmin + xmax) is twice the centre
+        )
+        cell = size / CELLS_PER_SIDE
+        params = (
+            layer.name,
+            z,
+            x,
+            y,
+            x0,
+            cell,
+            y0,
+            cell,
+            *features_params,
+            z,
+            x,
+            y,
+        )
+    else:
+        columns = "".join(f", {typed_column(f)}" for f in layer.fields)
+        sql = _OUTLINES_SQL.format(
+            features=features_sql, columns=columns, extent=EXTENT, buffer=BUFFER
+        )
+        params = (layer.name, z, x, y, *features_params, z, x, y, BUFFER / EXTENT)
+    return sql, (*params, tables)
+
+
+# MVT values are typed: give each field the type the layer declares for it (PostgreSQL's
+# numeric, which EXTRACT returns, would otherwise be written as text).
+_MVT_TYPES = {"integer": "bigint", "number": "double precision", "date": "text", "string": "text"}
+
+
+def typed_column(field: LayerField, alias: str = "q") -> str:
+    """`alias."field"::<type> AS "field"`: the field as the type its layer declares."""
+    name = connection.ops.quote_name(field.name)
+    return f"{alias}.{name}::{_MVT_TYPES.get(field.type, 'text')} AS {name}"
+
+
+def mercator_bounds(address: TileAddress) -> tuple[float, float, float]:
+    """The tile's south-west corner (x, y) and side, in Web Mercator metres."""
+    size = 2 * MERCATOR_HALF / 2**address.z
+    return -MERCATOR_HALF + address.x * size, MERCATOR_HALF - (address.y + 1) * size, size
+
+
+# Outlines that vanish when snapped to the tile's grid come out of ST_AsMVTGeom as NULL and are
+# dropped. The OFFSET 0 fence keeps that filter outside: pushed down into the scan, PostgreSQL
+# would run ST_AsMVTGeom on every parcel in the box before the layer's own conditions drop most
+# of them (35 trust parcels in a z14 tile of 3,800 parcels: 80 ms instead of 5).
+_OUTLINES_SQL = """
+SELECT (
+    SELECT ST_AsMVT(t, %s, {extent}, 'geom', 'id')
+    FROM (
+        SELECT ST_AsMVTGeom(ST_Transform(q.geom, 3857), ST_TileEnvelope(%s, %s, %s),
+                            {extent}, {buffer}, true) AS geom,
+               q.id{columns}
+        FROM ({features}) AS q
+        WHERE q.geom && ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => %s), 4326)
+        OFFSET 0
+    ) AS t
+    WHERE t.geom IS NOT NULL
+), (
+    SELECT json_object_agg(table_name, version) FROM maps_data_version
+    WHERE table_name = ANY(%s)
+)
+"""
+
+# Each feature's bounding-box centre in Mercator, by formula from its stored box:
+# x = R * lon (radians), y = R * ln(tan(45 deg + lat / 2)). The OFFSET 0 fences make PostgreSQL
+# read each box once, rather than once per expression that uses it. Cells outside the tile (the
+# centres of features that only overlap it) are dropped after grouping, by HAVING on an
+# aggregate: as a WHERE, PostgreSQL would guess it keeps 1 row in 40,000 and sort 55,000 rows
+# instead of hashing them into at most 256 cells.
+_CELLS_SQL = """
+SELECT (
+    SELECT ST_AsMVT(t, %s, {extent}, 'geom')
+    FROM (
+        SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(mx), avg(my)), 3857),
+                            ST_TileEnvelope(%s, %s, %s), {extent}, 0, true) AS geom,
+               count(*) AS count
+        FROM (
+            SELECT mx, my, floor((mx - %s) / %s)::int AS cx, floor((my - %s) / %s)::int AS cy
+            FROM (
+                SELECT (ST_XMin(b) + ST_XMax(b)) * {half_per_degree} AS mx,
+                       ln(tan(radians(45 + (ST_YMin(b) + ST_YMax(b)) / 4))) * {radius} AS my
+                FROM (
+                    SELECT q.geom::box2d AS b
+                    FROM ({features}) AS q
+                    WHERE q.geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)
+                    OFFSET 0
+                ) AS boxes
+                OFFSET 0
+            ) AS centres
+        ) AS located
+        GROUP BY cx, cy
+        HAVING min(cx) BETWEEN 0 AND {last_cell} AND min(cy) BETWEEN 0 AND {last_cell}
+    ) AS t
+), (
+    SELECT json_object_agg(table_name, version) FROM maps_data_version
+    WHERE table_name = ANY(%s)
+)
+"""
+
+
+def etag_for(sql: str, params: tuple, data_versions: dict[str, int]) -> str:
+    digest = hashlib.sha256(FORMAT.encode())
+    digest.update(sql.encode())
+    digest.update(repr(params).encode())
+    digest.update(json.dumps(data_versions, sort_keys=True).encode())
+    return f'"{digest.hexdigest()[:32]}"'
+
+
+def plan(compiled: CompiledLayer, address: TileAddress) -> TilePlan:
+    """The tile's SQL and its ETag as of now (one small query for the data versions)."""
+    layer = compiled.layer
+    if address.z < layer.min_zoom:
+        # Empty whatever the data: no query, an ETag that changes only with the code.
+        return TilePlan(layer, address, "", (), frozenset(), etag_for(FORMAT, (layer.name,), {}))
+    sql, params = tile_sql(compiled, address)
+    versions.watch(compiled.tables)
+    etag = etag_for(sql, params, versions.versions(compiled.tables))
+    return TilePlan(layer, address, sql, params, compiled.tables, etag)
+
+
+def build(plan: TilePlan) -> Tile:
+    """The tile: from the tile cache when its ETag is there, else from PostGIS (then cached)."""
+    if not plan.sql:
+        return Tile(b"", plan.etag)
+    cache = caches[CACHE_ALIAS]
+    body = cache.get(plan.etag)
+    if body is not None:
+        return Tile(body, plan.etag, cached=True)
+    mvt, seen = _run(plan.sql, plan.params)
+    body = bytes(mvt or b"")
+    # The versions read with the data, in the same snapshot: the ETag the body really has.
+    seen = seen if isinstance(seen, dict) else json.loads(seen or "{}")
+    etag = etag_for(plan.sql, plan.params, {t: seen.get(t, 0) for t in sorted(plan.tables)})
+    if len(body) <= CACHE_MAX_BYTES:
+        cache.set(etag, body)
+    return Tile(body, etag)
+
+
+def _run(sql: str, params: tuple) -> tuple:
+    """The tile query's one row, without JIT: a tile query costs enough for PostgreSQL to
+    JIT-compile it, which takes longer (25 ms) than running it."""
+    options = connection.settings_dict.get("OPTIONS", {})
+    with connection.cursor() as cursor:
+        if options.get("server_side_binding"):
+            with transaction.atomic():
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+        # One round trip: two statements in one query run in one implicit transaction, so
+        # SET LOCAL holds for the tile query alone (client-side binding, Django's default).
+        cursor.execute("SET LOCAL jit = off; " + sql, params)
+        cursor.nextset()
+        return cursor.fetchone()

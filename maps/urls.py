@@ -1,0 +1,18 @@
+"""The map's URLs: the public and staff maps, their search and GeoJSON, and vector tiles."""
+
+from django.urls import path, re_path
+
+from maps import views
+
+urlpatterns = [
+    path("map/", views.public_map, name="map"),
+    path("map/staff/", views.staff_map, name="staff-map"),
+    path("map/search.json", views.search, name="map-search"),
+    path("map/layers/<slug:layer>.geojson", views.layer_geojson, name="map-layer-geojson"),
+    # Any text in z/x/y reaches the view, so a bad address is a 400 that says why, not a 404.
+    re_path(
+        r"^tiles/(?P<layer>[a-z0-9-]+)/(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/.]+)\.pbf$",
+        views.tile,
+        name="tile",
+    ),
+]

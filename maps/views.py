@@ -1,0 +1,186 @@
+"""The map's HTTP face: thin views that validate a request, call maps/, and answer.
+
+Public layers are served to anyone; a staff layer answers 404 to anyone who may not see it (its
+existence is nobody else's business). Errors are RFC 9457 problem documents.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
+from django.views.decorators.http import require_safe
+
+from maps import publicmap, tiles, versions
+from maps import search as map_search
+from maps.layers import Layer, all_layers, get_layer, layers_for
+from maps.tiles import unordered
+
+MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
+
+
+def problem(status: int, title: str, detail: str) -> JsonResponse:
+    """An RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return JsonResponse(body, status=status, content_type="application/problem+json")
+
+
+def visible_layer(request: HttpRequest, name: str) -> Layer | None:
+    """The layer called `name` if this request may see it (None for an unknown layer too)."""
+    layer = get_layer(name)
+    return layer if layer is not None and _may_see(request, layer) else None
+
+
+def _may_see(request: HttpRequest, layer: Layer) -> bool:
+    return layer.is_public or layer.visible_to(request.user)
+
+
+def _cache_headers(response: HttpResponse, layer: Layer, etag: str) -> HttpResponse:
+    response["ETag"] = etag
+    # no-cache: keep it, but ask each time; the answer is a 304 until the data changes.
+    response["Cache-Control"] = "public, no-cache" if layer.is_public else "private, no-cache"
+    if not layer.is_public:
+        patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def _not_modified(request: HttpRequest, etag: str) -> bool:
+    wanted = parse_etags(request.headers.get("If-None-Match", ""))
+    return etag in wanted or "*" in wanted
+
+
+@require_safe
+def tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
+    """GET /tiles/{layer}/{z}/{x}/{y}.pbf: a Mapbox vector tile; 204 when nothing is there."""
+    compiled = tiles.compiled_layer(layer)
+    found = compiled.layer if compiled else None
+    if found is None or not _may_see(request, found) or found.delivery != "tiles":
+        return problem(404, "No such layer", f"'{layer}' is not a tile layer you can see.")
+    try:
+        address = tiles.parse_tile_address(z, x, y)
+    except tiles.TileAddressError as exc:
+        return problem(400, "Bad tile address", str(exc))
+    plan = tiles.plan(compiled, address)
+    if _not_modified(request, plan.etag):
+        return _cache_headers(HttpResponse(status=304), found, plan.etag)
+    built = tiles.build(plan)
+    if not built.body:
+        response = HttpResponse(status=204)
+    else:
+        response = HttpResponse(built.body, content_type=MVT_CONTENT_TYPE)
+    return _cache_headers(response, found, built.etag)
+
+
+@require_safe
+def layer_geojson(request: HttpRequest, layer: str) -> HttpResponse:
+    """GET /map/layers/{layer}.geojson: a small layer (overlays) as one GeoJSON document."""
+    found = visible_layer(request, layer)
+    if found is None or found.delivery != "geojson":
+        return problem(404, "No such layer", f"'{layer}' is not a GeoJSON layer you can see.")
+    sql, params = unordered(found).select_sql()
+    tables = versions.tables_in(sql)
+    versions.watch(tables)
+    etag = tiles.etag_for(sql, tuple(params), versions.versions(tables))
+    if _not_modified(request, etag):
+        return _cache_headers(HttpResponse(status=304), found, etag)
+    # ST_AsGeoJSON(record) writes every column but the geometry as a property: the whitelist.
+    statement = (
+        "SELECT json_build_object('type', 'FeatureCollection', 'features', "
+        "COALESCE(json_agg(ST_AsGeoJSON(q.*, 'geom', 6)::json), '[]'::json))::text "
+        f"FROM ({sql}) AS q"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        body = cursor.fetchone()[0]
+    response = HttpResponse(body, content_type="application/geo+json")
+    return _cache_headers(response, found, etag)
+
+
+@require_safe
+def search(request: HttpRequest) -> JsonResponse:
+    """GET /map/search.json?q=: parcels by APN or address, from the public layers only."""
+    try:
+        query = map_search.parse_query(request.GET.get("q"))
+    except map_search.SearchError as exc:
+        return problem(400, "Bad search", str(exc))
+    public = [layer for layer in all_layers().values() if layer.is_public]
+    return JsonResponse({"query": query, "results": map_search.find(query, public)})
+
+
+@require_safe
+def public_map(request: HttpRequest) -> HttpResponse:
+    """GET /map/: the public map; ?parcel=APN opens on that parcel, ?lat=&lon=&z= on a place."""
+    public = [layer for layer in all_layers().values() if layer.is_public]
+    return _map_page(request, public, staff=False)
+
+
+@login_required
+@require_safe
+def staff_map(request: HttpRequest) -> HttpResponse:
+    """GET /map/staff/: the map with the staff layers (lease status, arrears, monitoring)."""
+    if not request.user.is_staff:
+        raise PermissionDenied("The staff map is for the trust's staff.")
+    return _map_page(request, layers_for(request.user), staff=True)
+
+
+def _map_page(request: HttpRequest, layers: list[Layer], *, staff: bool) -> HttpResponse:
+    view = publicmap.parse_view(request.GET)
+    selected, message = None, ""
+    apn = (request.GET.get("parcel") or "").strip()[: map_search.MAX_QUERY_CHARS]
+    if apn:
+        found = map_search.find(apn, layers, limit=1, exact_apn=True)
+        if found:
+            selected = found[0]
+            if view is None:
+                view = publicmap.MapView(selected["lat"], selected["lon"], publicmap.DETAIL_ZOOM)
+        else:
+            message = f"No parcel with APN “{apn}” is on this map."
+    urls = publicmap.MapUrls(
+        tile=reverse("tile", args=["xlayerx", "1", "2", "3"])
+        .replace("xlayerx", "{layer}")
+        .replace("/1/2/3.pbf", "/{z}/{x}/{y}.pbf"),
+        geojson=reverse("map-layer-geojson", args=["xlayerx"]).replace("xlayerx", "{layer}"),
+        search=reverse("map-search"),
+    )
+    folium_map = publicmap.build_map(
+        layers=layers, urls=urls, view=view, bounds=_trust_bounds(), selected=selected
+    )
+    rendered = publicmap.render(folium_map)
+    nonce = secrets.token_urlsafe(18)
+    context = {
+        "map": rendered,
+        "nonce": nonce,
+        "legend": publicmap.legend(layers),
+        "staff": staff,
+        "message": message,
+    }
+    response = render(request, "maps/map.html", context)
+    response["Content-Security-Policy"] = publicmap.content_security_policy(nonce)
+    # The base map's tile server may ask who is using it: tell it the site, never the page
+    # (a URL can name the parcel someone looked up).
+    response["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response["Cache-Control"] = "no-store" if staff else "no-cache"
+    return response
+
+
+def _trust_bounds() -> tuple[float, float, float, float] | None:
+    """The extent (w, s, e, n) of the land the trust holds, for the map's first view."""
+    layer = get_layer("trust-land")
+    if layer is None:
+        return None
+    sql, params = unordered(layer).select_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            f"FROM (SELECT ST_Extent(q.geom) AS e FROM ({sql}) AS q) AS t",
+            params,
+        )
+        row = cursor.fetchone()
+    return None if row is None or row[0] is None else tuple(row)

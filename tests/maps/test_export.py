@@ -1,0 +1,336 @@
+"""Downloads: each format read back by GDAL with the right counts, CRS, fields and provenance."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pyogrio
+import pytest
+import shapely
+from django.db import connection
+
+from maps.layers import all_layers
+from tests.maps import factories_ogc as f
+
+ROOT = Path(__file__).resolve().parents[2]
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+
+
+@pytest.fixture
+def street(db):
+    return f.street()
+
+
+def download(client, url: str) -> bytes:
+    response = client.get(url)
+    assert response.status_code == 200, getattr(response, "content", b"")[:300]
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.getvalue()
+
+
+def signed_area(ring) -> float:
+    """Shoelace: positive for a counter-clockwise ring."""
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False)) / 2
+
+
+def decimals(number: float) -> int:
+    text = repr(number)
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
+
+
+# --- GeoJSON ---------------------------------------------------------------------------
+
+
+def test_geojson_export_is_rfc_7946(client, street):
+    doc = json.loads(download(client, "/export/trust-land.geojson"))
+    assert doc["type"] == "FeatureCollection"
+    assert "crs" not in doc
+    assert len(doc["features"]) == 4
+    for feature in doc["features"]:
+        for polygon in feature["geometry"]["coordinates"]:
+            outer, *holes = polygon
+            assert signed_area(outer) > 0, "exterior rings are counter-clockwise"
+            for hole in holes:
+                assert signed_area(hole) < 0, "holes are clockwise"
+            for lon, lat in outer:
+                assert -180 <= lon <= 180 and -90 <= lat <= 90
+                assert decimals(lon) <= 7 and decimals(lat) <= 7
+    holed = [ft for ft in doc["features"] if len(ft["geometry"]["coordinates"][0]) == 2]
+    assert len(holed) == 1
+
+
+def test_geojson_export_is_streamed(client, street):
+    response = client.get("/export/vacant-lots.geojson")
+    assert response.streaming
+    assert response["Content-Type"] == "application/geo+json"
+    assert 'filename="vacant-lots.geojson"' in response["Content-Disposition"]
+
+
+def test_geojson_export_carries_provenance_as_a_foreign_member(client, street):
+    doc = json.loads(download(client, "/export/vacant-lots.geojson?zoning=R-1"))
+    meta = doc["metadata"]
+    assert meta["layer"] == "vacant-lots"
+    assert meta["filters"] == {"zoning": "R-1"}
+    assert meta["crs"].endswith("CRS84")
+    assert meta["generated_at"].endswith("Z")
+    assert sum(source["features"] for source in meta["sources"]) == 2
+    assert len(doc["features"]) == 2
+
+
+def test_geojson_export_is_read_by_gdal_with_the_whitelisted_fields(client, street, tmp_path):
+    path = tmp_path / "trust.geojson"
+    path.write_bytes(download(client, "/export/trust-land.geojson"))
+    info = pyogrio.read_info(path)
+    assert info["features"] == 4
+    assert info["crs"] == "EPSG:4326"
+    assert set(info["fields"]) == set(all_layers()["trust-land"].field_names)
+
+
+def test_geojson_export_of_an_empty_selection_is_valid(client, street):
+    doc = json.loads(download(client, "/export/vacant-lots.geojson?zoning=none"))
+    assert doc["features"] == []
+
+
+def test_geojson_export_refuses_another_crs(client, street):
+    assert client.get(f"/export/vacant-lots.geojson?crs={EPSG}2255").status_code == 400
+
+
+def test_geojson_export_takes_the_items_filters(client, street):
+    doc = json.loads(download(client, f"/export/vacant-lots.geojson?bbox={f.lot_bbox(4, 6)}"))
+    assert sorted(ft["id"] for ft in doc["features"]) == [p.pk for p in street.vacant[:3]]
+
+
+def test_many_features_stream_in_several_chunks_and_stay_valid(client, db, monkeypatch):
+    from maps import exporting
+
+    monkeypatch.setattr(exporting, "CHUNK_BYTES", 2_000)
+    for i in range(60):
+        f.factories.parcel(geom=f.lot_at(i))
+    response = client.get("/export/vacant-lots.geojson")
+    chunks = list(response.streaming_content)
+    assert len(chunks) > 5
+    assert len(json.loads(b"".join(chunks))["features"]) == 60
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def test_csv_export_has_wkt_and_a_point_on_each_lot(client, street):
+    rows = list(csv.DictReader(io.StringIO(download(client, "/export/vacant-lots.csv").decode())))
+    assert len(rows) == 5
+    assert list(rows[0]) == ["id", *all_layers()["vacant-lots"].field_names, "WKT", "lon", "lat"]
+    for row in rows:
+        outline = shapely.from_wkt(row["WKT"])
+        assert outline.contains(shapely.Point(float(row["lon"]), float(row["lat"])))
+
+
+def test_csv_export_links_its_csvw_metadata_with_provenance(client, street):
+    response = client.get("/export/vacant-lots.csv?zoning=C-2")
+    link = response["Link"]
+    assert 'rel="describedby"' in link
+    metadata_url = link[link.index("<") + 1 : link.index(">")]
+    assert metadata_url.endswith("/export/vacant-lots.csv-metadata.json?zoning=C-2")
+    doc = json.loads(download(client, metadata_url.split("testserver", 1)[1]))
+    assert doc["@context"] == "http://www.w3.org/ns/csvw"
+    assert [c["name"] for c in doc["tableSchema"]["columns"]][-3:] == ["WKT", "lon", "lat"]
+    assert doc["notes"][0]["filters"] == {"zoning": "C-2"}
+
+
+def test_csv_export_is_read_by_gdal(client, street, tmp_path):
+    path = tmp_path / "lots.csv"
+    path.write_bytes(download(client, "/export/vacant-lots.csv"))
+    frame = pyogrio.read_dataframe(path)
+    assert len(frame) == 5
+    assert frame.geometry.geom_type.tolist() == ["MultiPolygon"] * 5
+
+
+# --- GeoPackage and Shapefile (ogr2ogr reads committed data: transactional tests) ---------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_geopackage_export_round_trips(client, tmp_path):
+    made = f.street()
+    path = tmp_path / "trust.gpkg"
+    path.write_bytes(download(client, "/export/trust-land.gpkg"))
+    info = pyogrio.read_info(path, layer="trust_land")
+    assert info["features"] == 4
+    assert info["crs"] == "EPSG:4326"
+    assert set(info["fields"]) == set(all_layers()["trust-land"].field_names)
+    frame = pyogrio.read_dataframe(path, layer="trust_land", fid_as_index=True)
+    assert frame.loc[made.trust[1].pk, "acquired_year"] == 2017
+    assert str(frame.loc[made.trust[1].pk, "acquired_on"])[:10] == "2017-03-01"
+    source = made.trust[2].geom
+    assert shapely.equals_exact(
+        frame.loc[made.trust[2].pk, "geometry"].normalize(),
+        shapely.from_wkb(bytes(source.wkb)).normalize(),
+        tolerance=1e-7,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_geopackage_carries_provenance_in_its_metadata(client, tmp_path):
+    f.street()
+    path = tmp_path / "lots.gpkg"
+    path.write_bytes(download(client, f"/export/vacant-lots.gpkg?bbox={f.lot_bbox(4, 6)}"))
+    out = subprocess.run(["ogrinfo", "-so", "-al", str(path)], capture_output=True, text=True)
+    assert "Feature Count: 3" in out.stdout
+    meta = pyogrio.read_info(path)["dataset_metadata"]
+    provenance = json.loads(meta["PROVENANCE"])
+    assert provenance["layer"] == "vacant-lots"
+    assert provenance["filters"]["bbox"] == [float(v) for v in f.lot_bbox(4, 6).split(",")]
+    with sqlite3.connect(path) as db:
+        description = db.execute("SELECT description FROM gpkg_contents").fetchone()[0]
+    assert "Vacant lots" in description and "bbox=" in description
+
+
+@pytest.mark.django_db(transaction=True)
+def test_geopackage_in_the_county_crs(client, tmp_path):
+    f.street()
+    path = tmp_path / "lots.gpkg"
+    path.write_bytes(download(client, f"/export/vacant-lots.gpkg?crs={EPSG}2255"))
+    info = pyogrio.read_info(path)
+    assert info["crs"] == "EPSG:2255"
+    minx = info["total_bounds"][0]
+    assert 2_000_000 < minx < 2_500_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_zipped_shapefile_round_trips_with_provenance(client, tmp_path):
+    f.street()
+    path = tmp_path / "lots.shp.zip"
+    path.write_bytes(download(client, "/export/vacant-lots.shp.zip"))
+    names = zipfile.ZipFile(path).namelist()
+    parts = {"vacant_lots.shp", "vacant_lots.dbf", "vacant_lots.prj", "provenance.json"}
+    assert parts <= set(names)
+    info = pyogrio.read_info(f"/vsizip/{path}/vacant_lots.shp")
+    assert info["features"] == 5
+    assert info["crs"] == "EPSG:4326"
+    assert {"apn", "zoning", "area_m2"} <= set(info["fields"])
+    provenance = json.loads(zipfile.ZipFile(path).read("provenance.json"))
+    assert provenance["format"] == "shp"
+
+
+# --- privacy ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["geojson", "csv", "gpkg", "shp.zip"])
+def test_staff_layer_downloads_are_401_to_anonymous(client, street, suffix):
+    assert client.get(f"/export/leases.{suffix}").status_code == 401
+
+
+def test_staff_download_the_staff_layer(client, street):
+    client.force_login(f.staff_user())
+    doc = json.loads(download(client, "/export/leases.geojson"))
+    assert "arrears" in doc["features"][0]["properties"]
+
+
+def test_no_export_has_a_column_outside_the_whitelist(client, street):
+    for name, layer in all_layers().items():
+        if not layer.is_public:
+            continue
+        text = download(client, f"/export/{name}.csv").decode()
+        header = text.splitlines()[0].split(",") if text else []
+        assert header[1:-3] == list(layer.field_names)
+        assert "State of Mississippi" not in text  # the owner of record
+
+
+def test_unknown_parameter_and_unknown_layer(client, street):
+    assert client.get("/export/vacant-lots.geojson?owner_of_record=x").status_code == 400
+    assert client.get("/export/nope.geojson").status_code == 404
+
+
+# --- the CLI, as a user runs it -------------------------------------------------------
+
+
+def run_clt(*args: str) -> subprocess.CompletedProcess:
+    db = connection.settings_dict
+    url = f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return subprocess.run(
+        [sys.executable, "-m", "clt.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        timeout=120,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cli_exports_a_filtered_geopackage(tmp_path):
+    f.street()
+    out = tmp_path / "r1.gpkg"
+    result = run_clt(
+        "export",
+        "vacant-lots",
+        "-f",
+        "gpkg",
+        "-o",
+        str(out),
+        "--where",
+        "zoning=R-1",
+        "--bbox",
+        f.lot_bbox(4, 8),
+    )
+    assert result.returncode == 0, result.stderr
+    assert pyogrio.read_info(out)["features"] == 2
+    assert "2 features" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cli_exports_every_format(tmp_path):
+    f.street()
+    for fmt, name in (("geojson", "a.geojson"), ("csv", "a.csv"), ("shp", "a.shp.zip")):
+        result = run_clt("export", "trust-land", "-f", fmt, "-o", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+    assert len(json.loads((tmp_path / "a.geojson").read_text())["features"]) == 4
+    assert (tmp_path / "a.csv-metadata.json").exists()
+    assert pyogrio.read_info(f"/vsizip/{tmp_path / 'a.shp.zip'}/trust_land.shp")["features"] == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cli_says_what_is_wrong_with_a_filter(tmp_path):
+    result = run_clt(
+        "export",
+        "vacant-lots",
+        "-f",
+        "csv",
+        "-o",
+        str(tmp_path / "x.csv"),
+        "--where",
+        "owner_of_record=x",
+    )
+    assert result.returncode == 2
+    assert "owner_of_record=x" in result.stderr and "Traceback" not in result.stderr
+    result = run_clt(
+        "export", "vacant-lots", "-f", "csv", "-o", str(tmp_path / "x.csv"), "--bbox", "1,2,3"
+    )
+    assert result.returncode == 1
+    assert "bbox" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_abandoned_download_leaves_the_database_connection_usable(client, monkeypatch):
+    # psycopg cancels the COPY and drains it; in autocommit (as in production) the same
+    # connection then serves the next query. (Inside a test transaction the cancel would abort
+    # the transaction, hence transaction=True.)
+    from maps import exporting
+
+    monkeypatch.setattr(exporting, "CHUNK_BYTES", 1_000)
+    for i in range(30):
+        f.factories.parcel(geom=f.lot_at(i))
+    response = client.get("/export/vacant-lots.geojson")
+    stream = iter(response.streaming_content)
+    next(stream), next(stream)
+    raw = connection.connection
+    response.close()  # what the WSGI server does when the client hangs up mid-download
+    assert not raw.closed
+    assert raw.execute("SELECT count(*) FROM parcels_parcel").fetchone()[0] == 30

@@ -1,0 +1,249 @@
+"""The map pages: built with folium, every asset served by the app, a strict CSP, deep links,
+search, and the staff map behind login."""
+
+from __future__ import annotations
+
+import re
+
+import folium
+import pytest
+from branca.element import JavascriptLink
+
+from maps import assets, publicmap
+from tests import factories
+from tests.maps import factories_map
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def block():
+    return factories_map.block()
+
+
+def page(response) -> str:
+    assert response.status_code == 200, response.content[:500]
+    return response.content.decode()
+
+
+def test_the_map_page_loads_only_the_apps_own_scripts_and_styles(client, block):
+    html = page(client.get("/map/"))
+    sources = re.findall(r'<script[^>]* src="([^"]+)"', html)
+    sheets = re.findall(r'<link[^>]* href="([^"]+)"', html)
+    assert sources == [f"/static/{path}" for path in (*assets.SCRIPTS, "maps/map.js")]
+    assert sheets == ["/static/clt/site.css"] + [
+        f"/static/{path}" for path in (*assets.STYLESHEETS, "maps/map.css")
+    ]
+
+
+def test_the_only_address_outside_the_app_is_the_base_map(client, block):
+    html = page(client.get("/map/"))
+    outside = set(re.findall(r"https?://[^\s\"'<>)]+", html))
+    assert outside == {"https://tile.openstreetmap.org/{z}/{x}/{y}.png"}
+
+
+def test_the_page_has_a_strict_content_security_policy_with_one_nonce(client, block):
+    response = client.get("/map/")
+    html = page(response)
+    csp = dict(
+        part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";")
+    )
+    nonce = re.search(r"'nonce-([^']+)'", csp["script-src"]).group(1)
+    assert csp["default-src"] == "'self'"
+    assert csp["script-src"] == f"'self' 'nonce-{nonce}'"
+    assert csp["style-src"] == "'self'"
+    assert csp["img-src"] == "'self' data: https://tile.openstreetmap.org"
+    assert csp["connect-src"] == "'self'"
+    assert csp["frame-ancestors"] == "'none'"
+    inline = re.findall(r"<script(?![^>]* src=)([^>]*)>", html)
+    assert inline == [f' nonce="{nonce}"']
+    assert "<style" not in html and " style=" not in html
+    assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_each_page_gets_a_fresh_nonce(client, block):
+    first = client.get("/map/")["Content-Security-Policy"]
+    second = client.get("/map/")["Content-Security-Policy"]
+    assert first != second
+
+
+def test_the_csp_allows_a_base_map_with_subdomains(settings):
+    settings.BASEMAP_URL = "https://{s}.tiles.example.org/{z}/{x}/{y}.png"
+    assert "img-src 'self' data: https://*.tiles.example.org;" in (
+        publicmap.content_security_policy("n")
+    )
+
+
+def test_without_a_base_map_the_page_allows_no_other_host(client, block, settings):
+    settings.BASEMAP_URL = ""
+    response = client.get("/map/")
+    assert "tileLayer" not in page(response)
+    assert "img-src 'self' data:;" in response["Content-Security-Policy"]
+
+
+def test_the_vendored_libraries_are_served_by_the_app(client):
+    for path in (*assets.SCRIPTS, *assets.STYLESHEETS, "maps/vendor/leaflet/images/layers.png"):
+        response = client.get(f"/static/{path}")
+        assert response.status_code == 200, path
+        b"".join(response.streaming_content)
+
+
+def test_render_refuses_a_library_from_a_cdn():
+    m = publicmap.LocalMap(location=[32.3, -90.2])
+    m.get_root().header.add_child(JavascriptLink("https://cdn.example.org/x.js"), name="x")
+    with pytest.raises(ValueError, match="https://cdn.example.org/x.js is not served by this app"):
+        publicmap.render(m)
+
+
+def test_folium_s_own_defaults_would_have_used_cdns():
+    # The reason LocalMap exists: folium's Map links these hosts by default.
+    hosts = {re.sub(r"https://([^/]+)/.*", r"\1", url) for _, url in folium.Map.default_js}
+    assert "cdn.jsdelivr.net" in hosts
+
+
+def test_the_map_opens_on_the_trusts_land(client, block):
+    html = page(client.get("/map/"))
+    assert ".fitBounds(" in html
+
+
+def test_a_deep_link_to_a_parcel_opens_on_it_with_its_public_fields(client, block):
+    html = page(client.get(f"/map/?parcel={block.leased.apn}"))
+    assert '"zoom": 18' in html
+    assert f'"apn": "{block.leased.apn}"' in html
+    assert '"address": "1200 Trust Way"' in html
+    assert ".fitBounds(" not in html
+
+
+def test_a_deep_link_to_an_unknown_parcel_says_so(client, block):
+    html = page(client.get("/map/?parcel=999-999-999"))
+    assert "No parcel with APN “999-999-999” is on this map." in html
+
+
+def test_a_deep_link_to_a_place_opens_there(client, block):
+    html = page(client.get("/map/?lat=32.30123&lon=-90.21456&z=17"))
+    assert "center: [32.30123, -90.21456]" in html
+    assert '"zoom": 17' in html
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["lat=95&lon=-90.2&z=17", "lat=32.3&lon=-190&z=17", "lat=32.3&lon=-90.2&z=30", "lat=nan&lon=1"],
+)
+def test_a_place_outside_the_map_is_ignored(query):
+    from django.http import QueryDict
+
+    assert publicmap.parse_view(QueryDict(query)) is None
+
+
+def test_the_legend_names_every_public_layer_and_each_use(client, block):
+    html = page(client.get("/map/"))
+    for title in (
+        "Land held by the trust",
+        "Homes and lots available now",
+        "Vacant lots in the city",
+        "Neighbourhoods",
+        "Flood zones",
+    ):
+        assert title in html
+    assert "Community garden" in html and "Urban farm" in html
+    assert "Ground leases (staff)" not in html
+
+
+def test_the_page_is_laid_out_for_a_phone(client, block):
+    html = page(client.get("/map/"))
+    assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
+
+
+# --- search -----------------------------------------------------------------------------
+
+
+def test_search_finds_a_parcel_by_apn(client, block):
+    response = client.get("/map/search.json", {"q": block.leased.apn})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["properties"]["apn"] for r in results] == [block.leased.apn]
+    assert results[0]["layer"] == "trust-land"
+    assert results[0]["properties"]["acquired_year"] == 2016
+    assert 32.29 < results[0]["lat"] < 32.31 and -90.22 < results[0]["lon"] < -90.19
+
+
+def test_search_finds_parcels_by_part_of_an_address(client, block):
+    results = client.get("/map/search.json", {"q": "trust way"}).json()["results"]
+    assert (
+        sorted(r["properties"]["apn"] for r in results) == sorted(p.apn for p in block.trust)[:10]
+    )
+
+
+def test_an_available_lot_is_reported_from_the_available_layer(client, block):
+    lot = block.available[0]
+    results = client.get("/map/search.json", {"q": lot.apn}).json()["results"]
+    assert [(r["layer"], r["properties"]["apn"]) for r in results] == [("available", lot.apn)]
+
+
+def test_search_never_finds_retired_or_unmapped_parcels(client, block):
+    for q in ("1 Gone St", "2 Unmapped St"):
+        assert client.get("/map/search.json", {"q": q}).json()["results"] == []
+
+
+def test_search_wildcards_are_taken_literally(client, block):
+    assert client.get("/map/search.json", {"q": "%%"}).json()["results"] == []
+    assert client.get("/map/search.json", {"q": "__"}).json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("q", "detail"),
+    [
+        ("a", "q: type at least 2 characters of an address or APN"),
+        ("x" * 101, "q: at most 100 characters"),
+    ],
+)
+def test_a_search_too_short_or_too_long_is_a_400(client, q, detail):
+    response = client.get("/map/search.json", {"q": q})
+    assert response.status_code == 400
+    assert response.json()["detail"] == detail
+
+
+# --- GeoJSON layers -------------------------------------------------------------------------
+
+
+def test_an_overlay_layer_is_served_as_geojson_with_its_fields_only(client, block):
+    response = client.get("/map/layers/neighbourhoods.geojson")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/geo+json"
+    data = response.json()
+    assert data["type"] == "FeatureCollection"
+    assert [f["properties"] for f in data["features"]] == [
+        {"id": f["properties"]["id"], "name": "Trust Way Neighbourhood", "kind": "neighbourhood"}
+        for f in data["features"]
+    ]
+    again = client.get(
+        "/map/layers/neighbourhoods.geojson", headers={"if-none-match": response["ETag"]}
+    )
+    assert again.status_code == 304
+
+
+def test_a_tile_layer_is_not_served_as_geojson(client, block):
+    assert client.get("/map/layers/vacant-lots.geojson").status_code == 404
+
+
+# --- the staff map --------------------------------------------------------------------------
+
+
+def test_the_staff_map_asks_anonymous_visitors_to_log_in(client):
+    response = client.get("/map/staff/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_the_staff_map_is_refused_to_a_logged_in_resident(client):
+    client.force_login(factories.user("resident"))
+    assert client.get("/map/staff/").status_code == 403
+
+
+def test_the_staff_map_shows_staff_the_lease_layer(client, block):
+    client.force_login(factories.user("planner", is_staff=True))
+    response = client.get("/map/staff/")
+    html = page(response)
+    assert "Ground leases (staff)" in html
+    assert "/tiles/leases/{z}/{x}/{y}.pbf" in html
+    assert response["Cache-Control"] == "no-store"

@@ -1,0 +1,409 @@
+"""The OGC API - Features endpoint, request by request, on a small street of parcels."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from maps.layers import all_layers
+from tests.maps import factories_ogc as f
+
+pytestmark = pytest.mark.django_db
+
+CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+
+
+@pytest.fixture
+def street():
+    return f.street()
+
+
+def get_json(client, url, status=200, **headers):
+    response = client.get(url, **headers)
+    assert response.status_code == status, response.content[:500]
+    return response.json()
+
+
+def rels(doc) -> dict[str, str]:
+    return {link["rel"]: link["href"] for link in doc["links"] if link["type"] != "text/html"}
+
+
+# --- landing, conformance, api ---------------------------------------------------------
+
+
+def test_landing_page_links_the_api_conformance_and_collections(client):
+    doc = get_json(client, "/ogcapi/")
+    links = rels(doc)
+    assert links["service-desc"].endswith("/ogcapi/api?f=json")
+    assert links["conformance"].endswith("/ogcapi/conformance")
+    assert links["data"].endswith("/ogcapi/collections")
+
+
+def test_landing_page_answers_without_the_trailing_slash(client):
+    assert client.get("/ogcapi").status_code == 200
+
+
+def test_conformance_declares_core_geojson_html_oas30_and_crs(client):
+    classes = get_json(client, "/ogcapi/conformance")["conformsTo"]
+    assert CORE in classes
+    assert {c.rsplit("/", 1)[1] for c in classes} == {"core", "geojson", "html", "oas30", "crs"}
+
+
+def test_api_definition_is_openapi_3_with_a_path_per_public_collection(client):
+    response = client.get("/ogcapi/api")
+    assert response["Content-Type"] == "application/vnd.oai.openapi+json;version=3.0"
+    doc = response.json()
+    assert doc["openapi"].startswith("3.0")
+    public = [name for name, layer in all_layers().items() if layer.is_public]
+    for name in public:
+        assert f"/collections/{name}/items" in doc["paths"]
+    assert "/collections/leases/items" not in doc["paths"]
+
+
+def test_api_definition_declares_each_whitelisted_field_as_a_filter(client):
+    doc = get_json(client, "/ogcapi/api")
+    params = doc["paths"]["/collections/vacant-lots/items"]["get"]["parameters"]
+    refs = {p["$ref"].rsplit("/", 1)[1] for p in params}
+    assert {"vacant-lots.zoning", "vacant-lots.apn", "limit", "bbox"} <= refs
+    assert "datetime" not in refs  # the layer has no dates
+    dated = doc["paths"]["/collections/trust-land/items"]["get"]["parameters"]
+    assert "datetime" in {p["$ref"].rsplit("/", 1)[1] for p in dated}
+
+
+def test_limit_is_declared_with_its_default_and_maximum(client):
+    doc = get_json(client, "/ogcapi/api")
+    schema = doc["components"]["parameters"]["limit"]["schema"]
+    assert (schema["minimum"], schema["default"], schema["maximum"]) == (1, 10, 10_000)
+
+
+# --- content negotiation ---------------------------------------------------------------
+
+
+def test_a_browser_gets_html(client):
+    response = client.get("/ogcapi/collections", HTTP_ACCEPT="text/html,*/*;q=0.8")
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/ogcapi/",
+        "/ogcapi/conformance",
+        "/ogcapi/api",
+        "/ogcapi/collections",
+        "/ogcapi/collections/trust-land",
+        "/ogcapi/collections/trust-land/items",
+    ],
+)
+def test_every_resource_has_an_html_page(client, street, url):
+    response = client.get(url + "?f=html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "<h1>" in response.content.decode()
+
+
+def test_api_server_url_joins_paths_without_a_double_slash(client):
+    server = get_json(client, "/ogcapi/api")["servers"][0]["url"]
+    assert server == "http://testserver/ogcapi"
+
+
+def test_f_json_overrides_a_browser_accept_header(client):
+    response = client.get("/ogcapi/collections?f=json", HTTP_ACCEPT="text/html")
+    assert response["Content-Type"] == "application/json"
+
+
+def test_an_unknown_format_is_a_400(client):
+    assert get_json(client, "/ogcapi/collections?f=xml", 400)["status"] == 400
+
+
+def test_items_and_feature_pages_render_as_html(client, street):
+    items = client.get("/ogcapi/collections/trust-land/items?f=html")
+    assert items.status_code == 200
+    assert street.trust[0].apn in items.content.decode()
+    feature = client.get(f"/ogcapi/collections/trust-land/items/{street.trust[0].pk}?f=html")
+    assert street.trust[0].address in feature.content.decode()
+
+
+# --- collections -----------------------------------------------------------------------
+
+
+def test_anonymous_collections_are_the_public_layers(client):
+    ids = [c["id"] for c in get_json(client, "/ogcapi/collections")["collections"]]
+    assert ids == [name for name, layer in all_layers().items() if layer.is_public]
+
+
+def test_staff_see_the_staff_layers_too(client):
+    client.force_login(f.staff_user())
+    ids = [c["id"] for c in get_json(client, "/ogcapi/collections")["collections"]]
+    assert "leases" in ids
+
+
+def test_collection_has_extent_crs_list_and_item_links(client, street):
+    doc = get_json(client, "/ogcapi/collections/trust-land")
+    west, south, east, north = doc["extent"]["spatial"]["bbox"][0]
+    assert west == pytest.approx(f.WEST_LON)
+    assert north == pytest.approx(f.LAT + f.SIDE_DEG)
+    assert doc["extent"]["temporal"]["interval"] == [["2015-01-20", "2023-09-09"]]
+    assert doc["crs"][0] == CRS84
+    assert {EPSG + "2255", EPSG + "3814"} <= set(doc["crs"])
+    assert any(
+        link["rel"] == "items" and link["type"] == "application/geo+json" for link in doc["links"]
+    )
+
+
+def test_unknown_collection_is_a_404(client):
+    assert get_json(client, "/ogcapi/collections/nope", 404)["status"] == 404
+    assert client.get("/ogcapi/collections/nope/items").status_code == 404
+
+
+# --- items -----------------------------------------------------------------------------
+
+
+def test_items_are_a_geojson_feature_collection_with_counts(client, street):
+    response = client.get("/ogcapi/collections/trust-land/items")
+    assert response["Content-Type"] == "application/geo+json"
+    assert response["Content-Crs"] == f"<{CRS84}>"
+    doc = response.json()
+    assert doc["type"] == "FeatureCollection"
+    assert doc["numberMatched"] == doc["numberReturned"] == 4
+    assert [ft["id"] for ft in doc["features"]] == sorted(p.pk for p in street.trust)
+
+
+def test_items_carry_only_the_whitelisted_fields(client, street):
+    doc = get_json(client, "/ogcapi/collections/trust-land/items")
+    declared = set(all_layers()["trust-land"].field_names)
+    for feature in doc["features"]:
+        assert set(feature["properties"]) == declared
+    assert "owner_of_record" not in str(doc)
+    assert "State of Mississippi" not in str(doc)
+
+
+def test_item_values_are_those_of_the_registry(client, street):
+    lot = street.trust[1]
+    doc = get_json(client, f"/ogcapi/collections/trust-land/items/{lot.pk}")
+    assert doc["id"] == lot.pk
+    assert doc["properties"]["apn"] == lot.apn
+    assert doc["properties"]["available"] == "true"
+    assert doc["properties"]["acquired_on"] == "2017-03-01"
+    assert doc["properties"]["acquired_year"] == 2017
+    assert doc["geometry"]["type"] == "MultiPolygon"
+
+
+def test_limit_pages_with_next_links_until_every_feature_is_read(client, street):
+    url, seen, pages = "/ogcapi/collections/vacant-lots/items?limit=2", [], 0
+    while url:
+        doc = get_json(client, url)
+        assert doc["numberReturned"] == len(doc["features"])
+        seen += [ft["id"] for ft in doc["features"]]
+        url = rels(doc).get("next")
+        pages += 1
+    assert pages == 3
+    assert seen == sorted(p.pk for p in street.vacant)
+
+
+def test_number_matched_is_on_the_first_page_and_not_on_keyset_pages(client, street):
+    first = get_json(client, "/ogcapi/collections/vacant-lots/items?limit=2")
+    assert first["numberMatched"] == 5
+    assert "numberMatched" not in get_json(client, rels(first)["next"])
+    assert (
+        get_json(client, "/ogcapi/collections/vacant-lots/items?limit=2&offset=2")["numberMatched"]
+        == 5
+    )
+    assert get_json(client, "/ogcapi/collections/vacant-lots/items?offset=99")["numberMatched"] == 5
+
+
+def test_next_link_carries_the_last_id_of_the_page(client, street):
+    doc = get_json(client, "/ogcapi/collections/vacant-lots/items?limit=2")
+    assert f"after={doc['features'][-1]['id']}" in rels(doc)["next"]
+    assert "limit=2" in rels(doc)["next"]
+
+
+def test_prev_link_goes_back_a_page(client, street):
+    first = get_json(client, "/ogcapi/collections/vacant-lots/items?limit=2")
+    second = get_json(client, rels(first)["next"])
+    back = get_json(client, rels(second)["prev"])
+    assert [ft["id"] for ft in back["features"]] == [ft["id"] for ft in first["features"]]
+    assert "prev" not in rels(back)
+    assert "prev" not in rels(first)
+
+
+def test_offset_skips_features_and_links_on_by_keyset(client, street):
+    doc = get_json(client, "/ogcapi/collections/vacant-lots/items?limit=2&offset=3")
+    ids = sorted(p.pk for p in street.vacant)
+    assert [ft["id"] for ft in doc["features"]] == ids[3:5]
+    assert "next" not in rels(doc)
+
+
+def test_paging_links_keep_the_filters(client, street):
+    doc = get_json(client, "/ogcapi/collections/vacant-lots/items?limit=1&zoning=R-1")
+    assert doc["numberMatched"] == 2
+    assert "zoning=R-1" in rels(doc)["next"]
+
+
+def test_a_limit_over_the_maximum_is_served_as_the_maximum(client, street):
+    doc = get_json(client, "/ogcapi/collections/vacant-lots/items?limit=1000000")
+    assert doc["numberReturned"] == 5
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "ten", "1.5", ""])
+def test_an_invalid_limit_is_a_400(client, limit):
+    assert client.get(f"/ogcapi/collections/vacant-lots/items?limit={limit}").status_code == 400
+
+
+def test_an_unknown_parameter_is_a_400_naming_it(client):
+    doc = get_json(client, "/ogcapi/collections/vacant-lots/items?owner_of_record=x", 400)
+    assert "owner_of_record" in doc["detail"]
+
+
+def test_bbox_selects_the_lots_inside_it(client, street):
+    # Lots 4..6 are the first three vacant lots.
+    doc = get_json(client, f"/ogcapi/collections/vacant-lots/items?bbox={f.lot_bbox(4, 6)}")
+    assert [ft["id"] for ft in doc["features"]] == [p.pk for p in street.vacant[:3]]
+    assert doc["numberMatched"] == 3
+
+
+def test_bbox_in_the_county_crs_selects_the_same_lots(client, street):
+    from pyproj import Transformer
+
+    to_ft = Transformer.from_crs(4326, 2255, always_xy=True)
+    x0, y0, x1, y1 = (float(v) for v in f.lot_bbox(4, 6).split(","))
+    box = ",".join(str(v) for v in to_ft.transform_bounds(x0, y0, x1, y1))
+    url = f"/ogcapi/collections/vacant-lots/items?bbox={box}&bbox-crs={EPSG}2255"
+    doc = get_json(client, url)
+    assert [ft["id"] for ft in doc["features"]] == [p.pk for p in street.vacant[:3]]
+
+
+def test_bbox_in_epsg_4326_is_latitude_first(client, street):
+    x0, y0, x1, y1 = f.lot_bbox(4, 6).split(",")
+    url = f"/ogcapi/collections/vacant-lots/items?bbox={y0},{x0},{y1},{x1}&bbox-crs={EPSG}4326"
+    assert get_json(client, url)["numberMatched"] == 3
+
+
+@pytest.mark.parametrize("bbox", ["1,2,3", "a,b,c,d", "0,10,1,5", "0,0,1,91", "nan,0,1,1"])
+def test_an_invalid_bbox_is_a_400(client, bbox):
+    assert client.get(f"/ogcapi/collections/vacant-lots/items?bbox={bbox}").status_code == 400
+
+
+def test_a_bbox_far_outside_a_projected_crs_selects_nothing(client, street):
+    url = f"/ogcapi/collections/vacant-lots/items?bbox=1e30,1e30,2e30,2e30&bbox-crs={EPSG}3814"
+    assert get_json(client, url)["numberMatched"] == 0
+
+
+def test_datetime_instant_selects_lots_acquired_that_day(client, street):
+    doc = get_json(client, "/ogcapi/collections/trust-land/items?datetime=2017-03-01")
+    assert [ft["id"] for ft in doc["features"]] == [street.trust[1].pk]
+
+
+def test_datetime_interval_open_at_the_start(client, street):
+    doc = get_json(client, "/ogcapi/collections/trust-land/items?datetime=../2017-12-31T00:00:00Z")
+    assert [ft["id"] for ft in doc["features"]] == [p.pk for p in street.trust[:2]]
+
+
+def test_datetime_on_a_layer_without_dates_is_a_400(client):
+    assert (
+        client.get("/ogcapi/collections/vacant-lots/items?datetime=2020-01-01").status_code == 400
+    )
+
+
+def test_property_filter_compares_whitelisted_fields(client, street):
+    doc = get_json(client, "/ogcapi/collections/vacant-lots/items?zoning=C-2")
+    assert [ft["id"] for ft in doc["features"]] == [p.pk for p in street.vacant[2:]]
+
+
+def test_a_property_filter_value_of_the_wrong_type_is_a_400(client):
+    assert client.get("/ogcapi/collections/vacant-lots/items?area_m2=big").status_code == 400
+
+
+def test_crs_returns_county_feet_with_a_content_crs_header(client, street):
+    lot = street.vacant[0]
+    url = f"/ogcapi/collections/vacant-lots/items/{lot.pk}?crs={EPSG}2255"
+    response = client.get(url)
+    assert response["Content-Crs"] == f"<{EPSG}2255>"
+    x, y = response.json()["geometry"]["coordinates"][0][0][0]
+    assert 2_000_000 < x < 2_500_000 and 1_000_000 < y < 1_200_000  # feet, Jackson
+
+
+def test_crs_epsg_4326_returns_latitude_first(client, street):
+    url = f"/ogcapi/collections/vacant-lots/items/{street.vacant[0].pk}?crs={EPSG}4326"
+    lat, lon = get_json(client, url)["geometry"]["coordinates"][0][0][0]
+    assert lat == pytest.approx(f.LAT, abs=0.001) and lon < -90
+
+
+def test_an_unsupported_crs_is_a_400(client, street):
+    url = f"/ogcapi/collections/vacant-lots/items?crs={EPSG}3857"
+    assert client.get(url).status_code == 400
+
+
+def test_an_unknown_feature_is_a_404(client, street):
+    assert client.get("/ogcapi/collections/vacant-lots/items/999999999").status_code == 404
+    assert client.get("/ogcapi/collections/vacant-lots/items/abc").status_code == 404
+
+
+def test_a_feature_of_another_layer_is_a_404_here(client, street):
+    url = f"/ogcapi/collections/vacant-lots/items/{street.trust[0].pk}"
+    assert client.get(url).status_code == 404
+
+
+def test_only_get_and_head_are_allowed(client):
+    assert client.post("/ogcapi/collections").status_code == 405
+    assert client.head("/ogcapi/collections").status_code == 200
+
+
+# --- privacy ---------------------------------------------------------------------------
+
+
+STAFF_URLS = [
+    "/ogcapi/collections/leases",
+    "/ogcapi/collections/leases/items",
+    "/ogcapi/collections/leases/items/1",
+]
+
+
+@pytest.mark.parametrize("url", STAFF_URLS)
+def test_staff_collections_are_401_to_anonymous(client, street, url):
+    response = client.get(url)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize("url", STAFF_URLS)
+def test_staff_collections_are_403_to_a_logged_in_non_staff_user(client, street, url):
+    client.force_login(f.resident_user())
+    assert client.get(url).status_code == 403
+
+
+def test_staff_read_the_staff_layer_with_its_private_fields(client, street):
+    client.force_login(f.staff_user())
+    doc = get_json(client, "/ogcapi/collections/leases/items")
+    assert [ft["id"] for ft in doc["features"]] == [street.leased[0].pk]
+    assert {"lease", "lease_status", "arrears"} <= set(doc["features"][0]["properties"])
+
+
+def test_staff_may_use_basic_credentials(client, street):
+    f.staff_user("gis", "s3cret-pass")
+    token = base64.b64encode(b"gis:s3cret-pass").decode()
+    response = client.get("/ogcapi/collections/leases/items", HTTP_AUTHORIZATION=f"Basic {token}")
+    assert response.status_code == 200
+
+
+def test_wrong_basic_credentials_do_not_open_the_staff_layer(client, street):
+    f.staff_user("gis", "s3cret-pass")
+    token = base64.b64encode(b"gis:wrong").decode()
+    response = client.get("/ogcapi/collections/leases/items", HTTP_AUTHORIZATION=f"Basic {token}")
+    assert response.status_code == 401
+
+
+def test_garbled_basic_credentials_are_a_400_not_a_500(client):
+    response = client.get("/ogcapi/collections/leases", HTTP_AUTHORIZATION="Basic %%%")
+    assert response.status_code == 400
+
+
+def test_anonymous_api_definition_and_collections_never_mention_private_fields(client, street):
+    text = "".join(
+        client.get(url).content.decode() for url in ("/ogcapi/api", "/ogcapi/collections")
+    )
+    for private in ("arrears", "lease_status", "open_monitoring", "owner_of_record"):
+        assert private not in text

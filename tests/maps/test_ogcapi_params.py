@@ -1,0 +1,225 @@
+"""Each query parameter parser against the rule of the standard it implements (no database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.http import QueryDict
+
+from maps.ogcapi import crs
+from maps.ogcapi.params import (
+    LIMIT_MAX,
+    ParamError,
+    check_known,
+    parse_bbox,
+    parse_crs,
+    parse_cursor,
+    parse_datetime,
+    parse_f,
+    parse_limit,
+    parse_offset,
+    single,
+)
+
+UTC = dt.UTC
+
+
+# /req/core/fc-limit-definition, /req/core/fc-limit-response-1
+
+
+def test_limit_defaults_to_ten():
+    assert parse_limit(None) == 10
+
+
+def test_limit_within_range_is_kept():
+    assert parse_limit("1") == 1
+    assert parse_limit("1000") == 1000
+
+
+def test_limit_over_the_maximum_is_clamped_not_refused():
+    assert parse_limit("50000") == LIMIT_MAX == 10_000
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1.0", "1e3", "", "ten", "9" * 30])
+def test_limit_not_a_positive_integer_is_invalid(value):
+    with pytest.raises(ParamError, match="limit"):
+        parse_limit(value)
+
+
+def test_offset_and_cursors_are_integers():
+    assert parse_offset(None) == 0
+    assert parse_offset("900000") == 900_000
+    assert parse_cursor("after", "42") == 42
+    with pytest.raises(ParamError):
+        parse_offset("-1")
+    with pytest.raises(ParamError, match="after"):
+        parse_cursor("after", "4a")
+
+
+# /req/core/fc-bbox-definition, /req/core/fc-bbox-response
+
+
+def test_bbox_of_four_numbers_is_lower_then_upper_corner():
+    box = parse_bbox("-90.3,32.2,-90.1,32.4")
+    assert box.as_list() == [-90.3, 32.2, -90.1, 32.4]
+    assert box.crs is crs.CRS84
+
+
+def test_bbox_of_six_numbers_ignores_heights():
+    assert parse_bbox("-90.3,32.2,0,-90.1,32.4,100").as_list() == [-90.3, 32.2, -90.1, 32.4]
+
+
+def test_bbox_lower_longitude_east_of_upper_crosses_the_antimeridian():
+    box = parse_bbox("170,-10,-170,10")
+    assert box.crosses_antimeridian
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1,2,3",
+        "1,2,3,4,5",
+        "1,2,3,4,5,6,7",
+        "a,2,3,4",
+        "inf,0,1,1",
+        "0,5,1,4",
+        "0,-91,1,0",
+        "-181,0,0,1",
+        "",
+    ],
+)
+def test_bbox_malformed_or_out_of_range_is_invalid(value):
+    with pytest.raises(ParamError, match="bbox"):
+        parse_bbox(value)
+
+
+def test_bbox_in_epsg_4326_is_latitude_first():
+    box = parse_bbox("32.2,-90.3,32.4,-90.1", crs.EPSG_4326)
+    assert box.as_list() == [-90.3, 32.2, -90.1, 32.4]
+
+
+def test_bbox_in_a_projected_crs_may_not_cross_over():
+    assert parse_bbox("2000000,1000000,2100000,1100000", crs.MS_WEST_FTUS).maxx == 2_100_000
+    with pytest.raises(ParamError):
+        parse_bbox("2100000,1000000,2000000,1100000", crs.MS_WEST_FTUS)
+
+
+# Part 2: /req/crs/fc-crs-valid-value, /req/crs/fc-bbox-crs-valid-value
+
+
+def test_crs_defaults_to_crs84():
+    assert parse_crs(None) is crs.CRS84
+
+
+def test_crs_by_uri_and_by_safe_curie():
+    assert parse_crs("http://www.opengis.net/def/crs/EPSG/0/2255") is crs.MS_WEST_FTUS
+    assert parse_crs("[EPSG:3814]") is crs.MS_TM
+    assert parse_crs("[OGC:CRS84]") is crs.CRS84
+
+
+def test_a_crs_not_served_is_invalid_and_names_the_parameter():
+    with pytest.raises(ParamError, match="bbox-crs"):
+        parse_crs("http://www.opengis.net/def/crs/EPSG/0/3857", "bbox-crs")
+
+
+# /req/core/fc-time-definition (RFC 3339, intervals with open ends)
+
+
+def test_datetime_instant():
+    interval = parse_datetime("2018-02-12T23:20:50Z")
+    assert interval.start == interval.end == dt.datetime(2018, 2, 12, 23, 20, 50, tzinfo=UTC)
+
+
+def test_datetime_with_an_offset_is_converted_to_utc():
+    interval = parse_datetime("2018-02-12T20:00:00-06:00")
+    assert interval.start == dt.datetime(2018, 2, 13, 2, 0, tzinfo=UTC)
+
+
+def test_datetime_date_means_the_whole_day():
+    interval = parse_datetime("2018-02-12")
+    assert interval.start == dt.datetime(2018, 2, 12, tzinfo=UTC)
+    assert interval.end.date() == dt.date(2018, 2, 12) and interval.end.hour == 23
+
+
+def test_datetime_closed_interval():
+    interval = parse_datetime("2018-02-12T00:00:00Z/2018-03-18T12:31:12Z")
+    assert interval.end == dt.datetime(2018, 3, 18, 12, 31, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", ["../2018-03-18", "/2018-03-18"])
+def test_datetime_open_start(value):
+    interval = parse_datetime(value)
+    assert interval.start is None and interval.end.date() == dt.date(2018, 3, 18)
+
+
+@pytest.mark.parametrize("value", ["2018-02-12/..", "2018-02-12/"])
+def test_datetime_open_end(value):
+    interval = parse_datetime(value)
+    assert interval.end is None and interval.start.date() == dt.date(2018, 2, 12)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "../..",
+        "/",
+        "2018-13-01",
+        "2018-02-12T23:20:50",
+        "12/02/2018",
+        "2019-01-01/2018-01-01",
+        "now",
+        "",
+    ],
+)
+def test_datetime_invalid(value):
+    with pytest.raises(ParamError, match="datetime"):
+        parse_datetime(value)
+
+
+# /rec/core/query-param-unknown, /req/core/query-param-invalid
+
+
+def test_unknown_parameters_are_refused_by_name():
+    with pytest.raises(ParamError, match="owner"):
+        check_known(QueryDict("limit=1&owner=x"), ["limit"])
+
+
+def test_a_repeated_parameter_is_refused():
+    with pytest.raises(ParamError, match="limit"):
+        single(QueryDict("limit=1&limit=2"), "limit")
+
+
+def test_f_is_json_or_html():
+    assert parse_f("html") == "html"
+    assert parse_f(None) is None
+    with pytest.raises(ParamError):
+        parse_f("xml")
+
+
+# /req/core/query-param-invalid for property filters: values by the field's declared type
+
+
+def test_property_filters_are_parsed_by_field_type():
+    from django.db.models import F
+
+    from maps.layers import Audience, Layer, LayerField
+    from maps.ogcapi.params import parse_properties
+
+    layer = Layer(
+        "t",
+        "T",
+        "",
+        Audience.PUBLIC,
+        lambda: None,
+        fields=(
+            LayerField("n", F("n"), "integer"),
+            LayerField("d", F("d"), "date"),
+            LayerField("s", F("s")),
+        ),
+    )
+    parsed = parse_properties(layer, QueryDict("n=12&d=2020-02-29&s=R-1"))
+    assert [value for _, value in parsed] == [12, dt.date(2020, 2, 29), "R-1"]
+    for bad in ("n=1.5", "d=2021-02-29", "d=2021-2-1", "s=a%00b"):
+        with pytest.raises(ParamError):
+            parse_properties(layer, QueryDict(bad))

@@ -1,0 +1,335 @@
+"""Vector tiles: addresses, what a tile holds (decoded and compared with the database), caching
+and freshness after edits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import mapbox_vector_tile
+import pytest
+from django.db import connection
+
+from maps import tiles, versions
+from maps.layers import all_layers, get_layer
+from parcels.actions import holding_change_use
+from parcels.models import Holding, Parcel
+from tests import factories
+from tests.maps import factories_map
+
+pytestmark = pytest.mark.django_db
+
+CORNER_Z, CORNER_X, CORNER_Y = factories_map.CORNER_TILE
+Z16_TILES = [(16, CORNER_X - dx, CORNER_Y - dy) for dx in (0, 1) for dy in (0, 1)]
+Z14_TILE = (14, CORNER_X >> 2, CORNER_Y >> 2)
+Z12_TILE = (12, CORNER_X >> 4, CORNER_Y >> 4)
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@pytest.fixture
+def block():
+    return factories_map.block()
+
+
+def get_tile(client, layer: str, z: int, x: int, y: int, **headers):
+    return client.get(f"/tiles/{layer}/{z}/{x}/{y}.pbf", headers=headers)
+
+
+def decoded(response, layer: str) -> list[dict]:
+    """The features of `layer` in a tile response (none for a 204)."""
+    if response.status_code == 204:
+        return []
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == MVT
+    found = mapbox_vector_tile.decode(response.content)
+    assert set(found) <= {layer}, f"unexpected MVT layers {set(found)}"
+    return found.get(layer, {}).get("features", [])
+
+
+def plain(value):
+    """A database value as a tile carries it (numbers as numbers, the rest as text)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def expected_outlines(layer_name: str, z: int, x: int, y: int) -> dict[str, dict]:
+    """Per APN, the whitelisted properties of the layer's features that touch the tile (with
+    its buffer), asked of the database directly."""
+    layer = get_layer(layer_name)
+    sql, params = layer.select_sql()
+    margin = tiles.BUFFER / tiles.EXTENT
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT q.* FROM ({sql}) AS q WHERE ST_Intersects(ST_Transform(q.geom, 3857), "
+            f"ST_TileEnvelope(%s, %s, %s, margin => %s))",
+            [*params, z, x, y, margin],
+        )
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return {
+        row["apn"]: {
+            k: plain(v) for k, v in row.items() if k not in ("id", "geom") and v is not None
+        }
+        for row in rows
+    }
+
+
+def expected_cell_total(layer_name: str, z: int, x: int, y: int) -> int:
+    """How many of the layer's features have their bounding-box centre inside the tile."""
+    layer = get_layer(layer_name)
+    sql, params = layer.select_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM ({sql}) AS q WHERE ST_Contains(ST_TileEnvelope(%s, %s, %s), "
+            f"ST_Transform(ST_SetSRID(ST_Centroid(Box2D(q.geom)::geometry), 4326), 3857))",
+            [*params, z, x, y],
+        )
+        return cursor.fetchone()[0]
+
+
+# --- tile addresses ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("z", "x", "y", "message"),
+    [
+        ("23", "0", "0", "z=23: the zoom must be between 0 and 22"),
+        ("2", "4", "0", "x=4: at zoom 2 it must be 0 to 3"),
+        ("2", "0", "4", "y=4: at zoom 2 it must be 0 to 3"),
+        ("a", "0", "0", "z='a': not a whole number"),
+        ("-1", "0", "0", "z='-1': not a whole number"),
+        ("1.5", "0", "0", "z='1.5': not a whole number"),
+    ],
+)
+def test_a_tile_address_outside_the_pyramid_is_refused_with_its_reason(z, x, y, message):
+    with pytest.raises(tiles.TileAddressError) as caught:
+        tiles.parse_tile_address(z, x, y)
+    assert str(caught.value) == message
+
+
+def test_a_tile_address_inside_the_pyramid_parses():
+    assert tiles.parse_tile_address("16", "16345", "26549") == tiles.TileAddress(16, 16345, 26549)
+
+
+def test_a_bad_tile_address_is_a_400_problem(client):
+    response = client.get("/tiles/trust-land/12/4096/0.pbf")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] == "x=4096: at zoom 12 it must be 0 to 4095"
+
+
+def test_an_unknown_layer_is_a_404(client):
+    response = client.get("/tiles/owners/12/0/0.pbf")
+    assert response.status_code == 404
+    assert response.json()["title"] == "No such layer"
+
+
+def test_a_staff_layer_is_a_404_to_anonymous_visitors_and_non_staff(client):
+    assert get_tile(client, "leases", *Z14_TILE).status_code == 404
+    client.force_login(factories.user("resident"))
+    assert get_tile(client, "leases", *Z14_TILE).status_code == 404
+
+
+def test_a_geojson_layer_has_no_tiles(client):
+    assert get_tile(client, "neighbourhoods", *Z14_TILE).status_code == 404
+
+
+# --- what a tile holds --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tile", [Z12_TILE, Z14_TILE, *Z16_TILES])
+def test_trust_land_tiles_hold_exactly_the_trust_parcels_with_their_public_fields(
+    client, block, tile
+):
+    features = decoded(get_tile(client, "trust-land", *tile), "trust-land")
+    got = {f["properties"]["apn"]: f["properties"] for f in features}
+    expected = expected_outlines("trust-land", *tile)
+    assert got == expected
+    assert len(features) == len(expected)  # each parcel once per tile
+    assert expected, "the block should reach every tile tested"
+
+
+def test_the_z14_tile_holds_every_trust_parcel_of_the_block(client, block):
+    features = decoded(get_tile(client, "trust-land", *Z14_TILE), "trust-land")
+    assert sorted(f["properties"]["apn"] for f in features) == sorted(p.apn for p in block.trust)
+    farm = [f["properties"] for f in features if f["properties"]["use"] == "urban_farm"]
+    assert len(farm) == 2
+    assert farm[0]["contact"] == "Lumumba Center, 939 W. Capitol St., Jackson MS 39203"
+
+
+def test_z16_tiles_clip_to_the_tile_and_share_border_parcels_through_their_buffers(client, block):
+    counts = [len(decoded(get_tile(client, "parcels", *t), "parcels")) for t in Z16_TILES]
+    # 48 lots in a grid centred on the tiles' shared corner: each tile holds its quarter
+    # (12) plus the lots across its two inner edges that reach into its 64-unit buffer.
+    assert sum(counts) > len(block.active)
+    for tile, count in zip(Z16_TILES, counts, strict=True):
+        assert count == len(expected_outlines("parcels", *tile))
+
+
+@pytest.mark.parametrize("tile", [Z14_TILE, *Z16_TILES])
+def test_vacant_lot_tiles_match_the_database(client, block, tile):
+    features = decoded(get_tile(client, "vacant-lots", *tile), "vacant-lots")
+    got = {f["properties"]["apn"]: f["properties"] for f in features}
+    assert got == expected_outlines("vacant-lots", *tile)
+
+
+def test_vacant_lots_are_never_trust_land_nor_retired(client, block):
+    features = decoded(get_tile(client, "vacant-lots", *Z14_TILE), "vacant-lots")
+    assert sorted(f["properties"]["apn"] for f in features) == sorted(p.apn for p in block.vacant)
+
+
+@pytest.mark.parametrize(("layer", "tile"), [("vacant-lots", Z12_TILE), ("parcels", Z12_TILE)])
+def test_below_the_detail_zoom_a_tile_counts_features_per_cell(client, block, layer, tile):
+    features = decoded(get_tile(client, layer, *tile), layer)
+    assert all(set(f["properties"]) == {"count"} for f in features)
+    assert all(f["geometry"]["type"] == "Point" for f in features)
+    assert sum(f["properties"]["count"] for f in features) == expected_cell_total(layer, *tile)
+    assert expected_cell_total(layer, *tile) == len(
+        block.vacant if layer == "vacant-lots" else block.active
+    )
+
+
+def test_cells_count_each_feature_in_one_tile_only(client, block):
+    z13 = [(13, (CORNER_X >> 3) - dx, (CORNER_Y >> 3) - dy) for dx in (0, 1) for dy in (0, 1)]
+    total = sum(
+        f["properties"]["count"]
+        for tile in z13
+        for f in decoded(get_tile(client, "parcels", *tile), "parcels")
+    )
+    assert total == len(block.active)
+
+
+def test_below_the_min_zoom_a_tile_is_empty_without_a_query(
+    client, block, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        response = get_tile(client, "parcels", 11, CORNER_X >> 5, CORNER_Y >> 5)
+    assert response.status_code == 204
+    assert response["ETag"]
+
+
+def test_an_empty_tile_is_a_204_with_caching_headers(client, block):
+    response = get_tile(client, "trust-land", 16, 0, 0)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert response["ETag"].startswith('"')
+    assert response["Cache-Control"] == "public, no-cache"
+
+
+# --- caching and freshness ------------------------------------------------------------------
+
+
+def test_a_public_tile_is_cacheable_by_anyone_and_revalidated_by_etag(client, block):
+    first = get_tile(client, "trust-land", *Z14_TILE)
+    assert first["Cache-Control"] == "public, no-cache"
+    again = get_tile(client, "trust-land", *Z14_TILE, if_none_match=first["ETag"])
+    assert again.status_code == 304
+    assert again["ETag"] == first["ETag"]
+
+
+def test_a_staff_tile_is_private_to_the_browser(client, block):
+    client.force_login(factories.user("planner", is_staff=True))
+    response = get_tile(client, "leases", *Z14_TILE)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-cache"
+    assert "Cookie" in response["Vary"]
+    features = decoded(response, "leases")
+    assert [f["properties"]["apn"] for f in features] == [block.leased.apn]
+    assert features[0]["properties"]["arrears"] == "1234.56"
+
+
+def test_the_second_request_is_served_from_the_tile_cache(block):
+    compiled = tiles.compiled_layer("trust-land")
+    plan = tiles.plan(compiled, tiles.TileAddress(*Z14_TILE))
+    first, second = tiles.build(plan), tiles.build(plan)
+    assert (first.cached, second.cached) == (False, True)
+    assert first.body == second.body and first.etag == second.etag == plan.etag
+
+
+def test_an_edit_through_a_named_action_changes_the_tile_at_once(client, block):
+    first = get_tile(client, "trust-land", *Z14_TILE)
+    garden = Holding.objects.get(current_use="community_garden")
+    holding_change_use(holding=garden, current_use="urban_farm")
+    second = get_tile(client, "trust-land", *Z14_TILE, if_none_match=first["ETag"])
+    assert second.status_code == 200
+    assert second["ETag"] != first["ETag"]
+    uses = [f["properties"]["use"] for f in decoded(second, "trust-land")]
+    assert uses.count("urban_farm") == 3 and "community_garden" not in uses
+
+
+def test_an_edit_by_raw_sql_changes_the_tile_at_once(client, block):
+    first = get_tile(client, "vacant-lots", *Z14_TILE)
+    lot = block.vacant[0]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE parcels_parcel SET address = %s WHERE id = %s", ["9 New St", lot.pk])
+    second = get_tile(client, "vacant-lots", *Z14_TILE, if_none_match=first["ETag"])
+    assert second.status_code == 200
+    addresses = {
+        f["properties"]["apn"]: f["properties"]["address"] for f in decoded(second, "vacant-lots")
+    }
+    assert addresses[lot.apn] == "9 New St"
+
+
+def test_a_new_parcel_appears_in_the_next_tile(client, block):
+    first = get_tile(client, "vacant-lots", *Z14_TILE)
+    Parcel.objects.create(
+        apn="173-000-001",
+        address="5 Fresh Ln",
+        geom=factories_map.lot(-4, 2),
+        vacancy_status="vacant",
+    )
+    second = get_tile(client, "vacant-lots", *Z14_TILE, if_none_match=first["ETag"])
+    assert "173-000-001" in {f["properties"]["apn"] for f in decoded(second, "vacant-lots")}
+
+
+def test_every_table_a_layer_reads_bumps_its_version_on_write():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname = %s",
+            [versions.TRIGGER],
+        )
+        watched = {row[0] for row in cursor.fetchall()}
+    for layer in all_layers().values():
+        tables = versions.layer_tables(layer)
+        assert tables, layer.name
+        assert tables <= watched, f"{layer.name} reads unwatched {tables - watched}"
+
+
+def test_one_statement_bumps_a_table_version_once_whatever_its_rows(block):
+    before = versions.versions(["parcels_parcel"])["parcels_parcel"]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE parcels_parcel SET zoning = 'R-2'")
+        assert cursor.rowcount > 40
+    after = versions.versions(["parcels_parcel"])["parcels_parcel"]
+    assert after > before
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_value FROM maps_data_version_seq")
+        assert cursor.fetchone()[0] == after
+
+
+def test_a_compiled_layer_is_the_same_as_a_fresh_compile():
+    for name, layer in all_layers().items():
+        compiled = tiles.compiled_layer(name)
+        sql, params = tiles.unordered(layer).select_sql()
+        assert (compiled.sql, compiled.params) == (sql, tuple(params)), name
+
+
+def test_a_compiled_layer_follows_the_trusts_contact(settings):
+    before = tiles.compiled_layer("trust-land")
+    settings.CLT_CONTACT = "Call 601-000-0000"
+    after = tiles.compiled_layer("trust-land")
+    assert "Call 601-000-0000" in after.params and "Call 601-000-0000" not in before.params
+
+
+def test_a_tile_is_the_same_whichever_way_the_driver_binds_parameters(block, monkeypatch):
+    compiled = tiles.compiled_layer("trust-land")
+    sql, params = tiles.tile_sql(compiled, tiles.TileAddress(*Z14_TILE))
+    client_side = tiles._run(sql, params)
+    options = {**connection.settings_dict.get("OPTIONS", {}), "server_side_binding": True}
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    assert tiles._run(sql, params) == client_side
+    assert client_side[0]
