@@ -16,8 +16,13 @@ COPY parcels ./parcels
 COPY leases ./leases
 COPY maps ./maps
 COPY fixtures ./fixtures
-# Editable, so the app finds fixtures/ beside its code.
+# Editable, so the app finds fixtures/ beside its code. The map's browser libraries come from
+# the npm registry (pinned by maps/npm/package-lock.json) and are served by the app: no CDN.
+# node/npm are needed only for that step and removed after it.
 RUN pip install --no-cache-dir -e . \
+    && apt-get update && apt-get install -y --no-install-recommends nodejs npm \
+    && clt map-assets \
+    && apt-get purge -y nodejs npm && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
     && DATABASE_URL=postgis://build:build@localhost/build python -m django collectstatic \
        --noinput --settings=clt.settings
 

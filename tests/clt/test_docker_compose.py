@@ -82,3 +82,8 @@ def test_web_image_is_built_here_and_runs_the_wsgi_app(compose, dockerfile):
         assert f"COPY {app} ./{app}" in dockerfile
     # GeoDjango needs the system libraries, not just the Python wheels.
     assert "libgdal" in dockerfile and "libgeos" in dockerfile
+
+
+def test_image_installs_the_map_libraries_before_collecting_static_files(dockerfile):
+    # The public map serves Leaflet and VectorGrid itself; an image without them has no map.
+    assert dockerfile.index("clt map-assets") < dockerfile.index("collectstatic")
