@@ -166,6 +166,8 @@ class GroundLeaseAdmin(RecordedAdmin):
             "arrears",
             "occupancy_months_per_year",
             "taxes_paid_by_lessee",
+            "taxes_monthly",
+            "insurance_monthly",
             "permitted_mortgage",
             "transfer_on_death",
         ),

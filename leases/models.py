@@ -119,6 +119,10 @@ class GroundLease(models.Model):
     fee_monthly = money(help_text="Current monthly lease fee (changes are kept as fee changes)")
     arrears = money(default=Decimal("0"), help_text="Unpaid fees, collected at sale")
     taxes_paid_by_lessee = models.BooleanField(default=True)
+    # What the home costs to own besides the mortgage and the fee; a mortgage-based resale
+    # formula subtracts them from what the target household can pay.
+    taxes_monthly = money(null=True, blank=True, help_text="Property taxes on the home, monthly")
+    insurance_monthly = money(null=True, blank=True, help_text="Homeowner's insurance, monthly")
     permitted_mortgage = models.BooleanField(default=True)
     transfer_on_death = models.CharField(
         max_length=20, choices=TransferOnDeath.choices, default=TransferOnDeath.HEIRS_MAY_ASSUME

@@ -19,8 +19,12 @@ the same price for the same lease and date:
   percent of median, from the loaded HUD income-limit table of the latest year up to the sale
   (the limits in effect), never computed from the median.
 
-Taxes and insurance (mortgage-based formulas) are not on record, so such formulas say they are
-missing; so do an itemized formula's principal paid, closing costs and net proceeds.
+* taxes and insurance (mortgage-based formulas): the monthly figures on the lease; a lease
+  without them says they are missing.
+
+An itemized formula's principal paid, closing costs and net proceeds are not on record (they
+come from the seller's mortgage and the closing), so such formulas say they are missing unless
+the caller gives them.
 
 Errors in the formula or missing inputs raise `leases.resale.FormulaError`, naming the field.
 """
@@ -91,6 +95,8 @@ def sale_inputs(lease: GroundLease, *, on: dt.date, appraisal: Decimal | None = 
             ).order_by("assessed_on")
         ),
         lease_fee_monthly=fee_on(lease, on),
+        taxes_monthly=lease.taxes_monthly,
+        insurance_monthly=lease.insurance_monthly,
         target_income_annual=target_income(lease.resale_formula, on),
     )
 

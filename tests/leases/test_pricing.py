@@ -227,6 +227,26 @@ def test_mortgage_based_formula_without_taxes_on_record_says_they_are_missing():
     assert error.value.field == "taxes_monthly"
 
 
+def test_mortgage_based_formula_prices_from_the_leases_taxes_insurance_and_fee():
+    hud_limits(y2024="58750")
+    lease = factories.lease(
+        resale_formula=MORTGAGE_80PCT_4P,
+        taxes_monthly=Decimal("95.00"),
+        insurance_monthly=Decimal("80.00"),
+    )
+    result = max_resale_price(lease, on=dt.date(2024, 6, 1))
+
+    # Worked by hand: 30% of $58,750 a year is $1,468.75 a month; less taxes $95, insurance $80
+    # and the $25 lease fee leaves $1,268.75 for principal and interest: a 30-year loan at 6.5%
+    # of 1,268.75 x (1 - (1 + r)^-360) / r with r = 0.065 / 12, plus the $5,000 down payment.
+    r = Decimal("0.065") / 12
+    loan = Decimal("1268.75") * (1 - (1 + r) ** -360) / r
+    assert abs(result.price - (loan + Decimal("5000"))) <= Decimal("0.02")
+    assert Decimal("0") < result.price < Decimal("250000")
+    labels = " ".join(line.label for line in result.lines)
+    assert "tax" in labels.lower() and "insurance" in labels.lower()
+
+
 def test_without_a_loaded_hud_limit_the_error_names_the_household_sought():
     lease = factories.lease(resale_formula=MORTGAGE_80PCT_4P)
     with pytest.raises(FormulaError, match="80% of median, 4 persons, in 2024 or before"):
