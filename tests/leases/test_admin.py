@@ -20,6 +20,7 @@ from leases.models import (
     RepairDeduction,
 )
 from tests import factories
+from tests.adminpages import change_url, changelist_url, found
 
 pytestmark = pytest.mark.django_db
 
@@ -72,18 +73,6 @@ def priced_lease():
         lease=lease, description="Porch steps", assessed_on=dt.date(2025, 2, 1), amount=1200
     )
     return lease
-
-
-def change_url(obj) -> str:
-    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
-
-
-def changelist_url(model) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-
-
-def found(response) -> list:
-    return list(response.context["cl"].result_list)
 
 
 # --- every page renders -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from clt.roles import EDITOR, READ_ONLY
 from parcels.admin import outline_problem
 from parcels.models import Holding, HoldingParcel, Parcel
 from tests import factories
+from tests.adminpages import change_url, changelist_url, found
 
 pytestmark = pytest.mark.django_db
 
@@ -33,18 +34,6 @@ def reader(client):
 @pytest.fixture
 def registry():
     return factories.registry()
-
-
-def change_url(obj) -> str:
-    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
-
-
-def changelist_url(model) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-
-
-def found(response) -> list:
-    return list(response.context["cl"].result_list)
 
 
 # --- every page renders -----------------------------------------------------------------------
