@@ -144,6 +144,8 @@ class Parcel(models.Model):
         ]
         indexes = [
             models.Index(fields=["address"], name="parcel_address"),
+            # Also `parcel_address_trgm`, a trigram GIN index on UPPER(address) for search by
+            # part of an address; created in SQL by migration 0003 (see there why).
             models.Index(
                 fields=["vacancy_status"],
                 name="parcel_vacant",
