@@ -46,6 +46,15 @@ def setup_django(*, database: bool = True) -> None:
     django.setup()
 
 
+def describe_validation_error(exc) -> str:
+    """A Django ValidationError as one line: `field: message; field: message`."""
+    if hasattr(exc, "error_dict"):
+        return "; ".join(
+            f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
+        )
+    return " ".join(exc.messages)
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn domain errors (ValueError subclasses, Django ValidationError) into a clean exit 1.
@@ -57,9 +66,6 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ValidationError as exc:
-        details = "; ".join(
-            f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
-        ) if hasattr(exc, "error_dict") else " ".join(exc.messages)
-        raise click.ClickException(details) from exc
+        raise click.ClickException(describe_validation_error(exc)) from exc
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc

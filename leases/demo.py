@@ -25,6 +25,7 @@ import pghistory
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
+from clt.clitools import describe_validation_error
 from clt.history import recorded
 from leases.actions import (
     fee_change,
@@ -125,6 +126,13 @@ def forget_demo_leases(demo_parcels: QuerySet) -> None:
         ).delete()
 
 
+def _save(record, where: str) -> None:
+    """Validate and save one record of the demo, its history tagged with the file and row."""
+    with _row(where), recorded(DEMO_ACTION):
+        record.full_clean()
+        record.save()
+
+
 # --- one file each -------------------------------------------------------------------------------
 
 
@@ -136,12 +144,7 @@ def _row(where: str) -> Iterator[None]:
         with pghistory.context(source=f"demo {where}"):
             yield
     except ValidationError as exc:
-        details = (
-            "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
-            if hasattr(exc, "error_dict")
-            else " ".join(exc.messages)
-        )
-        raise DemoDataError(f"{where}: {details}") from exc
+        raise DemoDataError(f"{where}: {describe_validation_error(exc)}") from exc
 
 
 def _load_parties(path: Path) -> dict[str, Party]:
@@ -160,9 +163,7 @@ def _load_parties(path: Path) -> dict[str, Party]:
             annual_income=_money(row["annual_income"], f"{where} annual_income"),
             notes=row["notes"],
         )
-        with _row(where), recorded(DEMO_ACTION):
-            party.full_clean()
-            party.save()
+        _save(party, where)
         parties[row["key"]] = party
     return parties
 
@@ -177,9 +178,7 @@ def _load_members(path: Path, parties: dict[str, Party]) -> int:
             share=_decimal(row["share"], f"{where} share"),
             is_contact=_flag(row["is_contact"]),
         )
-        with _row(where), recorded(DEMO_ACTION):
-            member.full_clean()
-            member.save()
+        _save(member, where)
     return len(rows)
 
 
@@ -261,9 +260,7 @@ def _load_appraisals(path: Path, leases: dict[str, GroundLease]) -> int:
             purpose=row["purpose"],
             appraiser=row["appraiser"],
         )
-        with _row(where), recorded(DEMO_ACTION):
-            appraisal.full_clean()
-            appraisal.save()
+        _save(appraisal, where)
     return len(rows)
 
 
@@ -281,9 +278,7 @@ def _load_improvements(path: Path, leases: dict[str, GroundLease]) -> int:
             cost=_money(row["cost"], f"{where} cost"),
             credit=_money(row["credit"], f"{where} credit"),
         )
-        with _row(where), recorded(DEMO_ACTION):
-            improvement.full_clean()
-            improvement.save()
+        _save(improvement, where)
     return len(rows)
 
 
@@ -297,9 +292,7 @@ def _load_repairs(path: Path, leases: dict[str, GroundLease]) -> int:
             assessed_on=_date(row["assessed_on"], f"{where} assessed_on"),
             amount=_money(row["amount"], f"{where} amount"),
         )
-        with _row(where), recorded(DEMO_ACTION):
-            repair.full_clean()
-            repair.save()
+        _save(repair, where)
     return len(rows)
 
 
