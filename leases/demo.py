@@ -46,7 +46,7 @@ from leases.models import (
     RepairDeduction,
     Resale,
 )
-from parcels.demo import DemoDataError, _date, _money, _rows
+from parcels.demo import DemoDataError, parse_date, parse_money, read_rows
 from parcels.models import Holding
 
 DEMO_ACTION = "demo_load"
@@ -149,7 +149,7 @@ def _row(where: str) -> Iterator[None]:
 
 def _load_parties(path: Path) -> dict[str, Party]:
     parties: dict[str, Party] = {}
-    for line, row in _rows(path):
+    for line, row in read_rows(path):
         where = f"{path.name} row {line}"
         if row["key"] in parties:
             raise DemoDataError(f"{where}: party key '{row['key']}' appears twice")
@@ -160,7 +160,7 @@ def _load_parties(path: Path) -> dict[str, Party]:
             phone=row["phone"],
             mailing_address=row["mailing_address"],
             household_size=_whole(row["household_size"], f"{where} household_size"),
-            annual_income=_money(row["annual_income"], f"{where} annual_income"),
+            annual_income=parse_money(row["annual_income"], f"{where} annual_income"),
             notes=row["notes"],
         )
         _save(party, where)
@@ -169,7 +169,7 @@ def _load_parties(path: Path) -> dict[str, Party]:
 
 
 def _load_members(path: Path, parties: dict[str, Party]) -> int:
-    rows = _rows(path)
+    rows = read_rows(path)
     for line, row in rows:
         where = f"{path.name} row {line}"
         member = PartyMember(
@@ -204,7 +204,7 @@ def _load_leases(
     """The leases, by reference, and the endings to record once everything else is in."""
     leases: dict[str, GroundLease] = {}
     endings = []
-    for line, row in _rows(path):
+    for line, row in read_rows(path):
         where = f"{path.name} row {line}"
         status = row["status"]
         ended = status in (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED)
@@ -213,50 +213,50 @@ def _load_leases(
                 lessees=[_lookup(parties, key, "party", where) for key in row["lessees"].split()],
                 reference=row["reference"],
                 holding=_lookup(holdings, row["holding"], "holding", where),
-                starts_on=_date(row["starts_on"], f"{where} starts_on"),
+                starts_on=parse_date(row["starts_on"], f"{where} starts_on"),
                 term_years=_whole(row["term_years"], f"{where} term_years"),
                 permitted_use=row["permitted_use"],
                 occupancy_months_per_year=_whole(
                     row["occupancy_months_per_year"], f"{where} occupancy_months_per_year"
                 ),
-                fee_monthly=_money(row["fee_monthly"], f"{where} fee_monthly"),
-                arrears=_money(row["arrears"], f"{where} arrears") or Decimal("0"),
-                purchase_price=_money(row["purchase_price"], f"{where} purchase_price"),
-                purchase_date=_date(row["purchase_date"], f"{where} purchase_date"),
+                fee_monthly=parse_money(row["fee_monthly"], f"{where} fee_monthly"),
+                arrears=parse_money(row["arrears"], f"{where} arrears") or Decimal("0"),
+                purchase_price=parse_money(row["purchase_price"], f"{where} purchase_price"),
+                purchase_date=parse_date(row["purchase_date"], f"{where} purchase_date"),
                 resale_formula=_lookup(formulas, row["formula"], "formula", where),
                 status=LeaseStatus.ACTIVE if ended else status,
                 transfer_on_death=row["transfer_on_death"],
                 notes=row["notes"],
             )
         if ended:
-            ended_on = _date(row["ended_on"], f"{where} ended_on")
+            ended_on = parse_date(row["ended_on"], f"{where} ended_on")
             endings.append((where, lease, ended_on, row["end_reason"]))
         leases[lease.reference] = lease
     return leases, endings
 
 
 def _load_fee_changes(path: Path, leases: dict[str, GroundLease]) -> int:
-    rows = _rows(path)
+    rows = read_rows(path)
     for line, row in rows:
         where = f"{path.name} row {line}"
         with _row(where):
             fee_change(
                 lease=_lookup(leases, row["lease"], "lease", where),
-                fee_monthly=_money(row["fee_monthly"], f"{where} fee_monthly"),
-                effective_on=_date(row["effective_on"], f"{where} effective_on"),
+                fee_monthly=parse_money(row["fee_monthly"], f"{where} fee_monthly"),
+                effective_on=parse_date(row["effective_on"], f"{where} effective_on"),
                 reason=row["reason"],
             )
     return len(rows)
 
 
 def _load_appraisals(path: Path, leases: dict[str, GroundLease]) -> int:
-    rows = _rows(path)
+    rows = read_rows(path)
     for line, row in rows:
         where = f"{path.name} row {line}"
         appraisal = Appraisal(
             lease=_lookup(leases, row["lease"], "lease", where),
-            on=_date(row["on"], f"{where} on"),
-            value=_money(row["value"], f"{where} value"),
+            on=parse_date(row["on"], f"{where} on"),
+            value=parse_money(row["value"], f"{where} value"),
             purpose=row["purpose"],
             appraiser=row["appraiser"],
         )
@@ -265,59 +265,59 @@ def _load_appraisals(path: Path, leases: dict[str, GroundLease]) -> int:
 
 
 def _load_improvements(path: Path, leases: dict[str, GroundLease]) -> int:
-    rows = _rows(path)
+    rows = read_rows(path)
     for line, row in rows:
         where = f"{path.name} row {line}"
         improvement = CapitalImprovement(
             lease=_lookup(leases, row["lease"], "lease", where),
             description=row["description"],
-            approved_on=_date(row["approved_on"], f"{where} approved_on"),
-            completed_on=_date(row["completed_on"], f"{where} completed_on")
+            approved_on=parse_date(row["approved_on"], f"{where} approved_on"),
+            completed_on=parse_date(row["completed_on"], f"{where} completed_on")
             if row["completed_on"]
             else None,
-            cost=_money(row["cost"], f"{where} cost"),
-            credit=_money(row["credit"], f"{where} credit"),
+            cost=parse_money(row["cost"], f"{where} cost"),
+            credit=parse_money(row["credit"], f"{where} credit"),
         )
         _save(improvement, where)
     return len(rows)
 
 
 def _load_repairs(path: Path, leases: dict[str, GroundLease]) -> int:
-    rows = _rows(path)
+    rows = read_rows(path)
     for line, row in rows:
         where = f"{path.name} row {line}"
         repair = RepairDeduction(
             lease=_lookup(leases, row["lease"], "lease", where),
             description=row["description"],
-            assessed_on=_date(row["assessed_on"], f"{where} assessed_on"),
-            amount=_money(row["amount"], f"{where} amount"),
+            assessed_on=parse_date(row["assessed_on"], f"{where} assessed_on"),
+            amount=parse_money(row["amount"], f"{where} amount"),
         )
         _save(repair, where)
     return len(rows)
 
 
 def _load_monitoring(path: Path, leases: dict[str, GroundLease]) -> int:
-    rows = _rows(path)
+    rows = read_rows(path)
     for line, row in rows:
         where = f"{path.name} row {line}"
         lease = _lookup(leases, row["lease"], "lease", where)
         with _row(where):
             event = monitoring_record(
-                lease=lease, type=row["type"], on=_date(row["on"], f"{where} on"),
+                lease=lease, type=row["type"], on=parse_date(row["on"], f"{where} on"),
                 notes=row["notes"],
             )  # fmt: skip
         if row["resolved_on"]:
             with _row(where):
                 monitoring_resolve(
                     event=event,
-                    on=_date(row["resolved_on"], f"{where} resolved_on"),
+                    on=parse_date(row["resolved_on"], f"{where} resolved_on"),
                     notes=row["resolution"],
                 )
     return len(rows)
 
 
 def _load_resales(path: Path, leases: dict[str, GroundLease], parties: dict[str, Party]) -> int:
-    rows = _rows(path)
+    rows = read_rows(path)
     for line, row in rows:
         where = f"{path.name} row {line}"
         with _row(where):
@@ -325,13 +325,13 @@ def _load_resales(path: Path, leases: dict[str, GroundLease], parties: dict[str,
                 lease=_lookup(leases, row["lease"], "lease", where),
                 seller=_lookup(parties, row["seller"], "party", where),
                 buyer=_lookup(parties, row["buyer"], "party", where),
-                contract_on=_date(row["contract_on"], f"{where} contract_on"),
-                closed_on=_date(row["closed_on"], f"{where} closed_on")
+                contract_on=parse_date(row["contract_on"], f"{where} contract_on"),
+                closed_on=parse_date(row["closed_on"], f"{where} closed_on")
                 if row["closed_on"]
                 else None,
-                formula_price=_money(row["formula_price"], f"{where} formula_price"),
-                agreed_price=_money(row["agreed_price"], f"{where} agreed_price"),
-                appraised_value=_money(row["appraised_value"], f"{where} appraised_value"),
+                formula_price=parse_money(row["formula_price"], f"{where} formula_price"),
+                agreed_price=parse_money(row["agreed_price"], f"{where} agreed_price"),
+                appraised_value=parse_money(row["appraised_value"], f"{where} appraised_value"),
                 buyer_income_pct_ami=_decimal(
                     row["buyer_income_pct_ami"], f"{where} buyer_income_pct_ami"
                 ),

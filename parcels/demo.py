@@ -70,14 +70,16 @@ def load_demo_neighbourhood(folder: Path = DEMO_DIR) -> DemoSummary:
     return DemoSummary(len(parcels), len(holdings), improvements, events, leases)
 
 
-def _rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """A demo CSV's rows with their line numbers (the header is line 1), for error messages."""
     if not path.exists():
         raise DemoDataError(f"{path}: file not found")
     with path.open(newline="", encoding="utf-8") as f:
         return list(enumerate(csv.DictReader(f), start=2))  # row 1 is the header
 
 
-def _money(value: str, where: str) -> Decimal | None:
+def parse_money(value: str, where: str) -> Decimal | None:
+    """A dollar amount from a demo file: exact, never negative; blank is None."""
     if value in ("", None):
         return None
     try:
@@ -116,8 +118,8 @@ def _load_parcels(path: Path) -> dict[str, Parcel]:
                 owner_of_record=props.get("owner_of_record", ""),
                 land_use=props.get("land_use", ""),
                 zoning=props.get("zoning", ""),
-                assessed_land=_money(str(props.get("assessed_land", "")), where),
-                assessed_improvement=_money(str(props.get("assessed_improvement", "")), where),
+                assessed_land=parse_money(str(props.get("assessed_land", "")), where),
+                assessed_improvement=parse_money(str(props.get("assessed_improvement", "")), where),
                 vacancy_status=props.get("vacancy_status", "unknown"),
                 vacancy_source="county land use (demo)",
                 tax_status=props.get("tax_status", "current"),
@@ -142,7 +144,8 @@ def _forget_previous_demo(source_file: str) -> None:
     demo.delete()
 
 
-def _date(value: str, where: str) -> dt.date:
+def parse_date(value: str, where: str) -> dt.date:
+    """An ISO date from a demo file; `where` names the file, row and column in the error."""
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
@@ -151,15 +154,15 @@ def _date(value: str, where: str) -> dt.date:
 
 def _load_holdings(path: Path, parcels: dict[str, Parcel]) -> dict[str, Holding]:
     holdings: dict[str, Holding] = {}
-    for line, row in _rows(path):
+    for line, row in read_rows(path):
         where = f"{path.name} row {line}"
-        acquired_on = _date(row["acquired_on"], f"{where} acquired_on")
+        acquired_on = parse_date(row["acquired_on"], f"{where} acquired_on")
         holding = Holding.objects.create(
             name=row["name"],
             current_use=row["current_use"],
             acquired_via=row["acquired_via"],
             acquired_on=acquired_on,
-            price=_money(row["price"], f"{where} price") or Decimal("0"),
+            price=parse_money(row["price"], f"{where} price") or Decimal("0"),
             deed_reference=row["deed_reference"],
             available=row["available"].strip().lower() == "true",
         )
@@ -174,7 +177,7 @@ def _load_holdings(path: Path, parcels: dict[str, Parcel]) -> dict[str, Holding]
 
 
 def _load_improvements(path: Path, holdings: dict[str, Holding]) -> int:
-    rows = _rows(path)
+    rows = read_rows(path)
     for line, row in rows:
         if row["holding"] not in holdings:
             raise DemoDataError(f"{path.name} row {line}: no holding named '{row['holding']}'")
@@ -191,7 +194,7 @@ def _load_improvements(path: Path, holdings: dict[str, Holding]) -> int:
 def _load_acquisitions(
     path: Path, parcels: dict[str, Parcel], holdings: dict[str, Holding]
 ) -> int:
-    rows = _rows(path)
+    rows = read_rows(path)
     for line, row in rows:
         where = f"{path.name} row {line}"
         if row["apn"] not in parcels:
@@ -199,7 +202,7 @@ def _load_acquisitions(
         AcquisitionEvent.objects.create(
             parcel=parcels[row["apn"]],
             stage=row["stage"],
-            on=_date(row["on"], f"{where} on"),
+            on=parse_date(row["on"], f"{where} on"),
             reason=row.get("reason", ""),
         )
     return len(rows)
