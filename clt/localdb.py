@@ -18,7 +18,6 @@ layout stays the same. Nothing outside ``.clt`` (or that one folder) is touched.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import pwd
@@ -26,7 +25,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -304,16 +302,6 @@ def ensure_database(name: str = DB_NAME) -> None:
                 "PostGIS is not installed for this PostgreSQL.\n"
                 "  Fix: apt-get install postgresql-15-postgis-3 (match your server's version)"
             ) from exc
-
-
-def wait_until_accepting(timeout_s: float = 30) -> None:
-    conn = connection()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection((conn.host, conn.port), 1):
-            return
-        time.sleep(0.2)
-    raise LocalDbError(f"PostgreSQL did not accept connections on port {conn.port}")
 
 
 def _run(cmd: list[str], *, what: str, hint: str = "", as_account: bool = True) -> None:
