@@ -5,6 +5,11 @@ Everything that differs between a laptop, CI and production comes from the envir
 * ``DATABASE_URL`` — a PostGIS server (``postgis://user:pass@host:port/name``). Unset, the
   project's own cluster is used (see :mod:`clt.localdb`).
 * ``CLT_SECRET_KEY``, ``CLT_DEBUG`` (``1`` to turn on), ``CLT_ALLOWED_HOSTS`` (comma-separated).
+* ``CLT_DB_POOL`` — a number turns on a psycopg connection pool of that many connections per
+  process (``clt.production`` turns it on by default).
+
+Production runs ``DJANGO_SETTINGS_MODULE=clt.production``, which adds HTTPS-only cookies, HSTS
+and a required secret key on top of this file.
 * ``CLT_BASEMAP_URL`` / ``CLT_BASEMAP_ATTRIBUTION`` — the base map tiles residents' browsers load.
 """
 
@@ -28,6 +33,10 @@ def _env_flag(name: str, default: bool = False) -> bool:
 def _database() -> dict:
     url = os.environ.get("DATABASE_URL") or localdb.connection().url
     config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    pool_size = int(os.environ.get("CLT_DB_POOL") or 0)
+    if pool_size:
+        options = {**config.get("OPTIONS", {}), "pool": _pool(pool_size)}
+        config.update(CONN_MAX_AGE=0, OPTIONS=options)  # a pool replaces persistent connections
     # Whatever scheme the user wrote (postgres://, postgresql://), we need the spatial backend.
     config["ENGINE"] = "django.contrib.gis.db.backends.postgis"
     # One test database per pytest process, so two test runs on one server never collide.
@@ -35,6 +44,20 @@ def _database() -> dict:
         "CLT_TEST_DATABASE", f"test_clt_{os.getpid()}"
     )
     return config
+
+
+def _pool(max_size: int) -> dict:
+    """psycopg_pool options: a connection is checked as it leaves the pool, so one broken by
+    a database restart is replaced, not handed to a request; a request waits at most
+    CLT_DB_POOL_TIMEOUT seconds for one, then gets a 503 (clt.security)."""
+    from psycopg_pool import ConnectionPool
+
+    return {
+        "min_size": 1,
+        "max_size": max_size,
+        "timeout": float(os.environ.get("CLT_DB_POOL_TIMEOUT") or 3),
+        "check": ConnectionPool.check_connection,
+    }
 
 
 DEBUG = _env_flag("CLT_DEBUG", default=False)
@@ -66,6 +89,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A CSP on every page; a 503, not a 500, while the database is away (clt/security.py).
+    "clt.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -4,6 +4,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from clt import views
+from maps.ogcapi.landing import landing as ogcapi_landing
+
+# A database outage anywhere is a 503 with Retry-After, never a traceback.
+handler500 = "clt.security.server_error"
 
 admin.site.site_header = "Land trust registry"
 admin.site.site_title = "clt staff"
@@ -14,7 +18,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("parcels.urls")),  # the vacant-lot finder: staff page and API (issue 4)
     path("", include("maps.urls")),  # /map/, /map/staff/, /tiles/{layer}/{z}/{x}/{y}.pbf (issue 5)
-    path("ogcapi", include("maps.ogcapi.urls")),  # OGC API - Features (issue 6)
+    path("ogcapi/", include("maps.ogcapi.urls")),  # OGC API - Features (issue 6)
+    path("ogcapi", ogcapi_landing),  # GDAL and QGIS are often given the root without its slash
     path("export/", include("maps.export_urls")),  # downloads (issue 6)
     path("", include("leases.urls")),  # /staff/report/: the stewardship report (issue 3)
 ]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import folium
 from branca.element import CssLink, JavascriptLink, MacroElement
@@ -74,35 +73,6 @@ def parse_view(query) -> MapView | None:
     if not (-85 <= lat <= 85 and -180 <= lon <= 180 and 0 <= zoom <= MAX_ZOOM):
         return None
     return MapView(lat, lon, zoom)
-
-
-def basemap_origin() -> str | None:
-    """The scheme and host the base map's tiles come from, for the CSP (None: no base map)."""
-    if not settings.BASEMAP_URL:
-        return None
-    parts = urlsplit(settings.BASEMAP_URL)
-    host = parts.netloc.replace("{s}.", "*.")  # Leaflet's subdomains: a.tile..., b.tile...
-    return f"{parts.scheme}://{host}"
-
-
-def content_security_policy(nonce: str) -> str:
-    """The app itself, plus the base map's images; one inline script, by nonce."""
-    basemap = basemap_origin()
-    images = "'self' data:" + (f" {basemap}" if basemap else "")
-    return "; ".join(
-        [
-            "default-src 'self'",
-            f"script-src 'self' 'nonce-{nonce}'",
-            "style-src 'self'",
-            f"img-src {images}",
-            "connect-src 'self'",
-            "font-src 'self'",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
-    )
 
 
 # --- folium elements ---------------------------------------------------------------------

@@ -6,7 +6,6 @@ existence is nobody else's business). Errors are RFC 9457 problem documents.
 
 from __future__ import annotations
 
-import secrets
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,6 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_safe
 
+from clt import security
 from maps import publicmap, tiles, versions
 from maps import search as map_search
 from maps.layers import Layer, all_layers, get_layer, layers_for
@@ -153,7 +153,7 @@ def _map_page(request: HttpRequest, layers: list[Layer], *, staff: bool) -> Http
         layers=layers, urls=urls, view=view, bounds=_trust_bounds(), selected=selected
     )
     rendered = publicmap.render(folium_map)
-    nonce = secrets.token_urlsafe(18)
+    nonce = str(request.csp_nonce)  # clt.security: one nonce per request
     context = {
         "map": rendered,
         "nonce": nonce,
@@ -162,7 +162,7 @@ def _map_page(request: HttpRequest, layers: list[Layer], *, staff: bool) -> Http
         "message": message,
     }
     response = render(request, "maps/map.html", context)
-    response["Content-Security-Policy"] = publicmap.content_security_policy(nonce)
+    response["Content-Security-Policy"] = security.content_security_policy(nonce)
     # The base map's tile server may ask who is using it: tell it the site, never the page
     # (a URL can name the parcel someone looked up).
     response["Referrer-Policy"] = "strict-origin-when-cross-origin"

@@ -144,6 +144,9 @@ class RecordedAdmin(admin.ModelAdmin):
     change_form_template = "admin/clt/change_form.html"
     history_shown = 10  # events on the change page; the History button shows them all
 
+    class Media:
+        css = {"all": ["clt/admin.css"]}
+
     def action_name(self, verb: str) -> str:
         return f"admin_{self.opts.model_name}_{verb}"
 

@@ -1,4 +1,4 @@
-"""Routes of the OGC API, included under `ogcapi` (with and without the trailing slash)."""
+"""Routes of the OGC API, included under `ogcapi/` (clt/urls.py also serves `ogcapi`)."""
 
 from django.urls import path
 
@@ -11,12 +11,11 @@ from maps.ogcapi.openapi import openapi
 app_name = "ogcapi"
 
 urlpatterns = [
-    path("/", landing, name="landing"),
-    path("", landing),  # GDAL and QGIS are often given the root without its slash
-    path("/conformance", conformance, name="conformance"),
-    path("/api", openapi, name="openapi"),
-    path("/collections", collections, name="collections"),
-    path("/collections/<str:collection_id>", collection, name="collection"),
-    path("/collections/<str:collection_id>/items", items, name="items"),
-    path("/collections/<str:collection_id>/items/<str:feature_id>", item, name="item"),
+    path("", landing, name="landing"),
+    path("conformance", conformance, name="conformance"),
+    path("api", openapi, name="openapi"),
+    path("collections", collections, name="collections"),
+    path("collections/<str:collection_id>", collection, name="collection"),
+    path("collections/<str:collection_id>/items", items, name="items"),
+    path("collections/<str:collection_id>/items/<str:feature_id>", item, name="item"),
 ]

@@ -187,7 +187,7 @@ def test_lease_page_shows_todays_maximum_resale_price_line_by_line(editor, price
     ]:
         assert label in price
         assert amount in price
-    assert '<th class="clt-price" style="text-align: right">$286,050.00</th>' in price
+    assert '<th class="clt-price">$286,050.00</th>' in price
     assert f"on {timezone.localdate().isoformat()}" in price
 
 

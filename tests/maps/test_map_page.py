@@ -9,6 +9,7 @@ import folium
 import pytest
 from branca.element import JavascriptLink
 
+from clt import security
 from maps import assets, publicmap
 from tests import factories
 from tests.maps import factories_map
@@ -51,7 +52,7 @@ def test_the_page_has_a_strict_content_security_policy_with_one_nonce(client, bl
     nonce = re.search(r"'nonce-([^']+)'", csp["script-src"]).group(1)
     assert csp["default-src"] == "'self'"
     assert csp["script-src"] == f"'self' 'nonce-{nonce}'"
-    assert csp["style-src"] == "'self'"
+    assert csp["style-src"] == f"'self' 'nonce-{nonce}'"
     assert csp["img-src"] == "'self' data: https://tile.openstreetmap.org"
     assert csp["connect-src"] == "'self'"
     assert csp["frame-ancestors"] == "'none'"
@@ -70,7 +71,7 @@ def test_each_page_gets_a_fresh_nonce(client, block):
 def test_the_csp_allows_a_base_map_with_subdomains(settings):
     settings.BASEMAP_URL = "https://{s}.tiles.example.org/{z}/{x}/{y}.png"
     assert "img-src 'self' data: https://*.tiles.example.org;" in (
-        publicmap.content_security_policy("n")
+        security.content_security_policy("n")
     )
 
 

@@ -1,0 +1,47 @@
+"""Production settings: `DJANGO_SETTINGS_MODULE=clt.production`.
+
+Everything in :mod:`clt.settings`, plus what `manage.py check --deploy` asks of a public site:
+a secret key of the operator's own (no default here: starting without one is an error), cookies
+only over HTTPS, HSTS, and a pool of database connections per worker. Behind a TLS-terminating
+proxy set ``CLT_BEHIND_PROXY=1`` so Django trusts its ``X-Forwarded-Proto``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+os.environ.setdefault("CLT_DB_POOL", "4")
+
+from clt.settings import *  # noqa: E402,F403
+from clt.settings import DATABASES, SILENCED_SYSTEM_CHECKS, _env_flag  # noqa: E402
+
+SECRET_KEY = os.environ.get("CLT_SECRET_KEY", "")
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
+    raise ImproperlyConfigured(
+        "CLT_SECRET_KEY must be set to a random string of 50 or more characters in production; "
+        "make one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+
+SECURE_SSL_REDIRECT = _env_flag("CLT_SSL_REDIRECT", default=True)
+if _env_flag("CLT_BEHIND_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = int(os.environ.get("CLT_HSTS_SECONDS", 60 * 60 * 24 * 365))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("CLT_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = _env_flag("CLT_HSTS_PRELOAD")
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("CLT_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+# A staff session ends with the browser and after eight idle hours, not two weeks.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_SAVE_EVERY_REQUEST = False
+
+# Preloading a domain into browsers' HSTS lists is the trust's decision (it is hard to undo),
+# so it stays off unless CLT_HSTS_PRELOAD=1 and the reminder is silenced.
+SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]
+
+assert DATABASES["default"]["OPTIONS"].get("pool"), "production runs with a connection pool"

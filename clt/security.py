@@ -1,0 +1,121 @@
+"""Site-wide protections a page or an API gets without asking: a Content Security Policy on every
+HTML page, and a 503 (not a 500 with a traceback) while the database is away.
+
+The CSP follows the django-csp convention: `request.csp_nonce` is the per-request nonce, which
+django-leaflet's admin widget and our templates put on their inline scripts. A view that sets its
+own `Content-Security-Policy` (the public map) keeps it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db.utils import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
+
+logger = logging.getLogger("clt.security")
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_S = 5
+
+
+def basemap_origin() -> str | None:
+    """The scheme and host the base map's tiles come from, for the CSP (None: no base map)."""
+    if not settings.BASEMAP_URL:
+        return None
+    parts = urlsplit(settings.BASEMAP_URL)
+    host = parts.netloc.replace("{s}.", "*.")  # Leaflet's subdomains: a.tile..., b.tile...
+    return f"{parts.scheme}://{host}"
+
+
+def content_security_policy(nonce: str) -> str:
+    """The app itself, plus the base map's images; inline scripts and styles only by nonce."""
+    basemap = basemap_origin()
+    images = "'self' data:" + (f" {basemap}" if basemap else "")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            f"style-src 'self' 'nonce-{nonce}'",
+            f"img-src {images}",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+class ContentSecurityPolicyMiddleware:
+    """A nonce per request, and the policy on every HTML response that has none of its own."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Lazy: JSON, tiles and downloads never pay for a nonce they do not use.
+        request.csp_nonce = SimpleLazyObject(lambda: secrets.token_urlsafe(18))
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response and _is_html(response):
+            response["Content-Security-Policy"] = content_security_policy(str(request.csp_nonce))
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        """A view that met a dead database connection answers 503, and the next request
+        reconnects (Django's health check, or the pool's check, drops the broken connection)."""
+        if isinstance(exception, DATABASE_ERRORS):
+            return database_unavailable(request, exception)
+        return None
+
+
+def _is_html(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").startswith("text/html")
+
+
+def database_unavailable(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    """503 with Retry-After: a problem document for API clients, a sentence for people."""
+    logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
+    detail = "The registry's database is not answering. Try again in a few seconds."
+    if _wants_json(request):
+        body = {"type": "about:blank", "title": "Service unavailable", "status": 503,
+                "detail": detail}  # fmt: skip
+        response = HttpResponse(
+            json.dumps(body), status=503, content_type="application/problem+json"
+        )
+    else:
+        response = HttpResponse(
+            f"<!doctype html><title>Service unavailable</title><p>{detail}</p>",
+            status=503,
+            content_type="text/html; charset=utf-8",
+        )
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    html_route = request.path.startswith(("/admin/", "/map/", "/finder/", "/staff/"))
+    accept = request.headers.get("Accept", "")
+    return not (html_route or accept.startswith("text/html") or request.path == "/")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a database outage anywhere (a middleware, a lazy session) is still a 503.
+
+    Django calls this inside its `except` block, so the exception is `sys.exc_info()`'s.
+    """
+    exception = sys.exc_info()[1]
+    if isinstance(exception, DATABASE_ERRORS):
+        return database_unavailable(request, exception)
+    from django.views.defaults import server_error as django_server_error
+
+    return django_server_error(request)

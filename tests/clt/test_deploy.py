@@ -1,0 +1,146 @@
+"""Deployment settings: `check --deploy` is clean in production, secrets and hosts come from the
+environment, DEBUG is off unless asked, and every HTML page carries a Content Security Policy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import factories
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "clt.production",
+    "CLT_SECRET_KEY": secrets.token_urlsafe(50),
+    "CLT_ALLOWED_HOSTS": "clt.example.org",
+}
+SHOWN = [
+    "DEBUG", "ALLOWED_HOSTS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS", "X_FRAME_OPTIONS", "SECURE_CONTENT_TYPE_NOSNIFF",
+]  # fmt: skip
+
+
+def _env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLT_", "DJANGO_"))}
+    env["DJANGO_SETTINGS_MODULE"] = "clt.settings"
+    env.update(overrides)
+    return env
+
+
+def settings_in(**overrides: str) -> dict:
+    """The settings a fresh process sees with this environment."""
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({{k: getattr(settings, k) for k in {SHOWN!r}}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=_env(**overrides), cwd=ROOT,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+def test_check_deploy_is_clean_in_the_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=_env(**PRODUCTION), cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in PRODUCTION.items() if k != "CLT_SECRET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=_env(**env), cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "CLT_SECRET_KEY must be set" in result.stderr
+    assert "secrets.token_urlsafe" in result.stderr  # says how to make one
+
+
+def test_production_cookies_are_https_only_and_hosts_come_from_the_environment():
+    shown = settings_in(**PRODUCTION)
+    assert shown["DEBUG"] is False
+    assert shown["ALLOWED_HOSTS"] == ["clt.example.org"]
+    assert shown["SESSION_COOKIE_SECURE"] and shown["CSRF_COOKIE_SECURE"]
+    assert shown["SECURE_SSL_REDIRECT"] and shown["SECURE_HSTS_SECONDS"] >= 31536000
+
+
+def test_debug_is_off_unless_asked():
+    assert settings_in()["DEBUG"] is False
+    assert settings_in(CLT_DEBUG="0")["DEBUG"] is False
+    assert settings_in(CLT_DEBUG="1")["DEBUG"] is True
+
+
+def test_pages_are_never_framed_and_never_sniffed():
+    shown = settings_in()
+    assert shown["X_FRAME_OPTIONS"] == "DENY" and shown["SECURE_CONTENT_TYPE_NOSNIFF"]
+
+
+# --- the Content Security Policy on every page ---------------------------------------------
+
+PAGES = ["/", "/admin/login/", "/ogcapi/?f=html", "/ogcapi/collections?f=html", "/map/"]
+STAFF_PAGES = [
+    "/finder/", "/staff/report/", "/admin/", "/admin/parcels/parcel/", "/admin/parcels/parcel/add/",
+    "/admin/leases/groundlease/", "/map/staff/",
+]  # fmt: skip
+
+
+def policy(response) -> dict[str, str]:
+    header = response["Content-Security-Policy"]
+    return dict(part.strip().split(" ", 1) for part in header.split(";"))
+
+
+def assert_strict_policy(response) -> None:
+    csp = policy(response)
+    nonce = re.search(r"'nonce-([^']+)'", csp["script-src"]).group(1)
+    assert csp["default-src"] == "'self'"
+    assert csp["script-src"] == f"'self' 'nonce-{nonce}'"
+    assert csp["style-src"] == f"'self' 'nonce-{nonce}'"
+    assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'"
+    html = response.content.decode()
+    # Every inline script or style element carries this response's nonce; no style attributes.
+    for tag in re.findall(r"<(?:script|style)\b[^>]*>", html):
+        if "src=" in tag or 'type="application/json"' in tag:
+            continue
+        assert f'nonce="{nonce}"' in tag, tag
+    assert not re.search(r"<[a-z][^>]*\sstyle=", html), "inline style attribute"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", PAGES)
+def test_every_public_page_has_a_strict_policy(client, path):
+    factories.holding(parcels=[factories.parcel()])
+    response = client.get(path)
+    assert response.status_code == 200
+    assert_strict_policy(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", STAFF_PAGES)
+def test_every_staff_page_has_a_strict_policy(client, path):
+    factories.holding(parcels=[factories.parcel()])
+    client.force_login(factories.user(is_staff=True, is_superuser=True))
+    response = client.get(path)
+    assert response.status_code == 200
+    assert_strict_policy(response)
+
+
+@pytest.mark.django_db
+def test_each_response_gets_its_own_nonce(client):
+    assert policy(client.get("/"))["script-src"] != policy(client.get("/"))["script-src"]
+
+
+@pytest.mark.django_db
+def test_json_has_no_page_policy(client):
+    assert "Content-Security-Policy" not in client.get("/ogcapi/?f=json")
