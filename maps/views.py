@@ -6,7 +6,6 @@ existence is nobody else's business). Errors are RFC 9457 problem documents.
 
 from __future__ import annotations
 
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
