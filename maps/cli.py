@@ -28,18 +28,41 @@ def map_assets(force: bool, check: bool) -> None:
 
 @click.command("export")
 @click.argument("layer_name", metavar="LAYER")
-@click.option("-f", "--format", "fmt", type=click.Choice(["geojson", "gpkg", "csv", "shp"]),
-              required=True, help="geojson (RFC 7946), gpkg, csv (+ CSVW metadata), shp.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The file to write (for shp, a .zip gets the zipped set).")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["geojson", "gpkg", "csv", "shp"]),
+    required=True,
+    help="geojson (RFC 7946), gpkg, csv (+ CSVW metadata), shp.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The file to write (for shp, a .zip gets the zipped set).",
+)
 @click.option("--bbox", help="minx,miny,maxx,maxy (lon,lat in CRS84 unless --bbox-crs).")
 @click.option("--bbox-crs", help="CRS of --bbox, e.g. http://www.opengis.net/def/crs/EPSG/0/2255")
 @click.option("--crs", help="CRS of the output (not for GeoJSON), e.g. ...EPSG/0/2255")
 @click.option("--datetime", "when", help="RFC 3339 date, date-time or interval (dated layers).")
-@click.option("--where", multiple=True, metavar="FIELD=VALUE",
-              help="Keep features whose field equals the value (repeatable).")
-def export(layer_name: str, fmt: str, output: Path, bbox: str | None, bbox_crs: str | None,
-           crs: str | None, when: str | None, where: tuple[str, ...]) -> None:
+@click.option(
+    "--where",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Keep features whose field equals the value (repeatable).",
+)
+def export(
+    layer_name: str,
+    fmt: str,
+    output: Path,
+    bbox: str | None,
+    bbox_crs: str | None,
+    crs: str | None,
+    when: str | None,
+    where: tuple[str, ...],
+) -> None:
     """Export a map layer (any audience: the CLI runs with the database's rights)."""
     setup_django()
     from django.http import QueryDict
@@ -51,8 +74,9 @@ def export(layer_name: str, fmt: str, output: Path, bbox: str | None, bbox_crs: 
     layers = all_layers()
     layer = layers.get(layer_name)
     if layer is None:
-        raise click.BadParameter(f"'{layer_name}' is not a layer; layers: "
-                                 f"{', '.join(layers)}", param_hint="LAYER")
+        raise click.BadParameter(
+            f"'{layer_name}' is not a layer; layers: {', '.join(layers)}", param_hint="LAYER"
+        )
     query = QueryDict(mutable=True)
     for name, value in (("bbox", bbox), ("bbox-crs", bbox_crs), ("datetime", when)):
         if value is not None:
@@ -60,8 +84,10 @@ def export(layer_name: str, fmt: str, output: Path, bbox: str | None, bbox_crs: 
     for condition in where:
         name, sep, value = condition.partition("=")
         if not sep or name not in layer.field_names:
-            raise click.BadParameter(f"'{condition}': give FIELD=VALUE with one of "
-                                     f"{', '.join(layer.field_names)}", param_hint="--where")
+            raise click.BadParameter(
+                f"'{condition}': give FIELD=VALUE with one of {', '.join(layer.field_names)}",
+                param_hint="--where",
+            )
         query.appendlist(name, value)
     with user_errors():
         spec = Export(layer, parse_filter(layer, query), parse_crs(crs))
@@ -70,4 +96,65 @@ def export(layer_name: str, fmt: str, output: Path, bbox: str | None, bbox_crs: 
     say(f"clt: wrote {layer.name} to {output}" + (f" ({count:,} features)" if count else ""))
 
 
-COMMANDS: list[click.Command] = [map_assets, export]
+@click.group("token")
+def token() -> None:
+    """Planners' access tokens for the staff layers: create, list, revoke."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", required=True, help="What it is for, e.g. 'QGIS, planning laptop'.")
+@click.option(
+    "--expires", type=click.DateTime(["%Y-%m-%d"]), help="Last day it works (YYYY-MM-DD)."
+)
+def token_create(username: str, name: str, expires) -> None:
+    """Make a read-only token for USERNAME (a staff member); it is printed once, on stdout."""
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from maps import tokens
+
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise click.BadParameter(f"no user '{username}'", param_hint="USERNAME")
+    expires_at = None
+    if expires:
+        midnight = expires.replace(hour=23, minute=59, second=59)
+        expires_at = timezone.make_aware(midnight)
+    with user_errors():
+        made, key = tokens.issue(user, name, expires_at=expires_at)
+    say(f"clt: token {made.pk} ({made.prefix}…) for {user}: copy it now, it is not shown again")
+    click.echo(key)
+
+
+@token.command("list")
+def token_list() -> None:
+    """Every token: id, prefix, user, name, last use and whether it is revoked."""
+    setup_django()
+    from maps.models import AccessToken
+
+    for t in AccessToken.objects.select_related("user").order_by("pk"):
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+        state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live"
+        click.echo(f"{t.pk}\t{t.prefix}…\t{t.user}\t{t.name}\t{used}\t{state}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke token TOKEN_ID (see `clt token list`); it stops working at once."""
+    setup_django()
+    from maps import tokens
+    from maps.models import AccessToken
+
+    found = AccessToken.objects.filter(pk=token_id).first()
+    if found is None:
+        raise click.BadParameter(
+            f"no token {token_id}; see `clt token list`", param_hint="TOKEN_ID"
+        )
+    tokens.revoke(found)
+    say(f"clt: token {found.pk} ({found.prefix}…, {found.name}) revoked")
+
+
+COMMANDS: list[click.Command] = [map_assets, export, token]

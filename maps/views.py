@@ -46,7 +46,7 @@ def _cache_headers(response: HttpResponse, layer: Layer, etag: str) -> HttpRespo
     # no-cache: keep it, but ask each time; the answer is a 304 until the data changes.
     response["Cache-Control"] = "public, no-cache" if layer.is_public else "private, no-cache"
     if not layer.is_public:
-        patch_vary_headers(response, ["Cookie"])
+        patch_vary_headers(response, ["Cookie", "Authorization"])  # a session or a token
     return response
 
 

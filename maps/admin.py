@@ -1,0 +1,57 @@
+"""Access tokens in the admin: an admin issues one (the key is shown on the next page, once)
+and revokes it; nobody edits a token's key or owner afterwards."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from maps import tokens
+from maps.models import AccessToken
+
+
+@admin.register(AccessToken)
+class AccessTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "name", "user", "created_at", "last_used_at", "expires_at",
+                    "revoked_at"]  # fmt: skip
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        return ["user", "name", "expires_at"] if obj is None else [
+            "user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at",
+        ]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["user", "prefix", "created_at", "last_used_at"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":  # tokens stand in for active staff only
+            kwargs["queryset"] = get_user_model().objects.filter(is_active=True, is_staff=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            # Kept on the request only, for response_add: the key is never stored.
+            request.clt_new_token_key = tokens.set_new_key(obj)
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "token": obj,
+            "opts": self.opts,
+            "key": request.clt_new_token_key,
+            "title": "Copy the new access token",
+        }
+        response = TemplateResponse(request, "admin/maps/accesstoken/created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)

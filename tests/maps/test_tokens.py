@@ -1,0 +1,199 @@
+"""Planners' access tokens: read the staff layers from a GIS client, revocable, read-only."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+import os
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+from django.db import connection
+from django.utils import timezone
+
+from clt.cli import main
+from maps import tokens
+from maps.models import AccessToken
+from tests import factories
+from tests.maps import factories_ogc as f
+
+pytestmark = pytest.mark.django_db
+
+STAFF_ITEMS = "/ogcapi/collections/leases/items"
+
+
+@pytest.fixture
+def street():
+    return f.street()
+
+
+@pytest.fixture
+def planner():
+    return factories.user("planner", role="read-only", is_staff=True)
+
+
+@pytest.fixture
+def key(planner):
+    return tokens.issue(planner, "QGIS, planning laptop")[1]
+
+
+def bearer(key: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+def test_a_bearer_token_reads_the_staff_layer_with_its_private_fields(client, street, key):
+    response = client.get(STAFF_ITEMS, **bearer(key))
+    assert response.status_code == 200
+    assert "arrears" in response.content.decode()
+    assert "Set-Cookie" not in response.headers  # a token is not a session
+
+
+def test_the_token_may_be_basic_auths_password_for_clients_that_know_only_basic(
+    client, street, key
+):
+    basic = base64.b64encode(f"anyone:{key}".encode()).decode()
+    response = client.get(STAFF_ITEMS, HTTP_AUTHORIZATION=f"Basic {basic}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/export/leases.geojson", "/export/leases.csv", "/api/vacant-lots",
+     "/ogcapi/collections/leases", "tile"],
+)  # fmt: skip
+def test_a_token_opens_every_staff_data_endpoint(client, street, key, path):
+    if path == "tile":
+        path = "/tiles/leases/{}/{}/{}.pbf".format(*tile_of(street.leased[0], 16))
+    assert client.get(path).status_code in (401, 403, 404)
+    response = client.get(path, **bearer(key))
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert response.status_code == 200 and len(body) > 50
+    if path.startswith("/tiles/"):
+        assert "Authorization" in response["Vary"]  # no shared cache hands it to the next asker
+
+
+def tile_of(parcel, z: int) -> tuple[int, int, int]:
+    lon, lat = parcel.geom.point_on_surface.coords
+    n = 2**z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return z, int((lon + 180) / 360 * n), int(y)
+
+
+def test_only_a_hash_of_the_token_is_stored(key):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT t::text FROM maps_accesstoken t")
+        stored = cursor.fetchone()[0]
+    assert key not in stored and key[10:30] not in stored
+    assert key.startswith("clt_") and len(key) > 40
+
+
+def test_a_revoked_token_is_refused_at_once_and_says_so(client, street, key):
+    assert client.get(STAFF_ITEMS, **bearer(key)).status_code == 200
+    tokens.revoke(AccessToken.objects.get())
+    response = client.get(STAFF_ITEMS, **bearer(key))
+    assert response.status_code == 401
+    assert "revoked on" in response.json()["detail"]
+    assert "arrears" not in response.content.decode()
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_expired_token_is_refused(client, street, planner):
+    key = tokens.issue(planner, "old", expires_at=timezone.now() - dt.timedelta(days=1))[1]
+    response = client.get(STAFF_ITEMS, **bearer(key))
+    assert response.status_code == 401 and "expired on" in response.json()["detail"]
+
+
+def test_a_token_stops_working_when_its_user_leaves_the_staff(client, street, planner, key):
+    planner.is_staff = False
+    planner.save()
+    response = client.get(STAFF_ITEMS, **bearer(key))
+    assert response.status_code == 401 and "no longer on the trust's staff" in response.text
+
+
+def test_an_unknown_token_is_a_401_not_a_silent_anonymous_answer(client, street):
+    response = client.get(STAFF_ITEMS, **bearer("clt_made-up"))
+    assert response.status_code == 401 and "not known" in response.json()["detail"]
+
+
+def test_a_token_never_opens_the_admin_or_a_write(client, street, key):
+    assert client.get("/admin/", **bearer(key)).status_code == 302  # to the login page
+    response = client.post("/admin/parcels/parcel/add/", {"apn": "x"}, **bearer(key))
+    assert response.status_code in (302, 403)
+    assert not factories.Parcel.objects.filter(apn="x").exists()
+    # Not even a POST on a data path: reads only.
+    assert client.post(STAFF_ITEMS, **bearer(key)).status_code in (401, 403, 405)
+
+
+def test_last_use_is_recorded(client, street, key):
+    client.get(STAFF_ITEMS, **bearer(key))
+    assert AccessToken.objects.get().last_used_at is not None
+
+
+def test_only_active_staff_get_tokens():
+    resident = factories.user("resident")
+    with pytest.raises(ValueError, match="not active staff"):
+        tokens.issue(resident, "x")
+
+
+# --- the CLI and the admin -------------------------------------------------------------------
+
+
+def test_cli_creates_lists_and_revokes_a_token(client, street, planner):
+    runner = CliRunner()
+    made = runner.invoke(main, ["token", "create", "planner", "--name", "QGIS"])
+    assert made.exit_code == 0, made.output
+    key = made.stdout.strip().splitlines()[-1]
+    assert client.get(STAFF_ITEMS, **bearer(key)).status_code == 200
+
+    listed = runner.invoke(main, ["token", "list"])
+    token_id = AccessToken.objects.get().pk
+    assert f"{token_id}\t{key[:10]}…\tplanner\tQGIS\t" in listed.stdout and "live" in listed.stdout
+
+    revoked = runner.invoke(main, ["token", "revoke", str(token_id)])
+    assert revoked.exit_code == 0
+    assert client.get(STAFF_ITEMS, **bearer(key)).status_code == 401
+    assert "revoked" in runner.invoke(main, ["token", "list"]).stdout
+
+
+def test_cli_refuses_an_unknown_user_and_an_unknown_token():
+    runner = CliRunner()
+    assert runner.invoke(main, ["token", "create", "nobody", "--name", "x"]).exit_code == 2
+    result = runner.invoke(main, ["token", "revoke", "999"])
+    assert result.exit_code == 2 and "clt token list" in result.output
+
+
+def test_admin_issues_a_token_shows_it_once_and_revokes_it(client, street, planner):
+    client.force_login(factories.user("boss", is_staff=True, is_superuser=True))
+    page = client.post(
+        "/admin/maps/accesstoken/add/", {"user": planner.pk, "name": "QGIS", "expires_at": ""}
+    )
+    assert page.status_code == 200, page.content[:2000]
+    key = page.context["key"]
+    assert key.startswith("clt_") and key in page.content.decode()
+    assert "no-store" in page["Cache-Control"]
+    client.logout()
+    assert client.get(STAFF_ITEMS, **bearer(key)).status_code == 200
+
+    client.force_login(factories.User.objects.get(username="boss"))
+    token = AccessToken.objects.get()
+    client.post(
+        "/admin/maps/accesstoken/",
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+    client.logout()
+    assert client.get(STAFF_ITEMS, **bearer(key)).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_gdal_reads_the_staff_layer_with_a_token_as_its_basic_password(live_server, street, key):
+    url = f"OAPIF:{live_server.url}/ogcapi"
+    env = {**os.environ, "GDAL_HTTP_AUTH": "BASIC", "GDAL_HTTP_USERPWD": f"token:{key}"}
+    result = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-q", url, "leases"], env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("OGRFeature(") == 1
