@@ -28,6 +28,7 @@ identical, but a first import of a million parcels does not pay a PL/pgSQL call 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -35,6 +36,7 @@ import io
 import json
 import tomllib
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -437,7 +439,7 @@ def import_parcels(
     mapping = resolve_mapping(
         source.columns, fields=fields, vacant_codes=vacant_codes, mapping_file=mapping_file
     )
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+    with one_import_at_a_time(jurisdiction, log), concurrent.futures.ThreadPoolExecutor(1) as pool:
         checksum = pool.submit(_sha256, path)  # hashlib frees the GIL: overlaps the read
         run = ImportRun.objects.create(
             jurisdiction=jurisdiction, source_file=str(path), source_layer=source.layer or "",
@@ -473,6 +475,39 @@ def import_parcels(
     run.finished_at = timezone.now()
     run.save()
     return run
+
+
+@contextlib.contextmanager
+def one_import_at_a_time(jurisdiction: str, log: Log) -> Iterator[None]:
+    """Hold the jurisdiction's import lock; runs still marked running without it were killed.
+
+    A session-level advisory lock, so it is held by this process's connection and released by
+    PostgreSQL when that connection ends, however the process ends (even `kill -9`). Whoever
+    holds it next knows every "running" run of that jurisdiction died, and says so on record:
+    their transaction was rolled back with the connection, so nothing of theirs is in the
+    registry. `client_connection_check_interval` makes the server notice a dead client within a
+    second even in the middle of a long statement, so the lock does not outlive it for long.
+    """
+    key = zlib.crc32(f"clt-import:{jurisdiction}".encode())
+    with connection.cursor() as cursor:
+        cursor.execute("SET client_connection_check_interval = '1s'")
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if not cursor.fetchone()[0]:
+            log(f"clt: waiting for another import of {jurisdiction} to finish...")
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        killed = ImportRun.objects.filter(jurisdiction=jurisdiction, status=ImportStatus.RUNNING)
+        for run in killed:
+            log(f"clt: import {run.pk} was interrupted before it finished; nothing of it was kept")
+        killed.update(
+            status=ImportStatus.FAILED,
+            message="interrupted (the process ended before it finished); nothing was changed",
+            finished_at=timezone.now(),
+        )
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def _failure_message(exc: BaseException) -> str:
