@@ -77,6 +77,32 @@ class ContentSecurityPolicyMiddleware:
         return None
 
 
+class RefuseNulCharactersMiddleware:
+    """400 for a NUL character anywhere in the query string.
+
+    PostgreSQL text cannot hold NUL, so one in any filter would reach the database as a
+    driver error (a 500). Refusing it here covers every parameter of every view, present and
+    future; forms already refuse it in posted text (Django's ProhibitNullCharactersValidator).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return problem_response(
+                    400, "Invalid query parameter",
+                    f"parameter '{name.replace(chr(0), '')}' contains a NUL character (%00)",
+                )  # fmt: skip
+        return self.get_response(request)
+
+
+def problem_response(status: int, title: str, detail: str) -> HttpResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    return HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
+
+
 def _is_html(response: HttpResponse) -> bool:
     return response.get("Content-Type", "").startswith("text/html")
 
@@ -86,11 +112,7 @@ def database_unavailable(request: HttpRequest, exception: BaseException) -> Http
     logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
     detail = "The registry's database is not answering. Try again in a few seconds."
     if _wants_json(request):
-        body = {"type": "about:blank", "title": "Service unavailable", "status": 503,
-                "detail": detail}  # fmt: skip
-        response = HttpResponse(
-            json.dumps(body), status=503, content_type="application/problem+json"
-        )
+        response = problem_response(503, "Service unavailable", detail)
     else:
         response = HttpResponse(
             f"<!doctype html><title>Service unavailable</title><p>{detail}</p>",

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # A CSP on every page; a 503, not a 500, while the database is away (clt/security.py).
     "clt.security.ContentSecurityPolicyMiddleware",
+    "clt.security.RefuseNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -226,6 +226,14 @@ def outline_problem(geom: GEOSGeometry) -> str | None:
     GEOS says e.g. "Self-intersection[-90.1848 32.2988]"; this reads "Self-intersection at or
     near point -90.1848 32.2988" (longitude, latitude).
     """
+    xmin, ymin, xmax, ymax = geom.extent
+    if not (-180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90):
+        # Feet or metres pasted as if they were degrees; PostGIS would fail to project them.
+        return (
+            f"its coordinates (x {xmin:,.6g} to {xmax:,.6g}, y {ymin:,.6g} to {ymax:,.6g}) are "
+            "not longitude/latitude; draw it on the map, or paste WKT with its CRS, e.g. "
+            "SRID=2255;POLYGON((...)) for Mississippi West feet"
+        )
     if geom.valid:
         return None
     reason = geom.valid_reason

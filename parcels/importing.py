@@ -34,6 +34,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import tomllib
 import zipfile
 import zlib
@@ -43,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pgtrigger
+import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -545,17 +547,33 @@ def _stage(source: Source, mapping: FieldMapping, progress: bool) -> None:
             + ", wkb bytea) ON COMMIT DROP"
         )
         columns = ", ".join(STAGE_COLUMNS)
-        with (
-            tqdm(
-                total=source.features, unit=" parcels", unit_scale=True, disable=not progress,
-                desc="reading", leave=False,
-            ) as bar,
-            cursor.cursor.copy(f"COPY parcel_stage ({columns}) FROM STDIN (FORMAT csv)") as copy,
-        ):  # fmt: skip
-            for csv_bytes, rows in _csv_batches(source, mapping):
-                copy.write(csv_bytes)
-                bar.update(rows)
+        try:
+            with (
+                tqdm(
+                    total=source.features, unit=" parcels", unit_scale=True,
+                    disable=not progress, desc="reading", leave=False,
+                ) as bar,
+                cursor.cursor.copy(
+                    f"COPY parcel_stage ({columns}) FROM STDIN (FORMAT csv)"
+                ) as copy,
+            ):  # fmt: skip
+                for csv_bytes, rows in _csv_batches(source, mapping):
+                    copy.write(csv_bytes)
+                    bar.update(rows)
+        except psycopg.errors.CharacterNotInRepertoire as exc:  # raised as the COPY ends
+            raise _not_utf8(source, exc) from None
         cursor.execute("ANALYZE parcel_stage")
+
+
+def _not_utf8(source: Source, exc: psycopg.Error) -> ImportRefused:
+    """The file's text is in another encoding than it says (GeoJSON must be UTF-8)."""
+    line = re.search(r"line (\d+)", exc.diag.context or "")
+    where = f" (row {line[1]})" if line else ""
+    return ImportRefused(
+        f"{Path(source.path).name}: the text{where} is not UTF-8 ({exc.diag.message_primary}). "
+        "Save the file as UTF-8 and import it again; for a shapefile, a .cpg file next to it "
+        "naming its encoding (e.g. LATIN1) is enough."
+    )
 
 
 def _csv_batches(source: Source, mapping: FieldMapping) -> Iterator[tuple[bytes, int]]:
