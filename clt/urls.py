@@ -3,11 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from clt import views
+from clt import openapi, views
 from maps.ogcapi.landing import landing as ogcapi_landing
 
 # A database outage anywhere is a 503 with Retry-After, never a traceback.
 handler500 = "clt.security.server_error"
+# An API address that matches no route is a problem document, like every other API error.
+handler404 = "clt.views.not_found"
 
 admin.site.site_header = "Land trust registry"
 admin.site.site_title = "clt staff"
@@ -15,6 +17,7 @@ admin.site.site_title = "clt staff"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("api/openapi.json", openapi.openapi, name="api-openapi"),  # the registry API, described
     path("admin/", admin.site.urls),
     path("", include("parcels.urls")),  # the vacant-lot finder: staff page and API (issue 4)
     path("", include("maps.urls")),  # /map/, /map/staff/, /tiles/{layer}/{z}/{x}/{y}.pbf (issue 5)

@@ -1,9 +1,10 @@
-"""Site-wide pages: the home page and the health check."""
+"""Site-wide pages: the home page, the health check, and "not found"."""
 
 from django.db import connection
 from django.db.utils import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.defaults import page_not_found
 
 from parcels.models import Holding, Parcel
 
@@ -27,3 +28,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except OperationalError:
         return JsonResponse({"status": "database unavailable"}, status=503)
     return JsonResponse({"status": "ok", "postgis": postgis})
+
+
+API_PREFIXES = ("/api/", "/export/", "/tiles/", "/ogcapi", "/map/layers/", "/map/search")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: an API address that matches no route gets a problem document, as every
+    other API error does; a page gets Django's page."""
+    if not request.path.startswith(API_PREFIXES):
+        return page_not_found(request, exception)
+    body = {"type": "about:blank", "title": "Not found", "status": 404,
+            "detail": f"nothing is served at {request.path}; the API is described at "
+                      "/api/openapi.json and /ogcapi/api"}  # fmt: skip
+    return JsonResponse(body, status=404, content_type="application/problem+json")

@@ -18,6 +18,7 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pyproj
 from django.contrib.gis.db import models
 from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.geos import GEOSGeometry, Point, Polygon
@@ -260,8 +261,31 @@ class Window:
         """A condition on `column` (metric) for the box, widened by `margin_m`; and its params."""
         if self.bbox is None:
             return "TRUE", []
+        box = clip_to_metric_domain(self.bbox)
+        if box is None:  # nowhere the metric CRS reaches, so no parcel of this registry either
+            return "FALSE", []
         envelope = f"ST_Transform(ST_MakeEnvelope(%s, %s, %s, %s, 4326), {METRIC_SRID})"
-        return f"{column} && ST_Expand({envelope}, %s)", [*self.bbox, margin_m]
+        return f"{column} && ST_Expand({envelope}, %s)", [*box, margin_m]
+
+
+def _metric_domain() -> tuple[float, float, float, float]:
+    """Where EPSG:26995 is used (Mississippi west), widened by 5°: well inside where the
+    projection is defined, far beyond any parcel the registry keeps."""
+    area = pyproj.CRS.from_epsg(METRIC_SRID).area_of_use
+    return area.west - 5, area.south - 5, area.east + 5, area.north + 5
+
+
+METRIC_DOMAIN = _metric_domain()
+
+
+def clip_to_metric_domain(
+    bbox: tuple[float, float, float, float],
+) -> tuple[float, float, float, float] | None:
+    """`bbox` cut to METRIC_DOMAIN (None when they do not meet). A box over another continent
+    would otherwise make ST_Transform fail ("point outside of projection domain")."""
+    west, south, east, north = METRIC_DOMAIN
+    box = (max(bbox[0], west), max(bbox[1], south), min(bbox[2], east), min(bbox[3], north))
+    return box if box[0] <= box[2] and box[1] <= box[3] else None
 
 
 HELD_SQL = """

@@ -43,6 +43,9 @@ PAYLOADS = [
     "\\",
     "<script>alert(1)</script>",
     "-90.2,32.3,-90.1",
+    "0,0,0,0",  # a box on another continent: outside the metric CRS's domain
+    "-180,-90,180,90",
+    "179,-89,180,90",
     "-90.2,32.3,-90.1,32.4,5,6,7",
     "POLYGON((0 0, 1 1, 0 0))",
     '{"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}',

@@ -47,6 +47,7 @@ PRIVATE = {
 EXPECTED = {
     "/": "200 200 200 200",
     "/healthz": "200 200 200 200",
+    "/api/openapi.json": "200 200 200 200",
     "/finder/": "302 200 200 200",
     "/api/vacant-lots": "401 200 200 200",
     "/api/vacant-lots/adjacent": "401 200 200 200",
@@ -182,6 +183,7 @@ def example_urls(made: dict) -> dict[str, dict[str, str]]:
     templates: dict[str, list[str]] = {
         "": ["/"],
         "healthz": ["/healthz"],
+        "api/openapi.json": ["/api/openapi.json"],
         "finder/": ["/finder/"],
         "api/vacant-lots": ["/api/vacant-lots"],
         "api/vacant-lots/adjacent": ["/api/vacant-lots/adjacent"],

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pyogrio
@@ -23,6 +19,7 @@ import shapely
 
 from maps.layers import all_layers
 from parcels.models import Parcel
+from tests.fuzz import schemathesis
 from tests.maps import factories_ogc as f
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -145,32 +142,6 @@ def test_owslib_pages_through_a_collection(live_server, street):
 
 
 # --- schemathesis ----------------------------------------------------------------------
-
-
-def schemathesis(url: str, *extra: str) -> subprocess.CompletedProcess:
-    command = [
-        str(Path(sys.executable).with_name("schemathesis")),
-        "run",
-        url,
-        "--checks",
-        "not_a_server_error,content_type_conformance,response_schema_conformance",
-        "--seed",
-        "6",
-        "--workers",
-        "1",
-        "--no-color",
-        "--generation-database",
-        "none",
-        "--request-timeout",
-        "20",
-        *extra,
-    ]
-    # Run from a scratch folder: schemathesis keeps a crash cache (.schemathesis/) where it runs.
-    scratch = tempfile.mkdtemp(prefix="clt-schemathesis-")
-    try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def test_schemathesis_fuzzes_every_operation_without_a_server_error(live_server, street):

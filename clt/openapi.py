@@ -1,0 +1,230 @@
+"""The registry's own HTTP API as OpenAPI 3.0: the finder, the map's search, tiles, downloads.
+
+The OGC API (`/ogcapi/api`) describes the map layers as collections; this document
+(`/api/openapi.json`) describes everything else a client may call, with the same limits the
+views enforce (parcels.finder, maps.views), so a client generator or a fuzzer (schemathesis, in
+the test suite) sees the rules that hold. Staff operations say how to authenticate: a session,
+or a planner's access token (maps/tokens.py) as Bearer or as Basic's password.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.http import require_safe
+
+from maps.layers import all_layers
+from parcels.finder import MAX_DISTANCE_M, MAX_PAGE_SIZE, MAX_TOLERANCE_M, ORDERS, TAX_STATUSES
+
+PROBLEM = "application/problem+json"
+GEOJSON = "application/geo+json"
+MVT = "application/vnd.mapbox-vector-tile"
+# What /export/ sends for each format (maps/export_urls.MEDIA_TYPES).
+EXPORT_MEDIA_TYPES = ("application/geo+json", "application/geopackage+sqlite3", "text/csv",
+                      "application/zip")  # fmt: skip
+
+
+def _param(name: str, schema: dict, description: str, *, where: str = "query",
+           required: bool = False) -> dict:  # fmt: skip
+    return {"name": name, "in": where, "required": required or where == "path",
+            "description": description, "schema": schema}  # fmt: skip
+
+
+def _number(maximum: float | None = None, minimum: float = 0) -> dict:
+    schema: dict = {"type": "number", "minimum": minimum}
+    if maximum is not None:
+        schema["maximum"] = maximum
+    return schema
+
+
+def _integer(minimum: int, maximum: int) -> dict:
+    return {"type": "integer", "minimum": minimum, "maximum": maximum}
+
+
+BBOX = _param("bbox", {"type": "string", "pattern": r"^-?[\d.]+(,-?[\d.]+){3}$"},
+              "minLon,minLat,maxLon,maxLat (WGS84)")  # fmt: skip
+LIMIT = _param("limit", _integer(1, MAX_PAGE_SIZE), "Features per page")
+TOLERANCE = _param(
+    "tolerance_m", _number(MAX_TOLERANCE_M), "Gap (metres) that still counts as touching"
+)
+
+FINDER_PARAMS = [
+    BBOX,
+    _param("polygon", {"type": "string"}, "Only inside this polygon (WKT or GeoJSON, WGS84)"),
+    _param("near", {"type": "string"}, "lon,lat: measure distance from here"),
+    _param("address", {"type": "string"}, "Measure distance from the parcel at this address"),
+    _param("within_m", _number(MAX_DISTANCE_M), "Only within this many metres of near/address"),
+    _param("near_holdings_m", _number(MAX_TOLERANCE_M * 50), "Only this close to trust land"),
+    _param("min_area_m2", _number(), "Smallest lot, square metres"),
+    _param("max_area_m2", _number(), "Largest lot, square metres"),
+    _param("min_acres", _number(), "Smallest lot, acres"),
+    _param("max_acres", _number(), "Largest lot, acres"),
+    _param("land_use", {"type": "string"}, "Comma-separated county land-use codes"),
+    _param("zoning", {"type": "string"}, "Comma-separated zoning codes"),
+    _param("tax_status", {"type": "string", "enum": list(TAX_STATUSES)}, "Tax status"),
+    _param("neighbourhood", {"type": "string"}, "Only in this neighbourhood overlay"),
+    _param("outside_flood", {"type": "boolean"}, "Leave out lots in flood zones"),
+    _param("order", {"type": "string", "enum": list(ORDERS)}, "Sort order"),
+    _param("page", _integer(1, 100_000), "Page number"),
+    LIMIT,
+]
+
+
+def _responses(ok: dict, *, staff: bool = False, extra: tuple[str, ...] = ()) -> dict:
+    problem = {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    responses = {"200": {"description": "OK", "content": ok},
+                 "400": {"description": "A parameter is invalid", "content": problem}}  # fmt: skip
+    if staff:
+        responses["401"] = {"description": "Log in, or send an access token", "content": problem}
+        responses["403"] = {"description": "Not the trust's staff", "content": problem}
+    for code in extra:
+        responses[code] = {"description": {"204": "Nothing here", "304": "Not modified",
+                                           "404": "No such layer"}[code]}  # fmt: skip
+        if code == "404":
+            responses[code]["content"] = problem
+    return responses
+
+
+def _operation(op_id: str, summary: str, params: list, responses: dict, *,
+               staff: bool = False) -> dict:  # fmt: skip
+    operation = {"operationId": op_id, "summary": summary, "parameters": params,
+                 "responses": responses}  # fmt: skip
+    if staff:
+        operation["security"] = [{"session": []}, {"token": []}, {"tokenAsBasic": []}]
+    return {"get": operation}
+
+
+def _geojson() -> dict:
+    return {GEOJSON: {"schema": {"type": "object", "required": ["type", "features"]}}}
+
+
+def definition(request: HttpRequest) -> dict:
+    layers = sorted(all_layers())
+    tile_layers = [n for n, layer in all_layers().items() if layer.delivery == "tiles"]
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Land trust registry API",
+            "version": "1.0.0",
+            "description": "Find land (staff), search the public map, its tiles and downloads. "
+            "The layers as OGC API - Features: /ogcapi/api.",
+            "license": {"name": "AGPL-3.0-or-later"},
+        },
+        "servers": [{"url": request.build_absolute_uri("/").rstrip("/")}],
+        "paths": {
+            "/api/vacant-lots": _operation(
+                "findVacantLots",
+                "Vacant lots, filtered and ranked",
+                FINDER_PARAMS,
+                _responses(_geojson(), staff=True),
+                staff=True,
+            ),
+            "/api/vacant-lots/adjacent": _operation(
+                "findAdjacentLots",
+                "Vacant lots touching trust land",
+                [TOLERANCE, BBOX],
+                _responses(_geojson(), staff=True),
+                staff=True,
+            ),
+            "/api/assemblages": _operation(
+                "findAssemblages",
+                "Groups of touching vacant lots",
+                [
+                    TOLERANCE,
+                    BBOX,
+                    LIMIT,
+                    _param("min_lots", _integer(1, 100_000), "Fewest lots in a group"),
+                    _param("min_total_m2", _number(), "Smallest group, square metres"),
+                ],
+                _responses(_geojson(), staff=True),
+                staff=True,
+            ),
+            "/map/search.json": _operation(
+                "searchMap",
+                "Find a public parcel by address or APN",
+                [
+                    _param(
+                        "q",
+                        {"type": "string", "minLength": 1, "maxLength": 200},
+                        "Address or APN",
+                        required=True,
+                    )
+                ],
+                _responses({"application/json": {"schema": {"type": "object"}}}),
+            ),
+            "/tiles/{layer}/{z}/{x}/{y}.pbf": _operation(
+                "getTile",
+                "A Mapbox vector tile of a layer",
+                [
+                    _param("layer", {"type": "string", "enum": tile_layers}, "Layer", where="path"),
+                    _param("z", _integer(0, 22), "Zoom", where="path"),
+                    _param("x", _integer(0, 2**22 - 1), "Column", where="path"),
+                    _param("y", _integer(0, 2**22 - 1), "Row", where="path"),
+                ],
+                _responses(
+                    {MVT: {"schema": {"type": "string", "format": "binary"}}},
+                    staff=True,
+                    extra=("204", "304", "404"),
+                ),
+            ),
+            "/export/{layer}.{format}": _operation(
+                "downloadLayer",
+                "A layer as a file (GeoJSON, GeoPackage, CSV, zipped shapefile)",
+                [
+                    _param("layer", {"type": "string", "enum": layers}, "Layer", where="path"),
+                    _param(
+                        "format",
+                        {"type": "string", "enum": ["geojson", "gpkg", "csv", "shp.zip"]},
+                        "Format",
+                        where="path",
+                    ),
+                    BBOX,
+                ],
+                _responses(
+                    {media: {"schema": {"type": "object"} if media == GEOJSON
+                             else {"type": "string", "format": "binary"}}
+                     for media in EXPORT_MEDIA_TYPES},
+                    staff=True,
+                    extra=("404",),
+                ),
+            ),
+        },  # fmt: skip
+        "components": {
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "description": "RFC 9457 problem details",
+                    "required": ["title", "status", "detail"],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                    },
+                }
+            },
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
+                "token": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A planner's access token (clt token create)",
+                },
+                "tokenAsBasic": {
+                    "type": "http",
+                    "scheme": "basic",
+                    "description": "Any user name; the access token as password",
+                },
+            },  # fmt: skip
+        },
+    }
+
+
+@require_safe
+def openapi(request: HttpRequest) -> HttpResponse:
+    """GET /api/openapi.json: this API's OpenAPI 3.0 document."""
+    return HttpResponse(
+        json.dumps(definition(request), indent=1),
+        content_type="application/vnd.oai.openapi+json;version=3.0",
+    )
