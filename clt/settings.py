@@ -47,16 +47,14 @@ def _database() -> dict:
 
 
 def _pool(max_size: int) -> dict:
-    """psycopg_pool options: a connection is checked as it leaves the pool, so one broken by
-    a database restart is replaced, not handed to a request; a request waits at most
-    CLT_DB_POOL_TIMEOUT seconds for one, then gets a 503 (clt.security)."""
-    from psycopg_pool import ConnectionPool
-
+    """psycopg_pool options. With CONN_HEALTH_CHECKS Django gives the pool its check, so a
+    connection broken by a database restart is replaced as it leaves the pool, never handed to
+    a request; a request waits at most CLT_DB_POOL_TIMEOUT seconds for one, then gets a 503
+    (clt.security)."""
     return {
         "min_size": 1,
         "max_size": max_size,
         "timeout": float(os.environ.get("CLT_DB_POOL_TIMEOUT") or 3),
-        "check": ConnectionPool.check_connection,
     }
 
 
