@@ -152,6 +152,46 @@ def db_url() -> None:
 
 
 @main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def backup(file: Path, force: bool) -> None:
+    """Back up the whole registry, history included, to FILE (pg_dump custom format)."""
+    setup_django()
+    from clt.backup import BackupError
+    from clt.backup import backup as run_backup
+
+    try:
+        run_backup(file, force=force, log=say)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask: replace the current data.")
+def restore(file: Path, yes: bool) -> None:
+    """Replace the whole registry with the backup in FILE (all or nothing)."""
+    setup_django()
+    from django.conf import settings
+
+    from clt.backup import BackupError, listing
+    from clt.backup import restore as run_restore
+
+    try:
+        listing(file)  # refuse a file that is not a backup before asking anything
+        if not yes:
+            name = settings.DATABASES["default"]["NAME"]
+            if not sys.stdin.isatty():
+                raise click.ClickException(
+                    f"restoring replaces everything in database {name}; pass --yes to confirm"
+                )
+            click.confirm(f"Replace everything in database {name} with {file}?", abort=True)
+        run_restore(file, log=say)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
 @click.option("--parcels", "count", default=10_000, show_default=True, type=click.IntRange(1))
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)

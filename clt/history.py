@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Iterator
 
 import pghistory
+import pgtrigger
 from django.db import transaction
 
 
@@ -20,3 +21,27 @@ def recorded(action: str, user=None, **extra) -> Iterator[None]:
     user_id = getattr(user, "pk", user)
     with transaction.atomic(), pghistory.context(action=action, user=user_id, **extra):
         yield
+
+
+class AnyChangeRestorable(pgtrigger.AnyChange):
+    """pgtrigger's AnyChange, written so that `pg_restore` can recreate the trigger.
+
+    pg_dump writes trigger conditions under an empty search_path, and PostgreSQL prints
+    `IS DISTINCT FROM` without its operator's schema, so a condition comparing two PostGIS
+    geometries (`OLD.geom IS DISTINCT FROM NEW.geom`) fails to restore ("operator is not
+    unique: public.geometry = public.geometry"). Geometry columns are compared as their
+    bytes instead (`::bytea`, found by type, not by search_path): the same test of change.
+    """
+
+    def resolve(self, model) -> str:
+        from django.contrib.gis.db.models import GeometryField
+
+        expr = super().resolve(model)
+        for field in model._meta.fields:
+            if isinstance(field, GeometryField):
+                column = f'"{field.column}"'
+                expr = expr.replace(
+                    f"OLD.{column} IS DISTINCT FROM (NEW.{column})",
+                    f"OLD.{column}::bytea IS DISTINCT FROM (NEW.{column}::bytea)",
+                )
+        return expr

@@ -17,6 +17,7 @@ from django.core.validators import MinValueValidator
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
+from clt.history import AnyChangeRestorable
 from parcels.queries import HoldingQuerySet, ParcelQuerySet
 
 
@@ -58,7 +59,13 @@ class TaxStatus(models.TextChoices):
 
 
 # geom_m and import_hash are derived (from geom; from the source row): history keeps their inputs.
-@pghistory.track(*tracked(), exclude=["area_m2", "updated_at", "geom_m", "import_hash"])
+@pghistory.track(
+    pghistory.InsertEvent(),
+    # Compares the outline as bytes, so `pg_restore` can recreate the trigger (clt.history).
+    pghistory.UpdateEvent(condition=AnyChangeRestorable()),
+    pghistory.DeleteEvent(),
+    exclude=["area_m2", "updated_at", "geom_m", "import_hash"],
+)
 class Parcel(models.Model):
     """A county parcel: where it is, what the assessor says of it, and whether it is vacant."""
 

@@ -12,12 +12,12 @@ import geopandas as gpd
 import pytest
 import shapely
 from click.testing import CliRunner
-from django.db import connection
 
 from clt.cli import main
 from clt.roles import EDITOR
 from maps import tokens
 from tests import factories
+from tests.dbstate import changed_tables, database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -69,27 +69,6 @@ ENDPOINTS = {
     "/export/trust-land.csv": ["bbox", "bbox-crs", "crs", "datetime", "apn"],
     "/export/vacant-lots.geojson": ["bbox", "zoning"],
 }  # fmt: skip
-
-
-def database_state() -> dict[str, tuple[int, str]]:
-    """Every table in the public schema: its row count and a checksum of its rows."""
-    state = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
-        )
-        for (table,) in cursor.fetchall():
-            cursor.execute(
-                f'SELECT count(*), md5(coalesce(string_agg(t::text, \'|\' ORDER BY t::text), \'\'))'
-                f' FROM "{table}" t'
-            )
-            state[table] = cursor.fetchone()
-    return state
-
-
-def changed_tables(before: dict, after: dict, *, allowed: set[str] = frozenset()) -> dict:
-    return {t: (before.get(t), after.get(t)) for t in before.keys() | after.keys()
-            if before.get(t) != after.get(t) and t not in allowed}  # fmt: skip
 
 
 @pytest.fixture
