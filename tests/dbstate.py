@@ -26,3 +26,9 @@ def changed_tables(before: dict, after: dict, *, allowed=frozenset()) -> dict:
     """The tables whose rows differ (or that appeared or went), but for `allowed`."""
     return {t: (before.get(t), after.get(t)) for t in before.keys() | after.keys()
             if before.get(t) != after.get(t) and t not in allowed}  # fmt: skip
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for a `clt` or gunicorn child process."""
+    s = connection.settings_dict
+    return f"postgis://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"

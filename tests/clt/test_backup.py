@@ -16,17 +16,12 @@ from leases.models import GroundLease, MonitoringEvent, Party
 from maps import tokens
 from parcels.models import Parcel, ParcelEvent
 from tests import factories
-from tests.dbstate import database_state
+from tests.dbstate import database_state, database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 CLT = Path(sys.executable).with_name("clt")
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    return f"postgis://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
 def clt(*args: str) -> subprocess.CompletedProcess:

@@ -26,6 +26,7 @@ from django.db import connection
 from clt import localdb
 from parcels.models import ImportRun, Parcel
 from tests import factories
+from tests.dbstate import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -38,11 +39,6 @@ pytestmark = [
         reason="restarts the project's own cluster; DATABASE_URL names a server we must not stop",
     ),
 ]
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    return f"postgis://{s['USER']}:{s['PASSWORD']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ URL and role; no anonymous answer, on any route, may carry a private value.
 
 from __future__ import annotations
 
-import math
 import re
 from decimal import Decimal
 
@@ -23,6 +22,7 @@ from leases.models import GroundLease, Party
 from maps import tokens
 from parcels.models import Parcel
 from tests import factories
+from tests.maps.factories_map import tile_of
 
 pytestmark = pytest.mark.django_db
 
@@ -166,14 +166,6 @@ def plant_private_values() -> dict:
     return made
 
 
-def tile_url(parcel: Parcel, z: int = 16) -> str:
-    """`z/x/y` of the tile with the parcel in it."""
-    lon, lat = parcel.geom.point_on_surface.coords
-    n = 2**z
-    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
-    return f"{z}/{int((lon + 180) / 360 * n)}/{int(y)}"
-
-
 def example_urls(made: dict) -> dict[str, dict[str, str]]:
     """Real URLs for every route pattern (keys are the patterns `url_patterns` yields), each
     under a name that stays the same from run to run (ids and tile numbers as placeholders)."""
@@ -232,7 +224,7 @@ def example_urls(made: dict) -> dict[str, dict[str, str]]:
         ],
         "admin/(?P<url>.*)$": ["/admin/no-such-page/"],
     }  # fmt: skip
-    ids["tile"] = tile_url(parcel)
+    ids["tile"] = "{}/{}/{}".format(*tile_of(parcel))
     apps = list(dict.fromkeys(model._meta.app_label for model in admin.site._registry))
     templates[f"admin/^(?P<app_label>{'|'.join(apps)})/$"] = [f"/admin/{app}/" for app in apps]
     for model in admin.site._registry:

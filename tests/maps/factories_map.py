@@ -200,3 +200,11 @@ def _plant_lease(held) -> None:
         on=dt.date(2025, 1, 10),
         notes=PRIVATE["monitoring_notes"],
     )
+
+
+def tile_of(parcel, z: int = 16) -> tuple[int, int, int]:
+    """(z, x, y) of the web-mercator tile with a point of the parcel in it."""
+    lon, lat = parcel.geom.point_on_surface.coords
+    n = 2**z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return z, int((lon + 180) / 360 * n), int(y)

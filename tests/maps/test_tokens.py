@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import math
 import os
 import subprocess
 
@@ -18,6 +17,7 @@ from maps import tokens
 from maps.models import AccessToken
 from tests import factories
 from tests.maps import factories_ogc as f
+from tests.maps.factories_map import tile_of
 
 pytestmark = pytest.mark.django_db
 
@@ -72,13 +72,6 @@ def test_a_token_opens_every_staff_data_endpoint(client, street, key, path):
     assert response.status_code == 200 and len(body) > 50
     if path.startswith("/tiles/"):
         assert "Authorization" in response["Vary"]  # no shared cache hands it to the next asker
-
-
-def tile_of(parcel, z: int) -> tuple[int, int, int]:
-    lon, lat = parcel.geom.point_on_surface.coords
-    n = 2**z
-    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
-    return z, int((lon + 180) / 360 * n), int(y)
 
 
 def test_only_a_hash_of_the_token_is_stored(key):
