@@ -3,16 +3,39 @@
 Everything is in the dump: the registry, its history (pghistory's event tables and the
 triggers that fill them), users, tokens, sessions. Two choices make it safe:
 
-* A backup is written to `FILE.partial` and renamed when pg_dump succeeds, so a failed or
-  killed backup never leaves a file that looks complete.
-* A restore is one transaction (`--single-transaction --exit-on-error`): it replaces the
-  database or, if anything fails, changes nothing. It leaves the PostGIS extension alone
-  (dropping and recreating it needs a superuser and would take every geometry column with
-  it): the target database must have PostGIS, which `clt migrate` and the local cluster give.
+* A backup is written to `FILE.partial` (readable by its owner only: it holds households'
+  names and incomes) and renamed when pg_dump succeeds, so a failed or killed backup never
+  leaves a file that looks complete.
+* A restore is one transaction: it replaces the database or, if anything fails, changes
+  nothing.
+
+A restore is more than `pg_restore --clean` onto a database that has moved on since the backup:
+
+* **The PostGIS extension stays.** `--clean` would drop and recreate it, which needs a
+  superuser and fails as soon as anything outside the dump uses it. The dump's extension
+  entries are left out; `CREATE EXTENSION IF NOT EXISTS` (the dump's own statement) runs instead,
+  so an empty database can be restored into too.
+* **The trust's own SRIDs do not collide.** PostGIS marks the rows a user adds to
+  `spatial_ref_sys` for pg_dump, so they are in the dump; with the extension left in place they
+  are still in the table too. Those rows (whatever the extension's dump filter selects) are
+  deleted first, then copied back from the dump.
+* **Tables the backup does not have are dropped** (everything in `public` that no extension
+  owns), or a foreign key from, say, a newer migration's table stops `--clean` dropping the
+  registry's tables.
+* **No sequence goes back.** Ids and the maps' data versions handed out after the backup are
+  never handed out again for other rows: `maps/versions.py` caches tiles under data versions
+  on the promise that a version is never reused.
+
+That extra SQL must run in the dump's transaction, and pg_restore has no hook for it. So
+pg_restore writes the dump as SQL (`--file -`) and psql runs it between a BEGIN and a COMMIT sent
+from here, the COMMIT only once pg_restore has read the whole file: a dump cut short ends psql's
+input inside the open transaction, which the server then rolls back.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
 import shutil
@@ -35,17 +58,25 @@ def _database() -> dict:
 
 
 def _server_major() -> int:
-    from django.db import connection
+    from django.db import OperationalError, connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version_num")
-        return int(cursor.fetchone()[0]) // 10000
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version_num")
+            return int(cursor.fetchone()[0]) // 10000
+    except OperationalError as exc:  # the first thing to touch the server: say it is away
+        reason = str(exc).strip().splitlines()[-1]
+        raise BackupError(f"cannot connect to database {_database()['NAME']}: {reason}") from exc
 
 
 def client_program(name: str, server_major: int) -> Path:
-    """pg_dump/pg_restore no older than the server (an older one refuses a newer server)."""
+    """pg_dump, pg_restore or psql of the server's own version, else the nearest newer one.
+
+    An older pg_dump refuses a newer server; a newer one writes dumps that the pg_restore of
+    the server's version (another machine's, the Docker image's) cannot read.
+    """
     versions = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if p.parent.name.isdigit()]
-    for folder in sorted(versions, key=lambda p: int(p.parent.name), reverse=True):
+    for folder in sorted(versions, key=lambda p: int(p.parent.name)):
         if int(folder.parent.name) >= server_major and (folder / name).exists():
             return folder / name
     on_path = shutil.which(name)
@@ -72,22 +103,34 @@ def backup(path: Path, *, force: bool = False, log: Log = lambda m: None) -> int
         raise BackupError(f"{path} already exists; pass --force to replace it")
     if not path.parent.is_dir():
         raise BackupError(f"{path.parent} is not a folder")
-    pg_dump = client_program("pg_dump", _server_major())
+    major = _server_major()
+    pg_dump = client_program("pg_dump", major)
     partial = path.with_name(path.name + ".partial")
     args, env = _connection_args()
     log(f"clt: backing up {_database()['NAME']} with {pg_dump}")
-    result = subprocess.run(
-        [str(pg_dump), *args, "--format=custom", "--file", str(partial)],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    if result.returncode != 0:
-        partial.unlink(missing_ok=True)
-        raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
-    partial.replace(path)
+    _create_private(partial)
+    try:
+        result = subprocess.run(
+            [str(pg_dump), *args, "--format=custom", "--file", str(partial)],
+            env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if result.returncode != 0:
+            fix = f" Fix: apt-get install postgresql-client-{major}"
+            hint = fix if "version mismatch" in result.stderr else ""
+            raise BackupError(f"pg_dump failed: {_one_line(result.stderr)}.{hint}")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)  # after a failure or Ctrl-C; gone after the rename
     tables = sum(1 for line in listing(path) if " TABLE DATA " in line)
     size = path.stat().st_size
     log(f"clt: wrote {path} ({tables} tables, {size / 1e6:.1f} MB)")
     return size
+
+
+def _create_private(path: Path) -> None:
+    """An empty file only its owner may read, for pg_dump to write into (it keeps the mode)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    path.chmod(0o600)  # a .partial left by a killed run may have another mode
 
 
 def listing(path: Path) -> list[str]:
@@ -99,15 +142,11 @@ def listing(path: Path) -> list[str]:
     pg_restore = client_program("pg_restore", _server_major())
     result = subprocess.run([str(pg_restore), "--list", str(path)], capture_output=True, text=True)
     if result.returncode != 0:
-        reason = result.stderr.strip().removeprefix("pg_restore: error: ")
-        raise BackupError(f"{path} is not a readable clt backup ({reason})")
+        reason = _one_line(result.stderr)
+        if "end of file" in reason:
+            raise BackupError(f"{path} is damaged or incomplete ({reason}); nothing changed")
+        raise BackupError(f"{path} is not a readable clt backup ({reason}); nothing changed")
     return result.stdout.splitlines()
-
-
-def _without_extensions(lines: list[str]) -> list[str]:
-    """The restore list minus CREATE EXTENSION and its comment (see the module docstring)."""
-    extension = re.compile(r"^\d+; \d+ \d+ (EXTENSION|COMMENT - EXTENSION) ")
-    return [line for line in lines if not extension.match(line)]
 
 
 def restore(path: Path, *, log: Log = lambda m: None) -> None:
@@ -115,24 +154,227 @@ def restore(path: Path, *, log: Log = lambda m: None) -> None:
     lines = listing(path)
     if not any(" TABLE DATA public parcels_parcel " in line for line in lines):
         raise BackupError(f"{path} is a PostgreSQL dump but not of a clt registry")
-    pg_restore = client_program("pg_restore", _server_major())
-    args, env = _connection_args()
+    if any(_LARGE_OBJECTS.match(line) for line in lines):
+        # Their SQL carries its own COMMIT, which would end the restore's transaction early.
+        raise BackupError(f"{path} holds large objects, which clt restore does not handle")
+    major = _server_major()
+    pg_restore, psql = client_program("pg_restore", major), client_program("psql", major)
     from django.db import connections
 
-    connections.close_all()  # our own connection must not hold a lock pg_restore waits for
-    with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as toc:
-        toc.write("\n".join(_without_extensions(lines)) + "\n")
-    try:
-        log(f"clt: restoring {path} into {_database()['NAME']} (one transaction)")
-        result = subprocess.run(
-            [str(pg_restore), *args, "--clean", "--if-exists", "--no-owner",
-             "--single-transaction", "--exit-on-error", "--use-list", toc.name, str(path)],
-            env=env, capture_output=True, text=True,
-        )  # fmt: skip
-    finally:
-        os.unlink(toc.name)
-    if result.returncode != 0:
-        raise BackupError(
-            f"restore failed and was rolled back, nothing changed: {result.stderr.strip()}"
-        )
+    connections.close_all()  # our own connection must not hold a lock the restore waits for
+    log(f"clt: restoring {path} into {_database()['NAME']} (one transaction)")
+    with tempfile.TemporaryDirectory(prefix="clt-restore-") as scratch:
+        render = functools.partial(_render, pg_restore, path, Path(scratch) / "part.list")
+        extensions = [line for line in lines if _EXTENSION.match(line)]
+        extension_rows = _extension_table_data(lines)
+        use_list = Path(scratch) / "restore.list"
+        rest = [line for line in lines if line not in {*extensions, *extension_rows}]
+        use_list.write_text("\n".join(rest) + "\n")
+        script = [str(pg_restore), "--clean", "--if-exists", "--no-owner", "--exit-on-error",
+                  "--use-list", str(use_list), "--file", "-", str(path)]  # fmt: skip
+
+        def copies() -> str:
+            """The extension tables' rows, read inside the transaction like all the data."""
+            return "".join(sql for sql in (render([e]) for e in extension_rows) if _has_rows(sql))
+
+        try:
+            prelude = _create_extensions(render(extensions)) + PRELUDE
+            _run_in_one_transaction(psql, prelude, script, copies)
+        except _Unreadable as exc:
+            raise BackupError(f"{path} is damaged or incomplete ({exc}); {ROLLED_BACK}") from exc
     log("clt: restored; every table is as it was at the backup")
+
+
+ROLLED_BACK = "the restore was rolled back, nothing changed"
+
+# Sent after BEGIN, before the dump's SQL: remember the sequences, then clear the way.
+PRELUDE = r"""
+SET LOCAL lock_timeout = '20s';
+SET LOCAL client_min_messages = warning;
+CREATE TEMP TABLE clt_sequences_before ON COMMIT DROP AS
+    SELECT schemaname, sequencename, last_value
+    FROM pg_catalog.pg_sequences WHERE last_value IS NOT NULL;
+DO $clt$
+DECLARE
+    statements text[];
+    statement text;
+    found boolean;
+BEGIN
+    -- The rows of extension tables that pg_dump keeps (spatial_ref_sys: the trust's own SRIDs),
+    -- selected by the extension's own dump filter; the dump's copy of them follows. Only if
+    -- there are any: a database owner who is not a superuser may not write to these tables.
+    SELECT array_agg(format('FROM %s %s', c.oid::regclass, u.condition)) INTO statements
+    FROM pg_catalog.pg_extension AS e
+    CROSS JOIN LATERAL unnest(e.extconfig, e.extcondition) AS u(config, condition)
+    JOIN pg_catalog.pg_class AS c ON c.oid = u.config AND c.relkind = 'r';
+    FOREACH statement IN ARRAY coalesce(statements, '{}') LOOP
+        EXECUTE 'SELECT EXISTS (SELECT ' || statement || ')' INTO found;
+        IF found THEN EXECUTE 'DELETE ' || statement; END IF;
+    END LOOP;
+
+    -- Every table, view and sequence in public that no extension owns. Each list is made before
+    -- anything is dropped, as a CASCADE may take later names with it; tables before sequences,
+    -- as an identity column's sequence goes with its table.
+    SELECT array_agg(format('DROP %s IF EXISTS %I.%I CASCADE',
+               CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                   WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+               n.nspname, c.relname) ORDER BY c.relkind = 'S', c.relname)
+    INTO statements
+    FROM pg_catalog.pg_class AS c JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'f', 'm', 'v', 'S')
+      AND NOT c.relispartition
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d
+                      WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                        AND d.objid = c.oid AND d.deptype = 'e');
+    FOREACH statement IN ARRAY coalesce(statements, '{}') LOOP EXECUTE statement; END LOOP;
+
+    -- Functions too (trigger functions, the maps' data version bump), or a migration that
+    -- creates one again would find it there.
+    SELECT array_agg(format('DROP ROUTINE IF EXISTS %I.%I(%s) CASCADE', n.nspname, p.proname,
+               pg_catalog.pg_get_function_identity_arguments(p.oid)))
+    INTO statements
+    FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_namespace AS n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'public' AND p.prokind IN ('f', 'p')
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d
+                      WHERE d.classid = 'pg_catalog.pg_proc'::regclass
+                        AND d.objid = p.oid AND d.deptype = 'e');
+    FOREACH statement IN ARRAY coalesce(statements, '{}') LOOP EXECUTE statement; END LOOP;
+END
+$clt$;
+"""
+
+# Sent after the dump's SQL, before COMMIT: no sequence ends up behind where it was.
+POSTLUDE = r"""
+SELECT pg_catalog.setval(pg_catalog.format('%I.%I', b.schemaname, b.sequencename)::regclass,
+                         b.last_value)
+FROM pg_temp.clt_sequences_before AS b
+JOIN pg_catalog.pg_sequences AS s USING (schemaname, sequencename)
+WHERE s.last_value IS NULL OR s.last_value < b.last_value;
+"""
+
+_EXTENSION = re.compile(r"^\d+; \d+ \d+ (EXTENSION|COMMENT - EXTENSION) ")
+_TABLE = re.compile(r"^\d+; \d+ \d+ TABLE (?!DATA )(\S+) (\S+) ")
+_TABLE_DATA = re.compile(r"^\d+; \d+ \d+ TABLE DATA (\S+) (\S+) ")
+_LARGE_OBJECTS = re.compile(r"^\d+; \d+ \d+ (BLOBS|BLOB|LARGE OBJECT) ")
+
+
+def _extension_table_data(lines: list[str]) -> list[str]:
+    """The dump's rows of extension tables (spatial_ref_sys): data whose table it does not create.
+
+    They go in separately, and only when there are any, so that a database owner who is not a
+    superuser (and may not write to spatial_ref_sys) can restore a registry with no SRIDs of
+    its own.
+    """
+    created = {found.groups() for line in lines if (found := _TABLE.match(line))}
+    data = [(line, _TABLE_DATA.match(line)) for line in lines]
+    return [line for line, found in data if found and found.groups() not in created]
+
+
+def _render(pg_restore: Path, path: Path, list_file: Path, entries: list[str]) -> str:
+    """Some of the dump's entries as SQL, for psql."""
+    list_file.write_text("\n".join(entries) + "\n")
+    result = subprocess.run(
+        [str(pg_restore), "--use-list", str(list_file), "--file", "-", str(path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise _Unreadable(_one_line(result.stderr))
+    return result.stdout
+
+
+def _create_extensions(sql: str) -> str:
+    """The dump's own `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA ...` statements, alone."""
+    return "".join(line + "\n" for line in sql.splitlines() if line.startswith("CREATE EXTENSION "))
+
+
+def _has_rows(sql: str) -> bool:
+    """Whether the COPY in one table's data SQL carries any row."""
+    lines = iter(sql.splitlines())
+    for line in lines:
+        if line.startswith("COPY "):
+            return next(lines, "\\.") != "\\."
+    return False
+
+
+class _Unreadable(Exception):
+    """pg_restore stopped before the end of the dump (its message)."""
+
+
+def _run_in_one_transaction(
+    psql: Path, prelude: str, script: list[str], epilogue: Callable[[], str]
+) -> None:
+    """Run prelude, `script`'s output (the dump's SQL), then epilogue, in one psql transaction.
+
+    COMMIT is sent last, only after pg_restore has read the whole dump and psql met no error;
+    otherwise psql's input ends inside the transaction, and the server rolls it back.
+    """
+    args, env = _connection_args()
+    with tempfile.TemporaryFile() as psql_err, tempfile.TemporaryFile() as script_err:
+        sql = subprocess.Popen(
+            [str(psql), *args, "--no-psqlrc", "--quiet", "--no-password",
+             "--set", "ON_ERROR_STOP=1", "--file", "-"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=psql_err, env=env,
+        )  # fmt: skip
+        dump = subprocess.Popen(script, stdout=subprocess.PIPE, stderr=script_err)
+        try:
+            unreadable = _feed(sql.stdin, prelude, dump, script_err, epilogue)
+        finally:
+            if dump.poll() is None:
+                dump.kill()
+            dump.wait()
+            with contextlib.suppress(BrokenPipeError):
+                sql.stdin.close()
+            sql.wait()
+        if sql.returncode != 0:  # psql stopped at an error: that is the cause
+            raise BackupError(f"restore failed: {_sql_error(_read(psql_err))}; {ROLLED_BACK}")
+        if unreadable:
+            raise _Unreadable(unreadable)
+
+
+def _feed(psql_in, prelude: str, dump: subprocess.Popen, dump_err, epilogue) -> str | None:
+    """Send everything and COMMIT; or stop early, returning pg_restore's error if it had one."""
+    sent = _send(psql_in, f"BEGIN;\n{prelude}".encode())
+    while sent and (chunk := dump.stdout.read(1 << 20)):
+        sent = _send(psql_in, chunk)
+    if not sent:
+        return None  # psql stopped at an error, which it has reported
+    if dump.wait() != 0:
+        return _one_line(_read(dump_err))
+    try:
+        sent = _send(psql_in, epilogue().encode())
+    except _Unreadable as exc:
+        return str(exc)
+    if sent:
+        _send(psql_in, f"{POSTLUDE}COMMIT;\n".encode())
+    return None
+
+
+def _send(stream, data: bytes) -> bool:
+    """Write to psql; False once it has stopped (at an error, which it reports itself)."""
+    try:
+        stream.write(data)
+        stream.flush()
+    except BrokenPipeError:
+        return False
+    return True
+
+
+def _read(stream) -> str:
+    stream.seek(0)
+    return stream.read().decode(errors="replace")
+
+
+def _sql_error(stderr: str) -> str:
+    """psql's first error and its DETAIL on one line, without the `psql:<stdin>:123:` prefix."""
+    found = re.search(r"(?:ERROR|FATAL):\s*(.*)(?:\nDETAIL:\s*(.*))?", stderr)
+    message = " — ".join(filter(None, found.groups())) if found else _one_line(stderr)
+    if "lock timeout" in message:
+        message += " (the database is busy: stop `clt serve` and anything else using it)"
+    return message
+
+
+def _one_line(stderr: str) -> str:
+    """A client program's messages on one line, without the `pg_dump: error:` prefixes."""
+    prefix = re.compile(r"^\w+: (error|detail|hint): ")
+    lines = [prefix.sub("", line.strip()) for line in stderr.splitlines()]
+    return "; ".join(line for line in lines if line) or "no message"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -107,8 +108,8 @@ def test_a_file_that_is_not_a_registry_backup_changes_nothing(tmp_path, registry
     assert result.returncode == 1, result.stderr
     message = result.stderr.strip().splitlines()[-1]
     assert message.startswith("Error: ") and bad.name in message, message
-    if kind == "truncated":  # pg_restore reads the table of contents, then fails on the data
-        assert "not a readable clt backup" in message or "rolled back" in message
+    if kind == "truncated":  # cut inside its table of contents
+        assert "damaged or incomplete" in message and "nothing changed" in message
     assert "Traceback" not in result.stderr
     assert database_state() == before
 
@@ -131,3 +132,137 @@ def test_restore_asks_first_and_a_script_without_yes_changes_nothing(tmp_path, r
     result = clt("restore", str(dump))
     assert result.returncode == 1 and "pass --yes" in result.stderr
     assert database_state() == before
+
+
+# --- restoring over a database that moved on after the backup ----------------------------
+
+
+@pytest.fixture
+def own_srid():
+    """A trust's own SRID in spatial_ref_sys: PostGIS marks such rows for pg_dump to keep."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, proj4text) "
+            "VALUES (990001, 'clt-test', 990001, 'LOCAL', '+proj=longlat +datum=WGS84')"
+        )
+    yield 990001
+    with connection.cursor() as cursor:  # spatial_ref_sys is not flushed between tests
+        cursor.execute("DELETE FROM spatial_ref_sys WHERE srid = 990001")
+
+
+def test_restore_over_the_same_database_keeps_the_trusts_own_srids(tmp_path, registry, own_srid):
+    dump = tmp_path / "r.dump"
+    assert clt("backup", str(dump)).returncode == 0
+    before = database_state()
+
+    restored = clt("restore", str(dump), "--yes")
+
+    assert restored.returncode == 0, restored.stderr
+    assert database_state() == before  # spatial_ref_sys included: the row is there once
+
+
+@pytest.fixture
+def later_table():
+    """As after a newer migration: a table whose foreign key would stop the registry's tables
+    being dropped and replaced, and whose geometry column uses PostGIS."""
+    yield lambda: connection.cursor().execute(
+        "CREATE TABLE later_table (id int PRIMARY KEY, "
+        "parcel_id bigint REFERENCES parcels_parcel (id), geom geometry(Point, 4326))"
+    )
+    connection.cursor().execute("DROP TABLE IF EXISTS later_table")  # or no flush can run
+
+
+def test_restore_drops_tables_the_backup_does_not_have(tmp_path, registry, later_table):
+    dump = tmp_path / "r.dump"
+    assert clt("backup", str(dump)).returncode == 0
+    before = database_state()
+    later_table()
+
+    restored = clt("restore", str(dump), "--yes")
+
+    assert restored.returncode == 0, restored.stderr
+    assert database_state() == before
+
+
+def test_restore_never_winds_a_sequence_back(tmp_path, registry):
+    # Ids and the maps' data versions handed out after the backup are never handed out again:
+    # a tile cached under a reused data version would be stale (maps/versions.py).
+    dump = tmp_path / "r.dump"
+    assert clt("backup", str(dump)).returncode == 0
+    newer = factories.parcel(apn="777-777-777")  # a new id and a new data version
+    versions_before = _last_value("maps_data_version_seq")
+
+    assert clt("restore", str(dump), "--yes").returncode == 0
+
+    assert not Parcel.objects.filter(apn="777-777-777").exists()
+    assert factories.parcel(apn="777-777-778").pk > newer.pk
+    assert _last_value("maps_data_version_seq") > versions_before
+
+
+def _last_value(sequence: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT last_value FROM {sequence}")  # a name written in this file
+        return cursor.fetchone()[0]
+
+
+def test_a_file_cut_short_after_its_table_of_contents_is_rolled_back(tmp_path, registry):
+    # pg_restore --list accepts it; the data ends early, inside the restore's transaction.
+    good = tmp_path / "good.dump"
+    assert clt("backup", str(good)).returncode == 0
+    cut = tmp_path / "cut.dump"
+    cut.write_bytes(good.read_bytes()[:-40])
+    factories.parcel(apn="666-666-666")
+    before = database_state()
+
+    result = clt("restore", str(cut), "--yes")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: ")
+    assert "rolled back" in result.stderr and "Traceback" not in result.stderr
+    assert database_state() == before
+
+
+def test_a_backup_only_its_owner_can_read(tmp_path, registry):
+    # It holds households' names, incomes and lease money.
+    dump = tmp_path / "r.dump"
+    assert clt("backup", str(dump)).returncode == 0
+    assert dump.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.fixture
+def owned_database():
+    """A database owned by a role that is not a superuser, PostGIS created for it by one: the
+    usual set-up of a managed server. Yields its DATABASE_URL."""
+    admin = connection.settings_dict
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            pytest.skip("needs a superuser to create the role")
+    name, role = f"{admin['NAME']}_owned", f"clt_owner_{os.getpid()}"
+    server = {k: admin[k.upper()] for k in ("host", "port", "user", "password")}
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as db:
+        db.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")  # names made here, not input
+        db.execute(f"CREATE DATABASE {name} OWNER {role}")
+    with psycopg.connect(dbname=name, autocommit=True, **server) as db:
+        db.execute("CREATE EXTENSION postgis")
+    yield f"postgis://{role}:pw@{admin['HOST']}:{admin['PORT']}/{name}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as db:
+        db.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        db.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def test_a_database_owner_who_is_not_a_superuser_can_restore(tmp_path, registry, owned_database):
+    # pg_restore --clean alone fails there: "must be owner of extension postgis", and
+    # "permission denied for table spatial_ref_sys".
+    dump = tmp_path / "r.dump"
+    assert clt("backup", str(dump)).returncode == 0
+    env = {**os.environ, "DATABASE_URL": owned_database}
+    for _ in range(2):  # into the empty database, then over its own data
+        restored = subprocess.run(
+            [str(CLT), "restore", str(dump), "--yes"], env=env, cwd=ROOT, capture_output=True,
+            text=True, timeout=300,
+        )  # fmt: skip
+        assert restored.returncode == 0, restored.stderr
+    with psycopg.connect(owned_database.replace("postgis://", "postgresql://", 1)) as db:
+        parcels = db.execute("SELECT count(*) FROM parcels_parcel").fetchone()[0]
+    assert parcels == Parcel.objects.count() == 1
