@@ -102,6 +102,10 @@ MIDDLEWARE = [
     "pghistory.middleware.HistoryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Only requests that may write get a history context. pghistory's default includes GET, and then
+# prefixes every statement of every read (each map tile, each API page) with two set_config()
+# calls, for requests that change nothing.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 ROOT_URLCONF = "clt.urls"
 WSGI_APPLICATION = "clt.wsgi.application"
