@@ -20,8 +20,10 @@ Zoom bands, so that no tile of a 1M-parcel city costs more than a few tens of mi
 Freshness: a tile's ETag is a digest of its SQL, its parameters (the date for "in force"
 questions, the trust's contact...) and the data versions of every table the SQL reads
 (maps/versions.py). Any write to those tables gives every tile over them a new ETag in the same
-transaction, so neither the server's tile cache (keyed by ETag) nor a browser revalidating with
-If-None-Match can serve a tile older than the last commit.
+transaction, so neither the server's tile cache nor a browser revalidating with If-None-Match
+can serve a tile older than the last commit. The cache keeps each tile with the versions it was
+built at (`fetch`): serving it costs one small query for the current versions; a tile not
+cached costs only its own query, which reads the versions in the same snapshot as the data.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -87,22 +90,13 @@ def _integer(name: str, text: str) -> int:
 
 
 @dataclass(frozen=True)
-class TilePlan:
-    """What a tile will be made from, and its ETag as of the data versions just read."""
-
-    layer: Layer
-    address: TileAddress
-    sql: str
-    params: tuple
-    tables: frozenset[str]
-    etag: str
-
-
-@dataclass(frozen=True)
 class Tile:
-    body: bytes  # empty when no feature touches the tile
+    """A tile as of now, or the news that the client's copy still is (`not_modified`)."""
+
+    body: bytes  # empty when no feature touches the tile, or when not_modified
     etag: str
-    cached: bool = False
+    cached: bool = False  # served from the tile cache, not built
+    not_modified: bool = False  # the client's If-None-Match names the current ETag
 
 
 def unordered(layer: Layer) -> Layer:
@@ -169,20 +163,7 @@ def tile_sql(compiled: CompiledLayer, address: TileAddress) -> tuple[str, tuple]
             half_per_degree=repr(MERCATOR_HALF / 360),  # (xmin + xmax) is twice the centre
         )
         cell = size / CELLS_PER_SIDE
-        params = (
-            layer.name,
-            z,
-            x,
-            y,
-            x0,
-            cell,
-            y0,
-            cell,
-            *features_params,
-            z,
-            x,
-            y,
-        )
+        params = (layer.name, z, x, y, x0, cell, y0, cell, *features_params, z, x, y)
     else:
         columns = "".join(f", {typed_column(f)}" for f in layer.fields)
         sql = _OUTLINES_SQL.format(
@@ -276,34 +257,50 @@ def etag_for(sql: str, params: tuple, data_versions: dict[str, int]) -> str:
     return f'"{digest.hexdigest()[:32]}"'
 
 
-def plan(compiled: CompiledLayer, address: TileAddress) -> TilePlan:
-    """The tile's SQL and its ETag as of now (one small query for the data versions)."""
+def fetch(compiled: CompiledLayer, address: TileAddress, client_etags: Sequence[str] = ()) -> Tile:
+    """The tile at `address` as of now, in one round trip to PostGIS.
+
+    The tile cache holds, per tile, the body and the data versions it was built at. When it
+    has the tile, or the client revalidates (`client_etags`, the request's If-None-Match), one
+    small query reads the current versions: a match is `not_modified`, a cached tile still
+    current is served. Otherwise the tile query runs at once; it reads the versions in the
+    same snapshot as the data, so a tile never needs a second query. (A cached tile found stale
+    after an edit costs both: rare, and never a stale answer.)
+    """
     layer = compiled.layer
     if address.z < layer.min_zoom:
         # Empty whatever the data: no query, an ETag that changes only with the code.
-        return TilePlan(layer, address, "", (), frozenset(), etag_for(FORMAT, (layer.name,), {}))
+        etag = etag_for(FORMAT, (layer.name,), {})
+        return Tile(b"", etag, not_modified=_matches(etag, client_etags))
     sql, params = tile_sql(compiled, address)
     versions.watch(compiled.tables)
-    etag = etag_for(sql, params, versions.versions(compiled.tables))
-    return TilePlan(layer, address, sql, params, compiled.tables, etag)
-
-
-def build(plan: TilePlan) -> Tile:
-    """The tile: from the tile cache when its ETag is there, else from PostGIS (then cached)."""
-    if not plan.sql:
-        return Tile(b"", plan.etag)
-    cache = caches[CACHE_ALIAS]
-    body = cache.get(plan.etag)
-    if body is not None:
-        return Tile(body, plan.etag, cached=True)
-    mvt, seen = _run(plan.sql, plan.params)
-    body = bytes(mvt or b"")
+    cache, key = caches[CACHE_ALIAS], _cache_key(sql, params)
+    entry = cache.get(key)  # (the versions the body was built at, the body)
+    if entry is not None or client_etags:
+        current = versions.versions(compiled.tables)
+        etag = etag_for(sql, params, current)
+        if _matches(etag, client_etags):
+            return Tile(b"", etag, not_modified=True)
+        if entry is not None and entry[0] == current:
+            return Tile(entry[1], etag, cached=True)
+    mvt, seen = _run(sql, params)
     # The versions read with the data, in the same snapshot: the ETag the body really has.
     seen = seen if isinstance(seen, dict) else json.loads(seen or "{}")
-    etag = etag_for(plan.sql, plan.params, {t: seen.get(t, 0) for t in sorted(plan.tables)})
+    built_at = {table: seen.get(table, 0) for table in sorted(compiled.tables)}
+    body = bytes(mvt or b"")
     if len(body) <= CACHE_MAX_BYTES:
-        cache.set(etag, body)
-    return Tile(body, etag)
+        cache.set(key, (built_at, body))
+    return Tile(body, etag_for(sql, params, built_at))
+
+
+def _matches(etag: str, client_etags: Sequence[str]) -> bool:
+    return etag in client_etags or "*" in client_etags
+
+
+def _cache_key(sql: str, params: tuple) -> str:
+    """The tile's cache key: a digest of its SQL and parameters (not of the data versions, so
+    a tile rebuilt after an edit replaces its old entry instead of crowding the cache)."""
+    return etag_for(sql, params, {}).strip('"')
 
 
 def _run(sql: str, params: tuple) -> tuple:

@@ -66,10 +66,9 @@ def tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpRespon
         address = tiles.parse_tile_address(z, x, y)
     except tiles.TileAddressError as exc:
         return problem(400, "Bad tile address", str(exc))
-    plan = tiles.plan(compiled, address)
-    if _not_modified(request, plan.etag):
-        return _cache_headers(HttpResponse(status=304), found, plan.etag)
-    built = tiles.build(plan)
+    built = tiles.fetch(compiled, address, parse_etags(request.headers.get("If-None-Match", "")))
+    if built.not_modified:
+        return _cache_headers(HttpResponse(status=304), found, built.etag)
     if not built.body:
         response = HttpResponse(status=204)
     else:

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import mapbox_vector_tile
 import pytest
+from django.core.cache import caches
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from maps import tiles, versions
 from maps.layers import all_layers, get_layer
@@ -243,10 +245,44 @@ def test_a_staff_tile_is_private_to_the_browser(client, block):
 
 def test_the_second_request_is_served_from_the_tile_cache(block):
     compiled = tiles.compiled_layer("trust-land")
-    plan = tiles.plan(compiled, tiles.TileAddress(*Z14_TILE))
-    first, second = tiles.build(plan), tiles.build(plan)
+    address = tiles.TileAddress(*Z14_TILE)
+    first, second = tiles.fetch(compiled, address), tiles.fetch(compiled, address)
     assert (first.cached, second.cached) == (False, True)
-    assert first.body == second.body and first.etag == second.etag == plan.etag
+    assert first.body and first.body == second.body and first.etag == second.etag
+
+
+def test_a_tile_costs_one_round_trip_and_a_stale_cached_one_is_rebuilt(block):
+    compiled = tiles.compiled_layer("vacant-lots")
+    address = tiles.TileAddress(*Z14_TILE)
+    tiles.fetch(compiled, address)  # the data-version trigger is checked once per process
+    caches[tiles.CACHE_ALIAS].clear()
+    with CaptureQueriesContext(connection) as queries:
+        first = tiles.fetch(compiled, address)
+    assert len(queries) == 1 and "ST_AsMVT" in queries[0]["sql"]  # versions come with the tile
+    with CaptureQueriesContext(connection) as queries:
+        assert tiles.fetch(compiled, address).cached
+    assert len(queries) == 1 and "ST_AsMVT" not in queries[0]["sql"]  # the versions alone
+    lot = block.vacant[0]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE parcels_parcel SET address = '9 New St' WHERE id = %s", [lot.pk])
+    second = tiles.fetch(compiled, address)
+    assert not second.cached and second.etag != first.etag
+    assert b"9 New St" in second.body and b"9 New St" not in first.body
+    third = tiles.fetch(compiled, address)
+    assert (third.cached, third.etag, third.body) == (True, second.etag, second.body)
+
+
+def test_a_revalidation_costs_no_build(block):
+    compiled = tiles.compiled_layer("vacant-lots")
+    address = tiles.TileAddress(*Z14_TILE)
+    etag = tiles.fetch(compiled, address).etag
+    caches[tiles.CACHE_ALIAS].clear()  # another process served it: nothing cached here
+    with CaptureQueriesContext(connection) as queries:
+        again = tiles.fetch(compiled, address, [etag])
+    assert again.not_modified and again.etag == etag and again.body == b""
+    assert len(queries) == 1 and "ST_AsMVT" not in queries[0]["sql"]
+    other = tiles.fetch(compiled, address, ['"someone else\'s"'])
+    assert not other.not_modified and other.body and other.etag == etag
 
 
 def test_an_edit_through_a_named_action_changes_the_tile_at_once(client, block):
