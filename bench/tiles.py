@@ -7,14 +7,22 @@
    city (bench/out/city-<N>.gpkg), `clt import-parcels` loads it into a database of its own
    (`clt_bench_tiles` on the project's PostGIS, or --db), and one parcel in 100 becomes trust
    land (holdings written by SQL), then ANALYZE.
-2. Serve that database with gunicorn (one process, four threads) on 127.0.0.1.
-3. At the dense centre (32.30 N, 90.21 W), for tiles at z12, z14 and z16 of each layer:
+2. Serve that database with gunicorn (one process, four threads) on 127.0.0.1, twice: as
+   configured, and with the tile cache replaced by Django's DummyCache (a settings module
+   written to bench/out/). Both also answer bench/tile_floor.py's `/floor/` path.
+3. At the dense centre (32.30 N, 90.21 W), for tiles at z12, z14 and z16 of each layer, each
+   run after bumping the layer's data version (as an edit does):
    - bare: the exact SQL the endpoint runs, by psycopg, no Django, no HTTP;
-   - cold: GET the endpoint after bumping the layer's data version (as an edit does), so the
-     server's tile cache misses and PostGIS builds the tile;
+   - HTTP floor: the same SQL over HTTP through the same gunicorn, with no Django (the least
+     any web answer costs: bench/tile_floor.py);
+   - cold: GET the endpoint with no tile cache, so PostGIS builds the tile (a tile this
+     process has not served yet);
+   - after an edit: GET the endpoint that has the tile cached, at versions now stale (it reads
+     the versions, finds them changed, builds);
    - cached: GET again (served from the tile cache); 304: GET with If-None-Match;
    - size and features of the tile; and the issue's reference query (raw parcels, no layer).
-   Bare and cold alternate, so both see the same database and buffer cache.
+   The kinds alternate within each run, so all see the same database and buffer cache; the
+   HTTP client keeps its connection open, as a browser does.
 4. Headless Chromium (Debian's, via Playwright): open /map/ at the centre and time until the
    first parcel outlines are drawn.
 
@@ -152,13 +160,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(url: str) -> tuple[subprocess.Popen, int]:
+# The app as configured, but with no tile cache: every request builds its tile, as for a tile no
+# one has asked this process for yet. Written to bench/out/ and imported from there.
+NO_TILE_CACHE_SETTINGS = """from clt.settings import *  # noqa: F403
+
+DUMMY = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+CACHES = {**CACHES, "tiles": DUMMY}  # noqa: F405
+"""
+
+
+def serve(url: str, settings: str = "clt.settings") -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "clt.settings"}
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": settings}
+    if settings == "bench_no_tile_cache":
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"{settings}.py").write_text(NO_TILE_CACHE_SETTINGS)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(OUT), env.get("PYTHONPATH")]))
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "clt.wsgi:application",
+            "bench.tile_floor:application",  # the app, plus /floor/ (bench/tile_floor.py)
             "-b",
             f"127.0.0.1:{port}",
             "-w",
@@ -181,15 +202,28 @@ def serve(url: str) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("gunicorn did not start")
 
 
+_clients: dict[int, http.client.HTTPConnection] = {}
+
+
 def get(port: int, path: str, headers: dict | None = None) -> tuple[int, bytes, dict, float]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    started = time.perf_counter()
-    connection.request("GET", path, headers=headers or {})
-    response = connection.getresponse()
-    body = response.read()
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    connection.close()
-    return response.status, body, dict(response.getheaders()), elapsed_ms
+    """GET over a kept-alive connection, as a browser asks for a map's tiles; the time from
+    sending the request to the last byte of the answer."""
+    for attempt in (1, 2):
+        connection = _clients.get(port) or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        _clients[port] = connection
+        try:
+            started = time.perf_counter()
+            connection.request("GET", path, headers=headers or {})
+            response = connection.getresponse()
+            body = response.read()
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            return response.status, body, dict(response.getheaders()), elapsed_ms
+        except (http.client.HTTPException, OSError):
+            connection.close()
+            del _clients[port]  # the server closed an idle connection: open another
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 # --- 3. tiles ---------------------------------------------------------------------------------
@@ -199,7 +233,7 @@ def p50(values: list[float]) -> float:
     return round(statistics.median(values), 2)
 
 
-def measure_tiles(url: str, port: int, runs: int) -> list[dict]:
+def measure_tiles(url: str, port: int, cold_port: int, runs: int) -> list[dict]:
     import mapbox_vector_tile
 
     os.environ["DATABASE_URL"] = url
@@ -222,15 +256,22 @@ def measure_tiles(url: str, port: int, runs: int) -> list[dict]:
                 address = tiles.TileAddress(*tile_at(*CENTRE, z))
                 sql, params = tiles.tile_sql(compiled, address)
                 path = f"/tiles/{layer}/{address}.pbf"
-                bare, cold = [], []
+                floor_path = f"/floor/{layer}/{address}"
+                bare, cold, floor, edited = [], [], [], []
                 for _ in range(runs):
-                    db.execute(bump, [sorted(compiled.tables)])
+                    db.execute(bump, [sorted(compiled.tables)])  # as an edit does
                     started = time.perf_counter()
                     db.execute(sql, params).fetchone()
                     bare.append((time.perf_counter() - started) * 1000)
-                    status, body, headers, elapsed = get(port, path)
+                    status, body, headers, elapsed = get(cold_port, path)
                     assert status in (200, 204), (path, status)
                     cold.append(elapsed)
+                    floor_status, floor_body, _, elapsed = get(cold_port, floor_path)
+                    assert (floor_status, floor_body) == (status, body), floor_path
+                    floor.append(elapsed)
+                    edited_status, edited_body, headers, elapsed = get(port, path)
+                    assert (edited_status, edited_body) == (status, body), path
+                    edited.append(elapsed)
                 cached = [get(port, path)[3] for _ in range(runs)]
                 etag = headers.get("ETag", "")
                 revalidated = [get(port, path, {"If-None-Match": etag})[3] for _ in range(runs)]
@@ -249,6 +290,10 @@ def measure_tiles(url: str, port: int, runs: int) -> list[dict]:
                         "bare_p50_ms": p50(bare),
                         "cold_p50_ms": p50(cold),
                         "ratio": round(p50(cold) / p50(bare), 2) if p50(bare) else None,
+                        "floor_p50_ms": p50(floor),
+                        "floor_ratio": round(p50(floor) / p50(bare), 2) if p50(bare) else None,
+                        "cold_over_floor": round(p50(cold) / p50(floor), 2) if p50(floor) else None,
+                        "after_edit_p50_ms": p50(edited),
                         "cached_p50_ms": p50(cached),
                         "not_modified_p50_ms": p50(revalidated),
                     }
@@ -281,7 +326,7 @@ def measure_tiles(url: str, port: int, runs: int) -> list[dict]:
 
 
 def measure_browser(port: int, runs: int) -> list[dict]:
-    if not Path(CHROMIUM).exists():
+    if not runs or not Path(CHROMIUM).exists():
         return []
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
@@ -317,14 +362,17 @@ def measure_browser(port: int, runs: int) -> list[dict]:
 
 def markdown(rows: list[dict], browser: list[dict]) -> str:
     lines = [
-        "| layer | tile | kind | features | bytes | bare p50 ms | cold p50 ms | cold/bare "
+        "| layer | tile | kind | features | bytes | bare p50 ms | HTTP floor p50 ms "
+        "| floor/bare | cold p50 ms | cold/bare | cold/floor | after an edit p50 ms "
         "| cached p50 ms | 304 p50 ms |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['layer']} | {r['tile']} | {r['kind']} | {r['features']:,} | {r['bytes']:,} "
-            f"| {r['bare_p50_ms']} | {r.get('cold_p50_ms', '')} | {r.get('ratio', '')} "
+            f"| {r['bare_p50_ms']} | {r.get('floor_p50_ms', '')} | {r.get('floor_ratio', '')} "
+            f"| {r.get('cold_p50_ms', '')} | {r.get('ratio', '')} "
+            f"| {r.get('cold_over_floor', '')} | {r.get('after_edit_p50_ms', '')} "
             f"| {r.get('cached_p50_ms', '')} | {r.get('not_modified_p50_ms', '')} |"
         )
     if browser:
@@ -351,13 +399,15 @@ def main() -> None:
     url = database_url(args.db)
     prepare(url, args.parcels)
     ensure_trust_land(url)
-    server, port = serve(url)
+    servers = [serve(url), serve(url, "bench_no_tile_cache")]
+    (_, port), (_, cold_port) = servers
     try:
-        rows = measure_tiles(url, port, args.runs)
+        rows = measure_tiles(url, port, cold_port, args.runs)
         browser = measure_browser(port, args.browser_runs)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server, _ in servers:
+            server.terminate()
+            server.wait(timeout=30)
     load = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews figures
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "tiles.json").write_text(
