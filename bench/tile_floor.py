@@ -20,6 +20,7 @@ import threading
 
 import psycopg
 
+from bench.tiles import psql_connect
 from clt.wsgi import application as clt_application  # sets Django up (the SQL comes from it)
 
 _local = threading.local()
@@ -28,8 +29,7 @@ _statements: dict[str, tuple[str, tuple]] = {}
 
 def _connection() -> psycopg.Connection:
     if getattr(_local, "db", None) is None:  # client-side binding, as Django's cursors bind
-        url = os.environ["DATABASE_URL"].replace("postgis://", "postgresql://", 1)
-        _local.db = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor)
+        _local.db = psql_connect(os.environ["DATABASE_URL"])
     return _local.db
 
 

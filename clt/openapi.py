@@ -14,15 +14,15 @@ import json
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
+from maps.export_urls import MEDIA_TYPES
 from maps.layers import all_layers
+from maps.views import MVT_CONTENT_TYPE as MVT
 from parcels.finder import MAX_DISTANCE_M, MAX_PAGE_SIZE, MAX_TOLERANCE_M, ORDERS, TAX_STATUSES
 
 PROBLEM = "application/problem+json"
 GEOJSON = "application/geo+json"
-MVT = "application/vnd.mapbox-vector-tile"
-# What /export/ sends for each format (maps/export_urls.MEDIA_TYPES).
-EXPORT_MEDIA_TYPES = ("application/geo+json", "application/geopackage+sqlite3", "text/csv",
-                      "application/zip")  # fmt: skip
+# What /export/ sends for each format, without parameters (text/csv's charset).
+EXPORT_MEDIA_TYPES = tuple(dict.fromkeys(m.split(";")[0] for m in MEDIA_TYPES.values()))
 
 
 def _param(name: str, schema: dict, description: str, *, where: str = "query",

@@ -99,6 +99,7 @@ class RefuseNulCharactersMiddleware:
 
 
 def problem_response(status: int, title: str, detail: str) -> HttpResponse:
+    """An RFC 9457 problem document: how every API of the site answers an error."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     return HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
 

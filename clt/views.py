@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.defaults import page_not_found
 
+from clt.security import problem_response
 from parcels.models import Holding, Parcel
 
 
@@ -38,7 +39,8 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     other API error does; a page gets Django's page."""
     if not request.path.startswith(API_PREFIXES):
         return page_not_found(request, exception)
-    body = {"type": "about:blank", "title": "Not found", "status": 404,
-            "detail": f"nothing is served at {request.path}; the API is described at "
-                      "/api/openapi.json and /ogcapi/api"}  # fmt: skip
-    return JsonResponse(body, status=404, content_type="application/problem+json")
+    return problem_response(
+        404, "Not found",
+        f"nothing is served at {request.path}; the API is described at /api/openapi.json and "
+        "/ogcapi/api",
+    )  # fmt: skip

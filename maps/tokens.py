@@ -16,13 +16,13 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import json
 import secrets
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from clt.security import problem_response
 from maps.models import AccessToken
 
 PREFIX = "clt_"
@@ -118,7 +118,6 @@ class AccessTokenMiddleware:
 
 
 def _unauthorized(detail: str) -> HttpResponse:
-    body = {"type": "about:blank", "title": "Invalid access token", "status": 401, "detail": detail}
-    response = HttpResponse(json.dumps(body), status=401, content_type="application/problem+json")
+    response = problem_response(401, "Invalid access token", detail)
     response["WWW-Authenticate"] = 'Bearer realm="clt staff layers", error="invalid_token"'
     return response

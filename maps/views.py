@@ -25,10 +25,9 @@ from maps.tiles import unordered
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 
 
-def problem(status: int, title: str, detail: str) -> JsonResponse:
-    """An RFC 9457 problem document."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return JsonResponse(body, status=status, content_type="application/problem+json")
+def problem(status: int, title: str, detail: str) -> HttpResponse:
+    """An RFC 9457 problem document (clt.security's, as every API of the site answers)."""
+    return security.problem_response(status, title, detail)
 
 
 def visible_layer(request: HttpRequest, name: str) -> Layer | None:
