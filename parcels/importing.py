@@ -3,11 +3,14 @@
 The route, chosen for speed and for an all-or-nothing result:
 
 1. pyogrio reads the file through GDAL in Arrow batches (only the mapped columns, geometry as
-   WKB); each batch becomes CSV text in C++ (pyarrow) and is COPYed into a temporary staging
-   table, still in the file's own CRS. No geometry is parsed in Python.
-2. PostGIS hashes every staged row (mapped attributes + source WKB + mapping), and compares the
-   hash with the one stored on the parcel by the previous import: unchanged rows stop there, so
-   re-importing the same county file costs a read, a COPY and a hash join.
+   WKB). Each row is hashed (mapped attributes + source WKB + mapping) and the hash looked up
+   among those the registry's active parcels were imported from (`parcels.unchanged`): a row
+   found there is unchanged, and is staged as its row number, fid and APN only. The other rows
+   become CSV text in C++ (pyarrow) and are COPYed whole into a temporary staging table, still
+   in the file's own CRS. No geometry is parsed in Python. So re-importing the same county
+   file costs a read, a hash per row and a COPY of the APNs.
+2. PostgreSQL checks the APNs (blank, too long, repeated: the repeats are found in Arrow while
+   reading) and finds which parcel each row read in full is.
 3. Only new and changed rows are parsed, transformed to EPSG:4326, checked and, where invalid,
    repaired with ST_MakeValid (the parcel keeps the reason in `geom_note`); empty or non-areal
    outlines, blank and repeated APNs are rejected into the reject file.
@@ -61,6 +64,7 @@ from tqdm import tqdm
 
 from clt.history import recorded
 from parcels.models import ImportRun, ImportStatus
+from parcels.unchanged import KnownRows, apn_keys, record_texts, wkb_kinds
 
 Log = Callable[[str], None]
 
@@ -410,7 +414,7 @@ def _bounds_text(bounds) -> str:
 
 # --- the import ----------------------------------------------------------------------------
 
-STAGE_COLUMNS = ("row_no", "fid", *MAPPABLE, "wkb")
+STAGE_COLUMNS = ("row_no", "fid", *MAPPABLE, "wkb", "hash", "known")
 
 
 def import_parcels(
@@ -452,10 +456,13 @@ def import_parcels(
         log(mapping.describe())
         try:
             with recorded("parcel_import", user, import_run=run.pk):
-                _stage(source, mapping, progress)
+                with connection.cursor() as cursor:
+                    registry = KnownRows(cursor, jurisdiction)
+                fingerprint = f"{mapping.fingerprint()}:{crs.srid}"
+                staged = _stage(source, mapping, fingerprint, registry, progress)
                 if _after_staging:
                     _after_staging()
-                outcome = _process(run, source, crs, mapping, jurisdiction, log)
+                outcome = _process(staged, registry, run, source, crs, mapping, jurisdiction, log)
                 if dry_run:
                     raise _DryRun
                 _write(run, crs, jurisdiction, source, outcome)
@@ -538,13 +545,49 @@ def _sha256(path: Path) -> str:
 # --- 1. stage: file -> COPY -> temporary table in the source CRS ---------------------------
 
 
-def _stage(source: Source, mapping: FieldMapping, progress: bool) -> None:
+@dataclass
+class Staged:
+    """What reading the file found, before PostgreSQL compares anything."""
+
+    rows: int = 0
+    # rows whose hash and APN an active parcel already has: staged as row, fid and APN only
+    known: int = 0
+    # WKB geometry type code -> [rows of that type, first such row]
+    kinds: dict[int, list[int]] = field(default_factory=dict)
+    keys: list[pa.Array] = field(default_factory=list)  # each row's trimmed APN, in file order
+
+    def repeated_keys(self) -> list[tuple[str, int, str]]:
+        """(key, first row, all its rows) of each APN the file holds more than once."""
+        keys = pa.chunked_array(self.keys, pa.string())
+        counts = pc.value_counts(keys)
+        repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+        if len(repeated) == 0:
+            return []
+        rows: dict[str, list[int]] = {}
+        where = np.flatnonzero(pc.is_in(keys, value_set=repeated).to_numpy(False))
+        for index, key in zip(where.tolist(), keys.take(where).to_pylist(), strict=True):
+            rows.setdefault(key, []).append(index + 1)
+        return [(key, at[0], ", ".join(map(str, at))) for key, at in rows.items()]
+
+    def tally_kinds(self, kinds: np.ndarray, first_row: int) -> None:
+        values, first, counts = np.unique(kinds, return_index=True, return_counts=True)
+        for kind, at, count in zip(values.tolist(), first.tolist(), counts.tolist(), strict=True):
+            if kind >= 0:
+                self.kinds.setdefault(kind, [0, first_row + at + 1])[0] += count
+
+
+def _stage(
+    source: Source, mapping: FieldMapping, fingerprint: str, registry: KnownRows, progress: bool
+) -> Staged:
+    """COPY the file into the temporary table parcel_stage; rows the registry already holds
+    exactly so go in as their row number, fid and APN only (no outline, no attributes)."""
+    staged = Staged()
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS pg_temp.parcel_stage")
         cursor.execute(
             "CREATE TEMP TABLE parcel_stage (row_no integer, fid bigint, "
             + ", ".join(f"{name} text" for name in MAPPABLE)
-            + ", wkb bytea) ON COMMIT DROP"
+            + ", wkb bytea, hash text, known boolean) ON COMMIT DROP"
         )
         columns = ", ".join(STAGE_COLUMNS)
         try:
@@ -557,12 +600,13 @@ def _stage(source: Source, mapping: FieldMapping, progress: bool) -> None:
                     f"COPY parcel_stage ({columns}) FROM STDIN (FORMAT csv)"
                 ) as copy,
             ):  # fmt: skip
-                for csv_bytes, rows in _csv_batches(source, mapping):
+                for csv_bytes, rows in _csv_batches(source, mapping, fingerprint, registry, staged):
                     copy.write(csv_bytes)
                     bar.update(rows)
         except psycopg.errors.CharacterNotInRepertoire as exc:  # raised as the COPY ends
             raise _not_utf8(source, exc) from None
         cursor.execute("ANALYZE parcel_stage")
+    return staged
 
 
 def _not_utf8(source: Source, exc: psycopg.Error) -> ImportRefused:
@@ -576,10 +620,11 @@ def _not_utf8(source: Source, exc: psycopg.Error) -> ImportRefused:
     )
 
 
-def _csv_batches(source: Source, mapping: FieldMapping) -> Iterator[tuple[bytes, int]]:
+def _csv_batches(
+    source: Source, mapping: FieldMapping, fingerprint: str, registry: KnownRows, staged: Staged
+) -> Iterator[tuple[bytes, int]]:
     """The file as CSV text for COPY, one Arrow batch at a time (memory stays flat)."""
     wanted = list(dict.fromkeys(mapping.columns.values()))
-    row_no = 0
     try:
         with pyogrio.raw.open_arrow(
             source.gdal_path, layer=source.layer, columns=wanted,
@@ -590,41 +635,73 @@ def _csv_batches(source: Source, mapping: FieldMapping) -> Iterator[tuple[bytes,
             for batch in reader:
                 if batch.num_rows == 0:
                     continue
-                table = _stage_table(batch, geometry_name, fid_name, mapping, row_no)
-                row_no += batch.num_rows
-                out = io.BytesIO()
-                pacsv.write_csv(
-                    table, out, pacsv.WriteOptions(include_header=False, quoting_style="needed")
+                tables = _stage_tables(
+                    batch, geometry_name, fid_name, mapping, fingerprint, registry, staged
                 )
+                staged.rows += batch.num_rows
+                out = io.BytesIO()
+                for table in tables:  # never an empty one: pyarrow writes garbage for those
+                    pacsv.write_csv(
+                        table, out, pacsv.WriteOptions(include_header=False, quoting_style="needed")
+                    )
                 yield out.getvalue(), batch.num_rows
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
         raise ImportRefused(
-            f"{source.path.name}: reading failed after {row_no:,} features ({_short(exc)}); "
-            "the file looks truncated or corrupt"
+            f"{source.path.name}: reading failed after {staged.rows:,} features "
+            f"({_short(exc)}); the file looks truncated or corrupt"
         ) from exc
     except pyogrio.errors.GeometryError as exc:
         raise ImportRefused(f"{source.path.name}: unreadable geometry ({_short(exc)})") from exc
-    if row_no == 0:
+    if staged.rows == 0:
         raise ImportRefused(f"{source.path.name}: the layer has no features")
 
 
-def _stage_table(
+def _stage_tables(
     batch: pa.RecordBatch,
     geometry_name: str,
     fid_name: str,
     mapping: FieldMapping,
-    first_row: int,
-) -> pa.Table:
-    n = batch.num_rows
-    arrays = {
-        "row_no": pa.array(np.arange(first_row + 1, first_row + n + 1, dtype=np.int64)),
-        "fid": batch.column(fid_name),
+    fingerprint: str,
+    registry: KnownRows,
+    staged: Staged,
+) -> list[pa.Table]:
+    """One batch as staging rows: in full (with its hash) unless the registry holds it so;
+    the rows in full, then the others, as one table each unless it would be empty."""
+    n, first_row = batch.num_rows, staged.rows
+    texts = {
+        target: _as_text(batch.column(column)) if column else pa.nulls(n, type=pa.string())
+        for target in MAPPABLE
+        for column in [mapping.columns.get(target)]
     }
-    for target in MAPPABLE:
-        column = mapping.columns.get(target)
-        arrays[target] = _as_text(batch.column(column)) if column else pa.nulls(n, type=pa.string())
-    arrays["wkb"] = _hex_bytea(batch.column(geometry_name))
-    return pa.table(arrays)
+    wkbs = batch.column(geometry_name)
+    staged.tally_kinds(wkb_kinds(wkbs), first_row)
+    keys = apn_keys(texts["apn"])
+    staged.keys.append(keys)
+    all_hashes, known = registry.hashes(record_texts(list(texts.values()), fingerprint), wkbs, keys)
+    staged.known += int(known.sum())
+    row_no = pa.array(np.arange(first_row + 1, first_row + n + 1, dtype=np.int64))
+    fids = batch.column(fid_name)
+    hashes = [h for h, skip in zip(all_hashes, known.tolist(), strict=True) if not skip]
+    new = pa.array(~known)
+    full = pa.table({
+        "row_no": row_no.filter(new), "fid": fids.filter(new),
+        **{target: text.filter(new) for target, text in texts.items()},
+        "wkb": _hex_bytea(wkbs.filter(new)),
+        "hash": pa.array(hashes, pa.string()),
+        "known": pa.array(np.zeros(len(hashes), dtype=bool)),
+    })  # fmt: skip
+    if len(hashes) == n:
+        return [full]
+    old = pa.array(known)
+    narrow = {
+        "row_no": row_no.filter(old), "fid": fids.filter(old), "apn": texts["apn"].filter(old),
+        "known": pa.array(np.ones(n - len(hashes), dtype=bool)),
+    }  # fmt: skip
+    narrow_table = pa.table({
+        name: narrow[name] if name in narrow else pa.nulls(n - len(hashes), column.type)
+        for name, column in zip(full.schema.names, full.schema, strict=True)
+    })  # fmt: skip
+    return [full, narrow_table] if hashes else [narrow_table]
 
 
 def _as_text(array: pa.Array) -> pa.Array:
@@ -687,10 +764,8 @@ def _apply_counts(run: ImportRun, outcome: Outcome) -> None:
         setattr(run, name, getattr(outcome, name))
 
 
-# ISO WKB geometry type codes (the two low bytes, modulo the Z/M thousands).
+# ISO WKB geometry type codes (the two low bytes, modulo the Z/M thousands: wkb_kinds).
 AREAL_WKB_TYPES = (3, 6, 7, 10, 12, 15, 16, 17)  # polygons, collections, surfaces, TINs
-WKB_TYPE = """mod(CASE get_byte(wkb, 0) WHEN 1 THEN get_byte(wkb, 1) + 256 * get_byte(wkb, 2)
-                   ELSE get_byte(wkb, 4) + 256 * get_byte(wkb, 3) END, 1000)"""
 WKB_TYPE_NAMES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint",
                   5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection",
                   8: "CircularString", 9: "CompoundCurve", 10: "CurvePolygon",
@@ -699,6 +774,8 @@ WKB_TYPE_NAMES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint",
 
 
 def _process(
+    staged: Staged,
+    registry: KnownRows,
     run: ImportRun,
     source: Source,
     crs: SourceCrs,
@@ -706,7 +783,8 @@ def _process(
     jurisdiction: str,
     log: Log,
 ) -> Outcome:
-    outcome = Outcome()
+    _refuse_mixed_geometry_types(staged, source)
+    outcome = Outcome(features_read=staged.rows)
     with connection.cursor() as cursor:
         # Hash joins of a whole county against the registry need room, and true statistics.
         cursor.execute("SET LOCAL work_mem = '256MB'")
@@ -715,15 +793,23 @@ def _process(
         cursor.execute("SET LOCAL enable_memoize = off")
         cursor.execute("SET LOCAL jit = off")
         _analyze_if_stale(cursor)
-        outcome.features_read = _one(cursor, "SELECT count(*) FROM parcel_stage")
-        _refuse_mixed_geometry_types(cursor, source)
-        log("clt: comparing with the registry")
-        cursor.execute(CLASSIFY_SQL, {
-            "fingerprint": mapping.fingerprint() + f":{crs.srid}",
-            "jurisdiction": jurisdiction,
-            "max_apn": MAX_APN_LENGTH,
-        })  # fmt: skip
-        outcome.unchanged = _one(cursor, "SELECT count(*) FROM parcel_rows WHERE unchanged")
+        log(f"clt: comparing with the registry ({staged.known:,} rows unchanged by their hash)")
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.parcel_repeats")
+        cursor.execute("CREATE TEMP TABLE parcel_repeats (key text PRIMARY KEY, first_row integer,"
+                       " rows text) ON COMMIT DROP")  # fmt: skip
+        repeats = staged.repeated_keys()  # pghistory's wrapper breaks executemany: unnest
+        cursor.execute(
+            "INSERT INTO parcel_repeats SELECT * FROM unnest(%s::text[], %s::int[], %s::text[])",
+            [list(column) for column in zip(*repeats, strict=True)] if repeats else [[], [], []],
+        )
+        cursor.execute(CLASSIFY_SQL, {"jurisdiction": jurisdiction, "max_apn": MAX_APN_LENGTH})
+        cursor.execute("SELECT count(*) FILTER (WHERE known), count(*) FILTER (WHERE active) "
+                       "FROM parcel_rows")  # fmt: skip
+        known_but_repeated, matched_active = cursor.fetchone()
+        outcome.unchanged = staged.known - known_but_repeated
+        # Every active parcel is named by an unchanged row, by a row read in full, or by none:
+        # those last are the ones to retire, counted without another pass over the registry.
+        outcome.retired = registry.active - outcome.unchanged - matched_active
         log("clt: checking and transforming new and changed outlines")
         cursor.execute(PREPARE_SQL, _prepare_params(mapping, crs, source, run))
         cursor.execute(
@@ -733,7 +819,6 @@ def _process(
                FROM parcel_ready"""
         )
         outcome.new, outcome.changed, outcome.repaired = cursor.fetchone()
-        outcome.retired = _one(cursor, RETIRE_COUNT_SQL, {"jurisdiction": jurisdiction})
         cursor.execute(PROBLEMS_SQL)
         outcome.problems = list(cursor.fetchall())
         outcome.rejected = sum(1 for p in outcome.problems if p[3] == "rejected")
@@ -743,13 +828,16 @@ def _process(
 def _analyze_if_stale(cursor) -> None:
     """ANALYZE the parcels table when a bulk write has left its statistics behind (the
     planner would otherwise nest-loop a million rows against a table it thinks is empty)."""
+    # Rows counted live against the planner's estimate, not changes since the last ANALYZE: an
+    # import ANALYZEs inside its own transaction, and its inserts are counted as changes only
+    # when it commits, after that ANALYZE, so every re-import would ANALYZE again for nothing.
     cursor.execute(
-        """SELECT coalesce(n_mod_since_analyze, 0), greatest(c.reltuples, 0)
+        """SELECT coalesce(s.n_live_tup, 0), c.reltuples
            FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
            WHERE c.oid = 'parcels_parcel'::regclass"""
     )
-    modified, estimated = cursor.fetchone()
-    if modified > 0.1 * estimated + 500 or estimated == 0:
+    live, estimated = cursor.fetchone()
+    if estimated < 0 or abs(live - estimated) > 0.1 * estimated + 500:
         cursor.execute("ANALYZE parcels_parcel")
 
 
@@ -758,13 +846,9 @@ def _one(cursor, sql: str, params=None):
     return cursor.fetchone()[0]
 
 
-def _refuse_mixed_geometry_types(cursor, source: Source) -> None:
+def _refuse_mixed_geometry_types(staged: Staged, source: Source) -> None:
     """Polygons mixed with points or lines mean this is not (only) a parcel layer: refuse."""
-    cursor.execute(
-        f"""SELECT {WKB_TYPE} AS kind, count(*), min(row_no) FROM parcel_stage
-            WHERE wkb IS NOT NULL AND length(wkb) >= 5 GROUP BY 1 ORDER BY 1"""
-    )
-    kinds = cursor.fetchall()
+    kinds = [(kind, count, first) for kind, (count, first) in sorted(staged.kinds.items())]
     foreign = [(k, n, row) for k, n, row in kinds if k not in AREAL_WKB_TYPES]
     if not foreign:
         return
@@ -779,39 +863,31 @@ def _refuse_mixed_geometry_types(cursor, source: Source) -> None:
     )
 
 
-# Each staged row: its key, its hash, whether it is a later copy of an APN, whether the
-# registry already has it exactly so.
+# The rows to look at further: every row the file has in full (new or changed), and the known
+# rows a repeated APN rejects; each with its key (the trimmed APN), its rejection if its key is
+# unusable, and then which parcel it is. Known rows otherwise stop here, unchanged. Two steps,
+# so the planner sees how few rows a re-import leaves before it joins them with the registry.
 CLASSIFY_SQL = """
-DROP TABLE IF EXISTS pg_temp.parcel_rows;
+DROP TABLE IF EXISTS pg_temp.parcel_keys, pg_temp.parcel_rows;
+CREATE TEMP TABLE parcel_keys ON COMMIT DROP AS
+SELECT s.row_no, k.key, s.hash, s.known,
+       CASE WHEN k.key IS NULL THEN 'blank APN'
+            WHEN length(k.key) > %(max_apn)s
+                THEN 'APN longer than ' || %(max_apn)s || ' characters'
+            WHEN r.first_row <> s.row_no
+                THEN 'APN ''' || k.key || ''' appears more than once (rows ' || r.rows
+                     || '); the first is kept'
+       END AS key_reject
+FROM parcel_stage s
+CROSS JOIN LATERAL (SELECT NULLIF(btrim(s.apn), '') AS key) k
+LEFT JOIN parcel_repeats r ON r.key = k.key
+WHERE NOT s.known OR k.key IS NULL OR length(k.key) > %(max_apn)s OR r.first_row <> s.row_no;
+ANALYZE parcel_keys;
 CREATE TEMP TABLE parcel_rows ON COMMIT DROP AS
-WITH keyed AS (
-    SELECT s.*, NULLIF(btrim(s.apn), '') AS key,
-           md5(convert_to(ROW(%(fingerprint)s, s.apn, s.address, s.owner_of_record, s.land_use,
-                              s.zoning, s.assessed_land, s.assessed_improvement, s.vacant,
-                              s.tax_status)::text, 'UTF8') || coalesce(s.wkb, '\\x'::bytea)) AS hash
-    FROM parcel_stage s
-), repeats AS (
-    SELECT key, min(row_no) AS first_row, string_agg(row_no::text, ', ' ORDER BY row_no) AS rows
-    FROM keyed WHERE key IS NOT NULL GROUP BY key HAVING count(*) > 1
-), judged AS (
-    SELECT k.*,
-           CASE WHEN k.key IS NULL THEN 'blank APN'
-                WHEN length(k.key) > %(max_apn)s
-                    THEN 'APN longer than ' || %(max_apn)s || ' characters'
-                WHEN r.first_row IS NOT NULL AND r.first_row <> k.row_no
-                    THEN 'APN ''' || k.key || ''' appears more than once (rows ' || r.rows
-                         || '); the first is kept'
-           END AS key_reject
-    FROM keyed k LEFT JOIN repeats r ON r.key = k.key
-)
-SELECT j.row_no, j.fid, j.key, j.hash, j.address, j.owner_of_record, j.land_use, j.zoning,
-       j.assessed_land, j.assessed_improvement, j.vacant, j.tax_status, j.wkb, j.key_reject,
-       p.id AS parcel_id,
-       coalesce(j.key_reject IS NULL AND p.import_hash = j.hash AND p.retired_at IS NULL, false)
-           AS unchanged
-FROM judged j
+SELECT k.*, p.id AS parcel_id, p.id IS NOT NULL AND p.retired_at IS NULL AS active
+FROM parcel_keys k
 LEFT JOIN parcels_parcel p
-       ON p.jurisdiction = %(jurisdiction)s AND p.apn = j.key AND j.key_reject IS NULL;
+       ON p.jurisdiction = %(jurisdiction)s AND p.apn = k.key AND k.key_reject IS NULL;
 ANALYZE parcel_rows;
 """
 
@@ -823,15 +899,17 @@ CREATE TEMP TABLE parcel_ready ON COMMIT DROP AS
 -- (collections, curves, invalid rings) take the slower branches of the CASEs below. Each step
 -- is a LATERAL subquery fenced with OFFSET 0 so it runs once per row, not at every reference.
 WITH mended AS (
-    SELECT r.*, a.g0, b.g1, b.valid,
+    SELECT r.row_no, r.key, r.hash, r.key_reject, r.parcel_id, s.fid, s.wkb, s.address,
+           s.owner_of_record, s.land_use, s.zoning, s.assessed_land, s.assessed_improvement,
+           s.vacant, s.tax_status, a.g0, b.g1, b.valid,
            CASE WHEN b.valid IS NOT FALSE THEN NULL ELSE ST_IsValidReason(b.g1) END
                AS invalid_reason,
            CASE WHEN b.valid IS NOT FALSE THEN b.g1
                 ELSE ST_CollectionExtract(ST_MakeValid(b.g1), 3) END AS g3
-    FROM parcel_rows r
+    FROM parcel_rows r JOIN parcel_stage s USING (row_no)
     CROSS JOIN LATERAL (
-        SELECT CASE WHEN r.key_reject IS NULL AND r.wkb IS NOT NULL
-                    THEN ST_Transform(ST_Force2D(ST_GeomFromWKB(r.wkb, %(srid)s)), 4326)
+        SELECT CASE WHEN r.key_reject IS NULL AND s.wkb IS NOT NULL
+                    THEN ST_Transform(ST_Force2D(ST_GeomFromWKB(s.wkb, %(srid)s)), 4326)
                END AS g0 OFFSET 0
     ) a
     CROSS JOIN LATERAL (
@@ -843,7 +921,6 @@ WITH mended AS (
                           ELSE ST_CollectionExtract(a.g0, 3) END AS g1 OFFSET 0) areal
         OFFSET 0
     ) b
-    WHERE NOT r.unchanged
 )
 SELECT row_no, fid, key AS apn, hash, parcel_id,
        CASE WHEN key_reject IS NOT NULL THEN key_reject
@@ -882,12 +959,6 @@ SELECT row_no, fid, key AS apn, hash, parcel_id,
             ELSE 'current' END AS tax_status
 FROM mended;
 ANALYZE parcel_ready;
-"""
-
-RETIRE_COUNT_SQL = """
-SELECT count(*) FROM parcels_parcel p
-WHERE p.jurisdiction = %(jurisdiction)s AND p.retired_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM parcel_rows r WHERE r.key = p.apn)
 """
 
 PROBLEMS_SQL = """
@@ -938,13 +1009,16 @@ def _write(
                 WHERE r.parcel_id = p.id AND r.reject IS NULL""",
             params,
         )
-        cursor.execute(
-            """UPDATE parcels_parcel p SET retired_at = now(), import_run_id = %(run)s,
-                   updated_at = now()
-               WHERE p.jurisdiction = %(jurisdiction)s AND p.retired_at IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM parcel_rows r WHERE r.key = p.apn)""",
-            params,
-        )
+        if outcome.retired:
+            cursor.execute(
+                """UPDATE parcels_parcel p SET retired_at = now(), import_run_id = %(run)s,
+                       updated_at = now()
+                   WHERE p.jurisdiction = %(jurisdiction)s AND p.retired_at IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM parcel_stage s
+                                     WHERE NULLIF(btrim(s.apn), '') = p.apn)""",
+                params,
+            )
+            outcome.retired = cursor.rowcount  # the count is from the registry as first read
         rebuild = _prepare_bulk_load(cursor, outcome.new)
         # pgtrigger's statement wrapper takes positional parameters only; the savepoint lets
         # its clean-up statement run, and the real error surface, if the insert fails.
@@ -958,7 +1032,9 @@ def _write(
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         if outcome.new + outcome.changed + outcome.retired > 0.1 * outcome.features_read + 500:
             cursor.execute("ANALYZE parcels_parcel")
-        cursor.execute("DROP TABLE parcel_ready, parcel_rows, parcel_stage")
+        cursor.execute(
+            "DROP TABLE parcel_ready, parcel_rows, parcel_keys, parcel_repeats, parcel_stage"
+        )
 
 
 BULK_LOAD_MIN_ROWS = 50_000
