@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import pgtrigger
 import psycopg
+import psycopg.copy
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -596,12 +597,15 @@ def _stage(
                     total=source.features, unit=" parcels", unit_scale=True,
                     disable=not progress, desc="reading", leave=False,
                 ) as bar,
+                # A writer thread sends each batch while the next is read and hashed; its
+                # queue holds at most 1,024 chunks of 128 kB, so memory stays bounded.
                 cursor.cursor.copy(
-                    f"COPY parcel_stage ({columns}) FROM STDIN (FORMAT csv)"
+                    f"COPY parcel_stage ({columns}) FROM STDIN (FORMAT csv)",
+                    writer=psycopg.copy.QueuedLibpqWriter(cursor.cursor),
                 ) as copy,
             ):  # fmt: skip
                 for csv_bytes, rows in _csv_batches(source, mapping, fingerprint, registry, staged):
-                    copy.write(csv_bytes)
+                    copy.write(memoryview(csv_bytes))  # sliced for the queue without copies
                     bar.update(rows)
         except psycopg.errors.CharacterNotInRepertoire as exc:  # raised as the COPY ends
             raise _not_utf8(source, exc) from None
