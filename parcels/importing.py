@@ -681,11 +681,11 @@ def _stage_tables(
     staged.tally_kinds(wkb_kinds(wkbs), first_row)
     keys = apn_keys(texts["apn"])
     staged.keys.append(keys)
-    all_hashes, known = registry.hashes(record_texts(list(texts.values()), fingerprint), wkbs, keys)
+    digests, known = registry.hashes(record_texts(list(texts.values()), fingerprint), wkbs, keys)
     staged.known += int(known.sum())
     row_no = pa.array(np.arange(first_row + 1, first_row + n + 1, dtype=np.int64))
     fids = batch.column(fid_name)
-    hashes = [h for h, skip in zip(all_hashes, known.tolist(), strict=True) if not skip]
+    hashes = [d.hex() for d, skip in zip(digests, known.tolist(), strict=True) if not skip]
     new = pa.array(~known)
     full = pa.table({
         "row_no": row_no.filter(new), "fid": fids.filter(new),

@@ -52,7 +52,7 @@ def test_row_hash_is_the_one_postgresql_computed():
             [fingerprint, *(f.to_pylist() for f in fields), wkbs.to_pylist(), len(HOSTILE)],
         )
         postgresql = [h for (h,) in cursor.fetchall()]
-    assert python == postgresql
+    assert [digest.hex() for digest in python] == postgresql
     assert not known.any()
 
 
