@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import math
 import os
 import socket
 import statistics
@@ -67,13 +66,6 @@ SELECT ST_AsMVT(t, 'parcels', 4096, 'geom') FROM (
     FROM parcels_parcel WHERE geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)
 ) AS t
 """
-
-
-def tile_at(lat: float, lon: float, z: int) -> tuple[int, int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return z, x, y
 
 
 def database_url(name: str) -> str:
@@ -253,7 +245,7 @@ def measure_tiles(url: str, port: int, cold_port: int, runs: int) -> list[dict]:
                 "WHERE table_name = ANY(%s)"
             )
             for z in ZOOMS:
-                address = tiles.TileAddress(*tile_at(*CENTRE, z))
+                address = tiles.TileAddress.containing(CENTRE[1], CENTRE[0], z)
                 sql, params = tiles.tile_sql(compiled, address)
                 path = f"/tiles/{layer}/{address}.pbf"
                 floor_path = f"/floor/{layer}/{address}"
@@ -301,7 +293,8 @@ def measure_tiles(url: str, port: int, cold_port: int, runs: int) -> list[dict]:
                 say(f"bench: {rows[-1]}")
         db.execute("RESET jit")  # the reference runs with the server's defaults
         for z in ZOOMS:
-            address = tile_at(*CENTRE, z)
+            a = tiles.TileAddress.containing(CENTRE[1], CENTRE[0], z)
+            address = (a.z, a.x, a.y)
             times = []
             for _ in range(max(3, runs // 3)):
                 started = time.perf_counter()

@@ -32,6 +32,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,6 +69,13 @@ class TileAddress:
 
     def __str__(self) -> str:
         return f"{self.z}/{self.x}/{self.y}"
+
+    @classmethod
+    def containing(cls, lon: float, lat: float, z: int) -> TileAddress:
+        """The zoom-`z` tile with the point (lon, lat), in degrees, on it."""
+        n = 2**z
+        y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+        return cls(z, int((lon + 180) / 360 * n), int(y))
 
 
 def parse_tile_address(z: str, x: str, y: str) -> TileAddress:

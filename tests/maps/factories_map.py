@@ -19,6 +19,7 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
 
 from leases.models import MonitoringEvent, PartyMember
+from maps.tiles import TileAddress
 from parcels.models import Overlay, Parcel
 from tests import factories
 
@@ -204,7 +205,5 @@ def _plant_lease(held) -> None:
 
 def tile_of(parcel, z: int = 16) -> tuple[int, int, int]:
     """(z, x, y) of the web-mercator tile with a point of the parcel in it."""
-    lon, lat = parcel.geom.point_on_surface.coords
-    n = 2**z
-    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
-    return z, int((lon + 180) / 360 * n), int(y)
+    address = TileAddress.containing(*parcel.geom.point_on_surface.coords, z)
+    return address.z, address.x, address.y
