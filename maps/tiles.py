@@ -279,7 +279,7 @@ def fetch(compiled: CompiledLayer, address: TileAddress, client_etags: Sequence[
     if address.z < layer.min_zoom:
         # Empty whatever the data: no query, an ETag that changes only with the code.
         etag = etag_for(FORMAT, (layer.name,), {})
-        return Tile(b"", etag, not_modified=_matches(etag, client_etags))
+        return Tile(b"", etag, not_modified=etag_matches(etag, client_etags))
     sql, params = tile_sql(compiled, address)
     versions.watch(compiled.tables)
     cache, key = caches[CACHE_ALIAS], _cache_key(sql, params)
@@ -287,7 +287,7 @@ def fetch(compiled: CompiledLayer, address: TileAddress, client_etags: Sequence[
     if entry is not None or client_etags:
         current = versions.versions(compiled.tables)
         etag = etag_for(sql, params, current)
-        if _matches(etag, client_etags):
+        if etag_matches(etag, client_etags):
             return Tile(b"", etag, not_modified=True)
         if entry is not None and entry[0] == current:
             return Tile(entry[1], etag, cached=True)
@@ -301,7 +301,8 @@ def fetch(compiled: CompiledLayer, address: TileAddress, client_etags: Sequence[
     return Tile(body, etag_for(sql, params, built_at))
 
 
-def _matches(etag: str, client_etags: Sequence[str]) -> bool:
+def etag_matches(etag: str, client_etags: Sequence[str]) -> bool:
+    """Whether a client's If-None-Match (parsed) names `etag`: the copy it has is current."""
     return etag in client_etags or "*" in client_etags
 
 

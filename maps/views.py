@@ -49,9 +49,8 @@ def _cache_headers(response: HttpResponse, layer: Layer, etag: str) -> HttpRespo
     return response
 
 
-def _not_modified(request: HttpRequest, etag: str) -> bool:
-    wanted = parse_etags(request.headers.get("If-None-Match", ""))
-    return etag in wanted or "*" in wanted
+def _client_etags(request: HttpRequest) -> list[str]:
+    return parse_etags(request.headers.get("If-None-Match", ""))
 
 
 @require_safe
@@ -65,7 +64,7 @@ def tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpRespon
         address = tiles.parse_tile_address(z, x, y)
     except tiles.TileAddressError as exc:
         return problem(400, "Bad tile address", str(exc))
-    built = tiles.fetch(compiled, address, parse_etags(request.headers.get("If-None-Match", "")))
+    built = tiles.fetch(compiled, address, _client_etags(request))
     if built.not_modified:
         return _cache_headers(HttpResponse(status=304), found, built.etag)
     if not built.body:
@@ -85,7 +84,7 @@ def layer_geojson(request: HttpRequest, layer: str) -> HttpResponse:
     tables = versions.tables_in(sql)
     versions.watch(tables)
     etag = tiles.etag_for(sql, tuple(params), versions.versions(tables))
-    if _not_modified(request, etag):
+    if tiles.etag_matches(etag, _client_etags(request)):
         return _cache_headers(HttpResponse(status=304), found, etag)
     # ST_AsGeoJSON(record) writes every column but the geometry as a property: the whitelist.
     statement = (
