@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from maps.export_urls import MEDIA_TYPES as EXPORT_MEDIA_TYPES
 from maps.layers import Layer, layers_for
 from maps.ogcapi import crs as crs_registry
 from maps.ogcapi import query
@@ -27,12 +28,15 @@ from maps.ogcapi.responses import (
 )
 
 GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
-DOWNLOADS = {
-    "geojson": ("application/geo+json", "GeoJSON (RFC 7946)"),
-    "gpkg": ("application/geopackage+sqlite3", "GeoPackage"),
-    "csv": ("text/csv", "CSV with WKT and a point on each feature"),
-    "shp.zip": ("application/zip", "Zipped Shapefile"),
+DOWNLOAD_TITLES = {
+    "geojson": "GeoJSON (RFC 7946)",
+    "gpkg": "GeoPackage",
+    "csv": "CSV with WKT and a point on each feature",
+    "shp.zip": "Zipped Shapefile",
 }
+# Each download's link: its media type as /export/ sends it (without text/csv's charset).
+DOWNLOADS = {suffix: (EXPORT_MEDIA_TYPES[suffix].split(";")[0], title)
+             for suffix, title in DOWNLOAD_TITLES.items()}  # fmt: skip
 
 
 @ogc_view
