@@ -5,7 +5,7 @@ The route, chosen for speed and for an all-or-nothing result:
 1. pyogrio reads the file through GDAL in Arrow batches (only the mapped columns, geometry as
    WKB). Each row is hashed (mapped attributes + source WKB + mapping) and the hash looked up
    among those the registry's active parcels were imported from (`parcels.unchanged`): a row
-   found there is unchanged, and is staged as its row number, fid and APN only. The other rows
+   found there is unchanged, and is staged as its row number, fid and key only. The other rows
    become CSV text in C++ (pyarrow) and are COPYed whole into a temporary staging table, still
    in the file's own CRS. No geometry is parsed in Python. So re-importing the same county
    file costs a read, a hash per row and a COPY of the APNs.
@@ -415,7 +415,7 @@ def _bounds_text(bounds) -> str:
 
 # --- the import ----------------------------------------------------------------------------
 
-STAGE_COLUMNS = ("row_no", "fid", *MAPPABLE, "wkb", "hash", "known")
+STAGE_COLUMNS = ("row_no", "fid", *MAPPABLE, "wkb", "key", "hash", "known")
 
 
 def import_parcels(
@@ -551,7 +551,7 @@ class Staged:
     """What reading the file found, before PostgreSQL compares anything."""
 
     rows: int = 0
-    # rows whose hash and APN an active parcel already has: staged as row, fid and APN only
+    # rows whose hash and APN an active parcel already has: staged as row, fid and key only
     known: int = 0
     # WKB geometry type code -> [rows of that type, first such row]
     kinds: dict[int, list[int]] = field(default_factory=dict)
@@ -581,14 +581,15 @@ def _stage(
     source: Source, mapping: FieldMapping, fingerprint: str, registry: KnownRows, progress: bool
 ) -> Staged:
     """COPY the file into the temporary table parcel_stage; rows the registry already holds
-    exactly so go in as their row number, fid and APN only (no outline, no attributes)."""
+    exactly so go in as their row number, fid and key only (no outline, no attributes). The key
+    (the trimmed APN) is made once, in Arrow, for the repeats found there and the SQL alike."""
     staged = Staged()
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS pg_temp.parcel_stage")
         cursor.execute(
             "CREATE TEMP TABLE parcel_stage (row_no integer, fid bigint, "
             + ", ".join(f"{name} text" for name in MAPPABLE)
-            + ", wkb bytea, hash text, known boolean) ON COMMIT DROP"
+            + ", wkb bytea, key text, hash text, known boolean) ON COMMIT DROP"
         )
         columns = ", ".join(STAGE_COLUMNS)
         try:
@@ -691,6 +692,7 @@ def _stage_tables(
         "row_no": row_no.filter(new), "fid": fids.filter(new),
         **{target: text.filter(new) for target, text in texts.items()},
         "wkb": _hex_bytea(wkbs.filter(new)),
+        "key": keys.filter(new),
         "hash": pa.array(hashes, pa.string()),
         "known": pa.array(np.zeros(len(hashes), dtype=bool)),
     })  # fmt: skip
@@ -698,7 +700,7 @@ def _stage_tables(
         return [full]
     old = pa.array(known)
     narrow = {
-        "row_no": row_no.filter(old), "fid": fids.filter(old), "apn": texts["apn"].filter(old),
+        "row_no": row_no.filter(old), "fid": fids.filter(old), "key": keys.filter(old),
         "known": pa.array(np.ones(n - len(hashes), dtype=bool)),
     }  # fmt: skip
     narrow_table = pa.table({
@@ -845,11 +847,6 @@ def _analyze_if_stale(cursor) -> None:
         cursor.execute("ANALYZE parcels_parcel")
 
 
-def _one(cursor, sql: str, params=None):
-    cursor.execute(sql, params)
-    return cursor.fetchone()[0]
-
-
 def _refuse_mixed_geometry_types(staged: Staged, source: Source) -> None:
     """Polygons mixed with points or lines mean this is not (only) a parcel layer: refuse."""
     kinds = [(kind, count, first) for kind, (count, first) in sorted(staged.kinds.items())]
@@ -874,18 +871,16 @@ def _refuse_mixed_geometry_types(staged: Staged, source: Source) -> None:
 CLASSIFY_SQL = """
 DROP TABLE IF EXISTS pg_temp.parcel_keys, pg_temp.parcel_rows;
 CREATE TEMP TABLE parcel_keys ON COMMIT DROP AS
-SELECT s.row_no, k.key, s.hash, s.known,
-       CASE WHEN k.key IS NULL THEN 'blank APN'
-            WHEN length(k.key) > %(max_apn)s
+SELECT s.row_no, s.key, s.hash, s.known,
+       CASE WHEN s.key IS NULL THEN 'blank APN'
+            WHEN length(s.key) > %(max_apn)s
                 THEN 'APN longer than ' || %(max_apn)s || ' characters'
             WHEN r.first_row <> s.row_no
-                THEN 'APN ''' || k.key || ''' appears more than once (rows ' || r.rows
+                THEN 'APN ''' || s.key || ''' appears more than once (rows ' || r.rows
                      || '); the first is kept'
        END AS key_reject
-FROM parcel_stage s
-CROSS JOIN LATERAL (SELECT NULLIF(btrim(s.apn), '') AS key) k
-LEFT JOIN parcel_repeats r ON r.key = k.key
-WHERE NOT s.known OR k.key IS NULL OR length(k.key) > %(max_apn)s OR r.first_row <> s.row_no;
+FROM parcel_stage s LEFT JOIN parcel_repeats r ON r.key = s.key
+WHERE NOT s.known OR s.key IS NULL OR length(s.key) > %(max_apn)s OR r.first_row <> s.row_no;
 ANALYZE parcel_keys;
 CREATE TEMP TABLE parcel_rows ON COMMIT DROP AS
 SELECT k.*, p.id AS parcel_id, p.id IS NOT NULL AND p.retired_at IS NULL AS active
@@ -1019,7 +1014,7 @@ def _write(
                        updated_at = now()
                    WHERE p.jurisdiction = %(jurisdiction)s AND p.retired_at IS NULL
                      AND NOT EXISTS (SELECT 1 FROM parcel_stage s
-                                     WHERE NULLIF(btrim(s.apn), '') = p.apn)""",
+                                     WHERE s.key = p.apn)""",
                 params,
             )
             outcome.retired = cursor.rowcount  # the count is from the registry as first read
