@@ -98,10 +98,14 @@ class RefuseNulCharactersMiddleware:
         return self.get_response(request)
 
 
-def problem_response(status: int, title: str, detail: str) -> HttpResponse:
-    """An RFC 9457 problem document: how every API of the site answers an error."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
+PROBLEM = "application/problem+json"
+
+
+def problem_response(status: int, title: str, detail: str, **extra) -> HttpResponse:
+    """An RFC 9457 problem document: how every API of the site answers an error. `extra` adds
+    members, such as the standard's "invalid-params"."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return HttpResponse(json.dumps(body), status=status, content_type=PROBLEM)
 
 
 def _is_html(response: HttpResponse) -> bool:

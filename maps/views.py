@@ -25,9 +25,7 @@ from maps.tiles import unordered
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
 
 
-def problem(status: int, title: str, detail: str) -> HttpResponse:
-    """An RFC 9457 problem document (clt.security's, as every API of the site answers)."""
-    return security.problem_response(status, title, detail)
+problem = security.problem_response  # the site's one problem-document builder
 
 
 def visible_layer(request: HttpRequest, name: str) -> Layer | None:

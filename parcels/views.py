@@ -12,20 +12,17 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from clt.security import problem_response
 from parcels import finder
 
-PROBLEM = "application/problem+json"
 GEOJSON = "application/geo+json"
 
 
-def problem(status: int, title: str, detail: str, **extra) -> JsonResponse:
-    """An RFC 9457 problem details response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JsonResponse(body, status=status, content_type=PROBLEM)
+problem = problem_response  # the site's one problem-document builder (clt.security)
 
 
 def staff_api(view: Callable) -> Callable:

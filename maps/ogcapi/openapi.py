@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from clt.security import PROBLEM
 from maps.layers import Layer, LayerField, layers_for
 from maps.ogcapi import crs as crs_registry
 from maps.ogcapi.landing import TITLE
@@ -20,7 +21,6 @@ from maps.ogcapi.responses import (
     HTML,
     JSON,
     OPENAPI,
-    PROBLEM,
     html_response,
     json_response,
     ogc_view,

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from clt.security import problem_response
 from maps.layers import Layer, get_layer
 from maps.ogcapi.params import ParamError, parse_f, single
 
@@ -26,7 +27,6 @@ JSON = "application/json"
 GEOJSON = "application/geo+json"
 HTML = "text/html"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
-PROBLEM = "application/problem+json"
 
 
 class Problem(Exception):
@@ -57,9 +57,7 @@ def ogc_view(view: Callable) -> Callable:
     return wrapper
 
 
-def problem(status: int, title: str, detail: str) -> HttpResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return HttpResponse(json.dumps(body), status=status, content_type=PROBLEM)
+problem = problem_response  # the site's one problem-document builder (clt.security)
 
 
 def wants_html(request: HttpRequest) -> bool:
