@@ -5,12 +5,13 @@ The route, chosen for speed and for an all-or-nothing result:
 1. pyogrio reads the file through GDAL in Arrow batches (only the mapped columns, geometry as
    WKB). Each row is hashed (mapped attributes + source WKB + mapping) and the hash looked up
    among those the registry's active parcels were imported from (`parcels.unchanged`): a row
-   found there is unchanged, and is staged as its row number, fid and key only. The other rows
-   become CSV text in C++ (pyarrow) and are COPYed whole into a temporary staging table, still
-   in the file's own CRS. No geometry is parsed in Python. So re-importing the same county
-   file costs a read, a hash per row and a COPY of the APNs.
+   found there is unchanged, and is not sent at all. The other rows become CSV text in C++
+   (pyarrow) and are COPYed whole into a temporary staging table, still in the file's own CRS.
+   No geometry is parsed in Python. So re-importing the same county file costs a read and a
+   hash per row. The registry's hashes are fetched while the first batches are read.
 2. PostgreSQL checks the APNs (blank, too long, repeated: the repeats are found in Arrow while
-   reading) and finds which parcel each row read in full is.
+   reading) and finds which parcel each row sent is. The parcels no row names are found in
+   Arrow too, from the registry's APNs and the file's.
 3. Only new and changed rows are parsed, transformed to EPSG:4326, checked and, where invalid,
    repaired with ST_MakeValid (the parcel keeps the reason in `geom_note`); empty or non-areal
    outlines, blank and repeated APNs are rejected into the reject file.
@@ -30,12 +31,15 @@ identical, but a first import of a million parcels does not pay a PL/pgSQL call 
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
+import itertools
 import json
 import re
 import tomllib
@@ -65,7 +69,7 @@ from tqdm import tqdm
 
 from clt.history import recorded
 from parcels.models import ImportRun, ImportStatus
-from parcels.unchanged import KnownRows, apn_keys, record_texts, wkb_kinds
+from parcels.unchanged import FileKeys, KnownRows, apn_keys, record_texts, wkb_kinds
 
 Log = Callable[[str], None]
 
@@ -415,7 +419,7 @@ def _bounds_text(bounds) -> str:
 
 # --- the import ----------------------------------------------------------------------------
 
-STAGE_COLUMNS = ("row_no", "fid", *MAPPABLE, "wkb", "key", "hash", "known")
+STAGE_COLUMNS = ("row_no", "fid", *MAPPABLE, "wkb", "key", "hash")
 
 
 def import_parcels(
@@ -457,13 +461,11 @@ def import_parcels(
         log(mapping.describe())
         try:
             with recorded("parcel_import", user, import_run=run.pk):
-                with connection.cursor() as cursor:
-                    registry = KnownRows(cursor, jurisdiction)
                 fingerprint = f"{mapping.fingerprint()}:{crs.srid}"
-                staged = _stage(source, mapping, fingerprint, registry, progress)
+                staged = _stage(source, mapping, fingerprint, jurisdiction, progress)
                 if _after_staging:
                     _after_staging()
-                outcome = _process(staged, registry, run, source, crs, mapping, jurisdiction, log)
+                outcome = _process(staged, run, source, crs, mapping, jurisdiction, log)
                 if dry_run:
                     raise _DryRun
                 _write(run, crs, jurisdiction, source, outcome)
@@ -548,27 +550,41 @@ def _sha256(path: Path) -> str:
 
 @dataclass
 class Staged:
-    """What reading the file found, before PostgreSQL compares anything."""
+    """What reading the file found, before PostgreSQL compares anything, and the registry as
+    it was read to compare the rows with."""
 
     rows: int = 0
-    # rows whose hash and APN an active parcel already has: staged as row, fid and key only
-    known: int = 0
+    known: int = 0  # rows whose hash and APN an active parcel already has: not staged
     # WKB geometry type code -> [rows of that type, first such row]
     kinds: dict[int, list[int]] = field(default_factory=dict)
-    keys: list[pa.Array] = field(default_factory=list)  # each row's trimmed APN, in file order
+    keys: FileKeys = field(default_factory=FileKeys)
+    fids: list[np.ndarray] = field(default_factory=list)  # per batch, in file order
+    registry: KnownRows | None = None
+
+    @functools.cached_property
+    def _repeated(self) -> tuple[np.ndarray, list[str]]:
+        return self.keys.repeated(self.registry)
 
     def repeated_keys(self) -> list[tuple[str, int, str]]:
         """(key, first row, all its rows) of each APN the file holds more than once."""
-        keys = pa.chunked_array(self.keys, pa.string())
-        counts = pc.value_counts(keys)
-        repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-        if len(repeated) == 0:
-            return []
         rows: dict[str, list[int]] = {}
-        where = np.flatnonzero(pc.is_in(keys, value_set=repeated).to_numpy(False))
-        for index, key in zip(where.tolist(), keys.take(where).to_pylist(), strict=True):
-            rows.setdefault(key, []).append(index + 1)
+        for index, key in zip(*self._repeated, strict=True):
+            rows.setdefault(key, []).append(int(index) + 1)
         return [(key, at[0], ", ".join(map(str, at))) for key, at in rows.items()]
+
+    def known_repeats(self) -> tuple[list[int], list[int], list[str]]:
+        """Row numbers, fids and keys of the unchanged rows that repeat an earlier row's APN:
+        the file's first row of an APN wins, so these are rejected although unchanged."""
+        where, keys = self._repeated
+        if len(where) == 0:
+            return [], [], []
+        later = np.ones(len(where), dtype=bool)
+        later[np.unique(keys, return_index=True)[1]] = False  # where is in file order
+        known_rows = np.concatenate(self.keys.known_rows)
+        chosen = later & np.isin(where, known_rows)
+        rows = where[chosen]
+        fids = np.concatenate(self.fids)[rows].tolist()
+        return (rows + 1).tolist(), fids, [k for k, pick in zip(keys, chosen, strict=True) if pick]
 
     def tally_kinds(self, kinds: np.ndarray, first_row: int) -> None:
         values, first, counts = np.unique(kinds, return_index=True, return_counts=True)
@@ -578,38 +594,54 @@ class Staged:
 
 
 def _stage(
-    source: Source, mapping: FieldMapping, fingerprint: str, registry: KnownRows, progress: bool
+    source: Source, mapping: FieldMapping, fingerprint: str, jurisdiction: str, progress: bool
 ) -> Staged:
-    """COPY the file into the temporary table parcel_stage; rows the registry already holds
-    exactly so go in as their row number, fid and key only (no outline, no attributes). The key
-    (the trimmed APN) is made once, in Arrow, for the repeats found there and the SQL alike."""
+    """COPY the rows of the file the registry does not hold exactly so into the temporary
+    table parcel_stage; return what reading found, with the registry as it was read.
+
+    The registry is read in a helper thread, on the import's own connection and transaction,
+    while the first batches are read and hashed; the COPY starts once it has arrived. Unchanged
+    rows are not sent, except those a repeated APN rejects (row number, fid and key only). The
+    key (the trimmed APN) is made once, in Arrow, for the repeats found there and the SQL alike.
+    """
     staged = Staged()
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, concurrent.futures.ThreadPoolExecutor(1) as pool:
         cursor.execute("DROP TABLE IF EXISTS pg_temp.parcel_stage")
         cursor.execute(
             "CREATE TEMP TABLE parcel_stage (row_no integer, fid bigint, "
             + ", ".join(f"{name} text" for name in MAPPABLE)
-            + ", wkb bytea, key text, hash text, known boolean) ON COMMIT DROP"
+            + ", wkb bytea, key text, hash text) ON COMMIT DROP"
         )
+        registry = pool.submit(KnownRows, cursor.cursor.connection, jurisdiction)
         columns = ", ".join(STAGE_COLUMNS)
-        try:
-            with (
-                tqdm(
-                    total=source.features, unit=" parcels", unit_scale=True,
-                    disable=not progress, desc="reading", leave=False,
-                ) as bar,
-                # A writer thread sends each batch while the next is read and hashed; its
-                # queue holds at most 1,024 chunks of 128 kB, so memory stays bounded.
-                cursor.cursor.copy(
+        with tqdm(
+            total=source.features, unit=" parcels", unit_scale=True,
+            disable=not progress, desc="reading", leave=False,
+        ) as bar:  # fmt: skip
+            chunks = _csv_batches(source, mapping, fingerprint, registry, staged)
+            # The first chunk comes once the registry has arrived: only then may the COPY
+            # take the connection.
+            first = next(chunks)
+            try:
+                # A writer thread sends each chunk while the next is read and hashed; its
+                # queue holds at most 1,024 pieces of 128 kB, so memory stays bounded.
+                with cursor.cursor.copy(
                     f"COPY parcel_stage ({columns}) FROM STDIN (FORMAT csv)",
                     writer=psycopg.copy.QueuedLibpqWriter(cursor.cursor),
-                ) as copy,
-            ):  # fmt: skip
-                for csv_bytes, rows in _csv_batches(source, mapping, fingerprint, registry, staged):
-                    copy.write(memoryview(csv_bytes))  # sliced for the queue without copies
-                    bar.update(rows)
-        except psycopg.errors.CharacterNotInRepertoire as exc:  # raised as the COPY ends
-            raise _not_utf8(source, exc) from None
+                ) as copy:
+                    for csv_bytes, rows in itertools.chain([first], chunks):
+                        if csv_bytes:
+                            copy.write(memoryview(csv_bytes))  # sliced without copies
+                        bar.update(rows)
+            except psycopg.errors.CharacterNotInRepertoire as exc:  # raised as the COPY ends
+                raise _not_utf8(source, exc) from None
+        row_nos, fids, keys = staged.known_repeats()
+        if row_nos:  # pghistory's wrapper breaks executemany: unnest
+            cursor.execute(
+                "INSERT INTO parcel_stage (row_no, fid, key) "
+                "SELECT * FROM unnest(%s::int[], %s::bigint[], %s::text[])",
+                [row_nos, fids, keys],
+            )
         cursor.execute("ANALYZE parcel_stage")
     return staged
 
@@ -625,10 +657,46 @@ def _not_utf8(source: Source, exc: psycopg.Error) -> ImportRefused:
     )
 
 
+# Batches read and hashed before the registry has arrived are held, at most this many.
+MAX_WAITING_BATCHES = 4
+
+
+@dataclass
+class _Hashed:
+    """One batch read and hashed, waiting for the registry to say which rows it holds."""
+
+    first_row: int
+    fids: pa.Array
+    texts: dict[str, pa.Array]
+    wkbs: pa.Array
+    keys: pa.Array
+    digests: list[bytes]
+
+
 def _csv_batches(
-    source: Source, mapping: FieldMapping, fingerprint: str, registry: KnownRows, staged: Staged
+    source: Source,
+    mapping: FieldMapping,
+    fingerprint: str,
+    registry: concurrent.futures.Future[KnownRows],
+    staged: Staged,
 ) -> Iterator[tuple[bytes, int]]:
-    """The file as CSV text for COPY, one Arrow batch at a time (memory stays flat)."""
+    """The rows to stage as CSV text for COPY, and how many rows of the file that is, one Arrow
+    batch at a time (memory stays flat). Nothing comes before the registry has arrived."""
+    waiting: collections.deque[_Hashed] = collections.deque()
+    for hashed in _hashed_batches(source, mapping, fingerprint, staged):
+        waiting.append(hashed)
+        if registry.done() or len(waiting) >= MAX_WAITING_BATCHES:
+            staged.registry = registry.result()
+            while waiting:
+                yield _stage_csv(waiting.popleft(), staged)
+    staged.registry = registry.result()
+    while waiting:
+        yield _stage_csv(waiting.popleft(), staged)
+
+
+def _hashed_batches(
+    source: Source, mapping: FieldMapping, fingerprint: str, staged: Staged
+) -> Iterator[_Hashed]:
     wanted = list(dict.fromkeys(mapping.columns.values()))
     try:
         with pyogrio.raw.open_arrow(
@@ -640,16 +708,9 @@ def _csv_batches(
             for batch in reader:
                 if batch.num_rows == 0:
                     continue
-                tables = _stage_tables(
-                    batch, geometry_name, fid_name, mapping, fingerprint, registry, staged
-                )
+                hashed = _hash_batch(batch, geometry_name, fid_name, mapping, fingerprint, staged)
                 staged.rows += batch.num_rows
-                out = io.BytesIO()
-                for table in tables:  # never an empty one: pyarrow writes garbage for those
-                    pacsv.write_csv(
-                        table, out, pacsv.WriteOptions(include_header=False, quoting_style="needed")
-                    )
-                yield out.getvalue(), batch.num_rows
+                yield hashed
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
         raise ImportRefused(
             f"{source.path.name}: reading failed after {staged.rows:,} features "
@@ -661,53 +722,51 @@ def _csv_batches(
         raise ImportRefused(f"{source.path.name}: the layer has no features")
 
 
-def _stage_tables(
+def _hash_batch(
     batch: pa.RecordBatch,
     geometry_name: str,
     fid_name: str,
     mapping: FieldMapping,
     fingerprint: str,
-    registry: KnownRows,
     staged: Staged,
-) -> list[pa.Table]:
-    """One batch as staging rows: in full (with its hash) unless the registry holds it so;
-    the rows in full, then the others, as one table each unless it would be empty."""
-    n, first_row = batch.num_rows, staged.rows
+) -> _Hashed:
+    n = batch.num_rows
     texts = {
         target: _as_text(batch.column(column)) if column else pa.nulls(n, type=pa.string())
         for target in MAPPABLE
         for column in [mapping.columns.get(target)]
     }
     wkbs = batch.column(geometry_name)
-    staged.tally_kinds(wkb_kinds(wkbs), first_row)
+    staged.tally_kinds(wkb_kinds(wkbs), staged.rows)
     keys = apn_keys(texts["apn"])
-    staged.keys.append(keys)
-    digests, known = registry.hashes(record_texts(list(texts.values()), fingerprint), wkbs, keys)
-    staged.known += int(known.sum())
-    row_no = pa.array(np.arange(first_row + 1, first_row + n + 1, dtype=np.int64))
     fids = batch.column(fid_name)
-    hashes = [d.hex() for d, skip in zip(digests, known.tolist(), strict=True) if not skip]
+    # A copy: a slice of the batch as GDAL made it would keep the whole batch alive.
+    staged.fids.append(fids.to_numpy(zero_copy_only=False).astype(np.int64, copy=True))
+    digests = KnownRows.digests(record_texts(list(texts.values()), fingerprint), wkbs)
+    return _Hashed(staged.rows, fids, texts, wkbs, keys, digests)
+
+
+def _stage_csv(hashed: _Hashed, staged: Staged) -> tuple[bytes, int]:
+    """One batch's rows the registry does not hold exactly so, as CSV (with their hashes)."""
+    known, at = staged.registry.holds(hashed.digests, hashed.keys)
+    staged.keys.add(hashed.first_row, hashed.keys, known, at)
+    n = len(known)
+    staged.known += int(known.sum())
+    if known.all():
+        return b"", n
     new = pa.array(~known)
-    full = pa.table({
-        "row_no": row_no.filter(new), "fid": fids.filter(new),
-        **{target: text.filter(new) for target, text in texts.items()},
-        "wkb": _hex_bytea(wkbs.filter(new)),
-        "key": keys.filter(new),
+    hashes = [d.hex() for d, skip in zip(hashed.digests, known.tolist(), strict=True) if not skip]
+    row_no = pa.array(np.arange(hashed.first_row + 1, hashed.first_row + n + 1, dtype=np.int64))
+    table = pa.table({
+        "row_no": row_no.filter(new), "fid": hashed.fids.filter(new),
+        **{target: text.filter(new) for target, text in hashed.texts.items()},
+        "wkb": _hex_bytea(hashed.wkbs.filter(new)),
+        "key": hashed.keys.filter(new),
         "hash": pa.array(hashes, pa.string()),
-        "known": pa.array(np.zeros(len(hashes), dtype=bool)),
     })  # fmt: skip
-    if len(hashes) == n:
-        return [full]
-    old = pa.array(known)
-    narrow = {
-        "row_no": row_no.filter(old), "fid": fids.filter(old), "key": keys.filter(old),
-        "known": pa.array(np.ones(n - len(hashes), dtype=bool)),
-    }  # fmt: skip
-    narrow_table = pa.table({
-        name: narrow[name] if name in narrow else pa.nulls(n - len(hashes), column.type)
-        for name, column in zip(full.schema.names, full.schema, strict=True)
-    })  # fmt: skip
-    return [full, narrow_table] if hashes else [narrow_table]
+    out = io.BytesIO()
+    pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return out.getvalue(), n
 
 
 def _as_text(array: pa.Array) -> pa.Array:
@@ -762,6 +821,7 @@ class Outcome:
     rejected: int = 0
     # (row, fid, apn, outcome, reason) for each rejected or repaired feature, in file order
     problems: list[tuple[int, int | None, str | None, str, str]] = field(default_factory=list)
+    retiring: list[str] = field(default_factory=list)  # APNs of the parcels no row names
 
 
 def _apply_counts(run: ImportRun, outcome: Outcome) -> None:
@@ -781,7 +841,6 @@ WKB_TYPE_NAMES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint",
 
 def _process(
     staged: Staged,
-    registry: KnownRows,
     run: ImportRun,
     source: Source,
     crs: SourceCrs,
@@ -809,13 +868,9 @@ def _process(
             [list(column) for column in zip(*repeats, strict=True)] if repeats else [[], [], []],
         )
         cursor.execute(CLASSIFY_SQL, {"jurisdiction": jurisdiction, "max_apn": MAX_APN_LENGTH})
-        cursor.execute("SELECT count(*) FILTER (WHERE known), count(*) FILTER (WHERE active) "
-                       "FROM parcel_rows")  # fmt: skip
-        known_but_repeated, matched_active = cursor.fetchone()
-        outcome.unchanged = staged.known - known_but_repeated
-        # Every active parcel is named by an unchanged row, by a row read in full, or by none:
-        # those last are the ones to retire, counted without another pass over the registry.
-        outcome.retired = registry.active - outcome.unchanged - matched_active
+        outcome.unchanged = staged.known - len(staged.known_repeats()[0])
+        outcome.retiring = staged.keys.gone(staged.registry)
+        outcome.retired = len(outcome.retiring)
         log("clt: checking and transforming new and changed outlines")
         cursor.execute(PREPARE_SQL, _prepare_params(mapping, crs, source, run))
         cursor.execute(
@@ -864,27 +919,21 @@ def _refuse_mixed_geometry_types(staged: Staged, source: Source) -> None:
     )
 
 
-# The rows to look at further: every row the file has in full (new or changed), and the known
-# rows a repeated APN rejects; each with its key (the trimmed APN), its rejection if its key is
-# unusable, and then which parcel it is. Known rows otherwise stop here, unchanged. Two steps,
-# so the planner sees how few rows a re-import leaves before it joins them with the registry.
+# Each row sent (new, changed, or unchanged but repeating an earlier row's APN) with its key
+# (the trimmed APN), its rejection if its key is unusable, and then which parcel it is.
 CLASSIFY_SQL = """
-DROP TABLE IF EXISTS pg_temp.parcel_keys, pg_temp.parcel_rows;
-CREATE TEMP TABLE parcel_keys ON COMMIT DROP AS
-SELECT s.row_no, s.key, s.hash, s.known,
-       CASE WHEN s.key IS NULL THEN 'blank APN'
-            WHEN length(s.key) > %(max_apn)s
-                THEN 'APN longer than ' || %(max_apn)s || ' characters'
-            WHEN r.first_row <> s.row_no
-                THEN 'APN ''' || s.key || ''' appears more than once (rows ' || r.rows
-                     || '); the first is kept'
-       END AS key_reject
-FROM parcel_stage s LEFT JOIN parcel_repeats r ON r.key = s.key
-WHERE NOT s.known OR s.key IS NULL OR length(s.key) > %(max_apn)s OR r.first_row <> s.row_no;
-ANALYZE parcel_keys;
+DROP TABLE IF EXISTS pg_temp.parcel_rows;
 CREATE TEMP TABLE parcel_rows ON COMMIT DROP AS
-SELECT k.*, p.id AS parcel_id, p.id IS NOT NULL AND p.retired_at IS NULL AS active
-FROM parcel_keys k
+SELECT k.*, p.id AS parcel_id
+FROM (SELECT s.row_no, s.key, s.hash,
+             CASE WHEN s.key IS NULL THEN 'blank APN'
+                  WHEN length(s.key) > %(max_apn)s
+                      THEN 'APN longer than ' || %(max_apn)s || ' characters'
+                  WHEN r.first_row <> s.row_no
+                      THEN 'APN ''' || s.key || ''' appears more than once (rows ' || r.rows
+                           || '); the first is kept'
+             END AS key_reject
+      FROM parcel_stage s LEFT JOIN parcel_repeats r ON r.key = s.key) k
 LEFT JOIN parcels_parcel p
        ON p.jurisdiction = %(jurisdiction)s AND p.apn = k.key AND k.key_reject IS NULL;
 ANALYZE parcel_rows;
@@ -1008,16 +1057,16 @@ def _write(
                 WHERE r.parcel_id = p.id AND r.reject IS NULL""",
             params,
         )
-        if outcome.retired:
+        if outcome.retiring:
             cursor.execute(
                 """UPDATE parcels_parcel p SET retired_at = now(), import_run_id = %(run)s,
                        updated_at = now()
-                   WHERE p.jurisdiction = %(jurisdiction)s AND p.retired_at IS NULL
-                     AND NOT EXISTS (SELECT 1 FROM parcel_stage s
-                                     WHERE s.key = p.apn)""",
-                params,
+                   FROM unnest(%(retiring)s::text[]) AS gone(apn)
+                   WHERE p.jurisdiction = %(jurisdiction)s AND p.apn = gone.apn
+                     AND p.retired_at IS NULL""",
+                {**params, "retiring": outcome.retiring},
             )
-            outcome.retired = cursor.rowcount  # the count is from the registry as first read
+            outcome.retired = cursor.rowcount  # the list is the registry as first read
         rebuild = _prepare_bulk_load(cursor, outcome.new)
         # pgtrigger's statement wrapper takes positional parameters only; the savepoint lets
         # its clean-up statement run, and the real error surface, if the insert fails.
@@ -1031,9 +1080,7 @@ def _write(
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         if outcome.new + outcome.changed + outcome.retired > 0.1 * outcome.features_read + 500:
             cursor.execute("ANALYZE parcels_parcel")
-        cursor.execute(
-            "DROP TABLE parcel_ready, parcel_rows, parcel_keys, parcel_repeats, parcel_stage"
-        )
+        cursor.execute("DROP TABLE parcel_ready, parcel_rows, parcel_repeats, parcel_stage")
 
 
 BULK_LOAD_MIN_ROWS = 50_000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import geopandas as gpd
 import pyarrow as pa
 import pytest
@@ -40,9 +42,8 @@ def test_row_hash_is_the_one_postgresql_computed():
         pa.binary(),
     )
     fingerprint = "a6bfad9eb1acec563ba9494bfc52098d:2255"
+    python = KnownRows.digests(record_texts(fields, fingerprint), wkbs)
     with connection.cursor() as cursor:
-        registry = KnownRows(cursor, "nowhere")
-        python, known = registry.hashes(record_texts(fields, fingerprint), wkbs, fields[0])
         columns = ", ".join(f"unnest(%s::text[]) AS f{i}" for i in range(len(MAPPABLE)))
         cursor.execute(
             f"""SELECT md5(convert_to(ROW(%s, {", ".join(f"f{i}" for i in range(9))})::text,
@@ -53,7 +54,6 @@ def test_row_hash_is_the_one_postgresql_computed():
         )
         postgresql = [h for (h,) in cursor.fetchall()]
     assert [digest.hex() for digest in python] == postgresql
-    assert not known.any()
 
 
 def test_keys_are_trimmed_of_spaces_only_like_btrim():
@@ -75,24 +75,44 @@ def test_wkb_kinds_reads_either_byte_order_and_ignores_z(byte_order):
     assert wkb_kinds(pa.array(values, pa.binary())).tolist() == [3, 3, 6, 1, -1, -1]
 
 
-def test_unchanged_rows_are_staged_without_outline_or_attributes(tmp_path):
+def staged_rows() -> list[tuple]:
+    """(row, key, whether outline and owner were sent) of each row in the staging table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT row_no, key, wkb IS NOT NULL AND owner_of_record IS NOT NULL"
+            " FROM parcel_stage ORDER BY row_no"
+        )
+        return cursor.fetchall()
+
+
+def test_unchanged_rows_are_not_sent(tmp_path):
     run(write(county_frame(), tmp_path / "v1.gpkg"), tmp_path)
     frame = county_frame()
     frame.loc[2, "owner"] = "COOPERATION JACKSON"
-    seen = {}
+    seen = []
 
-    def look():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FILTER (WHERE known), count(*) FILTER (WHERE wkb IS NOT NULL),"
-                " count(*) FILTER (WHERE known AND (wkb IS NOT NULL OR owner_of_record IS NOT"
-                " NULL)) FROM parcel_stage"
-            )
-            seen["known"], seen["in_full"], seen["known_in_full"] = cursor.fetchone()
+    second = run(
+        write(frame, tmp_path / "v2.gpkg"),
+        tmp_path,
+        _after_staging=lambda: seen.extend(staged_rows()),
+    )
 
-    second = run(write(frame, tmp_path / "v2.gpkg"), tmp_path, _after_staging=look)
-    assert seen == {"known": 5, "in_full": 1, "known_in_full": 0}
+    assert seen == [(3, "164-010-002", True)]
     assert (second.changed, second.unchanged) == (1, 5)
+
+
+def test_the_registry_holds_hand_made_parcels_for_retirement_only(tmp_path):
+    """A parcel made by hand has no import hash: its APN in a file is a changed row, and its
+    absence from the file retires it like any other."""
+    path = write(county_frame(), tmp_path / "v1.gpkg")
+    run(path, tmp_path)
+    Parcel.objects.filter(apn="164-010-002").update(import_hash="")
+    Parcel.objects.create(jurisdiction="hinds-ms", apn="999-HAND-MADE")
+
+    second = run(path, tmp_path)
+
+    assert (second.new, second.changed, second.unchanged, second.retired) == (0, 1, 5, 1)
+    assert Parcel.objects.get(apn="999-HAND-MADE").retired_at is not None
 
 
 def test_a_parcel_whose_apn_staff_corrected_is_not_matched_by_its_hash(tmp_path):
@@ -123,9 +143,64 @@ def test_a_repeated_apn_is_rejected_even_when_its_first_copy_is_unchanged(tmp_pa
     assert "APN '164-010-002' appears more than once (rows 3, 7); the first is kept" in text
 
 
+def test_an_unchanged_row_repeating_an_earlier_apn_is_sent_to_be_rejected(tmp_path):
+    """Row 7 is an exact copy of row 3: both are unchanged by their hash, the second is a
+    repeat. Only it is staged, as its row, fid and key, so the reject file can name it."""
+    run(write(county_frame(), tmp_path / "v1.gpkg"), tmp_path)
+    frame = county_frame()
+    frame = gpd.GeoDataFrame([*frame.to_dict("records"), frame.iloc[2].to_dict()], crs="EPSG:2255")
+    seen = []
+
+    second = run(
+        write(frame, tmp_path / "v2.gpkg"),
+        tmp_path,
+        _after_staging=lambda: seen.extend(staged_rows()),
+    )
+
+    assert seen == [(7, "164-010-002", False)]
+    assert (second.new, second.changed, second.unchanged, second.retired) == (0, 0, 6, 0)
+    assert second.rejected == 1
+    with open(second.reject_file, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["row"], r["APN"], r["owner"]) for r in rows] == [
+        ("7", "164-010-002", frame.iloc[6]["owner"])
+    ]
+
+
 def test_the_staged_kinds_name_the_first_row_of_each(tmp_path):
     staged = importing.Staged()
     staged.tally_kinds(wkb_kinds(pa.array([shapely.to_wkb(lot_ft(0))] * 3, pa.binary())), 0)
     point = shapely.to_wkb(shapely.Point(0, 0))
     staged.tally_kinds(wkb_kinds(pa.array([None, point, point], pa.binary())), 3)
     assert staged.kinds == {3: [3, 1], 1: [2, 5]}
+
+
+def test_blank_apns_are_rejected_as_blank_however_many(tmp_path):
+    """Blank APNs are no key: two of them are two blank rows, not a repeated APN."""
+    frame = county_frame()
+    frame.loc[[1, 4], "apn"] = ["   ", None]
+
+    first = run(write(frame, tmp_path / "v1.gpkg"), tmp_path)
+
+    assert (first.new, first.rejected) == (4, 2)
+    with open(first.reject_file, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["row"], r["reason"]) for r in rows] == [("2", "blank APN"), ("5", "blank APN")]
+
+
+def test_a_changed_first_copy_wins_over_a_later_unchanged_one(tmp_path):
+    """The file's first row of an APN is kept even when a later, unchanged copy matches the
+    registry: the parcel takes the first row, and the unchanged copy is the rejected repeat."""
+    run(write(county_frame(), tmp_path / "v1.gpkg"), tmp_path)
+    frame = county_frame()
+    changed = frame.iloc[2].to_dict() | {"owner": "COOPERATION JACKSON"}
+    frame = gpd.GeoDataFrame([changed, *frame.to_dict("records")], crs="EPSG:2255")
+
+    second = run(write(frame, tmp_path / "v2.gpkg"), tmp_path)
+
+    assert (second.new, second.changed, second.unchanged, second.rejected) == (0, 1, 5, 1)
+    assert Parcel.objects.get(apn="164-010-002").owner_of_record == "COOPERATION JACKSON"
+    with open(second.reject_file, encoding="utf-8") as f:
+        (rejected,) = list(csv.DictReader(f))
+    assert (rejected["row"], rejected["owner"]) == ("4", "STATE OF MISSISSIPPI")
+    assert "appears more than once (rows 1, 4)" in rejected["reason"]
