@@ -9,7 +9,7 @@
    - ogr2ogr -f PostgreSQL -t_srs EPSG:4326 with PG_USE_COPY=YES into a bare table (GDAL's
      defaults: a GiST index, no validation, no history);
    - `clt import-parcels` into the empty registry (validation, repair, upsert, history, all
-     indexes), then the same file again (every row unchanged);
+     indexes), then the same file again, three times (every row unchanged; the median counts);
    peak resident memory of the import process from getrusage.
 4. One parcel in 200 becomes trust land (holdings written by SQL), then ANALYZE.
 5. Finder: the nearest 100 vacant lots within 2 km of a point, at least 300 m²:
@@ -58,8 +58,12 @@ def main() -> None:
                      "load_average_at_start": os.getloadavg()[0]}  # fmt: skip
     results["ogr2ogr_s"] = _ogr2ogr(city, url)
     results["import_s"], results["import_peak_mb"], first = _import(city, env)
-    results["reimport_s"], results["reimport_peak_mb"], second = _import(city, env)
-    results["import_summary"], results["reimport_summary"] = first, second
+    # The same file again, a few times: a re-import takes seconds, so noise weighs on one run.
+    again = [_import(city, env) for _ in range(args.reimports)]
+    results["reimport_runs_s"] = [round(seconds, 2) for seconds, _, _ in again]
+    results["reimport_s"] = statistics.median(results["reimport_runs_s"])
+    results["reimport_peak_mb"] = max(peak for _, peak, _ in again)
+    results["import_summary"], results["reimport_summary"] = first, again[-1][2]
     results["import_ratio"] = results["import_s"] / results["ogr2ogr_s"]
     results["reimport_ratio"] = results["reimport_s"] / results["ogr2ogr_s"]
     print(json.dumps(results, indent=2), flush=True)  # the slow half, kept if a later step fails
@@ -82,6 +86,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--parcels", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=50, help="queries per measurement")
+    parser.add_argument("--reimports", type=int, default=3,
+                        help="re-imports of the same file (the median is reported)")
     parser.add_argument("--db", help="DATABASE_URL of an empty database to use instead")
     return parser.parse_args()
 
@@ -348,7 +354,9 @@ def _markdown(r: dict) -> str:
         f"| ogr2ogr -t_srs EPSG:4326, PG_USE_COPY=YES, bare table | {r['ogr2ogr_s']:.1f} s | 1 |",
         f"| clt import-parcels, empty registry | {r['import_s']:.1f} s "
         f"(peak {r['import_peak_mb']:.0f} MB) | {r['import_ratio']:.2f}× |",
-        f"| clt import-parcels, same file again | {r['reimport_s']:.1f} s | "
+        f"| clt import-parcels, same file again (median of "
+        f"{', '.join(f'{s:.2f}' for s in r['reimport_runs_s'])} s; peak "
+        f"{r['reimport_peak_mb']:.0f} MB) | {r['reimport_s']:.2f} s | "
         f"{r['reimport_ratio']:.2f}× |",
         "",
         f"first: {r['import_summary']}",
