@@ -85,17 +85,23 @@ def staged_rows() -> list[tuple]:
         return cursor.fetchall()
 
 
-def test_unchanged_rows_are_not_sent(tmp_path):
-    run(write(county_frame(), tmp_path / "v1.gpkg"), tmp_path)
-    frame = county_frame()
-    frame.loc[2, "owner"] = "COOPERATION JACKSON"
+def import_again(frame: gpd.GeoDataFrame, tmp_path) -> tuple:
+    """Import `frame` as the county's next file; return its run and what it staged."""
     seen = []
-
-    second = run(
+    again = run(
         write(frame, tmp_path / "v2.gpkg"),
         tmp_path,
         _after_staging=lambda: seen.extend(staged_rows()),
     )
+    return again, seen
+
+
+def test_unchanged_rows_are_not_sent(tmp_path):
+    run(write(county_frame(), tmp_path / "v1.gpkg"), tmp_path)
+    frame = county_frame()
+    frame.loc[2, "owner"] = "COOPERATION JACKSON"
+
+    second, seen = import_again(frame, tmp_path)
 
     assert seen == [(3, "164-010-002", True)]
     assert (second.changed, second.unchanged) == (1, 5)
@@ -149,13 +155,8 @@ def test_an_unchanged_row_repeating_an_earlier_apn_is_sent_to_be_rejected(tmp_pa
     run(write(county_frame(), tmp_path / "v1.gpkg"), tmp_path)
     frame = county_frame()
     frame = gpd.GeoDataFrame([*frame.to_dict("records"), frame.iloc[2].to_dict()], crs="EPSG:2255")
-    seen = []
 
-    second = run(
-        write(frame, tmp_path / "v2.gpkg"),
-        tmp_path,
-        _after_staging=lambda: seen.extend(staged_rows()),
-    )
+    second, seen = import_again(frame, tmp_path)
 
     assert seen == [(7, "164-010-002", False)]
     assert (second.new, second.changed, second.unchanged, second.retired) == (0, 0, 6, 0)
