@@ -69,7 +69,14 @@ from tqdm import tqdm
 
 from clt.history import recorded
 from parcels.models import ImportRun, ImportStatus
-from parcels.unchanged import FileKeys, KnownRows, apn_keys, record_texts, wkb_kinds
+from parcels.unchanged import (
+    FileKeys,
+    KnownRows,
+    apn_keys,
+    record_texts,
+    value_offsets,
+    wkb_kinds,
+)
 
 Log = Callable[[str], None]
 
@@ -554,34 +561,37 @@ class Staged:
     it was read to compare the rows with."""
 
     rows: int = 0
-    known: int = 0  # rows whose hash and APN an active parcel already has: not staged
     # WKB geometry type code -> [rows of that type, first such row]
     kinds: dict[int, list[int]] = field(default_factory=dict)
     keys: FileKeys = field(default_factory=FileKeys)
     fids: list[np.ndarray] = field(default_factory=list)  # per batch, in file order
     registry: KnownRows | None = None
 
+    @property
+    def known(self) -> int:
+        """Rows whose hash and APN an active parcel already has: not staged."""
+        return self.keys.known
+
     @functools.cached_property
-    def _repeated(self) -> tuple[np.ndarray, list[str]]:
+    def _repeated(self) -> tuple[np.ndarray, list[str], np.ndarray]:
         return self.keys.repeated(self.registry)
 
     def repeated_keys(self) -> list[tuple[str, int, str]]:
         """(key, first row, all its rows) of each APN the file holds more than once."""
         rows: dict[str, list[int]] = {}
-        for index, key in zip(*self._repeated, strict=True):
+        for index, key in zip(*self._repeated[:2], strict=True):
             rows.setdefault(key, []).append(int(index) + 1)
         return [(key, at[0], ", ".join(map(str, at))) for key, at in rows.items()]
 
     def known_repeats(self) -> tuple[list[int], list[int], list[str]]:
         """Row numbers, fids and keys of the unchanged rows that repeat an earlier row's APN:
         the file's first row of an APN wins, so these are rejected although unchanged."""
-        where, keys = self._repeated
+        where, keys, unchanged = self._repeated
         if len(where) == 0:
             return [], [], []
         later = np.ones(len(where), dtype=bool)
         later[np.unique(keys, return_index=True)[1]] = False  # where is in file order
-        known_rows = np.concatenate(self.keys.known_rows)
-        chosen = later & np.isin(where, known_rows)
+        chosen = later & unchanged
         rows = where[chosen]
         fids = np.concatenate(self.fids)[rows].tolist()
         return (rows + 1).tolist(), fids, [k for k, pick in zip(keys, chosen, strict=True) if pick]
@@ -683,15 +693,17 @@ def _csv_batches(
     """The rows to stage as CSV text for COPY, and how many rows of the file that is, one Arrow
     batch at a time (memory stays flat). Nothing comes before the registry has arrived."""
     waiting: collections.deque[_Hashed] = collections.deque()
+
+    def staged_waiting() -> Iterator[tuple[bytes, int]]:
+        staged.registry = registry.result()
+        while waiting:
+            yield _stage_csv(waiting.popleft(), staged)
+
     for hashed in _hashed_batches(source, mapping, fingerprint, staged):
         waiting.append(hashed)
         if registry.done() or len(waiting) >= MAX_WAITING_BATCHES:
-            staged.registry = registry.result()
-            while waiting:
-                yield _stage_csv(waiting.popleft(), staged)
-    staged.registry = registry.result()
-    while waiting:
-        yield _stage_csv(waiting.popleft(), staged)
+            yield from staged_waiting()
+    yield from staged_waiting()
 
 
 def _hashed_batches(
@@ -751,7 +763,6 @@ def _stage_csv(hashed: _Hashed, staged: Staged) -> tuple[bytes, int]:
     known, at = staged.registry.holds(hashed.digests, hashed.keys)
     staged.keys.add(hashed.first_row, hashed.keys, known, at)
     n = len(known)
-    staged.known += int(known.sum())
     if known.all():
         return b"", n
     new = pa.array(~known)
@@ -784,12 +795,10 @@ def _hex_bytea(array: pa.Array) -> pa.Array:
     """WKB as PostgreSQL bytea hex input ('\\x0106...'), built from the Arrow buffers at once."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
-    offsets_type = np.int64 if pa.types.is_large_binary(array.type) else np.int32
-    if offsets_type is np.int32:
+    if not pa.types.is_large_binary(array.type):
         array = array.cast(pa.binary())
-    validity, offsets_buffer, data_buffer = array.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=offsets_type)
-    offsets = offsets[array.offset : array.offset + len(array) + 1].astype(np.int64)
+    validity, _, data_buffer = array.buffers()
+    offsets = value_offsets(array)
     data = memoryview(data_buffer)[offsets[0] : offsets[-1]] if data_buffer else b""
     hex_digits = np.frombuffer(bytes(data).hex().encode(), dtype=np.uint8)
     # Each value becomes "\x" + two hex digits per byte: place the prefixes, then the digits.

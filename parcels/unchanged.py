@@ -48,12 +48,8 @@ def _record_field(array: pa.Array) -> pa.Array:
 
 def _needs_quotes(array: pa.Array) -> np.ndarray:
     """Per value: empty, NULL, or holding a byte that record_out quotes for."""
-    _, offsets_buffer, data_buffer = array.buffers()
-    if offsets_buffer is None:  # an all-NULL array of no size
-        return np.ones(len(array), dtype=bool)
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
-        array.offset : array.offset + len(array) + 1
-    ].astype(np.int64)
+    data_buffer = array.buffers()[2]
+    offsets = value_offsets(array)
     lengths = np.diff(offsets)
     if data_buffer is None or offsets[-1] == offsets[0]:
         return lengths == 0
@@ -71,7 +67,7 @@ class KnownRows:
     fetched as two aggregated binary values. A row is known when its digest is there in full
     and the parcel's APN is the row's key: a parcel whose APN staff corrected since is not
     matched by its hash alone, so its row is a new parcel, as when the comparison ran in SQL.
-    Parcels made by hand have no hash; their APNs are held too, for `gone_from`.
+    Parcels made by hand have no hash; their APNs are held too, for `FileKeys.gone`.
     """
 
     # Per parcel: whether it has a hash, its 16-byte digest (zeros if not) and the length of its
@@ -155,11 +151,20 @@ class FileKeys:
         self.other_rows.append(rows[~known])
         self.other_keys.append(keys.filter(pa.array(~known)))
 
-    def repeated(self, registry: KnownRows) -> tuple[np.ndarray, list[str]]:
-        """The rows (0-based, in file order) whose key the file holds more than once, and
-        their keys. Blank keys are not keys: they are rejected as blank, not as repeats."""
-        known_at = np.concatenate([np.zeros(0, np.intp), *self.known_at])
-        others = pa.chunked_array(self.other_keys, pa.string())
+    @property
+    def known(self) -> int:
+        """How many rows the registry holds exactly so."""
+        return sum(len(rows) for rows in self.known_rows)
+
+    def _others(self) -> pa.ChunkedArray:
+        return pa.chunked_array(self.other_keys, pa.string())
+
+    def repeated(self, registry: KnownRows) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """The rows (0-based, in file order) whose key the file holds more than once, their
+        keys, and which of them are unchanged rows. Blank keys are not keys: they are rejected
+        as blank, not as repeats."""
+        known_at = _joined(self.known_at, np.intp)
+        others = self._others()
         times_named = np.bincount(known_at, minlength=len(registry))  # by unchanged rows
         repeated = registry.apns(np.flatnonzero(times_named > 1)).to_pylist()
         if len(others):
@@ -172,29 +177,44 @@ class FileKeys:
             repeated += named_apns.filter(pc.is_in(named_apns, value_set=others)).to_pylist()
         keys = pa.array({key for key in repeated if key is not None}, pa.string())
         if len(keys) == 0:
-            return np.zeros(0, dtype=np.int64), []
+            return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=bool)
         entry_repeated = pc.is_in(registry.apns(), value_set=keys).to_numpy(False)
-        known_rows = np.concatenate([np.zeros(0, np.int64), *self.known_rows])
         hit = entry_repeated[known_at] if len(known_at) else np.zeros(0, bool)
         other_hit = pc.is_in(others, value_set=keys).to_numpy(False) if len(others) else hit[:0]
-        other_rows = np.concatenate([np.zeros(0, np.int64), *self.other_rows])
-        rows = np.concatenate([known_rows[hit], other_rows[other_hit]])
+        known_rows = _joined(self.known_rows, np.int64)[hit]
+        rows = np.concatenate([known_rows, _joined(self.other_rows, np.int64)[other_hit]])
         row_keys = pa.concat_arrays([
             registry.apns(known_at[hit]), others.filter(pa.array(other_hit)).combine_chunks()
         ])  # fmt: skip
+        unchanged = np.arange(len(rows)) < len(known_rows)
         order = np.argsort(rows, kind="stable")
-        return rows[order], row_keys.take(pa.array(order)).to_pylist()
+        return rows[order], row_keys.take(pa.array(order)).to_pylist(), unchanged[order]
 
     def gone(self, registry: KnownRows) -> list[str]:
         """The APNs of the active parcels the file does not name."""
-        known_at = np.concatenate([np.zeros(0, np.intp), *self.known_at])
         unnamed = np.ones(len(registry), dtype=bool)
-        unnamed[known_at] = False
+        unnamed[_joined(self.known_at, np.intp)] = False
         candidates = registry.apns(np.flatnonzero(unnamed))
-        others = pa.chunked_array(self.other_keys, pa.string())
+        others = self._others()
         if len(others) and len(candidates):
             candidates = candidates.filter(pc.invert(pc.is_in(candidates, value_set=others)))
         return candidates.to_pylist()
+
+
+def value_offsets(array: pa.Array) -> np.ndarray:
+    """Where each value of an Arrow string or binary array (large or not, sliced or not) starts
+    in its data buffer, and where the last one ends: len(array) + 1 int64s."""
+    buffer = array.buffers()[1]
+    if buffer is None:  # an all-NULL array of no size
+        return np.zeros(len(array) + 1, dtype=np.int64)
+    large = pa.types.is_large_binary(array.type) or pa.types.is_large_string(array.type)
+    offsets = np.frombuffer(buffer, dtype=np.int64 if large else np.int32)
+    return offsets[array.offset : array.offset + len(array) + 1].astype(np.int64)
+
+
+def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+    """The per-batch arrays as one (empty, of `dtype`, when there are none)."""
+    return np.concatenate([np.zeros(0, dtype), *parts])
 
 
 def _sorted_search(haystack: np.ndarray, needles: np.ndarray) -> np.ndarray:
@@ -223,11 +243,8 @@ def wkb_kinds(wkbs: pa.Array) -> np.ndarray:
     a value too short to say."""
     if isinstance(wkbs, pa.ChunkedArray):
         wkbs = wkbs.combine_chunks()
-    offsets_type = np.int64 if pa.types.is_large_binary(wkbs.type) else np.int32
-    validity, offsets_buffer, data_buffer = wkbs.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=offsets_type)[
-        wkbs.offset : wkbs.offset + len(wkbs) + 1
-    ].astype(np.int64)
+    validity, _, data_buffer = wkbs.buffers()
+    offsets = value_offsets(wkbs)
     kinds = np.full(len(wkbs), -1, dtype=np.int64)
     if data_buffer is None:
         return kinds
