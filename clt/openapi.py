@@ -14,15 +14,14 @@ import json
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from maps.export_urls import MEDIA_TYPES
+from clt.security import PROBLEM
+from maps.export_urls import MEDIA_TYPE_ESSENCES
 from maps.layers import all_layers
 from maps.views import MVT_CONTENT_TYPE as MVT
 from parcels.finder import MAX_DISTANCE_M, MAX_PAGE_SIZE, MAX_TOLERANCE_M, ORDERS, TAX_STATUSES
 
-PROBLEM = "application/problem+json"
 GEOJSON = "application/geo+json"
-# What /export/ sends for each format, without parameters (text/csv's charset).
-EXPORT_MEDIA_TYPES = tuple(dict.fromkeys(m.split(";")[0] for m in MEDIA_TYPES.values()))
+EXPORT_MEDIA_TYPES = tuple(dict.fromkeys(MEDIA_TYPE_ESSENCES.values()))  # what /export/ sends
 
 
 def _param(name: str, schema: dict, description: str, *, where: str = "query",

@@ -23,12 +23,16 @@ from maps.ogcapi.responses import layer_or_problem, ogc_view
 
 app_name = "export"
 
+# "application/geopackage+sqlite3" is GeoPackage's registered media type (OGC 12-128): the file
+# format is an SQLite container. The registry itself is PostGIS only.
 MEDIA_TYPES = {
     "geojson": "application/geo+json",
     "csv": "text/csv; charset=utf-8",
     "gpkg": "application/geopackage+sqlite3",
     "shp.zip": "application/zip",
 }
+# The same without parameters (text/csv's charset): what links and API descriptions name.
+MEDIA_TYPE_ESSENCES = {suffix: media.split(";")[0] for suffix, media in MEDIA_TYPES.items()}
 FILTER_PARAMS = ("bbox", "bbox-crs", "datetime", "crs")
 
 

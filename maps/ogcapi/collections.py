@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from maps.export_urls import MEDIA_TYPES as EXPORT_MEDIA_TYPES
+from maps.export_urls import MEDIA_TYPE_ESSENCES
 from maps.layers import Layer, layers_for
 from maps.ogcapi import crs as crs_registry
 from maps.ogcapi import query
@@ -34,8 +34,8 @@ DOWNLOAD_TITLES = {
     "csv": "CSV with WKT and a point on each feature",
     "shp.zip": "Zipped Shapefile",
 }
-# Each download's link: its media type as /export/ sends it (without text/csv's charset).
-DOWNLOADS = {suffix: (EXPORT_MEDIA_TYPES[suffix].split(";")[0], title)
+# Each download's link: its media type as /export/ sends it.
+DOWNLOADS = {suffix: (MEDIA_TYPE_ESSENCES[suffix], title)
              for suffix, title in DOWNLOAD_TITLES.items()}  # fmt: skip
 
 
