@@ -16,6 +16,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "parcel_count": Parcel.objects.count(),
         "holding_count": Holding.objects.current().count(),
         "held_parcel_count": Parcel.objects.held_by_trust().count(),
+        # The map's "Homes and lots available now" layer counts parcels; a resident asks how
+        # many homes or lots they could apply for, which is holdings.
+        "available_count": Holding.objects.current().filter(available=True).count(),
     }
     return render(request, "home.html", context)
 

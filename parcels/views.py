@@ -12,12 +12,14 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.gis.db.models import Extent
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from clt.security import problem_response
 from parcels import finder
+from parcels.models import Parcel
 
 GEOJSON = "application/geo+json"
 
@@ -78,5 +80,7 @@ def assemblages(request: HttpRequest) -> HttpResponse:
 def finder_page(request: HttpRequest) -> HttpResponse:
     """The staff finder: filters, a map, and the results as a table."""
     basemap = {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION}
-    context = {"tax_statuses": finder.TAX_STATUSES, "basemap": basemap}
+    # The map opens on the trust's own land: the lots worth a look are around it.
+    held = Parcel.objects.held_by_trust().aggregate(extent=Extent("geom"))["extent"]
+    context = {"tax_statuses": finder.TAX_STATUSES, "basemap": basemap, "held_extent": held}
     return render(request, "parcels/finder.html", context)

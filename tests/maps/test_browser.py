@@ -7,97 +7,15 @@ artifacts/ (git-ignored).
 
 from __future__ import annotations
 
-import os
-import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 
-from maps import assets
+from tests.browser import ARTIFACTS, PARCEL_PATHS, PARCELS_DRAWN, Visit
 from tests.maps import factories_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-PARCEL_PATHS = "document.querySelectorAll('.leaflet-cltParcels-pane svg path').length"
-# A function, not an expression: Playwright evals a bare expression in the page, which the
-# page's CSP (no 'unsafe-eval') rightly refuses.
-PARCELS_DRAWN = f"() => {PARCEL_PATHS} > 0"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    if not assets.installed():
-        pytest.fail("the map's libraries are not installed: run .venv/bin/clt map-assets")
-    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-    # between page actions are still plain synchronous calls.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Visit:
-    """A browser tab that records every request and console message, with the base map and
-    every other outside host blocked."""
-
-    def __init__(self, browser, **context_options):
-        self.context = browser.new_context(**context_options)
-        self.page = self.context.new_page()
-        self.requests: list[str] = []
-        self.console: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.page.on("console", lambda message: self.console.append(message.text))
-        self.page.route(re.compile(r"^(?!https?://(localhost|127\.0\.0\.1)[:/])"), _abort)
-
-    def open(self, url: str) -> None:
-        self.page.goto(url)
-        self.page.wait_for_function(PARCELS_DRAWN, timeout=20_000)
-        self.page.wait_for_load_state("networkidle")
-
-    def hosts(self) -> set[str]:
-        return {urlsplit(url).hostname for url in self.requests if not url.startswith("data:")}
-
-    def click_at(self, lat: float, lon: float) -> None:
-        x, y = self.page.evaluate(
-            "([lat, lon]) => { const m = CLTMap.state.map;"
-            " const p = m.latLngToContainerPoint([lat, lon]);"
-            " const r = m.getContainer().getBoundingClientRect();"
-            " return [r.left + p.x, r.top + p.y]; }",
-            [lat, lon],
-        )
-        self.page.mouse.click(x, y)
-
-    def popup_text(self) -> str:
-        popup = self.page.locator(".leaflet-popup-content")
-        popup.wait_for(timeout=10_000)
-        return popup.inner_text()
-
-    def close(self) -> None:
-        self.context.close()
-
-
-def _abort(route) -> None:
-    route.abort()
 
 
 def centre(parcel) -> tuple[float, float]:
