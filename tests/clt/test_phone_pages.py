@@ -88,3 +88,16 @@ def test_the_report_tables_scroll_in_their_own_box_on_a_phone(browser, live_serv
         assert_fits_the_phone(visit, "report")  # ...and yet the page does not scroll sideways
     finally:
         visit.close()
+
+
+def test_a_lease_page_with_its_history_fits_a_phone(browser, live_server):
+    lease = factories.lease()
+    lease.fee_monthly = lease.fee_monthly + 5  # a second history event, with its changes listed
+    lease.save()
+    visit = phone(browser, live_server, staff=True)
+    try:
+        visit.page.goto(f"{live_server.url}/admin/leases/groundlease/{lease.pk}/change/")
+        assert visit.page.locator("table.clt-history tbody tr").count() >= 2
+        assert_fits_the_phone(visit, "lease-admin")
+    finally:
+        visit.close()
