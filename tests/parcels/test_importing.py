@@ -349,6 +349,48 @@ def test_import_history_is_tagged_and_keeps_inserts_and_updates(tmp_path):
     assert inserts.get(apn="164-010-000").owner_of_record == "JOHNSON MARY L"
 
 
+def _index_and_trigger_state() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT 'index', indexdef FROM pg_indexes
+               WHERE tablename IN ('parcels_parcel', 'parcels_parcelevent')
+               UNION ALL
+               SELECT 'trigger ' || tgname, tgenabled::text FROM pg_trigger
+               WHERE tgrelid = 'parcels_parcel'::regclass AND NOT tgisinternal
+               ORDER BY 1, 2"""
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["row-by-row", "bulk-load"])
+def test_insert_events_are_written_for_the_new_parcels_only(tmp_path, monkeypatch, bulk):
+    first = run(write(county_frame(4), tmp_path / "v1.gpkg"), tmp_path)
+    frame = county_frame(6)
+    frame.loc[0, "owner"] = "JOHNSON WILLIE"  # changed
+    frame = frame.drop(index=1)  # retired
+    state = _index_and_trigger_state()
+    if bulk:  # the path a county's first load takes: indexes and trigger set aside, then back
+        monkeypatch.setattr(importing, "BULK_LOAD_MIN_ROWS", 1)
+    second = run(write(frame, tmp_path / "v2.gpkg"), tmp_path)
+
+    assert (second.new, second.changed, second.retired) == (2, 1, 1)
+    events = ParcelEvent.objects.filter(pgh_context__metadata__import_run=second.pk)
+    inserted = events.filter(pgh_label="insert").order_by("apn")
+    assert [e.apn for e in inserted] == ["164-010-004", "164-010-005"]
+    for event in inserted:  # the event is the row as inserted
+        parcel = Parcel.objects.get(pk=event.pgh_obj_id)
+        assert (event.id, event.apn, event.owner_of_record) == (
+            parcel.pk, parcel.apn, parcel.owner_of_record
+        )
+        assert event.geom.equals_exact(parcel.geom, 0) and event.import_run_id == second.pk
+    assert sorted(events.values_list("pgh_label", "apn")) == [
+        ("insert", "164-010-004"), ("insert", "164-010-005"),
+        ("update", "164-010-000"), ("update", "164-010-001"),
+    ]  # fmt: skip
+    assert ParcelEvent.objects.filter(pgh_label="insert").count() == first.new + 2
+    assert _index_and_trigger_state() == state
+
+
 def test_dry_run_counts_and_changes_nothing(tmp_path):
     result = run(write(county_frame(), tmp_path / "p.gpkg"), tmp_path, dry_run=True)
     assert (result.status, result.new) == ("dry_run", 6)
