@@ -379,9 +379,8 @@ def test_insert_events_are_written_for_the_new_parcels_only(tmp_path, monkeypatc
     assert [e.apn for e in inserted] == ["164-010-004", "164-010-005"]
     for event in inserted:  # the event is the row as inserted
         parcel = Parcel.objects.get(pk=event.pgh_obj_id)
-        assert (event.id, event.apn, event.owner_of_record) == (
-            parcel.pk, parcel.apn, parcel.owner_of_record
-        )
+        expected = (parcel.pk, parcel.apn, parcel.owner_of_record)
+        assert (event.id, event.apn, event.owner_of_record) == expected
         assert event.geom.equals_exact(parcel.geom, 0) and event.import_run_id == second.pk
     assert sorted(events.values_list("pgh_label", "apn")) == [
         ("insert", "164-010-004"), ("insert", "164-010-005"),
