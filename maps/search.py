@@ -77,16 +77,26 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
     This only narrows the search to a few ids, so each layer's own SQL then runs on a handful of
     rows by primary key instead of scanning a city; what a result shows still comes from the
     layers. An exact APN names every jurisdiction so PostgreSQL can use the (jurisdiction, apn)
-    unique index; a partial match reads the table once and stops at `limit`.
+    unique index; a partial match goes through the APN-prefix and address-trigram indexes
+    (migrations 0003, 0005) when the words are rare, and stops at `limit`.
     """
     parcels = Parcel.objects.active().filter(geom__isnull=False)
     if exact_apn:
         parcels = parcels.filter(
             jurisdiction__in=Jurisdiction.values, apn__in={query, query.upper()}
         )
-    else:
-        parcels = parcels.filter(Q(apn__istartswith=query) | Q(address__icontains=query))
-    return list(parcels.order_by().values_list("pk", flat=True)[:limit])
+        return list(parcels.order_by().values_list("pk", flat=True)[:limit])
+    parcels = parcels.filter(Q(apn__istartswith=query) | Q(address__icontains=query))
+    sql, params = parcels.order_by().values_list("pk", flat=True).query.sql_with_params()
+    # Not `[:limit]` on the query itself: PostgreSQL guesses a LIKE '%...%' matches 0.5% of the
+    # table whatever the words, so with a LIMIT it bets a table scan finds `limit` matches
+    # early, and for a search that matches nothing it reads all of it (480 ms at 1M parcels).
+    # Planned without the limit, it takes the indexes when the guess is small; the limit
+    # outside still stops the scan early, as rows are pulled from a CTE one at a time.
+    # At 1M parcels every search tried takes 0.1-28 ms (BENCHMARKS.md).
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH m AS MATERIALIZED ({sql}) SELECT * FROM m LIMIT %s", [*params, limit])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _search_layer(layer: Layer, ids: list[int]) -> list[dict]:

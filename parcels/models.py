@@ -152,7 +152,8 @@ class Parcel(models.Model):
         indexes = [
             models.Index(fields=["address"], name="parcel_address"),
             # Also `parcel_address_trgm`, a trigram GIN index on UPPER(address) for search by
-            # part of an address; created in SQL by migration 0003 (see there why).
+            # part of an address, and `parcel_apn_prefix`, a B-tree on UPPER(apn) for search by
+            # the start of an APN; created in SQL by migrations 0003 and 0005 (see there why).
             models.Index(
                 fields=["vacancy_status"],
                 name="parcel_vacant",
