@@ -22,7 +22,8 @@ from django.contrib.gis import forms
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Count, DecimalField
+from django.db.models import Count, DecimalField, Value
+from django.db.models.functions import Concat
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from leaflet.admin import LeafletGeoAdminMixin
@@ -40,6 +41,7 @@ from parcels.models import (
     Overlay,
     Parcel,
 )
+from parcels.queries import land_use_codes
 
 # ---------------------------------------------------------------------------------------------
 # History: what the change page and the History button show
@@ -330,6 +332,21 @@ class RetiredFilter(admin.SimpleListFilter):
         return queryset
 
 
+class LandUseFilter(admin.SimpleListFilter):
+    """The county land-use codes in use, found by skipping through their index (Django's
+    own filter asks SELECT DISTINCT, a read of the whole table on every page of the list)."""
+
+    title = "land use"
+    parameter_name = "land_use"
+
+    def lookups(self, request, model_admin):
+        return [(code, code or "(blank)") for code in land_use_codes()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if value is None else queryset.filter(land_use=value)
+
+
 @admin.register(Parcel)
 class ParcelAdmin(MapAdmin):
     form = ParcelForm
@@ -344,8 +361,10 @@ class ParcelAdmin(MapAdmin):
         "jurisdiction",
         "retired_at",
     ]
-    list_filter = ["vacancy_status", "tax_status", "land_use", "jurisdiction", RetiredFilter]
-    search_fields = ["apn", "address", "owner_of_record"]
+    list_filter = ["vacancy_status", "tax_status", LandUseFilter, "jurisdiction", RetiredFilter]
+    # The start of an APN, any part of an address or owner: each has its index (migrations
+    # 0003, 0005, 0006), so a search does not read a county's million parcels.
+    search_fields = ["^apn", "address", "owner_of_record"]
     readonly_fields = ["area", "acreage", "import_run", "created_at", "updated_at"]
     fieldsets = [
         section(None, "jurisdiction", "apn", "address", "owner_of_record"),
@@ -366,6 +385,18 @@ class ParcelAdmin(MapAdmin):
             "updated_at",
         ),
     ]
+
+    def get_ordering(self, request):
+        """While searching, the usual (jurisdiction, APN) order as an expression no index gives.
+
+        Asked for the first page in index order, PostgreSQL walks the (jurisdiction, apn) index
+        and tests each parcel against the search, betting it finds a page of matches early; for
+        a name that matches a few parcels it reads them all (0.2-0.7 s at 1M parcels). Sorting
+        the matches instead lets it find them through the search indexes first.
+        """
+        if request.GET.get("q", "").strip():
+            return [Concat("jurisdiction", Value(" "), "apn")]
+        return super().get_ordering(request)
 
     @admin.display(description="area (m²)", ordering="area_m2")
     def area(self, parcel: Parcel) -> str:

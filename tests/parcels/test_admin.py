@@ -89,6 +89,31 @@ def test_search_by_owner_of_record_finds_the_parcel(editor):
     assert found(response) == [wanted]
 
 
+def test_search_results_come_in_apn_order(editor):
+    # While searching, the list sorts by an expression rather than walk the APN index
+    # (ParcelAdmin.get_ordering): the order staff see is still the APN's.
+    made = [factories.parcel(apn=apn, owner_of_record="Delta Properties LLC")
+            for apn in ("164-300-000", "164-100-000", "164-200-000")]  # fmt: skip
+    factories.parcel(apn="164-150-000")
+    response = editor.get(changelist_url(Parcel), {"q": "delta properties"})
+    assert found(response) == sorted(made, key=lambda p: p.apn)
+
+
+def test_search_by_apn_matches_its_start_only(editor):
+    factories.parcel(apn="164-555-010")
+    assert found(editor.get(changelist_url(Parcel), {"q": "555-010"})) == []
+
+
+def test_land_use_filter_offers_the_codes_in_use_and_filters_by_one(editor):
+    farm = factories.parcel(land_use="AG")
+    factories.parcel(land_use="RES-VAC")
+    factories.parcel(land_use="")
+    response = editor.get(changelist_url(Parcel))
+    choices = re.findall(r'href="\?land_use=([^"&]*)"', response.content.decode())
+    assert choices == ["", "AG", "RES-VAC"]
+    assert found(editor.get(changelist_url(Parcel), {"land_use": "AG"})) == [farm]
+
+
 def test_filter_by_vacancy_and_tax_status_keeps_only_matching_parcels(editor):
     wanted = factories.parcel(vacancy_status="vacant", tax_status="forfeited")
     factories.parcel(vacancy_status="occupied", tax_status="forfeited")

@@ -3,8 +3,10 @@
 import pytest
 from django.db import connection
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 
 from parcels.models import Parcel
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +33,25 @@ def test_search_by_apn_or_address_can_use_an_index_for_each():
     shown = plan(Parcel.objects.filter(either))
     assert "BitmapOr" in shown, shown
     assert "parcel_apn_prefix" in shown and "parcel_address_trgm" in shown, shown
+
+
+def test_the_staff_search_by_owner_can_use_its_trigram_index():
+    shown = plan(Parcel.objects.filter(owner_of_record__icontains="delta properties"))
+    assert "parcel_owner_trgm" in shown, shown
+
+
+def test_the_land_use_codes_are_found_by_skipping_through_their_index():
+    from parcels.queries import land_use_codes
+
+    for code in ("V", "R1", "V", "", "C2"):
+        factories.parcel(land_use=code)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        with CaptureQueriesContext(connection) as captured:
+            assert land_use_codes() == ["", "C2", "R1", "V"]
+        cursor.execute("EXPLAIN " + captured.captured_queries[-1]["sql"])
+        shown = "\n".join(row[0] for row in cursor.fetchall())
+    assert "parcel_land_use" in shown and "Seq Scan" not in shown, shown
 
 
 def test_finding_vacant_lots_can_use_the_partial_metric_index():
