@@ -10,7 +10,11 @@ fields for at most 30 ids). The queries are the kinds a search box gets: an exac
 of one, a whole address, a street, a common fragment, a single letter, and a typo that matches
 nothing (the case a table scan makes slow).
 
-Prints a Markdown table and writes bench/out/search.json.
+Then the staff's parcel list in the admin (`/admin/parcels/parcel/`), unfiltered, searched and
+filtered, through Django's test client in this process (a logged-in superuser made in the bench
+database): the whole request, and its slowest SQL statement.
+
+Prints Markdown tables and writes bench/out/search.json.
 """
 
 from __future__ import annotations
@@ -82,6 +86,56 @@ def measure(url: str, port: int, runs: int) -> list[dict]:
     return rows
 
 
+STAFF_LIST = (
+    ("the list", ""),
+    ("search: whole address", "?q=4093+E+Pearl"),
+    ("search: an APN", "?q=133-281-007"),
+    ("search: an owner", "?q=delta+properties"),
+    ("search: a common word", "?q=pearl"),
+    ("search: nothing matches", "?q=zzzq"),
+    ("filter: one land-use code", "?land_use=V"),
+)
+
+
+def measure_staff_list(runs: int) -> list[dict]:
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    staff, _ = User.objects.get_or_create(
+        username="bench-staff", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(staff)
+    rows = []
+    for kind, query in STAFF_LIST:
+        path = "/admin/parcels/parcel/" + query
+        times, slowest = [], []
+        for _ in range(runs):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                response = client.get(path)
+                times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+            slowest.append(max(float(q["time"]) for q in captured.captured_queries) * 1000)
+        rows.append({
+            "kind": kind, "path": path, "p50_ms": round(statistics.median(times), 1),
+            "slowest_sql_p50_ms": round(statistics.median(slowest), 1),
+        })  # fmt: skip
+        print(f"bench: {rows[-1]}", file=sys.stderr, flush=True)
+    return rows
+
+
+def markdown_staff(rows: list[dict]) -> str:
+    lines = ["| staff list | path | p50 ms | slowest statement p50 ms |", "|---|---|---:|---:|"]
+    lines += [f"| {r['kind']} | `{r['path']}` | {r['p50_ms']} | {r['slowest_sql_p50_ms']} |"
+              for r in rows]  # fmt: skip
+    return "\n".join(lines)
+
+
 def markdown(rows: list[dict]) -> str:
     lines = [
         "| what is typed | query | results | HTTP p50 ms | HTTP max ms | candidate SQL p50 ms |",
@@ -98,6 +152,7 @@ def main() -> None:
     parser.add_argument("--parcels", type=int, default=1_000_000)
     parser.add_argument("--db", default="clt_bench_tiles")
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--staff-runs", type=int, default=10)
     args = parser.parse_args()
     url = database_url(args.db)
     prepare(url, args.parcels)  # also migrates: the search indexes come from migrations
@@ -105,13 +160,17 @@ def main() -> None:
     server, port = serve(url)
     try:
         rows = measure(url, port, args.runs)
+        staff = measure_staff_list(args.staff_runs)
     finally:
         server.terminate()
         server.wait(timeout=30)
     load = [round(x, 2) for x in os.getloadavg()]
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "search.json").write_text(json.dumps({"search": rows, "load_average": load}, indent=2))
+    result = {"search": rows, "staff_list": staff, "load_average": load}
+    (OUT / "search.json").write_text(json.dumps(result, indent=2))
     print(markdown(rows))
+    print()
+    print(markdown_staff(staff))
     print(f"\nload average at the end (1, 5, 15 min): {load}")
 
 
