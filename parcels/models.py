@@ -27,6 +27,7 @@ def tracked() -> tuple:
     """Fresh trackers for one model (pghistory binds each tracker to the model it decorates)."""
     return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 
+
 # NAD83 / Mississippi West in metres: the county's own zone, so lengths and areas are true to
 # a few parts per million across Hinds, Madison and Rankin counties.
 METRIC_SRID = 26995
@@ -65,6 +66,9 @@ class TaxStatus(models.TextChoices):
     pghistory.UpdateEvent(condition=AnyChangeRestorable()),
     pghistory.DeleteEvent(),
     exclude=["area_m2", "updated_at", "geom_m", "import_hash"],
+    # History is read by parcel, never by place: its outlines need no spatial index (one costs
+    # 1.2 s in a county's first load, and a GiST insertion in every change after).
+    attrs={"geom": models.MultiPolygonField(srid=4326, null=True, blank=True, spatial_index=False)},
 )
 class Parcel(models.Model):
     """A county parcel: where it is, what the assessor says of it, and whether it is vacant."""
@@ -302,7 +306,6 @@ class Improvement(models.Model):
 
     def __str__(self) -> str:
         return self.description or self.get_kind_display()
-
 
 
 class ImportStatus(models.TextChoices):
