@@ -7,18 +7,32 @@ from django.shortcuts import render
 from django.views.defaults import page_not_found
 
 from clt.security import problem_response
-from parcels.models import Holding, Parcel
+from maps.layers import get_layer
+from parcels.models import Holding, HoldingUse, Parcel
+
+AVAILABLE_LISTED = 12  # the front page's list; the map shows them all
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The public front page: what the trust holds, in numbers anyone may see."""
+    """The public front page: what the trust holds, in numbers anyone may see, and the homes and
+    lots offered now, each a link to it on the map."""
+    # Through the public layer, so the page shows its whitelisted fields and nothing else.
+    available = get_layer("available").rows().order_by("f_address", "pk")
+    uses = dict(HoldingUse.choices)
     context = {
         "parcel_count": Parcel.objects.count(),
         "holding_count": Holding.objects.current().count(),
-        "held_parcel_count": Parcel.objects.held_by_trust().count(),
-        # The map's "Homes and lots available now" layer counts parcels; a resident asks how
-        # many homes or lots they could apply for, which is holdings.
-        "available_count": Holding.objects.current().filter(available=True).count(),
+        # DISTINCT over ids, not whole rows with their outlines (held_by_trust is distinct).
+        "held_parcel_count": Parcel.objects.held_by_trust().values("pk").count(),
+        "available_count": available.count(),
+        "available": [
+            {
+                "apn": row["f_apn"],
+                "address": row["f_address"] or row["f_apn"],
+                "use": uses.get(row["f_use"], ""),
+            }
+            for row in available[:AVAILABLE_LISTED]
+        ],
     }
     return render(request, "home.html", context)
 

@@ -1,6 +1,10 @@
 """The app serves its pages against the real PostGIS."""
 
+import re
+
 import pytest
+
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +39,17 @@ def test_health_check_reports_postgis(client):
 def test_static_css_is_served_by_the_app(client):
     response = client.get("/static/clt/site.css")
     assert response.status_code == 200
+
+
+def test_home_page_lists_the_homes_and_lots_available_with_links_to_the_map(client):
+    offered = factories.parcel(apn="164-900-001", address="1418 Lynch St")
+    factories.holding(parcels=[offered], available=True, current_use="single_family_home")
+    kept = factories.parcel(apn="164-900-002", address="1420 Lynch St")
+    factories.holding(parcels=[kept], available=False)
+
+    page = client.get("/").content.decode()
+
+    listed = page[page.index('id="available"') :]
+    assert '<a href="/map/?parcel=164-900-001">1418 Lynch St</a> · Single-family home' in listed
+    assert "1420 Lynch St" not in listed
+    assert "1 home or lot available now" in " ".join(re.sub(r"<[^>]+>", " ", page).split())
