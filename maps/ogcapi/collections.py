@@ -65,11 +65,11 @@ def collection(request: HttpRequest, collection_id: str) -> HttpResponse:
 
 def describe(request: HttpRequest, layer: Layer, *, html: bool = False) -> dict:
     """A collection's metadata: extent, CRSs served, and links to its items and downloads."""
-    bbox = query.extent(layer) or [-180.0, -90.0, 180.0, 90.0]
+    found = query.extents(layer)
+    bbox = found.bbox or [-180.0, -90.0, 180.0, 90.0]
     extent: dict = {"spatial": {"bbox": [bbox], "crs": crs_registry.CRS84.uri}}
-    temporal = query.temporal_extent(layer)
-    if temporal:
-        extent["temporal"] = {"interval": [temporal], "trs": GREGORIAN}
+    if found.temporal:
+        extent["temporal"] = {"interval": [found.temporal], "trs": GREGORIAN}
     items_json = url(request, "items", layer.name, query={"f": "json"})
     items_html = url(request, "items", layer.name, query={"f": "html"})
     return {

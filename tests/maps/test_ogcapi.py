@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from maps.layers import all_layers
 from tests.maps import factories_ogc as f
@@ -152,6 +154,20 @@ def test_collection_has_extent_crs_list_and_item_links(client, street):
     assert any(
         link["rel"] == "items" and link["type"] == "application/geo+json" for link in doc["links"]
     )
+
+
+def test_collection_extent_is_kept_until_the_data_under_it_changes(client, street):
+    url = "/ogcapi/collections/parcels"
+    before = get_json(client, url)["extent"]["spatial"]["bbox"][0]
+    with CaptureQueriesContext(connection) as kept:
+        assert get_json(client, url)["extent"]["spatial"]["bbox"][0] == before
+    assert not [q for q in kept.captured_queries if "ST_Extent" in q["sql"]]  # not recomputed
+
+    far = street.vacant[0]
+    far.geom = f.lot_at(40)  # moved 40 lots east, by the ORM: a write to the parcels table
+    far.save()
+    west, south, east, north = get_json(client, url)["extent"]["spatial"]["bbox"][0]
+    assert east == pytest.approx(far.geom.extent[2]) and east > before[2]
 
 
 def test_unknown_collection_is_a_404(client):
