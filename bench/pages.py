@@ -1,6 +1,6 @@
-"""The map's search box at 1M parcels: what a resident types, through HTTP, beside bare SQL.
+"""Pages at 1M parcels: the map's search box, the staff's parcel list, the OGC API collections.
 
-    .venv/bin/python bench/search.py              # the city of bench/tiles.py, 30 runs each
+    .venv/bin/python bench/pages.py               # the city of bench/tiles.py, 30 runs each
 
 Uses the city bench/tiles.py prepares (`clt_bench_tiles`, made the first time if missing) and
 serves it the same way (gunicorn, one process, four threads, a kept-alive client). For each
@@ -14,7 +14,11 @@ Then the staff's parcel list in the admin (`/admin/parcels/parcel/`), unfiltered
 filtered, through Django's test client in this process (a logged-in superuser made in the bench
 database): the whole request, and its slowest SQL statement.
 
-Prints Markdown tables and writes bench/out/search.json.
+Then `/ogcapi/collections` and `/ogcapi/collections/parcels`, in-process too (anonymous, as a
+GIS client connects): the first request after a write to the parcels table (its extents are
+computed again), then the p50 of the requests after (served from the extents kept).
+
+Prints Markdown tables and writes bench/out/pages.json.
 """
 
 from __future__ import annotations
@@ -129,6 +133,35 @@ def measure_staff_list(runs: int) -> list[dict]:
     return rows
 
 
+def measure_collections(url: str, runs: int) -> list[dict]:
+    from django.test import Client
+
+    rows = []
+    for path in ("/ogcapi/collections", "/ogcapi/collections/parcels"):
+        client = Client()
+        client.get(path)  # Django's own first-request costs, paid apart
+        with psql_connect(url) as db:  # a write to the parcels table, as an edit makes
+            db.execute("UPDATE parcels_parcel SET address = address WHERE id = 1")
+        started = time.perf_counter()
+        assert client.get(path).status_code == 200
+        after_write = (time.perf_counter() - started) * 1000
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+        rows.append({"path": path, "after_a_write_ms": round(after_write, 1),
+                     "p50_ms": round(statistics.median(times), 1)})  # fmt: skip
+        print(f"bench: {rows[-1]}", file=sys.stderr, flush=True)
+    return rows
+
+
+def markdown_collections(rows: list[dict]) -> str:
+    lines = ["| OGC API | after a write, ms | then p50 ms |", "|---|---:|---:|"]
+    lines += [f"| `{r['path']}` | {r['after_a_write_ms']} | {r['p50_ms']} |" for r in rows]
+    return "\n".join(lines)
+
+
 def markdown_staff(rows: list[dict]) -> str:
     lines = ["| staff list | path | p50 ms | slowest statement p50 ms |", "|---|---|---:|---:|"]
     lines += [f"| {r['kind']} | `{r['path']}` | {r['p50_ms']} | {r['slowest_sql_p50_ms']} |"
@@ -161,16 +194,19 @@ def main() -> None:
     try:
         rows = measure(url, port, args.runs)
         staff = measure_staff_list(args.staff_runs)
+        collections = measure_collections(url, args.staff_runs)
     finally:
         server.terminate()
         server.wait(timeout=30)
     load = [round(x, 2) for x in os.getloadavg()]
     OUT.mkdir(parents=True, exist_ok=True)
-    result = {"search": rows, "staff_list": staff, "load_average": load}
-    (OUT / "search.json").write_text(json.dumps(result, indent=2))
+    result = {"search": rows, "staff_list": staff, "collections": collections, "load_average": load}
+    (OUT / "pages.json").write_text(json.dumps(result, indent=2))
     print(markdown(rows))
     print()
     print(markdown_staff(staff))
+    print()
+    print(markdown_collections(collections))
     print(f"\nload average at the end (1, 5, 15 min): {load}")
 
 
