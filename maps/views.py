@@ -20,6 +20,7 @@ from clt import security
 from maps import publicmap, tiles, versions
 from maps import search as map_search
 from maps.layers import Layer, all_layers, get_layer, layers_for
+from maps.ogcapi.query import extents
 from maps.tiles import unordered
 
 MVT_CONTENT_TYPE = "application/vnd.mapbox-vector-tile"
@@ -165,16 +166,10 @@ def _map_page(request: HttpRequest, layers: list[Layer], *, staff: bool) -> Http
 
 
 def _trust_bounds() -> tuple[float, float, float, float] | None:
-    """The extent (w, s, e, n) of the land the trust holds, for the map's first view."""
+    """The extent (w, s, e, n) of the land the trust holds, for the map's first view.
+
+    The trust-land collection's extent, kept until the data under it changes (an aggregate
+    over every holding: 43 ms on each visit at 10,000 holdings, before)."""
     layer = get_layer("trust-land")
-    if layer is None:
-        return None
-    sql, params = unordered(layer).select_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-            f"FROM (SELECT ST_Extent(q.geom) AS e FROM ({sql}) AS q) AS t",
-            params,
-        )
-        row = cursor.fetchone()
-    return None if row is None or row[0] is None else tuple(row)
+    bbox = extents(layer).bbox if layer is not None else None
+    return tuple(bbox) if bbox else None

@@ -3,6 +3,7 @@ search, and the staff map behind login."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import folium
@@ -105,6 +106,21 @@ def test_folium_s_own_defaults_would_have_used_cdns():
 def test_the_map_opens_on_the_trusts_land(client, block):
     html = page(client.get("/map/"))
     assert ".fitBounds(" in html
+
+
+def fitted_bounds(html: str) -> list[list[float]]:
+    found = re.search(r"\.fitBounds\(\s*(\[\[.*?\]\])", html, re.S)
+    return json.loads(found.group(1))
+
+
+def test_the_first_view_follows_land_the_trust_acquires(client, block):
+    before = fitted_bounds(page(client.get("/map/")))
+    far = factories.parcel(geom=factories.lot(lon=before[1][1] + 0.01, lat=before[1][0] + 0.01))
+    factories.holding(parcels=[far])  # acquired: the trust-land layer's data changed
+
+    (south, west), (north, east) = fitted_bounds(page(client.get("/map/")))
+    assert north > before[1][0] + 0.01 and east > before[1][1] + 0.01
+    assert (south, west) == pytest.approx(before[0])
 
 
 def test_a_deep_link_to_a_parcel_opens_on_it_with_its_public_fields(client, block):
