@@ -79,6 +79,9 @@ def test_the_map_works_on_a_360_px_phone(browser, live_server, block):
     try:
         visit.open(f"{live_server.url}/map/?parcel={block.available[0].apn}")
         assert "Held vacant" in visit.popup_text()
+        visit.page.wait_for_timeout(500)  # the map pans to show the popup whole
+        popup = visit.page.locator(".leaflet-popup").bounding_box()
+        assert popup["x"] >= 0 and popup["x"] + popup["width"] <= 360, popup  # all on screen
         width = visit.page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 360, f"the page scrolls sideways ({width} px)"
         box = visit.page.locator(".clt-map").bounding_box()

@@ -83,8 +83,15 @@
   }
 
   function openPopup(spec, props, latlng) {
-    // Keep clear of the zoom buttons (top left) and the layer switcher (top right).
-    L.popup({ maxWidth: 280, autoPanPaddingTopLeft: [56, 56], autoPanPaddingBottomRight: [12, 12] })
+    // Keep clear of the zoom buttons (top left) and the layer switcher (top right), and narrow
+    // enough to fit between them and the right edge on a phone: Leaflet adds 44 px of margins
+    // around the content, and pans to fit the padding only if the popup can fit at all.
+    var room = state.map.getSize().x - 56 - 12 - 44 - 4;
+    L.popup({
+      maxWidth: Math.max(160, Math.min(280, room)),
+      autoPanPaddingTopLeft: [56, 56],
+      autoPanPaddingBottomRight: [12, 12]
+    })
       .setLatLng(latlng)
       .setContent(popupContent(spec, props))
       .openOn(state.map);
