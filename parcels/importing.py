@@ -1077,10 +1077,10 @@ def _write(
             )
             outcome.retired = cursor.rowcount  # the list is the registry as first read
         rebuild = _prepare_bulk_load(cursor, outcome.new)
+        cursor.execute("SELECT coalesce(max(id), 0) FROM parcels_parcel")
+        (last_id,) = cursor.fetchone()  # every id the insert takes is above it
         # pgtrigger's statement wrapper takes positional parameters only; the savepoint lets
         # its clean-up statement run, and the real error surface, if the insert fails.
-        cursor.execute("SELECT coalesce(max(id), 0) FROM parcels_parcel")
-        (last_id,) = cursor.fetchone()
         with pgtrigger.ignore("parcels.Parcel:insert_insert"), transaction.atomic():
             cursor.execute(_insert_sql(), [params[k] for k in INSERT_PARAMS])
         cursor.execute(_insert_events_sql(), {"run": run.pk, "after_id": last_id})
