@@ -11,8 +11,9 @@ of one, a whole address, a street, a common fragment, a single letter, and a typ
 nothing (the case a table scan makes slow).
 
 Then the staff's parcel list in the admin (`/admin/parcels/parcel/`), unfiltered, searched and
-filtered, through Django's test client in this process (a logged-in superuser made in the bench
-database): the whole request, and its slowest SQL statement.
+filtered, and the history events list (`/admin/pghistory/events/`), through Django's test client
+in this process (a logged-in superuser made in the bench database): the whole request, and its
+slowest SQL statement.
 
 Then `/ogcapi/collections` and `/ogcapi/collections/parcels`, in-process too (anonymous, as a
 GIS client connects): the first request after a write to the parcels table (its extents are
@@ -90,14 +91,17 @@ def measure(url: str, port: int, runs: int) -> list[dict]:
     return rows
 
 
+LIST = "/admin/parcels/parcel/"
 STAFF_LIST = (
-    ("the list", ""),
-    ("search: whole address", "?q=4093+E+Pearl"),
-    ("search: an APN", "?q=133-281-007"),
-    ("search: an owner", "?q=delta+properties"),
-    ("search: a common word", "?q=pearl"),
-    ("search: nothing matches", "?q=zzzq"),
-    ("filter: one land-use code", "?land_use=V"),
+    ("the list", LIST),
+    ("search: whole address", LIST + "?q=4093+E+Pearl"),
+    ("search: an APN", LIST + "?q=133-281-007"),
+    ("search: an owner", LIST + "?q=delta+properties"),
+    ("search: a common word", LIST + "?q=pearl"),
+    ("search: nothing matches", LIST + "?q=zzzq"),
+    ("filter: one land-use code", LIST + "?land_use=V"),
+    ("history: the events list", "/admin/pghistory/events/"),
+    ("history: updates only", "/admin/pghistory/events/?label=update"),
 )
 
 
@@ -115,8 +119,7 @@ def measure_staff_list(runs: int) -> list[dict]:
     client = Client()
     client.force_login(staff)
     rows = []
-    for kind, query in STAFF_LIST:
-        path = "/admin/parcels/parcel/" + query
+    for kind, path in STAFF_LIST:
         times, slowest = [], []
         for _ in range(runs):
             with CaptureQueriesContext(connection) as captured:

@@ -106,6 +106,9 @@ MIDDLEWARE = [
 # prefixes every statement of every read (each map tile, each API page) with two set_config()
 # calls, for requests that change nothing.
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# The events list leaves out a county import's million parcel inserts unless asked
+# (clt/history_admin.py): pghistory's own took 42 s at 1M parcels.
+PGHISTORY_ADMIN_CLASS = "clt.history_admin.RecentChangesAdmin"
 
 ROOT_URLCONF = "clt.urls"
 WSGI_APPLICATION = "clt.wsgi.application"
