@@ -394,7 +394,8 @@ class ParcelAdmin(MapAdmin):
         a name that matches a few parcels it reads them all (0.2-0.7 s at 1M parcels). Sorting
         the matches instead lets it find them through the search indexes first.
         """
-        if request.GET.get("q", "").strip():
+        searching = request.GET.get("q") or request.GET.get("term")  # the list; autocomplete
+        if searching and searching.strip():
             return [Concat("jurisdiction", Value(" "), "apn")]
         return super().get_ordering(request)
 

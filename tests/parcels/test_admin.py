@@ -99,6 +99,22 @@ def test_search_results_come_in_apn_order(editor):
     assert found(response) == sorted(made, key=lambda p: p.apn)
 
 
+def test_parcel_autocomplete_finds_by_apn_start_in_apn_order(editor):
+    # The holding form's parcel picker searches like the list, sorted the same way while
+    # searching (ParcelAdmin.get_ordering reads the autocomplete's `term` too).
+    for apn in ("133-281-009", "133-281-002", "133-290-001"):
+        factories.parcel(apn=apn)
+    response = editor.get(
+        "/admin/autocomplete/",
+        {"term": "133-281", "app_label": "parcels", "model_name": "holdingparcel",
+         "field_name": "parcel"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert [r["text"].split()[0] for r in response.json()["results"]] == [
+        "133-281-002", "133-281-009",
+    ]  # fmt: skip
+
+
 def test_search_by_apn_matches_its_start_only(editor):
     factories.parcel(apn="164-555-010")
     assert found(editor.get(changelist_url(Parcel), {"q": "555-010"})) == []
