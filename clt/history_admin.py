@@ -19,6 +19,8 @@ from pghistory.admin.core import EventsChangeList
 
 # The parcels' own "insert" events, written by county imports a million at a time.
 PARCEL_INSERTS = Q(pgh_model="parcels.ParcelEvent") & Q(pgh_label="insert")
+# The query parameters of pghistory's filters (pghistory.admin.core).
+FILTERS = frozenset({"label", "event_model", "obj", "model", "method"})
 
 
 class RecentChangesList(EventsChangeList):
@@ -35,7 +37,7 @@ class RecentChangesAdmin(EventsAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = extra_context or {}
-        if not request.GET:  # the unfiltered list: say what it leaves out
+        if not FILTERS.intersection(request.GET):  # the unfiltered list: say what it leaves out
             extra_context.setdefault(
                 "subtitle",
                 "Parcels added by county imports are not listed here: see each parcel's "
