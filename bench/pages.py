@@ -15,9 +15,10 @@ filtered, and the history events list (`/admin/pghistory/events/`), through Djan
 in this process (a logged-in superuser made in the bench database): the whole request, and its
 slowest SQL statement.
 
-Then `/ogcapi/collections` and `/ogcapi/collections/parcels`, in-process too (anonymous, as a
-GIS client connects): the first request after a write to the parcels table (its extents are
-computed again), then the p50 of the requests after (served from the extents kept).
+Then `/ogcapi/collections`, `/ogcapi/collections/parcels` and a first page of its items,
+in-process too (anonymous, as a GIS client connects): the first request after a write to the
+parcels table (extents and counts are computed again), then the p50 of the requests after
+(served from those kept).
 
 Prints Markdown tables and writes bench/out/pages.json.
 """
@@ -140,7 +141,11 @@ def measure_collections(url: str, runs: int) -> list[dict]:
     from django.test import Client
 
     rows = []
-    for path in ("/ogcapi/collections", "/ogcapi/collections/parcels"):
+    for path in (
+        "/ogcapi/collections",
+        "/ogcapi/collections/parcels",
+        "/ogcapi/collections/parcels/items?limit=100",  # a first page: counted (numberMatched)
+    ):
         client = Client()
         client.get(path)  # Django's own first-request costs, paid apart
         with psql_connect(url) as db:  # a write to the parcels table, as an edit makes

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from maps.layers import all_layers
+from tests import factories
 from tests.maps import factories_ogc as f
 
 pytestmark = pytest.mark.django_db
@@ -168,6 +169,16 @@ def test_collection_extent_is_kept_until_the_data_under_it_changes(client, stree
     far.save()
     west, south, east, north = get_json(client, url)["extent"]["spatial"]["bbox"][0]
     assert east == pytest.approx(far.geom.extent[2]) and east > before[2]
+
+
+def test_the_whole_layers_count_is_kept_and_follows_an_edit(client, street):
+    url = "/ogcapi/collections/vacant-lots/items?limit=2"
+    assert get_json(client, url)["numberMatched"] == 5
+    with CaptureQueriesContext(connection) as kept:
+        assert get_json(client, url)["numberMatched"] == 5
+    assert not [q for q in kept.captured_queries if "count(*)" in q["sql"]]  # not recounted
+    factories.parcel(geom=f.lot_at(40))  # a new vacant lot
+    assert get_json(client, url)["numberMatched"] == 6
 
 
 def test_unknown_collection_is_a_404(client):
