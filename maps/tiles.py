@@ -164,6 +164,7 @@ def tile_sql(compiled: CompiledLayer, address: TileAddress) -> tuple[str, tuple]
     if address.z < layer.detail_zoom:
         x0, y0, size = mercator_bounds(address)
         sql = _CELLS_SQL.format(
+            versions=versions.IN_STATEMENT_SQL,
             features=features_sql,
             extent=EXTENT,
             last_cell=CELLS_PER_SIDE - 1,
@@ -175,7 +176,11 @@ def tile_sql(compiled: CompiledLayer, address: TileAddress) -> tuple[str, tuple]
     else:
         columns = "".join(f", {typed_column(f)}" for f in layer.fields)
         sql = _OUTLINES_SQL.format(
-            features=features_sql, columns=columns, extent=EXTENT, buffer=BUFFER
+            features=features_sql,
+            columns=columns,
+            extent=EXTENT,
+            buffer=BUFFER,
+            versions=versions.IN_STATEMENT_SQL,
         )
         params = (layer.name, z, x, y, *features_params, z, x, y, BUFFER / EXTENT)
     return sql, (*params, tables)
@@ -214,10 +219,7 @@ SELECT (
         OFFSET 0
     ) AS t
     WHERE t.geom IS NOT NULL
-), (
-    SELECT json_object_agg(table_name, version) FROM maps_data_version
-    WHERE table_name = ANY(%s)
-)
+), ({versions})
 """
 
 # Each feature's bounding-box centre in Mercator, by formula from its stored box:
@@ -250,10 +252,7 @@ SELECT (
         GROUP BY cx, cy
         HAVING min(cx) BETWEEN 0 AND {last_cell} AND min(cy) BETWEEN 0 AND {last_cell}
     ) AS t
-), (
-    SELECT json_object_agg(table_name, version) FROM maps_data_version
-    WHERE table_name = ANY(%s)
-)
+), ({versions})
 """
 
 
@@ -293,8 +292,7 @@ def fetch(compiled: CompiledLayer, address: TileAddress, client_etags: Sequence[
             return Tile(entry[1], etag, cached=True)
     mvt, seen = _run(sql, params)
     # The versions read with the data, in the same snapshot: the ETag the body really has.
-    seen = seen if isinstance(seen, dict) else json.loads(seen or "{}")
-    built_at = {table: seen.get(table, 0) for table in sorted(compiled.tables)}
+    built_at = versions.read_in_statement(seen, compiled.tables)
     body = bytes(mvt or b"")
     if len(body) <= CACHE_MAX_BYTES:
         cache.set(key, (built_at, body))

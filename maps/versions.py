@@ -10,6 +10,7 @@ import pays once per statement, not per row).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 
@@ -81,3 +82,17 @@ def versions(tables: Iterable[str]) -> dict[str, int]:
         )
         found = dict(cursor.fetchall())
     return {table: found.get(table, 0) for table in tables}
+
+
+# The current versions of the tables bound to its one parameter (a list), as one JSON object: a
+# subquery to put in the statement that reads the data, so both come from the same snapshot.
+IN_STATEMENT_SQL = (
+    "SELECT json_object_agg(table_name, version) FROM maps_data_version WHERE table_name = ANY(%s)"
+)
+
+
+def read_in_statement(found, tables: Iterable[str]) -> dict[str, int]:
+    """The versions `IN_STATEMENT_SQL` returned (a dict, or JSON text, or NULL when no table was
+    written yet), for each of `tables` as `versions()` gives them."""
+    found = found if isinstance(found, dict) else json.loads(found or "{}")
+    return {table: found.get(table, 0) for table in sorted(tables)}

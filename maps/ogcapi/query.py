@@ -13,7 +13,6 @@ BY id LIMIT :n`, an index range scan whose cost does not depend on how deep the 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 
 from django.core.cache import caches
@@ -185,20 +184,18 @@ def _compute_extents(layer: Layer, tables: frozenset[str]) -> tuple[Extents, dic
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT ST_XMin(x.e), ST_YMin(x.e), ST_XMax(x.e), ST_YMax(x.e), x.lo, x.hi, x.n,
-                       (SELECT json_object_agg(table_name, version) FROM maps_data_version
-                        WHERE table_name = ANY(%s))
+                       ({versions.IN_STATEMENT_SQL})
                 FROM (SELECT ST_Extent(f.geom) AS e, min({dated}) AS lo, max({dated}) AS hi,
                              count(*) AS n
                       FROM ({sql}) AS f) AS x""",
             [sorted(tables), *params],
         )
         *box, low, high, features, seen = cursor.fetchone()
-    seen = seen if isinstance(seen, dict) else json.loads(seen or "{}")
     bbox = [round(v, 7) for v in box] if box[0] is not None else None
     temporal = None
     if layer.datetime_field:
         temporal = [low.isoformat() if low else None, high.isoformat() if high else None]
-    return Extents(bbox, temporal, features), {t: seen.get(t, 0) for t in sorted(tables)}
+    return Extents(bbox, temporal, features), versions.read_in_statement(seen, tables)
 
 
 # --- the WHERE clause ------------------------------------------------------------------
