@@ -583,9 +583,11 @@ class Staged:
             rows.setdefault(key, []).append(int(index) + 1)
         return [(key, at[0], ", ".join(map(str, at))) for key, at in rows.items()]
 
+    @functools.cached_property
     def known_repeats(self) -> tuple[list[int], list[int], list[str]]:
         """Row numbers, fids and keys of the unchanged rows that repeat an earlier row's APN:
-        the file's first row of an APN wins, so these are rejected although unchanged."""
+        the file's first row of an APN wins, so these are rejected although unchanged. Asked
+        once staging is done (they are staged), then again for the counts."""
         where, keys, unchanged = self._repeated
         if len(where) == 0:
             return [], [], []
@@ -645,7 +647,7 @@ def _stage(
                         bar.update(rows)
             except psycopg.errors.CharacterNotInRepertoire as exc:  # raised as the COPY ends
                 raise _not_utf8(source, exc) from None
-        row_nos, fids, keys = staged.known_repeats()
+        row_nos, fids, keys = staged.known_repeats
         if row_nos:  # pghistory's wrapper breaks executemany: unnest
             cursor.execute(
                 "INSERT INTO parcel_stage (row_no, fid, key) "
@@ -877,7 +879,7 @@ def _process(
             [list(column) for column in zip(*repeats, strict=True)] if repeats else [[], [], []],
         )
         cursor.execute(CLASSIFY_SQL, {"jurisdiction": jurisdiction, "max_apn": MAX_APN_LENGTH})
-        outcome.unchanged = staged.known - len(staged.known_repeats()[0])
+        outcome.unchanged = staged.known - len(staged.known_repeats[0])
         outcome.retiring = staged.keys.gone(staged.registry)
         outcome.retired = len(outcome.retiring)
         log("clt: checking and transforming new and changed outlines")
