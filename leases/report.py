@@ -177,6 +177,7 @@ class LeaseInForce:
     ends_on: dt.date | None
     permitted_use: str
     status: str
+    holding_id: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -371,12 +372,14 @@ def holdings_as_of(on: dt.date) -> Inventory:
         .annotate(status_on=status_on(on))
         .order_by("holding__name", "reference")
         .values_list(
-            "reference", "holding__name", "starts_on", "ended_on", "permitted_use", "status_on"
+            "reference", "holding__name", "starts_on", "ended_on", "permitted_use", "status_on",
+            "holding_id",
         )
     )
-    by_holding: dict[str, list[str]] = {}
+    # By id, not name: two holdings may share a name ("Vacant lot"), never their leases.
+    by_holding: dict[int, list[str]] = {}
     for lease in leases:
-        by_holding.setdefault(lease.holding, []).append(lease.reference)
+        by_holding.setdefault(lease.holding_id, []).append(lease.reference)
     rows = (
         holdings_on(on)
         .annotate(apns=ArraySubquery(memberships.order_by("parcel__apn").values("parcel__apn")))
@@ -395,7 +398,7 @@ def holdings_as_of(on: dt.date) -> Inventory:
             apns=tuple(h.apns),
             acres=acres(h.area_m2),
             homes=h.homes,
-            leases=tuple(by_holding.get(h.name, ())),
+            leases=tuple(by_holding.get(h.pk, ())),
             area_m2=h.area_m2,
         )
         for h in rows

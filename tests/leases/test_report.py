@@ -144,6 +144,17 @@ def test_holdings_as_of_lists_parcels_and_leases_in_force(demo):
     )
 
 
+def test_holdings_as_of_keeps_apart_the_leases_of_two_holdings_with_one_name():
+    first = factories.holding(name="Vacant lot", parcels=[factories.parcel()])
+    second = factories.holding(name="Vacant lot", parcels=[factories.parcel()])
+    factories.lease(holding_=first, reference="GL-2017-101")
+    factories.lease(holding_=second, reference="GL-2017-102")
+
+    inventory = holdings_as_of(MID_2024)
+
+    assert sorted(h.leases for h in inventory.holdings) == [("GL-2017-101",), ("GL-2017-102",)]
+
+
 def test_holdings_as_of_a_date_before_the_trust_began_is_empty(demo):
     inventory = holdings_as_of(dt.date(2015, 1, 1))
     assert inventory.holdings == () and inventory.leases == ()
