@@ -23,6 +23,8 @@ from parcels.queries import (
     SQM_PER_ACRE,
     Window,
     assemblages,
+    in_metric_domain,
+    metric_domain_text,
     touching_holdings,
     without_jit,
 )
@@ -109,6 +111,12 @@ def parse_point(value: str, field: str) -> Point:
         raise FinderError(field, f"'{value}' is not lon,lat") from None
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise FinderError(field, f"'{value}' is not a longitude,latitude in degrees")
+    if not in_metric_domain(lon, lat):
+        # Distances are measured in the metric CRS, which is not defined everywhere.
+        raise FinderError(
+            field, f"{lon:g},{lat:g} is outside the area the trust's metric CRS covers "
+            f"({metric_domain_text()})"
+        )  # fmt: skip
     return Point(lon, lat, srid=4326)
 
 

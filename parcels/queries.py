@@ -78,11 +78,23 @@ def _to_metric(srid: int) -> CoordTransform:
     return CoordTransform(SpatialReference(srid), SpatialReference(METRIC_SRID))
 
 
+class OutsideMetricDomain(ValueError):
+    """A point lies where the metric CRS is not defined, so no distance to it can be measured."""
+
+
 def point_m(point: Point) -> Point:
-    """`point` (any SRID, EPSG:4326 if unset) in the metric CRS."""
+    """`point` (any SRID, EPSG:4326 if unset) in the metric CRS.
+
+    Raises OutsideMetricDomain for a point in EPSG:4326 outside METRIC_DOMAIN: PROJ would
+    otherwise fail mid-query ("point outside of projection domain"), or, worse, answer."""
     p = point.clone()
     if p.srid is None:
         p.srid = 4326
+    if p.srid == 4326 and not in_metric_domain(p.x, p.y):
+        raise OutsideMetricDomain(
+            f"{p.x:g},{p.y:g} is outside the area the trust's metric CRS covers "
+            f"({metric_domain_text()})"
+        )
     if p.srid != METRIC_SRID:
         p.transform(_to_metric(p.srid))
     return p
@@ -296,6 +308,21 @@ def _metric_domain() -> tuple[float, float, float, float]:
 
 
 METRIC_DOMAIN = _metric_domain()
+
+
+def in_metric_domain(lon: float, lat: float) -> bool:
+    """Whether the point (EPSG:4326) lies in METRIC_DOMAIN."""
+    west, south, east, north = METRIC_DOMAIN
+    return west <= lon <= east and south <= lat <= north
+
+
+def metric_domain_text() -> str:
+    """METRIC_DOMAIN in words, for messages refusing a point outside it."""
+    west, south, east, north = METRIC_DOMAIN
+    return (
+        f"EPSG:{METRIC_SRID}, NAD83 / Mississippi West: longitude {west:g} to {east:g}, "
+        f"latitude {south:g} to {north:g}"
+    )
 
 
 def clip_to_metric_domain(

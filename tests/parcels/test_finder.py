@@ -20,7 +20,7 @@ from clt.cli import main
 from parcels import finder
 from parcels.actions import holding_acquire
 from parcels.models import Overlay, Parcel
-from parcels.queries import Window, assemblages, touching_holdings
+from parcels.queries import OutsideMetricDomain, Window, assemblages, touching_holdings
 
 pytestmark = pytest.mark.django_db
 
@@ -262,6 +262,29 @@ def test_cli_bad_distance_exits_non_zero_naming_it(land):
     result = CliRunner().invoke(main, ["vacant-lots", "--near", "-90.2,32.3", "--within-m", "-5"])
     assert result.exit_code == 1
     assert "within_m: -5 is below 0" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["vacant-lots", "--near", "0,0"],
+        ["vacant-lots", "--near", "0,0", "--order", "area"],
+        ["vacant-lots", "--near", "0,0", "--within-m", "10"],
+        ["adjacent-lots", "--near", "0,0", "--within-m", "10"],
+    ],
+)
+def test_cli_point_outside_the_metric_crs_is_refused_naming_near(land, args):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(
+        "Error: near: 0,0 is outside the area the trust's metric CRS covers (EPSG:26995, "
+    )
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_point_outside_the_metric_crs_is_refused_by_the_query_too(land):
+    with pytest.raises(OutsideMetricDomain, match="0,0 is outside the area"):
+        list(Parcel.objects.vacant().within_m(Point(0, 0, srid=4326), 10))
 
 
 def test_point_transforms_to_metres_the_same_way_geodjango_does(land):

@@ -80,6 +80,9 @@ def test_anonymous_callers_get_401_and_non_staff_403(client, land):
         ("/api/assemblages", {"tolerance_m": "-5"}, "tolerance_m"),
         ("/api/assemblages", {"bbox": "a,b,c,d"}, "bbox"),
         ("/api/assemblages", {"min_lots": "two"}, "min_lots"),
+        ("/api/vacant-lots", {"near": "0,0"}, "near"),
+        ("/api/vacant-lots", {"near": "0,0", "within_m": "10"}, "near"),
+        ("/api/vacant-lots/adjacent", {"near": "0,0", "within_m": "10"}, "near"),
     ],
 )
 def test_bad_parameters_are_400_problems_naming_the_field(staff_client, land, url, params, field):
