@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.db import connection
 
@@ -136,10 +137,19 @@ def parse_polygon(value: str, field: str = "polygon") -> GEOSGeometry:
     """A polygon as WKT or GeoJSON geometry, in EPSG:4326."""
     try:
         geom = GEOSGeometry(value, srid=4326)
-    except (GEOSException, ValueError, TypeError):
+    except (GEOSException, GDALException, ValueError, TypeError):
+        # GDALException: GeoJSON is parsed by OGR, which refuses a geometry missing its
+        # coordinates ({"type": "Polygon"}) or with coordinates of the wrong shape.
         raise FinderError(field, "not a WKT or GeoJSON polygon") from None
-    if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.empty:
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise FinderError(field, f"expected a polygon, got {geom.geom_type}")
+    if geom.empty:
+        raise FinderError(field, f"the {geom.geom_type} is empty")
+    west, south, east, north = geom.extent
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise FinderError(
+            field, "coordinates must be longitude within ±180 and latitude within ±90 (EPSG:4326)"
+        )
     if not geom.valid:
         raise FinderError(field, f"invalid polygon: {geom.valid_reason}")
     return geom

@@ -177,6 +177,25 @@ def test_bad_parameters_name_the_field(land, params, field):
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        ('{"type":"Polygon"}', "not a WKT or GeoJSON polygon"),
+        ('{"type":"Polygon","coordinates":"x"}', "not a WKT or GeoJSON polygon"),
+        ("POLYGON EMPTY", "the Polygon is empty"),
+        ("MULTIPOLYGON EMPTY", "the MultiPolygon is empty"),
+        ("POINT (-90.2 32.3)", "expected a polygon, got Point"),
+        ("POLYGON ((0 0, 200 0, 200 1, 0 0))", "coordinates must be longitude within ±180"),
+        ("POLYGON ((0 0, 1 0, 1 95, 0 0))", "coordinates must be longitude within ±180"),
+    ],
+)
+def test_a_bad_polygon_is_refused_saying_what_is_wrong(value, detail):
+    with pytest.raises(finder.FinderError) as caught:
+        finder.parse_polygon(value)
+    assert caught.value.field == "polygon"
+    assert caught.value.detail.startswith(detail)
+
+
 # --- adjacency and assemblages --------------------------------------------------------------
 
 

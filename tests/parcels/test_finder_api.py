@@ -83,6 +83,10 @@ def test_anonymous_callers_get_401_and_non_staff_403(client, land):
         ("/api/vacant-lots", {"near": "0,0"}, "near"),
         ("/api/vacant-lots", {"near": "0,0", "within_m": "10"}, "near"),
         ("/api/vacant-lots/adjacent", {"near": "0,0", "within_m": "10"}, "near"),
+        ("/api/vacant-lots", {"polygon": '{"type":"Polygon"}'}, "polygon"),
+        ("/api/vacant-lots", {"polygon": '{"type":"Polygon","coordinates":"x"}'}, "polygon"),
+        ("/api/assemblages", {"polygon": '{"type":"Polygon"}'}, "polygon"),
+        ("/api/assemblages", {"polygon": '{"type":"Polygon","coordinates":"x"}'}, "polygon"),
     ],
 )
 def test_bad_parameters_are_400_problems_naming_the_field(staff_client, land, url, params, field):
