@@ -13,12 +13,14 @@ import logging
 import secrets
 import sys
 from collections.abc import Callable
+from functools import wraps
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
+from django.views.decorators.csrf import csrf_exempt
 
 logger = logging.getLogger("clt.security")
 
@@ -106,6 +108,31 @@ def problem_response(status: int, title: str, detail: str, **extra) -> HttpRespo
     members, such as the standard's "invalid-params"."""
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return HttpResponse(json.dumps(body), status=status, content_type=PROBLEM)
+
+
+READ_METHODS = ("GET", "HEAD")
+
+
+def read_only(view: Callable) -> Callable:
+    """GET and HEAD only, for the public views that never write (map, tiles, search, APIs).
+
+    Any other method is a 405 problem document with `Allow`. Without this, Django's CSRF check
+    (which runs first, and is there for requests that may write) answered a POST with its HTML
+    "CSRF verification failed" page, and `require_safe` a bare 405 with an empty HTML body.
+    Exempting a view that refuses every writing method from CSRF protects nothing less.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method not in READ_METHODS:
+            response = problem_response(
+                405, "Method not allowed", f"{request.path} answers GET and HEAD only"
+            )
+            response["Allow"] = ", ".join(READ_METHODS)
+            return response
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(wrapper)
 
 
 def _is_html(response: HttpResponse) -> bool:

@@ -178,10 +178,29 @@ def geojson_chunks(export: Export, meta: dict) -> Iterator[bytes]:
     yield b"]}\n"
 
 
+# A text cell a spreadsheet would run as a formula (CSV injection): = + @, a tab or carriage
+# return first, or a minus that does not start a number. County files and staff entries are
+# not trusted to be free of them; an amount such as "-12.50" stays a number.
+SPREADSHEET_FORMULA = r"^([=+@\t\r]|-(?![0-9.]+$))"
+
+
+def csv_cell_sql(name: str, field_type: str) -> str:
+    """The column as a CSV cell: a text value that would start a spreadsheet formula gets a
+    leading apostrophe, the OWASP advice, which spreadsheets show as text; others as they are."""
+    column = f'f."{name}"'
+    if field_type != "string":
+        return column
+    return (
+        f"CASE WHEN {column} ~ '{SPREADSHEET_FORMULA}' THEN '''' || {column} "
+        f'ELSE {column} END AS "{name}"'
+    )
+
+
 def csv_chunks(export: Export) -> Iterator[bytes]:
     """The layer as CSV with a header: id, fields, WKT, lon, lat."""
     sql, params = export.sql()
-    columns = ", ".join(["f.id", *(f'f."{name}"' for name in export.layer.field_names)])
+    cells = (csv_cell_sql(f.name, f.type) for f in export.layer.fields)
+    columns = ", ".join(["f.id", *cells])
     decimals = int(export.crs.decimals)
     select = (
         f'SELECT {columns}, ST_AsText({geometry_sql(export.crs)}, {decimals}) AS "WKT", '

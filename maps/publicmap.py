@@ -62,17 +62,28 @@ class MapView:
 
 
 def parse_view(query) -> MapView | None:
-    """`lat`, `lon` and `z` from a query string, or None when absent or out of range."""
+    """`lat`, `lon` and `z` from a query string, or None when the place is absent or out of
+    range. A zoom that is not a whole number in range does not lose a good place: it is
+    brought into range (z=99 is the closest zoom, z=1.5 is 1); 16 when absent or no number."""
     try:
         lat, lon = float(query["lat"]), float(query["lon"])
-        zoom = int(query.get("z", 16))
     except (KeyError, ValueError):
         return None
     if not (math.isfinite(lat) and math.isfinite(lon)):
         return None
-    if not (-85 <= lat <= 85 and -180 <= lon <= 180 and 0 <= zoom <= MAX_ZOOM):
+    if not (-85 <= lat <= 85 and -180 <= lon <= 180):
         return None
-    return MapView(lat, lon, zoom)
+    return MapView(lat, lon, _zoom(query.get("z"), default=16))
+
+
+def _zoom(text: str | None, *, default: int) -> int:
+    try:
+        zoom = float(text) if text is not None else default
+    except ValueError:
+        return default
+    if not math.isfinite(zoom):
+        return default
+    return min(max(int(zoom), 0), MAX_ZOOM)
 
 
 # --- folium elements ---------------------------------------------------------------------

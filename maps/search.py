@@ -19,8 +19,10 @@ MAX_QUERY_CHARS = 100
 APN_LIKE = re.compile(r"[0-9][0-9A-Za-z.-]*")
 MIN_QUERY_CHARS = 2
 
-# Which layer a parcel is reported from when several have it: the most specific first.
-SEARCH_ORDER = ("available", "trust-land", "leases", "vacant-lots", "parcels")
+# Which layer a parcel is reported from when several have it: the most specific first. The
+# staff's lease layer comes before the public ones, so staff find a leased home with its lease;
+# the public map never has it, so residents get the public layers as before.
+SEARCH_ORDER = ("leases", "available", "trust-land", "vacant-lots", "parcels")
 
 
 class SearchError(ValueError):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("map/", views.public_map, name="map"),
     path("map/staff/", views.staff_map, name="staff-map"),
     path("map/search.json", views.search, name="map-search"),
+    path("map/staff/search.json", views.staff_search, name="staff-map-search"),
     path("map/layers/<slug:layer>.geojson", views.layer_geojson, name="map-layer-geojson"),
     # Any text in z/x/y reaches the view, so a bad address is a 400 that says why, not a 404.
     re_path(

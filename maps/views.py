@@ -52,7 +52,7 @@ def _client_etags(request: HttpRequest) -> list[str]:
     return parse_etags(request.headers.get("If-None-Match", ""))
 
 
-@require_safe
+@security.read_only
 def tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpResponse:
     """GET /tiles/{layer}/{z}/{x}/{y}.pbf: a Mapbox vector tile; 204 when nothing is there."""
     compiled = tiles.compiled_layer(layer)
@@ -68,12 +68,13 @@ def tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpRespon
         return _cache_headers(HttpResponse(status=304), found, built.etag)
     if not built.body:
         response = HttpResponse(status=204)
+        del response["Content-Type"]  # no body, so no type (Django's default says text/html)
     else:
         response = HttpResponse(built.body, content_type=MVT_CONTENT_TYPE)
     return _cache_headers(response, found, built.etag)
 
 
-@require_safe
+@security.read_only
 def layer_geojson(request: HttpRequest, layer: str) -> HttpResponse:
     """GET /map/layers/{layer}.geojson: a small layer (overlays) as one GeoJSON document."""
     found = visible_layer(request, layer)
@@ -98,7 +99,7 @@ def layer_geojson(request: HttpRequest, layer: str) -> HttpResponse:
     return _cache_headers(response, found, etag)
 
 
-@require_safe
+@security.read_only
 def search(request: HttpRequest) -> JsonResponse:
     """GET /map/search.json?q=: parcels by APN or address, from the public layers only."""
     try:
@@ -110,6 +111,22 @@ def search(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
+def staff_search(request: HttpRequest) -> JsonResponse:
+    """GET /map/staff/search.json?q=: the staff map's search, over the layers this user may
+    see (a leased home is found with its lease); 404 to anyone else, as a staff layer is."""
+    if not request.user.is_staff:
+        return problem(404, "Not found", "no such search")
+    try:
+        query = map_search.parse_query(request.GET.get("q"))
+    except map_search.SearchError as exc:
+        return problem(400, "Bad search", str(exc))
+    results = map_search.find(query, layers_for(request.user))
+    response = JsonResponse({"query": query, "results": results})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@security.read_only
 def public_map(request: HttpRequest) -> HttpResponse:
     """GET /map/: the public map; ?parcel=APN opens on that parcel, ?lat=&lon=&z= on a place."""
     public = [layer for layer in all_layers().values() if layer.is_public]
@@ -142,7 +159,7 @@ def _map_page(request: HttpRequest, layers: list[Layer], *, staff: bool) -> Http
         .replace("xlayerx", "{layer}")
         .replace("/1/2/3.pbf", "/{z}/{x}/{y}.pbf"),
         geojson=reverse("map-layer-geojson", args=["xlayerx"]).replace("xlayerx", "{layer}"),
-        search=reverse("map-search"),
+        search=reverse("staff-map-search" if staff else "map-search"),
     )
     folium_map = publicmap.build_map(
         layers=layers, urls=urls, view=view, bounds=_trust_bounds(), selected=selected

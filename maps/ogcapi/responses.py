@@ -17,9 +17,9 @@ from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_safe
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from clt.security import problem_response
+from clt.security import problem_response, read_only
 from maps.layers import Layer, get_layer
 from maps.ogcapi.params import ParamError, parse_f, single
 
@@ -39,22 +39,33 @@ class Problem(Exception):
 
 
 def ogc_view(view: Callable) -> Callable:
-    """GET/HEAD only; `ParamError` and `Problem` become problem responses."""
+    """GET/HEAD only (`clt.security.read_only`); `ParamError` and `Problem` become problem
+    responses."""
 
-    @require_safe
+    @read_only
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
         except ParamError as exc:
-            return problem(400, "Invalid query parameter", str(exc))
+            response = problem(400, "Invalid query parameter", str(exc))
         except Problem as exc:
             response = problem(exc.status, exc.title, exc.detail)
             for name, value in exc.headers.items():
                 response[name] = value
-            return response
+        return _keep_out_of_shared_caches(request, response)
 
     return wrapper
+
+
+def _keep_out_of_shared_caches(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """What a signed-in user gets (staff layers, staff collections listed) is theirs alone: no
+    proxy may keep it. Any answer may differ by who asks, so caches must key on both."""
+    patch_vary_headers(response, ["Cookie", "Authorization"])
+    user = getattr(request, "user", None)
+    if (user is not None and user.is_authenticated) or "Authorization" in request.headers:
+        patch_cache_control(response, private=True)
+    return response
 
 
 problem = problem_response  # the site's one problem-document builder (clt.security)

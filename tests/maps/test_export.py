@@ -132,6 +132,27 @@ def test_csv_export_has_wkt_and_a_point_on_each_lot(client, street):
         assert outline.contains(shapely.Point(float(row["lon"]), float(row["lat"])))
 
 
+@pytest.mark.parametrize(
+    ("address", "cell"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+        ("+1 Formula Rd", "'+1 Formula Rd"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("\tTabbed St", "'\tTabbed St"),
+        ("-12.50", "-12.50"),  # a number stays a number
+        ("12 = Main St", "12 = Main St"),
+    ],
+)
+def test_csv_export_keeps_spreadsheet_formulas_as_text(client, street, address, cell):
+    lot = street.vacant[0]
+    type(lot).objects.filter(pk=lot.pk).update(address=address)
+    rows = list(csv.DictReader(io.StringIO(download(client, "/export/vacant-lots.csv").decode())))
+    (row,) = [r for r in rows if r["apn"] == lot.apn]
+    assert row["address"] == cell
+    assert row["apn"] == lot.apn and float(row["lon"]) < 0  # other columns as they were
+
+
 def test_csv_export_links_its_csvw_metadata_with_provenance(client, street):
     response = client.get("/export/vacant-lots.csv?zoning=C-2")
     link = response["Link"]

@@ -144,12 +144,25 @@ def test_a_deep_link_to_a_place_opens_there(client, block):
 
 @pytest.mark.parametrize(
     "query",
-    ["lat=95&lon=-90.2&z=17", "lat=32.3&lon=-190&z=17", "lat=32.3&lon=-90.2&z=30", "lat=nan&lon=1"],
+    ["lat=95&lon=-90.2&z=17", "lat=32.3&lon=-190&z=17", "lat=nan&lon=1", "lat=abc&lon=1"],
 )
 def test_a_place_outside_the_map_is_ignored(query):
     from django.http import QueryDict
 
     assert publicmap.parse_view(QueryDict(query)) is None
+
+
+@pytest.mark.parametrize(
+    "zoom, opened_at",
+    [("30", publicmap.MAX_ZOOM), ("99", publicmap.MAX_ZOOM), ("-1", 0), ("1.5", 1), ("abc", 16),
+     ("inf", 16), (None, 16)],
+)
+def test_a_bad_zoom_keeps_the_place_and_opens_at_the_nearest_zoom(zoom, opened_at):
+    from django.http import QueryDict
+
+    query = "lat=32.3&lon=-90.2" + (f"&z={zoom}" if zoom is not None else "")
+    view = publicmap.parse_view(QueryDict(query))
+    assert (view.lat, view.lon, view.zoom) == (32.3, -90.2, opened_at)
 
 
 def test_the_legend_names_every_public_layer_and_each_use(client, block):
@@ -264,3 +277,55 @@ def test_the_staff_map_shows_staff_the_lease_layer(client, block):
     assert "Ground leases (staff)" in html
     assert "/tiles/leases/{z}/{x}/{y}.pbf" in html
     assert response["Cache-Control"] == "no-store"
+
+
+def test_the_staff_map_finds_a_leased_home_with_its_lease(client, block):
+    client.force_login(factories.user("planner", is_staff=True))
+    html = page(client.get("/map/staff/"))
+    assert '"/map/staff/search.json"' in html  # the staff map searches its own layers
+    response = client.get("/map/staff/search.json", {"q": block.leased.apn})
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    (found,) = response.json()["results"]
+    assert found["layer"] == "leases"
+    assert "arrears" in found["properties"]
+    deep_link = page(client.get(f"/map/staff/?parcel={block.leased.apn}"))
+    assert '"lease_status"' in deep_link
+
+
+def test_the_public_search_still_answers_from_the_public_layers(client, block):
+    (found,) = client.get("/map/search.json", {"q": block.leased.apn}).json()["results"]
+    assert found["layer"] == "trust-land"
+    assert "arrears" not in found["properties"]
+
+
+@pytest.mark.parametrize("user", [None, "resident"])
+def test_the_staff_search_is_not_found_by_anyone_else(client, block, user):
+    if user:
+        client.force_login(factories.user(user))
+    response = client.get("/map/staff/search.json", {"q": block.leased.apn})
+    assert response.status_code == 404
+    assert block.leased.apn not in response.content.decode()
+
+
+# --- methods --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/map/",
+        "/map/search.json?q=trust",
+        "/map/layers/neighbourhoods.geojson",
+        "/tiles/parcels/16/16345/26549.pbf",
+        "/export/parcels.csv",
+        "/ogcapi/collections/parcels/items",
+    ],
+)
+@pytest.mark.parametrize("method", ["post", "put", "delete", "options"])
+def test_a_read_only_address_answers_other_methods_with_a_405_problem(client, block, url, method):
+    response = getattr(client, method)(url)
+    assert response.status_code == 405, response.content[:300]
+    assert response["Allow"] == "GET, HEAD"
+    assert response["Content-Type"] == "application/problem+json"
+    assert "GET and HEAD only" in response.json()["detail"]

@@ -416,6 +416,24 @@ def test_staff_may_use_basic_credentials(client, street):
     assert response.status_code == 200
 
 
+def test_what_staff_download_is_kept_out_of_shared_caches(client, street):
+    f.staff_user("gis", "s3cret-pass")
+    token = base64.b64encode(b"gis:s3cret-pass").decode()
+    for url in ("/ogcapi/collections/leases/items", "/export/leases.csv"):
+        response = client.get(url, HTTP_AUTHORIZATION=f"Basic {token}")
+        assert response.status_code == 200
+        assert "private" in response["Cache-Control"]
+        assert {"Cookie", "Authorization"} <= {v.strip() for v in response["Vary"].split(",")}
+    client.force_login(f.staff_user())
+    assert "private" in client.get("/ogcapi/collections")["Cache-Control"]
+
+
+def test_a_public_answer_to_anonymous_still_varies_by_who_asks(client, street):
+    response = client.get("/ogcapi/collections")
+    assert "private" not in response.get("Cache-Control", "")
+    assert {"Cookie", "Authorization"} <= {v.strip() for v in response["Vary"].split(",")}
+
+
 def test_wrong_basic_credentials_do_not_open_the_staff_layer(client, street):
     f.staff_user("gis", "s3cret-pass")
     token = base64.b64encode(b"gis:wrong").decode()

@@ -217,6 +217,7 @@ def test_an_empty_tile_is_a_204_with_caching_headers(client, block):
     response = get_tile(client, "trust-land", 16, 0, 0)
     assert response.status_code == 204
     assert response.content == b""
+    assert "Content-Type" not in response  # no body, no type (not Django's text/html)
     assert response["ETag"].startswith('"')
     assert response["Cache-Control"] == "public, no-cache"
 
