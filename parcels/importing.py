@@ -734,6 +734,14 @@ def _hashed_batches(
         raise ImportRefused(f"{source.path.name}: unreadable geometry ({_short(exc)})") from exc
     if staged.rows == 0:
         raise ImportRefused(f"{source.path.name}: the layer has no features")
+    if source.features >= 0 and staged.rows != source.features:
+        # A shapefile whose .dbf is cut short: GDAL counts the features in the .shx, then
+        # quietly stops reading where the .dbf ends. Imported, the rest would be retired.
+        raise ImportRefused(
+            f"{source.path.name}: GDAL reports {source.features:,} features but "
+            f"{staged.rows:,} could be read; the file (for a shapefile, its .dbf) looks "
+            "truncated or corrupt. Nothing was imported"
+        )
 
 
 def _hash_batch(

@@ -469,6 +469,22 @@ def test_truncated_shapefile_is_refused(tmp_path):
     assert Parcel.objects.count() == 0
 
 
+def test_shapefile_with_a_truncated_dbf_is_refused_and_nothing_is_imported(tmp_path):
+    before = registry_checksum()
+    source = shapefile(tmp_path)
+    dbf = source.with_suffix(".dbf")
+    dbf.write_bytes(dbf.read_bytes()[:-200])  # the .shp and .shx intact
+
+    result = cli("import-parcels", str(source), "--quiet")
+
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        "Error: parcels.shp: GDAL reports 6 features but 5 could be read; the file "
+        "(for a shapefile, its .dbf) looks truncated or corrupt. Nothing was imported"
+    )
+    assert registry_checksum() == before
+
+
 def test_corrupt_zip_is_refused(tmp_path):
     bad = tmp_path / "parcels.zip"
     bad.write_bytes(b"PK\x03\x04 this is not really a zip")
