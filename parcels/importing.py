@@ -280,9 +280,12 @@ def _gdal_path(path: Path) -> tuple[str, dict]:
         raise ImportRefused(f"{path} is empty (0 bytes)")
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        return _zip_member(path), {}
+        member = _zip_member(path)
+        return member, _geojson_options() if member.lower().endswith(GEOJSON_SUFFIXES) else {}
     if suffix in (".csv", ".txt"):
         return str(path), _csv_options()
+    if suffix in GEOJSON_SUFFIXES:
+        return str(path), _geojson_options()
     if suffix == ".shp":
         with path.open("rb") as f:
             _check_shp_length(f.read(100), path.stat().st_size, path.name)
@@ -304,6 +307,15 @@ def _check_shp_length(header: bytes, size: int, name: str) -> None:
 
 def _csv_options() -> dict:
     return {"GEOM_POSSIBLE_NAMES": ",".join(WKT_COLUMNS), "KEEP_GEOM_COLUMNS": "NO"}
+
+
+GEOJSON_SUFFIXES = (".geojson", ".json")
+
+
+def _geojson_options() -> dict:
+    # GeoJSON has no field types: GDAL guesses them from the values, and reads an APN such as
+    # "165-12-01" as a date (0165-12-01). Text stays text, exactly as the county wrote it.
+    return {"DATE_AS_STRING": "YES"}
 
 
 DATASET_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb")
@@ -715,7 +727,8 @@ def _hashed_batches(
     try:
         with pyogrio.raw.open_arrow(
             source.gdal_path, layer=source.layer, columns=wanted,
-            return_fids=True, batch_size=BATCH_SIZE, use_pyarrow=True, **source.open_options,
+            return_fids=True, batch_size=BATCH_SIZE, use_pyarrow=True,
+            datetime_as_string=True, **source.open_options,
         ) as (meta, reader):  # fmt: skip
             geometry_name = meta.get("geometry_name") or "wkb_geometry"
             fid_name = meta.get("fid_column") or "OGC_FID"
@@ -1220,7 +1233,7 @@ def _original_attributes(source: Source, fids: list[int | None]) -> dict[int, di
     try:
         table = pyogrio.read_dataframe(
             source.gdal_path, layer=source.layer, fids=wanted, read_geometry=False,
-            fid_as_index=True, **source.open_options,
+            fid_as_index=True, datetime_as_string=True, **source.open_options,
         )  # fmt: skip
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError):
         return {}  # a driver without random access: the file still names row and APN

@@ -205,6 +205,37 @@ def test_a_mapping_file_and_field_flags_name_other_columns(tmp_path):
 # --- CRS ---------------------------------------------------------------------------------------
 
 
+def date_like_geojson(path: Path) -> Path:
+    """A GeoJSON whose APNs, owner and zoning GDAL would take for dates and times."""
+    values = [("165-12-01", "2020-01-02T03:04:05", "1999/12/31"), ("165-12-02", "PAUL", "R-1")]
+    features = [
+        {"type": "Feature",
+         "properties": {"apn": apn, "owner": owner, "zoning": zoning},
+         "geometry": shapely.geometry.mapping(shapely.box(-90.2 + i * 0.001, 32.3,
+                                                          -90.2 + (i + 1) * 0.001, 32.301))}
+        for i, (apn, owner, zoning) in enumerate(values)
+    ]  # fmt: skip
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+@pytest.mark.parametrize("zip_it", [False, True], ids=["geojson", "zipped geojson"])
+def test_geojson_text_that_looks_like_a_date_is_kept_as_written(tmp_path, zip_it):
+    source = date_like_geojson(tmp_path / "parcels.geojson")
+    if zip_it:
+        with zipfile.ZipFile(tmp_path / "parcels.zip", "w") as z:
+            z.write(source, source.name)
+        source = tmp_path / "parcels.zip"
+
+    assert run(source, tmp_path).new == 2
+
+    kept = Parcel.objects.order_by("apn").values_list("apn", "owner_of_record", "zoning")
+    assert list(kept) == [
+        ("165-12-01", "2020-01-02T03:04:05", "1999/12/31"),
+        ("165-12-02", "PAUL", "R-1"),
+    ]
+
+
 def test_feet_file_without_crs_is_refused_with_a_srid_hint(tmp_path):
     source = write(county_frame().set_crs(None, allow_override=True), tmp_path / "noprj.shp")
     assert not source.with_suffix(".prj").exists()
