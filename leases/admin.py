@@ -58,7 +58,7 @@ class PartyAdmin(RecordedAdmin):
 class LeaseFeeChangeInline(admin.TabularInline):
     model = LeaseFeeChange
     extra = 0
-    verbose_name_plural = "fee changes (the latest sets the current fee)"
+    verbose_name_plural = "fee changes (each takes effect on its date)"
 
 
 class MonitoringEventInline(admin.TabularInline):
@@ -133,7 +133,7 @@ class GroundLeaseAdmin(RecordedAdmin):
         "status",
         "permitted_use",
         "starts_on",
-        "fee_monthly",
+        "fee_today",
         "arrears",
     ]
     list_filter = ["status", "permitted_use", "transfer_on_death"]
@@ -187,13 +187,19 @@ class GroundLeaseAdmin(RecordedAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("lessees")
+        leases = super().get_queryset(request).prefetch_related("lessees")
+        return leases.with_fee_on(timezone.localdate())  # the trust's day, not the server's
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:  # once signed, the fee changes only through a dated fee change
             fields.append("fee_monthly")
         return fields
+
+    @admin.display(description="fee monthly (today)", ordering="fee_monthly_today")
+    def fee_today(self, lease: GroundLease) -> Decimal:
+        """The fee in force today, even if a scheduled change fell due since the last save."""
+        return lease.fee_monthly_today
 
     @admin.display(description="lessees")
     def lessee_names(self, lease: GroundLease) -> str:
@@ -215,18 +221,19 @@ def sync_fee(lease: GroundLease) -> None:
     """Keep the lease's current fee and its fee changes in step after an admin edit.
 
     A new lease gets its first fee change ("fee at signing", as `lease_create` does); after
-    that the fee is the one of the latest fee change.
+    that the fee is the one in force today: a change dated later waits for its date.
     """
-    latest = lease.fee_changes.order_by("-effective_on", "-pk").first()
-    if latest is None:
+    if not lease.fee_changes.exists():
         LeaseFeeChange.objects.create(
             lease=lease,
             effective_on=lease.starts_on,
             fee_monthly=lease.fee_monthly,
             reason="fee at signing",
         )
-    elif latest.fee_monthly != lease.fee_monthly:
-        lease.fee_monthly = latest.fee_monthly
+        return
+    today = lease.fee_in_force(timezone.localdate())
+    if today != lease.fee_monthly:
+        lease.fee_monthly = today
         lease.save(update_fields=["fee_monthly"])
 
 

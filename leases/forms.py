@@ -1,0 +1,105 @@
+"""Staff forms for the records that hang on a lease, with the rules a single field cannot hold.
+
+A resale's formula price is the lease's formula on the contract date (`leases.pricing`), not a
+figure staff type: left blank it is filled in; above the formula's price it is refused. Only a
+sale the formula cannot price (a historical sale before the current purchase, a missing input)
+takes a price entered by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+
+from leases.models import GroundLease, Resale
+from leases.pricing import max_resale_price
+from leases.resale import FormulaError
+from leases.resale.money import format_money
+
+MAX_PCT_AMI = Decimal(1000)
+# What the formula price depends on: a form that changes none of them keeps its stored price.
+PRICED_FROM = {"lease", "contract_on", "appraised_value", "formula_price"}
+
+
+class ResaleForm(forms.ModelForm):
+    """A resale as staff record it, in its own page or inline on the lease."""
+
+    class Meta:
+        model = Resale
+        fields = [
+            "lease",
+            "seller",
+            "buyer",
+            "contract_on",
+            "closed_on",
+            "formula_price",
+            "agreed_price",
+            "appraised_value",
+            "buyer_income_pct_ami",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        price = self.fields.get("formula_price")
+        if price is None:  # a read-only page
+            return
+        price.required = False
+        price.help_text = (
+            "Left blank, the lease's formula price on the contract date is filled in; "
+            "a price above it is refused"
+        )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        seller, buyer = data.get("seller"), data.get("buyer")
+        if seller is not None and seller == buyer:
+            self.add_error("buyer", "The buyer must be another party than the seller.")
+        contract_on, closed_on = data.get("contract_on"), data.get("closed_on")
+        if contract_on and closed_on and closed_on < contract_on:
+            self.add_error(
+                "closed_on", f"{closed_on.isoformat()} is before the contract date "
+                f"{contract_on.isoformat()}.",
+            )  # fmt: skip
+        pct = data.get("buyer_income_pct_ami")
+        if pct is not None and not Decimal(0) <= pct <= MAX_PCT_AMI:
+            self.add_error("buyer_income_pct_ami", "Give a percentage from 0 to 1000.")
+        lease = data.get("lease")
+        if isinstance(lease, GroundLease) and contract_on and self.prices_anew():
+            self.check_formula_price(lease, contract_on, data.get("appraised_value"))
+        return data
+
+    def prices_anew(self) -> bool:
+        """Whether the formula price is set or depends on a change in this form."""
+        return self.instance.pk is None or bool(PRICED_FROM & set(self.changed_data))
+
+    def check_formula_price(
+        self, lease: GroundLease, on: dt.date, appraisal: Decimal | None
+    ) -> None:
+        """Fill in a blank formula price from the lease's formula; refuse one above it."""
+        entered = self.cleaned_data.get("formula_price")
+        try:
+            if lease.pk is None:
+                raise FormulaError("lease", "the lease is not saved yet")
+            result = max_resale_price(lease, on=on, appraisal=appraisal)
+        except FormulaError as exc:
+            if entered is None and "formula_price" not in self.errors:
+                self.add_error(
+                    "formula_price",
+                    f"The lease's formula cannot price a sale on {on.isoformat()} ({exc}); "
+                    "enter the formula price by hand.",
+                )
+            return
+        if entered is None:
+            self.cleaned_data["formula_price"] = result.price
+        elif entered > result.price:
+            see = f"clt resale-price --lease {lease.reference} --sale-date {on.isoformat()}"
+            if appraisal is not None:
+                see += f" --appraisal {appraisal}"
+            self.add_error(
+                "formula_price",
+                f"Above the formula's price on {on.isoformat()}: {format_money(result.price)}. "
+                f"See its lines on the lease page, or with `{see}`.",
+            )
+

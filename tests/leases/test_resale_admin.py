@@ -1,0 +1,205 @@
+"""Resales recorded in the admin: the formula price is the lease's, and a closing passes the
+lease to the buyer as `resale_close` does."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from clt.roles import EDITOR
+from leases.models import GroundLease, Resale
+from parcels.demo import load_demo_neighbourhood
+from tests import factories
+from tests.adminpages import change_url
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = "admin:leases_resale_add"
+
+
+@pytest.fixture
+def editor(client):
+    client.force_login(factories.user("edna", role=EDITOR))
+    return client
+
+
+@pytest.fixture
+def lease():
+    """DOMAIN.md example 4: $250,000 at 2% simple from 2017-06-01 is $300,000 in 2027-06-01."""
+    return factories.lease(reference="GL-2017-004")
+
+
+def resale_data(lease: GroundLease, **fields) -> dict[str, str]:
+    values = {
+        "lease": lease.pk,
+        "seller": lease.lessees.get().pk,
+        "buyer": factories.party(name="Evers household").pk,
+        "contract_on": "2027-06-01",
+        "formula_price": "",
+        "agreed_price": "290000.00",
+    }
+    return {key: str(value) for key, value in {**values, **fields}.items()}
+
+
+def post_resale(client, lease, **fields):
+    return client.post(reverse(ADD_URL), resale_data(lease, **fields))
+
+
+def field_errors(response, name: str) -> list[str]:
+    return response.context["adminform"].form.errors.get(name, [])
+
+
+def test_a_formula_price_above_the_leases_formula_is_refused_naming_the_price(editor, lease):
+    response = post_resale(editor, lease, formula_price="310000.00")
+
+    assert response.status_code == 200
+    [error] = field_errors(response, "formula_price")
+    assert error.startswith("Above the formula's price on 2027-06-01: $300,000.00.")
+    assert "clt resale-price --lease GL-2017-004 --sale-date 2027-06-01" in error
+    assert not Resale.objects.exists()
+
+
+def test_the_demo_lease_gl_2019_003_refuses_a_typed_price_of_250000(editor):
+    load_demo_neighbourhood()
+    lease = GroundLease.objects.get(reference="GL-2019-003")
+
+    response = post_resale(
+        editor, lease, contract_on="2026-10-01", formula_price="250000", agreed_price="69000"
+    )
+
+    [error] = field_errors(response, "formula_price")
+    assert error.startswith("Above the formula's price on 2026-10-01: $69,960.00.")
+
+
+def test_a_blank_formula_price_is_filled_with_the_leases_formula_price(editor, lease):
+    response = post_resale(editor, lease)
+
+    assert response.status_code == 302
+    assert Resale.objects.get().formula_price == Decimal("300000.00")
+
+
+def test_a_price_at_or_below_the_formula_is_kept_as_entered(editor, lease):
+    response = post_resale(editor, lease, formula_price="295000.00")
+
+    assert response.status_code == 302
+    assert Resale.objects.get().formula_price == Decimal("295000.00")
+
+
+def test_the_given_appraisal_prices_the_sale(editor):
+    lease = factories.lease(resale_formula={"type": "appraised_value"})
+
+    response = post_resale(editor, lease, appraised_value="280000.00", agreed_price="275000")
+
+    assert response.status_code == 302
+    assert Resale.objects.get().formula_price == Decimal("280000.00")
+
+
+def test_a_sale_the_formula_cannot_price_needs_the_price_by_hand(editor):
+    lease = factories.lease(
+        resale_formula={"type": "appraisal_share", "share": "0.25", "share_of": "increase"}
+    )
+
+    response = post_resale(editor, lease)
+
+    [error] = field_errors(response, "formula_price")
+    assert error.startswith("The lease's formula cannot price a sale on 2027-06-01 (")
+    assert "appraisal_at_resale" in error
+    assert error.endswith("enter the formula price by hand.")
+    assert post_resale(editor, lease, formula_price="295000").status_code == 302
+
+
+def test_the_seller_cannot_be_the_buyer(editor, lease):
+    seller = lease.lessees.get()
+    response = post_resale(editor, lease, buyer=seller.pk)
+    assert field_errors(response, "buyer") == ["The buyer must be another party than the seller."]
+
+
+def test_a_resale_cannot_close_before_its_contract(editor, lease):
+    response = post_resale(editor, lease, closed_on="2027-05-31")
+    assert field_errors(response, "closed_on") == [
+        "2027-05-31 is before the contract date 2027-06-01."
+    ]
+
+
+@pytest.mark.parametrize("pct", ["-1", "1000.1", "9999"])
+def test_a_buyer_income_outside_0_to_1000_pct_of_median_is_refused(editor, lease, pct):
+    response = post_resale(editor, lease, buyer_income_pct_ami=pct)
+    assert field_errors(response, "buyer_income_pct_ami") == ["Give a percentage from 0 to 1000."]
+
+
+def test_closing_a_resale_in_the_admin_passes_the_lease_to_the_buyer(editor, lease):
+    response = post_resale(editor, lease, closed_on="2027-07-15")
+
+    assert response.status_code == 302
+    lease.refresh_from_db()
+    buyer = Resale.objects.get().buyer
+    assert list(lease.lessees.all()) == [buyer]
+    assert lease.purchase_price == Decimal("290000.00")
+    assert lease.purchase_date == dt.date(2027, 7, 15)
+
+
+def test_closing_an_open_resale_on_its_page_passes_the_lease_to_the_buyer(editor, lease):
+    assert post_resale(editor, lease).status_code == 302
+    resale = Resale.objects.get()
+    data = factories.admin_form_data(editor.get(change_url(resale)))
+    data["closed_on"] = "2027-07-15"
+
+    assert editor.post(change_url(resale), data).status_code == 302
+
+    lease.refresh_from_db()
+    assert list(lease.lessees.all()) == [resale.buyer]
+    assert lease.purchase_date == dt.date(2027, 7, 15)
+
+
+def test_a_historical_resale_closed_before_the_current_purchase_leaves_the_lease(editor, lease):
+    seller, lessee = factories.party(), lease.lessees.get()
+
+    response = post_resale(
+        editor, lease, seller=seller.pk, buyer=lessee.pk, contract_on="2017-04-01",
+        closed_on="2017-05-01", formula_price="252000", agreed_price="250000",
+    )  # fmt: skip
+
+    assert response.status_code == 302
+    lease.refresh_from_db()
+    assert list(lease.lessees.all()) == [lessee]
+    assert lease.purchase_date == dt.date(2017, 6, 1)
+    assert lease.purchase_price == Decimal("250000.00")
+
+
+def inline_resale(editor, lease, **fields) -> dict:
+    """The lease page's POST body with one new resale in its inline."""
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    data["resales-TOTAL_FORMS"] = "1"
+    for key, value in resale_data(lease, **fields).items():
+        if key != "lease":
+            data[f"resales-0-{key}"] = value
+    return data
+
+
+def test_the_resale_inline_on_the_lease_page_refuses_a_price_above_the_formula(editor, lease):
+    response = editor.post(change_url(lease), inline_resale(editor, lease, formula_price="310000"))
+
+    assert response.status_code == 200
+    [formset] = [
+        inline.formset for inline in response.context["inline_admin_formsets"]
+        if inline.formset.model is Resale
+    ]  # fmt: skip
+    [error] = formset.forms[0].errors["formula_price"]
+    assert error.startswith("Above the formula's price on 2027-06-01: $300,000.00.")
+    assert not Resale.objects.exists()
+
+
+def test_a_resale_closed_in_the_lease_pages_inline_passes_the_lease_to_the_buyer(editor, lease):
+    data = inline_resale(editor, lease, closed_on="2027-07-01")
+
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    lease.refresh_from_db()
+    resale = Resale.objects.get()
+    assert resale.formula_price == Decimal("300000.00")
+    assert list(lease.lessees.all()) == [resale.buyer]
+    assert (lease.purchase_price, lease.purchase_date) == (
+        Decimal("290000.00"), dt.date(2027, 7, 1),
+    )  # fmt: skip
