@@ -152,7 +152,10 @@ class FieldMapping:
 
 def read_mapping_file(path: Path) -> dict:
     """A mapping file: TOML or JSON with `fields` (target = column), `vacant_codes` and
-    `forfeited_owners`, e.g. ``[fields]\\napn = "PARCELNO"\\n`` and ``vacant_codes = ["V"]``."""
+    `forfeited_owners`, e.g. ``[fields]\\napn = "PARCELNO"\\n`` and ``vacant_codes = ["V"]``.
+
+    Every value is checked for its type here, so a list where a table belongs (or a string
+    where a list belongs) is refused naming the file and the key, not taken apart."""
     try:
         text = Path(path).read_text(encoding="utf-8")
         data = json.loads(text) if Path(path).suffix.lower() == ".json" else tomllib.loads(text)
@@ -160,10 +163,57 @@ def read_mapping_file(path: Path) -> dict:
         raise ImportRefused(f"--mapping: {path} not found") from exc
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ImportRefused(f"--mapping: {path} is not valid TOML/JSON: {exc}") from exc
+    where = f"--mapping: {path}"
+    if not isinstance(data, dict):
+        raise ImportRefused(
+            f"{where}: expected an object with keys fields, vacant_codes, forfeited_owners; "
+            f"found {_json_type(data)}"
+        )
     unknown = set(data) - {"fields", "vacant_codes", "forfeited_owners"}
     if unknown:
-        raise ImportRefused(f"--mapping: {path}: unknown keys {sorted(unknown)}")
+        raise ImportRefused(f"{where}: unknown keys {sorted(unknown)}")
+    fields = data.get("fields", {})
+    if not isinstance(fields, dict):
+        raise ImportRefused(
+            f'{where}: fields must be a table of parcel field = column (e.g. {{"apn": '
+            f'"PARCELNO"}}), not {_json_type(fields)}'
+        )
+    for target, column in fields.items():
+        if column is not None and not isinstance(column, str):
+            raise ImportRefused(
+                f"{where}: fields.{target} must be a column name (text), not {_json_type(column)}"
+            )
+    for key in ("vacant_codes", "forfeited_owners"):
+        values = data.get(key, [])
+        if not isinstance(values, list):
+            raise ImportRefused(
+                f'{where}: {key} must be a list of text (e.g. ["V", "VAC"]), '
+                f"not {_json_type(values)}"
+            )
+        wrong = next((v for v in values if not isinstance(v, str)), ...)
+        if wrong is not ...:
+            raise ImportRefused(
+                f"{where}: {key} must hold text only; {json.dumps(wrong)} is "
+                f'{_json_type(wrong)} (write it in quotes: "{wrong}")'
+            )
     return data
+
+
+def _json_type(value) -> str:
+    """How a mapping file's value reads, for messages: 'a list', 'the number 5'..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {json.dumps(value)}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {json.dumps(value)}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
 
 
 def resolve_mapping(
@@ -175,7 +225,8 @@ def resolve_mapping(
 ) -> FieldMapping:
     """The mapping for a file: defaults by column name, then the mapping file, then `fields`.
 
-    A column named in a mapping that the file does not have is an error, named.
+    A column named in a mapping that the file does not have is an error, named, with where
+    it was named (the mapping file's key, or the --field flag).
     """
     chosen: dict[str, str] = {}
     by_lower = {c.lower(): c for c in source_columns}
@@ -185,12 +236,18 @@ def resolve_mapping(
                 chosen[target] = by_lower[candidate]
                 break
     file_data = read_mapping_file(mapping_file) if mapping_file else {}
-    explicit = {**file_data.get("fields", {}), **(fields or {})}
-    for target, column in explicit.items():
+    # Each explicit choice with where it was made, so an error points at the right place.
+    explicit = {
+        target: (column, f"--mapping: {mapping_file}: fields.{target} = {json.dumps(column)}")
+        for target, column in file_data.get("fields", {}).items()
+    }
+    explicit |= {
+        target: (column, f"--field {target}={column}") for target, column in (fields or {}).items()
+    }
+    for target, (column, named) in explicit.items():
         if target not in FIELD_CANDIDATES:
             raise ImportRefused(
-                f"--field {target}={column}: '{target}' is not a parcel field "
-                f"(one of {', '.join(MAPPABLE)})"
+                f"{named}: '{target}' is not a parcel field (one of {', '.join(MAPPABLE)})"
             )
         if column in ("", None):
             chosen.pop(target, None)  # `--field zoning=` unmaps a default
@@ -199,7 +256,7 @@ def resolve_mapping(
             match = by_lower.get(str(column).lower())
             if match is None:
                 raise ImportRefused(
-                    f"--field {target}={column}: the file has no column '{column}' "
+                    f"{named}: the file has no column '{column}' "
                     f"(its columns: {', '.join(source_columns)})"
                 )
             column = match

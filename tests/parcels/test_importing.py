@@ -524,6 +524,42 @@ def test_corrupt_zip_is_refused(tmp_path):
     assert "not a readable zip archive" in result.output
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        ("m.json", '{"fields": ["apn"]}', "fields must be a table of parcel field = column"),
+        ("m.json", '{"fields": "apn"}', "fields must be a table of parcel field = column"),
+        ("m.json", "5", "expected an object with keys fields, vacant_codes, forfeited_owners; "
+                        "found the number 5"),
+        ("m.toml", "fields = 3", "fields must be a table of parcel field = column"),
+        ("m.json", '{"fields": {"apn": 5}}', "fields.apn must be a column name (text), "
+                                             "not the number 5"),
+        ("m.json", '{"vacant_codes": "VAC"}', "vacant_codes must be a list of text"),
+        ("m.json", '{"forfeited_owners": "STATE"}', "forfeited_owners must be a list of text"),
+        ("m.json", '{"vacant_codes": [1, null]}', "vacant_codes must hold text only; 1 is "
+                                                  "the number 1"),
+        ("m.json", '{"vacant_codes": ["V", null]}', "vacant_codes must hold text only; null"),
+        ("m.json", '{"fields": {"apn": "PARCEL_NUMBER"}}',
+         'fields.apn = "PARCEL_NUMBER": the file has no column \'PARCEL_NUMBER\''),
+        ("m.json", '{"fields": {"acreage": "apn"}}',
+         "fields.acreage = \"apn\": 'acreage' is not a parcel field"),
+    ],
+)  # fmt: skip
+def test_a_mapping_file_of_the_wrong_shape_is_refused_naming_file_and_key(
+    tmp_path, name, text, said
+):
+    source = write(county_frame(), tmp_path / "p.gpkg")
+    mapping = tmp_path / name
+    mapping.write_text(text)
+
+    result = cli("import-parcels", str(source), "--quiet", "--mapping", str(mapping))
+
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: --mapping: {mapping}: {said}")
+    assert len(result.output.strip().splitlines()) == 1
+    assert (Parcel.objects.count(), ImportRun.objects.count()) == (0, 0)
+
+
 def test_mapping_naming_a_missing_column_is_refused(tmp_path):
     source = write(county_frame(), tmp_path / "p.gpkg")
     result = cli("import-parcels", str(source), "--field", "apn=PARCEL_NUMBER")
