@@ -116,7 +116,13 @@ class GroundLease(models.Model):
         default=10, validators=[MaxValueValidator(12)],
         help_text="Months a year the lessee must live there (residential leases)",
     )
-    fee_monthly = money(help_text="Current monthly lease fee (changes are kept as fee changes)")
+    # Kept in step with the fee changes by `sync_fee` (every write of a fee change), as the fee
+    # in force on the day of that write; a change dated later does not move it early.
+    fee_monthly = money(
+        help_text="Monthly lease fee in force today: the latest fee change dated today or "
+        "earlier. A change scheduled for a later date takes effect on that date (the resale "
+        "price reads the fee by date)",
+    )
     arrears = money(default=Decimal("0"), help_text="Unpaid fees, collected at sale")
     taxes_paid_by_lessee = models.BooleanField(default=True)
     # What the home costs to own besides the mortgage and the fee; a mortgage-based resale
@@ -158,6 +164,16 @@ class GroundLease(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def fee_in_force(self, on: dt.date) -> Decimal:
+        """The monthly fee in force on `on`: that of the latest fee change dated on or before it.
+
+        Before the first change takes effect (a lease signed for a later date) it is the fee at
+        signing, the first change's; with no fee change at all, the stored fee.
+        """
+        changes = self.fee_changes.order_by("-effective_on", "-pk")
+        change = changes.filter(effective_on__lte=on).first() or changes.last()
+        return change.fee_monthly if change else self.fee_monthly
 
     @property
     def expires_on(self) -> dt.date:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.gis.db import models
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 
 class GroundLeaseQuerySet(models.QuerySet):
@@ -13,6 +14,15 @@ class GroundLeaseQuerySet(models.QuerySet):
         """Leases that had begun by `on` (today if omitted) and had not ended by then."""
         on = on or dt.date.today()
         return self.filter(Q(starts_on__lte=on), Q(ended_on__isnull=True) | Q(ended_on__gt=on))
+
+    def with_fee_on(self, on: dt.date) -> GroundLeaseQuerySet:
+        """Leases annotated with `fee_monthly_today`, the fee in force on `on` (the latest
+        fee change dated on or before it; the stored fee if none is)."""
+        from leases.models import LeaseFeeChange  # leases.models builds its manager from here
+
+        latest = LeaseFeeChange.objects.filter(lease=OuterRef("pk"), effective_on__lte=on)
+        latest = latest.order_by("-effective_on", "-pk").values("fee_monthly")[:1]
+        return self.annotate(fee_monthly_today=Coalesce(Subquery(latest), F("fee_monthly")))
 
     def with_arrears(self) -> GroundLeaseQuerySet:
         """Leases whose lessees owe unpaid fees."""

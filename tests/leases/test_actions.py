@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from leases.actions import (
     fee_change,
@@ -72,6 +73,24 @@ def test_fee_change_moves_the_fee_and_keeps_the_old_one(staff):
     assert lease.fee_monthly == Decimal("0.00")
     assert lease.fee_changes.count() == 2
     assert actions_of(lease) == ["lease_create", "fee_change"]
+
+
+def test_a_fee_change_dated_later_waits_for_its_date_to_become_the_fee(staff):
+    lease = new_lease(staff)
+    today = timezone.localdate()
+    fee_change(
+        lease=lease, fee_monthly=Decimal("40.00"), effective_on=today + dt.timedelta(days=30),
+        reason="Annual review", user=staff,
+    )  # fmt: skip
+    lease.refresh_from_db()
+    assert lease.fee_monthly == Decimal("25.00")
+    assert lease.fee_in_force(today + dt.timedelta(days=30)) == Decimal("40.00")
+    fee_change(
+        lease=lease, fee_monthly=Decimal("30.00"), effective_on=today, reason="Hardship",
+        user=staff,
+    )  # fmt: skip
+    lease.refresh_from_db()
+    assert lease.fee_monthly == Decimal("30.00")
 
 
 def test_lease_terminate_ends_the_lease_once(staff):

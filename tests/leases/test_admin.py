@@ -317,6 +317,39 @@ def test_the_fee_of_a_signed_lease_changes_only_through_a_dated_fee_change(edito
     }
 
 
+def test_a_fee_change_dated_later_does_not_change_the_fee_before_its_date(editor, registry):
+    lease = registry["groundlease"]
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    later = timezone.localdate() + dt.timedelta(days=40)
+    total = int(data["fee_changes-TOTAL_FORMS"])
+    data["fee_changes-TOTAL_FORMS"] = str(total + 1)
+    data[f"fee_changes-{total}-effective_on"] = later.isoformat()
+    data[f"fee_changes-{total}-fee_monthly"] = "35.00"
+    data[f"fee_changes-{total}-reason"] = "annual review"
+    data[f"fee_changes-{total}-lease"] = str(lease.pk)
+
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    lease.refresh_from_db()
+    assert lease.fee_monthly == Decimal("25.00")
+    assert lease.fee_changes.filter(effective_on=later, fee_monthly=Decimal("35.00")).exists()
+
+
+def test_the_lease_list_shows_the_fee_in_force_today(editor, registry):
+    lease = registry["groundlease"]  # stored fee 25.00, signed 2017
+    today = timezone.localdate()
+    LeaseFeeChange.objects.create(lease=lease, effective_on=today, fee_monthly=Decimal("30.00"))
+    LeaseFeeChange.objects.create(
+        lease=lease, effective_on=today + dt.timedelta(days=1), fee_monthly=Decimal("99.00")
+    )
+
+    response = editor.get(changelist_url(GroundLease))
+
+    assert [row.fee_monthly_today for row in found(response)] == [Decimal("30.00")]
+    assert "30.00" in response.content.decode() and "99.00" not in response.content.decode()
+
+
 def test_a_lease_added_in_the_admin_records_its_fee_at_signing(editor):
     held = factories.holding(parcels=[factories.parcel()])
     household = factories.party()
