@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from clt.history import recorded
 from leases.models import (
@@ -49,14 +50,18 @@ def lease_create(
 def fee_change(
     *, lease: GroundLease, fee_monthly: Decimal, effective_on: dt.date, reason: str, user=None
 ) -> LeaseFeeChange:
-    """Change the monthly fee from a date (reduce, suspend with 0, or raise within the cap)."""
+    """Change the monthly fee from a date (reduce, suspend with 0, or raise within the cap).
+
+    The lease's stored fee follows at once only if the date has come (today or earlier).
+    """
     with recorded("fee_change", user):
         change = LeaseFeeChange(
             lease=lease, effective_on=effective_on, fee_monthly=fee_monthly, reason=reason
         )
         change.full_clean()
         change.save()
-        lease.fee_monthly = fee_monthly
+        # The stored fee is today's: a change dated later takes effect on its date.
+        lease.fee_monthly = lease.fee_in_force(timezone.localdate())
         lease.save(update_fields=["fee_monthly"])
     return change
 
