@@ -5,8 +5,13 @@ that reads a lease's records into those values, so the admin page, the CLI and a
 the same price for the same lease and date:
 
 * purchase price and date: the lease's (what the current lessee paid, and when);
-* appraisal at purchase: the latest appraisal for the purchase on or before the sale date
-  (purpose "at purchase"), else the latest one dated on or before the purchase date;
+* appraisal at purchase: an appraisal of the current lessee's purchase. One counts only if it
+  is dated within the 12 months before the purchase date (the age of appraisal lenders accept:
+  Fannie Mae's Selling Guide B4-1.2-02 wants one no older than 12 months), or, for an
+  appraisal with purpose "at purchase", after the purchase and on or before the sale date.
+  The latest "at purchase" appraisal in that span is used, else the latest appraisal of any
+  purpose from 12 months before the purchase to the purchase date; an earlier owner's
+  appraisal never counts. None on record: formulas that need one say the input is missing;
 * appraisal at resale: the value given by the caller, else the latest other appraisal after
   the purchase date and on or before the sale date (none: formulas that need one say so);
 * capital improvements: those the trust approved during the current owner's tenure (from the
@@ -31,6 +36,7 @@ Errors in the formula or missing inputs raise `leases.resale.FormulaError`, nami
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
@@ -101,12 +107,28 @@ def sale_inputs(lease: GroundLease, *, on: dt.date, appraisal: Decimal | None = 
     )
 
 
+# How old an appraisal may be at the purchase and still value it (Fannie Mae's 12 months).
+APPRAISAL_VALID_MONTHS = 12
+
+
 def appraisal_at_purchase(lease: GroundLease, on: dt.date) -> Decimal | None:
-    """The value of the home when the current lessee bought it, if appraised."""
-    known = lease.appraisals.filter(on__lte=on).order_by("-on", "-pk")
-    found = known.filter(purpose=AppraisalPurpose.PURCHASE).first()
+    """The value of the home when the current lessee bought it, if appraised for that purchase.
+
+    The rule is the module's: within the 12 months before the purchase date (or after it, up to
+    the sale on `on`, for an appraisal made "at purchase"); purpose "at purchase" first.
+    """
+    earliest = months_before(lease.purchase_date, APPRAISAL_VALID_MONTHS)
+    known = lease.appraisals.filter(on__gte=earliest).order_by("-on", "-pk")
+    found = known.filter(purpose=AppraisalPurpose.PURCHASE, on__lte=on).first()
     found = found or known.filter(on__lte=lease.purchase_date).first()
     return found.value if found else None
+
+
+def months_before(on: dt.date, months: int) -> dt.date:
+    """The same day `months` earlier, or the month's last day if it has no such day."""
+    year, month_index = divmod(on.year * 12 + on.month - 1 - months, 12)
+    month = month_index + 1
+    return dt.date(year, month, min(on.day, calendar.monthrange(year, month)[1]))
 
 
 def appraisal_at_resale(lease: GroundLease, on: dt.date) -> Decimal | None:

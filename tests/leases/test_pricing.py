@@ -279,3 +279,44 @@ def test_an_earlier_owners_improvements_and_repairs_do_not_count_for_the_current
 
     assert result.price == Decimal("281250.00")  # published example 1, nothing added or taken
     assert not [line for line in result.lines if "Previous owner" in line.label]
+
+
+# --- the appraisal at purchase is the current owner's -------------------------------------------
+
+
+def test_an_earlier_owners_purchase_appraisal_is_not_the_current_owners():
+    lease = factories.lease(purchase_date=dt.date(2024, 9, 20), resale_formula=APPRAISAL_25PCT)
+    appraise(lease, "2020-06-25", "101500", purpose="purchase")  # the previous owner's purchase
+
+    inputs = sale_inputs(lease, on=dt.date(2026, 11, 1))
+
+    assert inputs.appraisal_at_purchase is None
+    with pytest.raises(FormulaError, match="^appraisal_at_purchase: is needed"):
+        max_resale_price(lease, on=dt.date(2026, 11, 1), appraisal=Decimal("140000"))
+
+
+def test_without_a_purchase_appraisal_the_latest_within_12_months_before_the_purchase_counts():
+    lease = factories.lease(purchase_date=dt.date(2024, 9, 20), resale_formula=APPRAISAL_25PCT)
+    appraise(lease, "2020-06-25", "101500", purpose="purchase")
+    appraise(lease, "2023-09-19", "120000", purpose="refinance")  # 12 months and a day before
+    appraise(lease, "2023-09-20", "125000", purpose="refinance")
+    appraise(lease, "2024-08-01", "128000", purpose="resale")
+    appraise(lease, "2025-01-10", "131000", purpose="refinance")  # after the purchase
+
+    assert sale_inputs(lease, on=dt.date(2026, 11, 1)).appraisal_at_purchase == Decimal("128000")
+
+
+def test_a_purchase_appraisal_12_months_old_at_the_purchase_still_counts():
+    lease = factories.lease(purchase_date=dt.date(2024, 9, 20), resale_formula=APPRAISAL_25PCT)
+    appraise(lease, "2023-09-20", "125000", purpose="purchase")
+    appraise(lease, "2024-08-01", "128000", purpose="resale")
+
+    assert sale_inputs(lease, on=dt.date(2026, 11, 1)).appraisal_at_purchase == Decimal("125000")
+
+
+def test_a_purchase_appraisal_after_the_purchase_counts_only_by_the_sale_date():
+    lease = factories.lease(purchase_date=dt.date(2024, 9, 20), resale_formula=APPRAISAL_25PCT)
+    appraise(lease, "2024-10-15", "129000", purpose="purchase")
+
+    assert sale_inputs(lease, on=dt.date(2026, 11, 1)).appraisal_at_purchase == Decimal("129000")
+    assert sale_inputs(lease, on=dt.date(2024, 10, 1)).appraisal_at_purchase is None
