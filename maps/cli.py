@@ -77,6 +77,17 @@ def export(
         raise click.BadParameter(
             f"'{layer_name}' is not a layer; layers: {', '.join(layers)}", param_hint="LAYER"
         )
+    if when is not None and not layer.datetime_field:
+        dated = ", ".join(name for name, each in layers.items() if each.datetime_field)
+        raise click.BadParameter(
+            f"layer '{layer.name}' has no dates to filter on; dated layers: {dated}",
+            param_hint="--datetime",
+        )
+    folder = output.resolve().parent
+    if not folder.is_dir():
+        raise click.BadParameter(
+            f"folder {folder} does not exist; create it or write elsewhere", param_hint="--output"
+        )
     query = QueryDict(mutable=True)
     for name, value in (("bbox", bbox), ("bbox-crs", bbox_crs), ("datetime", when)):
         if value is not None:

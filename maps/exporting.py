@@ -286,7 +286,7 @@ def write_gdal(export: Export, fmt: str, path: Path, meta: dict) -> Path:
     select = ", ".join(
         [
             "f.id",
-            f"{geometry_sql(export.crs)} AS geom",
+            f"{geometry_sql(export.crs, axis_order=False)} AS geom",
             *(
                 f'(f."{lf.name}")::{SQL_TYPES.get(lf.type, "text")} AS "{lf.name}"'
                 for lf in export.layer.fields
@@ -308,8 +308,8 @@ def write_gdal(export: Export, fmt: str, path: Path, meta: dict) -> Path:
         layer_name,
         "-a_srs",
         srs,
-        "-nlt",
-        "PROMOTE_TO_MULTI",
+        "-nlt",  # every layer is parcels or overlays; typed even when the export is empty
+        "MULTIPOLYGON",
         "-lco",
         "FID=id" if fmt == "gpkg" else "ENCODING=UTF-8",
     ]

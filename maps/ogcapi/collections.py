@@ -70,7 +70,9 @@ def describe(request: HttpRequest, layer: Layer, *, html: bool = False) -> dict:
     extent: dict = {"spatial": {"bbox": [bbox], "crs": crs_registry.CRS84.uri}}
     if found.temporal:
         extent["temporal"] = {"interval": [found.temporal], "trs": GREGORIAN}
-    items_json = url(request, "items", layer.name, query={"f": "json"})
+    # No `?f=json` on the GeoJSON link (JSON is the default): GDAL's OAPIF driver appends
+    # "/{id}" to this href to fetch one feature, and "?f=json/202108" is no address.
+    items_json = url(request, "items", layer.name)
     items_html = url(request, "items", layer.name, query={"f": "html"})
     return {
         "id": layer.name,

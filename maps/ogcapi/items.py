@@ -61,7 +61,7 @@ def items(request: HttpRequest, collection_id: str) -> HttpResponse:
     after = parse_cursor("after", single(params, "after"))
     before = parse_cursor("before", single(params, "before"))
     offset = parse_offset(single(params, "offset"))
-    if sum(x is not None and x != 0 for x in (after, before, offset)) > 1:
+    if sum([after is not None, before is not None, offset > 0]) > 1:  # after=0 is a cursor
         raise ParamError("after", "give at most one of after, before and offset")
 
     page = query.page(layer, flt, limit=limit, crs=crs, after=after, before=before, offset=offset)

@@ -115,6 +115,8 @@ def parse_limit(value: str | None) -> int:
     """
     if value is None:
         return LIMIT_DEFAULT
+    if re.fullmatch(r"\+?\d{19,}", value.strip()):
+        return LIMIT_MAX  # too many digits for a number, but plainly above the maximum
     limit = _integer("limit", value)
     if limit < 1:
         raise ParamError("limit", "must be at least 1")
@@ -273,6 +275,8 @@ def _instant(text: str, *, end: bool) -> dt.datetime:
         return dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00")).astimezone(dt.UTC)
     except ValueError:
         raise ParamError("datetime", f"'{text}' is not a valid date") from None
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+        raise ParamError("datetime", f"'{text}' is outside the years 1 to 9999 in UTC") from None
 
 
 def _typed(field: LayerField, value: str) -> object:

@@ -43,12 +43,18 @@ def layer_sql(layer: Layer, flt: FeatureFilter) -> tuple[str, list]:
     return f"SELECT * FROM ({sql}) AS f WHERE {where}", [*params, *where_params]
 
 
-def geometry_sql(crs: Crs, column: str = "f.geom") -> str:
-    """The geometry in `crs`, outer rings counter-clockwise (RFC 7946 §3.1.6), in its axis order."""
+def geometry_sql(crs: Crs, column: str = "f.geom", *, axis_order: bool = True) -> str:
+    """The geometry in `crs`, outer rings counter-clockwise (RFC 7946 §3.1.6), in the CRS's
+    axis order (latitude first for EPSG:4326), as OGC API - Features answers.
+
+    `axis_order=False` keeps x = easting/longitude whatever the CRS says, as GeoPackage and
+    Shapefile store every CRS (GDAL reads them so): a file written in latitude order would put
+    Jackson in Antarctica.
+    """
     geom = f"ST_ForcePolygonCCW({column})"
     if crs.srid != 4326:
         geom = f"ST_Transform({geom}, {int(crs.srid)})"
-    if crs.lat_first:
+    if crs.lat_first and axis_order:
         geom = f"ST_FlipCoordinates({geom})"
     return geom
 

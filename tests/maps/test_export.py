@@ -226,6 +226,29 @@ def test_geopackage_in_the_county_crs(client, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("suffix", "inside"), [("gpkg", ""), ("shp.zip", "vacant_lots.shp")])
+def test_files_asked_for_in_epsg_4326_keep_longitude_as_x(client, tmp_path, suffix, inside):
+    """EPSG:4326 is latitude first for the OGC API's JSON; GeoPackage and Shapefile store x =
+    longitude in every CRS, and GDAL reads them so (these files were in Antarctica)."""
+    f.street()
+    path = tmp_path / f"lots.{suffix}"
+    path.write_bytes(download(client, f"/export/vacant-lots.{suffix}?crs={EPSG}4326"))
+    info = pyogrio.read_info(f"/vsizip/{path}/{inside}" if inside else path)
+    west, south, east, north = info["total_bounds"]
+    assert -91 < west < east < -90 and 32 < south < north < 33  # Jackson, Mississippi
+    assert info["geometry_type"] in ("MultiPolygon", "Polygon")  # a shapefile has no "multi"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_shapefile_export_is_still_typed_as_polygons(client, tmp_path):
+    path = tmp_path / "none.shp.zip"
+    path.write_bytes(download(client, "/export/vacant-lots.shp.zip"))
+    info = pyogrio.read_info(f"/vsizip/{path}/vacant_lots.shp")
+    assert info["features"] == 0
+    assert info["geometry_type"] in ("MultiPolygon", "Polygon")  # a shapefile has no "multi"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_zipped_shapefile_round_trips_with_provenance(client, tmp_path):
     f.street()
     path = tmp_path / "lots.shp.zip"
@@ -337,6 +360,24 @@ def test_cli_says_what_is_wrong_with_a_filter(tmp_path):
     )
     assert result.returncode == 1
     assert "bbox" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (["parcels", "--datetime", "2020-01-01"], "layer 'parcels' has no dates"),
+        (["trust-land", "--datetime", "9999-12-31T23:00:00-05:00"], "outside the years 1 to"),
+        (["trust-land", "-o", "/nonexistent-folder/x.csv"], "does not exist"),
+    ],
+)
+def test_cli_refuses_what_it_cannot_do_rather_than_ignore_it(tmp_path, arguments, said):
+    layer, *rest = arguments
+    output = [] if "-o" in rest else ["-o", str(tmp_path / "x.csv")]
+    result = run_clt("export", layer, "-f", "csv", *output, *rest)
+    assert result.returncode != 0
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.csv").exists()
 
 
 @pytest.mark.django_db(transaction=True)

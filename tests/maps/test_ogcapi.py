@@ -264,6 +264,13 @@ def test_offset_skips_features_and_links_on_by_keyset(client, street):
     assert "next" not in rels(doc)
 
 
+@pytest.mark.parametrize("query", ["after=0&before=5", "after=0&offset=2", "before=9&offset=1"])
+def test_two_ways_of_paging_at_once_are_refused_even_from_zero(client, street, query):
+    response = client.get(f"/ogcapi/collections/vacant-lots/items?{query}")
+    assert response.status_code == 400
+    assert "at most one of after, before and offset" in response.json()["detail"]
+
+
 def test_paging_links_keep_the_filters(client, street):
     doc = get_json(client, "/ogcapi/collections/vacant-lots/items?limit=1&zoning=R-1")
     assert doc["numberMatched"] == 2

@@ -95,6 +95,17 @@ def test_ogr2ogr_copies_a_collection_into_a_geopackage_equal_to_the_source(
         assert shapely.equals_exact(geometry.normalize(), by_apn[apn].normalize(), 1e-7)
 
 
+def test_gdal_fetches_one_feature_by_its_id(live_server, street):
+    """GDAL appends /{fid} to the items link: the link must carry no query string."""
+    lot = street.trust[1]
+    out = gdal(
+        "ogrinfo", "-ro", "-q", f"OAPIF:{live_server.url}/ogcapi", "trust-land", "-fid",
+        str(lot.pk),
+    ).stdout  # fmt: skip
+    assert f"OGRFeature(trust-land):{lot.pk}" in out
+    assert lot.apn in out
+
+
 def test_gdal_passes_an_attribute_filter_to_the_server(live_server, street):
     out = gdal(
         "ogrinfo",

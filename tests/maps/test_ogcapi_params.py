@@ -39,9 +39,16 @@ def test_limit_within_range_is_kept():
 
 def test_limit_over_the_maximum_is_clamped_not_refused():
     assert parse_limit("50000") == LIMIT_MAX == 10_000
+    assert parse_limit("99999999999999999999") == LIMIT_MAX  # 20 digits: still a number
 
 
-@pytest.mark.parametrize("value", ["0", "-5", "1.0", "1e3", "", "ten", "9" * 30])
+@pytest.mark.parametrize("value", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00/.."])
+def test_a_datetime_beyond_the_calendar_in_utc_is_invalid_not_a_crash(value):
+    with pytest.raises(ParamError, match="datetime: .* outside the years 1 to 9999"):
+        parse_datetime(value)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1.0", "1e3", "", "ten", "-" + "9" * 30])
 def test_limit_not_a_positive_integer_is_invalid(value):
     with pytest.raises(ParamError, match="limit"):
         parse_limit(value)
