@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from leases.actions import lease_pass_to_buyer
+from leases.forms import CapitalImprovementForm, ResaleForm
 from leases.models import (
     Appraisal,
     CapitalImprovement,
@@ -73,6 +75,7 @@ class AppraisalInline(admin.TabularInline):
 
 class CapitalImprovementInline(admin.TabularInline):
     model = CapitalImprovement
+    form = CapitalImprovementForm
     extra = 0
 
 
@@ -83,6 +86,7 @@ class RepairDeductionInline(admin.TabularInline):
 
 class ResaleInline(admin.TabularInline):
     model = Resale
+    form = ResaleForm
     extra = 0
     autocomplete_fields = ["seller", "buyer"]
 
@@ -216,6 +220,12 @@ class GroundLeaseAdmin(RecordedAdmin):
             super().save_related(request, form, formsets, change)
             sync_fee(form.instance)
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Resale:
+            deleted = formset.deleted_forms
+            pass_closed_resales([each for each in formset.forms if each not in deleted])
+
 
 def sync_fee(lease: GroundLease) -> None:
     """Keep the lease's current fee and its fee changes in step after an admin edit.
@@ -237,6 +247,17 @@ def sync_fee(lease: GroundLease) -> None:
         lease.save(update_fields=["fee_monthly"])
 
 
+def pass_closed_resales(forms) -> None:
+    """Pass the lease to the buyer of each resale these saved forms newly closed, in order."""
+    closed = [
+        form.instance
+        for form in forms
+        if form.instance.closed_on is not None and form.initial.get("closed_on") is None
+    ]
+    for resale in sorted(closed, key=lambda each: each.closed_on):
+        lease_pass_to_buyer(resale=resale)
+
+
 @admin.register(MonitoringEvent)
 class MonitoringEventAdmin(RecordedAdmin):
     list_display = ["lease", "type", "on", "status", "resolved_on"]
@@ -249,6 +270,7 @@ class MonitoringEventAdmin(RecordedAdmin):
 
 @admin.register(Resale)
 class ResaleAdmin(RecordedAdmin):
+    form = ResaleForm
     list_display = [
         "lease",
         "seller",
@@ -262,6 +284,11 @@ class ResaleAdmin(RecordedAdmin):
     search_fields = ["lease__reference", "seller__name", "buyer__name"]
     autocomplete_fields = ["lease", "seller", "buyer"]
     date_hierarchy = "contract_on"
+
+    def save_model(self, request, obj, form, change):
+        with self.named_action(request, "change" if change else "add"):
+            super().save_model(request, obj, form, change)
+            pass_closed_resales([form])
 
 
 # ---------------------------------------------------------------------------------------------

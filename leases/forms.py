@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django import forms
 
-from leases.models import GroundLease, Resale
+from leases.models import CapitalImprovement, GroundLease, Resale
 from leases.pricing import max_resale_price
 from leases.resale import FormulaError
 from leases.resale.money import format_money
@@ -103,3 +103,19 @@ class ResaleForm(forms.ModelForm):
                 f"See its lines on the lease page, or with `{see}`.",
             )
 
+
+IMPROVEMENT_CREDIT_LABEL = "Value added (appraised)"
+IMPROVEMENT_CREDIT_HELP = (
+    "Credited instead of the cost when the lease's formula credits improvements at value added"
+)
+
+
+class CapitalImprovementForm(forms.ModelForm):
+    """A capital improvement, its `credit` named for what the formulas use it as: the value
+    added, credited only by a formula that credits improvements at value added."""
+
+    class Meta:
+        model = CapitalImprovement
+        fields = ["lease", "description", "approved_on", "completed_on", "cost", "credit"]
+        labels = {"credit": IMPROVEMENT_CREDIT_LABEL}
+        help_texts = {"credit": IMPROVEMENT_CREDIT_HELP}
