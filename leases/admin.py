@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
@@ -31,6 +33,7 @@ from leases.models import (
     RepairDeduction,
     Resale,
     SourceDocument,
+    check_lease_parcels,
 )
 from leases.pricing import max_resale_price
 from leases.resale import FormulaError
@@ -128,8 +131,28 @@ def price_breakdown(lease: GroundLease, on: dt.date) -> SafeString:
     return mark_safe(html)  # our template, rendered with autoescaping on
 
 
+class GroundLeaseForm(forms.ModelForm):
+    """The lease with its parcels: each must be a parcel its holding holds now (the model's
+    own clean checks the dates, the status and the other leases of the holding)."""
+
+    class Meta:
+        model = GroundLease
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        holding, parcels = cleaned.get("holding"), cleaned.get("parcels")
+        if holding is not None and parcels is not None:
+            try:
+                check_lease_parcels(holding, parcels)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
 @admin.register(GroundLease)
 class GroundLeaseAdmin(RecordedAdmin):
+    form = GroundLeaseForm
     list_display = [
         "reference",
         "holding",

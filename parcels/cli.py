@@ -82,6 +82,7 @@ def import_parcels(path, jurisdiction, srid, layer, mapping_file, fields, vacant
     invalid outlines, rejects empty ones and repeated APNs into a reject file. All or nothing.
     """
     setup_django()
+    from parcels.importing import ImportCommittedInterrupt
     from parcels.importing import import_parcels as run_import
 
     with user_errors():
@@ -91,18 +92,27 @@ def import_parcels(path, jurisdiction, srid, layer, mapping_file, fields, vacant
                 vacant_codes=vacant_codes, mapping_file=mapping_file, layer=layer,
                 dry_run=dry_run, reject_dir=rejects_dir, progress=not quiet, log=say,
             )  # fmt: skip
+        except ImportCommittedInterrupt as interrupt:
+            raise click.ClickException(
+                f"interrupted during the commit, which completed: the import was committed "
+                f"(import run {interrupt.run.pk}: {_counts_text(interrupt.run)})"
+            ) from None
         except KeyboardInterrupt:
             raise click.ClickException("interrupted: nothing was imported") from None
-    counts = run.counts()
     verb = "would import" if dry_run else "imported"
-    say(
-        f"clt: {verb} {path.name}: {counts['features_read']:,} read, {counts['new']:,} new, "
-        f"{counts['changed']:,} changed, {counts['unchanged']:,} unchanged, "
-        f"{counts['retired']:,} retired, {counts['repaired']:,} repaired, "
-        f"{counts['rejected']:,} rejected (import run {run.pk})"
-    )
+    say(f"clt: {verb} {path.name}: {_counts_text(run)} (import run {run.pk})")
     if run.reject_file:
         say(f"clt: rejected and repaired features are listed in {run.reject_file}")
+
+
+def _counts_text(run) -> str:
+    counts = run.counts()
+    return (
+        f"{counts['features_read']:,} read, {counts['new']:,} new, "
+        f"{counts['changed']:,} changed, {counts['unchanged']:,} unchanged, "
+        f"{counts['retired']:,} retired, {counts['repaired']:,} repaired, "
+        f"{counts['rejected']:,} rejected"
+    )
 
 
 @click.command("import-layer")

@@ -19,8 +19,10 @@ The route, chosen for speed and for an all-or-nothing result:
    (`retired_at`, never deleted), retired parcels back in the file restored.
 
 Everything from step 1 runs in one transaction tagged `parcel_import` (clt.history), so a
-failure or Ctrl-C at any point leaves the registry exactly as it was. The ImportRun itself is
-written outside that transaction, so a failed attempt stays on record with its message.
+failure or Ctrl-C at any point leaves the registry exactly as it was. The ImportRun is created
+outside that transaction, so a failed attempt stays on record with its message; its final state
+(succeeded, counts, reject file) is saved inside it, so it is committed with the parcels or not
+at all. Ctrl-C during the commit itself is held until the commit returns, then reported as such.
 
 History: updates (changes, retirements, restorations) are recorded by the pghistory trigger
 as everywhere else. For brand-new parcels the per-row insert trigger is told to stand aside
@@ -42,6 +44,9 @@ import io
 import itertools
 import json
 import re
+import signal
+import tempfile
+import threading
 import tomllib
 import zipfile
 import zlib
@@ -517,7 +522,10 @@ def import_parcels(
     """Import a county parcel file for `jurisdiction`; all or nothing. Returns its ImportRun.
 
     Raises ImportRefused (nothing changed, the run recorded as failed) when the file or the
-    mapping cannot be used. `_after_staging` is a test hook called once the file is staged.
+    mapping cannot be used. The run's final state (succeeded, counts, reject file) is saved in
+    the import's own transaction, so it is committed with the parcels or not at all; Ctrl-C
+    during the commit raises ImportCommittedInterrupt once the commit has returned.
+    `_after_staging` is a test hook called once the file is staged.
     """
     path = Path(path)
     source = open_source(path, layer)
@@ -526,6 +534,7 @@ def import_parcels(
     mapping = resolve_mapping(
         source.columns, fields=fields, vacant_codes=vacant_codes, mapping_file=mapping_file
     )
+    reject_folder = _writable_reject_folder(reject_dir)
     with one_import_at_a_time(jurisdiction, log), concurrent.futures.ThreadPoolExecutor(1) as pool:
         checksum = pool.submit(_sha256, path)  # hashlib frees the GIL: overlaps the read
         run = ImportRun.objects.create(
@@ -535,6 +544,7 @@ def import_parcels(
         )  # fmt: skip
         log(f"clt: import {run.pk}: {path.name}, {source.features:,} features, {crs.label}")
         log(mapping.describe())
+        held_interrupt = _HeldInterrupt()
         try:
             with recorded("parcel_import", user, import_run=run.pk):
                 fingerprint = f"{mapping.fingerprint()}:{crs.srid}"
@@ -545,24 +555,107 @@ def import_parcels(
                 if dry_run:
                     raise _DryRun
                 _write(run, crs, jurisdiction, source, outcome)
+                _finish(run, outcome, source, reject_folder, checksum, ImportStatus.SUCCEEDED)
+                held_interrupt.start()  # from here, Ctrl-C waits for the commit to return
         except _DryRun:
-            run.status = ImportStatus.DRY_RUN
+            _finish(run, outcome, source, reject_folder, checksum, ImportStatus.DRY_RUN)
         except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised unchanged
-            run.status = ImportStatus.FAILED
-            run.message = _failure_message(exc)
-            run.source_sha256 = checksum.result()
-            run.finished_at = timezone.now()
-            run.save()
+            held_interrupt.stop()
+            _record_failure(run, exc, checksum)
             raise
-        else:
-            run.status = ImportStatus.SUCCEEDED
-        run.source_sha256 = checksum.result()
+        held_interrupt.stop()
+    if held_interrupt.received:
+        raise ImportCommittedInterrupt(run)
+    return run
+
+
+class ImportCommittedInterrupt(KeyboardInterrupt):
+    """Ctrl-C arrived while the import was committing: it was held until the commit returned,
+    so the import is in the registry, complete; `run` says what it did."""
+
+    def __init__(self, run: ImportRun):
+        super().__init__(f"interrupted during the commit; import {run.pk} was committed")
+        self.run = run
+
+
+class _HeldInterrupt:
+    """Holds back SIGINT (Ctrl-C) from `start` to `stop`, remembering whether it came.
+
+    Only in the main thread (the only one Python delivers signals to, and the only one that may
+    set a handler); elsewhere it holds nothing back.
+    """
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous = None
+
+    def start(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is None:  # set outside Python: it could not be put back
+            return
+        self._previous = previous
+        signal.signal(signal.SIGINT, self._hold)
+
+    def _hold(self, signum, frame) -> None:
+        self.received = True
+
+    def stop(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+def _finish(
+    run: ImportRun,
+    outcome: Outcome,
+    source: Source,
+    reject_folder: Path,
+    checksum: concurrent.futures.Future[str],
+    status: str,
+) -> None:
+    """Save the run's final state: status, counts, checksum, reject file, end time.
+
+    For a real import this runs inside the import's transaction, so the run says "succeeded"
+    exactly when its parcels are committed; a reject file written for a transaction that then
+    fails is removed by `_record_failure`."""
     _apply_counts(run, outcome)
     if outcome.problems:
-        run.reject_file = str(_write_reject_file(run, source, outcome.problems, reject_dir))
+        run.reject_file = str(_write_reject_file(run, source, outcome.problems, reject_folder))
+    run.status = status
+    run.source_sha256 = checksum.result()
     run.finished_at = timezone.now()
     run.save()
-    return run
+
+
+def _record_failure(
+    run: ImportRun, exc: BaseException, checksum: concurrent.futures.Future[str]
+) -> None:
+    """Record the run as failed, as the rolled-back transaction left it (no counts, no reject
+    file: the file written for the failed transaction is removed)."""
+    if run.reject_file:
+        Path(run.reject_file).unlink(missing_ok=True)
+    run.refresh_from_db()
+    run.status = ImportStatus.FAILED
+    run.message = _failure_message(exc)
+    run.source_sha256 = checksum.result()
+    run.finished_at = timezone.now()
+    run.save()
+
+
+def _writable_reject_folder(reject_dir: Path | None) -> Path:
+    """The folder for the reject file, made if need be and checked writable before the import
+    starts (after the commit it would be too late to say so)."""
+    folder = Path(reject_dir or settings.BASE_DIR / ".clt" / "imports")
+    named = f"--rejects-dir {folder}" if reject_dir else f"the reject folder {folder}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ImportRefused(f"{named}: cannot write there ({exc.strerror or exc})") from exc
+    return folder
 
 
 @contextlib.contextmanager
@@ -1264,22 +1357,23 @@ def _insert_events_sql() -> str:
 
 
 def _write_reject_file(
-    run: ImportRun, source: Source, problems: list[tuple], reject_dir: Path | None
+    run: ImportRun, source: Source, problems: list[tuple], reject_folder: Path
 ) -> Path:
     """CSV of every rejected (and repaired) feature: row, APN, outcome, reason, and the
     feature's original attributes as the file has them."""
-    folder = Path(reject_dir or settings.BASE_DIR / ".clt" / "imports")
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"import-{run.pk}-{source.path.stem}-rejects.csv"
+    target = reject_folder / f"import-{run.pk}-{source.path.stem}-rejects.csv"
     originals = _original_attributes(source, [p[1] for p in problems])
-    with target.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["row", "APN", "outcome", "reason", *source.columns])
-        for row_no, fid, apn, kind, reason in problems:
-            attributes = originals.get(fid, {})
-            writer.writerow(
-                [row_no, apn or "", kind, reason, *(attributes.get(c, "") for c in source.columns)]
-            )
+    try:
+        with target.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["row", "APN", "outcome", "reason", *source.columns])
+            for row_no, fid, apn, kind, reason in problems:
+                attributes = originals.get(fid, {})
+                cells = (attributes.get(c, "") for c in source.columns)
+                writer.writerow([row_no, apn or "", kind, reason, *cells])
+    except BaseException:
+        target.unlink(missing_ok=True)  # a half-written list of rejects is no list
+        raise
     return target
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import signal
 import zipfile
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 from django.apps import apps
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from pyproj import Transformer
 
 from clt.cli import main
@@ -464,6 +465,111 @@ def test_failure_midway_through_the_writes_leaves_the_registry_as_it_was(
         run(imported_once, tmp_path)
 
     assert registry_checksum() == before
+
+
+# --- the run's final state is committed with the parcels ---------------------------------------
+
+
+def test_an_unwritable_rejects_dir_is_refused_before_anything_is_imported(tmp_path):
+    source = write(defective_frame(), tmp_path / "p.gpkg")
+    (tmp_path / "a-file").write_text("not a folder")
+    rejects_dir = tmp_path / "a-file" / "rejects"
+
+    result = cli("import-parcels", str(source), "--quiet", "--rejects-dir", str(rejects_dir))
+
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: --rejects-dir {rejects_dir}: cannot write there (Not a directory)\n"
+    )
+    assert (Parcel.objects.count(), ImportRun.objects.count()) == (0, 0)
+
+
+def _commit_fails():
+    """Queue a foreign-key violation that PostgreSQL checks only at COMMIT (Django's foreign
+    keys are DEFERRABLE INITIALLY DEFERRED): the import's commit itself fails."""
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO auth_user_groups (user_id, group_id) VALUES (-1, -1)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_at_commit_leaves_no_run_marked_succeeded_and_no_reject_file(tmp_path):
+    source = write(defective_frame(), tmp_path / "p.gpkg")
+
+    with pytest.raises(IntegrityError):
+        run(source, tmp_path, _after_staging=_commit_fails)
+
+    (failed,) = ImportRun.objects.all()
+    assert (failed.status, failed.new, failed.rejected, failed.reject_file) == ("failed", 0, 0, "")
+    assert "IntegrityError" in failed.message and "nothing was changed" in failed.message
+    assert list((tmp_path / "rejects").iterdir()) == []
+    assert Parcel.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_is_committed_succeeded_with_its_counts_and_saved_no_more_after(
+    tmp_path, monkeypatch
+):
+    source = write(defective_frame(), tmp_path / "p.gpkg")
+    at_commit = []
+    saves_outside_a_transaction = []
+    original_save = ImportRun.save
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not connection.in_atomic_block:
+            saves_outside_a_transaction.append(self.status)
+        original_save(self, *args, **kwargs)
+
+    def snapshot_at_commit():
+        values = ("status", "new", "repaired", "rejected", "reject_file", "finished_at")
+        at_commit.append(ImportRun.objects.values(*values).get())
+
+    monkeypatch.setattr(ImportRun, "save", save)
+    result = run(source, tmp_path, _after_staging=lambda: transaction.on_commit(snapshot_at_commit))
+
+    assert (result.status, result.new, result.repaired, result.rejected) == ("succeeded", 4, 1, 2)
+    (committed,) = at_commit
+    assert committed["status"] == "succeeded"
+    assert (committed["new"], committed["repaired"], committed["rejected"]) == (4, 1, 2)
+    assert committed["reject_file"] == result.reject_file and Path(result.reject_file).exists()
+    assert committed["finished_at"] is not None
+    assert saves_outside_a_transaction == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_during_the_commit_says_the_import_was_committed(tmp_path):
+    source = write(county_frame(), tmp_path / "p.gpkg")
+
+    def interrupt_at_commit():
+        transaction.on_commit(lambda: signal.raise_signal(signal.SIGINT))
+
+    with pytest.raises(importing.ImportCommittedInterrupt) as caught:
+        run(source, tmp_path, _after_staging=interrupt_at_commit)
+
+    assert (caught.value.run.status, caught.value.run.new) == ("succeeded", 6)
+    assert ImportRun.objects.get().status == "succeeded"
+    assert Parcel.objects.count() == 6
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cli_ctrl_c_during_the_commit_reports_the_committed_import(tmp_path, monkeypatch):
+    source = write(county_frame(), tmp_path / "p.gpkg")
+    real_import = importing.import_parcels
+
+    def interrupted_at_commit(*args, **kwargs):
+        hook = lambda: transaction.on_commit(lambda: signal.raise_signal(signal.SIGINT))  # noqa: E731
+        return real_import(*args, **kwargs, _after_staging=hook)
+
+    monkeypatch.setattr(importing, "import_parcels", interrupted_at_commit)
+    result = cli("import-parcels", str(source), "--quiet", "--rejects-dir", str(tmp_path))
+
+    assert result.exit_code == 1
+    (run_id,) = ImportRun.objects.values_list("pk", flat=True)
+    assert result.output.splitlines()[-1] == (
+        "Error: interrupted during the commit, which completed: the import was committed "
+        f"(import run {run_id}: 6 read, 6 new, 0 changed, 0 unchanged, 0 retired, 0 repaired, "
+        "0 rejected)"
+    )
 
 
 # --- bad input ----------------------------------------------------------------------------------
