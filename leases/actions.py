@@ -22,6 +22,7 @@ from leases.models import (
     MonitoringStatus,
     Party,
     Resale,
+    check_lease_parcels,
 )
 from parcels.models import Parcel
 
@@ -33,13 +34,20 @@ def lease_create(
     user=None,
     **fields,
 ) -> GroundLease:
-    """Sign a new ground lease; its first fee is recorded as the first fee change."""
+    """Sign a new ground lease; its first fee is recorded as the first fee change.
+
+    Without `parcels`, the lease is on every parcel its holding holds now.
+    """
     with recorded("lease_create", user):
         lease = GroundLease(**fields)
         lease.full_clean()
+        parcels = list(parcels) or list(
+            lease.holding.parcels.filter(holdingparcel__ended_on__isnull=True)
+        )
+        check_lease_parcels(lease.holding, parcels)
         lease.save()
         lease.lessees.set(lessees)
-        lease.parcels.set(parcels or lease.holding.parcels.all())
+        lease.parcels.set(parcels)
         LeaseFeeChange.objects.create(
             lease=lease, effective_on=lease.starts_on, fee_monthly=lease.fee_monthly,
             reason="fee at signing",

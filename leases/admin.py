@@ -133,11 +133,8 @@ def price_breakdown(lease: GroundLease, on: dt.date) -> SafeString:
 
 class GroundLeaseForm(forms.ModelForm):
     """The lease with its parcels: each must be a parcel its holding holds now (the model's
-    own clean checks the dates, the status and the other leases of the holding)."""
-
-    class Meta:
-        model = GroundLease
-        fields = "__all__"
+    own clean checks the dates, the status and the other leases of the holding). The admin
+    gives it its model and fields."""
 
     def clean(self):
         cleaned = super().clean()

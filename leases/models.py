@@ -12,6 +12,7 @@ triggers), so a change by any route, bulk SQL included, leaves a row saying who,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 import pghistory
@@ -21,7 +22,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
 from leases.queries import GroundLeaseQuerySet
-from parcels.models import Holding, Parcel, money, tracked
+from parcels.models import Holding, HoldingParcel, HoldingUse, Parcel, money, tracked
 
 
 class PartyKind(models.TextChoices):
@@ -165,6 +166,53 @@ class GroundLease(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def clean(self) -> None:
+        """The lease's dates and status agree with each other, its holding and its other leases.
+
+        The parcels are checked apart (`check_lease_parcels`): they are a many-to-many field,
+        known only to the form or the action that sets them.
+        """
+        super().clean()
+        errors: dict[str, list[str]] = {}
+        if self.holding_id is not None and self.starts_on is not None:
+            for name, message in holding_date_errors(self):
+                errors.setdefault(name, []).append(message)
+        if self.ended_on is not None and self.status == LeaseStatus.ACTIVE:
+            errors.setdefault("status", []).append(
+                f"The lease ended on {self.ended_on}, so it cannot be active: set the status to "
+                "terminated or expired, or clear the end date."
+            )
+        if self.status in (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED) and not self.ended_on:
+            errors.setdefault("ended_on", []).append(
+                "A terminated or expired lease needs its end date."
+            )
+        overlap = self.overlapping_lease()
+        if overlap is not None:
+            errors.setdefault("starts_on", []).append(
+                f"{self.holding} is a single home and lease {overlap.reference} (from "
+                f"{overlap.starts_on}) is active on it for the same time; end that lease first."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def overlapping_lease(self) -> GroundLease | None:
+        """Another active lease of the same single-home holding whose term overlaps this one's.
+
+        Only a single-family home is one lessee's at a time: a co-op building, a fourplex or a
+        commercial centre may carry a lease per unit or tenant.
+        """
+        if self.holding_id is None or self.starts_on is None:
+            return None
+        if self.holding.current_use != HoldingUse.SINGLE_FAMILY_HOME:
+            return None
+        if self.status != LeaseStatus.ACTIVE:
+            return None
+        ends_on = self.ended_on or self.expires_on
+        others = GroundLease.objects.filter(
+            holding=self.holding_id, status=LeaseStatus.ACTIVE, starts_on__lte=ends_on
+        ).filter(Q(ended_on__isnull=True) | Q(ended_on__gte=self.starts_on))
+        return others.exclude(pk=self.pk).order_by("starts_on").first()
+
     def fee_in_force(self, on: dt.date) -> Decimal:
         """The monthly fee in force on `on`: that of the latest fee change dated on or before it.
 
@@ -181,6 +229,35 @@ class GroundLease(models.Model):
             return self.starts_on.replace(year=self.starts_on.year + self.term_years)
         except ValueError:  # 29 February
             return self.starts_on.replace(year=self.starts_on.year + self.term_years, day=28)
+
+
+def holding_date_errors(lease: GroundLease) -> list[tuple[str, str]]:
+    """(field, message) for a lease that starts before its holding was acquired or after the
+    trust stopped holding it."""
+    holding = lease.holding
+    if lease.starts_on < holding.acquired_on:
+        return [("starts_on", f"The lease starts on {lease.starts_on}, before the trust acquired "
+                              f"{holding} on {holding.acquired_on}.")]
+    if holding.ended_on is not None and lease.starts_on > holding.ended_on:
+        return [("starts_on", f"The lease starts on {lease.starts_on}, after the trust stopped "
+                              f"holding {holding} on {holding.ended_on}.")]
+    return []
+
+
+def check_lease_parcels(holding: Holding, parcels: Iterable[Parcel]) -> None:
+    """Every parcel of a lease is one its holding holds now; else a ValidationError on
+    `parcels` naming the APNs that are not."""
+    current = set(
+        HoldingParcel.objects.filter(holding=holding, ended_on__isnull=True).values_list(
+            "parcel_id", flat=True
+        )
+    )
+    outside = sorted(parcel.apn for parcel in parcels if parcel.pk not in current)
+    if outside:
+        raise ValidationError(
+            {"parcels": f"Not parcels of {holding} now: {', '.join(outside)}."},
+            code="parcel_outside_holding",
+        )
 
 
 @pghistory.track(*tracked())

@@ -223,3 +223,55 @@ def test_an_unknown_monitoring_type_is_refused_naming_the_field():
         monitoring_record(lease=lease, type="lawn_too_long", on=dt.date(2026, 5, 12))
     assert "type" in error.value.message_dict
     assert not MonitoringEvent.objects.exists()
+
+
+# --- a lease agrees with its holding, its dates and the holding's other leases ----------------
+
+
+def test_lease_create_refuses_a_parcel_its_holding_does_not_hold_naming_the_apn(staff):
+    stray = factories.parcel(apn="164-999-001")
+    with pytest.raises(ValidationError) as refused:
+        new_lease(staff, parcels=[stray])
+    [message] = refused.value.message_dict["parcels"]
+    assert message.startswith("Not parcels of Holding ") and message.endswith(" now: 164-999-001.")
+    assert not GroundLease.objects.exists()
+
+
+def test_lease_create_refuses_a_start_before_the_holding_was_acquired(staff):
+    holding = factories.holding(parcels=[factories.parcel()], acquired_on=dt.date(2020, 1, 1))
+    with pytest.raises(ValidationError) as refused:
+        new_lease(staff, holding=holding)
+    assert list(refused.value.message_dict) == ["starts_on"]
+    assert "before the trust acquired" in refused.value.message_dict["starts_on"][0]
+
+
+def test_lease_create_refuses_a_start_after_the_holding_ended(staff):
+    holding = factories.holding(
+        parcels=[factories.parcel()], acquired_on=dt.date(2010, 1, 1), ended_on=dt.date(2018, 1, 1)
+    )
+    with pytest.raises(ValidationError, match="after the trust stopped holding"):
+        new_lease(staff, holding=holding)
+
+
+def test_an_ended_lease_cannot_be_active(staff):
+    with pytest.raises(ValidationError) as refused:
+        new_lease(staff, ended_on=dt.date(2024, 1, 1))
+    assert refused.value.message_dict["status"] == [
+        "The lease ended on 2024-01-01, so it cannot be active: set the status to terminated "
+        "or expired, or clear the end date."
+    ]
+
+
+def test_a_single_home_carries_one_active_lease_at_a_time(staff):
+    first = new_lease(staff)
+    with pytest.raises(ValidationError, match="GL-2019-900"):
+        new_lease(staff, reference="GL-2019-901", holding=first.holding)
+
+
+def test_a_coop_building_may_carry_a_lease_per_unit(staff):
+    building = factories.holding(
+        parcels=[factories.parcel()], current_use="coop_housing", acquired_on=dt.date(2018, 1, 1)
+    )
+    new_lease(staff, holding=building)
+    new_lease(staff, reference="GL-2019-901", holding=building)
+    assert building.leases.count() == 2

@@ -434,3 +434,36 @@ def test_records_without_history_tracking_keep_the_admins_own_history_page(edito
     response = editor.get(url)
     assert response.status_code == 200
     assert "clt_history" not in response.context
+
+
+# --- the lease form checks the lease against its holding ---------------------------------------
+
+
+def test_a_parcel_outside_the_holding_is_refused_on_the_lease_form_naming_its_apn(
+    editor, registry
+):
+    lease = registry["groundlease"]
+    stray = factories.parcel(apn="164-999-002")
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    data["parcels"] = [str(lease.parcels.get().pk), str(stray.pk)]
+
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["parcels"] == [
+        f"Not parcels of {lease.holding} now: 164-999-002."
+    ]
+    assert list(lease.parcels.all()) == [registry["parcel"]]
+
+
+def test_an_end_date_on_an_active_lease_is_refused_on_the_status(editor, registry):
+    lease = registry["groundlease"]
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    data["ended_on"] = "2024-10-31"
+
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 200
+    assert "set the status to terminated or expired" in str(
+        response.context["adminform"].form.errors["status"]
+    )
