@@ -99,8 +99,14 @@ class ImprovementCredit(Step):
         if not inputs.improvements:
             ledger.note("No approved capital improvements", Decimal(0))
         for i, improvement in enumerate(inputs.improvements):
+            if not completed_by(improvement, inputs.sale_date):
+                ledger.note(
+                    f"Not credited: {improvement.description} (not completed by the sale)",
+                    improvement.cost,
+                )
+                continue
             amount = self.amount(improvement, f"improvements[{i}]")
-            refusal = self.refusal(improvement, amount, inputs.sale_date, f"improvements[{i}]")
+            refusal = self.refusal(improvement, amount, inputs.sale_date)
             if refusal:
                 ledger.note(f"Not credited: {improvement.description} ({refusal})", amount)
             else:
@@ -116,20 +122,13 @@ class ImprovementCredit(Step):
             )
         return improvement.value_added
 
-    def refusal(
-        self, improvement: Improvement, amount: Decimal, sale_date: dt.date, field: str
-    ) -> str | None:
-        """Why the improvement earns no credit (below the minimum, outside the window), or
-        None."""
+    def refusal(self, improvement: Improvement, amount: Decimal, sale_date: dt.date) -> str | None:
+        """Why a completed improvement earns no credit (below the minimum, outside the window),
+        or None."""
         if amount < self.minimum:
             return f"below the {format_money(self.minimum)} minimum"
-        if self.window_years is None:
+        if self.window_years is None or improvement.completed_on is None:
             return None
-        if improvement.completed_on is None:
-            raise FormulaError(
-                f"{field}.completed_on",
-                f"is needed: only improvements of the last {self.window_years} years count",
-            )
         if improvement.completed_on < years_before(sale_date, self.window_years):
             return (
                 f"completed {improvement.completed_on.isoformat()}, more than "
@@ -144,6 +143,12 @@ class ImprovementCredit(Step):
             f"Capital improvement: {improvement.description} "
             f"({format_rate(self.share)} of {basis} {format_money(amount)})"
         )
+
+
+def completed_by(improvement: Improvement, sale_date: dt.date) -> bool:
+    """Whether the improvement was completed by the sale: only finished work adds to the price
+    (an approved improvement not completed yet, or completed after the sale, earns nothing)."""
+    return improvement.completed_on is not None and improvement.completed_on <= sale_date
 
 
 def years_before(on: dt.date, years: int) -> dt.date:

@@ -37,6 +37,8 @@ from leases.resale import (
     render_text,
 )
 
+DONE = dt.date(2020, 9, 1)  # an improvement completed while the home was held
+
 
 def sale(
     purchase_price: str = "250000",
@@ -174,7 +176,7 @@ def test_example_6_yearly_rates_an_improvement_and_selling_allowances_give_221_0
         "200000",
         "2019-04-01",
         "2022-04-01",
-        improvements=(Improvement(description="New roof", cost=D("6000")),),
+        improvements=(Improvement(description="New roof", cost=D("6000"), completed_on=DONE),),
     )
 
     result = formula.evaluate(inputs)
@@ -598,7 +600,9 @@ def test_lesser_of_another_formula_shows_its_lines_and_takes_the_lower_price():
 
 def test_improvement_credit_on_value_added_at_a_share():
     step = ImprovementCredit(basis="value_added", share=D("0.5"))
-    roof = Improvement(description="Roof", cost=D("9000"), value_added=D("7000"))
+    roof = Improvement(
+        description="Roof", cost=D("9000"), value_added=D("7000"), completed_on=DONE
+    )
 
     result = composed(step).evaluate(sale(improvements=(roof,)))
 
@@ -610,14 +614,14 @@ def test_improvement_credit_on_value_added_at_a_share():
 
 
 def test_improvement_credit_on_value_added_needs_the_value_added():
-    roof = Improvement(description="Roof", cost=D("9000"))
+    roof = Improvement(description="Roof", cost=D("9000"), completed_on=DONE)
     with pytest.raises(FormulaError, match=r"^improvements\[0\]\.value_added: "):
         composed(ImprovementCredit(basis="value_added")).evaluate(sale(improvements=(roof,)))
 
 
 def test_improvement_below_the_minimum_is_noted_but_not_credited():
     step = ImprovementCredit(minimum=D("1000"))
-    fence = Improvement(description="Fence", cost=D("400"))
+    fence = Improvement(description="Fence", cost=D("400"), completed_on=DONE)
 
     result = composed(step).evaluate(sale(improvements=(fence,)))
 
@@ -636,10 +640,29 @@ def test_improvement_outside_the_window_is_not_credited():
     assert result.price == D("288000.00")
 
 
-def test_improvement_window_needs_each_completion_date():
-    roof = Improvement(description="Roof", cost=D("9000"))
-    with pytest.raises(FormulaError, match=r"^improvements\[0\]\.completed_on: "):
-        composed(ImprovementCredit(window_years=5)).evaluate(sale(improvements=(roof,)))
+@pytest.mark.parametrize("window_years", [None, 5])
+def test_an_improvement_not_completed_is_noted_and_not_credited(window_years):
+    roof = Improvement(description="Roof", cost=D("9000"), value_added=D("7000"))
+    step = ImprovementCredit(basis="value_added", window_years=window_years)
+
+    result = composed(step).evaluate(sale(improvements=(roof,)))
+
+    assert amount(result, "Not credited: Roof (not completed by the sale)") == D("9000.00")
+    assert result.price == D("285000.00")
+
+
+@pytest.mark.parametrize("window_years", [None, 5])
+def test_an_improvement_completed_after_the_sale_is_noted_and_not_credited(window_years):
+    late = Improvement(description="Deck", cost=D("4000"), completed_on=dt.date(2022, 7, 2))
+    done = Improvement(description="Roof", cost=D("9000"), completed_on=dt.date(2022, 7, 1))
+
+    result = composed(ImprovementCredit(window_years=window_years)).evaluate(
+        sale(improvements=(late, done))
+    )
+
+    assert amount(result, "Not credited: Deck (not completed by the sale)") == D("4000.00")
+    assert amount(result, "Capital improvement: Roof (100% of cost $9,000.00)") == D("9000.00")
+    assert result.price == D("294000.00")
 
 
 def test_repairs_are_deducted_one_line_each():
@@ -665,7 +688,8 @@ def test_selling_allowance_needs_a_commission_or_a_closing_allowance():
 def test_the_order_of_steps_decides_what_the_commission_is_taken_on():
     credit = ImprovementCredit()
     commission = SellingAllowance(commission_rate=D("0.05"))
-    inputs = sale(improvements=(Improvement(description="Deck", cost=D("10000")),))
+    deck = Improvement(description="Deck", cost=D("10000"), completed_on=DONE)
+    inputs = sale(improvements=(deck,))
 
     credit_first = composed(credit, commission).evaluate(inputs)
     commission_first = composed(commission, credit).evaluate(inputs)
