@@ -22,8 +22,9 @@ from django.contrib.gis import forms
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Count, DecimalField, Value
+from django.db.models import Count, DecimalField, Q, Value
 from django.db.models.functions import Concat
+from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from leaflet.admin import LeafletGeoAdminMixin
@@ -412,8 +413,37 @@ class ParcelAdmin(MapAdmin):
 # Holdings and what hangs on them
 
 
+class HoldingParcelFormSet(BaseInlineFormSet):
+    """The holding's parcels as submitted: no parcel twice for overlapping periods (each form's
+    own clean checks the memberships already saved, not those beside it in the submission)."""
+
+    def clean(self):
+        super().clean()
+        seen: dict[int, list[tuple]] = {}
+        for form in self.forms:
+            if not form.has_changed() and form.instance.pk is None:
+                continue
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            parcel, began = form.cleaned_data.get("parcel"), form.cleaned_data.get("began_on")
+            if parcel is None or began is None:
+                continue
+            ended = form.cleaned_data.get("ended_on")
+            for other_began, other_ended in seen.get(parcel.pk, []):
+                if (ended is None or other_began < ended) and (
+                    other_ended is None or began < other_ended
+                ):
+                    form.add_error(
+                        "parcel",
+                        f"{parcel.apn} is listed twice for overlapping periods (from "
+                        f"{other_began} and from {began}).",
+                    )
+            seen.setdefault(parcel.pk, []).append((began, ended))
+
+
 class HoldingParcelInline(admin.TabularInline):
     model = HoldingParcel
+    formset = HoldingParcelFormSet
     extra = 0
     autocomplete_fields = ["parcel"]
     verbose_name = "parcel"
@@ -464,9 +494,12 @@ class HoldingAdmin(RecordedAdmin):
     inlines = [HoldingParcelInline, ImprovementInline, HoldingSourceInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(parcel_total=Count("parcels", distinct=True))
+        current = Q(holdingparcel__ended_on__isnull=True)  # a parcel split off is not counted
+        return super().get_queryset(request).annotate(
+            parcel_total=Count("holdingparcel__parcel", filter=current, distinct=True)
+        )
 
-    @admin.display(description="parcels", ordering="parcel_total")
+    @admin.display(description="parcels now", ordering="parcel_total")
     def parcel_count(self, holding: Holding) -> int:
         return holding.parcel_total
 

@@ -13,6 +13,7 @@ import pghistory
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.indexes import GistIndex
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -252,8 +253,47 @@ class HoldingParcel(models.Model):
                 fields=["parcel"],
                 condition=Q(ended_on__isnull=True),
                 name="parcel_in_one_current_holding",
+                violation_error_message="This parcel is already a current parcel of a holding.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("began_on")),
+                name="membership_ends_after_it_begins",
+                violation_error_message="A parcel cannot leave a holding before it joined it.",
+                violation_error_code="ends_before_it_begins",
             ),
         ]
+
+    def clean(self) -> None:
+        """The membership ends after it begins, and the parcel is in no other holding (nor
+        twice in this one) for any part of the same period."""
+        super().clean()
+        if self.began_on and self.ended_on and self.ended_on < self.began_on:
+            raise ValidationError(
+                {"ended_on": f"{self.ended_on} is before the parcel joined, {self.began_on}."},
+                code="ends_before_it_begins",
+            )
+        other = self.overlapping() if self.parcel_id and self.began_on else None
+        if other is not None:
+            raise ValidationError(
+                {"began_on": f"The parcel is in {other.holding} {membership_period(other)}; "
+                             "a parcel belongs to one holding at a time."},
+                code="overlapping_membership",
+            )  # fmt: skip
+
+    def overlapping(self) -> HoldingParcel | None:
+        """Another membership of the same parcel whose period overlaps this one's."""
+        others = HoldingParcel.objects.filter(parcel=self.parcel_id).exclude(pk=self.pk)
+        others = others.filter(Q(ended_on__isnull=True) | Q(ended_on__gt=self.began_on))
+        if self.ended_on is not None:
+            others = others.filter(began_on__lt=self.ended_on)
+        return others.select_related("holding").order_by("began_on").first()
+
+
+def membership_period(membership: HoldingParcel) -> str:
+    """'from 2015-08-21' or 'from 2019-01-01 to 2020-06-30', as an error names it."""
+    if membership.ended_on is None:
+        return f"from {membership.began_on}"
+    return f"from {membership.began_on} to {membership.ended_on}"
 
 
 class AcquisitionStage(models.TextChoices):

@@ -1,10 +1,12 @@
 """The staff admin for parcels and holdings: who may do what, search, the map, history."""
 
+import datetime as dt
 import re
 from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from pghistory.models import Events
 
@@ -414,3 +416,102 @@ def test_read_only_user_sees_the_outline_on_a_map_that_cannot_be_edited(reader, 
     assert "/static/leaflet/leaflet.js" in collector.assets
     assert 'id="id_geom-map"' in html
     assert "geodjango_id_geom.modifiable = false;" in html
+
+
+# --- a parcel's memberships: dated in order, one holding at a time ----------------------------
+
+
+def holding_data(**memberships) -> dict:
+    """The add-holding POST body with `memberships` as {index: (parcel, began, ended)}."""
+    data = {
+        "name": "1102 Lynch St",
+        "current_use": "single_family_home",
+        "acquired_via": "purchase",
+        "acquired_on": "2019-01-01",
+        "price": "0",
+        "holdingparcel_set-TOTAL_FORMS": str(len(memberships)),
+        "holdingparcel_set-INITIAL_FORMS": "0",
+        "improvements-TOTAL_FORMS": "0",
+        "improvements-INITIAL_FORMS": "0",
+        "sources-TOTAL_FORMS": "0",
+        "sources-INITIAL_FORMS": "0",
+    }
+    for i, (parcel, began, ended) in enumerate(memberships.values()):
+        data[f"holdingparcel_set-{i}-parcel"] = str(parcel.pk)
+        data[f"holdingparcel_set-{i}-began_on"] = began
+        data[f"holdingparcel_set-{i}-ended_on"] = ended
+    return data
+
+
+def inline_errors(response) -> list[dict]:
+    [formset] = [
+        inline.formset for inline in response.context["inline_admin_formsets"]
+        if inline.formset.model is HoldingParcel
+    ]  # fmt: skip
+    return formset.errors
+
+
+def test_a_membership_ending_before_it_begins_is_refused_on_its_end_date(editor):
+    lot = factories.parcel()
+    response = editor.post(
+        reverse("admin:parcels_holding_add"), holding_data(a=(lot, "2020-01-01", "2019-01-01"))
+    )
+    assert response.status_code == 200
+    assert inline_errors(response)[0]["ended_on"] == [
+        "2019-01-01 is before the parcel joined, 2020-01-01."
+    ]
+    assert not Holding.objects.filter(name="1102 Lynch St").exists()
+
+
+def test_the_database_refuses_a_membership_ending_before_it_begins(registry):
+    membership = HoldingParcel.objects.get(parcel=registry["parcel"])
+    membership.ended_on = dt.date(2000, 1, 1)
+    refused = pytest.raises(IntegrityError, match="membership_ends_after_it_begins")
+    with refused, transaction.atomic():
+        membership.save()
+
+
+def test_a_parcel_in_another_holding_for_an_overlapping_period_is_refused_naming_it(editor):
+    lot = factories.parcel()
+    factories.holding(name="Freedom Farm", parcels=[lot], acquired_on=dt.date(2015, 8, 21))
+    response = editor.post(
+        reverse("admin:parcels_holding_add"), holding_data(a=(lot, "2019-01-01", "2020-06-30"))
+    )
+    assert response.status_code == 200
+    assert inline_errors(response)[0]["began_on"] == [
+        "The parcel is in Freedom Farm from 2015-08-21; a parcel belongs to one holding at a time."
+    ]
+
+
+def test_a_parcel_may_join_another_holding_after_it_left_the_first(editor):
+    lot = factories.parcel()
+    first = factories.holding(parcels=[lot], acquired_on=dt.date(2015, 8, 21))
+    HoldingParcel.objects.filter(holding=first).update(ended_on=dt.date(2019, 1, 1))
+    response = editor.post(
+        reverse("admin:parcels_holding_add"), holding_data(a=(lot, "2019-01-01", ""))
+    )
+    assert response.status_code == 302, response.context and response.context["errors"]
+
+
+def test_the_same_parcel_added_twice_in_one_holding_is_a_form_error_not_a_500(editor):
+    lot = factories.parcel(apn="164-202-413")
+    response = editor.post(
+        reverse("admin:parcels_holding_add"),
+        holding_data(a=(lot, "2019-01-01", ""), b=(lot, "2019-01-01", "")),
+    )
+    assert response.status_code == 200
+    assert inline_errors(response)[1]["parcel"] == [
+        "164-202-413 is listed twice for overlapping periods (from 2019-01-01 and from "
+        "2019-01-01)."
+    ]
+    assert not HoldingParcel.objects.exists()
+
+
+def test_the_holdings_list_counts_only_the_parcels_held_now(editor):
+    lots = [factories.parcel(), factories.parcel()]
+    held = factories.holding(parcels=lots)
+    HoldingParcel.objects.filter(parcel=lots[0]).update(ended_on=dt.date(2020, 1, 1))
+
+    response = editor.get(changelist_url(Holding))
+
+    assert [(h.pk, h.parcel_total) for h in found(response)] == [(held.pk, 1)]
