@@ -15,6 +15,8 @@ Rounding rule: intermediates are computed with Decimal at 50 significant digits;
 money line is rounded to the cent, ROUND_HALF_UP; the price is the sum of the displayed lines,
 so the paper always adds up. A formula with ``"round_to": "dollar"`` then rounds its price to
 the whole dollar, ROUND_HALF_UP, shown as a line of its own ("Rounded to the nearest dollar").
+A price is never below $0.00: a negative total (repairs larger than the price) is raised to
+zero on a line of its own ("No lower than $0.00"), before any rounding.
 
 Numbers in JSON may be strings or JSON numbers; a JSON number is read through its text form
 (``Decimal(str(x))``), so 0.1 stays exactly 0.1. Python callers pass Decimal (or int): a float is

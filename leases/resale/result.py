@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from leases.resale.money import CONTEXT, ZERO, to_cent, to_unit
+from leases.resale.money import CONTEXT, ZERO, format_money, to_cent, to_unit
 
 
 class LineKind(StrEnum):
@@ -96,7 +96,11 @@ class Ledger:
             self._lines.append(Line(f"{prefix}{line.label}", line.amount, LineKind.NOTE))
 
     def finish(self, round_to: str = "cent") -> FormulaResult:
-        """The result: the total, rounded to the dollar on a line of its own if asked."""
+        """The result: the total, never below $0.00 (a line raises a negative total to zero:
+        repairs larger than the price leave nothing to pay, not a debt), then rounded to the
+        dollar on a line of its own if asked."""
+        if self.total < 0:
+            self.item(f"No lower than {format_money(ZERO)}", -self.total)
         rounded = to_unit(self.total, round_to)
         if rounded != self.total:
             self.item("Rounded to the nearest dollar", rounded - self.total)

@@ -680,6 +680,28 @@ def test_repairs_are_deducted_one_line_each():
     assert result.price == D("283499.50")
 
 
+def test_repairs_larger_than_the_price_leave_a_price_of_zero_on_a_line_of_its_own():
+    repair = Repair(description="Foundation", amount=D("300000"))
+
+    result = composed(RepairDeduction()).evaluate(sale(repairs=(repair,)))
+
+    assert items(result)[-2:] == [
+        ("Repair deduction: Foundation", D("-300000.00")),
+        ("No lower than $0.00", D("15000.00")),
+    ]
+    assert result.price == D("0.00")
+
+
+def test_a_price_floored_at_zero_is_not_rounded_again():
+    repair = Repair(description="Foundation", amount=D("285000.50"))
+    formula = Composed(base=FIXED_2PCT, steps=(RepairDeduction(),), round_to="dollar")
+
+    result = formula.evaluate(sale(repairs=(repair,)))
+
+    assert items(result)[-1] == ("No lower than $0.00", D("0.50"))
+    assert result.price == D("0.00")
+
+
 def test_selling_allowance_needs_a_commission_or_a_closing_allowance():
     with pytest.raises(FormulaError, match="^commission_rate: "):
         SellingAllowance()
