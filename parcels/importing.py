@@ -48,6 +48,7 @@ import signal
 import tempfile
 import threading
 import tomllib
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -305,9 +306,11 @@ def open_source(path: Path | str, layer: str | None = None) -> Source:
     gdal_path, options = _gdal_path(path)
     layer = layer or _default_layer(gdal_path, options, path)
     try:
-        info = pyogrio.read_info(
-            gdal_path, layer=layer, force_feature_count=True, force_total_bounds=True, **options
-        )
+        with quiet_invalid_wkt():  # the bounds are read from every row's geometry
+            info = pyogrio.read_info(
+                gdal_path, layer=layer, force_feature_count=True, force_total_bounds=True,
+                **options,
+            )  # fmt: skip
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise ImportRefused(f"{path}: GDAL cannot read it ({_short(exc)})") from exc
     if info.get("geometry_type") is None:
@@ -369,6 +372,37 @@ def _check_shp_length(header: bytes, size: int, name: str) -> None:
 
 def _csv_options() -> dict:
     return {"GEOM_POSSIBLE_NAMES": ",".join(WKT_COLUMNS), "KEEP_GEOM_COLUMNS": "NO"}
+
+
+@contextlib.contextmanager
+def quiet_invalid_wkt() -> Iterator[None]:
+    """Silence GDAL's "Ignoring invalid WKT" warning while a CSV is read: the row is reported
+    by number instead (`missing_geometry_reasons`), in the reject file or the refusal."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Ignoring invalid WKT", category=RuntimeWarning)
+        yield
+
+
+def missing_geometry_reasons(source: Source, fids: list[int]) -> dict[int, str]:
+    """Why each feature of `fids` has no geometry, where the file can tell: in a CSV, a WKT
+    cell holding text that GDAL could not parse is "invalid WKT" (an empty one says nothing)."""
+    if not fids or "GEOM_POSSIBLE_NAMES" not in source.open_options:
+        return {}
+    try:
+        table = pyogrio.read_dataframe(
+            source.gdal_path, layer=source.layer, fids=sorted(set(fids)), read_geometry=False,
+            fid_as_index=True, **{**source.open_options, "KEEP_GEOM_COLUMNS": "YES"},
+        )  # fmt: skip
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError):
+        return {}
+    column = next((c for c in WKT_COLUMNS if c in table.columns), None)
+    if column is None:
+        return {}
+    return {
+        int(fid): "invalid WKT"
+        for fid, text in table[column].items()
+        if isinstance(text, str) and text.strip()
+    }
 
 
 GEOJSON_SUFFIXES = (".geojson", ".json")

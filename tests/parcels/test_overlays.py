@@ -1,0 +1,104 @@
+"""Overlay layers (clt import-layer) come in whole or not at all, and a refusal names the row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from clt.cli import main
+from parcels.models import Overlay
+
+pytestmark = pytest.mark.django_db
+
+LON, LAT = -90.2010, 32.2990
+SQUARE = shapely.box(LON, LAT, LON + 0.001, LAT + 0.001)
+FLAT = shapely.Polygon([(LON, LAT), (LON + 0.001, LAT), (LON + 0.002, LAT), (LON, LAT)])
+
+
+def import_layer(path: Path, *args: str):
+    return CliRunner().invoke(main, ["import-layer", str(path), "--kind", "flood-zone", *args])
+
+
+def geojson(path: Path, names: list[str], geometries: list, encoding: str = "utf-8") -> Path:
+    features = [
+        {"type": "Feature", "properties": {"name": name},
+         "geometry": shapely.geometry.mapping(geometry)}
+        for name, geometry in zip(names, geometries, strict=True)
+    ]  # fmt: skip
+    text = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.fixture
+def existing():
+    """Overlays already imported from the files' names, which --replace would delete."""
+    for name in ("flood.csv", "flood.geojson"):
+        Overlay.objects.create(kind="flood-zone", name="AE", source_file=name,
+                               geom=shapely.to_wkt(shapely.MultiPolygon([SQUARE])))  # fmt: skip
+    return list(Overlay.objects.order_by("pk").values_list("pk", "source_file"))
+
+
+def test_a_csv_row_with_invalid_wkt_is_refused_naming_the_row(tmp_path, existing):
+    path = tmp_path / "flood.csv"
+    path.write_text(f'name,WKT\nAE,"{SQUARE.wkt}"\nX,"POLYGON((-90.2 32.3,"\n')
+
+    result = import_layer(path, "--replace")
+
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: flood.csv: row 2: invalid WKT; fix or remove it. Nothing was imported\n"
+    )
+    assert list(Overlay.objects.order_by("pk").values_list("pk", "source_file")) == existing
+
+
+def test_a_polygon_without_area_is_refused_naming_the_row(tmp_path, existing):
+    path = geojson(tmp_path / "flood.geojson", ["AE", "flat"], [SQUARE, FLAT])
+
+    result = import_layer(path, "--replace")
+
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: flood.geojson: row 2: the polygon has no area")
+    assert len(result.output.splitlines()) == 1
+    assert list(Overlay.objects.order_by("pk").values_list("pk", "source_file")) == existing
+
+
+def test_an_srid_postgis_does_not_know_is_refused(tmp_path):
+    path = geojson(tmp_path / "flood.geojson", ["AE"], [SQUARE])
+
+    result = import_layer(path, "--srid", "2218")
+
+    assert result.exit_code == 1
+    assert result.output == "Error: EPSG:2218 is not in PostGIS's spatial_ref_sys\n"
+    assert Overlay.objects.count() == 0
+
+
+def test_text_that_is_not_utf8_is_refused_naming_the_file_and_row(tmp_path):
+    path = geojson(tmp_path / "flood.geojson", ["AE", "Café"], [SQUARE, SQUARE], "latin-1")
+
+    result = import_layer(path)
+
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Error: flood.geojson: the text in row 2 (column name) is not UTF-8 ("
+    )
+    assert result.output.endswith("Save the file as UTF-8 and import it again\n")
+    assert Overlay.objects.count() == 0
+
+
+def test_an_empty_layer_is_refused(tmp_path):
+    path = tmp_path / "flood.gpkg"
+    empty = gpd.GeoDataFrame({"name": []}, geometry=gpd.GeoSeries([], crs=4326))
+    empty.to_file(path, layer="flood", geometry_type="Polygon")
+
+    result = import_layer(path)
+
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: flood.gpkg: the layer has no features; there is nothing to import\n"
+    )
