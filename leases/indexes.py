@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from clt.history import recorded
-from leases.models import IndexKind, IndexSeries, IndexValue
+from leases.models import INDEX_YEARS, IndexKind, IndexSeries, IndexValue
 
 REQUIRED_COLUMNS = ("year", "value")
 OPTIONAL_COLUMNS = ("month", "household_size", "percent_of_median")
@@ -219,7 +219,10 @@ def check_row(line: int, cells: dict[str, str], kind: str) -> IndexRow:
     where = f"row {line}"
     row = IndexRow(
         line=line,
-        year=whole(cells.get("year", ""), f"{where} year", low=1000, high=9999, required=True),
+        year=whole(
+            cells.get("year", ""), f"{where} year", low=INDEX_YEARS[0], high=INDEX_YEARS[1],
+            required=True,
+        ),
         value=index_value(cells.get("value", ""), f"{where} value"),
         month=whole(cells.get("month", ""), f"{where} month", low=1, high=12),
         household_size=whole(

@@ -414,17 +414,32 @@ class IndexSeries(models.Model):
         return self.name
 
 
+INDEX_YEARS = (1900, 2200)  # the years a published index value may be for
+
+
 class IndexValue(models.Model):
     """One published value: a year (and month), and for income limits a size and a level."""
 
+    # The same bounds as `clt load-index` (leases.indexes), so a value typed in the admin is
+    # one the loader would have taken: a bad one breaks every lease priced on the series.
     series = models.ForeignKey(IndexSeries, on_delete=models.CASCADE, related_name="values")
-    year = models.PositiveSmallIntegerField()
-    month = models.PositiveSmallIntegerField(null=True, blank=True)
-    household_size = models.PositiveSmallIntegerField(null=True, blank=True)
-    percent_of_median = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="30, 50 or 80 for HUD income limits"
+    year = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(INDEX_YEARS[0]), MaxValueValidator(INDEX_YEARS[1])]
     )
-    value = models.DecimalField(max_digits=14, decimal_places=4)
+    month = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    household_size = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(8)]
+    )
+    percent_of_median = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="30, 50 or 80 for HUD income limits",
+        validators=[MinValueValidator(1), MaxValueValidator(200)],
+    )
+    value = models.DecimalField(
+        max_digits=14, decimal_places=4, validators=[MinValueValidator(Decimal("0.0001"))],
+        help_text="A positive number",
+    )
 
     class Meta:
         ordering = ["series", "year", "month"]

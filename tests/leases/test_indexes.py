@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from leases.indexes import (
     INDEX_DIR,
@@ -182,3 +183,22 @@ def test_a_year_missing_from_a_loaded_table_is_named():
     )
     with pytest.raises(ValueError, match="has no value for 2014"):
         max_resale_price(lease, on=dt.date(2020, 6, 1))
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "message"),
+    [
+        ("year", 0, "Ensure this value is greater than or equal to 1900."),
+        ("year", 2201, "Ensure this value is less than or equal to 2200."),
+        ("month", 13, "Ensure this value is less than or equal to 12."),
+        ("value", Decimal("0"), "Ensure this value is greater than or equal to 0.0001."),
+        ("value", Decimal("-5"), "Ensure this value is greater than or equal to 0.0001."),
+    ],
+)
+def test_an_index_value_the_loader_would_refuse_is_refused_on_its_field(field, bad, message):
+    series = IndexSeries.objects.create(name="jackson-cpi", kind="cpi", source="BLS")
+    value = IndexValue(series=series, year=2024, month=1, value=Decimal("300"))
+    setattr(value, field, bad)
+    with pytest.raises(ValidationError) as refused:
+        value.full_clean()
+    assert refused.value.message_dict == {field: [message]}
