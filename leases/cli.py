@@ -88,8 +88,8 @@ def _input_pairs(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
     multiple=True,
     callback=_input_pairs,
     metavar="KEY=VALUE",
-    help="Another sale input the registry does not keep, e.g. --input "
-    "principal_paid=24500 (with --lease; repeatable).",
+    help="A sale input the registry does not keep: principal_paid, seller_closing_costs or "
+    "seller_net_proceeds, e.g. --input principal_paid=24500 (with --lease; repeatable).",
 )
 @click.option(
     "--json",
@@ -174,6 +174,7 @@ def _lease_price_inputs(
     lease = GroundLease.objects.filter(reference=reference.strip()).first()
     if lease is None:
         raise click.ClickException(f"--lease: no ground lease with reference {reference!r}")
+    _refuse_kept_inputs(lease.reference, extra)
     try:
         formula = parse_formula(lease.resale_formula)
     except FormulaError as exc:
@@ -187,6 +188,23 @@ def _lease_price_inputs(
         raise click.ClickException(f"{prefix}{exc}") from exc
     title = f"{lease.reference}, {lease.holding.name}: sale on {sale_date.isoformat()}"
     return formula, inputs, title
+
+
+def _refuse_kept_inputs(reference: str, extra: dict[str, str]) -> None:
+    """Refuse an --input the lease's records already give (its price, dates, appraisals...):
+    a what-if there would silently price another sale than the lease's."""
+    from leases.pricing import NOT_ON_RECORD
+    from leases.resale import SaleInputs
+    from leases.resale.fields import params
+
+    kept = {f.name for f in params(SaleInputs)} - set(NOT_ON_RECORD)
+    for key in extra:
+        if key in kept:
+            instead = " (give --appraisal AMOUNT)" if key == "appraisal_at_resale" else ""
+            raise click.ClickException(
+                f"--input {key}: lease {reference}'s records give it{instead}; --input takes "
+                f"only what the registry does not keep: {', '.join(NOT_ON_RECORD)}"
+            )
 
 
 # --- holdings ------------------------------------------------------------------------------------
@@ -346,7 +364,7 @@ def render_report(report) -> str:
     monitoring = [(line.label, line.open) for line in report.monitoring]
     monitoring.append(("Total", report.monitoring_total))
     resales = [
-        (sale.lease, sale.home, sale.contract_on, sale.closed_on or "", money(sale.formula_price),
+        (sale.lease, sale.use, sale.contract_on, sale.closed_on or "", money(sale.formula_price),
          money(sale.agreed_price), money(sale.appraised_value), money(sale.preserved),
          pct(sale.below_market_pct))
         for sale in report.resales
@@ -371,7 +389,7 @@ def render_report(report) -> str:
             + _table(
                 (
                     "lease",
-                    "home",
+                    "use",
                     "contract",
                     "closed",
                     "formula price",

@@ -55,6 +55,10 @@ from leases.resale import (
 )
 from leases.resale.inputs import IndexTable
 
+# The sale inputs the registry does not keep (the seller's mortgage and the closing): a caller
+# gives them. Every other input of a lease's sale comes from its records (`sale_inputs`).
+NOT_ON_RECORD = ("principal_paid", "seller_closing_costs", "seller_net_proceeds")
+
 
 def max_resale_price(
     lease: GroundLease, *, on: dt.date | None = None, appraisal: Decimal | None = None

@@ -138,6 +138,32 @@ def test_inputs_the_registry_does_not_keep_are_given_with_input(clt, demo):
     assert result.stdout.splitlines()[-1].split()[-1] == "$150,000.00"  # the net-proceeds cap
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "key", ["purchase_price", "purchase_date", "sale_date", "appraisal_at_purchase",
+            "lease_fee_monthly", "taxes_monthly", "improvements"],
+)  # fmt: skip
+def test_an_input_the_registry_keeps_is_refused_naming_the_key(clt, demo, key):
+    result = clt(
+        "resale-price", "--lease", "GL-2019-003", "--sale-date", "2026-10-01",
+        "--input", f"{key}=1000000",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    [message] = result.stderr.splitlines()
+    assert message.startswith(f"Error: --input {key}: lease GL-2019-003's records give it;")
+    assert message.endswith("principal_paid, seller_closing_costs, seller_net_proceeds")
+
+
+@pytest.mark.django_db
+def test_an_appraisal_at_resale_input_is_sent_to_the_appraisal_option(clt, demo):
+    result = clt(
+        "resale-price", "--lease", "GL-2019-003", "--sale-date", "2026-10-01",
+        "--input", "appraisal_at_resale=90000",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "(give --appraisal AMOUNT)" in result.stderr
+
+
 # --- holdings ------------------------------------------------------------------------------------
 
 
