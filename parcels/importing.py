@@ -909,7 +909,7 @@ def _hashed_batches(
 ) -> Iterator[_Hashed]:
     wanted = list(dict.fromkeys(mapping.columns.values()))
     try:
-        with pyogrio.raw.open_arrow(
+        with quiet_invalid_wkt(), pyogrio.raw.open_arrow(
             source.gdal_path, layer=source.layer, columns=wanted,
             return_fids=True, batch_size=BATCH_SIZE, use_pyarrow=True,
             datetime_as_string=True, **source.open_options,
@@ -1097,9 +1097,19 @@ def _process(
         )
         outcome.new, outcome.changed, outcome.repaired = cursor.fetchone()
         cursor.execute(PROBLEMS_SQL)
-        outcome.problems = list(cursor.fetchall())
+        outcome.problems = _explain_missing_geometry(source, cursor.fetchall())
         outcome.rejected = sum(1 for p in outcome.problems if p[3] == "rejected")
     return outcome
+
+
+def _explain_missing_geometry(source: Source, problems: list[tuple]) -> list[tuple]:
+    """The problems, with "no geometry" made "invalid WKT" where a CSV's WKT cell held text."""
+    fids = [fid for _, fid, _, _, reason in problems if reason == "no geometry"]
+    reasons = missing_geometry_reasons(source, fids)
+    return [
+        (row_no, fid, apn, kind, reasons.get(fid, reason) if reason == "no geometry" else reason)
+        for row_no, fid, apn, kind, reason in problems
+    ]
 
 
 def _analyze_if_stale(cursor) -> None:

@@ -305,6 +305,27 @@ def test_defects_are_repaired_or_rejected_and_each_is_on_record(tmp_path):
     assert Parcel.objects.get(apn="164-010-002").owner_of_record == "STATE OF MISSISSIPPI"
 
 
+def test_a_csv_row_with_invalid_wkt_is_rejected_as_invalid_wkt_without_a_raw_warning(
+    tmp_path, recwarn
+):
+    source = csv_wkt(tmp_path)
+    lines = source.read_text().splitlines()
+    lines[3] = lines[3][: lines[3].index('"POLYGON') + 20] + '"'  # row 3: the WKT cut short
+    lines[5] = lines[5][: lines[5].index('"POLYGON')]  # row 5: no WKT at all
+    source.write_text("\n".join(lines) + "\n")
+
+    result = cli("import-parcels", str(source), "--quiet", "--rejects-dir", str(tmp_path))
+
+    assert result.exit_code == 0, result.output
+    assert "RuntimeWarning" not in result.output
+    assert [str(w.message) for w in recwarn if "WKT" in str(w.message)] == []
+    (run_,) = ImportRun.objects.all()
+    assert [(r["row"], r["APN"], r["reason"]) for r in rejects(run_)] == [
+        ("3", "164-010-002", "invalid WKT"),
+        ("5", "164-010-004", "no geometry"),
+    ]
+
+
 def test_synth_city_defects_are_each_reported(tmp_path):
     synth = pytest.importorskip("clt.synth")
     summary = synth.generate_city(tmp_path / "city.gpkg", 300, 7, progress=False)
