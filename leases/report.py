@@ -30,7 +30,14 @@ from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, S
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leases.models import GroundLease, LeaseStatus, MonitoringEvent, MonitoringType, Resale
+from leases.models import (
+    GroundLease,
+    LeaseStatus,
+    MonitoringEvent,
+    MonitoringType,
+    PermittedUse,
+    Resale,
+)
 from parcels.models import Holding, HoldingParcel, HoldingUse, Improvement
 
 SQM_PER_ACRE = 4046.8564224
@@ -86,10 +93,13 @@ class ResaleLine:
 
     `preserved` is the affordability the formula kept for the next household: the appraisal
     less the agreed price. `below_market_pct` is that as a percent of the appraisal.
+
+    No address, holding name or parcel: with the buyer's income beside it, where the home is
+    would say what one household earns. `use` is the lease's permitted use.
     """
 
     lease: str
-    home: str
+    use: str
     contract_on: dt.date
     closed_on: dt.date | None
     formula_price: Decimal
@@ -336,16 +346,20 @@ def open_monitoring(on: dt.date) -> tuple[MonitoringLine, ...]:
 
 
 def resales_vs_market(on: dt.date) -> tuple[ResaleLine, ...]:
-    """Resales contracted by `on`, oldest first, with the market appraisal at the time."""
+    """Resales contracted by `on`, oldest first, with the market appraisal at the time (and
+    nothing that says where the home is)."""
     rows = (
         Resale.objects.filter(contract_on__lte=on)
         .order_by("contract_on", "lease__reference", "pk")
         .values_list(
-            "lease__reference", "lease__holding__name", "contract_on", "closed_on",
+            "lease__reference", "lease__permitted_use", "contract_on", "closed_on",
             "formula_price", "agreed_price", "appraised_value", "buyer_income_pct_ami",
         )
     )  # fmt: skip
-    return tuple(ResaleLine(*row) for row in rows)
+    uses = dict(PermittedUse.choices)
+    return tuple(
+        ResaleLine(reference, str(uses.get(use, use)), *rest) for reference, use, *rest in rows
+    )
 
 
 def resale_totals(on: dt.date) -> ResaleTotals:
@@ -443,7 +457,7 @@ def report_rows(report: StewardshipReport) -> list[tuple[str, str, str, str]]:
     rows.append(("open_monitoring", "total", "events", text(report.monitoring_total)))
     for sale in report.resales:
         item = f"{sale.lease} {sale.contract_on.isoformat()}"
-        for measure in ("home", "contract_on", "closed_on", "formula_price", "agreed_price",
+        for measure in ("use", "contract_on", "closed_on", "formula_price", "agreed_price",
                         "appraised_value", "preserved", "below_market_pct",
                         "buyer_income_pct_ami"):  # fmt: skip
             rows.append(("resales", item, measure, text(getattr(sale, measure))))

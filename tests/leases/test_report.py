@@ -177,6 +177,21 @@ def test_the_report_names_no_household_and_no_private_figure(demo):
         assert value not in text
 
 
+def test_resale_lines_show_the_use_and_no_address_beside_the_buyers_income(demo):
+    report = stewardship_report(NOV_2026)
+    assert [(s.lease, s.use, s.contract_on) for s in report.resales] == [
+        ("GL-2016-001", "Residential", dt.date(2020, 6, 1)),
+        ("GL-2016-001", "Residential", dt.date(2024, 8, 20)),
+        ("GL-2021-012", "Residential", dt.date(2024, 9, 10)),
+    ]
+    text = report_csv(report)
+    assert ["resales", "GL-2016-001 2024-08-20", "use", "Residential"] in list(
+        csv.reader(io.StringIO(text))
+    )
+    for located in ("1418 Rose St", "1723 Lynch St", "165-142-004", "Rose", "Lynch"):
+        assert located not in text
+
+
 # --- the staff page ------------------------------------------------------------------------------
 
 
@@ -207,6 +222,7 @@ def test_read_only_staff_see_the_report_with_a_csv_link(demo, client):
     assert "$862.29" in page
     assert "$128,500.00" in page
     assert "37.7%" in page
+    assert "1418 Rose St" not in page  # a resale's home, beside its buyer's income
     for value in PRIVATE_VALUES:
         assert value not in page
 
