@@ -364,7 +364,7 @@ def render_report(report) -> str:
     monitoring = [(line.label, line.open) for line in report.monitoring]
     monitoring.append(("Total", report.monitoring_total))
     resales = [
-        (sale.lease, sale.home, sale.contract_on, sale.closed_on or "", money(sale.formula_price),
+        (sale.lease, sale.use, sale.contract_on, sale.closed_on or "", money(sale.formula_price),
          money(sale.agreed_price), money(sale.appraised_value), money(sale.preserved),
          pct(sale.below_market_pct))
         for sale in report.resales
@@ -389,7 +389,7 @@ def render_report(report) -> str:
             + _table(
                 (
                     "lease",
-                    "home",
+                    "use",
                     "contract",
                     "closed",
                     "formula price",
