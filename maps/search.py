@@ -25,6 +25,16 @@ MIN_QUERY_CHARS = 2
 SEARCH_ORDER = ("leases", "available", "trust-land", "vacant-lots", "parcels")
 
 
+# How people write a street's kind, and how county files abbreviate it (USPS Publication 28),
+# so "1418 Rose Street" finds "1418 Rose St".
+STREET_WORDS = {
+    "STREET": "ST", "AVENUE": "AVE", "ROAD": "RD", "DRIVE": "DR", "BOULEVARD": "BLVD",
+    "LANE": "LN", "COURT": "CT", "PLACE": "PL", "CIRCLE": "CIR", "PARKWAY": "PKWY",
+    "HIGHWAY": "HWY", "TERRACE": "TER",
+}  # fmt: skip
+PUNCTUATION = re.compile(r"[.,;:#]+")
+
+
 class SearchError(ValueError):
     """A search the endpoint cannot run; the message says what to type instead."""
 
@@ -48,6 +58,29 @@ def searchable(layers: list[Layer]) -> list[Layer]:
         if layer.delivery == "tiles" and {"apn", "address"} <= set(layer.field_names)
     ]
     return sorted(found, key=lambda layer: rank.get(layer.name, len(rank)))
+
+
+def address_words(query: str, *, abbreviated: bool = True) -> list[str]:
+    """The words of an address, without punctuation: "1418 Rose Street." → ["1418", "ROSE",
+    "ST"], the street's kind as county files abbreviate it (or as typed, `abbreviated=False`)."""
+    words = PUNCTUATION.sub(" ", query).upper().split()
+    return [STREET_WORDS.get(word, word) if abbreviated else word for word in words]
+
+
+def find_page(query: str, layers: list[Layer], *, limit: int = 10) -> tuple[list, bool]:
+    """Up to `limit` results in address order, and whether there were more to show."""
+    results = find(query, layers, limit=limit + 1)
+    shown = sorted(results[:limit], key=lambda r: _address_order(r["properties"]))
+    return shown, len(results) > limit
+
+
+def _address_order(properties: dict) -> tuple:
+    """Street first, then the house number as a number: 98 before 1418 on Rose St."""
+    address = (properties.get("address") or "").upper()
+    number, _, street = address.partition(" ")
+    if number.isdigit():
+        return (street, int(number), properties.get("apn") or "")
+    return (address, 0, properties.get("apn") or "")
 
 
 def find(query: str, layers: list[Layer], *, limit: int = 10, exact_apn: bool = False) -> list:
@@ -88,7 +121,28 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
             jurisdiction__in=Jurisdiction.values, apn__in={query, query.upper()}
         )
         return list(parcels.order_by().values_list("pk", flat=True)[:limit])
-    parcels = parcels.filter(Q(apn__istartswith=query) | Q(address__icontains=query))
+    # The words together, as county files write them ("1418 Rose Street." is "1418 ROSE ST")
+    # or as typed: one or two LIKEs, as fast as before. Only when that finds nothing, every
+    # word anywhere in the address, in any order ("Rose St 1418"): each a LIKE the trigram
+    # index on UPPER(address) answers; words under three letters have no trigram, so a query
+    # of only those does not take this second, slow, path.
+    words = address_words(query) or [query]
+    together = Q(apn__istartswith=query) | Q(address__icontains=" ".join(words))
+    as_typed = " ".join(address_words(query, abbreviated=False))
+    if as_typed and as_typed != " ".join(words):  # a file may spell "Road" out
+        together |= Q(address__icontains=as_typed)
+    found = _matching_ids(parcels.filter(together), limit)
+    indexed = [word for word in words if len(word) >= 3]
+    if not found and len(words) > 1 and indexed:
+        each_word = Q()
+        for word in words:
+            each_word &= Q(address__icontains=word)
+        found = _matching_ids(parcels.filter(each_word), limit)
+    return found
+
+
+def _matching_ids(parcels, limit: int) -> list[int]:
+    """Up to `limit` ids of `parcels`, planned as if there were no limit."""
     sql, params = parcels.order_by().values_list("pk", flat=True).query.sql_with_params()
     # Not `[:limit]` on the query itself: PostgreSQL guesses a LIKE '%...%' matches 0.5% of the
     # table whatever the words, so with a LIMIT it bets a table scan finds `limit` matches

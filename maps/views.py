@@ -107,7 +107,8 @@ def search(request: HttpRequest) -> JsonResponse:
     except map_search.SearchError as exc:
         return problem(400, "Bad search", str(exc))
     public = [layer for layer in all_layers().values() if layer.is_public]
-    return JsonResponse({"query": query, "results": map_search.find(query, public)})
+    results, more = map_search.find_page(query, public)
+    return JsonResponse({"query": query, "results": results, "more": more})
 
 
 @require_safe
@@ -120,8 +121,8 @@ def staff_search(request: HttpRequest) -> JsonResponse:
         query = map_search.parse_query(request.GET.get("q"))
     except map_search.SearchError as exc:
         return problem(400, "Bad search", str(exc))
-    results = map_search.find(query, layers_for(request.user))
-    response = JsonResponse({"query": query, "results": results})
+    results, more = map_search.find_page(query, layers_for(request.user))
+    response = JsonResponse({"query": query, "results": results, "more": more})
     response["Cache-Control"] = "private, no-store"
     return response
 

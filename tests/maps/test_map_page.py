@@ -204,6 +204,30 @@ def test_search_finds_parcels_by_part_of_an_address(client, block):
     )
 
 
+@pytest.mark.parametrize("q", ["{address}.", "{address},", "{number_last}", "{lower}"])
+def test_search_finds_an_address_as_people_write_it(client, block, q):
+    address = block.leased.address  # "1200 Trust Way"
+    number, street = address.split(" ", 1)
+    q = q.format(address=address, number_last=f"{street} {number}", lower=address.lower())
+    results = client.get("/map/search.json", {"q": q}).json()["results"]
+    assert block.leased.apn in [r["properties"]["apn"] for r in results], q
+
+
+def test_search_knows_the_usps_abbreviations(client, block):
+    results = client.get("/map/search.json", {"q": "1300 North Street"}).json()["results"]
+    assert results and {r["properties"]["address"] for r in results} == {"1300 North St"}
+
+
+def test_search_says_when_there_are_more_than_it_shows_and_lists_them_by_address(client, block):
+    data = client.get("/map/search.json", {"q": "North St"}).json()
+    assert len(data["results"]) == 10 and data["more"] is True
+    shown = [r["properties"]["address"] for r in data["results"]]
+    numbers = [int(a.split(" ", 1)[0]) for a in shown]
+    assert numbers == sorted(numbers)  # one street, by house number
+    few = client.get("/map/search.json", {"q": block.leased.apn}).json()
+    assert few["more"] is False
+
+
 def test_an_available_lot_is_reported_from_the_available_layer(client, block):
     lot = block.available[0]
     results = client.get("/map/search.json", {"q": lot.apn}).json()["results"]

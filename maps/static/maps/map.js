@@ -207,26 +207,52 @@
         .then(function (data) {
           var results = data.results || [];
           status.textContent = results.length ? "" : (data.detail || "No parcel found for “" + q + "”.");
-          if (results.length === 1) { showResult(results[0]); return; }
+          if (data.more) {
+            status.textContent = "The first " + results.length + " found: type more of the " +
+                                 "address (the house number) to narrow them.";
+          }
+          if (results.length === 1 && !data.more) { showResult(results[0]); return; }
           results.forEach(function (result) {
             var item = el("li");
             var button = el("button", null, (result.properties.address || "(no address)") +
                             " — " + result.properties.apn);
             button.type = "button";
             button.appendChild(el("small", null, result.layer_title));
-            button.addEventListener("click", function () { showResult(result); });
+            button.addEventListener("click", function () {
+              list.textContent = "";  // the list would push the map, and the parcel, down
+              status.textContent = "";
+              fitMapToScreen();
+              showResult(result);
+            });
             item.appendChild(button);
             list.appendChild(item);
           });
+          fitMapToScreen();
         })
         .catch(function () { status.textContent = "Search is not available right now."; });
     });
+  }
+
+  // On a phone the map takes what the header and the search bar leave of the screen. Their
+  // height depends on how the trust's name wraps and on the search's status and results, so
+  // it is measured here, not guessed in CSS (a guess left the map's foot off a 740-px screen).
+  function fitMapToScreen() {
+    var container = state.map.getContainer();
+    if (window.innerWidth > 480) {
+      container.style.height = "";
+    } else {
+      var top = container.getBoundingClientRect().top + window.scrollY;
+      container.style.height = Math.max(300, Math.floor(window.innerHeight - top)) + "px";
+    }
+    state.map.invalidateSize();
   }
 
   function start(config) {
     state.config = config;
     var map = state.map;
     setupSearch(config);
+    fitMapToScreen();
+    window.addEventListener("resize", fitMapToScreen);
     map.on("moveend", writeUrl);
     map.on("popupclose", function () { state.openApn = null; writeUrl(); });
     if (config.selected) {
