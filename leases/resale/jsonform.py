@@ -33,9 +33,30 @@ from leases.resale.inputs import IndexKey, IndexPoints, SaleInputs, key_text
 FAMILIES = (appraisal, time_vested, index, fixed_rate, itemized, mortgage, compose)
 
 
+# How deeply a formula's JSON may nest (objects and lists): a real one nests a few levels; a
+# deeper one is a mistake, and would exhaust Python's recursion parsing it.
+MAX_DEPTH = 20
+
+
 def parse_formula(data: Any) -> Formula:
     """The formula a JSON object describes, checked strictly; FormulaError names the field."""
+    check_depth(data, "formula")
     return parse_typed(data, FORMULA_TYPES, "formula", "")
+
+
+def check_depth(data: Any, what: str) -> None:
+    """Refuse JSON nested deeper than MAX_DEPTH levels (looked at without recursion)."""
+    level = [data]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, Mapping | list)
+            for child in (node.values() if isinstance(node, Mapping) else node)
+        ]
+        if not any(isinstance(node, Mapping | list) for node in level):
+            return
+    raise FormulaError(what, f"is nested more than {MAX_DEPTH} levels deep")
 
 
 def formula_to_json(formula: Formula | Step) -> dict[str, Any]:
@@ -70,7 +91,7 @@ def parse_typed(data: Any, registry: Mapping[str, type[Checked]], what: str, pat
     if not isinstance(data, Mapping):
         raise FormulaError(path or what, f'must be a JSON object with a "type" (got {data!r})')
     kind = data.get("type")
-    if kind not in registry:
+    if not isinstance(kind, str) or kind not in registry:
         problem = "is missing" if "type" not in data else f"{kind!r} is not a known {what} type"
         match = closest_name(kind, registry) if isinstance(kind, str) else None
         hint = f" (did you mean {match!r}?)" if match else ""

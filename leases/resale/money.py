@@ -9,7 +9,9 @@ of its own.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
+
+from leases.resale.errors import FormulaError
 
 # 50 digits: every product of prices and rates in a lease is exact; only divisions and negative
 # powers (annuity factors) are inexact, and their error is some 40 orders below a cent.
@@ -23,13 +25,25 @@ ROUNDING_UNITS = {"cent": CENT, "dollar": DOLLAR}
 
 def to_cent(amount: Decimal) -> Decimal:
     """The amount as displayed on a line: rounded to the cent, half up."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP, context=CONTEXT)
+    return quantized(amount, CENT)
 
 
 def to_unit(amount: Decimal, round_to: str) -> Decimal:
     """The amount rounded half up to the unit `round_to` names ("cent" or "dollar"), in cents."""
-    whole = amount.quantize(ROUNDING_UNITS[round_to], rounding=ROUND_HALF_UP, context=CONTEXT)
-    return whole.quantize(CENT, context=CONTEXT)
+    return quantized(quantized(amount, ROUNDING_UNITS[round_to]), CENT)
+
+
+def quantized(amount: Decimal, unit: Decimal) -> Decimal:
+    """The amount rounded half up to `unit`; an amount with more whole digits than the context
+    holds (a rate compounded over centuries) is an error, not a crash."""
+    try:
+        return amount.quantize(unit, rounding=ROUND_HALF_UP, context=CONTEXT)
+    except InvalidOperation:
+        raise FormulaError(
+            "price",
+            f"the price is too large to compute (over {CONTEXT.prec - 2} digits of dollars); "
+            "check the formula's rates and the purchase date and price",
+        ) from None
 
 
 def format_money(amount: Decimal) -> str:
