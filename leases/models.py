@@ -41,7 +41,9 @@ class Party(models.Model):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     mailing_address = models.CharField(max_length=300, blank=True)
-    household_size = models.PositiveSmallIntegerField(null=True, blank=True)
+    household_size = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
     annual_income = money(null=True, blank=True, help_text="Private: at the last certification")
     notes = models.TextField(blank=True)
 
@@ -155,11 +157,14 @@ class GroundLease(models.Model):
             models.CheckConstraint(
                 condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("starts_on")),
                 name="lease_ends_after_it_starts",
+                violation_error_message="A lease cannot end before it starts.",
+                violation_error_code="ends_before_it_starts",
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["terminated", "expired"]) | Q(ended_on__isnull=False),
                 name="ended_lease_has_an_end_date",
                 violation_error_message="A terminated or expired lease needs its end date.",
+                violation_error_code="ended_without_a_date",
             ),
         ]
 
@@ -177,6 +182,10 @@ class GroundLease(models.Model):
         if self.holding_id is not None and self.starts_on is not None:
             for name, message in holding_date_errors(self):
                 errors.setdefault(name, []).append(message)
+        if self.ended_on and self.starts_on and self.ended_on < self.starts_on:
+            errors.setdefault("ended_on", []).append(
+                f"The lease cannot end on {self.ended_on}, before it starts on {self.starts_on}."
+            )
         if self.ended_on is not None and self.status == LeaseStatus.ACTIVE:
             errors.setdefault("status", []).append(
                 f"The lease ended on {self.ended_on}, so it cannot be active: set the status to "
@@ -315,8 +324,23 @@ class MonitoringEvent(models.Model):
                 condition=~Q(status="resolved") | Q(resolved_on__isnull=False),
                 name="resolved_event_has_a_date",
                 violation_error_message="A resolved event needs its resolution date.",
+                violation_error_code="resolved_without_a_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True) | Q(resolved_on__gte=models.F("on")),
+                name="event_resolved_after_it_opens",
+                violation_error_message="An event cannot be resolved before it happened.",
+                violation_error_code="resolved_before_it_opens",
             ),
         ]
+
+    def clean(self) -> None:
+        super().clean()
+        if self.resolved_on and self.on and self.resolved_on < self.on:
+            raise ValidationError(
+                {"resolved_on": f"{self.resolved_on} is before the event, on {self.on}."},
+                code="resolved_before_it_opens",
+            )
 
 
 class AppraisalPurpose(models.TextChoices):
@@ -351,6 +375,17 @@ class CapitalImprovement(models.Model):
     cost = money()
     credit = money(help_text="Amount credited to the resale price")
 
+    def clean(self) -> None:
+        # Only in the form and the actions, not a database constraint: resale credits are for
+        # improvements approved beforehand, but an old record may say otherwise.
+        super().clean()
+        if self.completed_on and self.approved_on and self.completed_on < self.approved_on:
+            raise ValidationError(
+                {"completed_on": f"{self.completed_on} is before the approval, on "
+                                 f"{self.approved_on}: the trust approves an improvement first."},
+                code="completed_before_approval",
+            )  # fmt: skip
+
 
 @pghistory.track(*tracked())
 class RepairDeduction(models.Model):
@@ -376,7 +411,8 @@ class Resale(models.Model):
     appraised_value = money(null=True, blank=True, help_text="Market value at resale")
     buyer_income_pct_ami = models.DecimalField(
         max_digits=5, decimal_places=1, null=True, blank=True,
-        help_text="Buyer household income as % of area median income",
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1000"))],
+        help_text="Buyer household income as % of area median income (0 to 1000)",
     )
 
     class Meta:
@@ -386,6 +422,7 @@ class Resale(models.Model):
                 condition=Q(agreed_price__lte=models.F("formula_price")),
                 name="resale_within_formula_price",
                 violation_error_message="The agreed price is above the formula price.",
+                violation_error_code="above_formula_price",
             ),
         ]
 

@@ -152,6 +152,7 @@ class Parcel(models.Model):
                 condition=Q(geom__isnull=True) | Q(geom__isvalid=True),
                 name="parcel_geom_valid",
                 violation_error_message="The parcel outline is not a valid polygon.",
+                violation_error_code="invalid_outline",
             ),
         ]
         indexes = [
@@ -228,11 +229,22 @@ class Holding(models.Model):
             models.CheckConstraint(
                 condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("acquired_on")),
                 name="holding_ends_after_it_begins",
+                violation_error_message="A holding cannot end before it was acquired.",
+                violation_error_code="ends_before_it_begins",
             ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.ended_on and self.acquired_on and self.ended_on < self.acquired_on:
+            raise ValidationError(
+                {"ended_on": f"{self.ended_on} is before the holding was acquired, on "
+                             f"{self.acquired_on}."},
+                code="ends_before_it_begins",
+            )  # fmt: skip
 
     def area_m2(self) -> float:
         return self.parcels.aggregate(total=models.Sum("area_m2"))["total"] or 0.0
@@ -322,6 +334,7 @@ class AcquisitionEvent(models.Model):
                 condition=~Q(stage="dropped") | ~Q(reason=""),
                 name="dropped_needs_a_reason",
                 violation_error_message="Say why the acquisition was dropped.",
+                violation_error_code="dropped_without_a_reason",
             ),
         ]
 
