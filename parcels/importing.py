@@ -43,6 +43,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import re
 import signal
 import tempfile
@@ -69,8 +70,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from pyproj import CRS
-from pyproj.exceptions import CRSError
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError, ProjError
 from tqdm import tqdm
 
 from clt.history import recorded
@@ -483,11 +484,45 @@ def _looks_like_degrees(bounds: tuple[float, float, float, float] | None) -> boo
 
 
 def source_crs(source: Source, srid: int | None = None) -> SourceCrs:
-    """The EPSG code the file's coordinates are in: --srid, else the file's own declaration.
+    """The EPSG code the file's coordinates are in: --srid, else the file's own declaration,
+    once it is checked to put the file where this registry keeps land (`_check_lands_here`).
 
     Never guesses projected units: a file with no CRS whose coordinates are not degrees, or one
     that declares degrees while holding feet or metres, is refused with a --srid hint.
     """
+    found = _declared_or_given_crs(source, srid)
+    _check_srid_known(found.srid)  # PostGIS must know it to transform, whatever PROJ does
+    _check_lands_here(source, found)
+    return found
+
+
+def _check_lands_here(source: Source, crs: SourceCrs) -> None:
+    """Refuse a file whose coordinates, read in `crs`, fall outside the area the registry
+    measures in (its metric CRS's, widened by 5°). State-plane feet declared as Web Mercator
+    metres put a Jackson county file in Africa; degrees declared as state-plane feet put it
+    next to the false origin. Either is a wrong CRS, and must not be imported."""
+    from parcels.queries import in_metric_domain, metric_domain_text
+
+    if source.bounds is None or not source.features:
+        return
+    west, south, east, north = source.bounds
+    try:
+        to_degrees = Transformer.from_crs(crs.srid, 4326, always_xy=True)
+        lon, lat = to_degrees.transform((west + east) / 2, (south + north) / 2)
+    except (CRSError, ProjError):
+        lon = lat = float("inf")
+    if math.isfinite(lon) and math.isfinite(lat) and in_metric_domain(lon, lat):
+        return
+    place = f"lie at lon {lon:.2f}, lat {lat:.2f}" if math.isfinite(lon) else "are nowhere"
+    raise ImportRefused(
+        f"{source.path.name}: read as {crs.label}, its features {place}, outside the "
+        f"area this registry keeps land in ({metric_domain_text()}). The CRS is wrong (or the "
+        "file is another region's): give the real one with --srid, e.g. --srid 2255 for NAD83 "
+        "/ Mississippi West in US feet"
+    )
+
+
+def _declared_or_given_crs(source: Source, srid: int | None) -> SourceCrs:
     where = f"{source.path.name}"
     example = "e.g. --srid 2255 for NAD83 / Mississippi West in US feet, 3814 for MARIS"
     if srid is not None:

@@ -266,6 +266,26 @@ def test_geojson_with_feet_in_it_is_refused_as_a_wrong_crs(tmp_path):
         run(source, tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("declared", "lands"),
+    [(3857, "lon 2"), (26995, "lon -71")],  # feet read as metres: Africa; off Virginia
+)
+def test_a_projected_crs_that_puts_the_file_elsewhere_is_refused(tmp_path, declared, lands):
+    frame = county_frame().set_crs(declared, allow_override=True)  # Jackson's feet, mislabelled
+    source = write(frame, tmp_path / "mislabelled.gpkg")
+
+    with pytest.raises(ImportRefused, match="outside the area this registry keeps land in") as e:
+        run(source, tmp_path)
+    assert "--srid" in str(e.value) and lands in str(e.value)
+    assert Parcel.objects.count() == 0
+
+
+def test_degrees_given_as_state_plane_feet_are_refused(tmp_path):
+    frame = county_frame().to_crs(4326).set_crs(2255, allow_override=True)
+    with pytest.raises(ImportRefused, match="outside the area this registry keeps land in"):
+        run(write(frame, tmp_path / "degrees.gpkg"), tmp_path)
+
+
 # --- defects -----------------------------------------------------------------------------------
 
 
