@@ -13,7 +13,10 @@ kind of event) shows exactly what it asks for, as pghistory does.
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.http import HttpResponseBadRequest
 from pghistory.admin import EventsAdmin
 from pghistory.admin.core import EventsChangeList
 
@@ -36,6 +39,9 @@ class RecentChangesAdmin(EventsAdmin):
         return RecentChangesList
 
     def changelist_view(self, request, extra_context=None):
+        problem = obj_problem(request.GET.get("obj"))
+        if problem:  # pghistory would query with it and fail with a 500
+            return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
         extra_context = extra_context or {}
         if not FILTERS.intersection(request.GET):  # the unfiltered list: say what it leaves out
             extra_context.setdefault(
@@ -44,3 +50,19 @@ class RecentChangesAdmin(EventsAdmin):
                 "history, or filter by “insert”.",
             )
         return super().changelist_view(request, extra_context=extra_context)
+
+
+def obj_problem(value: str | None) -> str | None:
+    """Why the `obj` parameter (`app.Model:pk`) names no possible record; None if it may."""
+    if not value or ":" not in value:
+        return None
+    label, pk = value.split(":", 1)
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return None  # pghistory ignores a model it does not know
+    try:
+        model._meta.pk.to_python(pk)
+    except ValidationError:
+        return f"obj: {pk!r} is not a {model._meta.verbose_name} id (in {value!r})"
+    return None

@@ -51,3 +51,19 @@ def test_a_parcels_own_history_keeps_its_insert(staff, changes):
     parcel, _ = changes
     shown = events(staff, method="tracks", obj=f"parcels.Parcel:{parcel.pk}")
     assert shown == [("parcels.ParcelEvent", "insert"), ("parcels.ParcelEvent", "update")]
+
+
+@pytest.mark.parametrize("method", ["references", "tracks", None])
+def test_an_object_id_of_the_wrong_type_is_a_400_naming_it_not_a_500(staff, method):
+    params = {"obj": "leases.GroundLease:abc", **({"method": method} if method else {})}
+    response = staff.get(reverse("admin:pghistory_events_changelist"), params)
+    assert response.status_code == 400
+    assert response.content.decode() == (
+        "obj: 'abc' is not a ground lease id (in 'leases.GroundLease:abc')"
+    )
+
+
+def test_a_well_formed_object_id_still_lists_its_events(staff, changes):
+    parcel, _ = changes
+    shown = events(staff, method="tracks", obj=f"parcels.Parcel:{parcel.pk}")
+    assert shown == [("parcels.ParcelEvent", "insert"), ("parcels.ParcelEvent", "update")]
