@@ -159,3 +159,9 @@ def lease_pass_to_buyer(*, resale: Resale) -> GroundLease:
     lease = resale.lease
     if resale.closed_on is None or resale.closed_on < lease.purchase_date:
         return lease
+    lease.purchase_price = resale.agreed_price
+    lease.purchase_date = resale.closed_on
+    lease.full_clean()
+    lease.save(update_fields=["purchase_price", "purchase_date"])
+    lease.lessees.set([resale.buyer])
+    return lease
