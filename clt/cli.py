@@ -57,9 +57,7 @@ def up(host: str, port: int, no_demo: bool) -> None:
         if not no_demo:
             _load_demo_if_empty()
         say(f"clt: serving on http://{host}:{port}/  (staff: /admin/, Ctrl-C to stop)")
-        from django.core.management import call_command
-
-        call_command("runserver", f"{host}:{port}", use_reloader=False)
+        _runserver(host, port)
     finally:
         if started:
             localdb.stop(log=say)
@@ -71,8 +69,22 @@ def up(host: str, port: int, no_demo: bool) -> None:
 def serve(host: str, port: int) -> None:
     """Serve the app (no migration, no demo data)."""
     setup_django()
-    from django.core.management import call_command
+    _runserver(host, port)
 
+
+def _runserver(host: str, port: int) -> None:
+    """Django's development server, each request's database connection closed after it.
+
+    runserver gives each browser connection a thread of its own, and a kept-alive browser
+    connection kept its thread's database connection open for CONN_MAX_AGE: a map's tiles left
+    15-34 idle connections per server, enough to exhaust a small PostgreSQL. gunicorn (the
+    Docker image, production) keeps its persistent connections or its pool.
+    """
+    from django.core.management import call_command
+    from django.db import connections
+
+    for alias in connections:  # the dicts every thread's connection is made from
+        connections.settings[alias]["CONN_MAX_AGE"] = 0
     call_command("runserver", f"{host}:{port}", use_reloader=False)
 
 

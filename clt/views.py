@@ -6,13 +6,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.defaults import page_not_found
 
-from clt.security import problem_response
+from clt.security import problem_response, read_only
 from maps.layers import get_layer
 from parcels.models import Holding, HoldingUse, Parcel
 
 AVAILABLE_LISTED = 12  # the front page's list; the map shows them all
 
 
+@read_only
 def home(request: HttpRequest) -> HttpResponse:
     """The public front page: what the trust holds, in numbers anyone may see, and the homes and
     lots offered now, each a link to it on the map."""
@@ -37,6 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", context)
 
 
+@read_only
 def healthz(request: HttpRequest) -> JsonResponse:
     """Whether the app and its database answer (for Docker and load balancers)."""
     try:

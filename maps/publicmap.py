@@ -21,6 +21,7 @@ from django.conf import settings
 from django.templatetags.static import static
 from folium.template import Template
 
+from leases.models import LeaseStatus
 from maps import assets
 from maps.layers import Layer
 from parcels.models import HoldingUse, OverlayKind, TaxStatus
@@ -44,7 +45,12 @@ LABELS = {
     "use": dict(HoldingUse.choices),
     "kind": dict(OverlayKind.choices),
     "tax_status": dict(TaxStatus.choices),
+    "lease_status": dict(LeaseStatus.choices),
 }
+
+# A popup shows a coded field by its label ("Co-op housing"), so its title there is not the
+# data's ("Current use code", what exports and the OGC schemas say the column holds).
+POPUP_TITLES = {"use": "Current use"}
 
 NOTES = {
     "vacant-lots": "A vacant lot the trust does not hold (from the county's records).",
@@ -194,7 +200,10 @@ def layer_spec(layer: Layer, urls: MapUrls, z_index: int) -> dict:
         "detailZoom": layer.detail_zoom,
         "zIndex": z_index,
         "staff": not layer.is_public,
-        "fields": [{"name": f.name, "title": f.title or f.name} for f in layer.fields],
+        "fields": [
+            {"name": f.name, "title": POPUP_TITLES.get(f.name) or f.title or f.name}
+            for f in layer.fields
+        ],
         "labels": {name: LABELS[name] for name in layer.field_names if name in LABELS},
         "note": NOTES.get(layer.name, ""),
         "style": {

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from clt.security import problem_response
+from clt.security import problem_response, read_only
 from parcels import finder
 from parcels.models import Parcel
 
@@ -52,14 +52,14 @@ def _params(request: HttpRequest) -> dict[str, str]:
     return {key: request.GET.get(key, "") for key in request.GET}
 
 
-@require_GET
+@read_only
 @staff_api
 def vacant_lots(request: HttpRequest) -> HttpResponse:
     """GET /api/vacant-lots?bbox=&near=&within_m=&min_area_m2=&order=&page=&limit=..."""
     return HttpResponse(finder.vacant_lots_json(_params(request)), content_type=GEOJSON)
 
 
-@require_GET
+@read_only
 @staff_api
 def adjacent_lots(request: HttpRequest) -> HttpResponse:
     """GET /api/vacant-lots/adjacent?tolerance_m=2&bbox=...: lots touching trust land."""
@@ -67,7 +67,7 @@ def adjacent_lots(request: HttpRequest) -> HttpResponse:
     return HttpResponse(body, content_type=GEOJSON)
 
 
-@require_GET
+@read_only
 @staff_api
 def assemblages(request: HttpRequest) -> HttpResponse:
     """GET /api/assemblages?tolerance_m=2&min_lots=2&min_total_m2=&bbox=...: groups of lots."""

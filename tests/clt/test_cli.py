@@ -70,3 +70,30 @@ def test_unknown_command_suggests_help():
     result = run_clt("frobnicate")
     assert result.returncode == 2
     assert "No such command" in result.stderr
+
+
+def test_the_development_server_closes_each_requests_database_connection(monkeypatch):
+    """runserver's thread per browser connection kept its database connection for
+    CONN_MAX_AGE: tiles left dozens idle. `clt serve` and `clt up` close each after use."""
+    import threading
+
+    from django.core import management
+    from django.db import connections
+
+    from clt import cli as clt_cli
+
+    served = []
+    before = connections.settings["default"]["CONN_MAX_AGE"]
+    monkeypatch.setattr(management, "call_command", lambda *a, **k: served.append(a))
+    try:
+        clt_cli._runserver("127.0.0.1", 8999)
+        in_a_thread = []
+        thread = threading.Thread(
+            target=lambda: in_a_thread.append(connections["default"].settings_dict["CONN_MAX_AGE"])
+        )
+        thread.start()
+        thread.join()
+    finally:
+        connections.settings["default"]["CONN_MAX_AGE"] = before
+    assert served == [("runserver", "127.0.0.1:8999")]
+    assert in_a_thread == [0]

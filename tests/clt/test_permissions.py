@@ -57,6 +57,7 @@ EXPECTED = {
     "/map/staff/": "302 200 200 200",
     "/map/search.json?q=Capitol": "200 200 200 200",
     "/map/search.json?q={apn}": "200 200 200 200",
+    "/map/staff/search.json?q={apn}": "404 200 200 200",
     "/map/layers/neighbourhoods.geojson": "200 200 200 200",
     "/map/layers/leases.geojson": "404 404 404 404",
     "/tiles/trust-land/{tile}.pbf": "200 200 200 200",
@@ -183,6 +184,7 @@ def example_urls(made: dict) -> dict[str, dict[str, str]]:
         "map/": ["/map/", "/map/?apn={apn}"],
         "map/staff/": ["/map/staff/"],
         "map/search.json": ["/map/search.json?q=Capitol", "/map/search.json?q={apn}"],
+        "map/staff/search.json": ["/map/staff/search.json?q={apn}"],
         "map/layers/<slug:layer>.geojson": ["/map/layers/neighbourhoods.geojson",
                                             "/map/layers/leases.geojson"],
         r"^tiles/(?P<layer>[a-z0-9-]+)/(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/.]+)\.pbf$": [

@@ -303,6 +303,14 @@ def test_the_staff_map_shows_staff_the_lease_layer(client, block):
     assert response["Cache-Control"] == "no-store"
 
 
+def test_popups_show_labels_not_codes(client, block):
+    public = page(client.get("/map/"))
+    assert '"title": "Current use"' in public and "Current use code" not in public
+    client.force_login(factories.user("planner", is_staff=True))
+    staff = page(client.get("/map/staff/"))
+    assert '"lease_status": {"active": "Active"' in staff
+
+
 def test_the_staff_map_finds_a_leased_home_with_its_lease(client, block):
     client.force_login(factories.user("planner", is_staff=True))
     html = page(client.get("/map/staff/"))
@@ -344,9 +352,12 @@ def test_the_staff_search_is_not_found_by_anyone_else(client, block, user):
         "/tiles/parcels/16/16345/26549.pbf",
         "/export/parcels.csv",
         "/ogcapi/collections/parcels/items",
+        "/api/vacant-lots",
+        "/",
+        "/healthz",
     ],
 )
-@pytest.mark.parametrize("method", ["post", "put", "delete", "options"])
+@pytest.mark.parametrize("method", ["post", "put", "delete", "options", "trace"])
 def test_a_read_only_address_answers_other_methods_with_a_405_problem(client, block, url, method):
     response = getattr(client, method)(url)
     assert response.status_code == 405, response.content[:300]
