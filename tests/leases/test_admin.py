@@ -298,12 +298,7 @@ def test_the_fee_of_a_signed_lease_changes_only_through_a_dated_fee_change(edito
     assert "fee_monthly" not in response.context["adminform"].form.fields
 
     data = factories.admin_form_data(response)
-    total = int(data["fee_changes-TOTAL_FORMS"])
-    data["fee_changes-TOTAL_FORMS"] = str(total + 1)
-    data[f"fee_changes-{total}-effective_on"] = "2026-01-01"
-    data[f"fee_changes-{total}-fee_monthly"] = "0.00"
-    data[f"fee_changes-{total}-reason"] = "suspended during repairs"
-    data[f"fee_changes-{total}-lease"] = str(lease.pk)
+    add_fee_change(data, lease, "2026-01-01", "0.00", "suspended during repairs")
     response = editor.post(change_url(lease), data)
 
     assert response.status_code == 302, response.context and response.context["errors"]
@@ -317,16 +312,21 @@ def test_the_fee_of_a_signed_lease_changes_only_through_a_dated_fee_change(edito
     }
 
 
+def add_fee_change(data: dict, lease, effective_on: str, fee: str, reason: str) -> None:
+    """One more row in the lease page's fee-change inline, as staff fill it in."""
+    total = int(data["fee_changes-TOTAL_FORMS"])
+    data["fee_changes-TOTAL_FORMS"] = str(total + 1)
+    data[f"fee_changes-{total}-effective_on"] = effective_on
+    data[f"fee_changes-{total}-fee_monthly"] = fee
+    data[f"fee_changes-{total}-reason"] = reason
+    data[f"fee_changes-{total}-lease"] = str(lease.pk)
+
+
 def test_a_fee_change_dated_later_does_not_change_the_fee_before_its_date(editor, registry):
     lease = registry["groundlease"]
     data = factories.admin_form_data(editor.get(change_url(lease)))
     later = timezone.localdate() + dt.timedelta(days=40)
-    total = int(data["fee_changes-TOTAL_FORMS"])
-    data["fee_changes-TOTAL_FORMS"] = str(total + 1)
-    data[f"fee_changes-{total}-effective_on"] = later.isoformat()
-    data[f"fee_changes-{total}-fee_monthly"] = "35.00"
-    data[f"fee_changes-{total}-reason"] = "annual review"
-    data[f"fee_changes-{total}-lease"] = str(lease.pk)
+    add_fee_change(data, lease, later.isoformat(), "35.00", "annual review")
 
     response = editor.post(change_url(lease), data)
 
