@@ -131,6 +131,10 @@ def token_create(username: str, name: str, expires) -> None:
         raise click.BadParameter(f"no user '{username}'", param_hint="USERNAME")
     expires_at = None
     if expires:
+        if expires.date() < timezone.localdate():
+            raise click.BadParameter(
+                f"{expires:%Y-%m-%d} has passed: give today or a later day", param_hint="--expires"
+            )
         midnight = expires.replace(hour=23, minute=59, second=59)
         expires_at = timezone.make_aware(midnight)
     with user_errors():
@@ -141,13 +145,22 @@ def token_create(username: str, name: str, expires) -> None:
 
 @token.command("list")
 def token_list() -> None:
-    """Every token: id, prefix, user, name, last use and whether it is revoked."""
+    """Every token: id, prefix, user, name, last use and whether it works (live, expired on
+    its last day, revoked), dates in the trust's time zone."""
     setup_django()
+    from django.utils import timezone
+
     from maps.models import AccessToken
 
+    local = timezone.localtime
     for t in AccessToken.objects.select_related("user").order_by("pk"):
-        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
-        state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live"
+        used = f"{local(t.last_used_at):%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+        if t.revoked_at:
+            state = f"revoked {local(t.revoked_at):%Y-%m-%d}"
+        elif t.expires_at and t.expires_at <= timezone.now():
+            state = f"expired (last day {local(t.expires_at):%Y-%m-%d})"
+        else:
+            state = f"live until {local(t.expires_at):%Y-%m-%d}" if t.expires_at else "live"
         click.echo(f"{t.pk}\t{t.prefix}…\t{t.user}\t{t.name}\t{used}\t{state}")
 
 

@@ -70,10 +70,12 @@ def user_for(key: str):
     if token is None:
         raise TokenRejected("this access token is not known; ask the trust's admin for a new one")
     if token.revoked_at:
-        raise TokenRejected(f"this access token was revoked on {token.revoked_at:%Y-%m-%d}")
+        revoked = timezone.localtime(token.revoked_at)
+        raise TokenRejected(f"this access token was revoked on {revoked:%Y-%m-%d}")
     now = timezone.now()
-    if token.expires_at and token.expires_at <= now:
-        raise TokenRejected(f"this access token expired on {token.expires_at:%Y-%m-%d}")
+    if token.expires_at and token.expires_at <= now:  # its last day, in the trust's time zone
+        last_day = timezone.localtime(token.expires_at)
+        raise TokenRejected(f"this access token's last day was {last_day:%Y-%m-%d}")
     if not (token.user.is_active and token.user.is_staff):
         raise TokenRejected("this access token's user is no longer on the trust's staff")
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:

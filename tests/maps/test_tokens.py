@@ -10,6 +10,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from clt.cli import main
@@ -95,7 +96,32 @@ def test_a_revoked_token_is_refused_at_once_and_says_so(client, street, key):
 def test_an_expired_token_is_refused(client, street, planner):
     key = tokens.issue(planner, "old", expires_at=timezone.now() - dt.timedelta(days=1))[1]
     response = client.get(STAFF_ITEMS, **bearer(key))
-    assert response.status_code == 401 and "expired on" in response.json()["detail"]
+    assert response.status_code == 401 and "last day was" in response.json()["detail"]
+
+
+def test_an_expired_token_says_its_last_day_in_the_trusts_time_zone(client, street, planner):
+    runner = CliRunner()
+    today = timezone.localdate()
+    made = runner.invoke(main, ["token", "create", "planner", "--name", "x", "--expires",
+                                today.isoformat()])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    key = made.stdout.strip().splitlines()[-1]
+    assert f"live until {today.isoformat()}" in runner.invoke(main, ["token", "list"]).stdout
+    AccessToken.objects.update(expires_at=F("expires_at") - dt.timedelta(days=1))
+    response = client.get(STAFF_ITEMS, **bearer(key))
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    assert response.status_code == 401
+    assert f"last day was {yesterday}" in response.json()["detail"]  # not the UTC date after
+    assert f"expired (last day {yesterday})" in runner.invoke(main, ["token", "list"]).stdout
+
+
+def test_cli_refuses_a_token_that_would_be_expired_already(planner):
+    yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    result = CliRunner().invoke(
+        main, ["token", "create", "planner", "--name", "x", "--expires", yesterday]
+    )
+    assert result.exit_code == 2 and "has passed" in result.output
+    assert not AccessToken.objects.exists()
 
 
 def test_a_token_stops_working_when_its_user_leaves_the_staff(client, street, planner, key):
