@@ -17,6 +17,7 @@ from django.views.decorators.http import require_safe
 from clt.security import PROBLEM
 from maps.export_urls import MEDIA_TYPE_ESSENCES
 from maps.layers import all_layers
+from maps.search import MAX_QUERY_CHARS, MIN_QUERY_CHARS
 from maps.views import MVT_CONTENT_TYPE as MVT
 from parcels.finder import MAX_DISTANCE_M, MAX_PAGE_SIZE, MAX_TOLERANCE_M, ORDERS, TAX_STATUSES
 
@@ -41,8 +42,24 @@ def _integer(minimum: int, maximum: int) -> dict:
     return {"type": "integer", "minimum": minimum, "maximum": maximum}
 
 
-BBOX = _param("bbox", {"type": "string", "pattern": r"^-?[\d.]+(,-?[\d.]+){3}$"},
+NUMBER = r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*"  # as float() reads one
+BBOX = _param("bbox", {"type": "string", "pattern": rf"^{NUMBER}(,{NUMBER}){{3}}$"},
               "minLon,minLat,maxLon,maxLat (WGS84)")  # fmt: skip
+# The downloads take the OGC API items' filters (maps.ogcapi.params): a 2D or 3D bbox in any
+# CRS served, the output CRS, a date or interval on a dated layer, and field=value.
+EXPORT_FILTERS = [
+    _param("bbox", {"type": "string", "pattern": rf"^{NUMBER}(,{NUMBER}){{3}}(,{NUMBER}){{0,2}}$"},
+           "minx,miny,maxx,maxy (or six numbers with heights), in bbox-crs"),
+    _param("bbox-crs", {"type": "string", "format": "uri"},
+           "CRS of bbox (default CRS84), e.g. http://www.opengis.net/def/crs/EPSG/0/2255"),
+    _param("crs", {"type": "string", "format": "uri"},
+           "CRS of the file (not GeoJSON, which is always CRS84)"),
+    _param("datetime", {"type": "string"},
+           "RFC 3339 date, date-time or interval (a/b, ../b, a/..), on dated layers only"),
+    {"name": "fields", "in": "query", "style": "form", "explode": True,
+     "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+     "description": "field=value: keep features whose whitelisted field equals the value"},
+]  # fmt: skip
 LIMIT = _param("limit", _integer(1, MAX_PAGE_SIZE), "Features per page")
 TOLERANCE = _param(
     "tolerance_m", _number(MAX_TOLERANCE_M), "Gap (metres) that still counts as touching"
@@ -145,12 +162,29 @@ def definition(request: HttpRequest) -> dict:
                 [
                     _param(
                         "q",
-                        {"type": "string", "minLength": 1, "maxLength": 200},
-                        "Address or APN",
+                        {"type": "string", "minLength": MIN_QUERY_CHARS,
+                         "maxLength": MAX_QUERY_CHARS},
+                        "Address (words in any order) or APN",
                         required=True,
                     )
                 ],
                 _responses({"application/json": {"schema": {"type": "object"}}}),
+            ),
+            "/map/staff/search.json": _operation(
+                "searchStaffMap",
+                "Find a parcel on the staff map, a leased home with its lease (404 to others)",
+                [
+                    _param(
+                        "q",
+                        {"type": "string", "minLength": MIN_QUERY_CHARS,
+                         "maxLength": MAX_QUERY_CHARS},
+                        "Address (words in any order) or APN",
+                        required=True,
+                    )
+                ],
+                _responses({"application/json": {"schema": {"type": "object"}}},
+                           extra=("404",)),
+                staff=True,
             ),
             "/tiles/{layer}/{z}/{x}/{y}.pbf": _operation(
                 "getTile",
@@ -178,7 +212,7 @@ def definition(request: HttpRequest) -> dict:
                         "Format",
                         where="path",
                     ),
-                    BBOX,
+                    *EXPORT_FILTERS,
                 ],
                 _responses(
                     {media: {"schema": {"type": "object"} if media == GEOJSON
@@ -187,6 +221,16 @@ def definition(request: HttpRequest) -> dict:
                     staff=True,
                     extra=("404",),
                 ),
+            ),
+            "/export/{layer}.csv-metadata.json": _operation(
+                "csvMetadata",
+                "The W3C CSVW metadata (columns, types, provenance) of a layer's CSV download",
+                [
+                    _param("layer", {"type": "string", "enum": layers}, "Layer", where="path"),
+                    *EXPORT_FILTERS,
+                ],
+                _responses({"application/csvm+json": {"schema": {"type": "object"}}},
+                           staff=True, extra=("404",)),
             ),
         },  # fmt: skip
         "components": {

@@ -24,9 +24,28 @@ def test_the_document_describes_every_registry_operation(client):
     document = client.get("/api/openapi.json").json()
     assert set(document["paths"]) == {
         "/api/vacant-lots", "/api/vacant-lots/adjacent", "/api/assemblages",
-        "/map/search.json", "/tiles/{layer}/{z}/{x}/{y}.pbf", "/export/{layer}.{format}",
+        "/map/search.json", "/map/staff/search.json", "/tiles/{layer}/{z}/{x}/{y}.pbf",
+        "/export/{layer}.{format}", "/export/{layer}.csv-metadata.json",
     }  # fmt: skip
     assert document["paths"]["/api/vacant-lots"]["get"]["security"]
+    export = document["paths"]["/export/{layer}.{format}"]["get"]["parameters"]
+    assert {"bbox", "bbox-crs", "crs", "datetime", "fields"} <= {p["name"] for p in export}
+
+
+@pytest.mark.parametrize(
+    ("bbox", "served"),
+    [("-90.3,32.2,-90.1,32.4", True), ("-9.03e1,32.2,-90.1,32.4", True),
+     ("-90.3,32.2,0,-90.1,32.4,10", True), (".,.,.,.", False), ("1,2,3", False)],
+)
+def test_the_documented_bbox_is_the_bbox_the_downloads_take(client, bbox, served):
+    import re
+
+    document = client.get("/api/openapi.json").json()
+    export = document["paths"]["/export/{layer}.{format}"]["get"]["parameters"]
+    (param,) = [p for p in export if p["name"] == "bbox"]
+    documented = re.fullmatch(param["schema"]["pattern"], bbox) is not None
+    answered = client.get("/export/trust-land.geojson", {"bbox": bbox}).status_code
+    assert documented == served and (answered == 200) == served, (documented, answered)
 
 
 def test_schemathesis_as_staff_with_a_token_finds_no_server_error(live_server, street):
