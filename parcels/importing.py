@@ -599,7 +599,6 @@ def import_parcels(
     path = Path(path)
     source = open_source(path, layer)
     crs = source_crs(source, srid)
-    _check_srid_known(crs.srid)
     mapping = resolve_mapping(
         source.columns, fields=fields, vacant_codes=vacant_codes, mapping_file=mapping_file
     )

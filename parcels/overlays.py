@@ -18,7 +18,6 @@ from django.db import connection, transaction
 from parcels.importing import (
     ImportRefused,
     Source,
-    _check_srid_known,
     missing_geometry_reasons,
     open_source,
     quiet_invalid_wkt,
@@ -48,7 +47,6 @@ def import_overlays(
     path = Path(path)
     source = open_source(path, layer)
     crs = source_crs(source, srid)
-    _check_srid_known(crs.srid)
     name_column = _name_column(source.columns, name_field)
     frame = _read(source)
     if len(frame) == 0:
