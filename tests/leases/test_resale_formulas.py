@@ -409,8 +409,31 @@ def test_a_year_bought_on_29_february_is_completed_on_28_february():
 ITEMIZED_FACTS = {
     "principal_paid": D("24500"),
     "seller_closing_costs": D("3200"),
-    "improvements": (Improvement(description="New roof", cost=D("9000")),),
+    "improvements": (
+        Improvement(description="New roof", cost=D("9000"), completed_on=dt.date(2019, 5, 1)),
+    ),
 }
+
+
+def test_itemized_credits_no_improvement_unfinished_by_the_sale():
+    unfinished = (
+        Improvement(description="Porch", cost=D("4000")),
+        Improvement(description="Deck", cost=D("3000"), completed_on=dt.date(2023, 1, 5)),
+    )
+    facts = {**ITEMIZED_FACTS, "improvements": ITEMIZED_FACTS["improvements"] + unfinished}
+    formula = Itemized(
+        inflation_rate=D("0.02"), inflation_method="simple", improvement_share=D("0.5")
+    )
+
+    result = formula.evaluate(sale("180000", "2016-09-30", "2022-10-14", **facts))
+
+    assert ("Approved capital improvement: New roof (50% of cost $9,000.00)", D("4500.00")) in (
+        items(result)
+    )
+    notes = [line.label for line in result.lines if str(line.kind) == "note"]
+    assert "Not credited: Porch (not completed by the sale)" in notes
+    assert "Not credited: Deck (not completed by the sale)" in notes
+    assert not any("Porch" in label or "Deck" in label for label, _ in items(result))
 
 
 def test_itemized_adds_inflation_principal_improvements_and_closing_costs():
