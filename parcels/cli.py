@@ -73,9 +73,15 @@ def _codes(ctx, param, value: str | None) -> tuple[str, ...] | None:
     help="Where to write the reject file (default .clt/imports/).",
 )
 @click.option("--dry-run", is_flag=True, help="Show the mapping and the counts; change nothing.")
+@click.option(
+    "--allow-mass-retire",
+    is_flag=True,
+    help="Import even if the file leaves out (retires) more than a fifth of the parcels on "
+    "record (otherwise refused: a partial extract would retire the rest of the county).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def import_parcels(path, jurisdiction, srid, layer, mapping_file, fields, vacant_codes,
-                   rejects_dir, dry_run, quiet) -> None:  # fmt: skip
+                   rejects_dir, dry_run, allow_mass_retire, quiet) -> None:  # fmt: skip
     """Import a county parcel file (Shapefile, .zip, GeoPackage, GeoJSON, FileGDB, CSV+WKT).
 
     Upserts by (jurisdiction, APN): reports new, changed, unchanged and retired parcels, repairs
@@ -90,7 +96,8 @@ def import_parcels(path, jurisdiction, srid, layer, mapping_file, fields, vacant
             run = run_import(
                 path, jurisdiction=jurisdiction, srid=srid, fields=fields,
                 vacant_codes=vacant_codes, mapping_file=mapping_file, layer=layer,
-                dry_run=dry_run, reject_dir=rejects_dir, progress=not quiet, log=say,
+                dry_run=dry_run, reject_dir=rejects_dir, allow_mass_retire=allow_mass_retire,
+                progress=not quiet, log=say,
             )  # fmt: skip
         except ImportCommittedInterrupt as interrupt:
             raise click.ClickException(

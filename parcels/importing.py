@@ -583,6 +583,7 @@ def import_parcels(
     layer: str | None = None,
     dry_run: bool = False,
     reject_dir: Path | None = None,
+    allow_mass_retire: bool = False,
     user=None,
     progress: bool = False,
     log: Log = lambda message: None,
@@ -620,6 +621,8 @@ def import_parcels(
                 if _after_staging:
                     _after_staging()
                 outcome = _process(staged, run, source, crs, mapping, jurisdiction, log)
+                _check_retirement(outcome, len(staged.registry), source, allow_mass_retire,
+                                  dry_run, log)  # fmt: skip
                 if dry_run:
                     raise _DryRun
                 _write(run, crs, jurisdiction, source, outcome)
@@ -635,6 +638,32 @@ def import_parcels(
     if held_interrupt.received:
         raise ImportCommittedInterrupt(run)
     return run
+
+
+# A county's next file retires the parcels split, merged or renumbered since the last: a few
+# in a hundred. A file that would retire more than this share of the jurisdiction's parcels is
+# far more likely a partial extract (one district, a filtered export) than a county remade.
+MASS_RETIREMENT_SHARE = 0.2
+MASS_RETIREMENT_MIN = 100
+
+
+def _check_retirement(
+    outcome: Outcome, active: int, source: Source, allowed: bool, dry_run: bool, log: Log
+) -> None:
+    """Refuse an import that would retire a large share of the registry's parcels, unless
+    asked for (`--allow-mass-retire`); a dry run says so and goes on to count."""
+    retiring = outcome.retired
+    if allowed or retiring <= max(MASS_RETIREMENT_MIN, MASS_RETIREMENT_SHARE * active):
+        return
+    said = (
+        f"{source.path.name} would retire {retiring:,} of the {active:,} parcels on record "
+        f"({retiring / active:.0%}): the file does not name them. Is it the whole county? If "
+        "it is, import again with --allow-mass-retire; if not, import the whole county's file"
+    )
+    if dry_run:
+        log(f"clt: warning: {said}")
+        return
+    raise ImportRefused(said + ". Nothing was imported")
 
 
 class ImportCommittedInterrupt(KeyboardInterrupt):

@@ -742,3 +742,44 @@ def test_filegdb_in_a_zip_imports(tmp_path):
     shutil.make_archive(str(archive).removesuffix(".zip"), "zip", tmp_path, gdb.name)
     result = run(archive, tmp_path)
     assert result.new == 6
+
+
+# --- a partial file ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def city_and_a_district(tmp_path):
+    """A 300-parcel city on record, and a file of 50 of its parcels (one district's extract)."""
+    synth = pytest.importorskip("clt.synth")
+    city = tmp_path / "city.gpkg"
+    synth.generate_city(city, 300, 7, progress=False)
+    assert run(city, tmp_path).new > 250
+    district = write(gpd.read_file(city, engine="pyogrio").head(50), tmp_path / "district.gpkg")
+    return city, district
+
+
+def test_a_file_that_would_retire_most_of_the_county_is_refused(tmp_path, city_and_a_district):
+    _, district = city_and_a_district
+    before = registry_checksum()
+
+    with pytest.raises(ImportRefused, match="would retire 2[0-9]{2} of the 2[0-9]{2} parcels"):
+        run(district, tmp_path)
+
+    assert registry_checksum() == before
+    assert not Parcel.objects.filter(retired_at__isnull=False).exists()
+
+
+def test_a_dry_run_warns_of_a_mass_retirement_and_counts_it(tmp_path, city_and_a_district):
+    _, district = city_and_a_district
+    said = []
+    result = run(district, tmp_path, dry_run=True, log=said.append)
+    assert result.retired > 200
+    assert any("warning:" in line and "--allow-mass-retire" in line for line in said)
+
+
+def test_a_mass_retirement_asked_for_is_done(tmp_path, city_and_a_district):
+    _, district = city_and_a_district
+    result = cli("import-parcels", str(district), "--allow-mass-retire", "--quiet",
+                 "--rejects-dir", str(tmp_path / "rejects"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert Parcel.objects.filter(retired_at__isnull=False).count() > 200
