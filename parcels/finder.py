@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -172,6 +173,7 @@ class LotSearch:
     polygon: GEOSGeometry | None = None
     neighbourhood: str | None = None
     near: Point | None = None
+    centre: dict | None = None  # the parcel an `address` named: {"address", "apn", "lon", "lat"}
     within_m: float | None = None
     near_holdings_m: float | None = None
     outside_flood: bool = False
@@ -212,7 +214,7 @@ def parse_lot_search(params: Mapping[str, str]) -> LotSearch:
         values["polygon"] = parse_polygon(get["polygon"])
     if "neighbourhood" in get:
         values["neighbourhood"] = get["neighbourhood"].strip()
-    values["near"] = _near(get)
+    values["near"], values["centre"] = _near(get)
     if "within_m" in get:
         values["within_m"] = parse_distance_m(get["within_m"], "within_m")
         if values["near"] is None:
@@ -242,32 +244,84 @@ def _area(get: dict, m2_key: str, acres_key: str) -> float | None:
     return None
 
 
-def _near(get: dict) -> Point | None:
+def _near(get: dict) -> tuple[Point | None, dict | None]:
+    """The point distances are measured from, and the parcel it is on when an address gave it."""
     if "near" in get and "address" in get:
         raise FinderError("address", "give near=lon,lat or address, not both")
     if "near" in get:
-        return parse_point(get["near"], "near")
+        return parse_point(get["near"], "near"), None
     if "address" in get:
-        return locate_address(get["address"])
-    return None
+        parcel = locate_address(get["address"])
+        point = parcel.geom.point_on_surface
+        centre = {"address": parcel.address, "apn": parcel.apn,
+                  "lon": round(point.x, 6), "lat": round(point.y, 6)}  # fmt: skip
+        return point, centre
+    return None, None
 
 
-def locate_address(address: str) -> Point:
-    """The point on the surface of the active parcel at `address` (the registry is the
-    gazetteer: no third-party geocoder sees what staff search for)."""
+MAX_CANDIDATES_SHOWN = 5
+
+
+def address_key(text: str) -> str:
+    """`text` as addresses are compared: upper case, punctuation dropped, spaces collapsed."""
+    return " ".join(re.sub(r"[^0-9A-Z\s]", "", text.upper()).split())
+
+
+def locate_address(address: str):
+    """The active parcel at `address` (the registry is the gazetteer: no third-party geocoder
+    sees what staff search for).
+
+    The parcel whose address is `address` (case, spacing and punctuation aside); else the one
+    parcel whose address starts with it, or else contains it. Text that fits several addresses
+    is refused with some of them listed: a search measured from a guessed parcel (the first in
+    the alphabet) looks right and is not.
+    """
+    key = address_key(address)
+    if not key:
+        raise FinderError("address", f"no parcel in the registry at '{address}'")
+    for lookup in ("exact", "startswith", "contains"):
+        addresses = _addresses_matching(key, lookup)
+        if len(addresses) > 1:
+            shown = ", ".join(addresses[:MAX_CANDIDATES_SHOWN])
+            more = ", …" if len(addresses) > MAX_CANDIDATES_SHOWN else ""
+            raise FinderError(
+                "address", f"'{address.strip()}' matches several parcels: {shown}{more}; "
+                "type more of the address"
+            )  # fmt: skip
+        if addresses:
+            return _parcels_keyed(key, lookup).order_by("apn").first()
+    raise FinderError("address", f"no parcel in the registry at '{address}'")
+
+
+def _parcels_keyed(key: str, lookup: str):
+    """Active parcels with an outline whose address key matches `key` by `lookup`."""
+    from django.db.models import F, Func, Value
+
     from parcels.models import Parcel
 
-    text = " ".join(address.split())
-    parcel = (
-        Parcel.objects.active().filter(address__iexact=text, geom__isnull=False).first()
-        or Parcel.objects.active()
-        .filter(address__istartswith=text, geom__isnull=False)
-        .order_by("address")
-        .first()
+    stripped = Func(Func(F("address"), function="UPPER"), Value(r"[^0-9A-Z[:space:]]"),
+                    Value(""), Value("g"), function="regexp_replace")  # fmt: skip
+    spaced = Func(stripped, Value(r"\s+"), Value(" "), Value("g"), function="regexp_replace")
+    # The longest word first narrows by the trigram index on UPPER(address); the key is then
+    # compared on the few parcels left.
+    word = max(key.split(), key=len)
+    return (
+        Parcel.objects.active()
+        .filter(geom__isnull=False, address__icontains=word)
+        .annotate(address_key=Func(spaced, function="BTRIM"))
+        .filter(**{f"address_key__{lookup}": key})
     )
-    if parcel is None:
-        raise FinderError("address", f"no parcel in the registry at '{address}'")
-    return parcel.geom.point_on_surface
+
+
+def _addresses_matching(key: str, lookup: str) -> list[str]:
+    """The distinct addresses matching `key` by `lookup`, one more than are shown."""
+    rows = (
+        _parcels_keyed(key, lookup)
+        .order_by("address_key")
+        .values_list("address_key", "address")
+        .distinct("address_key")[: MAX_CANDIDATES_SHOWN + 1]
+    )
+    return [address for _, address in rows]
 
 
 def lots_queryset(search: LotSearch, *, distance_filter: bool = True):
@@ -352,7 +406,7 @@ def _vacant_lots_json(search: LotSearch) -> str:
     wrapped = f"""
         SELECT json_build_object(
             'type', 'FeatureCollection',
-            'page', %s, 'limit', %s, 'has_next', count(*) > %s,
+            'page', %s, 'limit', %s, 'has_next', count(*) > %s, 'centre', %s::json,
             'features', coalesce(json_agg(json_build_object(
                 'type', 'Feature', 'id', q.id,
                 'geometry', ST_AsGeoJSON(q.geom, 6)::json,
@@ -361,7 +415,9 @@ def _vacant_lots_json(search: LotSearch) -> str:
         FROM (SELECT inner_q.*, row_number() OVER () AS rank FROM ({sql}) inner_q) q
         {"WHERE q.distance_m <= %s" if cut else ""}
     """
-    params = [search.page, search.limit, search.limit, SQM_PER_ACRE, search.limit, *sql_params]
+    centre = json.dumps(search.centre)
+    params = [search.page, search.limit, search.limit, centre, SQM_PER_ACRE, search.limit,
+              *sql_params]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(wrapped, params + ([search.within_m] if cut else []))
         return cursor.fetchone()[0]
@@ -394,7 +450,8 @@ def adjacent_lots_geojson(params: Mapping[str, str]) -> dict:
         row["area_m2"] = round(row["area_m2"], 1)
         features.append({"type": "Feature", "id": row.pop("id"), "geometry": geometry,
                          "properties": row})  # fmt: skip
-    return {"type": "FeatureCollection", "tolerance_m": tolerance, "features": features}
+    return {"type": "FeatureCollection", "tolerance_m": tolerance, "centre": search.centre,
+            "features": features}  # fmt: skip
 
 
 def assemblages_geojson(params: Mapping[str, str]) -> dict:
@@ -423,7 +480,8 @@ def assemblages_geojson(params: Mapping[str, str]) -> dict:
                 "touches_trust_land": row["touches_trust_land"], "holdings": row["holdings"],
             },
         })  # fmt: skip
-    return {"type": "FeatureCollection", "tolerance_m": tolerance, "features": features}
+    return {"type": "FeatureCollection", "tolerance_m": tolerance, "centre": search.centre,
+            "features": features}  # fmt: skip
 
 
 def _cell(value) -> str:

@@ -112,3 +112,74 @@ def test_finder_page_sends_visitors_to_log_in(client):
     response = client.get("/finder/")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+@pytest.fixture
+def lynch_st():
+    """Lots along Lynch St and one on Cleveland Ave, each a vacant lot of its own."""
+    lynch = [f"{number} Lynch St" for number in range(1400, 1412, 2)]
+    addresses = [*lynch, "1103 Cleveland Ave.", "110 Ewing St"]
+    return {
+        address: Parcel.objects.create(
+            apn=f"L{n}", geom=lot(n), vacancy_status="vacant", address=address
+        )
+        for n, address in enumerate(addresses, start=3)
+    }
+
+
+def test_an_exact_address_is_used_whatever_its_case_spacing_or_final_dot(staff_client, lynch_st):
+    for written in ("1103 cleveland  ave", " 1103 CLEVELAND AVE. ", "1103 Cleveland Ave"):
+        body = staff_client.get("/api/vacant-lots", {"address": written}).json()
+        assert (body["centre"]["address"], body["centre"]["apn"]) == ("1103 Cleveland Ave.", "L9")
+
+
+def test_an_exact_address_wins_over_longer_ones_starting_with_it(staff_client, lynch_st):
+    Parcel.objects.create(
+        apn="L99", geom=lot(20), vacancy_status="vacant", address="110 Ewing St Rear"
+    )
+    body = staff_client.get("/api/vacant-lots", {"address": "110 ewing st"}).json()
+    assert body["centre"]["apn"] == "L10"
+
+
+def test_a_partial_address_fitting_one_parcel_is_used(staff_client, lynch_st):
+    body = staff_client.get("/api/vacant-lots", {"address": "1103"}).json()
+    assert body["centre"]["apn"] == "L9"
+    body = staff_client.get("/api/vacant-lots", {"address": "cleveland"}).json()  # contains
+    assert body["centre"]["apn"] == "L9"
+
+
+def test_the_centre_is_the_point_the_distances_are_measured_from(staff_client, lynch_st):
+    body = staff_client.get("/api/vacant-lots", {"address": "1103 Cleveland Ave"}).json()
+    centre = body["centre"]
+    assert LON + 9 * SIDE < centre["lon"] < LON + 10 * SIDE
+    assert LAT < centre["lat"] < LAT + SIDE
+    nearest = body["features"][0]["properties"]
+    assert (nearest["apn"], nearest["distance_m"]) == ("L9", 0)
+
+
+@pytest.mark.parametrize(
+    ("written", "listed"),
+    [
+        ("14", "1400 Lynch St, 1402 Lynch St, 1404 Lynch St, 1406 Lynch St, 1408 Lynch St, …"),
+        ("1", "110 Ewing St, 1103 Cleveland Ave., 1400 Lynch St, 1402 Lynch St, 1404 Lynch St, …"),
+        ("110", "110 Ewing St, 1103 Cleveland Ave."),
+        ("lynch", "1400 Lynch St, 1402 Lynch St, 1404 Lynch St, 1406 Lynch St, 1408 Lynch St, …"),
+    ],
+)
+def test_an_address_fitting_several_parcels_is_a_400_listing_them(
+    staff_client, lynch_st, written, listed
+):
+    response = staff_client.get("/api/vacant-lots", {"address": written})
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["invalid-params"][0]["name"] == "address"
+    assert problem["invalid-params"][0]["reason"] == (
+        f"'{written}' matches several parcels: {listed}; type more of the address"
+    )
+
+
+def test_adjacent_and_assemblages_say_which_parcel_an_address_named(staff_client, lynch_st):
+    params = {"address": "1103 Cleveland Ave", "within_m": "5000"}
+    for url in ("/api/vacant-lots/adjacent", "/api/assemblages"):
+        assert staff_client.get(url, params).json()["centre"]["apn"] == "L9"
+    assert staff_client.get("/api/assemblages").json()["centre"] is None
