@@ -139,6 +139,9 @@ def resale_close(*, resale: Resale, closed_on: dt.date, user=None) -> GroundLeas
     """
     if resale.closed_on is not None:
         raise ValidationError({"closed_on": f"this resale closed on {resale.closed_on}"})
+    if closed_on > timezone.localdate():
+        raise ValidationError({"closed_on": f"{closed_on} is after today: record a closing "
+                                            "once it has happened"})  # fmt: skip
     if closed_on < resale.contract_on:
         raise ValidationError(
             {"closed_on": f"{closed_on} is before the contract date {resale.contract_on}"}
@@ -161,7 +164,11 @@ def lease_pass_to_buyer(*, resale: Resale) -> GroundLease:
         return lease
     lease.purchase_price = resale.agreed_price
     lease.purchase_date = resale.closed_on
-    lease.full_clean()
-    lease.save(update_fields=["purchase_price", "purchase_date"])
+    # Only the two fields this step writes: the lease's other rules (its dates against the
+    # holding's, the holding's other leases) are for who edits those, and a closing that
+    # failed on them raised a 500 after the resale form had validated.
+    written = {"purchase_price", "purchase_date"}
+    lease.clean_fields(exclude=[f.name for f in lease._meta.fields if f.name not in written])
+    lease.save(update_fields=sorted(written))
     lease.lessees.set([resale.buyer])
     return lease

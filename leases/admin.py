@@ -13,6 +13,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
@@ -139,7 +140,10 @@ class GroundLeaseForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         holding, parcels = cleaned.get("holding"), cleaned.get("parcels")
-        if holding is not None and parcels is not None:
+        # Checked when they are set: a lease whose holding has since ended (or let a parcel
+        # go) must still save, for its notes, status or end date.
+        chosen_now = self.instance.pk is None or {"holding", "parcels"} & set(self.changed_data)
+        if holding is not None and parcels is not None and chosen_now:
             try:
                 check_lease_parcels(holding, parcels)
             except ValidationError as exc:
@@ -315,8 +319,29 @@ class ResaleAdmin(RecordedAdmin):
 # Published index tables and source documents
 
 
+class IndexValueFormSet(BaseInlineFormSet):
+    """The series' values as submitted: one per key (year, month, size, percent), a blank
+    counted as a value, as the database's constraint counts it (`nulls_distinct=False`)."""
+
+    def clean(self):
+        super().clean()
+        seen: set[tuple] = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not form.has_changed() and not form.instance.pk:
+                continue
+            key = tuple(data.get(name) for name in INDEX_KEY)
+            if key in seen:
+                form.add_error(None, "This value is listed twice in the series.")
+            seen.add(key)
+
+
+INDEX_KEY = ("year", "month", "household_size", "percent_of_median")
+
+
 class IndexValueInline(admin.TabularInline):
     model = IndexValue
+    formset = IndexValueFormSet
     extra = 0
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
 
 from leases.models import CapitalImprovement, GroundLease, Resale
 from leases.pricing import max_resale_price
@@ -57,6 +58,11 @@ class ResaleForm(forms.ModelForm):
         if seller is not None and seller == buyer:
             self.add_error("buyer", "The buyer must be another party than the seller.")
         contract_on, closed_on = data.get("contract_on"), data.get("closed_on")
+        if closed_on and closed_on > timezone.localdate():  # closing passes the lease at once
+            self.add_error(
+                "closed_on", f"{closed_on.isoformat()} is after today: record the closing "
+                "once it has happened (the lease then passes to the buyer).",
+            )  # fmt: skip
         if contract_on and closed_on and closed_on < contract_on:
             self.add_error(
                 "closed_on", f"{closed_on.isoformat()} is before the contract date "

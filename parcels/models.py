@@ -245,6 +245,29 @@ class Holding(models.Model):
                              f"{self.acquired_on}."},
                 code="ends_before_it_begins",
             )  # fmt: skip
+        self._check_its_leases()
+
+    def _check_its_leases(self) -> None:
+        """The holding's dates keep its leases inside them (a lease checks the same from its
+        side): moving the acquisition after a lease began, or the end before one began,
+        would leave leases that can no longer be saved."""
+        if self.pk is None or self.acquired_on is None:
+            return
+        leases = self.leases.order_by("starts_on").values_list("reference", "starts_on")
+        first = leases.first()
+        if first and first[1] < self.acquired_on:
+            raise ValidationError(
+                {"acquired_on": f"Lease {first[0]} on this holding starts on {first[1]}, "
+                                "before this date."},
+                code="lease_before_acquisition",
+            )  # fmt: skip
+        last = leases.last()
+        if self.ended_on and last and last[1] > self.ended_on:
+            raise ValidationError(
+                {"ended_on": f"Lease {last[0]} on this holding starts on {last[1]}, after "
+                             "this date."},
+                code="lease_after_the_end",
+            )  # fmt: skip
 
     def area_m2(self) -> float:
         return self.parcels.aggregate(total=models.Sum("area_m2"))["total"] or 0.0

@@ -467,3 +467,71 @@ def test_an_end_date_on_an_active_lease_is_refused_on_the_status(editor, registr
     assert "set the status to terminated or expired" in str(
         response.context["adminform"].form.errors["status"]
     )
+
+
+# --- records that outlived their holding's parcels, and index values -------------------------
+
+
+def test_a_lease_whose_holding_has_let_its_parcel_go_still_saves_unchanged(editor, registry):
+    """The parcels are checked when they are chosen: a lease signed when the holding held its
+    lot must still save (notes, status, end) after the holding ended that membership."""
+    from parcels.models import HoldingParcel
+
+    lease = registry["groundlease"]
+    HoldingParcel.objects.filter(holding=lease.holding).update(ended_on=dt.date(2025, 6, 1))
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    data["notes"] = "Holding ended in 2025; lease kept on record."
+
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    lease.refresh_from_db()
+    assert lease.notes.startswith("Holding ended")
+
+
+def test_choosing_a_parcel_the_holding_no_longer_holds_is_still_refused(editor, registry):
+    from parcels.models import HoldingParcel
+
+    lease = registry["groundlease"]
+    other = factories.parcel()
+    factories.holding(parcels=[other])
+    HoldingParcel.objects.filter(parcel=other).update(ended_on=dt.date(2025, 6, 1))
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    data["parcels"] = [str(lease.parcels.get().pk), str(other.pk)]
+
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 200
+    assert other.apn in str(response.context["errors"])
+
+
+def test_a_holding_cannot_be_dated_after_its_lease_began(editor, registry):
+    holding = registry["holding"]
+    data = factories.admin_form_data(editor.get(change_url(holding)))
+    data["acquired_on"] = "2020-01-01"  # the lease began 2017-06-01
+
+    response = editor.post(change_url(holding), data)
+
+    assert response.status_code == 200
+    assert "starts on 2017-06-01, before this date" in str(response.context["errors"])
+    holding.refresh_from_db()
+    assert holding.acquired_on == dt.date(2017, 3, 1)
+
+
+def test_an_index_value_already_in_the_series_is_a_field_error_not_a_500(editor, registry):
+    series = registry["indexseries"]
+    kept = series.values.first()
+    data = factories.admin_form_data(editor.get(change_url(series)))
+    total = int(data["values-TOTAL_FORMS"])
+    data["values-TOTAL_FORMS"] = str(total + 2)
+    for row in (total, total + 1):  # once against the saved value, once twice in the form
+        data[f"values-{row}-year"] = str(kept.year)
+        data[f"values-{row}-month"] = "" if kept.month is None else str(kept.month)
+        data[f"values-{row}-value"] = "70000"
+        data[f"values-{row}-series"] = str(series.pk)
+
+    response = editor.post(change_url(series), data)
+
+    assert response.status_code == 200
+    assert "already has a value for" in str(response.context["errors"])
+    assert series.values.count() == 1

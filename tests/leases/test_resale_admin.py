@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from clt.roles import EDITOR
 from leases.models import GroundLease, Resale
@@ -28,6 +29,15 @@ def editor(client):
 def lease():
     """DOMAIN.md example 4: $250,000 at 2% simple from 2017-06-01 is $300,000 in 2027-06-01."""
     return factories.lease(reference="GL-2017-004")
+
+
+@pytest.fixture
+def after_the_sale(monkeypatch):
+    """Today is the end of 2027, so the example's 2027 closings have happened: a closing is
+    only recorded once it has."""
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: dt.date(2027, 12, 31))
 
 
 def resale_data(lease: GroundLease, **fields) -> dict[str, str]:
@@ -115,7 +125,7 @@ def test_the_seller_cannot_be_the_buyer(editor, lease):
     assert field_errors(response, "buyer") == ["The buyer must be another party than the seller."]
 
 
-def test_a_resale_cannot_close_before_its_contract(editor, lease):
+def test_a_resale_cannot_close_before_its_contract(editor, lease, after_the_sale):
     response = post_resale(editor, lease, closed_on="2027-05-31")
     assert field_errors(response, "closed_on") == [
         "2027-05-31 is before the contract date 2027-06-01."
@@ -128,7 +138,7 @@ def test_a_buyer_income_outside_0_to_1000_pct_of_median_is_refused(editor, lease
     assert field_errors(response, "buyer_income_pct_ami") == ["Give a percentage from 0 to 1000."]
 
 
-def test_closing_a_resale_in_the_admin_passes_the_lease_to_the_buyer(editor, lease):
+def test_closing_a_resale_in_the_admin_passes_the_lease_to_the_buyer(editor, lease, after_the_sale):
     response = post_resale(editor, lease, closed_on="2027-07-15")
 
     assert response.status_code == 302
@@ -139,7 +149,9 @@ def test_closing_a_resale_in_the_admin_passes_the_lease_to_the_buyer(editor, lea
     assert lease.purchase_date == dt.date(2027, 7, 15)
 
 
-def test_closing_an_open_resale_on_its_page_passes_the_lease_to_the_buyer(editor, lease):
+def test_closing_an_open_resale_on_its_page_passes_the_lease_to_the_buyer(
+    editor, lease, after_the_sale
+):
     assert post_resale(editor, lease).status_code == 302
     resale = Resale.objects.get()
     data = factories.admin_form_data(editor.get(change_url(resale)))
@@ -150,6 +162,31 @@ def test_closing_an_open_resale_on_its_page_passes_the_lease_to_the_buyer(editor
     lease.refresh_from_db()
     assert list(lease.lessees.all()) == [resale.buyer]
     assert lease.purchase_date == dt.date(2027, 7, 15)
+
+
+def test_a_closing_after_today_is_refused_and_the_lease_stays_with_its_lessee(editor, lease):
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    response = post_resale(editor, lease, contract_on="2026-01-05", closed_on=tomorrow.isoformat())
+
+    [error] = field_errors(response, "closed_on")
+    assert error.startswith(f"{tomorrow.isoformat()} is after today")
+    lease.refresh_from_db()
+    assert lease.purchase_date == dt.date(2017, 6, 1) and not Resale.objects.exists()
+
+
+def test_closing_passes_the_lease_even_when_the_lease_breaks_a_newer_rule(editor, lease):
+    """A holding whose acquisition date was put after the lease began (as old data may have
+    it): closing a resale writes the buyer's price and date, and does not 500 on the rest."""
+    from parcels.models import Holding
+
+    Holding.objects.filter(pk=lease.holding_id).update(acquired_on=dt.date(2020, 1, 1))
+    response = post_resale(
+        editor, lease, contract_on="2026-01-05", closed_on="2026-02-01", agreed_price="260000",
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    lease.refresh_from_db()
+    assert lease.purchase_date == dt.date(2026, 2, 1)
 
 
 def test_a_historical_resale_closed_before_the_current_purchase_leaves_the_lease(editor, lease):
@@ -190,7 +227,9 @@ def test_the_resale_inline_on_the_lease_page_refuses_a_price_above_the_formula(e
     assert not Resale.objects.exists()
 
 
-def test_a_resale_closed_in_the_lease_pages_inline_passes_the_lease_to_the_buyer(editor, lease):
+def test_a_resale_closed_in_the_lease_pages_inline_passes_the_lease_to_the_buyer(
+    editor, lease, after_the_sale
+):
     data = inline_resale(editor, lease, closed_on="2027-07-01")
 
     response = editor.post(change_url(lease), data)
