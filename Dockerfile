@@ -7,6 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gdal-bin libgdal32 libgeos-c1v5 libproj25 \
+       postgresql-client-15 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -26,7 +27,9 @@ RUN pip install --no-cache-dir -e . \
     && DATABASE_URL=postgis://build:build@localhost/build python -m django collectstatic \
        --noinput --settings=clt.settings
 
-RUN useradd --system --home /app clt
+# clt backup/restore need pg_dump/pg_restore (postgresql-client-15, above); an import writes
+# its reject file under .clt/imports, which the app's user must own.
+RUN useradd --system --home /app clt && mkdir -p /app/.clt/imports && chown -R clt /app/.clt
 USER clt
 EXPOSE 8000
 CMD ["gunicorn", "clt.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

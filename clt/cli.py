@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import os
 import sys
 from pathlib import Path
 
@@ -18,10 +19,45 @@ from clt.clitools import ensure_local_database, say, setup_django, uses_local_db
 
 
 class CltGroup(click.Group):
-    """Lists commands in the order they were added (set-up first), not alphabetically."""
+    """Lists commands in the order they were added (set-up first), not alphabetically; a
+    database that cannot be reached is one line that says which and what to do, for every
+    command (it was a 100-line traceback from most of them)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not _database_unreachable(exc):
+                raise
+            raise click.ClickException(_unreachable_message(exc)) from exc
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    import psycopg
+
+    try:
+        from django.db.utils import InterfaceError, OperationalError
+    except ImportError:  # pragma: no cover - Django is a dependency
+        return isinstance(exc, psycopg.OperationalError)
+    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError)
+
+
+def _unreachable_message(exc: BaseException) -> str:
+    from urllib.parse import urlsplit
+
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        parts = urlsplit(url)
+        where = f"DATABASE_URL's {parts.hostname}:{parts.port or 5432}{parts.path}"
+        fix = "check DATABASE_URL (host, port, name, user and password) and that it runs"
+    else:
+        where = "the project's own database"
+        fix = "see `clt db status`, or start it with `clt db start`"
+    reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return f"cannot use {where}: {reason}. Fix: {fix}"
 
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120, "terminal_width": 120}
@@ -50,6 +86,7 @@ def main() -> None:
 @click.option("--no-demo", is_flag=True, help="Do not load the demo neighbourhood.")
 def up(host: str, port: int, no_demo: bool) -> None:
     """Start the database, migrate, load the demo data and serve the app."""
+    _check_port_free(host, port)  # before starting anything, so nothing is left running
     started = ensure_local_database()
     try:
         setup_django(database=False)
@@ -68,8 +105,25 @@ def up(host: str, port: int, no_demo: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Serve the app (no migration, no demo data)."""
+    _check_port_free(host, port)
     setup_django()
     _runserver(host, port)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port something else listens on, saying so; Django's runserver would exit the
+    process on it (os._exit), past every clean-up, leaving the database `up` started running."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot serve on {host}:{port}: {exc.strerror}. Stop what uses it, or choose "
+                "another port with --port"
+            ) from None
 
 
 def _runserver(host: str, port: int) -> None:

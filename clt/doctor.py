@@ -59,6 +59,7 @@ def check_proj() -> str:
 
 
 def check_database() -> str:
+    from django.core.exceptions import ImproperlyConfigured
     from django.db import connection
     from django.db.utils import OperationalError
 
@@ -66,7 +67,7 @@ def check_database() -> str:
         with connection.cursor() as cursor:
             cursor.execute("SHOW server_version")
             server = cursor.fetchone()[0]
-    except OperationalError as exc:
+    except (OperationalError, ImproperlyConfigured) as exc:
         where = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "the local database"
         raise Missing(
             f"{where} does not answer: {str(exc).strip()}. "
@@ -105,16 +106,20 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
 def run_checks(echo: Callable[[str], None], *, start_local_db: bool) -> bool:
     """Print one line per check; True when every check passed."""
     ok = True
-    try:
-        if start_local_db:
+    if start_local_db:
+        try:
             from clt.clitools import ensure_local_database
 
             ensure_local_database()
+        except Exception as exc:  # report and continue: the checks below say what is missing
+            echo(f"  !! set-up: {exc}")
+            ok = False
+    try:  # Django's settings load without a database, so the checks below can still run
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
         import django
 
         django.setup()
-    except Exception as exc:  # report and continue: the checks below say which part is missing
+    except Exception as exc:
         echo(f"  !! set-up: {exc}")
         ok = False
     for label, check in CHECKS:

@@ -60,7 +60,8 @@ def _pool(max_size: int) -> dict:
 
 DEBUG = _env_flag("CLT_DEBUG", default=False)
 SECRET_KEY = os.environ.get("CLT_SECRET_KEY") or (
-    # A fixed key is fine for a laptop; production must set one (checked by `clt doctor`).
+    # A fixed key is fine for a laptop; production must set one (clt.production refuses to start
+    # without a random key of 50+ characters).
     "dev-only-insecure-key-set-CLT_SECRET_KEY-in-production"
 )
 ALLOWED_HOSTS = [

@@ -97,3 +97,42 @@ def test_the_development_server_closes_each_requests_database_connection(monkeyp
         connections.settings["default"]["CONN_MAX_AGE"] = before
     assert served == [("runserver", "127.0.0.1:8999")]
     assert in_a_thread == [0]
+
+
+UNREACHABLE = "postgres://clt:wrong@127.0.0.1:1/nowhere"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report"], ["holdings"], ["migrate"], ["token", "list"], ["vacant-lots", "--limit", "1"],
+     ["resale-price", "--lease", "GL-1", "--sale-date", "2026-01-01"]],
+)
+def test_a_database_that_cannot_be_reached_is_one_line_with_the_fix(command):
+    result = run_clt(*command, env={**os.environ, "DATABASE_URL": UNREACHABLE})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    *_, line = [line for line in result.stderr.splitlines() if line.strip()]  # after progress
+    assert result.stderr.count("Error:") == 1
+    assert line.startswith("Error: cannot use DATABASE_URL's 127.0.0.1:1/nowhere: ")
+    assert "Connection refused" in line and "Fix: check DATABASE_URL" in line
+
+
+def test_doctor_reports_an_unreachable_database_without_a_traceback():
+    result = run_clt("doctor", env={**os.environ, "DATABASE_URL": UNREACHABLE})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "does not answer" in result.stdout + result.stderr
+
+
+def test_up_refuses_a_port_in_use_before_starting_anything():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_clt("up", "--port", str(port), "--no-demo",
+                         env={**os.environ, "DATABASE_URL": UNREACHABLE})  # fmt: skip
+    assert result.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert "migrating" not in result.stderr  # refused before the database was touched

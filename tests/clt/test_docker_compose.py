@@ -45,7 +45,16 @@ def test_database_url_matches_the_database_service(compose):
 
 def test_web_waits_for_a_healthy_database(compose):
     assert compose["services"]["web"]["depends_on"]["db"]["condition"] == "service_healthy"
-    assert "pg_isready" in " ".join(compose["services"]["db"]["healthcheck"]["test"])
+    check = " ".join(compose["services"]["db"]["healthcheck"]["test"])
+    # Over TCP: a socket check passes during the image's first initialisation, before the
+    # server that web connects to (db:5432) listens.
+    assert "pg_isready" in check and "-h 127.0.0.1" in check
+    assert compose["services"]["web"]["restart"] == "on-failure"
+
+
+def test_the_image_can_back_up_and_import(dockerfile):
+    assert "postgresql-client-15" in dockerfile  # clt backup / restore run pg_dump, pg_restore
+    assert "chown -R clt /app/.clt" in dockerfile  # the reject files of imports
 
 
 def test_web_health_check_calls_the_apps_health_endpoint(compose):

@@ -56,3 +56,18 @@ def test_up_migrates_loads_the_demo_and_serves_it():
     assert f"<strong>{EXPECTED['holding_count']}</strong> holdings" in home
     assert "migrating the database" in output
     assert "loaded the demo neighbourhood" in output
+
+
+def test_dev_finds_the_system_libraries_on_a_users_path_without_sbin():
+    """A Debian user's PATH has no /sbin, where ldconfig is: `./dev` must still see GDAL and
+    GEOS installed (it reported them missing and stopped, for every user with sudo)."""
+    script = (
+        'source <(sed -n "/^LDCONFIG=/p;/^missing_system_packages()/,/^}/p" dev); '
+        "missing_system_packages"
+    )
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, capture_output=True, text=True,
+        env={"HOME": os.environ.get("HOME", "/root"), "PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", result.stdout  # nothing missing: .ci/run installed them
