@@ -1,0 +1,146 @@
+"""The staff finder page in a real headless Chromium: paging through the lots, the parcel an
+address was measured from, errors shown at the field they name, and the GeoJSON download."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from parcels.models import Parcel
+from tests import factories
+from tests.browser import Visit
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+LON, LAT, SIDE = -90.2010, 32.2990, 0.0003
+
+
+def lots(count: int, *, address: str = "{n} Lynch St") -> list[Parcel]:
+    """`count` vacant lots in a row, east of LON."""
+    return [
+        factories.parcel(
+            apn=f"P{n:03d}", address=address.format(n=n), geom=factories.lot(LON + n * SIDE, LAT)
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.fixture
+def finder(browser, live_server):
+    """The finder open in a staff member's tab, searching every lot (not only the map view)."""
+    visit = Visit(browser)
+    client = Client()
+    client.force_login(User.objects.create_superuser("fannie", password="x"))
+    host = urlsplit(live_server.url).hostname
+    visit.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                                "domain": host, "path": "/"}])  # fmt: skip
+    visit.page.goto(f"{live_server.url}/finder/")
+    visit.page.uncheck("input[name=in_view]")
+    yield visit
+    visit.close()
+    refused = [m for m in visit.console if "Content Security Policy" in m]
+    assert not refused, refused  # scripts by nonce only, no inline style or handlers
+
+
+def search(visit: Visit, **fields: str) -> None:
+    for name, value in fields.items():
+        visit.page.fill(f"#search [name={name}]", value)
+    visit.page.click("#search button[type=submit]")
+
+
+def count_line(visit: Visit, expected: str) -> None:
+    visit.page.locator("#count", has_text=expected).wait_for(timeout=10_000)
+    assert visit.page.inner_text("#count") == expected
+
+
+def test_the_next_button_shows_the_lots_after_the_first_hundred(finder):
+    lots(105)
+    search(finder)
+    count_line(finder, "100 lots shown, more on the next page")
+    assert finder.page.locator("#previous").is_disabled()
+    finder.page.click("#next")
+    count_line(finder, "5 lots shown on page 2")
+    assert finder.page.locator("#results tbody tr").count() == 5
+    assert finder.page.locator("#next").is_disabled()
+    pages = [parse_qs(urlsplit(u).query) for u in finder.requests if "/api/vacant-lots?" in u]
+    assert pages[-1].pop("page") == ["2"]
+    assert pages[-1] == pages[0]  # the same search, one page on
+    finder.page.click("#previous")
+    count_line(finder, "100 lots shown, more on the next page")
+
+
+def test_a_search_finding_nothing_says_so(finder):
+    search(finder, min_area_m2="5")
+    count_line(finder, "No lots found")
+
+
+def test_the_page_names_and_marks_the_parcel_an_address_was_measured_from(finder):
+    lots(3)
+    centre = factories.parcel(apn="C1", address="1103 Cleveland Ave",
+                              geom=factories.lot(LON, LAT + 2 * SIDE))  # fmt: skip
+    search(finder, address="1103 cleveland ave.")
+    finder.page.locator("#centre", has_text="Measured from").wait_for(timeout=10_000)
+    assert finder.page.inner_text("#centre") == f"Measured from {centre.address} (APN C1)"
+    assert finder.page.locator("path.finder-centre").count() == 1
+
+
+def test_an_error_is_shown_at_its_field_with_its_label_and_clears_the_results(finder):
+    lots(3, address="14{n:02d} Lynch St")
+    search(finder)
+    count_line(finder, "3 lots shown")
+    search(finder, address="14")
+    message = finder.page.locator("#problem-address")
+    message.wait_for(timeout=10_000)
+    assert message.inner_text() == (
+        "Near address: '14' matches several parcels: 1400 Lynch St, 1401 Lynch St, "
+        "1402 Lynch St; type more of the address"
+    )
+    field = finder.page.locator("#search [name=address]")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert field.get_attribute("aria-describedby") == "problem-address"
+    assert finder.page.locator("#results tbody tr").count() == 0
+    assert finder.page.locator(".leaflet-overlay-pane path").count() == 0
+    assert finder.page.inner_text("#count") == ""
+    search(finder, address="1401")  # the next search clears the message
+    count_line(finder, "3 lots shown")
+    assert finder.page.locator(".field-problem").count() == 0
+    assert field.get_attribute("aria-invalid") is None
+
+
+@pytest.mark.parametrize("failure", ["html-500", "network"])
+def test_a_failed_search_says_so_instead_of_nothing(finder, failure):
+    def answer(route):
+        if failure == "network":
+            route.abort()
+        else:
+            route.fulfill(status=500, content_type="text/html", body="<h1>Server Error</h1>")
+
+    finder.page.route("**/api/vacant-lots?*", answer)
+    search(finder)
+    finder.page.locator("#problem", has_text="failed").wait_for(timeout=10_000)
+    assert finder.page.inner_text("#problem") == "The search failed; try again"
+
+
+def test_the_results_offer_the_search_as_geojson(finder, live_server):
+    (lot,) = lots(1)
+    search(finder, land_use="RES-VAC")
+    count_line(finder, "1 lot shown")
+    href = finder.page.locator("#download").get_attribute("href")
+    assert urlsplit(href).path == "/api/vacant-lots"
+    assert parse_qs(urlsplit(href).query)["land_use"] == ["RES-VAC"]
+    with finder.page.expect_download() as download:
+        finder.page.click("#download")
+    body = json.loads(download.value.path().read_text())
+    assert [f["properties"]["apn"] for f in body["features"]] == [lot.apn]
+
+
+def test_a_lot_in_the_table_opens_its_parcel_in_the_admin(finder):
+    (lot,) = lots(1)
+    search(finder)
+    count_line(finder, "1 lot shown")
+    link = finder.page.locator("#results tbody a", has_text=lot.apn)
+    assert link.get_attribute("href") == f"/admin/parcels/parcel/{lot.pk}/change/"
