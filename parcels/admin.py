@@ -218,6 +218,12 @@ JACKSON_CITY_HALL = (32.2988, -90.1848)  # (lat, lon): where an empty map opens
 LEAFLET_ADMIN = {
     "DEFAULT_CENTER": JACKSON_CITY_HALL,
     "DEFAULT_ZOOM": 15,
+    # django-leaflet fits an outline no closer than the map's maxZoom, 15 by default: a 40-ft
+    # lot was 3 x 9 px there, its vertices' handles on top of each other. 19 is the base map's
+    # last zoom.
+    "MAX_ZOOM": 19,
+    # Its "reset view" button had no icon and went to the whole world.
+    "RESET_VIEW": False,
     # The same base map as the public pages (CLT_BASEMAP_URL); Leaflet itself is ours (/static/).
     "TILES": [("Base map", settings.BASEMAP_URL, {"attribution": settings.BASEMAP_ATTRIBUTION})],
 }

@@ -348,6 +348,19 @@ def test_parcel_map_opens_on_the_trusts_base_map(editor, registry):
     assert settings.BASEMAP_URL in html
 
 
+def test_parcel_map_zooms_close_enough_to_edit_a_lot_and_has_no_blank_reset_button(
+    editor, registry
+):
+    import json
+    import re
+
+    html = editor.get(change_url(registry["parcel"])).content.decode()
+    # django-leaflet writes its settings into the page as JSON ("maxzoom", "resetview")
+    options = json.loads("{" + re.search(r'"maxzoom": ?\d+', html).group(0) + "}")
+    assert options["maxzoom"] == 19  # it fit outlines no closer than 15: a lot was 3 x 9 px
+    assert re.search(r'"resetview": ?false', html)
+
+
 def test_bow_tie_polygon_is_rejected_with_the_reason_and_nothing_saved(editor, registry):
     parcel = registry["parcel"]
     before = parcel.geom.wkt
