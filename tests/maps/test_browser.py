@@ -95,3 +95,29 @@ def test_the_map_works_on_a_360_px_phone(browser, live_server, block, settings, 
         visit.page.screenshot(path=ARTIFACTS / "map-phone.png", full_page=True)
     finally:
         visit.close()
+
+
+def test_a_keyboard_user_lands_on_the_popup_of_the_result_they_chose(browser, live_server, block):
+    visit = Visit(browser, viewport={"width": 1200, "height": 800})
+    try:
+        visit.open(f"{live_server.url}/map/")
+        page = visit.page
+        assert page.locator("h1").inner_text().startswith("Map of the land held by")
+        region = page.locator(".clt-map")
+        assert region.get_attribute("role") == "region" and region.get_attribute("aria-label")
+        assert page.evaluate(
+            "() => ['cltParcels', 'cltOverlays'].every(name => document.querySelector("
+            "'.leaflet-' + name + '-pane').getAttribute('aria-hidden') === 'true')"
+        )
+        page.fill("#clt-q", "Trust Way")
+        page.press("#clt-q", "Enter")
+        first = page.locator("#clt-search-results button").first
+        first.wait_for()
+        first.focus()
+        page.keyboard.press("Enter")
+        page.locator(".leaflet-popup").wait_for()
+        assert page.evaluate(
+            "() => !!document.activeElement.closest('.leaflet-popup')"
+        ), "focus fell back to the page instead of the popup the result opened"
+    finally:
+        visit.close()

@@ -87,7 +87,7 @@
     // enough to fit between them and the right edge on a phone: Leaflet adds 44 px of margins
     // around the content, and pans to fit the padding only if the popup can fit at all.
     var room = state.map.getSize().x - 56 - 12 - 44 - 4;
-    L.popup({
+    var popup = L.popup({
       maxWidth: Math.max(160, Math.min(280, room)),
       autoPanPaddingTopLeft: [56, 56],
       autoPanPaddingBottomRight: [12, 12]
@@ -97,6 +97,7 @@
       .openOn(state.map);
     state.openApn = props.apn || null;
     writeUrl();
+    return popup;
   }
 
   function onVectorClick(spec, e) {
@@ -187,7 +188,14 @@
     var spec = entry ? entry.spec : { title: result.layer_title, fields: [], style: {} };
     var latlng = L.latLng(result.lat, result.lon);
     state.map.setView(latlng, Math.max(state.map.getZoom(), 18));
-    openPopup(spec, result.properties, latlng);
+    var popup = openPopup(spec, result.properties, latlng);
+    // A keyboard or screen-reader user chose this result: take them to what it opened (the
+    // list they chose from is gone, and focus would otherwise fall back to the page's start).
+    var content = popup.getElement() && popup.getElement().querySelector(".clt-popup");
+    if (content) {
+      content.setAttribute("tabindex", "-1");
+      content.focus();
+    }
   }
 
   function setupSearch(config) {
@@ -253,6 +261,15 @@
     setupSearch(config);
     fitMapToScreen();
     window.addEventListener("resize", fitMapToScreen);
+    // For screen readers: the map is a named region; its drawn tiles (dozens of unnamed SVG
+    // images) are decoration of what the search, popups and legend say in words.
+    var container = map.getContainer();
+    container.setAttribute("role", "region");
+    container.setAttribute("aria-label", "Map of the land");
+    ["tilePane", "overlayPane", "cltOverlays", "cltParcels"].forEach(function (name) {
+      var pane = map.getPane(name);
+      if (pane) { pane.setAttribute("aria-hidden", "true"); }
+    });
     map.on("moveend", writeUrl);
     map.on("popupclose", function () { state.openApn = null; writeUrl(); });
     if (config.selected) {
