@@ -221,7 +221,8 @@ def _layers() -> tuple[Layer, ...]:
                 holdingparcel__ended_on__isnull=True, holdingparcel__holding__available=True
             ),
             fields=trust_fields,
-            style=Style(fill="#e0a526", stroke="#7a5a10", opacity=0.8),
+            # Apart from every use's fill: its yellow was all but the "held vacant" one.
+            style=Style(fill="#17becf", stroke="#0b5f68", opacity=0.8),
             datetime_field="acquired_on",
         ),
         Layer(

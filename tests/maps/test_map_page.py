@@ -364,3 +364,17 @@ def test_a_read_only_address_answers_other_methods_with_a_405_problem(client, bl
     assert response["Allow"] == "GET, HEAD"
     assert response["Content-Type"] == "application/problem+json"
     assert "GET and HEAD only" in response.json()["detail"]
+
+
+def test_homes_and_lots_available_stand_apart_from_every_use_on_the_map():
+    """Drawn over trust land, the 'available' fill must not pass for a use's (its yellow was
+    all but the 'held vacant' one)."""
+    from maps.layers import USE_FILLS, get_layer
+
+    def rgb(colour: str) -> tuple[int, ...]:
+        return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
+
+    available = rgb(get_layer("available").style.fill)
+    for use, fill in USE_FILLS.items():
+        distance = sum((a - b) ** 2 for a, b in zip(available, rgb(fill), strict=True)) ** 0.5
+        assert distance > 100, (use, fill)
