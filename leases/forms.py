@@ -99,6 +99,13 @@ class ResaleForm(forms.ModelForm):
             return
         if entered is None:
             self.cleaned_data["formula_price"] = result.price
+            agreed = self.cleaned_data.get("agreed_price")
+            if agreed is not None and agreed > result.price:  # said here, with the price
+                self.add_error(
+                    "agreed_price",
+                    f"Above the formula's price on {on.isoformat()}: "
+                    f"{format_money(result.price)}.",
+                )
         elif entered > result.price:
             see = f"clt resale-price --lease {lease.reference} --sale-date {on.isoformat()}"
             if appraisal is not None:

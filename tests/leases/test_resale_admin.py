@@ -242,3 +242,14 @@ def test_a_resale_closed_in_the_lease_pages_inline_passes_the_lease_to_the_buyer
     assert (lease.purchase_price, lease.purchase_date) == (
         Decimal("290000.00"), dt.date(2027, 7, 1),
     )  # fmt: skip
+
+
+def test_an_agreed_price_above_the_formula_is_refused_at_the_agreed_price_with_the_price(
+    editor, lease
+):
+    response = post_resale(editor, lease, agreed_price="310000.00")
+
+    assert field_errors(response, "agreed_price") == [
+        "Above the formula's price on 2027-06-01: $300,000.00."
+    ]
+    assert not Resale.objects.exists()
