@@ -502,13 +502,25 @@ def as_csv(collection: dict, columns: tuple[str, ...]) -> str:
     return out.getvalue()
 
 
+TABLE_CELL_CHARS = 48
+
+
+def _fit(cell: str) -> str:
+    """A table cell no wider than TABLE_CELL_CHARS, ending in … when cut (a group's list of
+    APNs was cut silently: `--format csv` has them all)."""
+    if len(cell) <= TABLE_CELL_CHARS:
+        return cell
+    return cell[: TABLE_CELL_CHARS - 1] + "…"
+
+
 def as_table(collection: dict, columns: tuple[str, ...]) -> str:
-    rows = [[_cell(f["properties"].get(c)) for c in columns] for f in collection["features"]]
+    rows = [[_fit(_cell(f["properties"].get(c))) for c in columns]
+            for f in collection["features"]]  # fmt: skip
     present = [i for i, c in enumerate(columns) if any(r[i] for r in rows)] or range(len(columns))
     header = [columns[i] for i in present]
     table = [header, *[[r[i] for i in present] for r in rows]]
-    widths = [min(max(len(r[i]) for r in table), 48) for i in range(len(header))]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     return "\n".join(
-        "  ".join(cell[:48].ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
+        "  ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True)).rstrip()
         for r in table
     )

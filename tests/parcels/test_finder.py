@@ -353,3 +353,12 @@ def test_import_layer_refuses_points(land, tmp_path):
     )
     assert result.exit_code == 1
     assert "overlays must be polygons" in result.output
+
+
+def test_a_table_cell_cut_to_fit_says_so():
+    from parcels.finder import TABLE_CELL_CHARS, as_table
+
+    apns = ", ".join(f"165-142-{i:03d}" for i in range(7))  # 7 APNs: 89 characters
+    table = as_table({"features": [{"properties": {"lots": 7, "apns": apns}}]}, ("lots", "apns"))
+    row = table.splitlines()[1]
+    assert row.endswith("…") and len(row.split("  ")[-1].strip()) == TABLE_CELL_CHARS
