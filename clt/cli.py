@@ -214,6 +214,7 @@ def db_stop() -> None:
 @db.command("status")
 def db_status() -> None:
     """Say whether the local PostGIS runs, and where."""
+    _say_database_url_is_used()
     running = localdb.is_initialised() and localdb.is_running()
     state = "running" if running else "stopped"
     click.echo(f"{state}: data in {localdb.data_dir()}, port {localdb.connection().port}")
@@ -223,7 +224,14 @@ def db_status() -> None:
 @db.command("url")
 def db_url() -> None:
     """Print the DATABASE_URL of the local PostGIS (for psql, QGIS or another app)."""
+    _say_database_url_is_used()
     click.echo(localdb.connection().url.replace("postgis://", "postgresql://", 1))
+
+
+def _say_database_url_is_used() -> None:
+    """With DATABASE_URL set, the local cluster is not the one clt uses: say so first."""
+    if not uses_local_db():
+        say("clt: DATABASE_URL is set, so clt uses that server; this is the unused local one")
 
 
 @main.command()

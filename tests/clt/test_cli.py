@@ -136,3 +136,8 @@ def test_up_refuses_a_port_in_use_before_starting_anything():
     assert result.returncode == 1
     assert f"cannot serve on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
     assert "migrating" not in result.stderr  # refused before the database was touched
+
+
+def test_db_status_says_when_database_url_is_the_server_in_use():
+    result = run_clt("db", "status", env={**os.environ, "DATABASE_URL": UNREACHABLE})
+    assert "DATABASE_URL is set, so clt uses that server" in result.stderr
