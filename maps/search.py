@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from maps.layers import Layer
 from maps.tiles import typed_column, unordered
+from parcels.addresses import address_words
 from parcels.models import Jurisdiction, Parcel
 
 MAX_QUERY_CHARS = 100
@@ -23,16 +24,6 @@ MIN_QUERY_CHARS = 2
 # staff's lease layer comes before the public ones, so staff find a leased home with its lease;
 # the public map never has it, so residents get the public layers as before.
 SEARCH_ORDER = ("leases", "available", "trust-land", "vacant-lots", "parcels")
-
-
-# How people write a street's kind, and how county files abbreviate it (USPS Publication 28),
-# so "1418 Rose Street" finds "1418 Rose St".
-STREET_WORDS = {
-    "STREET": "ST", "AVENUE": "AVE", "ROAD": "RD", "DRIVE": "DR", "BOULEVARD": "BLVD",
-    "LANE": "LN", "COURT": "CT", "PLACE": "PL", "CIRCLE": "CIR", "PARKWAY": "PKWY",
-    "HIGHWAY": "HWY", "TERRACE": "TER",
-}  # fmt: skip
-PUNCTUATION = re.compile(r"[.,;:#]+")
 
 
 class SearchError(ValueError):
@@ -58,13 +49,6 @@ def searchable(layers: list[Layer]) -> list[Layer]:
         if layer.delivery == "tiles" and {"apn", "address"} <= set(layer.field_names)
     ]
     return sorted(found, key=lambda layer: rank.get(layer.name, len(rank)))
-
-
-def address_words(query: str, *, abbreviated: bool = True) -> list[str]:
-    """The words of an address, without punctuation: "1418 Rose Street." → ["1418", "ROSE",
-    "ST"], the street's kind as county files abbreviate it (or as typed, `abbreviated=False`)."""
-    words = PUNCTUATION.sub(" ", query).upper().split()
-    return [STREET_WORDS.get(word, word) if abbreviated else word for word in words]
 
 
 def find_page(query: str, layers: list[Layer], *, limit: int = 10) -> tuple[list, bool]:

@@ -20,6 +20,7 @@ from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.db import connection
 
+from parcels.addresses import address_words
 from parcels.queries import (
     OWNER_KINDS,
     SQM_PER_ACRE,
@@ -276,20 +277,24 @@ def locate_address(address: str):
     is refused with some of them listed: a search measured from a guessed parcel (the first in
     the alphabet) looks right and is not.
     """
-    key = address_key(address)
-    if not key:
+    # As county files abbreviate a street's kind ("Avenue" is "AVE"), then as typed (a file
+    # may spell it out), as the map's search reads an address.
+    keys = [address_key(" ".join(address_words(address))), address_key(address)]
+    keys = [key for key in dict.fromkeys(keys) if key]
+    if not keys:
         raise FinderError("address", f"no parcel in the registry at '{address}'")
     for lookup in ("exact", "startswith", "contains"):
-        addresses = _addresses_matching(key, lookup)
-        if len(addresses) > 1:
-            shown = ", ".join(addresses[:MAX_CANDIDATES_SHOWN])
-            more = ", …" if len(addresses) > MAX_CANDIDATES_SHOWN else ""
-            raise FinderError(
-                "address", f"'{address.strip()}' matches several parcels: {shown}{more}; "
-                "type more of the address"
-            )  # fmt: skip
-        if addresses:
-            return _parcels_keyed(key, lookup).order_by("apn").first()
+        for key in keys:
+            addresses = _addresses_matching(key, lookup)
+            if len(addresses) > 1:
+                shown = ", ".join(addresses[:MAX_CANDIDATES_SHOWN])
+                more = ", …" if len(addresses) > MAX_CANDIDATES_SHOWN else ""
+                raise FinderError(
+                    "address", f"'{address.strip()}' matches several parcels: {shown}{more}; "
+                    "type more of the address"
+                )  # fmt: skip
+            if addresses:
+                return _parcels_keyed(key, lookup).order_by("apn").first()
     raise FinderError("address", f"no parcel in the registry at '{address}'")
 
 

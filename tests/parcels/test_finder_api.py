@@ -133,6 +133,21 @@ def test_an_exact_address_is_used_whatever_its_case_spacing_or_final_dot(staff_c
         assert (body["centre"]["address"], body["centre"]["apn"]) == ("1103 Cleveland Ave.", "L9")
 
 
+@pytest.mark.parametrize("written", ["1103 Cleveland Avenue", "1103 cleveland avenue.",
+                                     "Cleveland Avenue"])
+def test_an_address_written_out_finds_the_files_abbreviation(staff_client, lynch_st, written):
+    """As the map's search does (parcels.addresses): "Avenue" is the file's "Ave"."""
+    body = staff_client.get("/api/vacant-lots", {"address": written}).json()
+    assert body["centre"]["apn"] == "L9", body
+
+
+def test_an_address_spelt_out_in_the_file_is_still_found_as_typed(staff_client, lynch_st):
+    Parcel.objects.create(apn="L77", geom=lot(21), vacancy_status="vacant",
+                          address="12 Magnolia Road")  # fmt: skip
+    body = staff_client.get("/api/vacant-lots", {"address": "12 magnolia road"}).json()
+    assert body["centre"]["apn"] == "L77"
+
+
 def test_an_exact_address_wins_over_longer_ones_starting_with_it(staff_client, lynch_st):
     Parcel.objects.create(
         apn="L99", geom=lot(20), vacancy_status="vacant", address="110 Ewing St Rear"
