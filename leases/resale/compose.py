@@ -192,7 +192,7 @@ class SellingAllowance(Step):
     def write(self, ledger: Ledger, inputs: SaleInputs) -> None:
         """The commission on the subtotal so far, then the closing allowance."""
         subtotal = ledger.total
-        if self.commission_rate:
+        if self.commission_rate and subtotal > 0:  # no commission on a price of nothing
             ledger.item(
                 f"Real-estate commission: {format_rate(self.commission_rate)} of "
                 f"{format_money(subtotal)}",

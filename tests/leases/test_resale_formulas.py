@@ -715,6 +715,19 @@ def test_repairs_larger_than_the_price_leave_a_price_of_zero_on_a_line_of_its_ow
     assert result.price == D("0.00")
 
 
+def test_no_commission_is_taken_on_a_subtotal_below_zero():
+    """Repairs above the price: a 3% commission of a negative subtotal is no allowance."""
+    repair = Repair(description="Foundation", amount=D("300000"))
+    allowance = SellingAllowance(commission_rate=D("0.03"), closing_allowance=D("650"))
+    formula = Composed(base=FIXED_2PCT, steps=(RepairDeduction(), allowance))
+
+    result = formula.evaluate(sale(repairs=(repair,)))
+
+    assert not any(label.startswith("Real-estate commission") for label, _ in items(result))
+    assert ("Closing-cost allowance", D("650.00")) in items(result)
+    assert result.price == D("0.00")
+
+
 def test_a_price_floored_at_zero_is_not_rounded_again():
     repair = Repair(description="Foundation", amount=D("285000.50"))
     formula = Composed(base=FIXED_2PCT, steps=(RepairDeduction(),), round_to="dollar")
