@@ -164,6 +164,10 @@ def _chown_to_server_account(path: Path) -> None:
         os.chown(path, account.pw_uid, account.pw_gid)
 
 
+# Where the data goes when the server account cannot enter the checkout.
+FALLBACK_ROOT = Path("/var/lib/clt")
+
+
 def _prepare_data_location() -> Path:
     """Create the (empty) data directory where the server account may write it."""
     target = data_dir()
@@ -175,8 +179,10 @@ def _prepare_data_location() -> Path:
         return target
     # The checkout is inside a folder the server account cannot enter (see module docstring).
     target.rmdir()
-    digest = hashlib.sha1(str(PROJECT_ROOT).encode()).hexdigest()[:12]
-    outside = Path("/var/lib/clt") / digest / "pgdata"
+    # Keyed by the data folder (so by CLT_HOME), not the checkout: two CLT_HOMEs of one checkout
+    # are two clusters. A cluster made before keeps its symlink, so it is found as it was.
+    digest = hashlib.sha1(str(target.absolute()).encode()).hexdigest()[:12]
+    outside = FALLBACK_ROOT / digest / "pgdata"
     outside.mkdir(parents=True, exist_ok=True)
     for folder in (outside.parent.parent, outside.parent, outside):
         _chown_to_server_account(folder)

@@ -56,3 +56,18 @@ def test_chosen_port_was_free_of_other_servers():
     assert localdb.connection().port != 5432
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", localdb.connection().port)) == 0
+
+
+def test_two_clt_homes_of_one_checkout_get_two_fallback_data_folders(tmp_path, monkeypatch):
+    """When the server account cannot enter the checkout, the data goes under FALLBACK_ROOT:
+    keyed by the data folder, so a second CLT_HOME does not find the first one's cluster."""
+    monkeypatch.setattr(localdb, "FALLBACK_ROOT", tmp_path / "var-lib-clt")
+    monkeypatch.setattr(localdb, "_server_account_can_use", lambda path: False)
+    monkeypatch.setattr(localdb, "_chown_to_server_account", lambda path: None)
+    made = []
+    for name in ("a", "b"):
+        monkeypatch.setenv("CLT_HOME", str(tmp_path / name / "state"))
+        made.append(localdb._prepare_data_location())
+        assert localdb.data_dir().is_symlink() and localdb.data_dir().resolve() == made[-1]
+    assert made[0] != made[1]
+    assert all(path.parent.parent == tmp_path / "var-lib-clt" for path in made)
