@@ -262,7 +262,14 @@ def start(log=print) -> bool:
         return False
     location = data_dir().resolve()
     logfile = location / "server.log"
-    log(f"  starting PostgreSQL on 127.0.0.1:{connection().port}")
+    port = connection().port
+    if not _port_is_free(port):  # kept in .clt/port since the first start; taken since
+        raise LocalDbError(
+            f"port {port} (kept in {home() / 'port'}) is used by another program now.\n"
+            f"  Fix: stop that program, or delete {home() / 'port'} and start again to choose "
+            "a free port"
+        )
+    log(f"  starting PostgreSQL on 127.0.0.1:{port}")
     _run(
         _as_server_account(
             [str(bindir() / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(location),

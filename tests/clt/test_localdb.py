@@ -1,5 +1,6 @@
 """The project's own PostgreSQL: private, loopback-only, and safe to start twice."""
 
+import dataclasses
 import os
 import socket
 
@@ -71,3 +72,18 @@ def test_two_clt_homes_of_one_checkout_get_two_fallback_data_folders(tmp_path, m
         assert localdb.data_dir().is_symlink() and localdb.data_dir().resolve() == made[-1]
     assert made[0] != made[1]
     assert all(path.parent.parent == tmp_path / "var-lib-clt" for path in made)
+
+
+def test_a_saved_port_taken_since_is_said_with_the_fix(monkeypatch):
+    """The port is kept in .clt/port from the first start; if another program took it since,
+    say so (pg_ctl said only "could not start server, examine the log")."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(localdb, "initialise", lambda log=print: None)
+        monkeypatch.setattr(localdb, "is_running", lambda: False)
+        moved = dataclasses.replace(localdb.connection(), port=port)
+        monkeypatch.setattr(localdb, "connection", lambda: moved)
+        with pytest.raises(localdb.LocalDbError, match=f"port {port} .* another program now"):
+            localdb.start(log=lambda message: None)
