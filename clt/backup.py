@@ -65,7 +65,9 @@ def _server_major() -> int:
             cursor.execute("SHOW server_version_num")
             return int(cursor.fetchone()[0]) // 10000
     except OperationalError as exc:  # the first thing to touch the server: say it is away
-        reason = str(exc).strip().splitlines()[-1]
+        # psycopg's first line is the cause ("... failed: Connection refused"); later lines are
+        # libpq's hints ("Is the server running...").
+        reason = " ".join(line.strip() for line in str(exc).strip().splitlines() if line.strip())
         raise BackupError(f"cannot connect to database {_database()['NAME']}: {reason}") from exc
 
 

@@ -266,3 +266,15 @@ def test_a_database_owner_who_is_not_a_superuser_can_restore(tmp_path, registry,
     with psycopg.connect(owned_database.replace("postgis://", "postgresql://", 1)) as db:
         parcels = db.execute("SELECT count(*) FROM parcels_parcel").fetchone()[0]
     assert parcels == Parcel.objects.count() == 1
+
+
+def test_a_backup_of_an_unreachable_database_says_why_on_one_line(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "postgres://clt:x@127.0.0.1:1/nowhere"}
+    result = subprocess.run(
+        [str(CLT), "backup", str(tmp_path / "x.dump")], env=env, cwd=ROOT,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    (line,) = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Connection refused" in line  # the cause, not only libpq's "Is the server running"
+    assert not (tmp_path / "x.dump").exists()
