@@ -279,13 +279,13 @@ def locate_address(address: str):
     """
     # As county files abbreviate a street's kind ("Avenue" is "AVE"), then as typed (a file
     # may spell it out), as the map's search reads an address.
-    keys = [address_key(" ".join(address_words(address))), address_key(address)]
-    keys = [key for key in dict.fromkeys(keys) if key]
+    variants = (" ".join(address_words(address)), address)
+    keys = {address_key(text): _narrowing_word(text) for text in variants if address_key(text)}
     if not keys:
         raise FinderError("address", f"no parcel in the registry at '{address}'")
     for lookup in ("exact", "startswith", "contains"):
-        for key in keys:
-            addresses = _addresses_matching(key, lookup)
+        for key, word in keys.items():
+            addresses = _addresses_matching(key, lookup, word)
             if len(addresses) > 1:
                 shown = ", ".join(addresses[:MAX_CANDIDATES_SHOWN])
                 more = ", …" if len(addresses) > MAX_CANDIDATES_SHOWN else ""
@@ -294,12 +294,21 @@ def locate_address(address: str):
                     "type more of the address"
                 )  # fmt: skip
             if addresses:
-                return _parcels_keyed(key, lookup).order_by("apn").first()
+                return _parcels_keyed(key, lookup, word).order_by("apn").first()
     raise FinderError("address", f"no parcel in the registry at '{address}'")
 
 
-def _parcels_keyed(key: str, lookup: str):
-    """Active parcels with an outline whose address key matches `key` by `lookup`."""
+def _narrowing_word(text: str) -> str:
+    """The longest word of `text` as an address holds it: split at punctuation, never joined
+    across it ("1716-A Lynch St" gives LYNCH; the key's "1716A" is in no address as written)."""
+    words = [word for word in re.split(r"[^0-9A-Z]+", text.upper()) if word]
+    # A street's name rather than a house number ("1716A" may be held as "1716-A")
+    return max([word for word in words if word.isalpha()] or words or [""], key=len)
+
+
+def _parcels_keyed(key: str, lookup: str, word: str):
+    """Active parcels with an outline whose address key matches `key` by `lookup`, among those
+    whose address holds `word`."""
     from django.db.models import F, Func, Value
 
     from parcels.models import Parcel
@@ -307,9 +316,8 @@ def _parcels_keyed(key: str, lookup: str):
     stripped = Func(Func(F("address"), function="UPPER"), Value(r"[^0-9A-Z[:space:]]"),
                     Value(""), Value("g"), function="regexp_replace")  # fmt: skip
     spaced = Func(stripped, Value(r"\s+"), Value(" "), Value("g"), function="regexp_replace")
-    # The longest word first narrows by the trigram index on UPPER(address); the key is then
-    # compared on the few parcels left.
-    word = max(key.split(), key=len)
+    # The word first narrows by the trigram index on UPPER(address); the key is then compared
+    # on the few parcels left.
     return (
         Parcel.objects.active()
         .filter(geom__isnull=False, address__icontains=word)
@@ -318,10 +326,10 @@ def _parcels_keyed(key: str, lookup: str):
     )
 
 
-def _addresses_matching(key: str, lookup: str) -> list[str]:
+def _addresses_matching(key: str, lookup: str, word: str) -> list[str]:
     """The distinct addresses matching `key` by `lookup`, one more than are shown."""
     rows = (
-        _parcels_keyed(key, lookup)
+        _parcels_keyed(key, lookup, word)
         .order_by("address_key")
         .values_list("address_key", "address")
         .distinct("address_key")[: MAX_CANDIDATES_SHOWN + 1]

@@ -512,13 +512,38 @@ def _check_lands_here(source: Source, crs: SourceCrs) -> None:
     except (CRSError, ProjError):
         lon = lat = float("inf")
     if math.isfinite(lon) and math.isfinite(lat) and in_metric_domain(lon, lat):
-        return
+        used = _outside_where_used(crs.srid, lon, lat)
+        if used is None:
+            return
+        raise ImportRefused(
+            f"{source.path.name}: read as {crs.label}, its features lie at lon {lon:.2f}, lat "
+            f"{lat:.2f}, outside where that CRS is used ({used}): a neighbouring zone's CRS, "
+            "most likely (Mississippi East for West). Give the real one with --srid, e.g. "
+            "--srid 2255 for NAD83 / Mississippi West in US feet"
+        )
     place = f"lie at lon {lon:.2f}, lat {lat:.2f}" if math.isfinite(lon) else "are nowhere"
     raise ImportRefused(
         f"{source.path.name}: read as {crs.label}, its features {place}, outside the "
         f"area this registry keeps land in ({metric_domain_text()}). The CRS is wrong (or the "
         "file is another region's): give the real one with --srid, e.g. --srid 2255 for NAD83 "
         "/ Mississippi West in US feet"
+    )
+
+
+def _outside_where_used(srid: int, lon: float, lat: float) -> str | None:
+    """Where EPSG:`srid` is used, in words, if the point lies more than a degree outside it;
+    None inside it, or for a CRS with no stated area (a state-plane zone is a few degrees
+    wide, so a file labelled with the next zone lands hundreds of km outside it)."""
+    area = CRS.from_epsg(srid).area_of_use
+    if area is None:
+        return None
+    margin = 1.0
+    if (area.west - margin <= lon <= area.east + margin
+            and area.south - margin <= lat <= area.north + margin):  # fmt: skip
+        return None
+    return (
+        f"{area.name}: longitude {area.west:g} to {area.east:g}, latitude {area.south:g} "
+        f"to {area.north:g}"
     )
 
 

@@ -141,6 +141,15 @@ def test_an_address_written_out_finds_the_files_abbreviation(staff_client, lynch
     assert body["centre"]["apn"] == "L9", body
 
 
+@pytest.mark.parametrize(("held", "typed"), [("1716-A Lynch St", "1716-A Lynch St"),
+                                            ("1716-A Lynch St", "1716A lynch st"),
+                                            ("1722 O'Neal St", "1722 O'Neal St")])
+def test_an_address_with_a_hyphen_or_apostrophe_is_found(staff_client, lynch_st, held, typed):
+    Parcel.objects.create(apn="L66", geom=lot(22), vacancy_status="vacant", address=held)
+    body = staff_client.get("/api/vacant-lots", {"address": typed}).json()
+    assert body["centre"]["apn"] == "L66", body
+
+
 def test_an_address_spelt_out_in_the_file_is_still_found_as_typed(staff_client, lynch_st):
     Parcel.objects.create(apn="L77", geom=lot(21), vacancy_status="vacant",
                           address="12 Magnolia Road")  # fmt: skip

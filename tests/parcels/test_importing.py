@@ -280,6 +280,16 @@ def test_a_projected_crs_that_puts_the_file_elsewhere_is_refused(tmp_path, decla
     assert Parcel.objects.count() == 0
 
 
+def test_the_neighbouring_state_plane_zone_is_refused(tmp_path):
+    """Mississippi East (2254) for West (2255), the usual mix-up for Hinds County: the parcels
+    would land 550 km east, near Columbus, Georgia, still inside the widened metric area."""
+    frame = county_frame().set_crs(2254, allow_override=True)
+    with pytest.raises(ImportRefused, match="outside where that CRS is used") as refused:
+        run(write(frame, tmp_path / "east.gpkg"), tmp_path)
+    assert "--srid 2255" in str(refused.value)
+    assert Parcel.objects.count() == 0
+
+
 def test_degrees_given_as_state_plane_feet_are_refused(tmp_path):
     frame = county_frame().to_crs(4326).set_crs(2255, allow_override=True)
     with pytest.raises(ImportRefused, match="outside the area this registry keeps land in"):
