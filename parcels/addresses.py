@@ -14,12 +14,17 @@ STREET_WORDS = {
     "STREET": "ST", "AVENUE": "AVE", "ROAD": "RD", "DRIVE": "DR", "BOULEVARD": "BLVD",
     "LANE": "LN", "COURT": "CT", "PLACE": "PL", "CIRCLE": "CIR", "PARKWAY": "PKWY",
     "HIGHWAY": "HWY", "TERRACE": "TER",
+    "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W",
 }  # fmt: skip
+# Callers also try the words as typed: a street named "North St" is spelt out in the file.
 PUNCTUATION = re.compile(r"[.,;:#]+")
 
 
 def address_words(text: str, *, abbreviated: bool = True) -> list[str]:
     """The words of an address, without punctuation: "1418 Rose Street." → ["1418", "ROSE",
-    "ST"], the street's kind as county files abbreviate it (or as typed, `abbreviated=False`)."""
-    words = PUNCTUATION.sub(" ", text).upper().split()
+    "ST"], the street's kind and direction as county files abbreviate them (or as typed,
+    `abbreviated=False`). What follows a first comma (", Jackson, MS 39203": the city and ZIP
+    a county file does not repeat) is left out."""
+    street = text.split(",", 1)[0] if text.split(",", 1)[0].strip() else text
+    words = PUNCTUATION.sub(" ", street).upper().split()
     return [STREET_WORDS.get(word, word) if abbreviated else word for word in words]

@@ -213,6 +213,21 @@ def test_search_finds_an_address_as_people_write_it(client, block, q):
     assert block.leased.apn in [r["properties"]["apn"] for r in results], q
 
 
+@pytest.mark.parametrize("q", ["1300 North St, Jackson, MS 39203", "1300 North Street"])
+def test_search_ignores_the_city_and_finds_a_direction_spelt_out(client, block, q):
+    """A city and ZIP after a comma are in no county file; "North" spelt out in this block's
+    file is found as typed."""
+    results = client.get("/map/search.json", {"q": q}).json()["results"]
+    assert results and {r["properties"]["address"] for r in results} == {"1300 North St"}
+
+
+def test_search_finds_a_direction_the_file_abbreviates(client, block):
+    lot = block.vacant[0]
+    type(lot).objects.filter(pk=lot.pk).update(address="1711 W Capitol St")
+    results = client.get("/map/search.json", {"q": "1711 West Capitol Street"}).json()["results"]
+    assert [r["properties"]["apn"] for r in results] == [lot.apn]
+
+
 def test_search_knows_the_usps_abbreviations(client, block):
     results = client.get("/map/search.json", {"q": "1300 North Street"}).json()["results"]
     assert results and {r["properties"]["address"] for r in results} == {"1300 North St"}

@@ -216,8 +216,8 @@
           var results = data.results || [];
           status.textContent = results.length ? "" : (data.detail || "No parcel found for “" + q + "”.");
           if (data.more) {
-            status.textContent = "The first " + results.length + " found: type more of the " +
-                                 "address (the house number) to narrow them.";
+            status.textContent = results.length + " of more, not all of them: type more of " +
+                                 "the address (the house number) to find yours.";
           }
           if (results.length === 1 && !data.more) { showResult(results[0]); return; }
           results.forEach(function (result) {
