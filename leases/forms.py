@@ -83,8 +83,14 @@ class ResaleForm(forms.ModelForm):
     def check_formula_price(
         self, lease: GroundLease, on: dt.date, appraisal: Decimal | None
     ) -> None:
-        """Fill in a blank formula price from the lease's formula; refuse one above it."""
+        """Fill in a blank formula price from the lease's formula; refuse one above it, and an
+        agreed price above either, each at its field with the price it is above."""
         entered = self.cleaned_data.get("formula_price")
+        agreed = self.cleaned_data.get("agreed_price")
+        if entered is not None and agreed is not None and agreed > entered:
+            self.add_error(
+                "agreed_price", f"Above the formula price given: {format_money(entered)}."
+            )
         try:
             if lease.pk is None:
                 raise FormulaError("lease", "the lease is not saved yet")
@@ -99,8 +105,7 @@ class ResaleForm(forms.ModelForm):
             return
         if entered is None:
             self.cleaned_data["formula_price"] = result.price
-            agreed = self.cleaned_data.get("agreed_price")
-            if agreed is not None and agreed > result.price:  # said here, with the price
+            if agreed is not None and agreed > result.price:
                 self.add_error(
                     "agreed_price",
                     f"Above the formula's price on {on.isoformat()}: "

@@ -253,3 +253,11 @@ def test_an_agreed_price_above_the_formula_is_refused_at_the_agreed_price_with_t
         "Above the formula's price on 2027-06-01: $300,000.00."
     ]
     assert not Resale.objects.exists()
+
+
+def test_an_agreed_price_above_the_formula_price_typed_is_refused_with_it(editor, lease):
+    response = post_resale(editor, lease, formula_price="280000.00", agreed_price="285000.00")
+
+    assert field_errors(response, "agreed_price") == [
+        "Above the formula price given: $280,000.00."
+    ]
