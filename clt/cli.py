@@ -229,9 +229,16 @@ def db_url() -> None:
 
 
 def _say_database_url_is_used() -> None:
-    """With DATABASE_URL set, the local cluster is not the one clt uses: say so first."""
-    if not uses_local_db():
-        say("clt: DATABASE_URL is set, so clt uses that server; this is the unused local one")
+    """With DATABASE_URL set to another server, the local cluster is not the one clt uses:
+    say so first (a DATABASE_URL naming the local cluster itself is that cluster)."""
+    from urllib.parse import urlsplit
+
+    if uses_local_db():
+        return
+    url, local = urlsplit(os.environ["DATABASE_URL"]), localdb.connection()
+    if (url.hostname, url.port) in {(local.host, local.port), ("localhost", local.port)}:
+        return
+    say("clt: DATABASE_URL is set, so clt uses that server; this is the unused local one")
 
 
 @main.command()

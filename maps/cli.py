@@ -153,7 +153,10 @@ def token_list() -> None:
     from maps.models import AccessToken
 
     local = timezone.localtime
-    for t in AccessToken.objects.select_related("user").order_by("pk"):
+    made = AccessToken.objects.select_related("user").order_by("pk")
+    if not made.exists():
+        say("clt: no access tokens yet; make one with `clt token create USER --name ...`")
+    for t in made:
         used = f"{local(t.last_used_at):%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
         if t.revoked_at:
             state = f"revoked {local(t.revoked_at):%Y-%m-%d}"

@@ -141,3 +141,12 @@ def test_up_refuses_a_port_in_use_before_starting_anything():
 def test_db_status_says_when_database_url_is_the_server_in_use():
     result = run_clt("db", "status", env={**os.environ, "DATABASE_URL": UNREACHABLE})
     assert "DATABASE_URL is set, so clt uses that server" in result.stderr
+
+
+def test_db_status_knows_a_database_url_naming_the_local_cluster_itself():
+    from clt import localdb
+
+    local = localdb.connection()
+    url = f"postgres://{local.user}:{local.password}@{local.host}:{local.port}/{local.name}"
+    result = run_clt("db", "status", env={**os.environ, "DATABASE_URL": url})
+    assert "unused local one" not in result.stderr

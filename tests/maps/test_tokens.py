@@ -115,6 +115,11 @@ def test_an_expired_token_says_its_last_day_in_the_trusts_time_zone(client, stre
     assert f"expired (last day {yesterday})" in runner.invoke(main, ["token", "list"]).stdout
 
 
+def test_cli_lists_no_tokens_by_saying_so(db):
+    result = CliRunner().invoke(main, ["token", "list"])
+    assert result.exit_code == 0 and "no access tokens yet" in result.output
+
+
 def test_cli_refuses_a_token_that_would_be_expired_already(planner):
     yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
     result = CliRunner().invoke(
