@@ -71,6 +71,17 @@ def test_the_next_button_shows_the_lots_after_the_first_hundred(finder):
     assert pages[-1] == pages[0]  # the same search, one page on
     finder.page.click("#previous")
     count_line(finder, "100 lots shown, more on the next page")
+    assert finder.page.inner_text("#download") == "Download this page as GeoJSON"
+
+
+def test_paging_to_the_last_page_by_keyboard_keeps_focus_on_the_results(finder):
+    lots(105)
+    search(finder)
+    count_line(finder, "100 lots shown, more on the next page")
+    finder.page.focus("#next")
+    finder.page.keyboard.press("Enter")
+    count_line(finder, "5 lots shown on page 2")
+    assert finder.page.evaluate("() => document.activeElement.id") == "count"
 
 
 def test_a_search_finding_nothing_says_so(finder):
