@@ -134,11 +134,16 @@ def _runserver(host: str, port: int) -> None:
     15-34 idle connections per server, enough to exhaust a small PostgreSQL. gunicorn (the
     Docker image, production) keeps its persistent connections or its pool.
     """
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
 
     for alias in connections:  # the dicts every thread's connection is made from
         connections.settings[alias]["CONN_MAX_AGE"] = 0
+    # WhiteNoise reads each static file's size once, at start; a file edited after (map.js)
+    # was then served cut to its old length, a syntax error and a blank map. The development
+    # server looks again on each request (the handler is built after this, when runserver runs).
+    settings.WHITENOISE_AUTOREFRESH = True
     call_command("runserver", f"{host}:{port}", use_reloader=False)
 
 

@@ -77,11 +77,13 @@ def test_the_development_server_closes_each_requests_database_connection(monkeyp
     CONN_MAX_AGE: tiles left dozens idle. `clt serve` and `clt up` close each after use."""
     import threading
 
+    from django.conf import settings
     from django.core import management
     from django.db import connections
 
     from clt import cli as clt_cli
 
+    monkeypatch.setattr(settings, "WHITENOISE_AUTOREFRESH", False, raising=False)
     served = []
     before = connections.settings["default"]["CONN_MAX_AGE"]
     monkeypatch.setattr(management, "call_command", lambda *a, **k: served.append(a))
@@ -97,6 +99,31 @@ def test_the_development_server_closes_each_requests_database_connection(monkeyp
         connections.settings["default"]["CONN_MAX_AGE"] = before
     assert served == [("runserver", "127.0.0.1:8999")]
     assert in_a_thread == [0]
+
+
+def test_the_development_server_serves_a_static_file_edited_after_it_started(
+    monkeypatch, tmp_path, settings
+):
+    """WhiteNoise without autorefresh keeps each file's start-time length: an edited map.js
+    was served cut short. `clt serve` turns autorefresh on before the handler is built."""
+    from django.core import management
+    from django.test import RequestFactory
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    from clt import cli as clt_cli
+
+    monkeypatch.setattr(management, "call_command", lambda *a, **k: None)
+    settings.WHITENOISE_AUTOREFRESH = False  # as configured; put back after the test
+    clt_cli._runserver("127.0.0.1", 8998)
+    assert settings.WHITENOISE_AUTOREFRESH is True
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "edited.js").write_text("var a = 1;")
+    settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, static]
+    middleware = WhiteNoiseMiddleware(lambda request: None)
+    (static / "edited.js").write_text("var a = 1; var b = 2;")
+    response = middleware(RequestFactory().get("/static/edited.js"))
+    assert b"".join(response.streaming_content) == b"var a = 1; var b = 2;"
 
 
 UNREACHABLE = "postgres://clt:wrong@127.0.0.1:1/nowhere"
