@@ -102,6 +102,18 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+def _another_program_listens(port: int) -> bool:
+    """Whether a program listens on the port: with SO_REUSEADDR, as PostgreSQL binds, so
+    connections closing in TIME_WAIT do not count; a listening socket still does."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 # --- finding the server programs ---------------------------------------------------------
 
 
@@ -263,22 +275,27 @@ def start(log=print) -> bool:
     location = data_dir().resolve()
     logfile = location / "server.log"
     port = connection().port
-    if not _port_is_free(port):  # kept in .clt/port since the first start; taken since
+    log(f"  starting PostgreSQL on 127.0.0.1:{port}")
+    try:
+        _run(
+            _as_server_account(
+                [str(bindir() / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(location),
+                 "-l", str(logfile)]
+            ),
+            what="pg_ctl start",
+            hint=f"see the server log: {logfile}",
+            as_account=False,
+        )
+    except LocalDbError as exc:
+        # Asked only once the start failed: a port just released by a stopping server (its
+        # clients' connections in TIME_WAIT) is free to PostgreSQL but not to a bare probe.
+        if not _another_program_listens(port):
+            raise
         raise LocalDbError(
             f"port {port} (kept in {home() / 'port'}) is used by another program now.\n"
             f"  Fix: stop that program, or delete {home() / 'port'} and start again to choose "
             "a free port"
-        )
-    log(f"  starting PostgreSQL on 127.0.0.1:{port}")
-    _run(
-        _as_server_account(
-            [str(bindir() / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(location),
-             "-l", str(logfile)]
-        ),
-        what="pg_ctl start",
-        hint=f"see the server log: {logfile}",
-        as_account=False,
-    )
+        ) from exc
     return True
 
 

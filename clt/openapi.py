@@ -45,6 +45,10 @@ def _integer(minimum: int, maximum: int) -> dict:
 NUMBER = r"\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*"  # as float() reads one
 BBOX = _param("bbox", {"type": "string", "pattern": rf"^{NUMBER}(,{NUMBER}){{3}}$"},
               "minLon,minLat,maxLon,maxLat (WGS84)")  # fmt: skip
+SEARCH_QUERY = _param(
+    "q", {"type": "string", "minLength": MIN_QUERY_CHARS, "maxLength": MAX_QUERY_CHARS},
+    "Address (words in any order) or APN", required=True,
+)
 # The downloads take the OGC API items' filters (maps.ogcapi.params): a 2D or 3D bbox in any
 # CRS served, the output CRS, a date or interval on a dated layer, and field=value.
 EXPORT_FILTERS = [
@@ -159,29 +163,13 @@ def definition(request: HttpRequest) -> dict:
             "/map/search.json": _operation(
                 "searchMap",
                 "Find a public parcel by address or APN",
-                [
-                    _param(
-                        "q",
-                        {"type": "string", "minLength": MIN_QUERY_CHARS,
-                         "maxLength": MAX_QUERY_CHARS},
-                        "Address (words in any order) or APN",
-                        required=True,
-                    )
-                ],
+                [SEARCH_QUERY],
                 _responses({"application/json": {"schema": {"type": "object"}}}),
             ),
             "/map/staff/search.json": _operation(
                 "searchStaffMap",
                 "Find a parcel on the staff map, a leased home with its lease (404 to others)",
-                [
-                    _param(
-                        "q",
-                        {"type": "string", "minLength": MIN_QUERY_CHARS,
-                         "maxLength": MAX_QUERY_CHARS},
-                        "Address (words in any order) or APN",
-                        required=True,
-                    )
-                ],
+                [SEARCH_QUERY],
                 _responses({"application/json": {"schema": {"type": "object"}}},
                            extra=("404",)),
                 staff=True,

@@ -85,5 +85,11 @@ def test_a_saved_port_taken_since_is_said_with_the_fix(monkeypatch):
         monkeypatch.setattr(localdb, "is_running", lambda: False)
         moved = dataclasses.replace(localdb.connection(), port=port)
         monkeypatch.setattr(localdb, "connection", lambda: moved)
+        # pg_ctl fails as it does on a taken port; the message then says why and what to do
+        monkeypatch.setattr(localdb, "_run", _pg_ctl_fails)
         with pytest.raises(localdb.LocalDbError, match=f"port {port} .* another program now"):
             localdb.start(log=lambda message: None)
+
+
+def _pg_ctl_fails(*args, **kwargs):
+    raise localdb.LocalDbError("pg_ctl start failed: could not start server")
