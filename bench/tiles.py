@@ -49,17 +49,6 @@ CLT = str(ROOT / ".venv" / "bin" / "clt")
 CENTRE = (32.30, -90.21)  # lat, lon: the synthetic city's centre
 ZOOMS = (12, 14, 16)
 LAYERS = ("trust-land", "vacant-lots", "parcels")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 REFERENCE_SQL = """
 SELECT ST_AsMVT(t, 'parcels', 4096, 'geom') FROM (
     SELECT id, ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(%s, %s, %s)) AS geom
@@ -319,12 +308,15 @@ def measure_tiles(url: str, port: int, cold_port: int, runs: int) -> list[dict]:
 
 
 def measure_browser(port: int, runs: int) -> list[dict]:
+    # Debian's Chromium, launched and watched as the browser tests do (tests/browser.py).
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, PARCEL_PATHS
+
     if not runs or not Path(CHROMIUM).exists():
         return []
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
 
-    drawn = "document.querySelectorAll('.leaflet-cltParcels-pane svg path').length"
+    drawn = PARCEL_PATHS
     results = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -11,6 +11,7 @@ import os
 import pytest
 
 from clt import localdb
+from tests.adminpages import editor, reader  # noqa: F401 (fixtures: staff clients)
 from tests.browser import browser  # noqa: F401 (a fixture, for every browser test)
 
 _started_here = False

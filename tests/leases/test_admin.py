@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 from pghistory.models import Events
 
-from clt.roles import EDITOR, READ_ONLY
 from leases.models import (
     Appraisal,
     CapitalImprovement,
@@ -32,18 +31,6 @@ APPRAISAL_WITH_CREDITS = {
     "base": {"type": "appraisal_share", "share": "0.25", "share_of": "increase"},
     "steps": [{"type": "improvement_credit"}, {"type": "repair_deduction"}],
 }
-
-
-@pytest.fixture
-def editor(client):
-    client.force_login(factories.user("edna", role=EDITOR))
-    return client
-
-
-@pytest.fixture
-def reader(client):
-    client.force_login(factories.user("rita", role=READ_ONLY))
-    return client
 
 
 @pytest.fixture

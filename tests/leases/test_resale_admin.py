@@ -8,7 +8,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from clt.roles import EDITOR
 from leases.models import GroundLease, Resale
 from parcels.demo import load_demo_neighbourhood
 from tests import factories
@@ -17,12 +16,6 @@ from tests.adminpages import change_url
 pytestmark = pytest.mark.django_db
 
 ADD_URL = "admin:leases_resale_add"
-
-
-@pytest.fixture
-def editor(client):
-    client.force_login(factories.user("edna", role=EDITOR))
-    return client
 
 
 @pytest.fixture

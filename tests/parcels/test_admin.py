@@ -10,7 +10,6 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from pghistory.models import Events
 
-from clt.roles import EDITOR, READ_ONLY
 from parcels.admin import outline_problem
 from parcels.models import Holding, HoldingParcel, Parcel
 from tests import factories
@@ -19,18 +18,6 @@ from tests.adminpages import change_url, changelist_url, found
 pytestmark = pytest.mark.django_db
 
 PARCEL_MODELS = [model for model in admin.site._registry if model._meta.app_label == "parcels"]
-
-
-@pytest.fixture
-def editor(client):
-    client.force_login(factories.user("edna", role=EDITOR))
-    return client
-
-
-@pytest.fixture
-def reader(client):
-    client.force_login(factories.user("rita", role=READ_ONLY))
-    return client
 
 
 @pytest.fixture
