@@ -321,19 +321,32 @@ class ResaleAdmin(RecordedAdmin):
 
 class IndexValueFormSet(BaseInlineFormSet):
     """The series' values as submitted: one per key (year, month, size, percent), a blank
-    counted as a value, as the database's constraint counts it (`nulls_distinct=False`)."""
+    counted as a value, as the database's constraint counts it (`nulls_distinct=False`).
+
+    Checked here, once for the whole series, because the inline lists every saved value too:
+    a new row repeating one of them is found among the forms, without a query per row (the
+    forms leave their series out of Django's own unique checks, and the constraint gave a 500).
+    """
 
     def clean(self):
         super().clean()
-        seen: set[tuple] = set()
+        saved_first: dict[tuple, bool] = {}  # each key, and whether a saved row holds it
         for form in self.forms:
             data = getattr(form, "cleaned_data", None)
             if not data or data.get("DELETE") or not form.has_changed() and not form.instance.pk:
                 continue
             key = tuple(data.get(name) for name in INDEX_KEY)
-            if key in seen:
-                form.add_error(None, "This value is listed twice in the series.")
-            seen.add(key)
+            if key in saved_first:
+                form.add_error(None, _repeated_index_value(key, saved_first[key]))
+            saved_first.setdefault(key, form.instance.pk is not None)
+
+
+def _repeated_index_value(key: tuple, saved: bool) -> str:
+    if not saved:
+        return "This value is listed twice in the series."
+    year, month = key[0], key[1]
+    when = f"{year}" + (f"-{month:02d}" if month else "")
+    return f"The series already has a value for {when} (same size and percent of median)."
 
 
 INDEX_KEY = ("year", "month", "household_size", "percent_of_median")

@@ -488,23 +488,6 @@ class IndexValue(models.Model):
             ),
         ]
 
-    def clean(self) -> None:
-        """One value per key in a series, checked here because an inline form leaves its
-        series out of the unique checks (the database's constraint gave staff a 500)."""
-        super().clean()
-        if self.series_id is None or self.year is None:
-            return
-        same = IndexValue.objects.filter(
-            series_id=self.series_id, year=self.year, month=self.month,
-            household_size=self.household_size, percent_of_median=self.percent_of_median,
-        ).exclude(pk=self.pk)  # fmt: skip
-        if same.exists():
-            when = f"{self.year}" + (f"-{self.month:02d}" if self.month else "")
-            raise ValidationError(
-                f"The series already has a value for {when} (same size and percent of median).",
-                code="duplicate_index_value",
-            )
-
 
 class SourceKind(models.TextChoices):
     DEED = "deed", "Deed"
