@@ -93,25 +93,17 @@ def _port(state: Path) -> int:
     raise LocalDbError("no free TCP port found for the local database; set DATABASE_URL")
 
 
-def _port_is_free(port: int) -> bool:
+def _port_is_free(port: int, *, reuse_address: bool = False) -> bool:
+    """Whether 127.0.0.1:`port` can be bound. With `reuse_address`, as PostgreSQL binds:
+    connections closing in TIME_WAIT do not hold it, a listening program still does."""
     with socket.socket() as s:
+        if reuse_address:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
             return False
     return True
-
-
-def _another_program_listens(port: int) -> bool:
-    """Whether a program listens on the port: with SO_REUSEADDR, as PostgreSQL binds, so
-    connections closing in TIME_WAIT do not count; a listening socket still does."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 # --- finding the server programs ---------------------------------------------------------
@@ -289,7 +281,7 @@ def start(log=print) -> bool:
     except LocalDbError as exc:
         # Asked only once the start failed: a port just released by a stopping server (its
         # clients' connections in TIME_WAIT) is free to PostgreSQL but not to a bare probe.
-        if not _another_program_listens(port):
+        if _port_is_free(port, reuse_address=True):
             raise
         raise LocalDbError(
             f"port {port} (kept in {home() / 'port'}) is used by another program now.\n"

@@ -100,29 +100,29 @@ def layer_geojson(request: HttpRequest, layer: str) -> HttpResponse:
 
 
 @security.read_only
-def search(request: HttpRequest) -> JsonResponse:
+def search(request: HttpRequest) -> HttpResponse:
     """GET /map/search.json?q=: parcels by APN or address, from the public layers only."""
+    public = [layer for layer in all_layers().values() if layer.is_public]
+    return _search_answer(request, public)
+
+
+def _search_answer(request: HttpRequest, layers: list[Layer]) -> HttpResponse:
+    """The search's JSON answer over `layers`, or a 400 saying what to type instead."""
     try:
         query = map_search.parse_query(request.GET.get("q"))
     except map_search.SearchError as exc:
         return problem(400, "Bad search", str(exc))
-    public = [layer for layer in all_layers().values() if layer.is_public]
-    results, more = map_search.find_page(query, public)
+    results, more = map_search.find_page(query, layers)
     return JsonResponse({"query": query, "results": results, "more": more})
 
 
 @require_safe
-def staff_search(request: HttpRequest) -> JsonResponse:
+def staff_search(request: HttpRequest) -> HttpResponse:
     """GET /map/staff/search.json?q=: the staff map's search, over the layers this user may
     see (a leased home is found with its lease); 404 to anyone else, as a staff layer is."""
     if not request.user.is_staff:
         return problem(404, "Not found", "no such search")
-    try:
-        query = map_search.parse_query(request.GET.get("q"))
-    except map_search.SearchError as exc:
-        return problem(400, "Bad search", str(exc))
-    results, more = map_search.find_page(query, layers_for(request.user))
-    response = JsonResponse({"query": query, "results": results, "more": more})
+    response = _search_answer(request, layers_for(request.user))
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -28,3 +28,8 @@ def address_words(text: str, *, abbreviated: bool = True) -> list[str]:
     street = text.split(",", 1)[0] if text.split(",", 1)[0].strip() else text
     words = PUNCTUATION.sub(" ", street).upper().split()
     return [STREET_WORDS.get(word, word) if abbreviated else word for word in words]
+
+
+def address_key(text: str) -> str:
+    """`text` as addresses are compared: upper case, punctuation dropped, spaces collapsed."""
+    return " ".join(re.sub(r"[^0-9A-Z\s]", "", text.upper()).split())

@@ -20,7 +20,7 @@ from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.db import connection
 
-from parcels.addresses import address_words
+from parcels.addresses import address_key, address_words
 from parcels.queries import (
     OWNER_KINDS,
     SQM_PER_ACRE,
@@ -261,11 +261,6 @@ def _near(get: dict) -> tuple[Point | None, dict | None]:
 
 
 MAX_CANDIDATES_SHOWN = 5
-
-
-def address_key(text: str) -> str:
-    """`text` as addresses are compared: upper case, punctuation dropped, spaces collapsed."""
-    return " ".join(re.sub(r"[^0-9A-Z\s]", "", text.upper()).split())
 
 
 def locate_address(address: str):
