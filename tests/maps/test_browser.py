@@ -7,6 +7,7 @@ artifacts/ (git-ignored).
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -64,6 +65,22 @@ def test_search_finds_an_apn_and_opens_its_popup(browser, live_server, block):
         assert farm.address in text
         assert "Urban farm" in text
         visit.page.wait_for_function(PARCELS_DRAWN)
+    finally:
+        visit.close()
+
+
+def test_a_first_visit_loads_tiles_only_at_the_zoom_it_shows(browser, live_server, block):
+    # Fitted to the trust's land from the default zoom: an animated fit kept the default zoom
+    # while the layers were added, so each first loaded the tiles of a view never shown.
+    visit = Visit(browser, viewport={"width": 360, "height": 740})
+    try:
+        visit.open(f"{live_server.url}/map/")
+        zoom = visit.page.evaluate("() => CLTMap.state.map.getZoom()")
+        assert zoom != settings.MAP_DEFAULT_ZOOM  # the fit changed the zoom
+        zooms = {
+            re.search(r"/tiles/[^/]+/(\d+)/", url)[1] for url in visit.requests if "/tiles/" in url
+        }
+        assert zooms == {str(zoom)}
     finally:
         visit.close()
 
