@@ -171,6 +171,9 @@ USE_FILLS = {
     "held_vacant": "#c9b458",
 }
 
+# The zoom from which the trust's own layers carry outlines (below it, cells: maps/tiles.py).
+TRUST_DETAIL_ZOOM = 13
+
 # Overlay areas: public context drawn under the parcels (maps.layers reads parcels.Overlay).
 OVERLAY_FIELDS = (
     LayerField("name", F("name"), title="Name"),
@@ -211,6 +214,9 @@ def _layers() -> tuple[Layer, ...]:
             fields=trust_fields,
             style=Style(by_field="use", fills=USE_FILLS),
             datetime_field="acquired_on",
+            # A lot is under a pixel wide below z13. Whole-city tiles of 10,000 holdings' outlines
+            # were 0.5-0.8 MB and 120-150 ms at z8-10; their cells (by use) are 1-5 kB.
+            detail_zoom=TRUST_DETAIL_ZOOM,
         ),
         Layer(
             name="available",
@@ -224,6 +230,7 @@ def _layers() -> tuple[Layer, ...]:
             # Apart from every use's fill: its yellow was all but the "held vacant" one.
             style=Style(fill="#17becf", stroke="#0b5f68", opacity=0.8),
             datetime_field="acquired_on",
+            detail_zoom=TRUST_DETAIL_ZOOM,
         ),
         Layer(
             name="vacant-lots",
@@ -302,6 +309,7 @@ def _layers() -> tuple[Layer, ...]:
                            title="Open monitoring events"),
             ),
             style=Style(fill="#1f5fa8", stroke="#0d2c52"),
+            detail_zoom=TRUST_DETAIL_ZOOM,
         ),
     )
 

@@ -33,10 +33,11 @@
   function vectorStyle(spec) {
     return function (props, zoom) {
       if (props.count !== undefined && props.apn === undefined) {
-        // A cell: how many features are near here (below the layer's detail zoom).
+        // A cell: how many features are near here (below the layer's detail zoom), one per
+        // value of the field the layer is coloured by (trust land: one per use).
         return {
           radius: Math.min(7, 2 + Math.sqrt(props.count) / 3), fill: true,
-          fillColor: spec.style.fill, fillOpacity: 0.75, stroke: true,
+          fillColor: fillFor(spec, props), fillOpacity: 0.75, stroke: true,
           color: spec.style.stroke, weight: 1, opacity: 0.9
         };
       }
