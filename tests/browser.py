@@ -58,8 +58,10 @@ class Visit:
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.console: list[str] = []
+        self.errors: list[str] = []  # uncaught exceptions in the page's scripts
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on("console", lambda message: self.console.append(message.text))
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.route(re.compile(r"^(?!https?://(localhost|127\.0\.0\.1)[:/])"), _abort)
 
     def open(self, url: str) -> None:

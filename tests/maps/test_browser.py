@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
+from maps.layers import USE_FILLS
 from tests.browser import ARTIFACTS, PARCEL_PATHS, PARCELS_DRAWN, Visit
 from tests.maps import factories_map
 
@@ -41,6 +42,7 @@ def test_a_resident_finds_the_trusts_land_without_any_third_party(browser, live_
         assert any("/tiles/trust-land/18/" in url for url in visit.requests)
         assert visit.page.evaluate(f"() => {PARCEL_PATHS}") > 0
         assert not [m for m in visit.console if "Content Security Policy" in m], visit.console
+        assert not visit.errors, visit.errors
 
         visit.click_at(lat, lon)
         text = visit.popup_text()
@@ -65,6 +67,29 @@ def test_search_finds_an_apn_and_opens_its_popup(browser, live_server, block):
         assert farm.address in text
         assert "Urban farm" in text
         visit.page.wait_for_function(PARCELS_DRAWN)
+        assert not visit.errors, visit.errors
+    finally:
+        visit.close()
+
+
+def test_zoomed_out_trust_land_is_circles_in_its_uses_colours_that_zoom_in(
+    browser, live_server, block
+):
+    lat, lon = centre(block.leased)
+    visit = Visit(browser, viewport={"width": 1200, "height": 800})
+    try:
+        visit.open(f"{live_server.url}/map/?lat={lat:.6f}&lon={lon:.6f}&z=11")
+        fills = visit.page.evaluate(
+            "() => [...document.querySelectorAll('.leaflet-cltParcels-pane svg path')]"
+            ".map(p => p.getAttribute('fill'))"
+        )
+        assert {USE_FILLS["urban_farm"], USE_FILLS["single_family_home"]} <= set(fills), fills
+        farm = visit.page.locator(
+            f".leaflet-cltParcels-pane svg path[fill='{USE_FILLS['urban_farm']}']"
+        ).first.bounding_box()
+        visit.page.mouse.click(farm["x"] + farm["width"] / 2, farm["y"] + farm["height"] / 2)
+        visit.page.wait_for_function("() => CLTMap.state.map.getZoom() >= 13")
+        assert not visit.errors, visit.errors
     finally:
         visit.close()
 

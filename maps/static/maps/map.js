@@ -13,6 +13,16 @@
     L.DomEvent.fakeStop = function (e) { e._stopped = true; };
   }
 
+  // VectorGrid 1.3 draws a point as a CircleMarker with no LatLng; for a small circle,
+  // Leaflet 1.9 places a click by the circle's getLatLng(), and threw on every click of a cell
+  // (zoomed-out counts). Without it, a point's click is placed where the pointer is.
+  var createLayer = L.VectorGrid.prototype._createLayer;
+  L.VectorGrid.prototype._createLayer = function (feature) {
+    var layer = createLayer.apply(this, arguments);
+    if (layer && feature.type === 1) { layer.getLatLng = null; }
+    return layer;
+  };
+
   var state = { map: null, layers: {}, config: null, loaded: {}, openApn: null };
 
   function el(tag, className, text) {
