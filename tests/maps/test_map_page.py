@@ -187,6 +187,14 @@ def test_the_legend_names_every_public_layer_and_each_use(client, block):
     assert "Ground leases (staff)" not in html
 
 
+def test_the_legend_says_from_which_zoom_each_layer_draws_lots_not_circles(client, block):
+    legend = page(client.get("/map/")).split('class="clt-legend"')[1]
+    trust = legend.split("Land held by the trust")[1].split("</li>")[0]
+    assert "circles count lots until zoom 13" in trust and "from zoom" not in trust
+    vacant = legend.split("Vacant lots in the city")[1].split("</li>")[0]
+    assert "from zoom 12; circles count lots until zoom 14" in vacant
+
+
 def test_the_page_is_laid_out_for_a_phone(client, block):
     html = page(client.get("/map/"))
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
