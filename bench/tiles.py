@@ -10,7 +10,8 @@
 2. Serve that database with gunicorn (one process, four threads) on 127.0.0.1, twice: as
    configured, and with the tile cache replaced by Django's DummyCache (a settings module
    written to bench/out/). Both also answer bench/tile_floor.py's `/floor/` path.
-3. At the dense centre (32.30 N, 90.21 W), for tiles at z12, z14 and z16 of each layer, each
+3. At the dense centre (32.30 N, 90.21 W), for tiles at z8, z10, z12, z14 and z16 of each layer
+   (from its min_zoom: below it a tile is empty and costs no query), each
    run after bumping the layer's data version (as an edit does):
    - bare: the exact SQL the endpoint runs, by psycopg, no Django, no HTTP;
    - HTTP floor: the same SQL over HTTP through the same gunicorn, with no Django (the least
@@ -23,8 +24,9 @@
    - size and features of the tile; and the issue's reference query (raw parcels, no layer).
    The kinds alternate within each run, so all see the same database and buffer cache; the
    HTTP client keeps its connection open, as a browser does.
-4. Headless Chromium (Debian's, via Playwright): open /map/ at the centre and time until the
-   first parcel outlines are drawn.
+4. Headless Chromium (Debian's, via Playwright): open /map/ at the centre (z16, z14) and as a
+   phone first meets it (360x740, fitted to the trust's land); time until the first parcel
+   shapes are drawn, and the tiles (count, bytes) the first view loads.
 
 Prints a Markdown table and writes bench/out/tiles.json. Bounded: a few minutes on 2 cores
 once the city is loaded (the first load of 1M parcels takes longer, see BENCHMARKS.md).
@@ -47,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 CLT = str(ROOT / ".venv" / "bin" / "clt")
 CENTRE = (32.30, -90.21)  # lat, lon: the synthetic city's centre
-ZOOMS = (12, 14, 16)
+ZOOMS = (8, 10, 12, 14, 16)  # below a layer's min_zoom a tile is empty without a query: skipped
 LAYERS = ("trust-land", "vacant-lots", "parcels")
 REFERENCE_SQL = """
 SELECT ST_AsMVT(t, 'parcels', 4096, 'geom') FROM (
@@ -234,6 +236,8 @@ def measure_tiles(url: str, port: int, cold_port: int, runs: int) -> list[dict]:
                 "WHERE table_name = ANY(%s)"
             )
             for z in ZOOMS:
+                if z < compiled.layer.min_zoom:
+                    continue
                 address = tiles.TileAddress.containing(CENTRE[1], CENTRE[0], z)
                 sql, params = tiles.tile_sql(compiled, address)
                 path = f"/tiles/{layer}/{address}.pbf"
@@ -259,8 +263,6 @@ def measure_tiles(url: str, port: int, cold_port: int, runs: int) -> list[dict]:
                 decoded = mapbox_vector_tile.decode(body) if body else {}
                 features = sum(len(v["features"]) for v in decoded.values())
                 kind = "cells" if z < compiled.layer.detail_zoom else "outlines"
-                if z < compiled.layer.min_zoom:
-                    kind = "empty (below min zoom)"
                 rows.append(
                     {
                         "layer": layer,
@@ -281,7 +283,7 @@ def measure_tiles(url: str, port: int, cold_port: int, runs: int) -> list[dict]:
                 )
                 say(f"bench: {rows[-1]}")
         db.execute("RESET jit")  # the reference runs with the server's defaults
-        for z in ZOOMS:
+        for z in (12, 14, 16):  # the issue's figures
             a = tiles.TileAddress.containing(CENTRE[1], CENTRE[0], z)
             address = (a.z, a.x, a.y)
             times = []
@@ -307,6 +309,17 @@ def measure_tiles(url: str, port: int, cold_port: int, runs: int) -> list[dict]:
 # --- 4. the browser ---------------------------------------------------------------------------
 
 
+# What the browser benchmark opens: /map/ at the dense centre on a desktop screen, and as a
+# resident's phone first meets it (no place in the URL: fitted to the trust's land).
+DESKTOP = {"width": 1200, "height": 800}
+PHONE = {"width": 360, "height": 740}
+VISITS = (
+    ("centre, z16, 1200×800", f"/map/?lat={CENTRE[0]}&lon={CENTRE[1]}&z=16", DESKTOP),
+    ("centre, z14, 1200×800", f"/map/?lat={CENTRE[0]}&lon={CENTRE[1]}&z=14", DESKTOP),
+    ("first visit on a phone (fitted to trust land), 360×740", "/map/", PHONE),
+)
+
+
 def measure_browser(port: int, runs: int) -> list[dict]:
     # Debian's Chromium, launched and watched as the browser tests do (tests/browser.py).
     from tests.browser import CHROMIUM, CHROMIUM_ARGS, PARCEL_PATHS
@@ -320,23 +333,34 @@ def measure_browser(port: int, runs: int) -> list[dict]:
     results = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for z in (16, 14):
-            times = []
+        for name, path, viewport in VISITS:
+            times, tile_bytes, tile_count = [], [], []
             for _ in range(runs):
-                context = browser.new_context(viewport={"width": 1200, "height": 800})
+                context = browser.new_context(viewport=viewport)
                 page = context.new_page()
                 page.route("https://**", lambda route: route.abort())  # no base map here
-                page.goto(f"http://127.0.0.1:{port}/map/?lat={CENTRE[0]}&lon={CENTRE[1]}&z={z}")
+                tiles_seen = []
+                page.on(
+                    "requestfinished",
+                    lambda request, seen=tiles_seen: "/tiles/" in request.url
+                    and seen.append(request.sizes()["responseBodySize"]),
+                )
+                page.goto(f"http://127.0.0.1:{port}{path}")
                 page.wait_for_function(f"() => {drawn} > 0", timeout=60_000, polling="raf")
                 times.append(page.evaluate("() => performance.now()"))
                 paths = page.evaluate(f"() => {drawn}")
+                page.wait_for_load_state("networkidle")  # every tile of the first view
+                tile_bytes.append(sum(tiles_seen))
+                tile_count.append(len(tiles_seen))
                 context.close()
             results.append(
                 {
-                    "zoom": z,
+                    "visit": name,
                     "first_ms": round(times[0]),
                     "p50_ms": p50(times),
                     "paths_when_first_drawn": paths,
+                    "tiles": tile_count[-1],
+                    "tile_kb": round(tile_bytes[-1] / 1000),
                     "runs": runs,
                 }
             )
@@ -363,11 +387,13 @@ def markdown(rows: list[dict], browser: list[dict]) -> str:
     if browser:
         lines += [
             "",
-            "| /map/ zoom | first visit ms | p50 ms | parcel paths drawn |",
-            "|---:|---:|---:|---:|",
+            "| /map/ | first visit ms | p50 ms | SVG paths when first drawn "
+            "| tiles of the first view | their KB |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {b['zoom']} | {b['first_ms']} | {b['p50_ms']} | {b['paths_when_first_drawn']} |"
+            f"| {b['visit']} | {b['first_ms']} | {b['p50_ms']} | {b['paths_when_first_drawn']:,} "
+            f"| {b['tiles']} | {b['tile_kb']:,} |"
             for b in browser
         ]
     return "\n".join(lines)
