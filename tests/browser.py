@@ -90,6 +90,12 @@ class Visit:
     def close(self) -> None:
         self.context.close()
 
+    def __enter__(self) -> Visit:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
 
 def _abort(route) -> None:
     route.abort()

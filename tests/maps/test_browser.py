@@ -32,8 +32,7 @@ def block():
 
 def test_a_resident_finds_the_trusts_land_without_any_third_party(browser, live_server, block):
     lat, lon = centre(block.leased)
-    visit = Visit(browser, viewport={"width": 1200, "height": 800})
-    try:
+    with Visit(browser, viewport={"width": 1200, "height": 800}) as visit:
         visit.open(f"{live_server.url}/map/?lat={lat:.6f}&lon={lon:.6f}&z=18")
         basemap = urlsplit(settings.BASEMAP_URL).hostname
         app = urlsplit(live_server.url).hostname
@@ -52,14 +51,11 @@ def test_a_resident_finds_the_trusts_land_without_any_third_party(browser, live_
         assert f"parcel={block.leased.apn}" in visit.page.url  # the URL now links to it
         ARTIFACTS.mkdir(exist_ok=True)
         visit.page.screenshot(path=ARTIFACTS / "map-desktop.png")
-    finally:
-        visit.close()
 
 
 def test_search_finds_an_apn_and_opens_its_popup(browser, live_server, block):
     farm = next(p for p in block.trust if p.apn.startswith("170-001-"))
-    visit = Visit(browser, viewport={"width": 1200, "height": 800})
-    try:
+    with Visit(browser, viewport={"width": 1200, "height": 800}) as visit:
         visit.open(f"{live_server.url}/map/")
         visit.page.fill("#clt-q", farm.apn)
         visit.page.press("#clt-q", "Enter")
@@ -68,16 +64,13 @@ def test_search_finds_an_apn_and_opens_its_popup(browser, live_server, block):
         assert "Urban farm" in text
         visit.page.wait_for_function(PARCELS_DRAWN)
         assert not visit.errors, visit.errors
-    finally:
-        visit.close()
 
 
 def test_zoomed_out_trust_land_is_circles_in_its_uses_colours_that_zoom_in(
     browser, live_server, block
 ):
     lat, lon = centre(block.leased)
-    visit = Visit(browser, viewport={"width": 1200, "height": 800})
-    try:
+    with Visit(browser, viewport={"width": 1200, "height": 800}) as visit:
         visit.open(f"{live_server.url}/map/?lat={lat:.6f}&lon={lon:.6f}&z=11")
         fills = visit.page.evaluate(
             "() => [...document.querySelectorAll('.leaflet-cltParcels-pane svg path')]"
@@ -90,15 +83,12 @@ def test_zoomed_out_trust_land_is_circles_in_its_uses_colours_that_zoom_in(
         visit.page.mouse.click(farm["x"] + farm["width"] / 2, farm["y"] + farm["height"] / 2)
         visit.page.wait_for_function("() => CLTMap.state.map.getZoom() >= 13")
         assert not visit.errors, visit.errors
-    finally:
-        visit.close()
 
 
 def test_a_first_visit_loads_tiles_only_at_the_zoom_it_shows(browser, live_server, block):
     # Fitted to the trust's land from the default zoom: an animated fit kept the default zoom
     # while the layers were added, so each first loaded the tiles of a view never shown.
-    visit = Visit(browser, viewport={"width": 360, "height": 740})
-    try:
+    with Visit(browser, viewport={"width": 360, "height": 740}) as visit:
         visit.open(f"{live_server.url}/map/")
         zoom = visit.page.evaluate("() => CLTMap.state.map.getZoom()")
         assert zoom != settings.MAP_DEFAULT_ZOOM  # the fit changed the zoom
@@ -106,22 +96,19 @@ def test_a_first_visit_loads_tiles_only_at_the_zoom_it_shows(browser, live_serve
             re.search(r"/tiles/[^/]+/(\d+)/", url)[1] for url in visit.requests if "/tiles/" in url
         }
         assert zooms == {str(zoom)}
-    finally:
-        visit.close()
 
 
 @pytest.mark.parametrize("mobile", [True, False], ids=["mobile-viewport", "narrow-window"])
 def test_the_map_works_on_a_360_px_phone(browser, live_server, block, settings, mobile):
     # A trust's full name wraps the header onto more lines: the map must still fit below it.
     settings.CLT_NAME = "Fannie Lou Hamer Community Land Trust of Cooperation Jackson (demo)"
-    visit = Visit(
+    with Visit(
         browser,
         viewport={"width": 360, "height": 740},
         device_scale_factor=2,
         is_mobile=mobile,
         has_touch=True,
-    )
-    try:
+    ) as visit:
         visit.open(f"{live_server.url}/map/?parcel={block.available[0].apn}")
         assert "Held vacant" in visit.popup_text()
         visit.page.wait_for_timeout(500)  # the map pans to show the popup whole
@@ -135,13 +122,10 @@ def test_the_map_works_on_a_360_px_phone(browser, live_server, block, settings, 
         assert visit.page.locator("#clt-q").is_visible()
         ARTIFACTS.mkdir(exist_ok=True)
         visit.page.screenshot(path=ARTIFACTS / "map-phone.png", full_page=True)
-    finally:
-        visit.close()
 
 
 def test_a_keyboard_user_lands_on_the_popup_of_the_result_they_chose(browser, live_server, block):
-    visit = Visit(browser, viewport={"width": 1200, "height": 800})
-    try:
+    with Visit(browser, viewport={"width": 1200, "height": 800}) as visit:
         visit.open(f"{live_server.url}/map/")
         page = visit.page
         assert page.locator("h1").inner_text().startswith("Map of the land held by")
@@ -161,5 +145,3 @@ def test_a_keyboard_user_lands_on_the_popup_of_the_result_they_chose(browser, li
         assert page.evaluate(
             "() => !!document.activeElement.closest('.leaflet-popup')"
         ), "focus fell back to the page instead of the popup the result opened"
-    finally:
-        visit.close()
