@@ -57,6 +57,9 @@ class Style:
     opacity: float = 0.6
     by_field: str | None = None
     fills: dict[str, str] = field(default_factory=dict)
+    # Zoomed out, draw the layer's cells as rings: a subset of land drawn under it (homes
+    # available now, leases) marked around the colours of its uses instead of covering them.
+    cell_ring: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,7 @@ def _layers() -> tuple[Layer, ...]:
             ),
             fields=trust_fields,
             # Apart from every use's fill: its yellow was all but the "held vacant" one.
-            style=Style(fill="#17becf", stroke="#0b5f68", opacity=0.8),
+            style=Style(fill="#17becf", stroke="#0b5f68", opacity=0.8, cell_ring=True),
             datetime_field="acquired_on",
             detail_zoom=TRUST_DETAIL_ZOOM,
         ),
@@ -308,7 +311,7 @@ def _layers() -> tuple[Layer, ...]:
                 LayerField("open_monitoring", _open_monitoring_count(), "integer",
                            title="Open monitoring events"),
             ),
-            style=Style(fill="#1f5fa8", stroke="#0d2c52"),
+            style=Style(fill="#1f5fa8", stroke="#0d2c52", cell_ring=True),
             detail_zoom=TRUST_DETAIL_ZOOM,
         ),
     )

@@ -213,6 +213,7 @@ def layer_spec(layer: Layer, urls: MapUrls, z_index: int) -> dict:
             "opacity": layer.style.opacity,
             "by_field": layer.style.by_field,
             "fills": layer.style.fills,
+            "cell_ring": layer.style.cell_ring,
         },
     }
 

@@ -77,11 +77,22 @@ def test_zoomed_out_trust_land_is_circles_in_its_uses_colours_that_zoom_in(
             ".map(p => p.getAttribute('fill'))"
         )
         assert {USE_FILLS["urban_farm"], USE_FILLS["single_family_home"]} <= set(fills), fills
+        # Homes available now are rings around the uses' circles, never covering them.
+        rings = visit.page.locator(".leaflet-cltParcels-pane svg path[stroke='#17becf']")
+        assert rings.count() and rings.first.get_attribute("fill") == "none"
         farm = visit.page.locator(
             f".leaflet-cltParcels-pane svg path[fill='{USE_FILLS['urban_farm']}']"
         ).first.bounding_box()
-        visit.page.mouse.click(farm["x"] + farm["width"] / 2, farm["y"] + farm["height"] / 2)
+        x, y = farm["x"] + farm["width"] / 2, farm["y"] + farm["height"] / 2
+        on_top = f"() => document.elementFromPoint({x}, {y}).getAttribute('fill')"
+        assert visit.page.evaluate(on_top) == USE_FILLS["urban_farm"]
+        visit.page.mouse.dblclick(x, y)  # a double click too goes to the lots, not one zoom in
         visit.page.wait_for_function("() => CLTMap.state.map.getZoom() >= 13")
+        outline = visit.page.locator(
+            f".leaflet-cltParcels-pane svg path[fill='{USE_FILLS['urban_farm']}']"
+        ).first
+        outline.wait_for()
+        assert outline.get_attribute("stroke") == USE_FILLS["urban_farm"]  # lots in their colour
         assert not visit.errors, visit.errors
 
 

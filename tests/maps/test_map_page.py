@@ -187,12 +187,13 @@ def test_the_legend_names_every_public_layer_and_each_use(client, block):
     assert "Ground leases (staff)" not in html
 
 
-def test_the_legend_says_from_which_zoom_each_layer_draws_lots_not_circles(client, block):
+def test_the_legend_says_when_each_layer_draws_circles_and_when_it_is_shown(client, block):
     legend = page(client.get("/map/")).split('class="clt-legend"')[1]
     trust = legend.split("Land held by the trust")[1].split("</li>")[0]
-    assert "circles count lots until zoom 13" in trust and "from zoom" not in trust
+    circles = "zoomed out, circles show how many lots are near (the bigger, the more)"
+    assert circles in trust and "zoomed in to the streets" not in trust
     vacant = legend.split("Vacant lots in the city")[1].split("</li>")[0]
-    assert "from zoom 12; circles count lots until zoom 14" in vacant
+    assert f"shown when zoomed in to the streets; {circles}" in vacant
 
 
 def test_the_page_is_laid_out_for_a_phone(client, block):

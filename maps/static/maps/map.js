@@ -45,15 +45,28 @@
       if (props.count !== undefined && props.apn === undefined) {
         // A cell: how many features are near here (below the layer's detail zoom), one per
         // value of the field the layer is coloured by (trust land: one per use).
+        var radius = Math.min(7, 2 + Math.sqrt(props.count) / 3);
+        if (spec.style.cell_ring) {
+          // A subset of the land drawn under it (homes available now): a ring around its
+          // place, so the colours of the uses under it still show.
+          return {
+            radius: radius + 2, fill: false, stroke: true,
+            color: spec.style.fill, weight: 2, opacity: 0.95
+          };
+        }
+        var own = !!spec.style.by_field;  // the trust's land; county counts stay in the back
         return {
-          radius: Math.min(7, 2 + Math.sqrt(props.count) / 3), fill: true,
-          fillColor: fillFor(spec, props), fillOpacity: 0.75, stroke: true,
-          color: spec.style.stroke, weight: 1, opacity: 0.9
+          radius: radius, fill: true, fillColor: fillFor(spec, props),
+          fillOpacity: own ? 0.85 : 0.4, stroke: true, color: spec.style.stroke,
+          weight: 1, opacity: own ? 0.9 : 0.4
         };
       }
+      // Below z15 a lot is a few pixels wide: a dark outline would hide the colour of its use.
+      var fill = fillFor(spec, props);
       return {
-        fill: true, fillColor: fillFor(spec, props), fillOpacity: spec.style.opacity,
-        stroke: true, color: spec.style.stroke, weight: zoom >= 17 ? 1.5 : 1, opacity: 0.9
+        fill: true, fillColor: fill, fillOpacity: spec.style.opacity,
+        stroke: true, color: zoom < 15 ? fill : spec.style.stroke,
+        weight: zoom >= 17 ? 1.5 : 1, opacity: 0.9
       };
     };
   }
@@ -114,7 +127,10 @@
   function onVectorClick(spec, e) {
     var props = (e.layer && e.layer.properties) || {};
     if (props.count !== undefined && props.apn === undefined) {
-      state.map.setView(e.latlng, Math.max(state.map.getZoom() + 1, spec.detailZoom));
+      // Not animated: a double click's second click would read the zoom the animation
+      // starts from and cancel the jump, one zoom in instead of to the lots.
+      state.map.setView(e.latlng, Math.max(state.map.getZoom() + 1, spec.detailZoom),
+                        { animate: false });
       return;
     }
     L.DomEvent.stopPropagation(e);
