@@ -86,6 +86,13 @@ def test_zoomed_out_trust_land_is_circles_in_its_uses_colours_that_zoom_in(
         x, y = farm["x"] + farm["width"] / 2, farm["y"] + farm["height"] / 2
         on_top = f"() => document.elementFromPoint({x}, {y}).getAttribute('fill')"
         assert visit.page.evaluate(on_top) == USE_FILLS["urban_farm"]
+        visit.page.mouse.move(x, y)  # pointing at a circle says how many lots, and what
+        tip = visit.page.locator(".clt-cell-tip")
+        tip.wait_for()
+        assert re.fullmatch(
+            r"Land held by the trust: \d+ lots? \(Urban farm\)\. Click to zoom in\.",
+            tip.inner_text(),
+        ), tip.inner_text()
         visit.page.mouse.dblclick(x, y)  # a double click too goes to the lots, not one zoom in
         visit.page.wait_for_function("() => CLTMap.state.map.getZoom() >= 13")
         outline = visit.page.locator(
@@ -93,6 +100,7 @@ def test_zoomed_out_trust_land_is_circles_in_its_uses_colours_that_zoom_in(
         ).first
         outline.wait_for()
         assert outline.get_attribute("stroke") == USE_FILLS["urban_farm"]  # lots in their colour
+        assert tip.count() == 0  # the count went with its circle
         assert not visit.errors, visit.errors
 
 

@@ -42,7 +42,7 @@
 
   function vectorStyle(spec) {
     return function (props, zoom) {
-      if (props.count !== undefined && props.apn === undefined) {
+      if (isCell(props)) {
         // A cell: how many features are near here (below the layer's detail zoom), one per
         // value of the field the layer is coloured by (trust land: one per use).
         var radius = Math.min(7, 2 + Math.sqrt(props.count) / 3);
@@ -126,7 +126,8 @@
 
   function onVectorClick(spec, e) {
     var props = (e.layer && e.layer.properties) || {};
-    if (props.count !== undefined && props.apn === undefined) {
+    if (isCell(props)) {
+      hideCellCount();
       // Not animated: a double click's second click would read the zoom the animation
       // starts from and cancel the jump, one zoom in instead of to the lots.
       state.map.setView(e.latlng, Math.max(state.map.getZoom() + 1, spec.detailZoom),
@@ -135,6 +136,33 @@
     }
     L.DomEvent.stopPropagation(e);
     openPopup(spec, props, e.latlng);
+  }
+
+  function isCell(props) {
+    return props.count !== undefined && props.apn === undefined;
+  }
+
+  // A circle's size says roughly how many lots; pointing at one says exactly (and what they
+  // are). Built from text nodes: Leaflet would read a string as HTML.
+  function showCellCount(spec, e) {
+    var props = (e.layer && e.layer.properties) || {};
+    if (!isCell(props)) { return; }
+    var byField = spec.style.by_field;
+    var what = byField ? formatValue(spec, byField, props[byField]) : null;
+    var text = spec.title + ": " + props.count + (props.count === 1 ? " lot" : " lots") +
+      (what ? " (" + what + ")" : "") + ". Click to zoom in.";
+    hideCellCount();
+    state.cellTip = L.tooltip({ direction: "top", offset: [0, -8], className: "clt-cell-tip" })
+      .setLatLng(e.latlng)
+      .setContent(el("span", null, text))
+      .addTo(state.map);
+  }
+
+  function hideCellCount() {
+    if (state.cellTip) {
+      state.map.removeLayer(state.cellTip);
+      state.cellTip = null;
+    }
   }
 
   function markLoaded(name) {
@@ -165,6 +193,8 @@
       fetchOptions: { credentials: "same-origin" }
     });
     layer.on("click", function (e) { onVectorClick(spec, e); });
+    layer.on("mouseover", function (e) { showCellCount(spec, e); });
+    layer.on("mouseout", hideCellCount);
     layer.on("load", function () { markLoaded(spec.name); });
     state.layers[spec.name] = { layer: layer, spec: spec };
     return layer;
