@@ -113,17 +113,12 @@ def serve(host: str, port: int) -> None:
 def _check_port_free(host: str, port: int) -> None:
     """Refuse a port something else listens on, saying so; Django's runserver would exit the
     process on it (os._exit), past every clean-up, leaving the database `up` started running."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise click.ClickException(
-                f"cannot serve on {host}:{port}: {exc.strerror}. Stop what uses it, or choose "
-                "another port with --port"
-            ) from None
+    error = localdb.bind_error(port, host=host, reuse_address=True)
+    if error is not None:
+        raise click.ClickException(
+            f"cannot serve on {host}:{port}: {error.strerror}. Stop what uses it, or choose "
+            "another port with --port"
+        )
 
 
 def _runserver(host: str, port: int) -> None:

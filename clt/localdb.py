@@ -93,17 +93,23 @@ def _port(state: Path) -> int:
     raise LocalDbError("no free TCP port found for the local database; set DATABASE_URL")
 
 
-def _port_is_free(port: int, *, reuse_address: bool = False) -> bool:
-    """Whether 127.0.0.1:`port` can be bound. With `reuse_address`, as PostgreSQL binds:
-    connections closing in TIME_WAIT do not hold it, a listening program still does."""
+def bind_error(
+    port: int, *, host: str = "127.0.0.1", reuse_address: bool = False
+) -> OSError | None:
+    """Why `host`:`port` cannot be bound now (None if it can). With `reuse_address`, as a
+    server binds: connections closing in TIME_WAIT do not hold it, a listening program does."""
     with socket.socket() as s:
         if reuse_address:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+            s.bind((host, port))
+        except OSError as exc:
+            return exc
+    return None
+
+
+def _port_is_free(port: int, *, reuse_address: bool = False) -> bool:
+    return bind_error(port, reuse_address=reuse_address) is None
 
 
 # --- finding the server programs ---------------------------------------------------------
