@@ -333,7 +333,8 @@ class IndexValueFormSet(BaseInlineFormSet):
         saved_first: dict[tuple, bool] = {}  # each key, and whether a saved row holds it
         for form in self.forms:
             data = getattr(form, "cleaned_data", None)
-            if not data or data.get("DELETE") or not form.has_changed() and not form.instance.pk:
+            unsaved_and_blank = not form.has_changed() and not form.instance.pk
+            if not data or data.get("DELETE") or unsaved_and_blank:
                 continue
             key = tuple(data.get(name) for name in INDEX_KEY)
             if key in saved_first:

@@ -25,7 +25,9 @@ def address_words(text: str, *, abbreviated: bool = True) -> list[str]:
     "ST"], the street's kind and direction as county files abbreviate them (or as typed,
     `abbreviated=False`). What follows a first comma (", Jackson, MS 39203": the city and ZIP
     a county file does not repeat) is left out."""
-    street = text.split(",", 1)[0] if text.split(",", 1)[0].strip() else text
+    street = text.split(",", 1)[0]
+    if not street.strip():  # ", Jackson" alone: nothing before the comma to read
+        street = text
     words = PUNCTUATION.sub(" ", street).upper().split()
     return [STREET_WORDS.get(word, word) if abbreviated else word for word in words]
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.db import connection
+from django.db.models import F, Func, Value
 
 from parcels.addresses import address_key, address_words
 from parcels.queries import (
@@ -304,8 +305,6 @@ def _narrowing_word(text: str) -> str:
 def _parcels_keyed(key: str, lookup: str, word: str):
     """Active parcels with an outline whose address key matches `key` by `lookup`, among those
     whose address holds `word`."""
-    from django.db.models import F, Func, Value
-
     from parcels.models import Parcel
 
     stripped = Func(Func(F("address"), function="UPPER"), Value(r"[^0-9A-Z[:space:]]"),

@@ -124,8 +124,13 @@
     return popup;
   }
 
+  // The properties of the tile feature a vector layer's event came from.
+  function propertiesOf(e) {
+    return (e.layer && e.layer.properties) || {};
+  }
+
   function onVectorClick(spec, e) {
-    var props = (e.layer && e.layer.properties) || {};
+    var props = propertiesOf(e);
     if (isCell(props)) {
       hideCellCount();
       // Not animated: a double click's second click would read the zoom the animation
@@ -145,7 +150,7 @@
   // A circle's size says roughly how many lots; pointing at one says exactly (and what they
   // are). Built from text nodes: Leaflet would read a string as HTML.
   function showCellCount(spec, e) {
-    var props = (e.layer && e.layer.properties) || {};
+    var props = propertiesOf(e);
     if (!isCell(props)) { return; }
     var byField = spec.style.by_field;
     var what = byField ? formatValue(spec, byField, props[byField]) : null;
