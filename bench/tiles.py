@@ -322,14 +322,13 @@ VISITS = (
 
 def measure_browser(port: int, runs: int) -> list[dict]:
     # Debian's Chromium, launched and watched as the browser tests do (tests/browser.py).
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS, PARCEL_PATHS
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, PARCEL_PATHS, PARCELS_DRAWN
 
     if not runs or not Path(CHROMIUM).exists():
         return []
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     from playwright.sync_api import sync_playwright
 
-    drawn = PARCEL_PATHS
     results = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -346,9 +345,9 @@ def measure_browser(port: int, runs: int) -> list[dict]:
                     and seen.append(request.sizes()["responseBodySize"]),
                 )
                 page.goto(f"http://127.0.0.1:{port}{path}")
-                page.wait_for_function(f"() => {drawn} > 0", timeout=60_000, polling="raf")
+                page.wait_for_function(PARCELS_DRAWN, timeout=60_000, polling="raf")
                 times.append(page.evaluate("() => performance.now()"))
-                paths = page.evaluate(f"() => {drawn}")
+                paths = page.evaluate(f"() => {PARCEL_PATHS}")
                 page.wait_for_load_state("networkidle")  # every tile of the first view
                 tile_bytes.append(sum(tiles_seen))
                 tile_count.append(len(tiles_seen))
