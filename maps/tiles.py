@@ -13,7 +13,10 @@ Zoom bands, so that no tile of a 1M-parcel city costs more than a few tens of mi
   one point per value of it in the square, carrying it: trust land's `use`, so the points are
   drawn in the colours of the outlines they stand for). A feature is counted in the one tile its
   bounding-box centre falls in, which is computed from the stored EPSG:4326 box by the Mercator
-  formula (no per-feature PROJ call: at z12 the transform alone cost 150 ms for 56,000 lots);
+  formula (no per-feature PROJ call: at z12 the transform alone cost 150 ms for 56,000 lots).
+  The tile also carries the ring of cells just beyond its edges (`CELL_HALO`), as points outside
+  its 0..4096 square, so a circle near an edge is drawn whole: each tile clips at its edge and
+  the neighbour draws the rest. Whoever sums counts from tiles counts the points inside only;
 - from `detail_zoom` a tile carries each feature's outline, clipped to the tile plus a 64-unit
   buffer and snapped to the tile's 4096-unit grid. Snapping is the simplification by zoom: a
   grid unit is 2.4 m at z12 and 0.15 m at z16, so vertices closer than that merge and outlines
@@ -49,10 +52,13 @@ from maps.layers import Layer, LayerField, get_layer
 EXTENT = 4096  # tile coordinate units per side (the MVT default)
 BUFFER = 64  # units drawn beyond each edge, so strokes do not stop short at tile seams
 CELLS_PER_SIDE = 16  # cell tiles: 16 x 16 squares of 16 screen pixels
+# A cell tile also carries the ring of cells just outside it, so that a circle near an edge is
+# drawn whole: the map clips each tile at its edge and draws the rest from the neighbour's copy.
+CELL_HALO = 1  # cells beyond each edge; the map's biggest circle (a ring) is 10 px across 16
 MAX_ZOOM = 22
 CACHE_ALIAS = "tiles"
 CACHE_MAX_BYTES = 1_000_000  # a bigger tile is rebuilt each time rather than crowd the cache
-FORMAT = "clt-mvt-2"  # bump when the tile SQL changes shape, to retire every cached tile
+FORMAT = "clt-mvt-3"  # bump when the tile SQL changes shape, to retire every cached tile
 
 # Web Mercator (EPSG:3857): the sphere's radius and half the world's width, in metres.
 MERCATOR_R = 6378137.0
@@ -169,13 +175,18 @@ def tile_sql(compiled: CompiledLayer, address: TileAddress) -> tuple[str, tuple]
             versions=versions.IN_STATEMENT_SQL,
             features=features_sql,
             extent=EXTENT,
-            last_cell=CELLS_PER_SIDE - 1,
+            cell=EXTENT // CELLS_PER_SIDE,
+            last_unit=EXTENT - 1,
+            first_cell=-CELL_HALO,
+            last_cell=CELLS_PER_SIDE - 1 + CELL_HALO,
             radius=repr(MERCATOR_R),
             half_per_degree=repr(MERCATOR_HALF / 360),  # (xmin + xmax) is twice the centre
             **_cell_grouping(layer),
         )
-        cell = size / CELLS_PER_SIDE
-        params = (layer.name, z, x, y, x0, cell, y0, cell, *features_params, z, x, y)
+        units_per_metre = EXTENT / size
+        halo = CELL_HALO / CELLS_PER_SIDE
+        params = (layer.name, x0, units_per_metre, y0, units_per_metre, *features_params)
+        params = (*params, z, x, y, halo)
     else:
         columns = "".join(f", {typed_column(f)}" for f in layer.fields)
         sql = _OUTLINES_SQL.format(
@@ -240,8 +251,12 @@ SELECT (
 """
 
 # Each feature's bounding-box centre in Mercator, by formula from its stored box:
-# x = R * lon (radians), y = R * ln(tan(45 deg + lat / 2)). The OFFSET 0 fences make PostgreSQL
-# read each box once, rather than once per expression that uses it. Cells outside the tile (the
+# x = R * lon (radians), y = R * ln(tan(45 deg + lat / 2)), then in tile units from the tile's
+# south-west corner (params: its x, units per metre, its y, units per metre). A cell's point is
+# the mean of its centres, rounded and kept within the cell's own units, so a point lies inside
+# the tile's square exactly when its cell is the tile's own (MVT's y runs down from the top,
+# hence last_unit - y); the ring around it is the halo. The OFFSET 0 fences make PostgreSQL
+# read each box once, rather than once per expression that uses it. Cells beyond the halo (the
 # centres of features that only overlap it) are dropped after grouping, by HAVING on an
 # aggregate: as a WHERE, PostgreSQL would guess it keeps 1 row in 40,000 and sort 55,000 rows
 # instead of hashing them into at most 256 cells.
@@ -249,25 +264,29 @@ _CELLS_SQL = """
 SELECT (
     SELECT ST_AsMVT(t, %s, {extent}, 'geom')
     FROM (
-        SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(avg(mx), avg(my)), 3857),
-                            ST_TileEnvelope(%s, %s, %s), {extent}, 0, true) AS geom,
+        SELECT ST_MakePoint(
+                   least(greatest(round(avg(px)), cx * {cell}), (cx + 1) * {cell} - 1),
+                   {last_unit} - least(greatest(round(avg(py)), cy * {cell}), (cy + 1) * {cell} - 1)
+               ) AS geom,
                count(*) AS count{by_column}
         FROM (
-            SELECT mx, my, floor((mx - %s) / %s)::int AS cx, floor((my - %s) / %s)::int AS cy{by}
+            SELECT px, py, floor(px / {cell})::int AS cx, floor(py / {cell})::int AS cy{by}
             FROM (
-                SELECT (ST_XMin(b) + ST_XMax(b)) * {half_per_degree} AS mx,
-                       ln(tan(radians(45 + (ST_YMin(b) + ST_YMax(b)) / 4))) * {radius} AS my{by}
+                SELECT ((ST_XMin(b) + ST_XMax(b)) * {half_per_degree} - %s) * %s AS px,
+                       (ln(tan(radians(45 + (ST_YMin(b) + ST_YMax(b)) / 4))) * {radius} - %s) * %s
+                           AS py{by}
                 FROM (
                     SELECT q.geom::box2d AS b{by_source}
                     FROM ({features}) AS q
-                    WHERE q.geom && ST_Transform(ST_TileEnvelope(%s, %s, %s), 4326)
+                    WHERE q.geom && ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => %s), 4326)
                     OFFSET 0
                 ) AS boxes
                 OFFSET 0
             ) AS centres
         ) AS located
         GROUP BY cx, cy{by}
-        HAVING min(cx) BETWEEN 0 AND {last_cell} AND min(cy) BETWEEN 0 AND {last_cell}
+        HAVING min(cx) BETWEEN {first_cell} AND {last_cell}
+           AND min(cy) BETWEEN {first_cell} AND {last_cell}
     ) AS t
 ), ({versions})
 """

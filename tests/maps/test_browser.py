@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.contrib.gis.geos import MultiPolygon, Polygon
 
 from maps.layers import USE_FILLS
+from tests import factories
 from tests.browser import ARTIFACTS, PARCEL_PATHS, PARCELS_DRAWN, Visit
 from tests.maps import factories_map
 
@@ -105,6 +107,37 @@ def test_zoomed_out_trust_land_is_circles_in_its_uses_colours_that_zoom_in(
             "() => [...document.querySelectorAll('.clt-cell-tip')].map(e => e.textContent)"
         )
         assert not [text for text in tips if "Urban farm" in text], tips
+        assert not visit.errors, visit.errors
+
+
+def test_a_circle_on_a_tile_edge_is_drawn_whole(browser, live_server):
+    # 25 small farm lots just west of the edge between two z11 tiles: one circle, and each
+    # tile clips what it draws at its own edge, so the half east of the edge is the
+    # neighbour's to draw.
+    edge_lon, top_lat = factories_map.tile_corner(11, 511, 829)
+    pixel = 360 / 2**11 / 256  # degrees of longitude at z11
+    lon, lat = edge_lon - pixel, top_lat - 128 * pixel
+    lots = [
+        factories.parcel(geom=MultiPolygon(Polygon.from_bbox(box), srid=4326))
+        for box in (
+            (lon + dx, lat + dy, lon + dx + pixel / 20, lat + dy + pixel / 20)
+            for dx in (-2 * pixel / 10, -pixel / 10, 0, pixel / 10, 2 * pixel / 10)
+            for dy in (-2 * pixel / 10, -pixel / 10, 0, pixel / 10, 2 * pixel / 10)
+        )
+    ]
+    factories.holding(parcels=lots, current_use="urban_farm")
+    with Visit(browser, viewport={"width": 800, "height": 600}) as visit:
+        visit.open(f"{live_server.url}/map/?lat={lat:.6f}&lon={edge_lon:.6f}&z=11")
+        x, y = visit.page.evaluate(
+            "([lat, lon]) => { const m = CLTMap.state.map;"
+            " const p = m.latLngToContainerPoint([lat, lon]);"
+            " const r = m.getContainer().getBoundingClientRect();"
+            " return [r.left + p.x, r.top + p.y]; }",
+            [lat, edge_lon],
+        )
+        fill_at = "([x, y]) => document.elementFromPoint(x, y).getAttribute('fill')"
+        for dx in (-3, -1.5, 1.5):  # the circle's radius is 3.7 px, its centre 1 px west
+            assert visit.page.evaluate(fill_at, [x + dx, y]) == USE_FILLS["urban_farm"], dx
         assert not visit.errors, visit.errors
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import mapbox_vector_tile
 import pytest
+from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -38,14 +39,30 @@ def get_tile(client, layer: str, z: int, x: int, y: int, **headers):
 
 
 def decoded(response, layer: str) -> list[dict]:
-    """The features of `layer` in a tile response (none for a 204)."""
+    """The features of `layer` in a tile response (none for a 204), in the tile's own units:
+    x right and y down from the north-west corner, 0..4096 inside the tile."""
     if response.status_code == 204:
         return []
     assert response.status_code == 200, response.content
     assert response["Content-Type"] == MVT
-    found = mapbox_vector_tile.decode(response.content)
+    found = mapbox_vector_tile.decode(response.content, default_options={"y_coord_down": True})
     assert set(found) <= {layer}, f"unexpected MVT layers {set(found)}"
     return found.get(layer, {}).get("features", [])
+
+
+def own_cells(features: list[dict]) -> list[dict]:
+    """The cell points of the tile itself: those inside its square, not the ring of its
+    neighbours' cells it also carries so that circles near its edges are drawn whole."""
+    return [
+        f
+        for f in features
+        if all(0 <= coordinate < tiles.EXTENT for coordinate in f["geometry"]["coordinates"])
+    ]
+
+
+def counted(features: list[dict]) -> int:
+    """How many features the tile's own cells stand for."""
+    return sum(f["properties"]["count"] for f in own_cells(features))
 
 
 def plain(value):
@@ -199,7 +216,7 @@ def test_below_the_detail_zoom_a_tile_counts_features_per_cell(client, block, la
     features = decoded(get_tile(client, layer, *tile), layer)
     assert all(set(f["properties"]) == {"count"} for f in features)
     assert all(f["geometry"]["type"] == "Point" for f in features)
-    assert sum(f["properties"]["count"] for f in features) == expected_cell_total(layer, *tile)
+    assert counted(features) == expected_cell_total(layer, *tile)
     assert expected_cell_total(layer, *tile) == len(
         block.vacant if layer == "vacant-lots" else block.active
     )
@@ -212,7 +229,7 @@ def test_below_z13_trust_land_is_counted_per_cell_and_use(client, block):
     assert all(set(f["properties"]) == {"count", "use"} for f in features)
     assert all(f["geometry"]["type"] == "Point" for f in features)
     per_use: dict[str, int] = {}
-    for f in features:
+    for f in own_cells(features):
         use = f["properties"]["use"]
         per_use[use] = per_use.get(use, 0) + f["properties"]["count"]
     assert per_use == expected_cell_totals_by("trust-land", "use", *Z12_TILE)
@@ -223,22 +240,51 @@ def test_below_z13_trust_land_is_counted_per_cell_and_use(client, block):
 def test_below_z13_available_land_and_staff_leases_are_counted_per_cell(client, block):
     available = decoded(get_tile(client, "available", *Z12_TILE), "available")
     assert all(set(f["properties"]) == {"count"} for f in available)
-    assert sum(f["properties"]["count"] for f in available) == len(block.available)
+    assert counted(available) == len(block.available)
     client.force_login(factories.user("planner", is_staff=True))
     leases = decoded(get_tile(client, "leases", *Z12_TILE), "leases")
     in_force = expected_cell_total("leases", *Z12_TILE)
-    assert sum(f["properties"]["count"] for f in leases) == in_force == 1  # the block's lease
+    assert counted(leases) == in_force == 1  # the block's lease
     assert all(set(f["properties"]) == {"count"} for f in leases)
 
 
 def test_cells_count_each_feature_in_one_tile_only(client, block):
     z13 = [(13, (CORNER_X >> 3) - dx, (CORNER_Y >> 3) - dy) for dx in (0, 1) for dy in (0, 1)]
-    total = sum(
-        f["properties"]["count"]
-        for tile in z13
-        for f in decoded(get_tile(client, "parcels", *tile), "parcels")
-    )
+    total = sum(counted(decoded(get_tile(client, "parcels", *tile), "parcels")) for tile in z13)
     assert total == len(block.active)
+
+
+def test_a_cell_by_a_tile_edge_is_drawn_by_both_tiles_and_counted_by_its_own(client):
+    # Two z12 tiles side by side; lots whose centres lie 3 and 40 pixels west of the edge
+    # between them, and 5 east of it. The map clips each tile at its edge: a circle by the
+    # edge is drawn whole only if the tile across carries it too, at the same place.
+    west, east = (12, 1021, 1659), (12, 1022, 1659)
+    edge_lon, top_lat = factories_map.tile_corner(*east)
+    pixel = 360 / 2**12 / 256  # degrees of longitude
+    for pixels in (-3, -3, -40, 5):
+        lon, lat = edge_lon + pixels * pixel, top_lat - 100 * pixel
+        square = Polygon.from_bbox((lon - pixel, lat - pixel, lon + pixel, lat + pixel))
+        factories.parcel(geom=MultiPolygon(square, srid=4326), vacancy_status="occupied")
+    in_west = decoded(get_tile(client, "parcels", *west), "parcels")
+    in_east = decoded(get_tile(client, "parcels", *east), "parcels")
+    assert counted(in_west) == expected_cell_total("parcels", *west) == 3
+    assert counted(in_east) == expected_cell_total("parcels", *east) == 1
+
+    cell = tiles.EXTENT // tiles.CELLS_PER_SIDE
+
+    def by_the_edge(features, shift=0):
+        """(x, count) of the points within a cell of the tiles' shared edge, in west's units."""
+        return {
+            (f["geometry"]["coordinates"][0] + shift, f["properties"]["count"])
+            for f in features
+            if abs(f["geometry"]["coordinates"][0] + shift - tiles.EXTENT) < cell
+        }
+
+    # By the edge: west's two lots (one circle of 2) and east's lot, each in both tiles.
+    assert by_the_edge(in_west) == by_the_edge(in_east, shift=tiles.EXTENT)
+    assert {count for _, count in by_the_edge(in_west)} == {2, 1}
+    # 40 pixels from the edge is no neighbour's business: the halo is one 16-pixel cell.
+    assert len(in_east) == 2
 
 
 def test_below_the_min_zoom_a_tile_is_empty_without_a_query(
