@@ -49,6 +49,7 @@ QUERIES = (
     ("common fragment", "W M"),
     ("one letter and more", "St"),
     ("matches nothing", "zzzz no such street"),
+    ("an apostrophe, folded", "1418 O'Neal St"),
 )
 
 
@@ -106,6 +107,7 @@ STAFF_LIST = (
     ("search: an owner", LIST + "?q=delta+properties"),
     ("search: a common word", LIST + "?q=pearl"),
     ("search: nothing matches", LIST + "?q=zzzq"),
+    ("search: an apostrophe, folded", LIST + "?q=O%27Neal"),
     ("filter: one land-use code", LIST + "?land_use=V"),
     ("history: the events list", "/admin/pghistory/events/"),
     ("history: updates only", "/admin/pghistory/events/?label=update"),

@@ -39,6 +39,7 @@ from leases.models import (
 from leases.pricing import max_resale_price
 from leases.resale import FormulaError
 from parcels.admin import RecordedAdmin, section
+from parcels.folding import folded_search
 
 # ---------------------------------------------------------------------------------------------
 # Parties
@@ -53,7 +54,7 @@ class PartyMemberInline(admin.TabularInline):
 class PartyAdmin(RecordedAdmin):
     list_display = ["name", "kind", "household_size", "email", "phone"]
     list_filter = ["kind"]
-    search_fields = ["name", "members__name", "email"]
+    search_fields = [folded_search("name"), folded_search("members__name"), "email"]
     inlines = [PartyMemberInline]
 
 
@@ -168,10 +169,10 @@ class GroundLeaseAdmin(RecordedAdmin):
     list_select_related = ["holding"]
     search_fields = [
         "reference",
-        "holding__name",
+        folded_search("holding__name"),
         "parcels__apn",
-        "parcels__address",
-        "lessees__name",
+        folded_search("parcels__address"),
+        folded_search("lessees__name"),
     ]
     autocomplete_fields = ["holding", "parcels", "lessees"]
     date_hierarchy = "starts_on"
@@ -287,7 +288,7 @@ class MonitoringEventAdmin(RecordedAdmin):
     list_display = ["lease", "type", "on", "status", "resolved_on"]
     list_filter = ["type", "status"]
     list_select_related = ["lease"]
-    search_fields = ["lease__reference", "lease__lessees__name", "notes"]
+    search_fields = ["lease__reference", folded_search("lease__lessees__name"), "notes"]
     autocomplete_fields = ["lease"]
     date_hierarchy = "on"
 
@@ -305,7 +306,9 @@ class ResaleAdmin(RecordedAdmin):
         "agreed_price",
     ]
     list_select_related = ["lease", "seller", "buyer"]
-    search_fields = ["lease__reference", "seller__name", "buyer__name"]
+    search_fields = [
+        "lease__reference", folded_search("seller__name"), folded_search("buyer__name")
+    ]
     autocomplete_fields = ["lease", "seller", "buyer"]
     date_hierarchy = "contract_on"
 
@@ -372,5 +375,5 @@ class SourceDocumentAdmin(RecordedAdmin):
     list_display = ["__str__", "kind", "recorded_on", "holding", "lease"]
     list_filter = ["kind"]
     list_select_related = ["holding", "lease"]
-    search_fields = ["reference", "holding__name", "lease__reference"]
+    search_fields = ["reference", folded_search("holding__name"), "lease__reference"]
     autocomplete_fields = ["holding", "lease"]

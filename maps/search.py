@@ -111,16 +111,16 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
     # index on UPPER(address) answers; words under three letters have no trigram, so a query
     # of only those does not take this second, slow, path.
     words = address_words(query) or [query]
-    together = Q(apn__istartswith=query) | Q(address__icontains=" ".join(words))
+    together = Q(apn__istartswith=query) | Q(address__folded_contains=" ".join(words))
     as_typed = " ".join(address_words(query, abbreviated=False))
     if as_typed and as_typed != " ".join(words):  # a file may spell "Road" out
-        together |= Q(address__icontains=as_typed)
+        together |= Q(address__folded_contains=as_typed)
     found = _matching_ids(parcels.filter(together), limit)
     indexed = [word for word in words if len(word) >= 3]
     if not found and len(words) > 1 and indexed:
         each_word = Q()
         for word in words:
-            each_word &= Q(address__icontains=word)
+            each_word &= Q(address__folded_contains=word)
         found = _matching_ids(parcels.filter(each_word), limit)
     return found
 

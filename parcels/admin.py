@@ -33,6 +33,7 @@ from pghistory.models import Events
 
 from clt.history import recorded
 from leases.models import SourceDocument
+from parcels.folding import folded_search
 from parcels.models import (
     AcquisitionEvent,
     Holding,
@@ -371,7 +372,7 @@ class ParcelAdmin(MapAdmin):
     list_filter = ["vacancy_status", "tax_status", LandUseFilter, "jurisdiction", RetiredFilter]
     # The start of an APN, any part of an address or owner: each has its index (migrations
     # 0003, 0005, 0006), so a search does not read a county's million parcels.
-    search_fields = ["^apn", "address", "owner_of_record"]
+    search_fields = ["^apn", folded_search("address"), folded_search("owner_of_record")]
     readonly_fields = ["area", "acreage", "import_run", "created_at", "updated_at"]
     fieldsets = [
         section(None, "jurisdiction", "apn", "address", "owner_of_record"),
@@ -495,7 +496,9 @@ class HoldingAdmin(RecordedAdmin):
         "ended_on",
     ]
     list_filter = ["current_use", "acquired_via", "available", EndedFilter]
-    search_fields = ["name", "deed_reference", "parcels__apn", "parcels__address"]
+    search_fields = [
+        folded_search("name"), "deed_reference", "parcels__apn", folded_search("parcels__address")
+    ]
     date_hierarchy = "acquired_on"
     inlines = [HoldingParcelInline, ImprovementInline, HoldingSourceInline]
 
@@ -515,7 +518,7 @@ class AcquisitionEventAdmin(RecordedAdmin):
     list_display = ["parcel", "stage", "on", "holding"]
     list_filter = ["stage"]
     list_select_related = ["parcel", "holding"]
-    search_fields = ["parcel__apn", "parcel__address", "reason"]
+    search_fields = ["parcel__apn", folded_search("parcel__address"), "reason"]
     autocomplete_fields = ["parcel", "holding"]
     date_hierarchy = "on"
 
@@ -525,7 +528,7 @@ class ImprovementAdmin(RecordedAdmin):
     list_display = ["__str__", "holding", "kind", "year_built", "dwelling_units"]
     list_filter = ["kind"]
     list_select_related = ["holding"]
-    search_fields = ["description", "holding__name"]
+    search_fields = ["description", folded_search("holding__name")]
     autocomplete_fields = ["holding"]
 
 

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class ParcelsConfig(AppConfig):
     name = "parcels"
+
+    def ready(self) -> None:
+        from parcels import folding
+
+        folding.register()  # field__folded_contains, for every app's searches

@@ -314,7 +314,7 @@ def _parcels_keyed(key: str, lookup: str, word: str):
     # on the few parcels left.
     return (
         Parcel.objects.active()
-        .filter(geom__isnull=False, address__icontains=word)
+        .filter(geom__isnull=False, address__folded_contains=word)
         .annotate(address_key=Func(spaced, function="BTRIM"))
         .filter(**{f"address_key__{lookup}": key})
     )

@@ -126,6 +126,13 @@ def test_search_by_lessee_name_finds_the_lease(editor):
     assert found(editor.get(changelist_url(GroundLease), {"q": "Evers"})) == [wanted]
 
 
+def test_search_by_lessee_name_ignores_apostrophes(editor):
+    wanted = factories.lease(lessees=(factories.party(name="D’Angelo household"),))
+    factories.lease(lessees=(factories.party(name="Angelou household"),))
+    assert found(editor.get(changelist_url(GroundLease), {"q": "D'Angelo"})) == [wanted]
+    assert found(editor.get(changelist_url(GroundLease), {"q": "dangelo"})) == [wanted]
+
+
 def test_filter_by_status_and_permitted_use_keeps_only_matching_leases(editor):
     wanted = factories.lease(permitted_use="agricultural")
     factories.lease(permitted_use="residential")

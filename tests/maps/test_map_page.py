@@ -245,6 +245,15 @@ def test_search_finds_a_direction_the_file_abbreviates(client, block):
     assert [r["properties"]["apn"] for r in results] == [lot.apn]
 
 
+@pytest.mark.parametrize(("held", "typed"), [("1711 O'Neal St", "1711 Oneal Street"),
+                                             ("1711 ONEAL ST", "O’Neal St 1711")])  # fmt: skip
+def test_search_finds_a_name_with_or_without_its_apostrophe(client, block, held, typed):
+    lot = block.vacant[0]
+    type(lot).objects.filter(pk=lot.pk).update(address=held)
+    results = client.get("/map/search.json", {"q": typed}).json()["results"]
+    assert [r["properties"]["apn"] for r in results] == [lot.apn]
+
+
 def test_search_knows_the_usps_abbreviations(client, block):
     results = client.get("/map/search.json", {"q": "1300 North Street"}).json()["results"]
     assert results and {r["properties"]["address"] for r in results} == {"1300 North St"}

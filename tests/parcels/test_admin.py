@@ -78,6 +78,17 @@ def test_search_by_owner_of_record_finds_the_parcel(editor):
     assert found(response) == [wanted]
 
 
+def test_search_by_owner_finds_a_name_with_or_without_its_apostrophe(editor):
+    # County files write "ONEAL" or "O'NEAL"; staff type either, or "O’Neal" from a letter.
+    with_it = factories.parcel(owner_of_record="O'NEAL MARY", address="12 A St")
+    without = factories.parcel(owner_of_record="ONEAL JAMES", address="14 A St")
+    factories.parcel(owner_of_record="NEALY ROSE")
+    for typed in ("Oneal", "O'Neal", "O’Neal"):
+        response = editor.get(changelist_url(Parcel), {"q": typed})
+        assert sorted(found(response), key=lambda p: p.pk) == [with_it, without], typed
+    assert found(editor.get(changelist_url(Parcel), {"q": "oneal mary"})) == [with_it]
+
+
 def test_search_results_come_in_apn_order(editor):
     # While searching, the list sorts by an expression rather than walk the APN index
     # (ParcelAdmin.get_ordering): the order staff see is still the APN's.

@@ -23,20 +23,21 @@ def plan(queryset) -> str:
 
 
 def test_search_by_part_of_an_address_can_use_the_trigram_index():
-    assert "parcel_address_trgm" in plan(Parcel.objects.filter(address__icontains="rose st"))
+    shown = plan(Parcel.objects.filter(address__folded_contains="o'neal st"))
+    assert "parcel_address_trgm" in shown, shown
 
 
 def test_search_by_apn_or_address_can_use_an_index_for_each():
     # The map's search box (maps.search.candidate_ids): without an index for the APN half, the
     # OR reads the whole table (430 ms at 1M parcels for a search that matches little).
-    either = Q(apn__istartswith="133-281") | Q(address__icontains="4093 e pearl")
+    either = Q(apn__istartswith="133-281") | Q(address__folded_contains="4093 e pearl")
     shown = plan(Parcel.objects.filter(either))
     assert "BitmapOr" in shown, shown
     assert "parcel_apn_prefix" in shown and "parcel_address_trgm" in shown, shown
 
 
 def test_the_staff_search_by_owner_can_use_its_trigram_index():
-    shown = plan(Parcel.objects.filter(owner_of_record__icontains="delta properties"))
+    shown = plan(Parcel.objects.filter(owner_of_record__folded_contains="delta properties"))
     assert "parcel_owner_trgm" in shown, shown
 
 

@@ -1,0 +1,67 @@
+"""Names and addresses as searches compare them: "O'Neal", "O’Neal", "ONEAL" and "Oneal" are
+one name.
+
+County files drop apostrophes ("ONEAL ST", "ODOM MARY") or keep them ("O'NEAL ST"), and so do
+the people searching; a lessee typed in as "D’Angelo" is searched for as "D'Angelo". So both
+sides of a search are *folded* the same way: upper case, apostrophes (straight, curly, the
+modifier letter) dropped.
+
+- in SQL, `FOLD_SQL` around the column: what the trigram indexes on parcels' addresses and
+  owners are built on (migration `parcels/0010`), so a folded search still uses them;
+- in Python, `fold(text)` on what was typed;
+- as a lookup, `field__folded_contains="o'neal"`, for querysets and the admin's `search_fields`
+  (registered on every CharField and TextField by `ParcelsConfig.ready`).
+
+Only apostrophes: other punctuation is a word boundary that searches already handle (the map's
+search drops it and tries the words apart, `parcels.addresses`).
+"""
+
+from __future__ import annotations
+
+from django.db.models import CharField, TextField
+from django.db.models.lookups import Contains
+
+APOSTROPHES = "'\u2019\u2018\u02bc"  # ' ’ ‘ ʼ
+# The SQL text of the indexes' expression: the planner uses an index only for the same
+# expression, so the lookup below writes exactly this around its column.
+FOLD_SQL = "translate(upper({}), '" + APOSTROPHES.replace("'", "''") + "', '')"
+_DROP_APOSTROPHES = str.maketrans("", "", APOSTROPHES)
+
+
+def fold(text: str) -> str:
+    """`text` as a folded search compares it: upper case, apostrophes dropped.
+
+    PostgreSQL's upper() maps one character to one character; Python's can map one to two
+    ("ß" to "SS"), which would then match nothing. Those characters are left as they are.
+    """
+    upper = "".join(c.upper() if len(c.upper()) == 1 else c for c in text)
+    return upper.translate(_DROP_APOSTROPHES)
+
+
+class FoldedContains(Contains):
+    """`column LIKE '%text%'`, both folded: `translate(upper(column), ...) LIKE '%ONEAL%'`."""
+
+    lookup_name = "folded_contains"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        if hasattr(self.rhs, "resolve_expression"):
+            raise TypeError("folded_contains compares with typed text, not with an expression")
+        return fold(str(self.rhs))
+
+    def get_rhs_op(self, connection, rhs):
+        return connection.operators["contains"] % rhs  # LIKE %s
+
+    def process_lhs(self, compiler, connection, lhs=None):
+        sql, params = super().process_lhs(compiler, connection, lhs)
+        return FOLD_SQL.format(sql), params
+
+
+def register() -> None:
+    CharField.register_lookup(FoldedContains)
+    TextField.register_lookup(FoldedContains)
+
+
+def folded_search(field: str) -> str:
+    """An admin `search_fields` entry that compares `field` folded: `folded_search("name")`."""
+    return f"{field}__{FoldedContains.lookup_name}"

@@ -1,0 +1,59 @@
+"""Searches fold case and apostrophes on both sides (parcels.folding): "Oneal" finds "O'NEAL",
+"O’Neal" finds "ONEAL", and the folded search still uses the trigram indexes."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.db import connection
+
+from parcels.folding import FOLD_SQL, fold
+from parcels.models import Parcel
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+TYPED = ["O'Neal", "O’Neal", "o‘neal", "Oʼneal", "ONEAL", "oneal", "Peña", "Straße", "100%_x"]
+
+
+@pytest.mark.parametrize("text", TYPED)
+def test_python_folds_typed_text_as_postgresql_folds_a_column(text):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + FOLD_SQL.format("%s::text"), [text])
+        assert fold(text) == cursor.fetchone()[0]
+
+
+def test_names_with_and_without_apostrophes_fold_alike():
+    assert {fold(text) for text in TYPED[:6]} == {"ONEAL"}
+
+
+@pytest.mark.parametrize(("stored", "typed"), [
+    ("1722 O'NEAL ST", "Oneal"),
+    ("1722 ONEAL ST", "O'Neal St"),
+    ("1722 O’Neal St", "o'neal"),
+    ("1722 O'Neal St", "1722 O’NEAL"),
+])  # fmt: skip
+def test_an_address_is_found_with_or_without_its_apostrophe(stored, typed):
+    wanted = factories.parcel(address=stored)
+    factories.parcel(address="1716 Neal Ave")
+    assert list(Parcel.objects.filter(address__folded_contains=typed)) == [wanted]
+
+
+def test_like_wildcards_in_typed_text_are_plain_characters():
+    factories.parcel(address="100 Main St")
+    assert not Parcel.objects.filter(address__folded_contains="%").exists()
+    assert not Parcel.objects.filter(address__folded_contains="1_0").exists()
+
+
+def test_the_trigram_indexes_are_built_on_the_folded_expression():
+    migration = importlib.import_module("parcels.migrations.0010_folded_search_indexes")
+    assert migration.FOLD_SQL == FOLD_SQL  # change both, with a new migration
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
+            "('parcel_address_trgm', 'parcel_owner_trgm')"
+        )
+        definitions = dict(cursor.fetchall())
+    assert set(definitions) == {"parcel_address_trgm", "parcel_owner_trgm"}
+    assert all("translate(upper(" in d and "gin_trgm_ops" in d for d in definitions.values())
