@@ -1,0 +1,90 @@
+"""The tile SQL of this checkout against that of another revision, interleaved, in bare SQL.
+
+    .venv/bin/python bench/tile_sql_ab.py --against HEAD~1 --runs 20
+
+For a change to `maps/tiles.py`: both versions' `tile_sql` for the same tiles of the city of
+bench/tiles.py (`clt_bench_tiles`, which that script makes), run alternately through one
+psycopg connection with JIT off, as the endpoint runs them. Alternating in one process is what
+makes a 5% difference visible on a machine whose load moves absolute times by 30%.
+Only `maps/tiles.py` is taken from the other revision; the layers are this checkout's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.tiles import database_url  # noqa: E402
+
+TILES = (
+    ("trust-land", (8, 63, 103)),
+    ("trust-land", (10, 255, 414)),
+    ("trust-land", (12, 1021, 1659)),
+    ("parcels", (12, 1021, 1659)),
+    ("vacant-lots", (12, 1021, 1659)),
+    ("parcels", (14, 4086, 6637)),
+    ("parcels", (16, 16345, 26549)),
+)
+
+
+def tiles_module_at(revision: str):
+    """maps/tiles.py as it was at `revision`, imported under another name."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:maps/tiles.py"], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "tiles_at_revision.py"
+    path.write_bytes(source)
+    spec = importlib.util.spec_from_file_location("tiles_at_revision", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--against", default="HEAD~1", help="the other revision (git)")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--db", default="clt_bench_tiles")
+    args = parser.parse_args()
+    os.environ["DATABASE_URL"] = database_url(args.db)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from maps import tiles as this
+
+    other = tiles_module_at(args.against)
+    print(f"| layer | tile | {args.against} ms | this checkout ms | ratio |")
+    print("|---|---|---:|---:|---:|")
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+        for name, (z, x, y) in TILES:
+            times: dict[str, list[float]] = {"other": [], "this": []}
+            for run in range(args.runs):
+                versions = [("this", this), ("other", other)]
+                for label, module in versions if run % 2 else versions[::-1]:
+                    address = module.TileAddress(z, x, y)
+                    sql, params = module.tile_sql(module.compiled_layer(name), address)
+                    started = time.perf_counter()
+                    cursor.execute(sql, params)
+                    cursor.fetchall()
+                    times[label].append((time.perf_counter() - started) * 1000)
+            before, after = statistics.median(times["other"]), statistics.median(times["this"])
+            print(f"| {name} | {z}/{x}/{y} | {before:.1f} | {after:.1f} | {after / before:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
