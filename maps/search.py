@@ -11,6 +11,7 @@ import re
 from django.db import connection
 from django.db.models import Q
 
+from clt import planner
 from maps.layers import Layer
 from maps.tiles import typed_column, unordered
 from parcels.addresses import address_words
@@ -97,7 +98,7 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
     rows by primary key instead of scanning a city; what a result shows still comes from the
     layers. An exact APN names every jurisdiction so PostgreSQL can use the (jurisdiction, apn)
     unique index; a partial match goes through the APN-prefix and address-trigram indexes
-    (migrations 0003, 0005) when the words are rare, and stops at `limit`.
+    (migrations 0005, 0010) when the words are rare, and stops at `limit`.
     """
     parcels = Parcel.objects.active().filter(geom__isnull=False)
     if exact_apn:
@@ -108,7 +109,7 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
     # The words together, as county files write them ("1418 Rose Street." is "1418 ROSE ST")
     # or as typed: one or two LIKEs, as fast as before. Only when that finds nothing, every
     # word anywhere in the address, in any order ("Rose St 1418"): each a LIKE the trigram
-    # index on UPPER(address) answers; words under three letters have no trigram, so a query
+    # index on the folded address answers; words under three letters have no trigram, so a query
     # of only those does not take this second, slow, path.
     words = address_words(query) or [query]
     together = Q(apn__istartswith=query) | Q(address__folded_contains=" ".join(words))
@@ -134,9 +135,15 @@ def _matching_ids(parcels, limit: int) -> list[int]:
     # Planned without the limit, it takes the indexes when the guess is small; the limit
     # outside still stops the scan early, as rows are pulled from a CTE one at a time.
     # At 1M parcels every search tried takes 0.1-28 ms (BENCHMARKS.md).
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH m AS MATERIALIZED ({sql}) SELECT * FROM m LIMIT %s", [*params, limit])
-        return [row[0] for row in cursor.fetchall()]
+    # For the same reason, a common word ("St") looks like a scan of every match, which two
+    # parallel workers would share: starting them took 6-12 ms for a scan that stops after
+    # 30 rows (0.2 ms) once the folded address made each row look costlier to the planner.
+    rows = planner.fetch_all_with(
+        ["max_parallel_workers_per_gather = 0"],
+        f"WITH m AS MATERIALIZED ({sql}) SELECT * FROM m LIMIT %s",
+        [*params, limit],
+    )
+    return [row[0] for row in rows]
 
 
 def _search_layer(layer: Layer, ids: list[int]) -> list[dict]:

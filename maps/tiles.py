@@ -44,8 +44,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection, transaction
+from django.db import connection
 
+from clt import planner
 from maps import versions
 from maps.layers import Layer, LayerField, get_layer
 
@@ -349,15 +350,4 @@ def _cache_key(sql: str, params: tuple) -> str:
 def _run(sql: str, params: tuple) -> tuple:
     """The tile query's one row, without JIT: a tile query costs enough for PostgreSQL to
     JIT-compile it, which takes longer (25 ms) than running it."""
-    options = connection.settings_dict.get("OPTIONS", {})
-    with connection.cursor() as cursor:
-        if options.get("server_side_binding"):
-            with transaction.atomic():
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute(sql, params)
-                return cursor.fetchone()
-        # One round trip: two statements in one query run in one implicit transaction, so
-        # SET LOCAL holds for the tile query alone (client-side binding, Django's default).
-        cursor.execute("SET LOCAL jit = off; " + sql, params)
-        cursor.nextset()
-        return cursor.fetchone()
+    return planner.fetch_all_with(["jit = off"], sql, params)[0]

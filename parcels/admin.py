@@ -371,7 +371,7 @@ class ParcelAdmin(MapAdmin):
     ]
     list_filter = ["vacancy_status", "tax_status", LandUseFilter, "jurisdiction", RetiredFilter]
     # The start of an APN, any part of an address or owner: each has its index (migrations
-    # 0003, 0005, 0006), so a search does not read a county's million parcels.
+    # 0005, 0006, 0010), so a search does not read a county's million parcels.
     search_fields = ["^apn", folded_search("address"), folded_search("owner_of_record")]
     readonly_fields = ["area", "acreage", "import_run", "created_at", "updated_at"]
     fieldsets = [

@@ -310,7 +310,7 @@ def _parcels_keyed(key: str, lookup: str, word: str):
     stripped = Func(Func(F("address"), function="UPPER"), Value(r"[^0-9A-Z[:space:]]"),
                     Value(""), Value("g"), function="regexp_replace")  # fmt: skip
     spaced = Func(stripped, Value(r"\s+"), Value(" "), Value("g"), function="regexp_replace")
-    # The word first narrows by the trigram index on UPPER(address); the key is then compared
+    # The word first narrows by the trigram index on the folded address; the key is then compared
     # on the few parcels left.
     return (
         Parcel.objects.active()

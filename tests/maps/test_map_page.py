@@ -9,6 +9,8 @@ import re
 import folium
 import pytest
 from branca.element import JavascriptLink
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clt import security
 from maps import assets, publicmap
@@ -278,6 +280,16 @@ def test_an_available_lot_is_reported_from_the_available_layer(client, block):
 def test_search_never_finds_retired_or_unmapped_parcels(client, block):
     for q in ("1 Gone St", "2 Unmapped St"):
         assert client.get("/map/search.json", {"q": q}).json()["results"] == []
+
+
+def test_the_search_never_starts_parallel_workers_for_thirty_rows(client, block):
+    # A common word's candidate scan stops after 30 rows; planned as a scan of every match,
+    # it was handed to parallel workers whose start cost 30 times the scan (maps.search).
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/map/search.json", {"q": "St"}).status_code == 200
+    candidates = [q["sql"] for q in captured if "AS MATERIALIZED" in q["sql"]]
+    serial = "SET LOCAL max_parallel_workers_per_gather = 0;"
+    assert candidates and all(sql.startswith(serial) for sql in candidates), candidates
 
 
 def test_search_wildcards_are_taken_literally(client, block):
