@@ -55,7 +55,7 @@ BUFFER = 64  # units drawn beyond each edge, so strokes do not stop short at til
 CELLS_PER_SIDE = 16  # cell tiles: 16 x 16 squares of 16 screen pixels
 # A cell tile also carries the ring of cells just outside it, so that a circle near an edge is
 # drawn whole: the map clips each tile at its edge and draws the rest from the neighbour's copy.
-CELL_HALO = 1  # cells beyond each edge; the map's biggest circle (a ring) is 10 px across 16
+CELL_HALO = 1  # cells beyond each edge: the map's biggest circle (a ring) reaches 10 px, < 16
 MAX_ZOOM = 22
 CACHE_ALIAS = "tiles"
 CACHE_MAX_BYTES = 1_000_000  # a bigger tile is rebuilt each time rather than crowd the cache

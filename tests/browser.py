@@ -72,7 +72,8 @@ class Visit:
     def hosts(self) -> set[str]:
         return {urlsplit(url).hostname for url in self.requests if not url.startswith("data:")}
 
-    def click_at(self, lat: float, lon: float) -> None:
+    def point_of(self, lat: float, lon: float) -> tuple[float, float]:
+        """Where (lat, lon) is on the page, in CSS pixels from its top-left corner."""
         x, y = self.page.evaluate(
             "([lat, lon]) => { const m = CLTMap.state.map;"
             " const p = m.latLngToContainerPoint([lat, lon]);"
@@ -80,7 +81,10 @@ class Visit:
             " return [r.left + p.x, r.top + p.y]; }",
             [lat, lon],
         )
-        self.page.mouse.click(x, y)
+        return x, y
+
+    def click_at(self, lat: float, lon: float) -> None:
+        self.page.mouse.click(*self.point_of(lat, lon))
 
     def popup_text(self) -> str:
         popup = self.page.locator(".leaflet-popup-content")

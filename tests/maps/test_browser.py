@@ -128,13 +128,7 @@ def test_a_circle_on_a_tile_edge_is_drawn_whole(browser, live_server):
     factories.holding(parcels=lots, current_use="urban_farm")
     with Visit(browser, viewport={"width": 800, "height": 600}) as visit:
         visit.open(f"{live_server.url}/map/?lat={lat:.6f}&lon={edge_lon:.6f}&z=11")
-        x, y = visit.page.evaluate(
-            "([lat, lon]) => { const m = CLTMap.state.map;"
-            " const p = m.latLngToContainerPoint([lat, lon]);"
-            " const r = m.getContainer().getBoundingClientRect();"
-            " return [r.left + p.x, r.top + p.y]; }",
-            [lat, edge_lon],
-        )
+        x, y = visit.point_of(lat, edge_lon)
         fill_at = "([x, y]) => document.elementFromPoint(x, y).getAttribute('fill')"
         for dx in (-3, -1.5, 1.5):  # the circle's radius is 3.7 px, its centre 1 px west
             assert visit.page.evaluate(fill_at, [x + dx, y]) == USE_FILLS["urban_farm"], dx
