@@ -12,18 +12,16 @@ Only `maps/tiles.py` is taken from the other revision; the layers are this check
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.revision import module_at  # noqa: E402
 from bench.tiles import database_url  # noqa: E402
 
 TILES = (
@@ -35,20 +33,6 @@ TILES = (
     ("parcels", (14, 4086, 6637)),
     ("parcels", (16, 16345, 26549)),
 )
-
-
-def tiles_module_at(revision: str):
-    """maps/tiles.py as it was at `revision`, imported under another name."""
-    source = subprocess.run(
-        ["git", "show", f"{revision}:maps/tiles.py"], cwd=ROOT, check=True, capture_output=True
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "tiles_at_revision.py"
-    path.write_bytes(source)
-    spec = importlib.util.spec_from_file_location("tiles_at_revision", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> None:
@@ -66,7 +50,7 @@ def main() -> None:
 
     from maps import tiles as this
 
-    other = tiles_module_at(args.against)
+    other = module_at(args.against, "maps/tiles.py")
     print(f"| layer | tile | {args.against} ms | this checkout ms | ratio |")
     print("|---|---|---:|---:|---:|")
     with connection.cursor() as cursor:
