@@ -10,8 +10,9 @@ modifier letter) dropped.
   parcels' addresses and owners are built on (migration `parcels/0010`), so a folded search
   still uses them;
 - in Python, `fold(text)` on what was typed;
-- as a lookup, `field__folded_contains="o'neal"`, for querysets and the admin's `search_fields`
-  (registered on every CharField and TextField by `ParcelsConfig.ready`).
+- as lookups, `field__folded_contains="o'neal"` (for querysets and the admin's
+  `search_fields`) and `field__folded_starts_word="o'n"` (a word of the field starts with the
+  text), registered on every CharField and TextField by `ParcelsConfig.ready`.
 
 Only apostrophes: other punctuation is a word boundary that searches already handle (the map's
 search drops it and tries the words apart, `parcels.addresses`).
@@ -19,10 +20,16 @@ search drops it and tries the words apart, `parcels.addresses`).
 
 from __future__ import annotations
 
+import string
+
 from django.db.models import CharField, TextField
-from django.db.models.lookups import Contains
+from django.db.models.lookups import Contains, Lookup
 
 APOSTROPHES = "'\u2019\u2018\u02bc"  # ' ’ ‘ ʼ
+# Where a word starts, in a regular expression: the text's start, or after a space or an ASCII
+# punctuation mark ("1716-A", "12 1/2"). Only characters pg_trgm does not take as letters, so
+# the trigram index knows the word's start and can look up "  Q" and " QZ" for it.
+WORD_START = "(^|[ " + "".join("\\" + c for c in string.punctuation) + "])"
 
 
 def _fold_sql(apostrophes: str) -> str:
@@ -51,6 +58,13 @@ def fold(text: str) -> str:
     return upper.translate(_DROP_APOSTROPHES)
 
 
+def _folded_rhs(lookup: Lookup) -> str:
+    """What was typed for `lookup`, folded; a column or expression is refused."""
+    if hasattr(lookup.rhs, "resolve_expression"):
+        raise TypeError(f"{lookup.lookup_name} compares with typed text, not an expression")
+    return fold(str(lookup.rhs))
+
+
 class FoldedContains(Contains):
     """`column LIKE '%text%'`, both folded: `replace(...upper(column)...) LIKE '%ONEAL%'`."""
 
@@ -58,9 +72,7 @@ class FoldedContains(Contains):
     prepare_rhs = False
 
     def get_prep_lookup(self):
-        if hasattr(self.rhs, "resolve_expression"):
-            raise TypeError("folded_contains compares with typed text, not with an expression")
-        return fold(str(self.rhs))
+        return _folded_rhs(self)
 
     def get_rhs_op(self, connection, rhs):
         return connection.operators["contains"] % rhs  # LIKE %s
@@ -70,9 +82,35 @@ class FoldedContains(Contains):
         return FOLD_SQL.format(sql), params
 
 
+class FoldedStartsWord(Lookup):
+    """`column ~ '(^|[ ...])TEXT'`, both folded: a word of the column starts with the text.
+
+    For text of one or two letters, which has no trigram of its own inside "%QZ%" (its start
+    and end are unknown), so that LIKE has the trigram index hand back every row to recheck;
+    at a word's start it has trigrams the index looks up."""
+
+    lookup_name = "folded_starts_word"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return WORD_START + _regex_literal(_folded_rhs(self))
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{FOLD_SQL.format(lhs)} ~ {rhs}", [*lhs_params, *rhs_params]
+
+
+def _regex_literal(text: str) -> str:
+    """`text` matched as it is: every character but a letter or digit escaped (in PostgreSQL's
+    regular expressions a backslash before one of those is that character)."""
+    return "".join(c if c.isalnum() else "\\" + c for c in text)
+
+
 def register() -> None:
-    CharField.register_lookup(FoldedContains)
-    TextField.register_lookup(FoldedContains)
+    for lookup in (FoldedContains, FoldedStartsWord):
+        CharField.register_lookup(lookup)
+        TextField.register_lookup(lookup)
 
 
 def folded_search(field: str) -> str:

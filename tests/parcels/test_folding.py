@@ -40,10 +40,19 @@ def test_an_address_is_found_with_or_without_its_apostrophe(stored, typed):
     assert list(Parcel.objects.filter(address__folded_contains=typed)) == [wanted]
 
 
+@pytest.mark.parametrize("typed", ["on", "O’N", "o'neal c", "4", "c"])
+def test_a_word_of_an_address_is_found_by_how_it_starts(typed):
+    wanted = factories.parcel(address="4 O'Neal Court-C")
+    factories.parcel(address="1722 XONEAL XCT")  # ONEAL and CT, but inside other words
+    assert list(Parcel.objects.filter(address__folded_starts_word=typed)) == [wanted]
+
+
 def test_like_wildcards_in_typed_text_are_plain_characters():
     factories.parcel(address="100 Main St")
     assert not Parcel.objects.filter(address__folded_contains="%").exists()
     assert not Parcel.objects.filter(address__folded_contains="1_0").exists()
+    for typed in ("1.0", "1_0", "%", "(", "\\", "[1]", "1*", "1|M"):  # nor regex ones
+        assert not Parcel.objects.filter(address__folded_starts_word=typed).exists(), typed
 
 
 def test_the_trigram_indexes_are_built_on_the_folded_expression():
