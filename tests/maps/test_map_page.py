@@ -293,14 +293,28 @@ def test_the_search_never_starts_parallel_workers_for_thirty_rows(client, block)
 
 
 def test_search_wildcards_are_taken_literally(client, block):
-    assert client.get("/map/search.json", {"q": "%%"}).json()["results"] == []
-    assert client.get("/map/search.json", {"q": "__"}).json()["results"] == []
+    # "1_0" would be a wildcard for "120" in "1200 Trust Way", "%rust" for "RUST" in it.
+    for q in ("1_0", "1%0", "%rust", "tr_st"):
+        assert client.get("/map/search.json", {"q": q}).json()["results"] == [], q
+
+
+def test_two_letters_find_the_addresses_with_a_word_that_starts_with_them(client, block):
+    def found(q):
+        results = client.get("/map/search.json", {"q": q}).json()["results"]
+        return {r["properties"]["address"].split(" ", 1)[1] for r in results}
+
+    assert found("tr") == {"Trust Way"}
+    assert "Trust Way" in found("12")  # the house numbers: 1200, 1202, ...
+    assert found("ru") == set()  # inside "Trust": no word starts with it
 
 
 @pytest.mark.parametrize(
     ("q", "detail"),
     [
-        ("a", "q: type at least 2 characters of an address or APN"),
+        ("a", "q: type at least 2 letters or digits of an address or APN"),
+        ("%%", "q: type at least 2 letters or digits of an address or APN"),
+        ("X'", "q: type at least 2 letters or digits of an address or APN"),
+        ("- -", "q: type at least 2 letters or digits of an address or APN"),
         ("x" * 101, "q: at most 100 characters"),
     ],
 )

@@ -150,6 +150,15 @@ def test_an_address_with_a_hyphen_or_apostrophe_is_found(staff_client, lynch_st,
     assert body["centre"]["apn"] == "L66", body
 
 
+@pytest.mark.parametrize(("held", "typed"), [("7 E St", "7 e st"), ("7 E St", "7 E"),
+                                            ("12-B", "12-b")])  # fmt: skip
+def test_an_address_of_short_words_is_found(staff_client, lynch_st, held, typed):
+    """Its words of one or two letters are looked up where the address's words start."""
+    Parcel.objects.create(apn="L55", geom=lot(23), vacancy_status="vacant", address=held)
+    body = staff_client.get("/api/vacant-lots", {"address": typed}).json()
+    assert body["centre"]["apn"] == "L55", body
+
+
 def test_an_address_spelt_out_in_the_file_is_still_found_as_typed(staff_client, lynch_st):
     Parcel.objects.create(apn="L77", geom=lot(21), vacancy_status="vacant",
                           address="12 Magnolia Road")  # fmt: skip
