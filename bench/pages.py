@@ -7,8 +7,8 @@ serves it the same way (gunicorn, one process, four threads, a kept-alive client
 query: GET /map/search.json?q=... (p50 of the runs), and the candidate query alone in SQL as
 `maps.search.candidate_ids` sends it (the index work; the rest of an answer is each layer's
 fields for at most 30 ids). The queries are the kinds a search box gets: an exact APN, the start
-of one, a whole address, a street, a common fragment, a single letter, and a typo that matches
-nothing (the case a table scan makes slow).
+of one, a whole address, a street, a common fragment, two letters, and typos that match nothing
+(the case a table scan makes slow).
 
 Then the staff's parcel list in the admin (`/admin/parcels/parcel/`), unfiltered, searched and
 filtered, and the history events list (`/admin/pghistory/events/`), through Django's test client
@@ -48,6 +48,7 @@ QUERIES = (
     ("street", "Pearl Cir"),
     ("common fragment", "W M"),
     ("one letter and more", "St"),
+    ("two letters, no word starts so", "QZ"),
     ("matches nothing", "zzzz no such street"),
     ("an apostrophe, folded", "1418 O'Neal St"),
 )
