@@ -161,8 +161,8 @@ class Parcel(models.Model):
             # Also `parcel_address_trgm`, a trigram GIN index on the folded address
             # (parcels.folding) for search by part of an address, `parcel_apn_prefix`, a B-tree
             # on UPPER(apn) for search by the start of an APN, and `parcel_owner_trgm` for the
-            # staff's search by owner; created in SQL by migrations 0003, 0005, 0006 and 0010
-            # (see there why).
+            # staff's search by owner; created in SQL by migrations 0003, 0005, 0006, 0010 and
+            # 0011 (see there why).
             models.Index(
                 fields=["vacancy_status"],
                 name="parcel_vacant",

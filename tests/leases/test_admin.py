@@ -133,6 +133,13 @@ def test_search_by_lessee_name_ignores_apostrophes(editor):
     assert found(editor.get(changelist_url(GroundLease), {"q": "dangelo"})) == [wanted]
 
 
+def test_search_by_lessee_name_ignores_accents(editor):
+    wanted = factories.lease(lessees=(factories.party(name="José Muñoz household"),))
+    factories.lease(lessees=(factories.party(name="Munz household"),))
+    for typed in ("Munoz", "MUÑOZ", "jose munoz"):
+        assert found(editor.get(changelist_url(GroundLease), {"q": typed})) == [wanted], typed
+
+
 def test_filter_by_status_and_permitted_use_keeps_only_matching_leases(editor):
     wanted = factories.lease(permitted_use="agricultural")
     factories.lease(permitted_use="residential")
