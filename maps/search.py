@@ -15,16 +15,12 @@ from clt import planner
 from maps.layers import Layer
 from maps.tiles import typed_column, unordered
 from parcels.addresses import address_words
-from parcels.folding import fold
+from parcels.folding import only_short_words, word_runs
 from parcels.models import Jurisdiction, Parcel
 
 MAX_QUERY_CHARS = 100
 APN_LIKE = re.compile(r"[0-9][0-9A-Za-z.-]*")
 MIN_QUERY_CHARS = 2  # letters or digits: what is left of "X'" or "%%" is not a search
-# Runs of letters and digits, as pg_trgm splits text into the words it takes trigrams from
-# (punctuation and spaces part them). A word of three or more has trigrams of its own.
-WORD_RUN = re.compile(r"[^\W_]+")
-TRIGRAM = 3
 
 # Which layer a parcel is reported from when several have it: the most specific first. The
 # staff's lease layer comes before the public ones, so staff find a leased home with its lease;
@@ -46,11 +42,6 @@ def parse_query(text: str | None) -> str:
     if len(query) > MAX_QUERY_CHARS:
         raise SearchError(f"q: at most {MAX_QUERY_CHARS} characters")
     return query
-
-
-def word_runs(query: str) -> list[str]:
-    """The runs of letters and digits in `query`, folded: "O'Neal St." → ["ONEAL", "ST"]."""
-    return WORD_RUN.findall(fold(query))
 
 
 def searchable(layers: list[Layer]) -> list[Layer]:
@@ -121,7 +112,7 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
         )
         return list(parcels.order_by().values_list("pk", flat=True)[:limit])
     words = address_words(query) or [query]
-    if all(len(run) < TRIGRAM for run in word_runs(query)):
+    if only_short_words(query):
         return _matching_ids(parcels.filter(_words_start(query, " ".join(words))), limit)
     # The words together, as county files write them ("1418 Rose Street." is "1418 ROSE ST")
     # or as typed: one or two LIKEs, as fast as before. Only when that finds nothing, every

@@ -7,4 +7,4 @@ class ParcelsConfig(AppConfig):
     def ready(self) -> None:
         from parcels import folding
 
-        folding.register()  # field__folded_contains, for every app's searches
+        folding.register()  # field__folded_contains and the others, for every app's searches

@@ -12,9 +12,10 @@ their own ("Ł", "Ø", "ß") stay.
 - in SQL, `FOLD_SQL` around the column: what the trigram indexes on parcels' addresses and
   owners are built on (migration `parcels/0011`), so a folded search still uses them;
 - in Python, `fold(text)` on what was typed;
-- as lookups, `field__folded_contains="o'neal"` (for querysets and the admin's
-  `search_fields`) and `field__folded_starts_word="o'n"` (a word of the field starts with the
-  text), registered on every CharField and TextField by `ParcelsConfig.ready`.
+- as lookups, registered on every CharField and TextField by `ParcelsConfig.ready`:
+  `field__folded_contains="o'neal"`, `field__folded_starts_word="o'n"` (a word of the field
+  starts with the text) and `field__folded_search=...`, which picks one of those two as a
+  search box means the text (the admin's `search_fields`, through `folded_search()`).
 
 Only apostrophes and accents: other punctuation is a word boundary that searches already handle
 (the map's search drops it and tries the words apart, `parcels.addresses`).
@@ -22,10 +23,11 @@ Only apostrophes and accents: other punctuation is a word boundary that searches
 
 from __future__ import annotations
 
+import re
 import string
 import unicodedata
 
-from django.db.models import CharField, TextField
+from django.db.models import CharField, Func, TextField
 from django.db.models.lookups import Contains, Lookup
 
 APOSTROPHES = "'\u2019\u2018\u02bc"  # ' ’ ‘ ʼ
@@ -34,6 +36,11 @@ APOSTROPHES = "'\u2019\u2018\u02bc"  # ' ’ ‘ ʼ
 # the trigram index knows the word's start and can look up "  Q" and " QZ" for it.
 WORD_START = "(^|[ " + "".join("\\" + c for c in string.punctuation) + "])"
 
+
+# Runs of letters and digits, as pg_trgm splits text into the words it takes trigrams from
+# (spaces and punctuation part them). A run of three or more has trigrams of its own.
+WORD_RUN = re.compile(r"[^\W_]+")
+TRIGRAM = 3
 
 # Unicode's block of combining diacritical marks: the accents NFKD takes off "ñ", "é" or "ü".
 COMBINING_MARKS = ("\u0300", "\u036f")
@@ -67,9 +74,30 @@ def fold(text: str) -> str:
     return "".join(c.upper() if len(c.upper()) == 1 else c for c in kept)
 
 
+def word_runs(text: str) -> list[str]:
+    """The runs of letters and digits in `text`, folded: "O'Neal St." → ["ONEAL", "ST"]."""
+    return WORD_RUN.findall(fold(text))
+
+
+def only_short_words(text: str) -> bool:
+    """Whether no word of `text` has three letters or digits: `LIKE '%QZ%'` then has no trigram
+    the index could look up (QZ's start and end are unknown), and every row is rechecked."""
+    return all(len(run) < TRIGRAM for run in word_runs(text))
+
+
 def folded(sql: str, params: list | tuple = ()) -> tuple[str, list]:
     """The SQL expression `sql` folded, with its parameters once for each time it is written."""
     return FOLD_SQL.format(sql), list(params) * FOLD_SQL.count("{0}")
+
+
+class Folded(Func):
+    """An expression folded, for annotations: `Folded(F("address"))`."""
+
+    arity = 1
+    output_field = CharField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return folded(*compiler.compile(self.source_expressions[0]))
 
 
 def _folded_rhs(lookup: Lookup) -> str:
@@ -114,6 +142,23 @@ class FoldedStartsWord(Lookup):
         return f"{lhs} ~ {rhs}", [*lhs_params, *rhs_params]
 
 
+class FoldedSearch(Lookup):
+    """What a search box means by the text, both folded: a word of three letters or more is
+    found anywhere in the column (`folded_contains`); text of shorter words only ("QZ", "12",
+    "J R") where the column's words start (`folded_starts_word`), which is what the trigram
+    index can answer for it, and what someone typing two letters is after."""
+
+    lookup_name = "folded_search"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return _folded_rhs(self)  # folding again, in the lookup chosen, changes nothing
+
+    def as_sql(self, compiler, connection):
+        chosen = FoldedStartsWord if only_short_words(self.rhs) else FoldedContains
+        return chosen(self.lhs, self.rhs).as_sql(compiler, connection)
+
+
 def _regex_literal(text: str) -> str:
     """`text` matched as it is: every character but a letter or digit escaped (in PostgreSQL's
     regular expressions a backslash before one of those is that character)."""
@@ -121,11 +166,12 @@ def _regex_literal(text: str) -> str:
 
 
 def register() -> None:
-    for lookup in (FoldedContains, FoldedStartsWord):
+    for lookup in (FoldedContains, FoldedStartsWord, FoldedSearch):
         CharField.register_lookup(lookup)
         TextField.register_lookup(lookup)
 
 
 def folded_search(field: str) -> str:
-    """An admin `search_fields` entry that compares `field` folded: `folded_search("name")`."""
-    return f"{field}__{FoldedContains.lookup_name}"
+    """An admin `search_fields` entry that searches `field` folded, as `FoldedSearch` does:
+    `folded_search("name")`."""
+    return f"{field}__{FoldedSearch.lookup_name}"

@@ -69,6 +69,20 @@ def test_a_word_of_an_address_is_found_by_how_it_starts(typed):
     assert list(Parcel.objects.filter(address__folded_starts_word=typed)) == [wanted]
 
 
+@pytest.mark.parametrize(("typed", "found"), [
+    ("rus", {"Trust", "Rust", "T Rust", "O'Rust"}),  # a word of three letters: anywhere
+    ("ru", {"Rust", "T Rust"}),  # shorter: where a word starts
+    ("t r", {"T Rust"}),
+    ("o'r", {"O'Rust"}),  # "OR" once folded: the start of "ORUST"
+])  # fmt: skip
+def test_a_search_finds_words_of_three_letters_anywhere_and_shorter_ones_where_words_start(
+    typed, found
+):
+    for address in ("Trust", "Rust", "T Rust", "O'Rust"):
+        factories.parcel(address=address)
+    assert {p.address for p in Parcel.objects.filter(address__folded_search=typed)} == found
+
+
 def test_like_wildcards_in_typed_text_are_plain_characters():
     factories.parcel(address="100 Main St")
     assert not Parcel.objects.filter(address__folded_contains="%").exists()
