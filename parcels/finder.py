@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.db import connection
-from django.db.models import F, Func, Q, Value
+from django.db.models import F, Func, Value
 
 from parcels.addresses import address_key, address_words
+from parcels.folding import Folded, fold
 from parcels.queries import (
     OWNER_KINDS,
     SQM_PER_ACRE,
@@ -268,14 +269,14 @@ def locate_address(address: str):
     """The active parcel at `address` (the registry is the gazetteer: no third-party geocoder
     sees what staff search for).
 
-    The parcel whose address is `address` (case, spacing and punctuation aside); else the one
-    parcel whose address starts with it, or else contains it. Text that fits several addresses
-    is refused with some of them listed: a search measured from a guessed parcel (the first in
-    the alphabet) looks right and is not.
+    The parcel whose address is `address` (case, accents, spacing and punctuation aside); else
+    the one parcel whose address starts with it, or else contains it. Text that fits several
+    addresses is refused with some of them listed: a search measured from a guessed parcel (the
+    first in the alphabet) looks right and is not.
     """
     # As county files abbreviate a street's kind ("Avenue" is "AVE"), then as typed (a file
     # may spell it out), as the map's search reads an address.
-    variants = (" ".join(address_words(address)), address)
+    variants = (fold(" ".join(address_words(address))), fold(address))  # "Muñoz" is "MUNOZ"
     keys = {address_key(text): _narrowing_word(text) for text in variants if address_key(text)}
     if not keys:
         raise FinderError("address", f"no parcel in the registry at '{address}'")
@@ -307,19 +308,15 @@ def _parcels_keyed(key: str, lookup: str, word: str):
     whose address holds `word`."""
     from parcels.models import Parcel
 
-    stripped = Func(Func(F("address"), function="UPPER"), Value(r"[^0-9A-Z[:space:]]"),
+    stripped = Func(Folded(F("address")), Value(r"[^0-9A-Z[:space:]]"),
                     Value(""), Value("g"), function="regexp_replace")  # fmt: skip
     spaced = Func(stripped, Value(r"\s+"), Value(" "), Value("g"), function="regexp_replace")
     # The word first narrows by the trigram index on the folded address; the key is then compared
-    # on the few parcels left. A word of one or two letters has no trigram inside the address
-    # ("%ST%" had every row rechecked: up to 3 s at 1M parcels), so it is looked up where a
-    # word starts.
-    holds_word = (
-        Q(address__folded_contains=word) if len(word) >= 3 else Q(address__folded_starts_word=word)
-    )
+    # on the few parcels left. A word of one or two letters is looked up where a word starts:
+    # "%ST%" has no trigram, and had every row rechecked (up to 3 s at 1M parcels).
     return (
         Parcel.objects.active()
-        .filter(holds_word, geom__isnull=False)
+        .filter(geom__isnull=False, address__folded_search=word)
         .annotate(address_key=Func(spaced, function="BTRIM"))
         .filter(**{f"address_key__{lookup}": key})
     )

@@ -143,8 +143,12 @@ def test_an_address_written_out_finds_the_files_abbreviation(staff_client, lynch
 
 @pytest.mark.parametrize(("held", "typed"), [("1716-A Lynch St", "1716-A Lynch St"),
                                             ("1716-A Lynch St", "1716A lynch st"),
-                                            ("1722 O'Neal St", "1722 O'Neal St")])
-def test_an_address_with_a_hyphen_or_apostrophe_is_found(staff_client, lynch_st, held, typed):
+                                            ("1722 O'Neal St", "1722 O'Neal St"),
+                                            ("1722 MUNOZ ST", "1722 Muñoz St"),
+                                            ("1722 Muñoz St", "1722 munoz st")])
+def test_an_address_with_a_hyphen_apostrophe_or_accent_is_found(
+    staff_client, lynch_st, held, typed
+):
     Parcel.objects.create(apn="L66", geom=lot(22), vacancy_status="vacant", address=held)
     body = staff_client.get("/api/vacant-lots", {"address": typed}).json()
     assert body["centre"]["apn"] == "L66", body
