@@ -109,6 +109,8 @@ STAFF_LIST = (
     ("search: a common word", LIST + "?q=pearl"),
     ("search: nothing matches", LIST + "?q=zzzq"),
     ("search: an apostrophe, folded", LIST + "?q=O%27Neal"),
+    ("search: two letters, rare", LIST + "?q=QZ"),
+    ("search: two letters, common", LIST + "?q=Pe"),
     ("filter: one land-use code", LIST + "?land_use=V"),
     ("history: the events list", "/admin/pghistory/events/"),
     ("history: updates only", "/admin/pghistory/events/?label=update"),
