@@ -65,6 +65,15 @@ def test_search_finds_an_apn_and_opens_its_popup(browser, live_server, block):
         assert farm.address in text
         assert "Urban farm" in text
         visit.page.wait_for_function(PARCELS_DRAWN)
+        # What is left of "X'" is one letter: the server's 400, said without the API's words
+        visit.page.fill("#clt-q", "X'")
+        visit.page.press("#clt-q", "Enter")
+        status = visit.page.locator("#clt-search-status")
+        expected = "Type at least 2 letters or digits of an address or APN."
+        visit.page.wait_for_function(
+            f"() => document.getElementById('clt-search-status').textContent === {expected!r}"
+        )
+        assert status.inner_text() == expected
         assert not visit.errors, visit.errors
 
 

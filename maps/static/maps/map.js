@@ -260,6 +260,13 @@
     }
   }
 
+  // A problem the search answered with (a 400: "q: type at least 2 letters or digits of an
+  // address or APN"), as a sentence for a resident: without the API's parameter name.
+  function problemSaid(data) {
+    var text = (data.detail || "").replace(/^q: /, "");
+    return text ? text.charAt(0).toUpperCase() + text.slice(1) + "." : "";
+  }
+
   function setupSearch(config) {
     var form = document.getElementById("clt-search");
     if (!form) { return; }
@@ -270,13 +277,16 @@
       event.preventDefault();
       var q = input.value.trim();
       list.textContent = "";
-      if (q.length < 2) { status.textContent = "Type at least two characters."; return; }
+      if (q.length < 2) {
+        status.textContent = "Type at least 2 letters or digits of an address or APN.";
+        return;
+      }
       status.textContent = "Searching…";
       fetch(config.searchUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (data) {
           var results = data.results || [];
-          status.textContent = results.length ? "" : (data.detail || "No parcel found for “" + q + "”.");
+          status.textContent = results.length ? "" : (problemSaid(data) || "No parcel found for “" + q + "”.");
           if (data.more) {
             status.textContent = results.length + " of more, not all of them: type more of " +
                                  "the address (the house number) to find yours.";
