@@ -15,7 +15,7 @@ from clt import planner
 from maps.layers import Layer
 from maps.tiles import typed_column, unordered
 from parcels.addresses import address_words
-from parcels.folding import only_short_words, word_runs
+from parcels.folding import word_runs
 from parcels.models import Jurisdiction, Parcel
 
 MAX_QUERY_CHARS = 100
@@ -73,8 +73,8 @@ def _address_order(properties: dict) -> tuple:
 
 def find(query: str, layers: list[Layer], *, limit: int = 10, exact_apn: bool = False) -> list:
     """Parcels whose APN starts with, or whose address contains, `query` (case-insensitive);
-    short words only ("12", "Pe", "W M": one or two letters or digits each) are found where they
-    start a word of the address.
+    a query that starts with a word of one or two letters or digits ("12 Rose", "Pe", "W M")
+    is found where a word of the address starts.
 
     With `exact_apn`, only the parcel with exactly that APN. Each parcel is reported once, from
     the first layer in `SEARCH_ORDER` that has it, with that layer's fields.
@@ -103,7 +103,7 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
     rows by primary key instead of scanning a city; what a result shows still comes from the
     layers. An exact APN names every jurisdiction so PostgreSQL can use the (jurisdiction, apn)
     unique index; a partial match goes through the APN-prefix and address-trigram indexes
-    (migrations 0005, 0010) when the words are rare, and stops at `limit`.
+    (migrations 0005, 0011) when the words are rare, and stops at `limit`.
     """
     parcels = Parcel.objects.active().filter(geom__isnull=False)
     if exact_apn:
@@ -111,37 +111,26 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
             jurisdiction__in=Jurisdiction.values, apn__in={query, query.upper()}
         )
         return list(parcels.order_by().values_list("pk", flat=True)[:limit])
-    words = address_words(query) or [query]
-    if only_short_words(query):
-        return _matching_ids(parcels.filter(_words_start(query, " ".join(words))), limit)
     # The words together, as county files write them ("1418 Rose Street." is "1418 ROSE ST")
     # or as typed: one or two LIKEs, as fast as before. Only when that finds nothing, every
-    # word anywhere in the address, in any order ("Rose St 1418"): each a LIKE the trigram
-    # index on the folded address answers when it has three letters or more, as one word at
-    # least here does.
-    together = Q(apn__istartswith=query) | Q(address__folded_contains=" ".join(words))
+    # word anywhere in the address, in any order ("Rose St 1418"). Each is looked for as a
+    # search box means it (`folded_search`): anywhere, or where a word starts when it starts
+    # with a word of one or two letters ("12 Rose St", "QZ"), which the trigram index on the
+    # folded address answers either way.
+    words = address_words(query) or [query]
+    phrase = " ".join(words)
+    together = Q(apn__istartswith=query) | Q(address__folded_search=phrase)
     as_typed = " ".join(address_words(query, abbreviated=False))
-    if as_typed and as_typed != " ".join(words):  # a file may spell "Road" out
-        together |= Q(address__folded_contains=as_typed)
+    if as_typed and as_typed != phrase:  # a file may spell "Road" out
+        together |= Q(address__folded_search=as_typed)
     found = _matching_ids(parcels.filter(together), limit)
-    indexed = [word for word in words if len(word) >= 3]
-    if not found and len(words) > 1 and indexed:
+    apart = [word for word in words if word_runs(word)]  # not "-" or "&" alone
+    if not found and len(apart) > 1:
         each_word = Q()
-        for word in words:
-            each_word &= Q(address__folded_contains=word)
+        for word in apart:
+            each_word &= Q(address__folded_search=word)
         found = _matching_ids(parcels.filter(each_word), limit)
     return found
-
-
-def _words_start(query: str, words: str) -> Q:
-    """The APN starts with `query`, or `words` (short ones: "12", "PE", "W M") start a word of
-    the address: at its start, or after a space or punctuation.
-
-    In "%QZ%" QZ's start and end are both unknown, so it has no trigram and the trigram index
-    hands back every row to be checked: a two-letter search that matched nothing read all of a
-    city (0.9 s at 1M parcels, on the public map). With the start known, "  Q" and " QZ" are
-    trigrams the index looks up (`parcels.folding.FoldedStartsWord`)."""
-    return Q(apn__istartswith=query) | Q(address__folded_starts_word=words)
 
 
 def _matching_ids(parcels, limit: int) -> list[int]:

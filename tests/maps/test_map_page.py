@@ -310,6 +310,14 @@ def test_two_letters_find_the_addresses_with_a_word_that_starts_with_them(client
     assert found("ru") == set()  # inside "Trust": no word starts with it
 
 
+def test_a_short_house_number_is_the_start_of_one(client, block):
+    twelve, hundred_twelve = block.vacant[:2]
+    type(twelve).objects.filter(pk=twelve.pk).update(address="12 Rose St")
+    type(twelve).objects.filter(pk=hundred_twelve.pk).update(address="112 Rose St")
+    results = client.get("/map/search.json", {"q": "12 Rose Street"}).json()["results"]
+    assert [r["properties"]["apn"] for r in results] == [twelve.apn]
+
+
 @pytest.mark.parametrize(
     ("q", "detail"),
     [
