@@ -26,7 +26,8 @@ from bench.revision import module_at  # noqa: E402
 from bench.tiles import database_url, psql_connect  # noqa: E402
 
 QUERIES = ("QZ", "Q7", "Pe", "St", "12", "W M", "E P", "1 A", "ST ST", "Pearl Cir",
-           "4093 E Pearl Cir", "1 CIR")  # fmt: skip
+           "4093 E Pearl Cir", "1 CIR", "Z AVE", "LN CIR N", "Pearl Cir 4093",
+           "4093 E Pearl Circle.", "zzzz no such street")  # fmt: skip
 
 
 def statements(module, query: str) -> str:
