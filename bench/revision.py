@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,3 +27,21 @@ def module_at(revision: str, path: str):
     sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
+
+
+def ab_arguments(description: str, *, runs: int) -> argparse.Namespace:
+    """An A/B script's options (--against, --runs, --db), with Django set up on that database;
+    its DATABASE_URL is `args.url`."""
+    from bench.tiles import database_url
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--against", default="HEAD~1", help="the other revision (git)")
+    parser.add_argument("--runs", type=int, default=runs)
+    parser.add_argument("--db", default="clt_bench_tiles")
+    args = parser.parse_args()
+    args.url = os.environ["DATABASE_URL"] = database_url(args.db)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
+    import django
+
+    django.setup()
+    return args

@@ -12,8 +12,6 @@ gets, rare and common, and the worst ones a sweep of random short queries found.
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 import time
@@ -22,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.revision import module_at  # noqa: E402
-from bench.tiles import database_url, psql_connect  # noqa: E402
+from bench.revision import ab_arguments, module_at  # noqa: E402
+from bench.tiles import psql_connect  # noqa: E402
 
 QUERIES = ("QZ", "Q7", "Pe", "St", "12", "W M", "E P", "1 A", "ST ST", "Pearl Cir",
            "4093 E Pearl Cir", "1 CIR", "Z AVE", "LN CIR N", "Pearl Cir 4093",
@@ -49,23 +47,13 @@ def timed(db, sql: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--against", default="HEAD~1", help="the other revision (git)")
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--db", default="clt_bench_tiles")
-    args = parser.parse_args()
-    url = database_url(args.db)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
-    import django
-
-    django.setup()
+    args = ab_arguments(__doc__.split("\n")[0], runs=15)
     from maps import search as this
 
     other = module_at(args.against, "maps/search.py")
     print(f"| query | {args.against} ms | this checkout ms |")
     print("|---|---:|---:|")
-    with psql_connect(url) as db:
+    with psql_connect(args.url) as db:
         for query in QUERIES:
             sql = {"this": statements(this, query), "other": statements(other, query)}
             times: dict[str, list[float]] = {"this": [], "other": []}

@@ -11,8 +11,6 @@ Only `maps/tiles.py` is taken from the other revision; the layers are this check
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 import time
@@ -21,8 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.revision import module_at  # noqa: E402
-from bench.tiles import database_url  # noqa: E402
+from bench.revision import ab_arguments, module_at  # noqa: E402
 
 TILES = (
     ("trust-land", (8, 63, 103)),
@@ -36,16 +33,7 @@ TILES = (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--against", default="HEAD~1", help="the other revision (git)")
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--db", default="clt_bench_tiles")
-    args = parser.parse_args()
-    os.environ["DATABASE_URL"] = database_url(args.db)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
-    import django
-
-    django.setup()
+    args = ab_arguments(__doc__.split("\n")[0], runs=20)
     from django.db import connection
 
     from maps import tiles as this

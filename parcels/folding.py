@@ -83,9 +83,10 @@ def starts_short(text: str) -> bool:
     """Whether the first word of `text` has fewer than three letters or digits ("QZ", "1 Cir").
 
     In `LIKE '%QZ%'` QZ's start and end are unknown, so it has no trigram the index could look
-    up, and every row is rechecked; in `'%1 CIR%'` the 1's neither, so only CIR's trigrams are
-    (in 174,000 of a million addresses). Someone who types a short word first also means the
-    start of one: "12 Rose St" is not "112 ROSE ST", nor "ru" the middle of "TRUST"."""
+    up, and every row is rechecked; in `'%1 CIR%'` the 1 has none either, so the index looks up
+    CIR's alone (in 174,000 of a million addresses). Someone who types a short word first also
+    means the start of one: "12 Rose St" is not "112 ROSE ST", nor "ru" the middle of "TRUST".
+    """
     runs = word_runs(text)
     return not runs or len(runs[0]) < TRIGRAM
 
@@ -113,7 +114,7 @@ def _folded_rhs(lookup: Lookup) -> str:
 
 
 class FoldedContains(Contains):
-    """`column LIKE '%text%'`, both folded: `replace(...upper(column)...) LIKE '%ONEAL%'`."""
+    """`column LIKE '%text%'`, both folded: `FOLD_SQL(column) LIKE '%ONEAL%'`."""
 
     lookup_name = "folded_contains"
     prepare_rhs = False
