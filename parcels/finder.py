@@ -298,7 +298,7 @@ def locate_address(address: str):
 def _narrowing_word(text: str) -> str:
     """The longest word of `text` as an address holds it: split at punctuation, never joined
     across it ("1716-A Lynch St" gives LYNCH; the key's "1716A" is in no address as written)."""
-    words = [word for word in re.split(r"[^0-9A-Z]+", text.upper()) if word]
+    words = [word for word in re.split(r"[^0-9A-Z]+", fold(text)) if word]
     # A street's name rather than a house number ("1716A" may be held as "1716-A")
     return max([word for word in words if word.isalpha()] or words or [""], key=len)
 

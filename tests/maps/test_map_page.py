@@ -250,7 +250,8 @@ def test_search_finds_a_direction_the_file_abbreviates(client, block):
 @pytest.mark.parametrize(("held", "typed"), [("1711 O'Neal St", "1711 Oneal Street"),
                                              ("1711 ONEAL ST", "O’Neal St 1711"),
                                              ("1711 MUNOZ ST", "1711 Muñoz Street"),
-                                             ("1711 Muñoz St", "munoz st 1711")])  # fmt: skip
+                                             ("1711 Muñoz St", "munoz st 1711"),
+                                             ("1711 Straße", "straße 1711")])  # fmt: skip
 def test_search_finds_a_name_with_or_without_its_apostrophe_or_accent(client, block, held, typed):
     lot = block.vacant[0]
     type(lot).objects.filter(pk=lot.pk).update(address=held)

@@ -145,7 +145,8 @@ def test_an_address_written_out_finds_the_files_abbreviation(staff_client, lynch
                                             ("1716-A Lynch St", "1716A lynch st"),
                                             ("1722 O'Neal St", "1722 O'Neal St"),
                                             ("1722 MUNOZ ST", "1722 Muñoz St"),
-                                            ("1722 Muñoz St", "1722 munoz st")])
+                                            ("1722 Muñoz St", "1722 munoz st"),
+                                            ("1722 Straße", "1722 straße")])
 def test_an_address_with_a_hyphen_apostrophe_or_accent_is_found(
     staff_client, lynch_st, held, typed
 ):
