@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 
 TYPED = [
     "O'Neal", "O’Neal", "o‘neal", "Oʼneal", "ONEAL", "oneal", "Peña", "Straße", "100%_x",
-    "Pen\u0303a", "Zoë Brontë", "Łódź", "İstanbul", "ǆ", "ﬁ ½ ①", "Ørsted", "日本",
+    "Pen\u0303a", "Zoë Brontë", "Łódź", "İstanbul", "ǆ", "ﬁ ½ ①", "Ørsted", "日本", "한글",
+    "😀 ✓", "\u0378\uffff\U0010ffff",  # unassigned and non-characters: folded, never an error
 ]  # fmt: skip
 
 
