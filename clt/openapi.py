@@ -47,8 +47,8 @@ BBOX = _param("bbox", {"type": "string", "pattern": rf"^{NUMBER}(,{NUMBER}){{3}}
               "minLon,minLat,maxLon,maxLat (WGS84)")  # fmt: skip
 SEARCH_QUERY = _param(
     "q", {"type": "string", "minLength": MIN_QUERY_CHARS, "maxLength": MAX_QUERY_CHARS},
-    "Address (words in any order) or APN, with at least two letters or digits; one or two "
-    "short words are found where an address's words start", required=True,
+    "Address (words in any order) or APN, with at least two letters or digits; a first word of "
+    "one or two letters or digits is found where a word of the address starts", required=True,
 )
 # The downloads take the OGC API items' filters (maps.ogcapi.params): a 2D or 3D bbox in any
 # CRS served, the output CRS, a date or interval on a dated layer, and field=value.
