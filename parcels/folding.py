@@ -47,10 +47,10 @@ COMBINING_MARKS = ("\u0300", "\u036f")
 
 # The SQL text of the indexes' expression: the planner uses an index only for the same
 # expression, so the lookups below write exactly this around their column ({0}).
-# Decomposing and the regular expression cost 0.5 µs a row (a scan of 1M addresses: 993 ms,
-# against 465 for 0010's upper() and four replace()s; bench/fold_sql.py), and every row a search
+# Decomposing and the regular expression cost 0.5 µs a row (a scan of 1M addresses: 947 ms,
+# against 396 for 0010's upper() and four replace()s; bench/fold_sql.py), and every row a search
 # finds is rechecked with this. A plain-ASCII value, nearly every row of a county file, has
-# neither accents nor curly apostrophes, so it takes the cheap branch (394 ms for the million);
+# neither accents nor curly apostrophes, so it takes the cheap branch (335 ms for the million);
 # the two branches agree on it, as NFKD leaves ASCII as it is.
 FOLD_SQL = (
     "(CASE WHEN octet_length({0}) = char_length({0}) THEN upper(replace({0}, '''', '')) "
