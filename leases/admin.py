@@ -39,7 +39,7 @@ from leases.models import (
 from leases.pricing import max_resale_price
 from leases.resale import FormulaError
 from parcels.admin import RecordedAdmin, section
-from parcels.folding import folded_search
+from parcels.folding import SEARCH_HELP, folded_search
 
 # ---------------------------------------------------------------------------------------------
 # Parties
@@ -55,6 +55,7 @@ class PartyAdmin(RecordedAdmin):
     list_display = ["name", "kind", "household_size", "email", "phone"]
     list_filter = ["kind"]
     search_fields = [folded_search("name"), folded_search("members__name"), "email"]
+    search_help_text = f"Part of a name, a household member's name or an email. {SEARCH_HELP}"
     inlines = [PartyMemberInline]
 
 
@@ -174,6 +175,10 @@ class GroundLeaseAdmin(RecordedAdmin):
         folded_search("parcels__address"),
         folded_search("lessees__name"),
     ]
+    search_help_text = (
+        f"A lease's reference, a holding's or lessee's name, a parcel's APN or address. "
+        f"{SEARCH_HELP}"
+    )
     autocomplete_fields = ["holding", "parcels", "lessees"]
     date_hierarchy = "starts_on"
     readonly_fields = ["expires_on", "max_resale_price_today"]

@@ -33,7 +33,7 @@ from pghistory.models import Events
 
 from clt.history import recorded
 from leases.models import SourceDocument
-from parcels.folding import folded_search
+from parcels.folding import SEARCH_HELP, folded_search
 from parcels.models import (
     AcquisitionEvent,
     Holding,
@@ -371,8 +371,9 @@ class ParcelAdmin(MapAdmin):
     ]
     list_filter = ["vacancy_status", "tax_status", LandUseFilter, "jurisdiction", RetiredFilter]
     # The start of an APN, any part of an address or owner: each has its index (migrations
-    # 0005, 0006, 0010), so a search does not read a county's million parcels.
+    # 0005 and 0011), so a search does not read a county's million parcels.
     search_fields = ["^apn", folded_search("address"), folded_search("owner_of_record")]
+    search_help_text = f"The start of an APN, or part of an address or owner. {SEARCH_HELP}"
     readonly_fields = ["area", "acreage", "import_run", "created_at", "updated_at"]
     fieldsets = [
         section(None, "jurisdiction", "apn", "address", "owner_of_record"),
@@ -499,6 +500,9 @@ class HoldingAdmin(RecordedAdmin):
     search_fields = [
         folded_search("name"), "deed_reference", "parcels__apn", folded_search("parcels__address")
     ]
+    search_help_text = (
+        f"Part of a name or deed reference, a parcel's APN or address. {SEARCH_HELP}"
+    )
     date_hierarchy = "acquired_on"
     inlines = [HoldingParcelInline, ImprovementInline, HoldingSourceInline]
 

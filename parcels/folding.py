@@ -185,6 +185,13 @@ def register() -> None:
         TextField.register_lookup(lookup)
 
 
+# Said under the staff's search boxes that search folded (`search_help_text`).
+SEARCH_HELP = (
+    "With or without apostrophes and accents (“Oneal” finds O'NEAL, “Pena” finds PEÑA); "
+    "a word of one or two letters finds the words that start with it."
+)
+
+
 def folded_search(field: str) -> str:
     """An admin `search_fields` entry that searches `field` folded, as `FoldedSearch` does:
     `folded_search("name")`."""

@@ -89,6 +89,12 @@ def test_search_by_owner_finds_a_name_with_or_without_its_apostrophe(editor):
     assert found(editor.get(changelist_url(Parcel), {"q": "oneal mary"})) == [with_it]
 
 
+def test_the_search_box_says_how_it_searches(editor):
+    page = editor.get(changelist_url(Parcel)).content.decode()
+    assert "The start of an APN, or part of an address or owner." in page
+    assert "With or without apostrophes and accents" in page
+
+
 def test_search_by_two_letters_finds_the_words_that_start_with_them(editor):
     # As on the map: "%QZ%" has no trigram, so two letters read all of a county (3.6 s at 1M).
     rust = factories.parcel(address="12 Rust St", owner_of_record="MARY JONES")
