@@ -276,7 +276,8 @@ def locate_address(address: str):
     """
     # As county files abbreviate a street's kind ("Avenue" is "AVE"), then as typed (a file
     # may spell it out), as the map's search reads an address.
-    variants = (fold(" ".join(address_words(address))), fold(address))  # "Muñoz" is "MUNOZ"
+    # address_key and _narrowing_word fold each ("Muñoz" is "MUNOZ"), as the column is.
+    variants = (" ".join(address_words(address)), address)
     keys = {address_key(text): _narrowing_word(text) for text in variants if address_key(text)}
     if not keys:
         raise FinderError("address", f"no parcel in the registry at '{address}'")

@@ -9,7 +9,7 @@ import importlib
 import pytest
 from django.db import connection
 
-from parcels.folding import FOLD_SQL, fold
+from parcels.folding import FOLD_SQL, fold, folded
 from parcels.models import Parcel
 from tests import factories
 
@@ -25,7 +25,8 @@ TYPED = [
 @pytest.mark.parametrize("text", TYPED)
 def test_python_folds_typed_text_as_postgresql_folds_a_column(text):
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + FOLD_SQL.format("%s::text"), [text] * FOLD_SQL.count("{0}"))
+        sql, params = folded("%s::text", [text])
+        cursor.execute(f"SELECT {sql}", params)
         assert fold(text) == cursor.fetchone()[0]
 
 

@@ -39,14 +39,14 @@ def test_search_by_apn_or_address_can_use_an_index_for_each():
 
 
 def test_two_letters_at_a_word_start_are_looked_up_in_the_trigram_index():
-    """The map's search for short words (maps.search._words_start) and the finder's address
-    when its words are short (parcels.finder._parcels_keyed). In "%QZ%" QZ's
-    start and end are unknown, so it has no trigram: the index hands back every row to be
-    rechecked (0.9 s at 1M parcels). At a word's start it has "  Q" and " QZ"."""
+    """Searches that start with a short word (parcels.folding.FoldedSearch: the map's search,
+    the staff's lists, the finder's address). In "%QZ%" QZ's start and end are unknown, so it
+    has no trigram: the index hands back every row to be rechecked (0.9 s at 1M parcels). At a
+    word's start it has "  Q" and " QZ"."""
     for number in range(3):
         factories.parcel(address=f"{number} Main St")
 
-    def rechecked(condition: Q) -> str:
+    def rechecked(condition: Q) -> int:
         shown = plan(Parcel.objects.filter(condition), analyze=True, costs=False, timing=False)
         assert "parcel_address_trgm" in shown, shown
         found = re.search(r"Rows Removed by Index Recheck: (\d+)", shown)
