@@ -80,7 +80,7 @@ class ContentSecurityPolicyMiddleware:
 
 
 class RefuseNulCharactersMiddleware:
-    """400 for a NUL character anywhere in the query string.
+    """400 for a NUL character anywhere in the query string; cookies holding one are dropped.
 
     PostgreSQL text cannot hold NUL, so one in any filter would reach the database as a
     driver error (a 500). Refusing it here covers every parameter of every view, present and
@@ -91,6 +91,7 @@ class RefuseNulCharactersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        _drop_cookies_holding_nul(request)
         for name, values in request.GET.lists():
             if "\x00" in name or any("\x00" in value for value in values):
                 return problem_response(
@@ -98,6 +99,15 @@ class RefuseNulCharactersMiddleware:
                     f"parameter '{name.replace(chr(0), '')}' contains a NUL character (%00)",
                 )  # fmt: skip
         return self.get_response(request)
+
+
+def _drop_cookies_holding_nul(request: HttpRequest) -> None:
+    """A cookie with a NUL in it was never set by this site (a session key, a CSRF token): it is
+    left unread, as if not sent. Django unquotes `"\\000"` in a cookie to NUL, and looking that
+    session key up was a 500 on any page that asks who is logged in."""
+    held = [name for name, value in request.COOKIES.items() if "\x00" in name + value]
+    for name in held:
+        del request.COOKIES[name]
 
 
 PROBLEM = "application/problem+json"

@@ -96,8 +96,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # A planner's token reads the data endpoints as its staff user (maps/tokens.py).
-    "maps.tokens.AccessTokenMiddleware",
+    # A token or a Basic staff login reads the data endpoints as its user (maps/credentials.py).
+    "maps.credentials.DataCredentialsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Tags every change made during a request with the user and URL (history rows).
     "pghistory.middleware.HistoryMiddleware",

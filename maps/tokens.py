@@ -6,28 +6,22 @@ token copied out of a QGIS project can show staff layers to whoever holds it, bu
 the registry; revoking it (or the user leaving the staff) closes that door on the next request.
 
 Clients send it as `Authorization: Bearer clt_…`, or, for clients that only know Basic auth
-(GDAL's GDAL_HTTP_USERPWD, QGIS's Basic method), as the password with any user name.
+(GDAL's GDAL_HTTP_USERPWD, QGIS's Basic method), as the password with any user name; reading
+the header is `maps.credentials`' job.
 Only its SHA-256 is stored: a token is 256 random bits, so a fast hash is as good as a slow one.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from clt.security import problem_response
 from maps.models import AccessToken
 
 PREFIX = "clt_"
-# Where a token may stand in for its user (reads only, see the module docstring).
-DATA_PATHS = ("/ogcapi", "/export/", "/tiles/", "/map/layers/", "/api/")
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)  # no write per request under load
 
 
@@ -81,45 +75,3 @@ def user_for(key: str):
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
         AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
-
-
-def key_in(request: HttpRequest) -> str | None:
-    """The token in the Authorization header (Bearer, or Basic's password), if any."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    value = value.strip()
-    if scheme.lower() == "bearer" and value:
-        return value
-    if scheme.lower() == "basic" and value:
-        try:
-            password = base64.b64decode(value, validate=True).decode().partition(":")[2]
-        except (binascii.Error, UnicodeDecodeError):
-            return None  # not ours to judge: the OGC API's Basic check answers 400
-        return password if password.startswith(PREFIX) else None
-    return None
-
-
-class AccessTokenMiddleware:
-    """After Django's AuthenticationMiddleware: a token makes a safe request on a data path
-    its user's request. A bad token is a 401 at once, never a silent anonymous answer (a
-    planner would otherwise see an empty staff layer and not know why)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method in ("GET", "HEAD") and request.path.startswith(DATA_PATHS):
-            key = key_in(request)
-            if key is not None:
-                try:
-                    request.user = user_for(key)
-                except TokenRejected as exc:
-                    return _unauthorized(str(exc))
-                # A token is not a session: no cookie is set, and no CSRF applies to a read.
-                request._dont_enforce_csrf_checks = True
-        return self.get_response(request)
-
-
-def _unauthorized(detail: str) -> HttpResponse:
-    response = problem_response(401, "Invalid access token", detail)
-    response["WWW-Authenticate"] = 'Bearer realm="clt staff layers", error="invalid_token"'
-    return response

@@ -34,7 +34,12 @@ def staff_api(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
-            return problem(401, "Login required", "Log in as staff to search for land.")
+            response = problem(401, "Login required", "Log in as staff to search for land.")
+            # RFC 9110 asks a 401 to say how to authenticate. Bearer (an access token; Basic
+            # works too): a Basic challenge would have a browser pop up its own login box over
+            # the finder page when a session runs out.
+            response["WWW-Authenticate"] = 'Bearer realm="clt staff"'
+            return response
         if not (user.is_active and user.is_staff and user.has_perm("parcels.view_parcel")):
             return problem(403, "Forbidden", "The finder is for trust staff.")
         try:

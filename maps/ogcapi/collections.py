@@ -22,7 +22,6 @@ from maps.ogcapi.responses import (
     layer_or_problem,
     link,
     ogc_view,
-    requesting_user,
     url,
     wants_html,
 )
@@ -45,7 +44,7 @@ def collections(request: HttpRequest) -> HttpResponse:
     html = wants_html(request)
     body = {
         "links": format_links(request, "collections", html=html),
-        "collections": [describe(request, layer) for layer in layers_for(requesting_user(request))],
+        "collections": [describe(request, layer) for layer in layers_for(request.user)],
     }
     if html:
         return html_response(request, "collections.html", {"doc": body})

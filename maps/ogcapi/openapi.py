@@ -24,7 +24,6 @@ from maps.ogcapi.responses import (
     html_response,
     json_response,
     ogc_view,
-    requesting_user,
     wants_html,
 )
 
@@ -34,7 +33,7 @@ REF = "#/components/"
 @ogc_view
 def openapi(request: HttpRequest) -> HttpResponse:
     check_known(request.GET, ["f"])
-    document = definition(request, layers_for(requesting_user(request)))
+    document = definition(request, layers_for(request.user))
     if wants_html(request):
         return html_response(request, "api.html", {"doc": document})
     return json_response(document, content_type=OPENAPI)

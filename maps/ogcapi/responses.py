@@ -1,4 +1,4 @@
-"""What every OGC API view shares: who is asking, which format, links, errors.
+"""What every OGC API view shares: which layers the asker may see, format, links, errors.
 
 Errors are RFC 9457 problem documents (`application/problem+json`), which OGC 17-069r4 allows
 for exceptions (/rec/core/exceptions); a user's mistake is a 4xx with a sentence, never a 500.
@@ -6,14 +6,11 @@ for exceptions (/rec/core/exceptions); a user's mistake is a 4xx with a sentence
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -91,29 +88,12 @@ def html_response(request: HttpRequest, template: str, context: dict) -> HttpRes
 # --- who may see which layer -----------------------------------------------------------
 
 
-def requesting_user(request: HttpRequest):
-    """The session's user, or a staff member by HTTP Basic credentials (for GDAL, QGIS, scripts)."""
-    if request.user.is_authenticated:
-        return request.user
-    header = request.headers.get("Authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        return request.user
-    try:
-        username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise Problem(
-            400, "Bad credentials", "the Authorization header is not valid Basic"
-        ) from None
-    return authenticate(request, username=username, password=password) or request.user
-
-
 def layer_or_problem(request: HttpRequest, name: str) -> Layer:
     """The layer named `name` if this user may see it; else 404, 401 (anonymous) or 403."""
     layer = get_layer(name)
     if layer is None:
         raise Problem(404, "Not found", f"there is no collection '{name}'")
-    user = requesting_user(request)
+    user = request.user  # a session, or credentials the header gave (maps.credentials)
     if layer.visible_to(user):
         return layer
     if not user.is_authenticated:
