@@ -197,13 +197,16 @@ def csv_cell_sql(name: str, field_type: str) -> str:
 
 
 def csv_chunks(export: Export) -> Iterator[bytes]:
-    """The layer as CSV with a header: id, fields, WKT, lon, lat."""
+    """The layer as CSV with a header: id, fields, WKT (x = easting or longitude), lon, lat."""
     sql, params = export.sql()
     cells = (csv_cell_sql(f.name, f.type) for f in export.layer.fields)
     columns = ", ".join(["f.id", *cells])
     decimals = int(export.crs.decimals)
+    # WKT in a CSV is x = longitude in every CRS, as GDAL and QGIS read it; the OGC API's axis
+    # order put Jackson at x = 32, y = -90 (and disagreed with the file's own lon/lat columns).
+    geometry = geometry_sql(export.crs, axis_order=False)
     select = (
-        f'SELECT {columns}, ST_AsText({geometry_sql(export.crs)}, {decimals}) AS "WKT", '
+        f'SELECT {columns}, ST_AsText({geometry}, {decimals}) AS "WKT", '
         "round(ST_X(s.p)::numeric, 7) AS lon, round(ST_Y(s.p)::numeric, 7) AS lat "
         f"FROM ({sql}) AS f CROSS JOIN LATERAL (SELECT ST_PointOnSurface(f.geom) AS p) AS s"
     )

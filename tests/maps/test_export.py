@@ -226,17 +226,23 @@ def test_geopackage_in_the_county_crs(client, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("suffix", "inside"), [("gpkg", ""), ("shp.zip", "vacant_lots.shp")])
+@pytest.mark.parametrize(
+    ("suffix", "inside"), [("gpkg", ""), ("shp.zip", "vacant_lots.shp"), ("csv", "")]
+)
 def test_files_asked_for_in_epsg_4326_keep_longitude_as_x(client, tmp_path, suffix, inside):
-    """EPSG:4326 is latitude first for the OGC API's JSON; GeoPackage and Shapefile store x =
-    longitude in every CRS, and GDAL reads them so (these files were in Antarctica)."""
+    """EPSG:4326 is latitude first for the OGC API's JSON; GeoPackage, Shapefile and a CSV's WKT
+    store x = longitude in every CRS, and GDAL reads them so (these files were in Antarctica)."""
     f.street()
     path = tmp_path / f"lots.{suffix}"
     path.write_bytes(download(client, f"/export/vacant-lots.{suffix}?crs={EPSG}4326"))
-    info = pyogrio.read_info(f"/vsizip/{path}/{inside}" if inside else path)
-    west, south, east, north = info["total_bounds"]
+    source = f"/vsizip/{path}/{inside}" if inside else path
+    csv_options = {"GEOM_POSSIBLE_NAMES": "WKT", "KEEP_GEOM_COLUMNS": "NO"}
+    frame = pyogrio.read_dataframe(source, **(csv_options if suffix == "csv" else {}))
+    west, south, east, north = frame.total_bounds
     assert -91 < west < east < -90 and 32 < south < north < 33  # Jackson, Mississippi
-    assert info["geometry_type"] in ("MultiPolygon", "Polygon")  # a shapefile has no "multi"
+    assert set(frame.geom_type) <= {"MultiPolygon", "Polygon"}  # a shapefile has no "multi"
+    if suffix == "csv":  # the point on the surface, in the same file, agrees
+        assert (frame["lon"].astype(float).between(west, east)).all()
 
 
 @pytest.mark.django_db(transaction=True)
