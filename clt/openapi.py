@@ -20,6 +20,7 @@ from maps.layers import all_layers
 from maps.search import MAX_QUERY_CHARS, MIN_QUERY_CHARS
 from maps.views import MVT_CONTENT_TYPE as MVT
 from parcels.finder import MAX_DISTANCE_M, MAX_PAGE_SIZE, MAX_TOLERANCE_M, ORDERS, TAX_STATUSES
+from parcels.queries import OWNER_KINDS
 
 GEOJSON = "application/geo+json"
 EXPORT_MEDIA_TYPES = tuple(dict.fromkeys(MEDIA_TYPE_ESSENCES.values()))  # what /export/ sends
@@ -70,7 +71,15 @@ TOLERANCE = _param(
     "tolerance_m", _number(MAX_TOLERANCE_M), "Gap (metres) that still counts as touching"
 )
 
-FINDER_PARAMS = [
+def _comma_list(name: str, allowed: tuple[str, ...], description: str) -> dict:
+    """A comma-separated list of choices (form style, not exploded: tax_status=a,b)."""
+    schema = {"type": "array", "items": {"type": "string", "enum": list(allowed)}, "minItems": 1}
+    return {**_param(name, schema, description), "style": "form", "explode": False}
+
+
+# The lots' filters: every finder answer takes them (parcels.finder.LOT_FILTERS), and refuses a
+# parameter it does not take with a 400.
+LOT_FILTER_PARAMS = [
     BBOX,
     _param("polygon", {"type": "string"}, "Only inside this polygon (WKT or GeoJSON, WGS84)"),
     _param("near", {"type": "string"}, "lon,lat: measure distance from here"),
@@ -83,9 +92,13 @@ FINDER_PARAMS = [
     _param("max_acres", _number(), "Largest lot, acres"),
     _param("land_use", {"type": "string"}, "Comma-separated county land-use codes"),
     _param("zoning", {"type": "string"}, "Comma-separated zoning codes"),
-    _param("tax_status", {"type": "string", "enum": list(TAX_STATUSES)}, "Tax status"),
+    _comma_list("tax_status", TAX_STATUSES, "Tax statuses, comma-separated"),
+    _comma_list("owner", OWNER_KINDS, "Kinds of owner of record, comma-separated"),
     _param("neighbourhood", {"type": "string"}, "Only in this neighbourhood overlay"),
     _param("outside_flood", {"type": "boolean"}, "Leave out lots in flood zones"),
+]
+FINDER_PARAMS = [
+    *LOT_FILTER_PARAMS,
     _param("order", {"type": "string", "enum": list(ORDERS)}, "Sort order"),
     _param("page", _integer(1, 100_000), "Page number"),
     LIMIT,
@@ -144,7 +157,7 @@ def definition(request: HttpRequest) -> dict:
             "/api/vacant-lots/adjacent": _operation(
                 "findAdjacentLots",
                 "Vacant lots touching trust land",
-                [TOLERANCE, BBOX],
+                [TOLERANCE, *LOT_FILTER_PARAMS],
                 _responses(_geojson(), staff=True),
                 staff=True,
             ),
@@ -153,7 +166,7 @@ def definition(request: HttpRequest) -> dict:
                 "Groups of touching vacant lots",
                 [
                     TOLERANCE,
-                    BBOX,
+                    *LOT_FILTER_PARAMS,
                     LIMIT,
                     _param("min_lots", _integer(1, 100_000), "Fewest lots in a group"),
                     _param("min_total_m2", _number(), "Smallest group, square metres"),

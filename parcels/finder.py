@@ -9,6 +9,7 @@ GeoJSON (RFC 7946) is built by PostGIS, so a page of lots is one round trip and 
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import json
 import math
@@ -56,7 +57,38 @@ class FinderError(ValueError):
         self.detail = detail
 
 
+# --- which parameters each answer reads ---------------------------------------------------
+
+# Anything else is refused: a misspelt filter (`min_area=5000`) answered the whole list,
+# unfiltered, as if it had been applied.
+LOT_FILTERS = ("min_area_m2", "max_area_m2", "min_acres", "max_acres", "land_use", "zoning",
+               "tax_status", "owner", "bbox", "polygon", "neighbourhood", "near", "address",
+               "within_m", "near_holdings_m", "outside_flood")  # fmt: skip
+LOT_PARAMS = (*LOT_FILTERS, "order", "page", "limit")
+ADJACENT_PARAMS = (*LOT_FILTERS, "tolerance_m")
+ASSEMBLAGE_PARAMS = (*LOT_FILTERS, "tolerance_m", "min_lots", "min_total_m2", "limit")
+
+
+def refuse_unknown(params: Mapping[str, str], accepted: tuple[str, ...]) -> None:
+    """FinderError for the first parameter not in `accepted`, with the likeliest meant."""
+    for name in params:
+        if name not in accepted:
+            meant = difflib.get_close_matches(name, accepted, n=1)
+            hint = f"did you mean {meant[0]}?" if meant else f"use {', '.join(accepted)}"
+            raise FinderError(name, f"not a parameter of this search; {hint}")
+
+
 # --- one parser per parameter ------------------------------------------------------------
+
+
+def parse_flag(value: str, field: str) -> bool:
+    """A yes/no parameter: 1/true/yes/on or 0/false/no/off (an HTML checkbox sends its value)."""
+    said = value.strip().lower()
+    if said in ("1", "true", "yes", "on"):
+        return True
+    if said in ("0", "false", "no", "off"):
+        return False
+    raise FinderError(field, f"'{value}' is not a yes or no: use true or false (or 1 or 0)")
 
 
 def parse_number(value: str, field: str, *, minimum: float = 0.0, maximum: float = math.inf):
@@ -226,7 +258,7 @@ def parse_lot_search(params: Mapping[str, str]) -> LotSearch:
         values["near_holdings_m"] = parse_distance_m(
             get["near_holdings_m"], "near_holdings_m", MAX_TOLERANCE_M * 50
         )
-    values["outside_flood"] = get.get("outside_flood", "").lower() in ("1", "true", "yes", "on")
+    values["outside_flood"] = parse_flag(get.get("outside_flood", "0"), "outside_flood")
     default_order = "distance" if values["near"] is not None else "score"
     values["order"] = parse_choices(get.get("order", default_order), "order", ORDERS)[:1][0]
     if values["order"] == "distance" and values["near"] is None:
@@ -390,6 +422,7 @@ def ordered(search: LotSearch, qs):
 
 def vacant_lots_json(params: Mapping[str, str]) -> str:
     """A page of vacant lots as an RFC 7946 FeatureCollection, as a JSON string."""
+    refuse_unknown(params, LOT_PARAMS)
     search = parse_lot_search(params)
     with without_jit(index_lookups=True):
         return _vacant_lots_json(search)
@@ -447,6 +480,7 @@ def _candidates(search: LotSearch) -> list[int] | None:
 
 def adjacent_lots_geojson(params: Mapping[str, str]) -> dict:
     """Vacant lots touching trust land (within `tolerance_m`), as a FeatureCollection."""
+    refuse_unknown(params, ADJACENT_PARAMS)
     tolerance = parse_distance_m(params.get("tolerance_m") or "2", "tolerance_m",
                                  MAX_TOLERANCE_M)  # fmt: skip
     search = parse_lot_search({k: v for k, v in params.items() if k != "tolerance_m"})
@@ -466,6 +500,7 @@ def adjacent_lots_geojson(params: Mapping[str, str]) -> dict:
 
 def assemblages_geojson(params: Mapping[str, str]) -> dict:
     """Groups of touching vacant lots, as a FeatureCollection of merged outlines."""
+    refuse_unknown(params, ASSEMBLAGE_PARAMS)
     tolerance = parse_distance_m(params.get("tolerance_m") or "2", "tolerance_m",
                                  MAX_TOLERANCE_M)  # fmt: skip
     min_lots = parse_int(params.get("min_lots") or "2", "min_lots", minimum=1, maximum=100_000)

@@ -54,6 +54,11 @@ def staff_api(view: Callable) -> Callable:
 
 
 def _params(request: HttpRequest) -> dict[str, str]:
+    """The query's parameters, each given once (which of two would be meant is a guess)."""
+    for key, values in request.GET.lists():
+        if len(values) > 1:
+            raise finder.FinderError(key, "given more than once; give it once (codes and "
+                                          "statuses take a comma-separated list)")  # fmt: skip
     return {key: request.GET.get(key, "") for key in request.GET}
 
 

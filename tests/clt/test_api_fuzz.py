@@ -32,6 +32,18 @@ def test_the_document_describes_every_registry_operation(client):
     assert {"bbox", "bbox-crs", "crs", "datetime", "fields"} <= {p["name"] for p in export}
 
 
+def test_each_finder_operation_documents_exactly_the_parameters_it_takes(client):
+    from parcels import finder
+
+    paths = client.get("/api/openapi.json").json()["paths"]
+    taken = {"/api/vacant-lots": finder.LOT_PARAMS,
+             "/api/vacant-lots/adjacent": finder.ADJACENT_PARAMS,
+             "/api/assemblages": finder.ASSEMBLAGE_PARAMS}  # fmt: skip
+    for path, names in taken.items():
+        documented = [p["name"] for p in paths[path]["get"]["parameters"]]
+        assert sorted(documented) == sorted(names), path
+
+
 @pytest.mark.parametrize(
     ("bbox", "served"),
     [("-90.3,32.2,-90.1,32.4", True), ("-9.03e1,32.2,-90.1,32.4", True),

@@ -221,3 +221,29 @@ def test_adjacent_and_assemblages_say_which_parcel_an_address_named(staff_client
     for url in ("/api/vacant-lots/adjacent", "/api/assemblages"):
         assert staff_client.get(url, params).json()["centre"]["apn"] == "L9"
     assert staff_client.get("/api/assemblages").json()["centre"] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "field", "said"),
+    [
+        ("/api/vacant-lots", "min_area=5000", "min_area", "did you mean min_area_m2?"),
+        ("/api/vacant-lots", "tolerance_m=2", "tolerance_m", "not a parameter of this search"),
+        ("/api/vacant-lots/adjacent", "limit=5", "limit", "not a parameter of this search"),
+        ("/api/assemblages", "order=area", "order", "not a parameter of this search"),
+        ("/api/vacant-lots", "limit=1&limit=1000", "limit", "given more than once"),
+        ("/api/vacant-lots", "outside_flood=maybe", "outside_flood", "use true or false"),
+    ],
+)
+def test_a_parameter_the_search_would_not_apply_is_a_400_not_ignored(
+    staff_client, land, path, query, field, said
+):
+    """A misspelt filter answered the whole list, unfiltered, as if it had been applied."""
+    response = staff_client.get(f"{path}?{query}")
+    assert response.status_code == 400, response.content[:300]
+    (invalid,) = response.json()["invalid-params"]
+    assert invalid["name"] == field and said in invalid["reason"]
+
+
+def test_outside_flood_reads_yes_and_no_as_a_checkbox_or_a_client_sends_them(staff_client, land):
+    for said in ("1", "true", "on", "0", "false", "no"):
+        assert staff_client.get("/api/vacant-lots", {"outside_flood": said}).status_code == 200
