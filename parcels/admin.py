@@ -20,14 +20,15 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.gis import forms
 from django.contrib.gis.db.models import GeometryField
-from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.contrib.gis.gdal import GDALException
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, WKBWriter
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db.models import Count, DecimalField, Q, Value
 from django.db.models.functions import Concat
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from leaflet.admin import LeafletGeoAdminMixin
+from leaflet.admin import LeafletAdminWidget, LeafletGeoAdminMixin
 from pghistory import core as pghistory_core
 from pghistory.models import Events
 
@@ -43,7 +44,7 @@ from parcels.models import (
     Overlay,
     Parcel,
 )
-from parcels.queries import land_use_codes
+from parcels.queries import in_metric_domain, land_use_codes, metric_domain_text
 
 # ---------------------------------------------------------------------------------------------
 # History: what the change page and the History button show
@@ -237,6 +238,11 @@ def outline_problem(geom: GEOSGeometry) -> str | None:
     near point -90.1848 32.2988" (longitude, latitude).
     """
     xmin, ymin, xmax, ymax = geom.extent
+    if all(in_metric_domain(y, x) for x, y in ((xmin, ymin), (xmax, ymax))):
+        return (
+            f"its coordinates read as latitude, longitude (x {xmin:.6g}, y {ymin:.6g}); "
+            "give longitude first, e.g. POLYGON((-90.2 32.3, ...))"
+        )
     if not (-180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90):
         # Feet or metres pasted as if they were degrees; PostGIS would fail to project them.
         return (
@@ -244,6 +250,9 @@ def outline_problem(geom: GEOSGeometry) -> str | None:
             "not longitude/latitude; draw it on the map, or paste WKT with its CRS, e.g. "
             "SRID=2255;POLYGON((...)) for Mississippi West feet"
         )
+    elsewhere = _outside_the_registry(xmin, ymin, xmax, ymax)
+    if elsewhere:
+        return elsewhere
     if geom.valid:
         return None
     reason = geom.valid_reason
@@ -253,14 +262,62 @@ def outline_problem(geom: GEOSGeometry) -> str | None:
     return f"{match['what']} at or near point {match['x']} {match['y']}"
 
 
+def _outside_the_registry(xmin: float, ymin: float, xmax: float, ymax: float) -> str | None:
+    """Why an outline (degrees) lying beyond the area the registry measures in cannot be kept;
+    None inside it. PostGIS would fail to measure it (a 500 at the world's edge), or, worse,
+    keep a Jackson lot in China or Antarctica (a sign or the axis order lost on the way)."""
+    if all(in_metric_domain(x, y) for x, y in ((xmin, ymin), (xmax, ymax))):
+        return None
+    return (
+        f"it lies at lon {(xmin + xmax) / 2:.4g}, lat {(ymin + ymax) / 2:.4g}, outside the area "
+        f"this registry keeps land in ({metric_domain_text()}); is a minus sign missing?"
+    )
+
+
 class OutlineField(forms.MultiPolygonField):
-    """A parcel outline: one drawn or pasted polygon is taken as a one-part multipolygon."""
+    """A parcel outline: one drawn or pasted polygon is taken as a one-part multipolygon, and
+    heights are dropped (the registry's outlines are flat).
+
+    What cannot be read, is empty, or is in a CRS PROJ does not know is a form error here:
+    Django's own field let GDAL's errors and empty outlines through, and PostGIS answered them
+    with a 500 on save.
+    """
+
+    default_error_messages = {
+        "invalid_geom": "The outline cannot be read: draw it on the map, or paste WKT or GeoJSON",
+    }
 
     def to_python(self, value):
-        geom = super().to_python(value)
-        if geom is not None and geom.geom_type == "Polygon":
+        try:
+            geom = super().to_python(value)
+        except (GDALException, GEOSException, ValueError, TypeError) as exc:
+            raise ValidationError(
+                f"The outline cannot be read ({exc}): draw it on the map, or paste WKT or "
+                "GeoJSON", code="invalid_geom",
+            ) from None  # fmt: skip
+        if geom is None:
+            return None
+        if geom.empty:
+            raise ValidationError(
+                "The outline is empty: draw it on the map (or clear the field for a parcel "
+                "whose outline is not known yet)", code="empty_geom",
+            )  # fmt: skip
+        if geom.hasz:
+            geom = GEOSGeometry(WKBWriter(dim=2).write(geom), srid=geom.srid)
+        if geom.geom_type == "Polygon":
             geom = MultiPolygon(geom, srid=geom.srid)
         return geom
+
+    def clean(self, value):
+        try:
+            return super().clean(value)
+        except GDALException:  # transforming it to longitude/latitude failed
+            srid = self.to_python(value).srid
+            raise ValidationError(
+                f"EPSG:{srid} is not a coordinate system this server knows: paste the outline "
+                "in longitude/latitude, or with a known CRS, e.g. SRID=2255;POLYGON((...))",
+                code="transform_error",
+            ) from None  # fmt: skip
 
 
 class OutlineFormMixin:
@@ -288,11 +345,37 @@ class OverlayForm(OutlineFormMixin, forms.ModelForm):
         model = Overlay
         fields = "__all__"
 
+    def clean_attributes(self):
+        # The import keeps a layer's columns here as names and values; `null`, a list or a bare
+        # number is no such thing (null reached the database's NOT NULL as a 500).
+        attributes = self.cleaned_data.get("attributes")
+        if attributes is None:
+            return {}
+        if not isinstance(attributes, dict):
+            raise ValidationError(
+                'Attributes are names and values, a JSON object such as {"zone": "AE"}'
+            )
+        return attributes
+
+
+class OutlineWidget(LeafletAdminWidget):
+    """The admin's Leaflet map, able to show a form again after an outline it could not read.
+
+    Re-rendering the posted text, Django's widget catches GEOS's errors but not GDAL's (pasted
+    GeoJSON such as `{}`), which made the form's error page a 500."""
+
+    def deserialize(self, value):
+        try:
+            return super().deserialize(value)
+        except GDALException:
+            return None  # the field's error says why; the map starts empty
+
 
 class MapAdmin(LeafletGeoAdminMixin, RecordedAdmin):
     """A recorded admin whose outlines are edited on a Leaflet map."""
 
     settings_overrides = LEAFLET_ADMIN
+    widget = OutlineWidget
 
     def formfield_for_dbfield(self, db_field, request=None, **kwargs):
         if db_field.name == "geom":

@@ -406,6 +406,65 @@ def test_a_single_drawn_polygon_is_saved_as_a_one_part_multipolygon(editor, regi
     assert round(parcel.geom.extent[0], 4) == -90.2100
 
 
+def test_a_parcel_without_an_outline_is_saved_while_it_is_researched(editor, registry):
+    """The model allows a parcel with no outline yet; saving one was a 500 (Django evaluated
+    the outline's validity CHECK in Python, on no geometry)."""
+    parcel = registry["parcel"]
+    data = factories.admin_form_data(editor.get(change_url(parcel)))
+    data["geom"] = ""
+    assert editor.post(change_url(parcel), data).status_code == 302
+    parcel.refresh_from_db()
+    assert parcel.geom is None
+    data["zoning"] = "R-2"  # and saved again without one
+    assert editor.post(change_url(parcel), data).status_code == 302
+    added = factories.admin_form_data(editor.get(reverse("admin:parcels_parcel_add")))
+    added.update(apn="FZ-000-001", address="1 Research Way", geom="")
+    assert editor.post(reverse("admin:parcels_parcel_add"), added).status_code == 302
+    assert Parcel.objects.get(apn="FZ-000-001").geom is None
+
+
+PLAINLY_ELSEWHERE = "outside the area this registry keeps land in"
+
+
+@pytest.mark.parametrize(
+    ("pasted", "said"),
+    [
+        ("MULTIPOLYGON EMPTY", "The outline is empty"),
+        ("POLYGON EMPTY", "The outline is empty"),
+        ("{}", "cannot be read"),
+        ('{"type": "Polygon"}', "cannot be read"),
+        ("SRID=99999;POLYGON((0 0,1 0,1 1,0 0))", "EPSG:99999"),
+        ("POLYGON((90.2 32.3,90.21 32.3,90.21 32.31,90.2 32.3))", PLAINLY_ELSEWHERE),  # China
+        ("POLYGON((32.3 -90.2,32.31 -90.2,32.31 -90.19,32.3 -90.2))", "latitude, longitude"),
+        ("POLYGON((179.9 10,180 10,180 11,179.9 10))", PLAINLY_ELSEWHERE),
+        ("POLYGON((-180 -90,180 -90,180 90,-180 90,-180 -90))", PLAINLY_ELSEWHERE),
+    ],
+)
+def test_an_outline_that_cannot_be_kept_is_a_form_error_not_a_500(editor, registry, pasted, said):
+    parcel = registry["parcel"]
+    before = parcel.geom.wkt
+    data = factories.admin_form_data(editor.get(change_url(parcel)))
+    data["geom"] = pasted
+    response = editor.post(change_url(parcel), data)
+    assert response.status_code == 200
+    (error,) = response.context["adminform"].form.errors["geom"]
+    assert said in error
+    parcel.refresh_from_db()
+    assert parcel.geom.wkt == before
+
+
+def test_an_outline_with_heights_is_kept_flat(editor, registry):
+    parcel = registry["parcel"]
+    data = factories.admin_form_data(editor.get(change_url(parcel)))
+    data["geom"] = (
+        "POLYGON Z((-90.21 32.3 5,-90.2099 32.3 5,-90.2099 32.3001 5,-90.21 32.3001 5,"
+        "-90.21 32.3 5))"
+    )
+    assert editor.post(change_url(parcel), data).status_code == 302
+    parcel.refresh_from_db()
+    assert not parcel.geom.hasz and round(parcel.geom.extent[0], 4) == -90.21
+
+
 def test_history_names_a_changed_outline_instead_of_printing_its_coordinates(editor, registry):
     parcel = registry["parcel"]
     data = factories.admin_form_data(editor.get(change_url(parcel)))
@@ -419,7 +478,9 @@ def test_history_names_a_changed_outline_instead_of_printing_its_coordinates(edi
 
 
 def test_outline_problem_names_the_point_where_the_ring_crosses_itself():
-    assert outline_problem(factories.bow_tie(0, 0, 2)) == ("Self-intersection at or near point 1 1")
+    assert outline_problem(factories.bow_tie()) == (
+        "Self-intersection at or near point -90.20085 32.29915"
+    )
     assert outline_problem(factories.lot()) is None
 
 
@@ -540,3 +601,22 @@ def test_the_holdings_list_counts_only_the_parcels_held_now(editor):
     response = editor.get(changelist_url(Holding))
 
     assert [(h.pk, h.parcel_total) for h in found(response)] == [(held.pk, 1)]
+
+
+@pytest.mark.parametrize(("attributes", "kept"), [("null", {}), ('{"zone": "AE"}', {"zone": "AE"})])
+def test_overlay_attributes_null_is_none_rather_than_a_500(editor, registry, attributes, kept):
+    overlay = registry["overlay"]
+    data = factories.admin_form_data(editor.get(change_url(overlay)))
+    data["attributes"] = attributes
+    assert editor.post(change_url(overlay), data).status_code == 302
+    overlay.refresh_from_db()
+    assert overlay.attributes == kept
+
+
+def test_overlay_attributes_that_are_not_names_and_values_are_a_form_error(editor, registry):
+    overlay = registry["overlay"]
+    data = factories.admin_form_data(editor.get(change_url(overlay)))
+    data["attributes"] = "[1, 2]"
+    response = editor.post(change_url(overlay), data)
+    assert response.status_code == 200
+    assert "a JSON object" in response.context["adminform"].form.errors["attributes"][0]
