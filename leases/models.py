@@ -21,8 +21,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 
+from clt.dates import check_registry_date
 from leases.queries import GroundLeaseQuerySet
 from parcels.models import Holding, HoldingParcel, HoldingUse, Parcel, money, tracked
+
+LEASE_TERM = [MinValueValidator(1), MaxValueValidator(999)]
 
 
 class PartyKind(models.TextChoices):
@@ -110,10 +113,12 @@ class GroundLease(models.Model):
     holding = models.ForeignKey(Holding, on_delete=models.PROTECT, related_name="leases")
     parcels = models.ManyToManyField(Parcel, related_name="leases", blank=True)
     lessees = models.ManyToManyField(Party, related_name="leases")
-    starts_on = models.DateField()
-    term_years = models.PositiveSmallIntegerField(default=99)
+    starts_on = models.DateField(validators=[check_registry_date])
+    # A lease of some years, at most 999 (the longest ground leases written); 0 years is no
+    # lease, and a term of thousands of years ended past the calendar (a 500 on its page).
+    term_years = models.PositiveSmallIntegerField(default=99, validators=LEASE_TERM)
     renewable = models.BooleanField(default=True)
-    renewal_term_years = models.PositiveSmallIntegerField(default=99)
+    renewal_term_years = models.PositiveSmallIntegerField(default=99, validators=LEASE_TERM)
     permitted_use = models.CharField(max_length=20, choices=PermittedUse.choices)
     occupancy_months_per_year = models.PositiveSmallIntegerField(
         default=10, validators=[MaxValueValidator(12)],
@@ -137,12 +142,12 @@ class GroundLease(models.Model):
         max_length=20, choices=TransferOnDeath.choices, default=TransferOnDeath.HEIRS_MAY_ASSUME
     )
     status = models.CharField(max_length=12, choices=LeaseStatus.choices, default="active")
-    ended_on = models.DateField(null=True, blank=True)
+    ended_on = models.DateField(validators=[check_registry_date], null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
 
     # What the current lessee paid for the improvements, and when: the base of most formulas.
     purchase_price = money()
-    purchase_date = models.DateField()
+    purchase_date = models.DateField(validators=[check_registry_date])
     resale_formula = models.JSONField(
         validators=[validate_formula],
         help_text="The formula in its JSON form (docs/resale-formulas.md)",
@@ -274,7 +279,7 @@ class LeaseFeeChange(models.Model):
     """A change of the monthly fee (the trust may reduce or suspend it; increases are capped)."""
 
     lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="fee_changes")
-    effective_on = models.DateField()
+    effective_on = models.DateField(validators=[check_registry_date])
     fee_monthly = money()
     reason = models.CharField(max_length=200, blank=True)
 
@@ -312,9 +317,9 @@ class MonitoringEvent(models.Model):
 
     lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="monitoring")
     type = models.CharField(max_length=32, choices=MonitoringType.choices)
-    on = models.DateField()
+    on = models.DateField(validators=[check_registry_date])
     status = models.CharField(max_length=12, choices=MonitoringStatus.choices, default="open")
-    resolved_on = models.DateField(null=True, blank=True)
+    resolved_on = models.DateField(validators=[check_registry_date], null=True, blank=True)
     notes = models.TextField(blank=True)
 
     class Meta:
@@ -355,7 +360,7 @@ class Appraisal(models.Model):
     """A market appraisal of a leased home (the land excluded or included, as stated)."""
 
     lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="appraisals")
-    on = models.DateField()
+    on = models.DateField(validators=[check_registry_date])
     value = money()
     purpose = models.CharField(max_length=12, choices=AppraisalPurpose.choices)
     appraiser = models.CharField(max_length=200, blank=True)
@@ -370,8 +375,8 @@ class CapitalImprovement(models.Model):
 
     lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="improvements")
     description = models.CharField(max_length=200)
-    approved_on = models.DateField()
-    completed_on = models.DateField(null=True, blank=True)
+    approved_on = models.DateField(validators=[check_registry_date])
+    completed_on = models.DateField(validators=[check_registry_date], null=True, blank=True)
     cost = money()
     credit = money(help_text="Amount credited to the resale price")
 
@@ -393,7 +398,7 @@ class RepairDeduction(models.Model):
 
     lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="repairs")
     description = models.CharField(max_length=200)
-    assessed_on = models.DateField()
+    assessed_on = models.DateField(validators=[check_registry_date])
     amount = money()
 
 
@@ -404,8 +409,8 @@ class Resale(models.Model):
     lease = models.ForeignKey(GroundLease, on_delete=models.PROTECT, related_name="resales")
     seller = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="sales")
     buyer = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="purchases")
-    contract_on = models.DateField()
-    closed_on = models.DateField(null=True, blank=True)
+    contract_on = models.DateField(validators=[check_registry_date])
+    closed_on = models.DateField(validators=[check_registry_date], null=True, blank=True)
     formula_price = money()
     agreed_price = money()
     appraised_value = money(null=True, blank=True, help_text="Market value at resale")
@@ -502,7 +507,7 @@ class SourceDocument(models.Model):
 
     kind = models.CharField(max_length=16, choices=SourceKind.choices)
     reference = models.CharField(max_length=200, help_text="Book/page, instrument no. or file")
-    recorded_on = models.DateField(null=True, blank=True)
+    recorded_on = models.DateField(validators=[check_registry_date], null=True, blank=True)
     holding = models.ForeignKey(
         Holding, null=True, blank=True, on_delete=models.CASCADE, related_name="sources"
     )

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from clt.dates import check_registry_date
+
 
 class AccessTokenQuerySet(models.QuerySet):
     def live(self) -> AccessTokenQuerySet:
@@ -39,9 +41,9 @@ class AccessToken(models.Model):
     )
     key_sha256 = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(validators=[check_registry_date], null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(validators=[check_registry_date], null=True, blank=True)
 
     objects = AccessTokenQuerySet.as_manager()
 

@@ -16,7 +16,9 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.gis import forms
 from django.contrib.gis.db.models import GeometryField
@@ -138,6 +140,20 @@ def is_tracked(model) -> bool:
     return bool(pghistory_core.event_models(tracks_model=model))
 
 
+class DrillDownChangeList(ChangeList):
+    """The admin's list, refusing a date drill-down beyond the calendar as a bad lookup.
+
+    Django turns a year into its next year's first day to bound the query, and a hand-made
+    `?contract_on__year=9999` made that a ValueError: a 500. A bad lookup is sent back to the
+    list with Django's "?e=1" instead, as any other wrong filter is."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as exc:
+            raise IncorrectLookupParameters(exc) from exc
+
+
 class RecordedAdmin(admin.ModelAdmin):
     """An admin whose writes are named actions and whose change page shows the history.
 
@@ -148,6 +164,9 @@ class RecordedAdmin(admin.ModelAdmin):
 
     change_form_template = "admin/clt/change_form.html"
     history_shown = 10  # events on the change page; the History button shows them all
+
+    def get_changelist(self, request, **kwargs):
+        return DrillDownChangeList
 
     class Media:
         css = {"all": ["clt/admin.css"]}

@@ -18,6 +18,7 @@ from django.core.validators import MinValueValidator
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
+from clt.dates import check_registry_date, check_year_built
 from clt.history import AnyChangeRestorable
 from parcels.queries import HoldingQuerySet, ParcelQuerySet
 
@@ -98,7 +99,7 @@ class Parcel(models.Model):
         max_length=16, choices=VacancyStatus.choices, default=VacancyStatus.UNKNOWN
     )
     vacancy_source = models.CharField(max_length=100, blank=True, help_text="e.g. county land use")
-    vacancy_as_of = models.DateField(null=True, blank=True)
+    vacancy_as_of = models.DateField(validators=[check_registry_date], null=True, blank=True)
     vacancy_confidence = models.DecimalField(
         max_digits=3, decimal_places=2, null=True, blank=True, help_text="0 to 1"
     )
@@ -111,6 +112,7 @@ class Parcel(models.Model):
     )
     source_file = models.CharField(max_length=300, blank=True)
     retired_at = models.DateTimeField(
+        validators=[check_registry_date],
         null=True, blank=True, help_text="When the parcel disappeared from the county file"
     )
     # The outline in metres (NAD83 / Mississippi West, EPSG:26995), kept by the database: every
@@ -220,13 +222,14 @@ class Holding(models.Model):
     parcels = models.ManyToManyField(Parcel, through="HoldingParcel", related_name="holdings")
     current_use = models.CharField(max_length=32, choices=HoldingUse.choices)
     acquired_via = models.CharField(max_length=32, choices=AcquisitionMethod.choices)
-    acquired_on = models.DateField()
+    acquired_on = models.DateField(validators=[check_registry_date])
     price = money(default=Decimal("0"), help_text="What the trust paid (0 for a donation)")
     deed_reference = models.CharField(max_length=100, blank=True, help_text="Book/page or doc no.")
     available = models.BooleanField(
         default=False, help_text="Offered now to a household, co-op or farm (shown publicly)"
     )
     ended_on = models.DateField(
+        validators=[check_registry_date],
         null=True, blank=True, help_text="When the trust stopped holding it (rare: sold, taken)"
     )
     notes = models.TextField(blank=True)
@@ -289,8 +292,8 @@ class HoldingParcel(models.Model):
 
     holding = models.ForeignKey(Holding, on_delete=models.CASCADE)
     parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT)
-    began_on = models.DateField()
-    ended_on = models.DateField(null=True, blank=True)
+    began_on = models.DateField(validators=[check_registry_date])
+    ended_on = models.DateField(validators=[check_registry_date], null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -356,7 +359,7 @@ class AcquisitionEvent(models.Model):
 
     parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="acquisition_events")
     stage = models.CharField(max_length=16, choices=AcquisitionStage.choices)
-    on = models.DateField()
+    on = models.DateField(validators=[check_registry_date])
     reason = models.TextField(blank=True, help_text="Required when dropped")
     holding = models.ForeignKey(Holding, null=True, blank=True, on_delete=models.SET_NULL)
 
@@ -387,7 +390,9 @@ class Improvement(models.Model):
     holding = models.ForeignKey(Holding, on_delete=models.CASCADE, related_name="improvements")
     kind = models.CharField(max_length=32, choices=ImprovementKind.choices)
     description = models.CharField(max_length=200, blank=True)
-    year_built = models.PositiveSmallIntegerField(null=True, blank=True)
+    year_built = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[check_year_built]
+    )
     dwelling_units = models.PositiveSmallIntegerField(default=0)
 
     def __str__(self) -> str:
