@@ -14,9 +14,11 @@ kind of event) shows exactly what it asks for, as pghistory does.
 from __future__ import annotations
 
 from django.apps import apps
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpResponseBadRequest
+from pghistory import core as pghistory_core
 from pghistory.admin import EventsAdmin
 from pghistory.admin.core import EventsChangeList
 
@@ -39,17 +41,58 @@ class RecentChangesAdmin(EventsAdmin):
         return RecentChangesList
 
     def changelist_view(self, request, extra_context=None):
-        problem = obj_problem(request.GET.get("obj"))
+        problem = obj_problem(request.GET.get("obj")) or event_model_problem(
+            request.GET.get("event_model")
+        )
         if problem:  # pghistory would query with it and fail with a 500
             return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
-        extra_context = extra_context or {}
-        if not FILTERS.intersection(request.GET):  # the unfiltered list: say what it leaves out
-            extra_context.setdefault(
-                "subtitle",
-                "Parcels added by county imports are not listed here: see each parcel's "
-                "history, or filter by “insert”.",
-            )
-        return super().changelist_view(request, extra_context=extra_context)
+        extra_context = {"title": self.model._meta.verbose_name_plural.capitalize(),
+                         **(extra_context or {})}  # fmt: skip
+        if "back" in request.GET:
+            extra_context["pgh_back"] = request.GET["back"]
+        extra_context.setdefault("subtitle", _subtitle(request))
+        # pghistory's own view reads the record back for its subtitle, which failed (a 500) for
+        # a deleted record: the one whose history staff most need. Its list is Django's.
+        return admin.ModelAdmin.changelist_view(self, request, extra_context=extra_context)
+
+
+def _subtitle(request) -> str | None:
+    """What the list shows: one record's events (named, or its id once deleted), one model's,
+    or, unfiltered, the list without the county imports' parcel inserts."""
+    value, method = request.GET.get("obj"), request.GET.get("method")
+    if value and ":" in value:
+        label, pk = value.split(":", 1)
+        model = _model(label)
+        if model is not None:
+            record = model._default_manager.filter(pk=pk).first()
+            said = str(record) if record else f"{model._meta.verbose_name} {pk} (deleted)"
+            return f"{method.title()} {said}" if method else said
+    model = _model(request.GET.get("model"))
+    if model is not None:
+        return model._meta.label
+    if not FILTERS.intersection(request.GET):  # the unfiltered list: say what it leaves out
+        return (
+            "Parcels added by county imports are not listed here: see each parcel's "
+            "history, or filter by “insert”."
+        )
+    return None
+
+
+def _model(label: str | None):
+    try:
+        return apps.get_model(label) if label else None
+    except (LookupError, ValueError):
+        return None
+
+
+def event_model_problem(value: str | None) -> str | None:
+    """Why the `event_model` parameter names no kind of history event; None if it does."""
+    if not value:
+        return None
+    known = {model._meta.label_lower for model in pghistory_core.event_models()}
+    if value.lower() in known:
+        return None
+    return f"event_model: {value!r} is not a kind of history event (e.g. parcels.parcelevent)"
 
 
 def obj_problem(value: str | None) -> str | None:

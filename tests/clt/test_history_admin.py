@@ -67,3 +67,29 @@ def test_a_well_formed_object_id_still_lists_its_events(staff, changes):
     parcel, _ = changes
     shown = events(staff, method="tracks", obj=f"parcels.Parcel:{parcel.pk}")
     assert shown == [("parcels.ParcelEvent", "insert"), ("parcels.ParcelEvent", "update")]
+
+
+@pytest.mark.parametrize("method", ["tracks", "references", None])
+def test_a_deleted_records_history_is_listed_and_named_by_its_id(staff, method):
+    """The moment staff most want a record's history is after it is gone (was a 500)."""
+    party = factories.party(name="West Jackson Cooperative Federation")
+    pk = party.pk
+    party.delete()
+    params = {"obj": f"leases.Party:{pk}", **({"method": method} if method else {})}
+    response = staff.get(reverse("admin:pghistory_events_changelist"), params)
+    assert response.status_code == 200
+    assert f"party {pk} (deleted)" in response.content.decode()
+    if method == "tracks":
+        labels = sorted(e.pgh_label for e in found(response))
+        assert labels == ["delete", "insert"]
+
+
+@pytest.mark.parametrize("value", ["zzz", "parcels.Parcel", "leases.Nothing"])
+def test_an_event_model_that_is_no_kind_of_event_is_a_400_not_a_500(staff, value):
+    response = staff.get(reverse("admin:pghistory_events_changelist"), {"event_model": value})
+    assert response.status_code == 400
+    assert "is not a kind of history event" in response.content.decode()
+
+
+def test_a_kind_of_event_lists_its_events(staff, changes):
+    assert ("parcels.HoldingEvent", "insert") in events(staff, event_model="parcels.holdingevent")
