@@ -19,6 +19,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.gis import forms
 from django.contrib.gis.db.models import GeometryField
@@ -154,6 +155,33 @@ class DrillDownChangeList(ChangeList):
             raise IncorrectLookupParameters(exc) from exc
 
 
+class _ReadableChoicesOnly:
+    """An autocomplete widget that redraws a form after a posted id that is no id at all.
+
+    Django's autocomplete looks the posted ids up to show them again; `holding=abc` made that
+    lookup a ValueError (a 500) instead of the field's own "Select a valid choice" error."""
+
+    def optgroups(self, name, value, attr=None):
+        to_field = self.field.target_field
+        return super().optgroups(name, [v for v in value if _readable(to_field, v)], attr)
+
+
+def _readable(field, value) -> bool:
+    try:
+        field.to_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+class ReadableAutocompleteSelect(_ReadableChoicesOnly, AutocompleteSelect):
+    pass
+
+
+class ReadableAutocompleteSelectMultiple(_ReadableChoicesOnly, AutocompleteSelectMultiple):
+    pass
+
+
 class RecordedAdmin(admin.ModelAdmin):
     """An admin whose writes are named actions and whose change page shows the history.
 
@@ -167,6 +195,20 @@ class RecordedAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return DrillDownChangeList
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = ReadableAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = ReadableAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     class Media:
         css = {"all": ["clt/admin.css"]}

@@ -620,3 +620,19 @@ def test_overlay_attributes_that_are_not_names_and_values_are_a_form_error(edito
     response = editor.post(change_url(overlay), data)
     assert response.status_code == 200
     assert "a JSON object" in response.context["adminform"].form.errors["attributes"][0]
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [("groundlease", "holding"), ("groundlease", "lessees"), ("groundlease", "parcels"),
+     ("resale", "lease"), ("monitoringevent", "lease"), ("improvement", "holding")],
+)  # fmt: skip
+def test_an_id_that_is_no_id_in_a_lookup_field_is_a_form_error_not_a_500(client, registry, record,
+                                                                          field):  # fmt: skip
+    client.force_login(factories.user("root", is_staff=True, is_superuser=True))
+    obj = registry[record]
+    data = factories.admin_form_data(client.get(change_url(obj)))
+    data[field] = "abc"
+    response = client.post(change_url(obj), data)
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
