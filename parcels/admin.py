@@ -591,6 +591,40 @@ class HoldingParcelFormSet(BaseInlineFormSet):
                         f"{other_began} and from {began}).",
                     )
             seen.setdefault(parcel.pk, []).append((began, ended))
+        self._keep_leases_and_the_holdings_end()
+
+    def _keep_leases_and_the_holdings_end(self) -> None:
+        """A lease keeps the parcels it is on, and an ended holding keeps no parcel after.
+
+        Deleting the row, or ending it while a lease runs on, left a lease on land the trust
+        no longer held (it fell off the staff map's lease layer); a holding ended with its
+        parcels still in it was land the finder still counted as the trust's."""
+        holding = self.instance
+        kept_for_leases = []  # a row being deleted has no errors of its own: the formset's
+        for form in self.forms:
+            parcel = form.cleaned_data.get("parcel") if hasattr(form, "cleaned_data") else None
+            if parcel is None or holding.pk is None:
+                continue
+            leases = holding.leases.filter(Q(parcels=parcel) | Q(parcels__isnull=True))
+            if self.can_delete and self._should_delete_form(form):
+                lease = leases.order_by("starts_on").first()
+                if lease is not None:
+                    kept_for_leases.append(f"{parcel.apn} is under lease {lease.reference}: give "
+                                           "it an end date after the lease's instead of deleting "
+                                           "it (deleting erases when it was held).")  # fmt: skip
+                continue
+            ended = form.cleaned_data.get("ended_on")
+            if ended is not None:
+                running = leases.filter(Q(ended_on__isnull=True) | Q(ended_on__gt=ended))
+                lease = running.order_by("starts_on").first()
+                if lease is not None:
+                    form.add_error("ended_on", f"Lease {lease.reference} on {parcel.apn} runs "
+                                               f"past {ended}: end the lease first.")  # fmt: skip
+            if holding.ended_on and (ended is None or ended > holding.ended_on):
+                form.add_error("ended_on", f"The holding ended on {holding.ended_on}: "
+                                           f"{parcel.apn} left it then or before.")  # fmt: skip
+        if kept_for_leases:
+            raise ValidationError(kept_for_leases)
 
 
 class HoldingParcelInline(admin.TabularInline):

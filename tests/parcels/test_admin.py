@@ -636,3 +636,53 @@ def test_an_id_that_is_no_id_in_a_lookup_field_is_a_form_error_not_a_500(client,
     response = client.post(change_url(obj), data)
     assert response.status_code == 200
     assert field in response.context["adminform"].form.errors
+
+
+@pytest.fixture
+def root(client):
+    client.force_login(factories.user("root", is_staff=True, is_superuser=True))
+    return client
+
+
+def membership_row(data: dict, parcel) -> str:
+    """The inline prefix of `parcel`'s membership row in an admin POST body."""
+    (key,) = [k for k, v in data.items() if k.startswith("holdingparcel_set-")
+              and k.endswith("-parcel") and v == str(parcel.pk)]  # fmt: skip
+    return key.removesuffix("-parcel")
+
+
+def test_a_leased_parcel_cannot_be_deleted_from_its_holding(root, registry):
+    holding, parcel = registry["holding"], registry["parcel"]
+    data = factories.admin_form_data(root.get(change_url(holding)))
+    row = membership_row(data, parcel)
+    data[f"{row}-DELETE"] = "on"
+    response = root.post(change_url(holding), data)
+    assert response.status_code == 200, HoldingParcel.objects.filter(holding=holding).count()
+    assert "is under lease" in response.content.decode()
+    assert HoldingParcel.objects.filter(holding=holding, parcel=parcel).exists()
+
+
+def test_a_leased_parcel_cannot_leave_its_holding_while_the_lease_runs(root, registry):
+    holding, parcel = registry["holding"], registry["parcel"]
+    data = factories.admin_form_data(root.get(change_url(holding)))
+    data[f"{membership_row(data, parcel)}-ended_on"] = "2020-01-01"
+    response = root.post(change_url(holding), data)
+    assert response.status_code == 200
+    assert "runs past 2020-01-01: end the lease first" in response.content.decode()
+    assert HoldingParcel.objects.get(holding=holding, parcel=parcel).ended_on is None
+
+
+def test_an_ended_holding_keeps_no_parcel_after_its_end(root):
+    parcel = factories.parcel()
+    holding = factories.holding(parcels=[parcel])  # no lease on it
+    data = factories.admin_form_data(root.get(change_url(holding)))
+    data["ended_on"] = "2020-01-01"
+    response = root.post(change_url(holding), data)
+    assert response.status_code == 200
+    assert f"The holding ended on 2020-01-01: {parcel.apn} left it then" in (
+        response.content.decode()
+    )
+    data[f"{membership_row(data, parcel)}-ended_on"] = "2020-01-01"
+    assert root.post(change_url(holding), data).status_code == 302
+    holding.refresh_from_db()
+    assert holding.ended_on == dt.date(2020, 1, 1)
