@@ -110,7 +110,8 @@ def _responses(ok: dict, *, staff: bool = False, extra: tuple[str, ...] = ()) ->
     responses = {"200": {"description": "OK", "content": ok},
                  "400": {"description": "A parameter is invalid", "content": problem}}  # fmt: skip
     if staff:
-        responses["401"] = {"description": "Log in, or send an access token", "content": problem}
+        responses["401"] = {"description": "Log in, or send an access token (or credentials "
+                            "sent are wrong)", "content": problem}  # fmt: skip
         responses["403"] = {"description": "Not the trust's staff", "content": problem}
     for code in extra:
         responses[code] = {"description": {"204": "Nothing here", "304": "Not modified",
@@ -190,7 +191,8 @@ def definition(request: HttpRequest) -> dict:
             ),
             "/tiles/{layer}/{z}/{x}/{y}.pbf": _operation(
                 "getTile",
-                "A Mapbox vector tile of a layer",
+                "A Mapbox vector tile of a layer (a staff layer is a 404, not a 401, to anyone "
+                "who may not see it; 401 is for credentials sent and wrong)",
                 [
                     _param("layer", {"type": "string", "enum": tile_layers}, "Layer", where="path"),
                     _param("z", _integer(0, 22), "Zoom", where="path"),

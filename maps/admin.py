@@ -3,8 +3,10 @@ and revokes it; nobody edits a token's key or owner afterwards."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -12,8 +14,25 @@ from maps import tokens
 from maps.models import AccessToken
 
 
+class AccessTokenForm(forms.ModelForm):
+    class Meta:
+        model = AccessToken
+        fields = ["user", "name", "expires_at", "revoked_at"]
+
+    def clean_expires_at(self):
+        # As `clt token create` refuses it: a token born expired is a mistake (a year typed
+        # wrong), and would only ever answer "expired".
+        expires_at = self.cleaned_data.get("expires_at")
+        if self.instance.pk is None and expires_at and expires_at <= timezone.now():
+            raise ValidationError(
+                "That moment has passed: a new token expires in the future (or leave it empty)"
+            )
+        return expires_at
+
+
 @admin.register(AccessToken)
 class AccessTokenAdmin(admin.ModelAdmin):
+    form = AccessTokenForm
     list_display = ["prefix", "name", "user", "created_at", "last_used_at", "expires_at",
                     "revoked_at"]  # fmt: skip
     list_filter = ["revoked_at"]

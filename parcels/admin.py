@@ -331,7 +331,7 @@ def _outside_the_registry(xmin: float, ymin: float, xmax: float, ymax: float) ->
         return None
     return (
         f"it lies at lon {(xmin + xmax) / 2:.4g}, lat {(ymin + ymax) / 2:.4g}, outside the area "
-        f"this registry keeps land in ({metric_domain_text()}); is a minus sign missing?"
+        f"this registry keeps land in ({metric_domain_text()}): a minus sign may be missing"
     )
 
 

@@ -374,6 +374,20 @@ class AcquisitionEvent(models.Model):
             ),
         ]
 
+    def clean(self) -> None:
+        # The holding an acquisition became holds the parcel: an event naming another holding
+        # is a slip of the lookup, and would show the parcel's story ending in the wrong place.
+        super().clean()
+        if self.holding_id is None or self.parcel_id is None:
+            return
+        memberships = HoldingParcel.objects.filter(holding=self.holding_id, parcel=self.parcel_id)
+        if not memberships.exists():
+            raise ValidationError(
+                {"holding": f"{self.holding} does not hold parcel {self.parcel.apn}: add the "
+                            "parcel to the holding first, or choose the holding that has it."},
+                code="holding_without_the_parcel",
+            )  # fmt: skip
+
 
 class ImprovementKind(models.TextChoices):
     HOUSE = "house", "House"

@@ -83,3 +83,17 @@ def test_a_drill_down_to_year_9999_is_a_bad_filter_not_a_500(admin_client, regis
     url = changelist_url(type(registry[record]))
     response = admin_client.get(url, {parameter: "9999"})
     assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
+@pytest.mark.parametrize("day", ["2000-01-01", "9999-12-31"])
+def test_the_admin_issues_no_token_already_expired_or_beyond_the_calendar(admin_client, day):
+    planner = factories.user("planner", is_staff=True)
+    response = admin_client.post(
+        "/admin/maps/accesstoken/add/",
+        {"user": planner.pk, "name": "QGIS", "expires_at_0": day, "expires_at_1": "23:59:59"},
+    )
+    assert response.status_code == 200
+    assert "expires_at" in response.context["adminform"].form.errors
+    from maps.models import AccessToken
+
+    assert not AccessToken.objects.exists()

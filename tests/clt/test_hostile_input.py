@@ -147,9 +147,9 @@ def test_hostile_tile_addresses_are_400(client, registry, z, x, y):
 @pytest.mark.parametrize(
     "geom, reason",
     [
-        ("{not json", "geometry"),
-        ('{"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}', "geometry"),
-        ("POLYGON((0 0, 1 1, 0 0))", "geometry"),
+        ("{not json", "outline cannot be read"),
+        ('{"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}', "outline cannot be read"),
+        ("POLYGON((0 0, 1 1, 0 0))", "outside the area this registry keeps land in"),
         ("POINT(-90.2 32.3)", "geometry type"),
         ('{"type": "Polygon", "coordinates": [[[500, 0], [501, 0], [501, 1], [500, 0]]]}',
          "not longitude/latitude"),
@@ -157,7 +157,7 @@ def test_hostile_tile_addresses_are_400(client, registry, z, x, y):
          "not longitude/latitude"),
         ("POLYGON((-90.2 32.3, -90.19 32.31, -90.19 32.3, -90.2 32.31, -90.2 32.3))",
          "self-intersection"),
-        ("A" * 200_000, "geometry"),
+        ("A" * 200_000, "outline cannot be read"),
     ],
 )  # fmt: skip
 def test_a_bad_outline_in_the_admin_is_a_form_error_and_nothing_is_saved(client, geom, reason):
