@@ -686,3 +686,15 @@ def test_an_ended_holding_keeps_no_parcel_after_its_end(root):
     assert root.post(change_url(holding), data).status_code == 302
     holding.refresh_from_db()
     assert holding.ended_on == dt.date(2020, 1, 1)
+
+
+def test_an_acquisition_cannot_name_a_holding_without_its_parcel(root, registry):
+    event = registry["acquisitionevent"]
+    other = factories.holding(parcels=[factories.parcel()])
+    data = factories.admin_form_data(root.get(change_url(event)))
+    data["holding"] = str(other.pk)
+    response = root.post(change_url(event), data)
+    assert response.status_code == 200
+    assert "does not hold parcel" in response.context["adminform"].form.errors["holding"][0]
+    data["holding"] = str(registry["holding"].pk)
+    assert root.post(change_url(event), data).status_code == 302
