@@ -110,8 +110,8 @@ def backup(path: Path, *, force: bool = False, log: Log = lambda m: None) -> int
     partial = path.with_name(path.name + ".partial")
     args, env = _connection_args()
     log(f"clt: backing up {_database()['NAME']} with {pg_dump}")
-    _create_private(partial)
     try:
+        _create_private(partial, path)
         result = subprocess.run(
             [str(pg_dump), *args, "--format=custom", "--file", str(partial)],
             env=env, capture_output=True, text=True,
@@ -129,10 +129,20 @@ def backup(path: Path, *, force: bool = False, log: Log = lambda m: None) -> int
     return size
 
 
-def _create_private(path: Path) -> None:
-    """An empty file only its owner may read, for pg_dump to write into (it keeps the mode)."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-    path.chmod(0o600)  # a .partial left by a killed run may have another mode
+def _create_private(partial: Path, path: Path) -> None:
+    """An empty file only its owner may read, for pg_dump to write into (it keeps the mode).
+
+    `path` is the backup's own name, for the message when the folder takes no new file (a
+    read-only disk, /sys): that was a PermissionError traceback.
+    """
+    try:
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        partial.chmod(0o600)  # a .partial left by a killed run may have another mode
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise BackupError(
+            f"cannot write {path}: {reason}; back up to a folder you may write to"
+        ) from exc
 
 
 def listing(path: Path) -> list[str]:

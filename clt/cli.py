@@ -290,9 +290,12 @@ def synth(count: int, seed: int, output: Path, quiet: bool) -> None:
     """Write a synthetic county parcel layer (GeoPackage, EPSG:2255) for tests and benchmarks."""
     if output.suffix.lower() != ".gpkg":
         raise click.BadParameter("the output must be a GeoPackage (.gpkg)", param_hint="-o")
-    from clt.synth import generate_city
+    from clt.synth import SynthError, generate_city
 
-    summary = generate_city(output, count, seed, progress=not quiet)
+    try:
+        summary = generate_city(output, count, seed, progress=not quiet)
+    except SynthError as exc:
+        raise click.ClickException(str(exc)) from exc
     say(f"clt: wrote {summary.parcels:,} parcels to {output}")
 
 

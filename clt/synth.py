@@ -67,6 +67,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pyogrio.errors
 import pyogrio.raw
 import shapely
 from pyproj import Transformer
@@ -220,17 +221,23 @@ def generate_city(
     if chunk_size < 1:
         raise ValueError(f"chunk_size: must be at least 1, got {chunk_size}")
     path = Path(path)
-    path.unlink(missing_ok=True)
+    _make_room(path)
     planted = _Planted()
     bounds = np.array([np.inf, np.inf, -np.inf, -np.inf])
-    with tqdm(
-        total=parcels, unit=" parcels", unit_scale=True, disable=not progress, file=sys.stderr
-    ) as bar:
-        for start, chunk in _chunks(seed, parcels, chunk_size):
-            planted.plant(chunk, start, seed)
-            _write(path, chunk, append=start > 0)
-            bounds = _union_bounds(bounds, chunk.geometry)
-            bar.update(len(chunk))
+    try:
+        with tqdm(
+            total=parcels, unit=" parcels", unit_scale=True, disable=not progress, file=sys.stderr
+        ) as bar:
+            for start, chunk in _chunks(seed, parcels, chunk_size):
+                planted.plant(chunk, start, seed)
+                _write(path, chunk, append=start > 0)
+                bounds = _union_bounds(bounds, chunk.geometry)
+                bar.update(len(chunk))
+    except BaseException as exc:  # a full disk, Ctrl-C: a part of a city is no city
+        path.unlink(missing_ok=True)
+        if isinstance(exc, OSError | pyogrio.errors.DataSourceError):
+            raise SynthError(f"cannot write {path}: {exc}") from exc
+        raise
     return SynthSummary(
         path=path,
         parcels=parcels,
@@ -286,6 +293,29 @@ def _chunks(seed: int, parcels: int, chunk_size: int) -> Iterator[tuple[int, _Pa
         rest = pool.slice(wanted, len(pool))
         buffered, buffered_count = ([rest], len(rest)) if len(rest) else ([], 0)
         written += wanted
+
+
+class SynthError(ValueError):
+    """A city that cannot be written where it was asked for; the message names the file."""
+
+
+def _make_room(path: Path) -> None:
+    """Remove an earlier file at `path` and make sure a new one can be made there.
+
+    Tried with an empty file of our own, as GDAL names no reason: a missing or read-only folder
+    was a DataSourceError traceback "sqlite3_open(...) failed: unable to open database file".
+    """
+    try:
+        path.unlink(missing_ok=True)
+        path.open("xb").close()
+        path.unlink()  # GDAL creates the GeoPackage itself
+    except OSError as exc:
+        if not path.parent.is_dir():
+            reason = f"there is no folder {path.parent}"
+        else:
+            reason = exc.strerror or str(exc)
+        fix = "choose a folder you may write to"
+        raise SynthError(f"cannot write {path}: {reason}; {fix}") from exc
 
 
 def _write(path: Path, chunk: _Parcels, *, append: bool) -> None:

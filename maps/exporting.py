@@ -379,20 +379,54 @@ def _pg_environment() -> dict:
 
 
 def write_file(export: Export, fmt: str, path: Path) -> dict:
-    """Write an export to `path` (CSV gets its CSVW sidecar); returns the provenance."""
+    """Write an export to `path` (CSV gets its CSVW sidecar); returns the provenance.
+
+    A file that cannot be written (a missing or read-only folder, a full disk) is an
+    ExportError naming it, and leaves no part of the export behind.
+    """
     if fmt not in FORMATS:
         raise ExportError(f"'{fmt}' is not one of {', '.join(FORMATS)}")
     if fmt == "geojson" and export.crs != crs_registry.CRS84:
         raise ExportError("GeoJSON is always CRS84 longitude/latitude (RFC 7946)")
+    if fmt == "shp":
+        _check_shapefile_name(path)
     meta = provenance(export, fmt)
+    try:
+        _write_format(export, fmt, path, meta)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ExportError(
+            f"cannot write {path}: {reason}; choose a folder you may write to"
+        ) from exc
+    return meta
+
+
+def _check_shapefile_name(path: Path) -> None:
+    """A Shapefile is written to NAME.shp (its parts beside it) or zipped to NAME.zip.
+
+    Any other name is refused rather than guessed at: given `out.dat`, ogr2ogr made a folder
+    `out.dat/` holding `parcels.shp`..., and renaming the file or zipping it under a name that
+    does not say so would leave the caller looking for what is not there.
+    """
+    if path.suffix.lower() not in (".shp", ".zip"):
+        stem = path.name.removesuffix(path.suffix) or path.name
+        raise ExportError(
+            f"{path.name}: a Shapefile is written as NAME.shp or, zipped, NAME.shp.zip; "
+            f"give -o {path.with_name(stem + '.shp.zip')} (or .shp)"
+        )
+
+
+def _write_format(export: Export, fmt: str, path: Path, meta: dict) -> None:
     if fmt in ("geojson", "csv"):
         chunks = geojson_chunks(export, meta) if fmt == "geojson" else csv_chunks(export)
-        with path.open("wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
+        _stream_to(path, chunks)
         if fmt == "csv":
             sidecar = path.with_name(path.name + "-metadata.json")
-            sidecar.write_text(json.dumps(csvw_metadata(export, meta, path.name), indent=2))
+            try:
+                sidecar.write_text(json.dumps(csvw_metadata(export, meta, path.name), indent=2))
+            except BaseException:
+                path.unlink(missing_ok=True)  # a CSV without its provenance is half an export
+                raise
     elif fmt == "gpkg":
         path.unlink(missing_ok=True)
         write_gdal(export, "gpkg", path, meta)
@@ -401,4 +435,16 @@ def write_file(export: Export, fmt: str, path: Path) -> dict:
     else:
         write_gdal(export, "shp", path, meta)
         path.with_suffix(".provenance.json").write_text(json.dumps(meta, indent=2))
-    return meta
+
+
+def _stream_to(path: Path, chunks: Iterator[bytes]) -> None:
+    """Write `chunks` to `path` by way of `path.partial`: a failed export leaves no half file,
+    and a file already at `path` stays until the new one is whole."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

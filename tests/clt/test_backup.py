@@ -278,3 +278,16 @@ def test_a_backup_of_an_unreachable_database_says_why_on_one_line(tmp_path):
     (line,) = [line for line in result.stderr.splitlines() if line.strip()]
     assert "Connection refused" in line  # the cause, not only libpq's "Is the server running"
     assert not (tmp_path / "x.dump").exists()
+
+
+def test_a_backup_to_a_folder_that_takes_no_files_says_so_on_one_line(registry):
+    # /sys refuses every new file, even root's (the tests may run as root, whom chmod does
+    # not stop).
+    result = clt("backup", "/sys/x.dump")
+    assert result.returncode == 1
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert line == (
+        "Error: cannot write /sys/x.dump: Permission denied; back up to a folder you may write to"
+    )
+    assert "Traceback" not in result.stderr
+    assert not Path("/sys/x.dump.partial").exists()

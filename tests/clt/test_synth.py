@@ -13,11 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pyogrio
+import pyogrio.errors
 import pytest
 import shapely
+from click.testing import CliRunner
 from pyproj import Geod, Transformer
 
 from clt import synth
+from clt.cli import main
 from clt.synth import SynthSummary, generate_city
 
 PARCELS = 2_000
@@ -131,6 +134,40 @@ def test_writing_again_replaces_the_file(tmp_path):
 def test_a_city_of_no_parcels_is_refused(tmp_path):
     with pytest.raises(ValueError, match="parcels: must be at least 1, got 0"):
         generate_city(tmp_path / "city.gpkg", 0, SEED, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("missing", "there is no folder {folder}"),
+        ("/sys", "Permission denied"),  # refuses new files even to root, whom chmod does not stop
+    ],
+)
+def test_the_command_says_in_one_line_why_it_cannot_write_the_file(tmp_path, where, reason):
+    folder = tmp_path / "missing" if where == "missing" else Path(where)
+    output = folder / "x.gpkg"
+    result = CliRunner().invoke(main, ["synth", "--parcels", "10", "--quiet", "-o", str(output)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: cannot write {output}: {reason.format(folder=folder)}; "
+        "choose a folder you may write to\n"
+    )
+    assert not output.exists()
+
+
+def test_a_city_that_fails_half_written_leaves_no_file(tmp_path, monkeypatch):
+    write = synth._write
+
+    def disk_fills_on_the_second_chunk(path, chunk, *, append):
+        if append:
+            raise pyogrio.errors.DataSourceError("database or disk is full")
+        write(path, chunk, append=append)
+
+    monkeypatch.setattr(synth, "_write", disk_fills_on_the_second_chunk)
+    path = tmp_path / "city.gpkg"
+    with pytest.raises(synth.SynthError, match=f"cannot write {path}: database or disk is full"):
+        generate_city(path, 120, SEED, progress=False, chunk_size=50)
+    assert not path.exists()
 
 
 # --- determinism -------------------------------------------------------------------------------

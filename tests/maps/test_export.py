@@ -14,8 +14,10 @@ from pathlib import Path
 import pyogrio
 import pytest
 import shapely
+from click.testing import CliRunner
 from django.db import connection
 
+from clt.cli import main
 from maps.layers import all_layers
 from tests.maps import factories_ogc as f
 
@@ -384,6 +386,56 @@ def test_cli_refuses_what_it_cannot_do_rather_than_ignore_it(tmp_path, arguments
     assert result.returncode != 0
     assert said in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "csv"])
+def test_cli_says_in_one_line_that_it_cannot_write_the_file(street, fmt):
+    output = f"/proc/p.{fmt}"  # /proc makes no new file, even for root
+    result = CliRunner().invoke(main, ["export", "trust-land", "-f", fmt, "-o", output])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"Error: cannot write {output}: No such file or directory; choose a folder you may write to"
+    )
+
+
+def test_a_cli_export_that_fails_midway_leaves_the_earlier_file_and_no_part(
+    street, tmp_path, monkeypatch
+):
+    from maps import exporting
+
+    def disk_fills(export, meta):
+        yield b'{"type":"FeatureCollection",'
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(exporting, "geojson_chunks", disk_fills)
+    output = tmp_path / "trust.geojson"
+    output.write_text("yesterday's export")
+    result = CliRunner().invoke(main, ["export", "trust-land", "-f", "geojson", "-o", str(output)])
+    assert result.exit_code == 1
+    assert f"cannot write {output}: No space left on device" in result.output
+    assert output.read_text() == "yesterday's export"
+    assert sorted(tmp_path.iterdir()) == [output]
+
+
+@pytest.mark.parametrize("name", ["out.dat", "out"])
+def test_cli_refuses_a_shapefile_name_it_would_turn_into_a_folder(street, tmp_path, name):
+    output = tmp_path / name
+    result = CliRunner().invoke(main, ["export", "trust-land", "-f", "shp", "-o", str(output)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"Error: {name}: a Shapefile is written as NAME.shp or, zipped, NAME.shp.zip; "
+        f"give -o {tmp_path / 'out.shp.zip'} (or .shp)"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cli_writes_a_shapefile_named_shp_with_its_parts_beside_it(tmp_path):
+    f.street()
+    result = run_clt("export", "trust-land", "-f", "shp", "-o", str(tmp_path / "trust.shp"))
+    assert result.returncode == 0, result.stderr
+    assert pyogrio.read_info(tmp_path / "trust.shp")["features"] == 4
+    assert {p.suffix for p in tmp_path.iterdir()} >= {".shp", ".shx", ".dbf", ".prj", ".json"}
 
 
 @pytest.mark.django_db(transaction=True)
