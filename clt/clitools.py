@@ -6,8 +6,11 @@ App command modules (`parcels/cli.py`, `leases/cli.py`, `maps/cli.py`) import fr
 
 from __future__ import annotations
 
+import calendar
 import contextlib
+import datetime as dt
 import os
+import re
 from collections.abc import Iterator
 
 import click
@@ -69,3 +72,40 @@ def user_errors() -> Iterator[None]:
         raise click.ClickException(describe_validation_error(exc)) from exc
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+class IsoDate(click.DateTime):
+    """A `YYYY-MM-DD` option (a datetime at midnight, as click.DateTime gives) that names a day
+    the calendar does not have: click said a well-formed 2023-02-30 "does not match the format
+    '%Y-%m-%d'", sending people to check a format that was right."""
+
+    name = "date"
+
+    def __init__(self) -> None:
+        super().__init__(formats=["%Y-%m-%d"])
+
+    def convert(self, value, param, ctx) -> dt.datetime:
+        if isinstance(value, str):
+            reason = missing_day(value)
+            if reason:
+                self.fail(f"{value} is not a date: {reason}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def missing_day(text: str) -> str | None:
+    """Why `text`, written YYYY-MM-DD, names no day ("February 2023 has 28 days"); None when
+    it does name one, or is not written that way at all."""
+    found = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
+    if not found:
+        return None
+    year, month, day = (int(part) for part in found.groups())
+    if year < 1:
+        return "the years run from 1 to 9999"
+    if not 1 <= month <= 12:
+        return f"there is no month {month}; months run from 01 to 12"
+    days = calendar.monthrange(year, month)[1]
+    if day < 1:
+        return "days are numbered from 01"
+    if day > days:
+        return f"{calendar.month_name[month]} {year} has {days} days"
+    return None

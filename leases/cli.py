@@ -19,9 +19,9 @@ from typing import Any
 
 import click
 
-from clt.clitools import say, setup_django, user_errors
+from clt.clitools import IsoDate, say, setup_django, user_errors
 
-ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
+ISO_DATE = IsoDate()
 
 
 def _date(value: dt.datetime | None) -> dt.date | None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from clt.clitools import say, setup_django, user_errors
+from clt.clitools import IsoDate, say, setup_django, user_errors
 
 
 @click.command("map-assets")
@@ -115,9 +115,7 @@ def token() -> None:
 @token.command("create")
 @click.argument("username")
 @click.option("--name", required=True, help="What it is for, e.g. 'QGIS, planning laptop'.")
-@click.option(
-    "--expires", type=click.DateTime(["%Y-%m-%d"]), help="Last day it works (YYYY-MM-DD)."
-)
+@click.option("--expires", type=IsoDate(), help="Last day it works (YYYY-MM-DD).")
 def token_create(username: str, name: str, expires) -> None:
     """Make a read-only token for USERNAME (a staff member); it is printed once, on stdout."""
     setup_django()
@@ -129,18 +127,28 @@ def token_create(username: str, name: str, expires) -> None:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise click.BadParameter(f"no user '{username}'", param_hint="USERNAME")
+    _check(tokens.check_name, name, "--name")
     expires_at = None
     if expires:
         if expires.date() < timezone.localdate():
             raise click.BadParameter(
                 f"{expires:%Y-%m-%d} has passed: give today or a later day", param_hint="--expires"
             )
+        _check(tokens.check_last_day, expires.date(), "--expires")
         midnight = expires.replace(hour=23, minute=59, second=59)
         expires_at = timezone.make_aware(midnight)
     with user_errors():
         made, key = tokens.issue(user, name, expires_at=expires_at)
     say(f"clt: token {made.pk} ({made.prefix}…) for {user}: copy it now, it is not shown again")
     click.echo(key)
+
+
+def _check(check, value, option: str) -> None:
+    """Run one of maps.tokens' checks on an option's value; its refusal names the option."""
+    try:
+        check(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from exc
 
 
 @token.command("list")

@@ -23,6 +23,13 @@ from maps.models import AccessToken
 
 PREFIX = "clt_"
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)  # no write per request under load
+# The longest a token may be issued for. A planner's laptop, a QGIS project, a staff member
+# all change well within ten years; a later day is a mistyped year (2205 for 2025) or a wish
+# for no end at all, which is said by giving no expiry. It also keeps every expiry far inside
+# what Python and PostgreSQL can read back: "9999-12-31" in Jackson is in the year 10000 in
+# UTC, stored, and then every `clt token list` failed with "timestamp too large".
+LONGEST_LIFE_YEARS = 10
+NAME_MAX_CHARS = AccessToken._meta.get_field("name").max_length
 
 
 class TokenRejected(Exception):
@@ -37,12 +44,44 @@ def issue(user, name: str, *, expires_at: dt.datetime | None = None) -> tuple[Ac
     """A new token for `user`; the key is returned once and never stored."""
     if not (user.is_active and user.is_staff):
         raise ValueError(f"{user} is not active staff; tokens are for the trust's staff")
-    if not name.strip():
-        raise ValueError("say what the token is for (a name such as 'QGIS, planning laptop')")
+    check_name(name)
+    if expires_at is not None:
+        check_last_day(timezone.localdate(expires_at))
     token = AccessToken(user=user, name=name.strip(), expires_at=expires_at)
     key = set_new_key(token)
     token.save()
     return token, key
+
+
+def check_name(name: str) -> None:
+    """Refuse a name that says nothing, or more than the NAME_MAX_CHARS the table keeps."""
+    if not name.strip():
+        raise ValueError("say what the token is for (a name such as 'QGIS, planning laptop')")
+    if len(name.strip()) > NAME_MAX_CHARS:
+        raise ValueError(
+            f"the name is {len(name.strip()):,} characters long; "
+            f"say what the token is for in at most {NAME_MAX_CHARS}"
+        )
+
+
+def latest_last_day(today: dt.date | None = None) -> dt.date:
+    """The latest last day a token issued `today` (the trust's today) may have."""
+    today = today or timezone.localdate()
+    try:
+        return today.replace(year=today.year + LONGEST_LIFE_YEARS)
+    except ValueError:  # 29 February, in a year that has none
+        return today.replace(year=today.year + LONGEST_LIFE_YEARS, day=28)
+
+
+def check_last_day(day: dt.date) -> None:
+    """Refuse a last day beyond LONGEST_LIFE_YEARS from today, saying the latest allowed."""
+    latest = latest_last_day()
+    if day > latest:
+        raise ValueError(
+            f"{day:%Y-%m-%d} is too far off: a token lives at most {LONGEST_LIFE_YEARS} years, "
+            f"so its last day may be {latest:%Y-%m-%d} at the latest (or give none, for a "
+            "token that works until it is revoked)"
+        )
 
 
 def set_new_key(token: AccessToken) -> str:

@@ -129,6 +129,55 @@ def test_cli_refuses_a_token_that_would_be_expired_already(planner):
     assert not AccessToken.objects.exists()
 
 
+def test_cli_refuses_an_expiry_past_ten_years_and_says_the_latest_day(planner):
+    latest = tokens.latest_last_day()
+    result = CliRunner().invoke(
+        main, ["token", "create", "planner", "--name", "x", "--expires", "9999-12-31"]
+    )
+    assert result.exit_code == 2
+    assert "9999-12-31 is too far off: a token lives at most 10 years" in result.output
+    assert f"may be {latest:%Y-%m-%d} at the latest" in result.output
+    assert not AccessToken.objects.exists()
+
+
+def test_cli_accepts_the_latest_day_and_lists_it(planner):
+    latest = tokens.latest_last_day()
+    made = CliRunner().invoke(
+        main, ["token", "create", "planner", "--name", "x", "--expires", latest.isoformat()]
+    )
+    assert made.exit_code == 0, made.output
+    listed = CliRunner().invoke(main, ["token", "list"])
+    assert f"live until {latest.isoformat()}" in listed.stdout
+
+
+def test_the_latest_last_day_is_ten_years_on_even_from_a_leap_day():
+    assert tokens.latest_last_day(dt.date(2025, 6, 1)) == dt.date(2035, 6, 1)
+    assert tokens.latest_last_day(dt.date(2028, 2, 29)) == dt.date(2038, 2, 28)
+
+
+def test_issuing_refuses_an_expiry_past_ten_years_whoever_calls_it(planner):
+    far = timezone.now() + dt.timedelta(days=366 * 11)
+    with pytest.raises(ValueError, match="is too far off"):
+        tokens.issue(planner, "x", expires_at=far)
+
+
+def test_cli_refuses_a_name_longer_than_the_table_keeps_and_says_the_limit(planner):
+    result = CliRunner().invoke(main, ["token", "create", "planner", "--name", "q" * 5000])
+    assert result.exit_code == 2
+    assert "the name is 5,000 characters long; say what the token is for in at most 100" in (
+        result.output
+    )
+    assert not AccessToken.objects.exists()
+
+
+def test_cli_says_which_day_does_not_exist(planner):
+    result = CliRunner().invoke(
+        main, ["token", "create", "planner", "--name", "x", "--expires", "2023-02-30"]
+    )
+    assert result.exit_code == 2
+    assert "2023-02-30 is not a date: February 2023 has 28 days" in result.output
+
+
 def test_a_token_stops_working_when_its_user_leaves_the_staff(client, street, planner, key):
     planner.is_staff = False
     planner.save()
