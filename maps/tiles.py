@@ -89,21 +89,26 @@ class TileAddress:
 
 def parse_tile_address(z: str, x: str, y: str) -> TileAddress:
     """A tile address from URL parts: 0 <= z <= 22 and 0 <= x, y < 2**z, as integers."""
-    zoom = _integer("z", z)
-    if not 0 <= zoom <= MAX_ZOOM:
-        raise TileAddressError(f"z={zoom}: the zoom must be between 0 and {MAX_ZOOM}")
+    zoom = _whole("z", z, MAX_ZOOM, f"the zoom must be between 0 and {MAX_ZOOM}")
     size = 2**zoom
-    column, row = _integer("x", x), _integer("y", y)
-    for name, value in (("x", column), ("y", row)):
-        if not 0 <= value < size:
-            raise TileAddressError(f"{name}={value}: at zoom {zoom} it must be 0 to {size - 1}")
-    return TileAddress(zoom, column, row)
+    rule = f"at zoom {zoom} it must be 0 to {size - 1}"
+    return TileAddress(zoom, _whole("x", x, size - 1, rule), _whole("y", y, size - 1, rule))
 
 
-def _integer(name: str, text: str) -> int:
-    if not re.fullmatch(r"[0-9]{1,8}", text):
+def _whole(name: str, text: str, highest: int, rule: str) -> int:
+    """One part of a tile address, a whole number from 0 to `highest`; else the error says
+    which `rule` it breaks, or that it is no number at all.
+
+    A number is judged by its digits before it is converted: one too long to be in range is
+    told the range (it was "not a whole number" past 8 digits), and Python refuses int() of
+    more than 4,300 digits. A minus sign is out of range, even on "-0": one tile, one address.
+    """
+    if not re.fullmatch(r"-?[0-9]+", text):
         raise TileAddressError(f"{name}={text!r}: not a whole number")
-    return int(text)
+    digits = text.lstrip("-0")
+    if text.startswith("-") or len(digits) > len(str(highest)) or int(digits or 0) > highest:
+        raise TileAddressError(f"{name}={text}: {rule}")
+    return int(digits or 0)
 
 
 @dataclass(frozen=True)
@@ -337,8 +342,18 @@ def fetch(compiled: CompiledLayer, address: TileAddress, client_etags: Sequence[
 
 
 def etag_matches(etag: str, client_etags: Sequence[str]) -> bool:
-    """Whether a client's If-None-Match (parsed) names `etag`: the copy it has is current."""
-    return etag in client_etags or "*" in client_etags
+    """Whether a client's If-None-Match (parsed) names `etag`: the copy it has is current.
+
+    By weak comparison, as RFC 9110 (13.1.2) has If-None-Match compare: `W/"abc"` matches
+    `"abc"`. A proxy that compresses a response marks its ETag weak, and the browser behind it
+    sends that form back; strong comparison answered it a whole tile every time.
+    """
+    return "*" in client_etags or _opaque(etag) in {_opaque(tag) for tag in client_etags}
+
+
+def _opaque(etag: str) -> str:
+    """The ETag without its weakness indicator: the part weak comparison compares."""
+    return etag.removeprefix("W/")
 
 
 def _cache_key(sql: str, params: tuple) -> str:

@@ -354,6 +354,12 @@ def test_an_overlay_layer_is_served_as_geojson_with_its_fields_only(client, bloc
     assert again.status_code == 304
 
 
+def test_a_layers_geojson_revalidates_with_the_weak_etag_a_compressing_proxy_sends(client, block):
+    etag = client.get("/map/layers/neighbourhoods.geojson")["ETag"]
+    again = client.get("/map/layers/neighbourhoods.geojson", headers={"if-none-match": f"W/{etag}"})
+    assert again.status_code == 304
+
+
 def test_a_tile_layer_is_not_served_as_geojson(client, block):
     assert client.get("/map/layers/vacant-lots.geojson").status_code == 404
 

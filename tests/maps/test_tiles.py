@@ -130,8 +130,12 @@ def expected_cell_totals_by(
         ("2", "4", "0", "x=4: at zoom 2 it must be 0 to 3"),
         ("2", "0", "4", "y=4: at zoom 2 it must be 0 to 3"),
         ("a", "0", "0", "z='a': not a whole number"),
-        ("-1", "0", "0", "z='-1': not a whole number"),
+        ("-1", "0", "0", "z=-1: the zoom must be between 0 and 22"),
         ("1.5", "0", "0", "z='1.5': not a whole number"),
+        ("999999999", "0", "0", "z=999999999: the zoom must be between 0 and 22"),
+        ("22", "0", "999999999", "y=999999999: at zoom 22 it must be 0 to 4194303"),
+        ("0", "-0", "0", "x=-0: at zoom 0 it must be 0 to 0"),
+        ("9" * 5000, "0", "0", f"z={'9' * 5000}: the zoom must be between 0 and 22"),
     ],
 )
 def test_a_tile_address_outside_the_pyramid_is_refused_with_its_reason(z, x, y, message):
@@ -142,6 +146,13 @@ def test_a_tile_address_outside_the_pyramid_is_refused_with_its_reason(z, x, y, 
 
 def test_a_tile_address_inside_the_pyramid_parses():
     assert tiles.parse_tile_address("16", "16345", "26549") == tiles.TileAddress(16, 16345, 26549)
+    assert tiles.parse_tile_address("02", "003", "0") == tiles.TileAddress(2, 3, 0)
+
+
+def test_a_long_zoom_in_a_url_is_told_the_range_not_that_it_is_no_number(client):
+    response = client.get("/tiles/trust-land/999999999/0/0.pbf")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "z=999999999: the zoom must be between 0 and 22"
 
 
 def test_a_bad_tile_address_is_a_400_problem(client):
@@ -314,6 +325,14 @@ def test_a_public_tile_is_cacheable_by_anyone_and_revalidated_by_etag(client, bl
     again = get_tile(client, "trust-land", *Z14_TILE, if_none_match=first["ETag"])
     assert again.status_code == 304
     assert again["ETag"] == first["ETag"]
+
+
+def test_a_weak_etag_from_a_compressing_proxy_still_revalidates_a_tile(client, block):
+    first = get_tile(client, "trust-land", *Z14_TILE)
+    weak = f"W/{first['ETag']}"
+    assert get_tile(client, "trust-land", *Z14_TILE, if_none_match=weak).status_code == 304
+    other = 'W/"0000"'
+    assert get_tile(client, "trust-land", *Z14_TILE, if_none_match=other).status_code == 200
 
 
 def test_a_staff_tile_is_private_to_the_browser(client, block):
