@@ -5,8 +5,11 @@ A user sees the layers `layers_for(user)` gives: the public ones, plus the staff
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from maps.export_urls import MEDIA_TYPE_ESSENCES
 from maps.layers import Layer, layers_for
@@ -62,13 +65,34 @@ def collection(request: HttpRequest, collection_id: str) -> HttpResponse:
     return json_response(body)
 
 
+def temporal_interval(first: str | None, last: str | None) -> list[str | None]:
+    """A layer's first and last dates (ISO) as the RFC 3339 date-times 17-069 asks for (7.13.3:
+    "date-time"): the first instant of the first day and the last second of the last day, the
+    days being the trust's (a holding acquired on 2 April was acquired on 2 April in Jackson),
+    written in UTC with Z. A client that asks for `datetime=<first>/<last>` gets every feature:
+    the API compares a date-time with a date by its day in that time zone. None stays open.
+    """
+    return [_utc(first, dt.time(0, 0)), _utc(last, dt.time(23, 59, 59))]
+
+
+def _utc(day: str | None, clock: dt.time) -> str | None:
+    """`clock` on `day` in the trust's time zone, as an RFC 3339 date-time in UTC."""
+    if day is None:
+        return None
+    local = dt.datetime.combine(dt.date.fromisoformat(day), clock, timezone.get_default_timezone())
+    try:
+        return local.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    except OverflowError:  # 31 December 9999 ends in the year 10000 in UTC: leave it open
+        return None
+
+
 def describe(request: HttpRequest, layer: Layer, *, html: bool = False) -> dict:
     """A collection's metadata: extent, CRSs served, and links to its items and downloads."""
     found = query.extents(layer)
     bbox = found.bbox or [-180.0, -90.0, 180.0, 90.0]
     extent: dict = {"spatial": {"bbox": [bbox], "crs": crs_registry.CRS84.uri}}
     if found.temporal:
-        extent["temporal"] = {"interval": [found.temporal], "trs": GREGORIAN}
+        extent["temporal"] = {"interval": [temporal_interval(*found.temporal)], "trs": GREGORIAN}
     # No `?f=json` on the GeoJSON link (JSON is the default): GDAL's OAPIF driver appends
     # "/{id}" to this href to fetch one feature, and "?f=json/202108" is no address.
     items_json = url(request, "items", layer.name)

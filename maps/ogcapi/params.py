@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.utils import timezone
+
 from maps.layers import Layer, LayerField
 from maps.ogcapi import crs as crs_registry
 from maps.ogcapi.crs import Crs
@@ -53,11 +55,19 @@ class BBox:
 
 @dataclass(frozen=True)
 class Interval:
-    """A closed time interval, UTC; None on a side means open (`..`)."""
+    """A closed time interval; None on a side means open (`..`).
+
+    `start` and `end` are instants in UTC; `first_day` and `last_day` are what a date field
+    (a holding's `acquired_on`, a day in Jackson) is compared with: the day each end falls on
+    in the trust's time zone, or the date itself when no time was given. 11 pm on 2 April in
+    Jackson is 2 April, though it is 3 April in UTC.
+    """
 
     start: dt.datetime | None
     end: dt.datetime | None
     text: str  # as the client wrote it, for links and provenance
+    first_day: dt.date | None
+    last_day: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -199,20 +209,32 @@ def parse_datetime(value: str | None) -> Interval | None:
     """`datetime`: an RFC 3339 instant or an interval, ends open with `..` or left empty.
 
     /req/core/fc-time-definition: `date-time` or `start/end`; a date without a time means the
-    whole day (UTC). Both ends open, or an end before the start, is an invalid value.
+    whole day. Both ends open, or an end before the start, is an invalid value. The standard
+    leaves the comparison with a date field to the server: see `Interval`.
     """
     if value is None:
         return None
     if "/" not in value:
-        return Interval(_instant(value, end=False), _instant(value, end=True), value)
+        return _interval(value, value, value)
     start_text, _, end_text = value.partition("/")
-    start = None if start_text in ("", "..") else _instant(start_text, end=False)
-    end = None if end_text in ("", "..") else _instant(end_text, end=True)
-    if start is None and end is None:
+    if start_text in ("", "..") and end_text in ("", ".."):
         raise ParamError("datetime", "an interval needs at least one closed end")
-    if start and end and start > end:
+    interval = _interval(
+        None if start_text in ("", "..") else start_text,
+        None if end_text in ("", "..") else end_text,
+        value,
+    )
+    if _inverted(interval, timed=len(start_text) > 10 and len(end_text) > 10):
         raise ParamError("datetime", "the interval ends before it starts")
-    return Interval(start, end, value)
+    return interval
+
+
+def _inverted(interval: Interval, *, timed: bool) -> bool:
+    """Whether a closed interval ends before it starts: by its instants when both ends have a
+    time, else by its days (2019-04-02T23:00:00-05:00/2019-04-02 is one day in Jackson)."""
+    if interval.start is None or interval.end is None:
+        return False
+    return interval.start > interval.end if timed else interval.first_day > interval.last_day
 
 
 def parse_properties(layer: Layer, query) -> tuple[tuple[LayerField, object], ...]:
@@ -277,6 +299,25 @@ def _instant(text: str, *, end: bool) -> dt.datetime:
         raise ParamError("datetime", f"'{text}' is not a valid date") from None
     except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
         raise ParamError("datetime", f"'{text}' is outside the years 1 to 9999 in UTC") from None
+
+
+def _interval(start_text: str | None, end_text: str | None, text: str) -> Interval:
+    """The interval between two ends as written (None: open), with the days they fall on."""
+    start = None if start_text is None else _instant(start_text, end=False)
+    end = None if end_text is None else _instant(end_text, end=True)
+    return Interval(start, end, text, _day(start_text, start), _day(end_text, end))
+
+
+def _day(text: str | None, instant: dt.datetime | None) -> dt.date | None:
+    """The day an end names: a date as written, a date-time's day in the trust's time zone."""
+    if text is None or instant is None:
+        return None
+    if len(text) == 10:
+        return dt.date.fromisoformat(text)
+    try:
+        return instant.astimezone(timezone.get_default_timezone()).date()
+    except OverflowError:  # beyond the calendar's first or last day there: that day
+        return dt.date.min if instant.year == 1 else dt.date.max
 
 
 def _typed(field: LayerField, value: str) -> object:

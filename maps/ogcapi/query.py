@@ -215,12 +215,12 @@ def _where(layer: Layer, flt: FeatureFilter) -> tuple[str, list]:
         params += bbox_params
     if flt.interval and layer.datetime_field:
         column = _column(layer, layer.datetime_field)
-        if flt.interval.start:
+        if flt.interval.first_day:  # the trust's day, not UTC's: see params.Interval
             clauses.append(f"{column} >= %s")
-            params.append(flt.interval.start.date())
-        if flt.interval.end:
+            params.append(flt.interval.first_day)
+        if flt.interval.last_day:
             clauses.append(f"{column} <= %s")
-            params.append(flt.interval.end.date())
+            params.append(flt.interval.last_day)
     for layer_field, value in flt.properties:
         clauses.append(f"{_column(layer, layer_field.name)} = %s")
         params.append(value)

@@ -149,12 +149,22 @@ def test_collection_has_extent_crs_list_and_item_links(client, street):
     west, south, east, north = doc["extent"]["spatial"]["bbox"][0]
     assert west == pytest.approx(f.WEST_LON)
     assert north == pytest.approx(f.LAT + f.SIDE_DEG)
-    assert doc["extent"]["temporal"]["interval"] == [["2015-01-20", "2023-09-09"]]
+    # RFC 3339 date-times: the first and last days' bounds in Jackson (CST, then CDT), in UTC.
+    assert doc["extent"]["temporal"]["interval"] == [
+        ["2015-01-20T06:00:00Z", "2023-09-10T04:59:59Z"]
+    ]
     assert doc["crs"][0] == CRS84
     assert {EPSG + "2255", EPSG + "3814"} <= set(doc["crs"])
     assert any(
         link["rel"] == "items" and link["type"] == "application/geo+json" for link in doc["links"]
     )
+
+
+def test_the_temporal_extent_given_back_as_datetime_selects_every_dated_feature(client, street):
+    extent = get_json(client, "/ogcapi/collections/trust-land")["extent"]
+    (interval,) = extent["temporal"]["interval"]
+    doc = get_json(client, f"/ogcapi/collections/trust-land/items?datetime={'/'.join(interval)}")
+    assert doc["numberMatched"] == len(street.trust) == 4
 
 
 def test_collection_extent_is_kept_until_the_data_under_it_changes(client, street):
@@ -328,6 +338,21 @@ def test_a_bbox_far_outside_a_projected_crs_selects_nothing(client, street):
 
 def test_datetime_instant_selects_lots_acquired_that_day(client, street):
     doc = get_json(client, "/ogcapi/collections/trust-land/items?datetime=2017-03-01")
+    assert [ft["id"] for ft in doc["features"]] == [street.trust[1].pk]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        "2017-03-01T23:00:00-05:00",  # 04:00 on 2 March in UTC
+        "2017-03-02T04:00:00Z",  # 10 pm on 1 March in Jackson (CST)
+        "2017-03-01T12:00:00Z/2017-03-01T23:30:00-06:00",
+    ],
+)
+def test_a_date_time_selects_lots_acquired_on_its_day_in_jackson(client, street, when):
+    url = f"/ogcapi/collections/trust-land/items?datetime={when.replace('+', '%2B')}"
+    doc = get_json(client, url)
+    assert doc["numberMatched"] == 1
     assert [ft["id"] for ft in doc["features"]] == [street.trust[1].pk]
 
 

@@ -149,6 +149,29 @@ def test_datetime_date_means_the_whole_day():
     assert interval.end.date() == dt.date(2018, 2, 12) and interval.end.hour == 23
 
 
+def test_a_date_time_falls_on_its_day_in_the_trusts_time_zone_not_utcs():
+    # 11 pm on 2 April in Jackson (CDT, UTC-5) is 3 April at 04:00 in UTC.
+    interval = parse_datetime("2019-04-02T23:00:00-05:00")
+    assert interval.start == dt.datetime(2019, 4, 3, 4, 0, tzinfo=UTC)
+    assert interval.first_day == interval.last_day == dt.date(2019, 4, 2)
+    assert parse_datetime("2019-04-03T02:00:00Z").first_day == dt.date(2019, 4, 2)
+
+
+def test_a_date_is_its_own_day_whatever_the_time_zone():
+    interval = parse_datetime("2019-04-02/2019-04-05")
+    assert (interval.first_day, interval.last_day) == (dt.date(2019, 4, 2), dt.date(2019, 4, 5))
+
+
+def test_an_evening_to_the_same_days_date_is_one_day_not_an_inverted_interval():
+    interval = parse_datetime("2019-04-02T23:00:00-05:00/2019-04-02")
+    assert interval.first_day == interval.last_day == dt.date(2019, 4, 2)
+
+
+def test_the_first_instant_of_the_calendar_is_before_every_day_in_jackson():
+    interval = parse_datetime("0001-01-01T00:00:00Z/..")
+    assert interval.first_day == dt.date.min and interval.last_day is None
+
+
 def test_datetime_closed_interval():
     interval = parse_datetime("2018-02-12T00:00:00Z/2018-03-18T12:31:12Z")
     assert interval.end == dt.datetime(2018, 3, 18, 12, 31, 12, tzinfo=UTC)
