@@ -146,6 +146,10 @@ def resale_close(*, resale: Resale, closed_on: dt.date, user=None) -> GroundLeas
         raise ValidationError(
             {"closed_on": f"{closed_on} is before the contract date {resale.contract_on}"}
         )
+    if closed_on >= resale.lease.purchase_date:  # else history: it passes nothing
+        errors = closing_errors(lease=resale.lease, seller=resale.seller, closed_on=closed_on)
+        if errors:
+            raise ValidationError(errors)
     with recorded("resale_close", user):
         resale.closed_on = closed_on
         resale.save(update_fields=["closed_on"])
@@ -157,11 +161,21 @@ def lease_pass_to_buyer(*, resale: Resale) -> GroundLease:
 
     The step `resale_close` and the admin (a resale saved with its closing date) both take; run
     it inside their named action. A resale that closed before the lease's current purchase date
-    is history (the home has changed hands since), so it leaves the lease as it is.
+    is history (the home has changed hands since), so it leaves the lease as it is. A closing
+    that would pass the lease is refused (ValidationError, nothing written) when the seller
+    is not a lessee or the lease was not in force on the closing date (`closing_errors`).
     """
     lease = resale.lease
     if resale.closed_on is None or resale.closed_on < lease.purchase_date:
         return lease
+    errors = closing_errors(lease=lease, seller=resale.seller, closed_on=resale.closed_on)
+    if errors:
+        raise ValidationError(errors)
+    return lease_take_purchase(lease=lease, resale=resale)
+
+
+def lease_take_purchase(*, lease: GroundLease, resale: Resale) -> GroundLease:
+    """Write `resale`'s buyer, agreed price and closing date on `lease` as its lessee and base."""
     lease.purchase_price = resale.agreed_price
     lease.purchase_date = resale.closed_on
     # Only the two fields this step writes: the lease's other rules (its dates against the
@@ -172,3 +186,79 @@ def lease_pass_to_buyer(*, resale: Resale) -> GroundLease:
     lease.save(update_fields=sorted(written))
     lease.lessees.set([resale.buyer])
     return lease
+
+
+def lease_follow_corrected_closing(
+    *, resale: Resale, was_closed_on: dt.date, was_buyer_id: int | None
+) -> GroundLease:
+    """The lease after a correction of a closed resale (its price, date or buyer).
+
+    If the closing as it was made the lease's current base (`closing_made_base`), the lease
+    takes the corrected figures, so the next resale is priced from what was really paid and
+    when; a correction of an older sale is history and leaves the lease. Run it inside the
+    named action that saved the correction.
+    """
+    lease = resale.lease
+    if resale.closed_on is None or not closing_made_base(lease, was_closed_on, was_buyer_id):
+        return lease
+    return lease_take_purchase(lease=lease, resale=resale)
+
+
+def closing_made_base(lease: GroundLease, closed_on: dt.date | None, buyer_id: int | None) -> bool:
+    """Whether a closing on `closed_on` to the party `buyer_id` is the purchase the lease's
+    base is from: the lease's purchase date is that day and the buyer holds the lease."""
+    if closed_on is None or buyer_id is None or lease.purchase_date != closed_on:
+        return False
+    return lease.lessees.filter(pk=buyer_id).exists()
+
+
+def closing_errors(*, lease: GroundLease, seller: Party, closed_on: dt.date) -> dict[str, str]:
+    """Why a closing on `closed_on` cannot pass `lease` from `seller` to the buyer, by field
+    (empty when it can): only a lessee can sell the home, and only while the lease is in force.
+    """
+    errors = {}
+    seller_error = closing_seller_error(lease, seller)
+    if seller_error:
+        errors["seller"] = seller_error
+    date_error = closing_date_error(lease, closed_on)
+    if date_error:
+        errors["closed_on"] = date_error
+    return errors
+
+
+def closing_seller_error(lease: GroundLease, seller: Party) -> str | None:
+    """Why `seller` cannot sell the home on `lease`: they are not one of its lessees."""
+    lessees = list(lease.lessees.all())
+    if seller in lessees:
+        return None
+    if not lessees:
+        return (
+            f"Lease {lease.reference} has no lessee on record, so {seller} cannot be shown to "
+            "hold it: add its lessee on the lease page first."
+        )
+    names = " and ".join(party.name for party in lessees)
+    return (
+        f"{seller} is not a lessee of lease {lease.reference}: it is held by {names}. "
+        f"Only a lessee can sell the home; choose {names} as the seller."
+    )
+
+
+def closing_date_error(lease: GroundLease, closed_on: dt.date) -> str | None:
+    """Why a closing on `closed_on` cannot pass `lease`: the lease was not in force that day."""
+    if lease.in_force_on(closed_on):
+        return None
+    if closed_on < lease.starts_on:
+        return (
+            f"Lease {lease.reference} starts on {lease.starts_on.isoformat()}, after this "
+            f"closing on {closed_on.isoformat()}: only a lease in force passes to a buyer."
+        )
+    _, stops_on = lease.period()
+    if lease.ended_on:
+        ended = f"ended on {stops_on.isoformat()} ({lease.get_status_display().lower()})"
+    else:
+        ended = f"expired on {stops_on.isoformat()}"
+    return (
+        f"Lease {lease.reference} {ended}, before this closing on {closed_on.isoformat()}: "
+        "only a lease in force passes to a buyer. Check the closing date, or sign a new "
+        "lease with the buyer."
+    )

@@ -8,6 +8,7 @@ lease's stored formula (`leases.pricing`).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 
 from django import forms
@@ -15,11 +16,12 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from leases.actions import lease_pass_to_buyer
+from leases.actions import lease_follow_corrected_closing, lease_pass_to_buyer
 from leases.forms import CapitalImprovementForm, ResaleForm
 from leases.models import (
     Appraisal,
@@ -41,12 +43,38 @@ from leases.resale import FormulaError
 from parcels.admin import RecordedAdmin, section
 from parcels.folding import SEARCH_HELP, folded_search
 
+logger = logging.getLogger(__name__)
+
 # ---------------------------------------------------------------------------------------------
 # Parties
 
 
+class PartyMemberFormSet(BaseInlineFormSet):
+    """A party's members as submitted: their shares are fractions of the one interest the
+    party holds, so together they are at most 1 (less while a member is still to be added)."""
+
+    def clean(self):
+        super().clean()
+        shares = [
+            form.cleaned_data["share"]
+            for form in self.forms
+            if getattr(form, "cleaned_data", None)
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("share") is not None
+        ]
+        total = sum(shares, Decimal(0))
+        if total > 1:
+            raise ValidationError(
+                f"The members' shares add up to {total.normalize():f}: each is a fraction of "
+                "the party's interest, so together they are at most 1 (two equal members hold "
+                "0.5 each). Correct the shares.",
+                code="shares_above_one",
+            )
+
+
 class PartyMemberInline(admin.TabularInline):
     model = PartyMember
+    formset = PartyMemberFormSet
     extra = 0
 
 
@@ -57,6 +85,31 @@ class PartyAdmin(RecordedAdmin):
     search_fields = [folded_search("name"), folded_search("members__name"), "email"]
     search_help_text = f"Part of a name, a household member's name or an email. {SEARCH_HELP}"
     inlines = [PartyMemberInline]
+
+    def get_deleted_objects(self, objs, request):
+        """Django's list of what a delete takes with it, with every lease the parties are the
+        only lessees of added as protected: a lease always names who holds it (an edit of a
+        lease left without one failed "This field is required"), so its lessee is replaced or
+        the lease ended first. Both the delete page and "delete selected" ask this."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        parties = list(objs)
+        held = GroundLease.objects.held_only_by(parties).prefetch_related("lessees")
+        protected = [*protected, *(sole_lessee_of(lease) for lease in held)]
+        return deleted, counts, perms_needed, protected
+
+
+def sole_lessee_of(lease: GroundLease) -> SafeString:
+    """A lease as a protected object of a party delete, linked, with why and what to do."""
+    names = " and ".join(party.name for party in lease.lessees.all())
+    return format_html(
+        'Ground lease: <a href="{}">{}</a> ({}, {}), held only by {}: add its new lessee or '
+        "end the lease first",
+        reverse("admin:leases_groundlease_change", args=[lease.pk]),
+        lease.reference,
+        lease.get_status_display().lower(),
+        lease.describe_period(),
+        names,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,6 +172,16 @@ def price_breakdown(lease: GroundLease, on: dt.date) -> SafeString:
         return format_html(
             '<p class="errornote clt-price-error">No price on {}: {}</p>', on.isoformat(), exc
         )
+    except (ValueError, ArithmeticError) as exc:
+        # Figures no formula was written for (a date at the edge of the calendar, an amount
+        # past any decimal): the admin would show a bare "-" for them, so say so instead.
+        logger.warning("lease %s: no resale price on %s", lease.reference, on, exc_info=True)
+        return format_html(
+            '<p class="errornote clt-price-error">No price on {}: the lease\'s figures are '
+            "outside what the formula can compute ({}). Check its purchase price and date "
+            "({}, {}) and the formula's rates.</p>",
+            on.isoformat(), exc, dollars(lease.purchase_price), lease.purchase_date.isoformat(),
+        )  # fmt: skip
     lines = [
         {
             "label": line.label,
@@ -134,10 +197,22 @@ def price_breakdown(lease: GroundLease, on: dt.date) -> SafeString:
     return mark_safe(html)  # our template, rendered with autoescaping on
 
 
+class FormulaField(forms.JSONField):
+    """The resale formula's JSON box: empty for a lease that has none yet (a new lease), where
+    Django's JSON field writes `null`, which staff had to delete before typing the formula.
+    The app has no default formula: each lease's is the one its signed document states."""
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
 class GroundLeaseForm(forms.ModelForm):
     """The lease with its parcels: each must be a parcel its holding holds now (the model's
     own clean checks the dates, the status and the other leases of the holding). The admin
     gives it its model and fields."""
+
+    class Meta:
+        field_classes = {"resale_formula": FormulaField}
 
     def clean(self):
         cleaned = super().clean()
@@ -278,7 +353,8 @@ def sync_fee(lease: GroundLease) -> None:
 
 
 def pass_closed_resales(forms) -> None:
-    """Pass the lease to the buyer of each resale these saved forms newly closed, in order."""
+    """Pass the lease to the buyer of each resale these saved forms newly closed, in order;
+    then carry into the lease each correction of the closing its purchase base came from."""
     closed = [
         form.instance
         for form in forms
@@ -286,6 +362,18 @@ def pass_closed_resales(forms) -> None:
     ]
     for resale in sorted(closed, key=lambda each: each.closed_on):
         lease_pass_to_buyer(resale=resale)
+    for form in forms:
+        was_closed_on = form.initial.get("closed_on")
+        if was_closed_on is not None and CLOSING_FIELDS & set(form.changed_data):
+            lease_follow_corrected_closing(
+                resale=form.instance,
+                was_closed_on=was_closed_on,
+                was_buyer_id=form.initial.get("buyer"),
+            )
+
+
+# What a closed resale gives its lease: a change to one of them is a correction to carry over.
+CLOSING_FIELDS = {"closed_on", "agreed_price", "buyer"}
 
 
 @admin.register(MonitoringEvent)

@@ -14,12 +14,16 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
-from leases.models import CapitalImprovement, GroundLease, Resale
+from leases.actions import closing_date_error, closing_errors, closing_made_base
+from leases.models import CapitalImprovement, GroundLease, Party, Resale
 from leases.pricing import max_resale_price
 from leases.resale import FormulaError
-from leases.resale.money import format_money
+from leases.resale.money import CENT, format_money
 
 MAX_PCT_AMI = Decimal(1000)
+# The first price the formula_price field cannot hold (its whole digits, from the model).
+_PRICE_FIELD = Resale._meta.get_field("formula_price")
+RECORDABLE_PRICE = Decimal(10) ** (_PRICE_FIELD.max_digits - _PRICE_FIELD.decimal_places)
 # What the formula price depends on: a form that changes none of them keeps its stored price.
 PRICED_FROM = {"lease", "contract_on", "appraised_value", "formula_price"}
 
@@ -72,9 +76,54 @@ class ResaleForm(forms.ModelForm):
         if pct is not None and not Decimal(0) <= pct <= MAX_PCT_AMI:
             self.add_error("buyer_income_pct_ami", "Give a percentage from 0 to 1000.")
         lease = data.get("lease")
+        if isinstance(lease, GroundLease) and lease.pk is not None:
+            self.check_closing(lease, seller, closed_on)
         if isinstance(lease, GroundLease) and contract_on and self.prices_anew():
             self.check_formula_price(lease, contract_on, data.get("appraised_value"))
         return data
+
+    def check_closing(
+        self, lease: GroundLease, seller: Party | None, closed_on: dt.date | None
+    ) -> None:
+        """Refuse a closing that cannot pass the lease to the buyer: a seller who is not its
+        lessee, a lease not in force on the day (`closing_errors`).
+
+        A new closing dated before the lease's purchase is history and passes nothing. A
+        correction of the closing the lease's base came from is checked by its date only (the
+        buyer holds the lease by then), and cannot clear the date: the lease has passed.
+        """
+        was = self.initial.get("closed_on")
+        if was is None:
+            if closed_on is None or closed_on < lease.purchase_date:
+                return
+            if seller is None:  # already an error on the seller field
+                errors = {"closed_on": closing_date_error(lease, closed_on)}
+            else:
+                errors = closing_errors(lease=lease, seller=seller, closed_on=closed_on)
+        elif not self.corrects_base(lease):
+            return
+        elif closed_on is None:
+            errors = {"closed_on": (
+                f"This closing on {was.isoformat()} passed lease {lease.reference} to the "
+                "buyer; clearing its date would not give the lease back. Correct the date, "
+                "or record the sale back as a resale of its own."
+            )}  # fmt: skip
+        elif closed_on == was:
+            return
+        else:
+            errors = {"closed_on": closing_date_error(lease, closed_on)}
+        for field, message in errors.items():
+            if message and field not in self.errors:
+                self.add_error(field, message)
+
+    def corrects_base(self, lease: GroundLease) -> bool:
+        """Whether this form edits the closing that the lease's purchase base came from."""
+        stored = self.instance
+        return (
+            stored.pk is not None
+            and stored.lease_id == lease.pk
+            and closing_made_base(lease, self.initial.get("closed_on"), self.initial.get("buyer"))
+        )
 
     def prices_anew(self) -> bool:
         """Whether the formula price is set or depends on a change in this form."""
@@ -103,7 +152,16 @@ class ResaleForm(forms.ModelForm):
                     "enter the formula price by hand.",
                 )
             return
-        if entered is None:
+        if entered is None and result.price >= RECORDABLE_PRICE:
+            self.add_error(
+                "formula_price",
+                f"The formula's price on {on.isoformat()}, {format_money(result.price)}, is "
+                "too large to record (the registry holds prices up to "
+                f"{format_money(RECORDABLE_PRICE - CENT)}). So large a figure comes from a "
+                "wrong input: check the formula's rates and index values, and the purchase "
+                f"price and date on lease {lease.reference}.",
+            )
+        elif entered is None:
             self.cleaned_data["formula_price"] = result.price
             if agreed is not None and agreed > result.price:
                 self.add_error(

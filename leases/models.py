@@ -203,29 +203,60 @@ class GroundLease(models.Model):
         overlap = self.overlapping_lease()
         if overlap is not None:
             errors.setdefault("starts_on", []).append(
-                f"{self.holding} is a single home and lease {overlap.reference} (from "
-                f"{overlap.starts_on}) is active on it for the same time; end that lease first."
+                f"{self.holding} is a single home, and lease {overlap.reference} "
+                f"({overlap.get_status_display().lower()}, {overlap.describe_period()}) covers "
+                "part of the same time: give one of the two leases an end date before the "
+                "other starts, or change this lease's start."
             )
         if errors:
             raise ValidationError(errors)
 
     def overlapping_lease(self) -> GroundLease | None:
-        """Another active lease of the same single-home holding whose term overlaps this one's.
+        """Another lease of the same single-home holding whose period overlaps this one's.
 
         Only a single-family home is one lessee's at a time: a co-op building, a fourplex or a
-        commercial centre may carry a lease per unit or tenant.
+        commercial centre may carry a lease per unit or tenant. Every lease counts by its
+        period, whatever its status: a lease in default is still in force, and a terminated
+        one was in force until its end date (a status says how a lease stands, not when).
         """
         if self.holding_id is None or self.starts_on is None:
             return None
         if self.holding.current_use != HoldingUse.SINGLE_FAMILY_HOME:
             return None
-        if self.status != LeaseStatus.ACTIVE:
+        others = GroundLease.objects.filter(holding=self.holding_id).exclude(pk=self.pk)
+        for other in others.order_by("starts_on", "pk"):
+            if periods_overlap(self.period(), other.period()):
+                return other
+        return None
+
+    def period(self) -> tuple[dt.date, dt.date | None]:
+        """When the lease is in force: from its start to the day it stops (its end date, else
+        its expiry), the stop day excluded; None for a term not known yet (open-ended)."""
+        return self.starts_on, self.ended_on or self.expires_on_or_none()
+
+    def in_force_on(self, on: dt.date) -> bool:
+        """Whether the lease had begun by `on` and not ended before it.
+
+        The end date itself counts as in force here, unlike `GroundLeaseQuerySet.in_force`: a
+        sale may close on the day the lease ends (a surrender on the sale to the trust).
+        """
+        starts_on, stops_on = self.period()
+        return starts_on <= on and (stops_on is None or on <= stops_on)
+
+    def describe_period(self) -> str:
+        """The lease's period in words: "from 2017-06-01 to 2116-06-01", "from 2019-01-01"."""
+        starts_on, stops_on = self.period()
+        until = f" to {stops_on.isoformat()}" if stops_on else ""
+        return f"from {starts_on.isoformat()}{until}"
+
+    def expires_on_or_none(self) -> dt.date | None:
+        """The expiry date, or None when the term is not set or runs past the calendar."""
+        if self.starts_on is None or self.term_years is None:
             return None
-        ends_on = self.ended_on or self.expires_on
-        others = GroundLease.objects.filter(
-            holding=self.holding_id, status=LeaseStatus.ACTIVE, starts_on__lte=ends_on
-        ).filter(Q(ended_on__isnull=True) | Q(ended_on__gte=self.starts_on))
-        return others.exclude(pk=self.pk).order_by("starts_on").first()
+        try:
+            return self.expires_on
+        except (ValueError, OverflowError):  # year 9999 + 99: no end within dates
+            return None
 
     def fee_in_force(self, on: dt.date) -> Decimal:
         """The monthly fee in force on `on`: that of the latest fee change dated on or before it.
@@ -243,6 +274,16 @@ class GroundLease(models.Model):
             return self.starts_on.replace(year=self.starts_on.year + self.term_years)
         except ValueError:  # 29 February
             return self.starts_on.replace(year=self.starts_on.year + self.term_years, day=28)
+
+
+Period = tuple[dt.date, dt.date | None]  # from (included) to (excluded); None: open-ended
+
+
+def periods_overlap(one: Period, other: Period) -> bool:
+    """Whether two periods share a day. One ending on the day the other starts does not: a
+    lease may end on the day the next one begins (the trust re-leases the home at once)."""
+    (one_from, one_to), (other_from, other_to) = one, other
+    return (other_to is None or one_from < other_to) and (one_to is None or other_from < one_to)
 
 
 def holding_date_errors(lease: GroundLease) -> list[tuple[str, str]]:
@@ -340,12 +381,24 @@ class MonitoringEvent(models.Model):
         ]
 
     def clean(self) -> None:
+        """The resolution date agrees with the event's date and its status."""
         super().clean()
+        errors: dict[str, ValidationError] = {}
         if self.resolved_on and self.on and self.resolved_on < self.on:
-            raise ValidationError(
-                {"resolved_on": f"{self.resolved_on} is before the event, on {self.on}."},
+            errors["resolved_on"] = ValidationError(
+                f"{self.resolved_on} is before the event, on {self.on}.",
                 code="resolved_before_it_opens",
             )
+        if self.resolved_on and self.status != MonitoringStatus.RESOLVED:
+            # Else the event counts as open in the report and as resolved by its date.
+            errors["status"] = ValidationError(
+                f"The event was resolved on {self.resolved_on}, so it cannot be "
+                f"{self.get_status_display().lower()}: set the status to resolved, or clear "
+                "the resolution date.",
+                code="unresolved_with_a_date",
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class AppraisalPurpose(models.TextChoices):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.contrib.gis.db import models
 from django.db.models import F, OuterRef, Q, Subquery
@@ -14,6 +15,14 @@ class GroundLeaseQuerySet(models.QuerySet):
         """Leases that had begun by `on` (today if omitted) and had not ended by then."""
         on = on or dt.date.today()
         return self.filter(Q(starts_on__lte=on), Q(ended_on__isnull=True) | Q(ended_on__gt=on))
+
+    def held_only_by(self, parties: Iterable) -> GroundLeaseQuerySet:
+        """Leases whose every lessee is among `parties`: without them, no one would hold them."""
+        from leases.models import Party  # leases.models builds its manager from here
+
+        ids = [party.pk for party in parties]
+        others = Party.objects.exclude(pk__in=ids)
+        return self.filter(lessees__in=ids).exclude(lessees__in=others).distinct()
 
     def with_fee_on(self, on: dt.date) -> GroundLeaseQuerySet:
         """Leases annotated with `fee_monthly_today`, the fee in force on `on` (the latest

@@ -275,3 +275,43 @@ def test_a_coop_building_may_carry_a_lease_per_unit(staff):
     new_lease(staff, holding=building)
     new_lease(staff, reference="GL-2019-901", holding=building)
     assert building.leases.count() == 2
+
+
+def test_a_lease_in_default_cannot_join_an_active_lease_on_a_single_home(staff):
+    first = new_lease(staff)
+    with pytest.raises(ValidationError) as refused:
+        new_lease(staff, reference="GL-2019-901", holding=first.holding, status="in_default")
+    assert refused.value.message_dict["starts_on"] == [
+        f"{first.holding} is a single home, and lease GL-2019-900 (active, from 2019-06-01 to "
+        "2118-06-01) covers part of the same time: give one of the two leases an end date "
+        "before the other starts, or change this lease's start."
+    ]
+
+
+def test_a_terminated_lease_inside_an_active_leases_term_is_refused(staff):
+    first = new_lease(staff)
+    with pytest.raises(ValidationError, match="GL-2019-900"):
+        new_lease(
+            staff, reference="GL-2019-901", holding=first.holding, status="terminated",
+            starts_on=dt.date(2025, 1, 1), purchase_date=dt.date(2025, 1, 1),
+            ended_on=dt.date(2025, 6, 1),
+        )  # fmt: skip
+
+
+def test_an_active_lease_cannot_start_inside_an_ended_leases_period(staff):
+    first = new_lease(staff, status="terminated", ended_on=dt.date(2024, 10, 31))
+    with pytest.raises(ValidationError, match="GL-2019-900 \\(terminated, from 2019-06-01 to "
+                                              "2024-10-31\\)"):  # fmt: skip
+        new_lease(
+            staff, reference="GL-2019-901", holding=first.holding,
+            starts_on=dt.date(2024, 10, 1), purchase_date=dt.date(2024, 10, 1),
+        )  # fmt: skip
+
+
+def test_a_new_lease_may_start_on_the_day_the_last_one_ended(staff):
+    first = new_lease(staff, status="terminated", ended_on=dt.date(2024, 10, 31))
+    second = new_lease(
+        staff, reference="GL-2019-901", holding=first.holding,
+        starts_on=dt.date(2024, 10, 31), purchase_date=dt.date(2024, 10, 31),
+    )  # fmt: skip
+    assert first.holding.leases.count() == 2 and second.pk is not None

@@ -217,6 +217,33 @@ def test_a_lease_whose_formula_cannot_be_priced_shows_why_instead_of_failing(edi
     assert "appraisal_at_resale: is needed by the appraisal-share formula" in html
 
 
+def test_a_purchase_date_too_early_to_price_is_explained_not_a_bare_dash(editor):
+    lease = factories.lease(purchase_date=dt.date(1, 1, 1))
+
+    html = editor.get(change_url(lease)).content.decode()
+
+    assert (
+        f"No price on {timezone.localdate().isoformat()}: purchase_date: 0001-01-01 is too "
+        "early to look back 12 months for its appraisal (the calendar starts in year 1); "
+        "check the lease&#x27;s purchase date"
+    ) in html
+
+
+def test_a_price_that_fails_outside_the_formulas_checks_is_explained(editor, monkeypatch):
+    lease = factories.lease(reference="GL-2017-004")
+
+    def fails(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr("leases.admin.max_resale_price", fails)
+    html = editor.get(change_url(lease)).content.decode()
+
+    assert (
+        "the lease's figures are outside what the formula can compute (date value out "
+        "of range). Check its purchase price and date ($250,000.00, 2017-06-01)"
+    ) in html
+
+
 def test_a_stored_formula_the_engine_rejects_is_reported_on_the_page(editor):
     lease = factories.lease(resale_formula={"type": "fixed-rate", "rate": "0.02"})
     html = editor.get(change_url(lease)).content.decode()
@@ -395,6 +422,24 @@ def test_a_lease_added_in_the_admin_records_its_fee_at_signing(editor):
     assert fees == [(Decimal("25.00"), "fee at signing")]
     actions = {e.pgh_context["action"] for e in Events.objects.references(lease)}
     assert actions == {"admin_groundlease_add"}
+
+
+def test_the_add_lease_page_leaves_the_formula_box_empty_not_null(editor):
+    response = editor.get(reverse("admin:leases_groundlease_add"))
+
+    assert response.context["adminform"].form["resale_formula"].value() == ""
+    html = response.content.decode()
+    box = html[html.index('name="resale_formula"') :]
+    assert box[box.index(">") + 1 :].startswith("\n</textarea>")  # Django adds the newline
+
+
+def test_a_lease_posted_without_a_formula_is_asked_for_one(editor):
+    response = editor.post(reverse("admin:leases_groundlease_add"), {"resale_formula": ""})
+
+    assert response.context["adminform"].form.errors["resale_formula"] == [
+        "This field is required."
+    ]
+    assert 'name="resale_formula"' in response.content.decode()
 
 
 def test_lease_history_shows_changes_to_the_records_hanging_on_it(editor, registry):

@@ -254,3 +254,190 @@ def test_an_agreed_price_above_the_formula_price_typed_is_refused_with_it(editor
     assert field_errors(response, "agreed_price") == [
         "Above the formula price given: $280,000.00."
     ]
+
+
+# --- a closing passes only a lease in force, and only from its lessee --------------------------
+
+
+def test_a_closing_by_a_seller_who_is_not_the_lessee_is_refused_naming_the_lessees(editor):
+    load_demo_neighbourhood()
+    lease = GroundLease.objects.get(reference="GL-2019-016")
+    stranger = factories.party(name="Nobody's household")
+
+    response = post_resale(
+        editor, lease, seller=stranger.pk, contract_on="2026-10-01", closed_on="2026-11-01",
+        agreed_price="20000",
+    )  # fmt: skip
+
+    assert field_errors(response, "seller") == [
+        "Nobody's household is not a lessee of lease GL-2019-016: it is held by Freedom Farm "
+        "Cooperative. Only a lessee can sell the home; choose Freedom Farm Cooperative as the "
+        "seller."
+    ]
+    lease.refresh_from_db()
+    assert [party.name for party in lease.lessees.all()] == ["Freedom Farm Cooperative"]
+    assert (lease.purchase_price, lease.purchase_date) == (
+        Decimal("18000.00"), dt.date(2019, 1, 1),
+    )  # fmt: skip
+    assert not Resale.objects.filter(lease=lease).exists()
+
+
+def test_a_closing_after_the_lease_was_terminated_is_refused_with_its_end_date(editor):
+    load_demo_neighbourhood()
+    lease = GroundLease.objects.get(reference="GL-2021-012")
+    lessee = lease.lessees.get()
+
+    response = post_resale(
+        editor, lease, seller=lessee.pk, contract_on="2026-10-01", closed_on="2026-11-20",
+        formula_price="70000", agreed_price="70000",
+    )  # fmt: skip
+
+    assert field_errors(response, "closed_on") == [
+        "Lease GL-2021-012 ended on 2024-10-31 (terminated), before this closing on "
+        "2026-11-20: only a lease in force passes to a buyer. Check the closing date, or sign "
+        "a new lease with the buyer."
+    ]
+    lease.refresh_from_db()
+    assert list(lease.lessees.all()) == [lessee]
+
+
+def test_a_closing_on_the_day_the_lease_ends_still_passes_it(editor, lease, after_the_sale):
+    """A surrender on the sale of the home to the trust ends the lease on the closing day."""
+    GroundLease.objects.filter(pk=lease.pk).update(
+        status="terminated", ended_on=dt.date(2027, 7, 15)
+    )
+
+    response = post_resale(editor, lease, closed_on="2027-07-15")
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    lease.refresh_from_db()
+    assert list(lease.lessees.all()) == [Resale.objects.get().buyer]
+
+
+def test_resale_close_refuses_a_seller_who_is_not_the_lessee_and_writes_nothing(lease):
+    from django.core.exceptions import ValidationError
+
+    from leases.actions import resale_close, resale_record
+
+    lessee = lease.lessees.get()
+    resale = resale_record(
+        lease=lease, seller=factories.party(), buyer=factories.party(),
+        contract_on=dt.date(2025, 1, 6), formula_price=Decimal("280000"),
+        agreed_price=Decimal("280000"),
+    )  # fmt: skip
+
+    with pytest.raises(ValidationError) as refused:
+        resale_close(resale=resale, closed_on=dt.date(2025, 2, 3))
+
+    assert "is not a lessee of lease GL-2017-004" in refused.value.message_dict["seller"][0]
+    lease.refresh_from_db()
+    resale.refresh_from_db()
+    assert list(lease.lessees.all()) == [lessee] and resale.closed_on is None
+    assert Resale.objects.get().closed_on is None
+
+
+# --- correcting a closed resale ----------------------------------------------------------------
+
+
+def closed_resale_page(editor, lease):
+    """A resale of `lease` closed on 2027-07-15 at $290,000, and its change page's POST body."""
+    assert post_resale(editor, lease, closed_on="2027-07-15").status_code == 302
+    resale = Resale.objects.get()
+    return resale, factories.admin_form_data(editor.get(change_url(resale)))
+
+
+def test_correcting_the_latest_closing_moves_the_leases_purchase_base(
+    editor, lease, after_the_sale
+):
+    resale, data = closed_resale_page(editor, lease)
+    data.update(agreed_price="285000.00", closed_on="2027-07-01")
+
+    response = editor.post(change_url(resale), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    lease.refresh_from_db()
+    assert (lease.purchase_price, lease.purchase_date) == (
+        Decimal("285000.00"), dt.date(2027, 7, 1),
+    )  # fmt: skip
+    assert list(lease.lessees.all()) == [resale.buyer]
+
+
+def test_correcting_the_buyer_of_the_latest_closing_makes_them_the_lessee(
+    editor, lease, after_the_sale
+):
+    resale, data = closed_resale_page(editor, lease)
+    meant = factories.party(name="Moses household")
+    data["buyer"] = str(meant.pk)
+
+    assert editor.post(change_url(resale), data).status_code == 302
+
+    lease.refresh_from_db()
+    assert list(lease.lessees.all()) == [meant]
+
+
+def test_correcting_a_historical_closing_leaves_the_lease(editor, lease):
+    seller, lessee = factories.party(), lease.lessees.get()
+    post_resale(
+        editor, lease, seller=seller.pk, buyer=lessee.pk, contract_on="2017-04-01",
+        closed_on="2017-05-01", formula_price="252000", agreed_price="250000",
+    )  # fmt: skip
+    resale = Resale.objects.get()
+    data = factories.admin_form_data(editor.get(change_url(resale)))
+    data.update(agreed_price="249000.00", closed_on="2017-05-02")
+
+    assert editor.post(change_url(resale), data).status_code == 302
+
+    lease.refresh_from_db()
+    assert (lease.purchase_price, lease.purchase_date) == (
+        Decimal("250000.00"), dt.date(2017, 6, 1),
+    )  # fmt: skip
+
+
+def test_clearing_the_date_of_the_closing_that_passed_the_lease_is_refused(
+    editor, lease, after_the_sale
+):
+    resale, data = closed_resale_page(editor, lease)
+    data["closed_on"] = ""
+
+    response = editor.post(change_url(resale), data)
+
+    [error] = field_errors(response, "closed_on")
+    assert error.startswith("This closing on 2027-07-15 passed lease GL-2017-004 to the buyer")
+    resale.refresh_from_db()
+    assert resale.closed_on == dt.date(2027, 7, 15)
+
+
+def test_correcting_the_closing_to_a_day_after_the_lease_ended_is_refused(
+    editor, lease, after_the_sale
+):
+    resale, data = closed_resale_page(editor, lease)
+    GroundLease.objects.filter(pk=lease.pk).update(
+        status="terminated", ended_on=dt.date(2027, 8, 1)
+    )
+    data["closed_on"] = "2027-08-02"
+
+    response = editor.post(change_url(resale), data)
+
+    [error] = field_errors(response, "closed_on")
+    assert error.startswith("Lease GL-2017-004 ended on 2027-08-01 (terminated), before")
+
+
+def test_a_formula_price_too_large_to_record_says_so_and_why(editor):
+    from leases.models import IndexSeries, IndexValue
+
+    series = IndexSeries.objects.create(name="typo-index", kind="cpi", source="typed by hand")
+    IndexValue.objects.create(series=series, year=2017, value=Decimal("0.0001"))
+    IndexValue.objects.create(series=series, year=2027, value=Decimal("1200000000"))
+    lease = factories.lease(
+        reference="GL-2017-004", resale_formula={"type": "index", "series": "typo-index"}
+    )
+
+    response = post_resale(editor, lease, agreed_price="290000")
+
+    assert field_errors(response, "formula_price") == [
+        "The formula's price on 2027-06-01, $3,000,000,000,000,000,000.00, is too large to "
+        "record (the registry holds prices up to $999,999,999,999.99). So large a figure comes "
+        "from a wrong input: check the formula's rates and index values, and the purchase "
+        "price and date on lease GL-2017-004."
+    ]
+    assert not Resale.objects.exists()
