@@ -121,7 +121,15 @@ def appraisal_at_purchase(lease: GroundLease, on: dt.date) -> Decimal | None:
     The rule is the module's: within the 12 months before the purchase date (or after it, up to
     the sale on `on`, for an appraisal made "at purchase"); purpose "at purchase" first.
     """
-    earliest = months_before(lease.purchase_date, APPRAISAL_VALID_MONTHS)
+    try:
+        earliest = months_before(lease.purchase_date, APPRAISAL_VALID_MONTHS)
+    except ValueError:  # before year 1: no calendar date to look back to
+        raise FormulaError(
+            "purchase_date",
+            f"{lease.purchase_date.isoformat()} is too early to look back "
+            f"{APPRAISAL_VALID_MONTHS} months for its appraisal (the calendar starts in year "
+            "1); check the lease's purchase date",
+        ) from None
     known = lease.appraisals.filter(on__gte=earliest).order_by("-on", "-pk")
     found = known.filter(purpose=AppraisalPurpose.PURCHASE, on__lte=on).first()
     found = found or known.filter(on__lte=lease.purchase_date).first()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -469,12 +470,25 @@ def report_rows(report: StewardshipReport) -> list[tuple[str, str, str, str]]:
 
 
 def report_csv(report: StewardshipReport) -> str:
-    """The report as CSV text (header `section,item,measure,value`)."""
+    """The report as CSV text (header `section,item,measure,value`), every cell safe to open
+    in a spreadsheet (`spreadsheet_safe`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    writer.writerows(report_rows(report))
+    writer.writerows(tuple(map(spreadsheet_safe, row)) for row in report_rows(report))
     return out.getvalue()
+
+
+# A cell a spreadsheet would run as a formula: one starting with = + @ tab or CR, or with a
+# minus that does not start a plain number. The rule of the map exports
+# (maps.exporting.SPREADSHEET_FORMULA), kept here so the leases app does not import maps.
+SPREADSHEET_FORMULA = re.compile(r"^([=+@\t\r]|-(?![0-9.]+$))")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """The cell with a leading apostrophe if it would start a formula (a lease reference typed
+    "=1+2"), the OWASP advice, which spreadsheets show as text; figures stay as they are."""
+    return f"'{cell}" if SPREADSHEET_FORMULA.match(cell) else cell
 
 
 def text(value) -> str:

@@ -19,7 +19,7 @@ from leases.resale.base import Formula
 from leases.resale.errors import FormulaError
 from leases.resale.fields import Kind, param
 from leases.resale.inputs import IndexKey, IndexPoints, IndexTable, SaleInputs, key_text
-from leases.resale.money import format_number
+from leases.resale.money import format_number, format_ratio
 from leases.resale.result import Ledger
 
 
@@ -44,7 +44,7 @@ class IndexFormula(Formula):
         base = ledger.item("Purchase price", inputs.purchase_price)
         ledger.item(
             f"Change with the index ({name}): {start_key} {format_number(start)} → "
-            f"{end_key} {format_number(end)} (× {format_number(end / start)})",
+            f"{end_key} {format_number(end)} (× {format_ratio(end, start)})",
             base * end / start - base,
         )
 

@@ -61,3 +61,25 @@ def format_rate(rate: Decimal) -> str:
 def format_number(value: Decimal) -> str:
     """An index value or factor written plainly, without exponent or trailing zeros."""
     return f"{value.normalize(CONTEXT):,f}"
+
+
+RATIO_PLACES = 4  # how many decimals a ratio shows on a line
+
+
+def format_ratio(numerator: Decimal, denominator: Decimal) -> str:
+    """The ratio numerator ÷ denominator as a line shows it: exactly when it has at most four
+    decimals ("1.1"), else the division itself and its value to four ("77,400 ÷ 68,300 ≈
+    1.1332"). The amount on the line uses the exact ratio, so a reader redoing it from the
+    division gets the line's amount to the cent; from four decimals, they might not."""
+    ratio = CONTEXT.divide(numerator, denominator)
+    division = f"{format_number(numerator)} ÷ {format_number(denominator)}"
+    try:
+        shown = ratio.quantize(
+            Decimal(1).scaleb(-RATIO_PLACES), rounding=ROUND_HALF_UP, context=CONTEXT
+        )
+    except InvalidOperation:  # more whole digits than the context holds: the division only
+        return division
+    if shown == ratio:
+        return format_number(ratio)
+    return f"{division} ≈ {shown:,f}"
+

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from leases.models import Resale
 from leases.report import (
     Arrears,
     MonitoringLine,
@@ -14,6 +15,7 @@ from leases.report import (
     UseLine,
     holdings_as_of,
     report_csv,
+    spreadsheet_safe,
     stewardship_report,
 )
 from parcels.demo import load_demo_neighbourhood
@@ -242,3 +244,28 @@ def test_a_bad_date_is_a_400_naming_the_parameter(client):
     assert response.status_code == 400
     assert "as_of: &#x27;2026-13-01&#x27; is not a date" in response.content.decode()
     assert client.get("/staff/report.csv", {"as_of": "soon"}).status_code == 400
+
+
+def test_the_csv_gives_a_cell_that_would_run_as_a_formula_a_leading_apostrophe(client):
+    lease = factories.lease(reference="=1+2")
+    Resale.objects.create(
+        lease=lease, seller=lease.lessees.get(), buyer=factories.party(),
+        contract_on=dt.date(2025, 3, 1), formula_price=D("290000"), agreed_price=D("285000"),
+        appraised_value=D("280000"),
+    )  # fmt: skip
+    client.force_login(factories.user(role="read-only"))
+
+    response = client.get("/staff/report.csv", {"as_of": "2025-06-30"})
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert ["resales", "'=1+2 2025-03-01", "agreed_price", "285000.00"] in rows
+    assert ["resales", "'=1+2 2025-03-01", "preserved", "-5000.00"] in rows  # a number stays
+
+
+@pytest.mark.parametrize(
+    "cell, safe",
+    [("=1+2", "'=1+2"), ("+1", "'+1"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+     ("\rx", "'\rx"), ("-1+2", "'-1+2"), ("-5000.00", "-5000.00"), ("GL-2017-004", "GL-2017-004")],
+)  # fmt: skip
+def test_spreadsheet_safe_follows_the_map_exports_rule(cell, safe):
+    assert spreadsheet_safe(cell) == safe

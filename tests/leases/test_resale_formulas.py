@@ -126,6 +126,26 @@ def test_example_3_area_median_income_up_10_percent_moves_136_000_to_149_600():
     )
 
 
+def test_an_inexact_index_ratio_is_shown_as_its_division_to_four_places():
+    formula = IndexFormula(series="jackson-ms-ami")
+    inputs = sale(
+        "60000",
+        "2022-03-01",
+        "2026-10-01",
+        indexes={"jackson-ms-ami": {2022: D("68300"), 2026: D("77400")}},
+    )
+
+    result = formula.evaluate(inputs)
+
+    # 60,000 × 77,400 ÷ 68,300 = 67,994.14...; from the rounded 1.1332 it would be 67,992.00.
+    assert items(result)[1] == (
+        "Change with the index (jackson-ms-ami): 2022 68,300 → 2026 77,400 "
+        "(× 77,400 ÷ 68,300 ≈ 1.1332)",
+        D("7994.14"),
+    )
+    assert result.price == D("67994.14")
+
+
 def test_example_3_also_works_from_the_two_index_values_alone():
     inputs = sale("136000", indexes={"ami": IndexPoints(at_purchase=D("100"), at_resale=D("110"))})
     assert IndexFormula(series="ami").evaluate(inputs).price == D("149600.00")
