@@ -134,15 +134,17 @@ def _counts_text(run) -> str:
 @click.option("--srid", type=click.IntRange(1), help="EPSG code, if the file declares none.")
 @click.option("--layer", help="Layer to read, for files with several.")
 @click.option("--replace", is_flag=True, help="Replace the overlays of this kind from this file.")
-def import_layer(path, kind, name_field, srid, layer, replace) -> None:
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def import_layer(path, kind, name_field, srid, layer, replace, quiet) -> None:
     """Import overlay polygons (neighbourhoods, flood zones, zoning) used as finder filters."""
     setup_django()
     from parcels.overlays import import_overlays
 
     with user_errors():
         count = import_overlays(
-            path, kind=kind, name_field=name_field, srid=srid, layer=layer, replace=replace
-        )
+            path, kind=kind, name_field=name_field, srid=srid, layer=layer, replace=replace,
+            progress=not quiet,
+        )  # fmt: skip
     say(f"clt: imported {count:,} {kind} polygons from {path.name}")
 
 

@@ -37,6 +37,7 @@ import collections
 import concurrent.futures
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -66,9 +67,10 @@ import pyarrow.csv as pacsv
 import pyogrio
 import pyogrio.errors
 import pyogrio.raw
+import shapely
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InternalError, connection, transaction
 from django.utils import timezone
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
@@ -123,6 +125,14 @@ class ImportRefused(ValueError):
     """The file cannot be imported as asked; the message says why and what to do instead."""
 
 
+class NothingImportable(ImportRefused):
+    """Every feature of the file was rejected; `reject_file` lists them with the reasons."""
+
+    def __init__(self, message: str, reject_file: Path):
+        super().__init__(message)
+        self.reject_file = reject_file
+
+
 class _DryRun(Exception):
     """Raised after counting, to roll a dry run back."""
 
@@ -168,6 +178,11 @@ def read_mapping_file(path: Path) -> dict:
         data = json.loads(text) if Path(path).suffix.lower() == ".json" else tomllib.loads(text)
     except FileNotFoundError as exc:
         raise ImportRefused(f"--mapping: {path} not found") from exc
+    except OSError as exc:  # a folder, a path through a file, no permission...
+        raise ImportRefused(
+            f"--mapping: {path} cannot be read ({exc.strerror or _short(exc)}); give the path "
+            "of a TOML or JSON file"
+        ) from exc
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ImportRefused(f"--mapping: {path} is not valid TOML/JSON: {exc}") from exc
     where = f"--mapping: {path}"
@@ -274,11 +289,13 @@ def resolve_mapping(
             f"{', '.join(FIELD_CANDIDATES['apn'])}); name it with --field apn=COLUMN "
             f"(the file's columns: {', '.join(source_columns)})"
         )
+    # An empty list given (`vacant_codes = []`, `--vacant-codes ""`) means no code is vacant.
     codes = vacant_codes if vacant_codes is not None else file_data.get("vacant_codes")
+    codes = DEFAULT_VACANT_CODES if codes is None else codes
     owners = file_data.get("forfeited_owners", DEFAULT_FORFEITED_OWNERS)
     return FieldMapping(
         columns=chosen,
-        vacant_codes=tuple(str(c).strip() for c in (codes or DEFAULT_VACANT_CODES)),
+        vacant_codes=tuple(str(c).strip() for c in codes),
         forfeited_owners=tuple(str(o).strip().upper() for o in owners),
     )
 
@@ -334,6 +351,22 @@ def open_source(path: Path | str, layer: str | None = None) -> Source:
     )
 
 
+def _check_has_attributes(source: Source) -> None:
+    """Refuse a layer with no attribute columns at all: there is no APN to read. For a
+    shapefile that is its .dbf gone or unreadable, which GDAL reads as no columns, quietly."""
+    if source.columns:
+        return
+    if source.gdal_path.lower().endswith(".shp"):
+        raise ImportRefused(
+            f"{source.path.name}: the .dbf (attribute table) is missing or unreadable, so there "
+            "is no APN to read; put the shapefile's .dbf next to its .shp (or in the zip), "
+            "then import again"
+        )
+    raise ImportRefused(
+        f"{source.path.name}: the layer has no attribute columns, so there is no APN to read"
+    )
+
+
 def _gdal_path(path: Path) -> tuple[str, dict]:
     """The path GDAL should open (zips through /vsizip/) and its open options."""
     if not path.exists():
@@ -377,10 +410,12 @@ def _csv_options() -> dict:
 
 @contextlib.contextmanager
 def quiet_invalid_wkt() -> Iterator[None]:
-    """Silence GDAL's "Ignoring invalid WKT" warning while a CSV is read: the row is reported
-    by number instead (`missing_geometry_reasons`), in the reject file or the refusal."""
+    """Silence GDAL's "Ignoring invalid WKT" and "Non closed ring detected" warnings while a
+    file is read: the row is reported by number instead (`missing_geometry_reasons`,
+    `outline_reason`), in the reject file or the refusal."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Ignoring invalid WKT", category=RuntimeWarning)
+        warnings.filterwarnings("ignore", message="Non closed ring", category=RuntimeWarning)
         yield
 
 
@@ -441,8 +476,14 @@ def _zip_dataset(path: Path, archive: zipfile.ZipFile) -> str:
             "it must hold exactly one"
         )
     if found[0].lower().endswith(".shp"):
-        with archive.open(found[0]) as member:
-            header = member.read(100)
+        try:
+            with archive.open(found[0]) as member:
+                header = member.read(100)
+        except (zlib.error, zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise ImportRefused(
+                f"{path}: the zip's member {found[0]} is corrupt ({_short(exc)}); "
+                "download or zip the file again"
+            ) from exc
         _check_shp_length(header, archive.getinfo(found[0]).file_size, found[0])
     return f"/vsizip/{path.resolve()}/{found[0]}"
 
@@ -474,6 +515,10 @@ def _short(exc: Exception) -> str:
 class SourceCrs:
     srid: int
     label: str  # as recorded on the ImportRun
+    # Set when some features lie far from the rest: the lon/lat box every feature's centre
+    # must lie in, and that box in words for the rows rejected outside it.
+    keep_within: tuple[float, float, float, float] | None = None
+    outside_text: str = ""
 
 
 def _looks_like_degrees(bounds: tuple[float, float, float, float] | None) -> bool:
@@ -492,42 +537,117 @@ def source_crs(source: Source, srid: int | None = None) -> SourceCrs:
     """
     found = _declared_or_given_crs(source, srid)
     _check_srid_known(found.srid)  # PostGIS must know it to transform, whatever PROJ does
-    _check_lands_here(source, found)
-    return found
+    return _check_lands_here(source, found)
 
 
-def _check_lands_here(source: Source, crs: SourceCrs) -> None:
+def _check_lands_here(source: Source, crs: SourceCrs) -> SourceCrs:
     """Refuse a file whose coordinates, read in `crs`, fall outside the area the registry
-    measures in (its metric CRS's, widened by 5°). State-plane feet declared as Web Mercator
-    metres put a Jackson county file in Africa; degrees declared as state-plane feet put it
-    next to the false origin. Either is a wrong CRS, and must not be imported."""
+    measures in (its metric CRS's, widened by 5°), or outside where `crs` is used. State-plane
+    feet declared as Web Mercator metres put a Jackson county file in Africa; degrees declared
+    as state-plane feet put it next to the false origin. Either is a wrong CRS, and must not
+    be imported.
+
+    The whole file's bounding box decides when it lies inside that area (the usual case, at
+    no cost). Otherwise one stray feature must not condemn the file: its place is the median
+    of its features' centres, read for that, and when that lies inside, `crs` comes back with
+    the area (`keep_within`) for the features outside it to be rejected one by one.
+    """
+    if source.bounds is None or not source.features:
+        return crs
+    area, outside_text = _allowed_area(crs)
+    if _box_within(_bounds_in_degrees(source.bounds, crs.srid), area):
+        return crs
+    lon, lat = _median_centre_in_degrees(source, crs.srid)
+    if math.isfinite(lon) and math.isfinite(lat) and _box_within((lon, lat, lon, lat), area):
+        return dataclasses.replace(crs, keep_within=area, outside_text=outside_text)
+    raise _wrong_place(source, crs, lon, lat)
+
+
+def _wrong_place(source: Source, crs: SourceCrs, lon: float, lat: float) -> ImportRefused:
+    """The refusal of a file whose features, read in `crs`, lie mostly at (`lon`, `lat`)."""
     from parcels.queries import in_metric_domain, metric_domain_text
 
-    if source.bounds is None or not source.features:
-        return
-    west, south, east, north = source.bounds
-    try:
-        to_degrees = Transformer.from_crs(crs.srid, 4326, always_xy=True)
-        lon, lat = to_degrees.transform((west + east) / 2, (south + north) / 2)
-    except (CRSError, ProjError):
-        lon = lat = float("inf")
     if math.isfinite(lon) and math.isfinite(lat) and in_metric_domain(lon, lat):
         used = _outside_where_used(crs.srid, lon, lat)
-        if used is None:
-            return
-        raise ImportRefused(
+        return ImportRefused(
             f"{source.path.name}: read as {crs.label}, its features lie at lon {lon:.2f}, lat "
             f"{lat:.2f}, outside where that CRS is used ({used}): a neighbouring zone's CRS, "
             "most likely (Mississippi East for West). Give the real one with --srid, e.g. "
             "--srid 2255 for NAD83 / Mississippi West in US feet"
         )
     place = f"lie at lon {lon:.2f}, lat {lat:.2f}" if math.isfinite(lon) else "are nowhere"
-    raise ImportRefused(
+    return ImportRefused(
         f"{source.path.name}: read as {crs.label}, its features {place}, outside the "
         f"area this registry keeps land in ({metric_domain_text()}). The CRS is wrong (or the "
         "file is another region's): give the real one with --srid, e.g. --srid 2255 for NAD83 "
         "/ Mississippi West in US feet"
     )
+
+
+# How far outside the area where its CRS is used a feature may lie, in degrees (a state-plane
+# zone is a few degrees wide, so a file labelled with the next zone lands hundreds of km out).
+AREA_OF_USE_MARGIN = 1.0
+
+
+def _allowed_area(crs: SourceCrs) -> tuple[tuple[float, float, float, float], str]:
+    """The lon/lat box a feature read in `crs` may lie in: the registry's metric area, cut to
+    where the CRS is used (widened by a degree); and the box in words, for a reject reason."""
+    from parcels.queries import METRIC_DOMAIN, metric_domain_text
+
+    west, south, east, north = METRIC_DOMAIN
+    declared = CRS.from_epsg(crs.srid)
+    area = declared.area_of_use
+    if area is None:
+        return METRIC_DOMAIN, f"the area this registry keeps land in ({metric_domain_text()})"
+    used = (area.west - AREA_OF_USE_MARGIN, area.south - AREA_OF_USE_MARGIN,
+            area.east + AREA_OF_USE_MARGIN, area.north + AREA_OF_USE_MARGIN)  # fmt: skip
+    box = (max(west, used[0]), max(south, used[1]), min(east, used[2]), min(north, used[3]))
+    if _box_within(METRIC_DOMAIN, used):  # a CRS of the world: the registry's area binds
+        return box, f"the area this registry keeps land in ({metric_domain_text()})"
+    return box, (
+        f"where EPSG:{crs.srid} ({declared.name}) is used: longitude {area.west:g} to "
+        f"{area.east:g}, latitude {area.south:g} to {area.north:g}"
+    )
+
+
+def _box_within(inner: tuple[float, ...], outer: tuple[float, ...]) -> bool:
+    return (outer[0] <= inner[0] <= inner[2] <= outer[2]
+            and outer[1] <= inner[1] <= inner[3] <= outer[3])  # fmt: skip
+
+
+def _bounds_in_degrees(bounds: tuple[float, ...], srid: int) -> tuple[float, ...]:
+    """The lon/lat box around `bounds` read in EPSG:`srid` (its edges followed, not only its
+    corners); NaNs when PROJ cannot place it."""
+    try:
+        to_degrees = Transformer.from_crs(srid, 4326, always_xy=True)
+        return tuple(to_degrees.transform_bounds(*bounds, densify_pts=21))
+    except (CRSError, ProjError):
+        return (math.nan,) * 4
+
+
+def _median_centre_in_degrees(source: Source, srid: int) -> tuple[float, float]:
+    """Where most of the file lies: the median of its features' bounding-box centres, in
+    lon/lat; NaNs when there is no outline to read or PROJ cannot place it. Reads every
+    outline, so it is asked only when the file's bounding box is not where it should be."""
+    try:
+        with quiet_invalid_wkt():
+            _, _, wkbs, _ = pyogrio.raw.read(
+                source.gdal_path, layer=source.layer, columns=[], **source.open_options
+            )
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise ImportRefused(f"{source.path.name}: GDAL cannot read it ({_short(exc)})") from exc
+    bounds = shapely.bounds(shapely.from_wkb(wkbs, on_invalid="ignore"))
+    x = (bounds[:, 0] + bounds[:, 2]) / 2
+    y = (bounds[:, 1] + bounds[:, 3]) / 2
+    usable = np.isfinite(x) & np.isfinite(y)
+    if not usable.any():
+        return math.nan, math.nan
+    try:
+        to_degrees = Transformer.from_crs(srid, 4326, always_xy=True)
+        lon, lat = to_degrees.transform(float(np.median(x[usable])), float(np.median(y[usable])))
+    except (CRSError, ProjError):
+        return math.nan, math.nan
+    return float(lon), float(lat)
 
 
 def _outside_where_used(srid: int, lon: float, lat: float) -> str | None:
@@ -537,7 +657,7 @@ def _outside_where_used(srid: int, lon: float, lat: float) -> str | None:
     area = CRS.from_epsg(srid).area_of_use
     if area is None:
         return None
-    margin = 1.0
+    margin = AREA_OF_USE_MARGIN
     if (area.west - margin <= lon <= area.east + margin
             and area.south - margin <= lat <= area.north + margin):  # fmt: skip
         return None
@@ -625,6 +745,7 @@ def import_parcels(
     path = Path(path)
     source = open_source(path, layer)
     crs = source_crs(source, srid)
+    _check_has_attributes(source)
     mapping = resolve_mapping(
         source.columns, fields=fields, vacant_codes=vacant_codes, mapping_file=mapping_file
     )
@@ -646,6 +767,7 @@ def import_parcels(
                 if _after_staging:
                     _after_staging()
                 outcome = _process(staged, run, source, crs, mapping, jurisdiction, log)
+                _refuse_if_nothing_imports(run, outcome, source, reject_folder)
                 _check_retirement(outcome, len(staged.registry), source, allow_mass_retire,
                                   dry_run, log)  # fmt: skip
                 if dry_run:
@@ -663,6 +785,23 @@ def import_parcels(
     if held_interrupt.received:
         raise ImportCommittedInterrupt(run)
     return run
+
+
+def _refuse_if_nothing_imports(
+    run: ImportRun, outcome: Outcome, source: Source, reject_folder: Path
+) -> None:
+    """Refuse a file of which every feature was rejected (a WKT column of garbage, the wrong
+    CRS for every row): imported, it would change nothing but retire every parcel it does not
+    name, that is, all of them. The reject file is written and kept, to say why."""
+    if outcome.new or outcome.changed or outcome.unchanged or not outcome.rejected:
+        return
+    reject_file = _write_reject_file(run, source, outcome.problems, reject_folder)
+    raise NothingImportable(
+        f"{source.path.name}: no feature could be imported: all {outcome.rejected:,} were "
+        f"rejected; the reason for each is in {reject_file}. Fix the file (or the mapping) "
+        "and import it again. Nothing was changed",
+        reject_file,
+    )
 
 
 # A county's next file retires the parcels split, merged or renumbered since the last: a few
@@ -759,6 +898,8 @@ def _record_failure(
     if run.reject_file:
         Path(run.reject_file).unlink(missing_ok=True)
     run.refresh_from_db()
+    if isinstance(exc, NothingImportable):  # the reasons why, kept for the user to read
+        run.reject_file = str(exc.reject_file)
     run.status = ImportStatus.FAILED
     run.message = _failure_message(exc)
     run.source_sha256 = checksum.result()
@@ -930,7 +1071,7 @@ def _stage(
                             copy.write(memoryview(csv_bytes))  # sliced without copies
                         bar.update(rows)
             except psycopg.errors.CharacterNotInRepertoire as exc:  # raised as the COPY ends
-                raise _not_utf8(source, exc) from None
+                raise _not_utf8(source, exc, staged) from None
         row_nos, fids, keys = staged.known_repeats
         if row_nos:  # pghistory's wrapper breaks executemany: unnest
             cursor.execute(
@@ -942,10 +1083,15 @@ def _stage(
     return staged
 
 
-def _not_utf8(source: Source, exc: psycopg.Error) -> ImportRefused:
-    """The file's text is in another encoding than it says (GeoJSON must be UTF-8)."""
+def _not_utf8(source: Source, exc: psycopg.Error, staged: Staged) -> ImportRefused:
+    """The file's text is in another encoding than it says (GeoJSON must be UTF-8).
+
+    PostgreSQL names the line of the COPY, which counts only the rows sent: the unchanged
+    rows are not, so the file's row is found among the rows that were (`FileKeys`)."""
     line = re.search(r"line (\d+)", exc.diag.context or "")
-    where = f" (row {line[1]})" if line else ""
+    sent = np.concatenate([np.zeros(0, np.int64), *staged.keys.other_rows])
+    at = int(line[1]) - 1 if line else -1
+    where = f" (row {int(sent[at]) + 1})" if 0 <= at < len(sent) else ""
     return ImportRefused(
         f"{Path(source.path).name}: the text{where} is not UTF-8 ({exc.diag.message_primary}). "
         "Save the file as UTF-8 and import it again; for a shapefile, a .cpg file next to it "
@@ -1007,7 +1153,8 @@ def _hashed_batches(
             for batch in reader:
                 if batch.num_rows == 0:
                     continue
-                hashed = _hash_batch(batch, geometry_name, fid_name, mapping, fingerprint, staged)
+                hashed = _hash_batch(batch, geometry_name, fid_name, mapping, fingerprint, staged,
+                                     where=source.path.name)  # fmt: skip
                 staged.rows += batch.num_rows
                 yield hashed
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
@@ -1036,6 +1183,8 @@ def _hash_batch(
     mapping: FieldMapping,
     fingerprint: str,
     staged: Staged,
+    *,
+    where: str,
 ) -> _Hashed:
     n = batch.num_rows
     texts = {
@@ -1043,6 +1192,9 @@ def _hash_batch(
         for target in MAPPABLE
         for column in [mapping.columns.get(target)]
     }
+    apn_column = mapping.columns["apn"]
+    if pa.types.is_floating(batch.column(apn_column).type):
+        texts["apn"] = _float_apn_text(batch.column(apn_column), apn_column, staged.rows, where)
     wkbs = batch.column(geometry_name)
     staged.tally_kinds(wkb_kinds(wkbs), staged.rows)
     keys = apn_keys(texts["apn"])
@@ -1076,6 +1228,17 @@ def _stage_csv(hashed: _Hashed, staged: Staged) -> tuple[bytes, int]:
 
 
 def _as_text(array: pa.Array) -> pa.Array:
+    if isinstance(array.type, pa.ExtensionType):  # GDAL's arrow.json: an object, as JSON text
+        array = array.storage
+    if _is_list(array.type) and not pa.types.is_nested(array.type.value_type):
+        # A GeoJSON list (two owners, say): its values in one cell, as a county would write them
+        return pc.binary_join(pc.cast(array, pa.list_(pa.string())), LIST_SEPARATOR)
+    if pa.types.is_nested(array.type):  # lists of lists, objects: JSON text, a value at a time
+        return pa.array(
+            [None if v is None else json.dumps(v, ensure_ascii=False, default=str)
+             for v in array.to_pylist()],
+            pa.string(),
+        )  # fmt: skip
     if pa.types.is_floating(array.type):
         # 12.0 -> "12.0": keep one decimal form so the hash does not depend on the writer
         return pc.cast(array, pa.string())
@@ -1084,6 +1247,40 @@ def _as_text(array: pa.Array) -> pa.Array:
     if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
         return pc.cast(array, pa.string(), safe=False)
     return pc.cast(array, pa.string())
+
+
+LIST_SEPARATOR = "; "
+
+
+def _is_list(kind: pa.DataType) -> bool:
+    is_list = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
+    return any(test(kind) for test in is_list)
+
+
+# Above 2**53 a float no longer holds every integer: two PINs may read as one number.
+FLOAT_EXACT_INTEGERS = 2**53
+
+
+def _float_apn_text(array: pa.Array, column: str, first_row: int, where: str) -> pa.Array:
+    """APNs a file keeps as floating-point numbers, written as the integers they stand for
+    ("123456789012055", not "1.23456789012055e+14").
+
+    Refused when a value is not such an integer (it has decimals, or lies beyond where a float
+    holds integers exactly), naming the column and the row: the APN the county wrote is lost.
+    """
+    values = array.to_numpy(zero_copy_only=False).astype(np.float64)  # NaN where NULL
+    present = ~np.isnan(values)
+    inexact = present & ((np.floor(values) != values) | (np.abs(values) >= FLOAT_EXACT_INTEGERS))
+    if inexact.any():
+        at = int(np.flatnonzero(inexact)[0])
+        raise ImportRefused(
+            f"{where}: the APN column '{column}' holds floating-point numbers, and row "
+            f"{first_row + at + 1}'s ({float(values[at])!r}) is not a whole number a float keeps "
+            "exactly: APNs stored as numbers lose digits. Export the file with the APN column "
+            "as text, then import it again"
+        )
+    whole = pa.array(np.where(present, values, 0).astype(np.int64), mask=~present)
+    return pc.cast(whole, pa.string())
 
 
 def _hex_bytea(array: pa.Array) -> pa.Array:
@@ -1176,7 +1373,9 @@ def _process(
         outcome.retiring = staged.keys.gone(staged.registry)
         outcome.retired = len(outcome.retiring)
         log("clt: checking and transforming new and changed outlines")
-        cursor.execute(PREPARE_SQL, _prepare_params(mapping, crs, source, run))
+        _prepare(cursor, _prepare_params(mapping, crs, source, run))
+        if crs.keep_within:
+            _reject_far_off(cursor, crs)
         cursor.execute(
             """SELECT count(*) FILTER (WHERE reject IS NULL AND parcel_id IS NULL),
                       count(*) FILTER (WHERE reject IS NULL AND parcel_id IS NOT NULL),
@@ -1186,8 +1385,118 @@ def _process(
         outcome.new, outcome.changed, outcome.repaired = cursor.fetchone()
         cursor.execute(PROBLEMS_SQL)
         outcome.problems = _explain_missing_geometry(source, cursor.fetchall())
+        outcome.problems = _reword_repeats_of_rejected(outcome.problems, repeats)
         outcome.rejected = sum(1 for p in outcome.problems if p[3] == "rejected")
     return outcome
+
+
+def _prepare(cursor, params: dict) -> None:
+    """Run PREPARE_SQL; rows whose outline PostGIS cannot even parse are rejected, not fatal.
+
+    ST_GeomFromWKB raises, failing the whole statement, on an outline GDAL reads but PostGIS
+    refuses (a ring left open, a ring of fewer than four points). Testing each row first would
+    cost the normal path a subtransaction per row, so the statement runs in a savepoint; only
+    when it fails are the offending rows found (`_unparsable_outlines`), their outline set
+    aside and the statement run again, and then they are rejected with the reason.
+    """
+    try:
+        with transaction.atomic():
+            cursor.execute(PREPARE_SQL, params)
+        return
+    except InternalError as exc:  # PostGIS raises its parse errors as XX000
+        failure = exc
+    unparsable = _unparsable_outlines(cursor, params["srid"])
+    if not unparsable:
+        raise failure
+    rows, reasons = [list(column) for column in zip(*unparsable, strict=True)]
+    cursor.execute("UPDATE parcel_stage SET wkb = NULL WHERE row_no = ANY(%s)", [rows])
+    cursor.execute(PREPARE_SQL, params)
+    cursor.execute(
+        """UPDATE parcel_ready r SET reject = u.reason
+           FROM unnest(%s::int[], %s::text[]) AS u(row_no, reason)
+           WHERE r.row_no = u.row_no AND r.reject = 'no geometry'""",
+        [rows, reasons],
+    )
+
+
+def _reject_far_off(cursor, crs: SourceCrs) -> None:
+    """Reject the rows whose outline lies outside the area `crs` allows: a stray feature far
+    from the rest of the file (at the CRS's false origin, say). Run only for a file whose
+    bounding box reaches outside that area (`_check_lands_here`)."""
+    cursor.execute(
+        """UPDATE parcel_ready r
+           SET reject = format('lies at lon %%s, lat %%s, outside %%s',
+                               round(ST_X(c)::numeric, 2), round(ST_Y(c)::numeric, 2),
+                               %(outside)s)
+           FROM (SELECT row_no, ST_Centroid(geom) AS c FROM parcel_ready
+                 WHERE reject IS NULL) centre
+           WHERE r.row_no = centre.row_no
+             AND NOT ST_Intersects(centre.c, ST_MakeEnvelope(%(west)s, %(south)s, %(east)s,
+                                                             %(north)s, 4326))""",
+        {**dict(zip(("west", "south", "east", "north"), crs.keep_within, strict=True)),
+         "outside": crs.outside_text},
+    )  # fmt: skip
+
+
+# Why PostGIS cannot read an outline, or NULL. A subtransaction per call (the EXCEPTION
+# clause), so it is created and run only once PREPARE_SQL has failed.
+OUTLINE_PROBLEM_SQL = """
+CREATE OR REPLACE FUNCTION pg_temp.outline_problem(wkb bytea, srid integer) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ST_Transform(ST_Force2D(ST_GeomFromWKB(wkb, srid)), 4326);
+    RETURN NULL;
+EXCEPTION WHEN internal_error OR data_exception THEN
+    RETURN SQLERRM;
+END $$
+"""
+
+# The outline of each row to be checked that PostGIS cannot read, with PostGIS's reason.
+UNPARSABLE_SQL = """
+SELECT row_no, problem
+FROM (SELECT s.row_no, pg_temp.outline_problem(s.wkb, %(srid)s) AS problem
+      FROM parcel_rows r JOIN parcel_stage s USING (row_no)
+      WHERE r.key_reject IS NULL AND s.wkb IS NOT NULL) checked
+WHERE problem IS NOT NULL ORDER BY row_no
+"""
+
+
+def _unparsable_outlines(cursor, srid: int) -> list[tuple[int, str]]:
+    """(row, reason) of each staged outline PostGIS cannot parse or transform."""
+    cursor.execute(OUTLINE_PROBLEM_SQL)
+    cursor.execute(UNPARSABLE_SQL, {"srid": srid})
+    return [(row_no, outline_reason(problem)) for row_no, problem in cursor.fetchall()]
+
+
+def outline_reason(message: str) -> str:
+    """A reject reason for an outline that PostGIS or GEOS refused to read, from their message."""
+    lowered = message.lower()
+    if "closed" in lowered:
+        return "ring not closed (its last point must repeat its first)"
+    if "four points" in lowered or "must be 0 or >= 4" in lowered or "more points" in lowered:
+        return "too few points in a ring (a ring needs four, the last repeating the first)"
+    return f"unreadable outline ({_short(Exception(message))})"
+
+
+def _reword_repeats_of_rejected(
+    problems: list[tuple], repeats: list[tuple[str, int, str]]
+) -> list[tuple]:
+    """The problems, with the later rows of a repeated APN whose first row was rejected too
+    told so: "the first is kept" would be untrue, as no row of that APN is imported."""
+    rejected = {row_no: reason for row_no, _, _, kind, reason in problems if kind == "rejected"}
+    fallen = {key: (first, rows) for key, first, rows in repeats if first in rejected}
+    if not fallen:
+        return problems
+    reworded = []
+    for row_no, fid, apn, kind, reason in problems:
+        if apn in fallen and row_no != fallen[apn][0]:
+            first, rows = fallen[apn]
+            reason = (
+                f"APN '{apn}' appears more than once (rows {rows}); the first, row {first}, is "
+                f"rejected too ({rejected[first]}), so none of them is imported"
+            )
+        reworded.append((row_no, fid, apn, kind, reason))
+    return reworded
 
 
 def _explain_missing_geometry(source: Source, problems: list[tuple]) -> list[tuple]:
@@ -1510,15 +1819,31 @@ def _write_reject_file(
 
 
 def _original_attributes(source: Source, fids: list[int | None]) -> dict[int, dict]:
+    """The attributes of the features `fids`, by fid, as cells for the reject file (lists and
+    objects as `_as_text` writes them: pandas cannot hold GDAL's list fields)."""
     wanted = sorted({int(f) for f in fids if f is not None})
     if not wanted or not source.columns:
         return {}
     try:
-        table = pyogrio.read_dataframe(
-            source.gdal_path, layer=source.layer, fids=wanted, read_geometry=False,
-            fid_as_index=True, datetime_as_string=True, **source.open_options,
-        )  # fmt: skip
+        with quiet_invalid_wkt():  # GeoJSON parses every outline, even when not asked for
+            meta, table = pyogrio.raw.read_arrow(
+                source.gdal_path, layer=source.layer, fids=wanted, read_geometry=False,
+                return_fids=True, datetime_as_string=True, **source.open_options,
+            )  # fmt: skip
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError):
         return {}  # a driver without random access: the file still names row and APN
-    table = table.astype(object).where(table.notna(), "")
-    return {int(fid): row for fid, row in zip(table.index, table.to_dict("records"), strict=True)}
+    read = table.column(meta.get("fid_column") or "OGC_FID").to_pylist()
+    cells = {
+        name: _cells(table.column(name).combine_chunks())
+        for name in source.columns
+        if name in table.column_names
+    }
+    return {int(fid): {name: values[at] for name, values in cells.items()}
+            for at, fid in enumerate(read)}  # fmt: skip
+
+
+def _cells(array: pa.Array) -> list:
+    """A column's values for csv.writer: NULL as an empty cell, lists and objects as text."""
+    if isinstance(array.type, pa.ExtensionType) or pa.types.is_nested(array.type):
+        array = _as_text(array)
+    return ["" if value is None else value for value in array.to_pylist()]
