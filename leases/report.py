@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -31,6 +30,7 @@ from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, S
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from clt.spreadsheets import spreadsheet_safe
 from leases.models import (
     GroundLease,
     LeaseStatus,
@@ -477,18 +477,6 @@ def report_csv(report: StewardshipReport) -> str:
     writer.writerow(CSV_COLUMNS)
     writer.writerows(tuple(map(spreadsheet_safe, row)) for row in report_rows(report))
     return out.getvalue()
-
-
-# A cell a spreadsheet would run as a formula: one starting with = + @ tab or CR, or with a
-# minus that does not start a plain number. The rule of the map exports
-# (maps.exporting.SPREADSHEET_FORMULA), kept here so the leases app does not import maps.
-SPREADSHEET_FORMULA = re.compile(r"^([=+@\t\r]|-(?![0-9.]+$))")
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """The cell with a leading apostrophe if it would start a formula (a lease reference typed
-    "=1+2"), the OWASP advice, which spreadsheets show as text; figures stay as they are."""
-    return f"'{cell}" if SPREADSHEET_FORMULA.match(cell) else cell
 
 
 def text(value) -> str:

@@ -38,6 +38,7 @@ from django.db import connection
 from django.db.models import Count, Max
 from django.db.models.expressions import RawSQL
 
+from clt.spreadsheets import FORMULA_START
 from maps.layers import Layer
 from maps.ogcapi import crs as crs_registry
 from maps.ogcapi.crs import Crs
@@ -178,20 +179,14 @@ def geojson_chunks(export: Export, meta: dict) -> Iterator[bytes]:
     yield b"]}\n"
 
 
-# A text cell a spreadsheet would run as a formula (CSV injection): = + @, a tab or carriage
-# return first, or a minus that does not start a number. County files and staff entries are
-# not trusted to be free of them; an amount such as "-12.50" stays a number.
-SPREADSHEET_FORMULA = r"^([=+@\t\r]|-(?![0-9.]+$))"
-
-
 def csv_cell_sql(name: str, field_type: str) -> str:
-    """The column as a CSV cell: a text value that would start a spreadsheet formula gets a
-    leading apostrophe, the OWASP advice, which spreadsheets show as text; others as they are."""
+    """The column as a CSV cell, made safe in SQL as `clt.spreadsheets.spreadsheet_safe` makes
+    a cell in Python: a text value that would start a formula gets a leading apostrophe."""
     column = f'f."{name}"'
     if field_type != "string":
         return column
     return (
-        f"CASE WHEN {column} ~ '{SPREADSHEET_FORMULA}' THEN '''' || {column} "
+        f"CASE WHEN {column} ~ '{FORMULA_START}' THEN '''' || {column} "
         f'ELSE {column} END AS "{name}"'
     )
 
