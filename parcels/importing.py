@@ -629,14 +629,7 @@ def _median_centre_in_degrees(source: Source, srid: int) -> tuple[float, float]:
     """Where most of the file lies: the median of its features' bounding-box centres, in
     lon/lat; NaNs when there is no outline to read or PROJ cannot place it. Reads every
     outline, so it is asked only when the file's bounding box is not where it should be."""
-    try:
-        with quiet_invalid_wkt():
-            _, _, wkbs, _ = pyogrio.raw.read(
-                source.gdal_path, layer=source.layer, columns=[], **source.open_options
-            )
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise ImportRefused(f"{source.path.name}: GDAL cannot read it ({_short(exc)})") from exc
-    bounds = shapely.bounds(shapely.from_wkb(wkbs, on_invalid="ignore"))
+    bounds = shapely.bounds(shapely.from_wkb(read_outlines(source), on_invalid="ignore"))
     x = (bounds[:, 0] + bounds[:, 2]) / 2
     y = (bounds[:, 1] + bounds[:, 3]) / 2
     usable = np.isfinite(x) & np.isfinite(y)
@@ -648,6 +641,20 @@ def _median_centre_in_degrees(source: Source, srid: int) -> tuple[float, float]:
     except (CRSError, ProjError):
         return math.nan, math.nan
     return float(lon), float(lat)
+
+
+def read_outlines(source: Source) -> np.ndarray:
+    """Every feature's outline as WKB (None where it has none), without its attributes: read
+    again, only on the paths that must look at each outline (a file in an odd place, an
+    outline GEOS refused)."""
+    try:
+        with quiet_invalid_wkt():
+            _, _, wkbs, _ = pyogrio.raw.read(
+                source.gdal_path, layer=source.layer, columns=[], **source.open_options
+            )
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise ImportRefused(f"{source.path.name}: GDAL cannot read it ({_short(exc)})") from exc
+    return wkbs
 
 
 def _outside_where_used(srid: int, lon: float, lat: float) -> str | None:

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pyogrio
 import pyogrio.errors
-import pyogrio.raw
 import shapely
 from django.db import connection, transaction
 from pyproj import Transformer
@@ -27,6 +26,7 @@ from parcels.importing import (
     open_source,
     outline_reason,
     quiet_invalid_wkt,
+    read_outlines,
     source_crs,
 )
 from parcels.models import Overlay
@@ -171,10 +171,7 @@ def _read(source: Source):
 def _unreadable_outline(source: Source) -> ImportRefused:
     """The refusal naming the first row whose outline GEOS cannot read (a ring left open, a
     ring of fewer than four points), found by reading the outlines again as WKB."""
-    with quiet_invalid_wkt():
-        _, _, wkbs, _ = pyogrio.raw.read(
-            source.gdal_path, layer=source.layer, columns=[], **source.open_options
-        )
+    wkbs = read_outlines(source)
     present = np.array([wkb is not None for wkb in wkbs], dtype=bool)
     unreadable = np.flatnonzero(present & shapely.is_missing(
         shapely.from_wkb(wkbs, on_invalid="ignore")
