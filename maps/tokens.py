@@ -73,6 +73,15 @@ def latest_last_day(today: dt.date | None = None) -> dt.date:
         return today.replace(year=today.year + LONGEST_LIFE_YEARS, day=28)
 
 
+def check_expiry(expires_at: dt.datetime) -> None:
+    """Refuse the expiry a new token is given when it has passed (a year typed wrong: the token
+    would only ever answer "expired"), or lies beyond LONGEST_LIFE_YEARS (`check_last_day`)."""
+    if expires_at <= timezone.now():
+        raise ValueError("That moment has passed: a new token expires in the future (or leave it "
+                         "empty)")  # fmt: skip
+    check_last_day(timezone.localdate(expires_at))
+
+
 def check_last_day(day: dt.date) -> None:
     """Refuse a last day beyond LONGEST_LIFE_YEARS from today, saying the latest allowed."""
     latest = latest_last_day()

@@ -97,3 +97,17 @@ def test_the_admin_issues_no_token_already_expired_or_beyond_the_calendar(admin_
     from maps.models import AccessToken
 
     assert not AccessToken.objects.exists()
+
+
+def test_the_admin_keeps_a_tokens_ten_years_as_the_cli_does(admin_client):
+    planner = factories.user("planner", is_staff=True)
+    far = timezone.localdate().replace(year=timezone.localdate().year + 11, day=1)
+    response = admin_client.post(
+        "/admin/maps/accesstoken/add/",
+        {"user": planner.pk, "name": "QGIS", "expires_at_0": far.isoformat(),
+         "expires_at_1": "12:00:00"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "a token lives at most 10 years" in response.context["adminform"].form.errors[
+        "expires_at"
+    ][0]
