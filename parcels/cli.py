@@ -100,9 +100,11 @@ def import_parcels(path, jurisdiction, srid, layer, mapping_file, fields, vacant
                 progress=not quiet, log=say,
             )  # fmt: skip
         except ImportCommittedInterrupt as interrupt:
+            committed = interrupt.run
+            warning = f"\n{committed.message}" if committed.message else ""
             raise click.ClickException(
                 f"interrupted during the commit, which completed: the import was committed "
-                f"(import run {interrupt.run.pk}: {_counts_text(interrupt.run)})"
+                f"(import run {committed.pk}: {_counts_text(committed)}){warning}"
             ) from None
         except KeyboardInterrupt:
             raise click.ClickException("interrupted: nothing was imported") from None
@@ -110,6 +112,8 @@ def import_parcels(path, jurisdiction, srid, layer, mapping_file, fields, vacant
     say(f"clt: {verb} {path.name}: {_counts_text(run)} (import run {run.pk})")
     if run.reject_file:
         say(f"clt: rejected and repaired features are listed in {run.reject_file}")
+    if run.message:  # a run that succeeded (or a dry run) keeps only its warnings there
+        say(f"clt: {run.message}")
 
 
 def _counts_text(run) -> str:
@@ -151,10 +155,10 @@ def import_layer(path, kind, name_field, srid, layer, replace, quiet) -> None:
 def _finder_options(function):
     """The finder's filters, shared by vacant-lots, adjacent-lots and assemblages."""
     options = [
-        click.option("--min-area-m2", help="Smallest lot area, m²."),
-        click.option("--max-area-m2", help="Largest lot area, m²."),
-        click.option("--min-acres", help="Smallest lot area, acres."),
-        click.option("--max-acres", help="Largest lot area, acres."),
+        click.option("--min-area-m2", help="Smallest area of each lot, m²."),
+        click.option("--max-area-m2", help="Largest area of each lot, m²."),
+        click.option("--min-acres", help="Smallest area of each lot, acres."),
+        click.option("--max-acres", help="Largest area of each lot, acres."),
         click.option("--land-use", help="Land-use codes, comma-separated."),
         click.option("--zoning", help="Zoning codes, comma-separated (R-1,R-2)."),
         click.option("--tax-status", help="current, delinquent, forfeited (comma-separated)."),
@@ -165,7 +169,12 @@ def _finder_options(function):
         click.option("--address", help="An address in the registry to measure distance from."),
         click.option("--within-m", help="Only lots within this many metres of --near/--address."),
         click.option("--near-holdings-m", help="Only lots within this many metres of trust land."),
-        click.option("--outside-flood", is_flag=True, help="Skip lots touching a flood zone."),
+        click.option(
+            "--outside-flood",
+            is_flag=True,
+            help="Skip lots touching a flood zone (refused when none is loaded: "
+            "clt import-layer FILE --kind flood-zone).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -250,8 +259,10 @@ def adjacent_lots(tolerance_m, fmt, **options) -> None:
 @click.option(
     "--tolerance-m", default="2", show_default=True, help="Gap (metres) still counted as touching."
 )
-@click.option("--min-lots", default="2", show_default=True)
-@click.option("--min-total-m2", help="Smallest combined area, m².")
+@click.option("--min-lots", default="2", show_default=True, help="Fewest lots in a group.")
+@click.option(
+    "--min-total-m2", help="Smallest combined area of a group, m² (--min-area-m2: of each lot)."
+)
 @click.option("--limit", default="100", show_default=True)
 @FORMAT
 def assemblages(tolerance_m, min_lots, min_total_m2, limit, fmt, **options) -> None:

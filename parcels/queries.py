@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Least
+from django.utils import timezone
 
 METRIC_SRID = 26995  # NAD83 / Mississippi West, metres (parcels.models.METRIC_SRID)
 SQM_PER_ACRE = 4046.8564224
@@ -117,7 +118,7 @@ class ParcelQuerySet(models.QuerySet):
 
     def held_by_trust(self, on: dt.date | None = None) -> ParcelQuerySet:
         """Parcels that belong to a holding of the trust on `on` (today if omitted)."""
-        on = on or dt.date.today()
+        on = on or timezone.localdate()
         held = Q(holdingparcel__began_on__lte=on) & (
             Q(holdingparcel__ended_on__isnull=True) | Q(holdingparcel__ended_on__gt=on)
         )
@@ -247,16 +248,26 @@ class ParcelQuerySet(models.QuerySet):
 def _held_membership(on: dt.date | None):
     from parcels.models import HoldingParcel
 
-    on = on or dt.date.today()
+    on = on or timezone.localdate()
     return HoldingParcel.objects.filter(
         Q(began_on__lte=on), Q(ended_on__isnull=True) | Q(ended_on__gt=on)
     )
 
 
+def held_memberships(on: dt.date | None = None):
+    """Which parcels the trust holds on `on` (today if omitted), and in which holding: the
+    memberships in force then, of holdings the trust has then (`HoldingQuerySet.current`), so
+    a membership left open on a holding that has ended does not count as held."""
+    from parcels.models import Holding
+
+    on = on or timezone.localdate()
+    return _held_membership(on).filter(holding__in=Holding.objects.current(on))
+
+
 class HoldingQuerySet(models.QuerySet):
     def current(self, on: dt.date | None = None) -> HoldingQuerySet:
         """Holdings the trust had on `on` (today if omitted): acquired by then, not yet ended."""
-        on = on or dt.date.today()
+        on = on or timezone.localdate()
         return self.filter(Q(acquired_on__lte=on), Q(ended_on__isnull=True) | Q(ended_on__gt=on))
 
 
@@ -359,7 +370,7 @@ def touching_holdings(
     of a few centimetres to a metre. `candidate_ids` restricts the lots (the finder's filters).
     Ordered by gap, then APN.
     """
-    on = on or dt.date.today()
+    on = on or timezone.localdate()
     where, params = window.sql("v.geom_m")
     held_window, held_params = window.sql("p.geom_m", tolerance_m)
     candidates = "AND v.id = ANY(%s)" if candidate_ids is not None else ""
@@ -406,7 +417,7 @@ def assemblages(
     gaps up to the tolerance (buffer out by half, union, buffer back). Lots the trust already
     holds are not candidates (they are the land a group may touch).
     """
-    on = on or dt.date.today()
+    on = on or timezone.localdate()
     where, params = window.sql("v.geom_m")
     held_window, held_params = window.sql("p.geom_m")
     candidates = "AND v.id = ANY(%s)" if candidate_ids is not None else ""
