@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -15,16 +16,19 @@ from django.utils import timezone
 
 from clt.history import recorded
 from leases.models import (
+    SETTLED_AT_RESALE,
     GroundLease,
     LeaseFeeChange,
     LeaseStatus,
     MonitoringEvent,
     MonitoringStatus,
+    MonitoringType,
     Party,
     Resale,
     check_lease_parcels,
 )
-from parcels.models import Parcel
+from leases.resale.money import format_money
+from parcels.models import Holding, Parcel
 
 
 def lease_create(
@@ -52,7 +56,31 @@ def lease_create(
             lease=lease, effective_on=lease.starts_on, fee_monthly=lease.fee_monthly,
             reason="fee at signing",
         )
+        holding_unlist_for(lease)
     return lease
+
+
+def holding_unlist_for(lease: GroundLease) -> Holding | None:
+    """Take the lease's holding off the public "available now" list, if it is on it and the
+    lease takes the home: a lease in force or starting later (a lease entered as history,
+    ended before today, leaves the list as it is). Returns the holding it unlisted.
+
+    Run it inside the named action that signed or passed the lease. The flag, not a query on
+    leases, is what the public map reads: during a resale the seller still holds the lease
+    while the home is offered to the next household.
+    """
+    holding = lease.holding
+    _, stops_on = lease.period()
+    if not holding.available or (stops_on is not None and stops_on <= timezone.localdate()):
+        return None
+    holding.available = False
+    holding.save(update_fields=["available"])
+    return holding
+
+
+def unlisted_message(holding: Holding) -> str:
+    """What staff are told when a lease took a home off the available list."""
+    return f"{holding} is no longer listed as available."
 
 
 def fee_change(
@@ -153,25 +181,110 @@ def resale_close(*, resale: Resale, closed_on: dt.date, user=None) -> GroundLeas
     with recorded("resale_close", user):
         resale.closed_on = closed_on
         resale.save(update_fields=["closed_on"])
-        return lease_pass_to_buyer(resale=resale)
+        lease_pass_to_buyer(resale=resale)
+    return resale.lease
 
 
-def lease_pass_to_buyer(*, resale: Resale) -> GroundLease:
-    """The lease after `resale` closed: the buyer is the lessee, at the agreed price and date.
+@dataclass(frozen=True)
+class Closing:
+    """What a closing did to the lease besides passing it, for staff to read (`messages`)."""
+
+    resale: Resale
+    arrears_collected: Decimal
+    default_cured: bool
+    events_settled: tuple[MonitoringEvent, ...]
+    unlisted: Holding | None
+
+    def messages(self) -> list[str]:
+        """The closing in sentences: who holds the lease now, and what was settled."""
+        lease, said = self.resale.lease, []
+        said.append(f"Lease {lease.reference} passed to {self.resale.buyer}.")
+        if self.arrears_collected:
+            said.append(
+                f"The seller's arrears of {format_money(self.arrears_collected)} were "
+                "collected from the sale (recorded on the resale); the lease owes nothing now."
+            )
+        if self.default_cured:
+            said.append("The lease was in default: it is active again for the buyer.")
+        if self.events_settled:
+            labels = ", ".join(MonitoringType(event.type).label for event in self.events_settled)
+            said.append(
+                f"{len(self.events_settled)} of the seller's open monitoring events resolved as "
+                f"settled at the closing: {labels}."
+            )
+        if self.unlisted is not None:
+            said.append(unlisted_message(self.unlisted))
+        return said
+
+
+def lease_pass_to_buyer(*, resale: Resale) -> Closing | None:
+    """The lease after `resale` closed: the buyer is the lessee, at the agreed price and date,
+    and the seller's debts and household matters are settled (`lease_settle_seller`).
 
     The step `resale_close` and the admin (a resale saved with its closing date) both take; run
     it inside their named action. A resale that closed before the lease's current purchase date
-    is history (the home has changed hands since), so it leaves the lease as it is. A closing
-    that would pass the lease is refused (ValidationError, nothing written) when the seller
-    is not a lessee or the lease was not in force on the closing date (`closing_errors`).
+    is history (the home has changed hands since), so it leaves the lease as it is (None). A
+    closing that would pass the lease is refused (ValidationError, nothing written) when the
+    seller is not a lessee or the lease was not in force on the closing date (`closing_errors`).
     """
     lease = resale.lease
     if resale.closed_on is None or resale.closed_on < lease.purchase_date:
-        return lease
+        return None
     errors = closing_errors(lease=lease, seller=resale.seller, closed_on=resale.closed_on)
     if errors:
         raise ValidationError(errors)
-    return lease_take_purchase(lease=lease, resale=resale)
+    lease_take_purchase(lease=lease, resale=resale)
+    return lease_settle_seller(lease=lease, resale=resale)
+
+
+def lease_settle_seller(*, lease: GroundLease, resale: Resale) -> Closing:
+    """Settle the seller's side of `lease` at `resale`'s closing, so the buyer starts clean.
+
+    The seller's arrears are collected from the sale proceeds (the lease's own rule: "collected
+    at sale"): recorded on the resale, cleared on the lease. A lease in default is active again:
+    the default was the seller's. The seller's open monitoring events about the household
+    (`SETTLED_AT_RESALE`) are resolved on the closing day; those about the home stay open. The
+    home is no longer offered (`holding_unlist_for`). Each write is a save, so the history keeps
+    the seller's figures under the closing's named action.
+    """
+    collected = lease.arrears
+    if collected:
+        resale.arrears_collected = collected
+        resale.save(update_fields=["arrears_collected"])
+    cured = lease.status == LeaseStatus.IN_DEFAULT
+    if collected or cured:
+        lease.arrears = Decimal("0.00")
+        lease.status = LeaseStatus.ACTIVE if cured else lease.status
+        lease.save(update_fields=["arrears", "status"])
+    return Closing(
+        resale=resale,
+        arrears_collected=collected,
+        default_cured=cured,
+        events_settled=settle_seller_events(lease, resale),
+        unlisted=holding_unlist_for(lease),
+    )
+
+
+def settle_seller_events(lease: GroundLease, resale: Resale) -> tuple[MonitoringEvent, ...]:
+    """Resolve, on the closing day, the seller's open events about the household: those of a
+    kind in `SETTLED_AT_RESALE` opened by the closing day (a later one is the buyer's)."""
+    events = lease.monitoring.filter(
+        status__in=[MonitoringStatus.OPEN, MonitoringStatus.IN_PROGRESS],
+        type__in=SETTLED_AT_RESALE,
+        on__lte=resale.closed_on,
+    ).order_by("on", "pk")
+    note = (
+        f"Settled at the resale closing on {resale.closed_on.isoformat()}: the lease passed "
+        f"from {resale.seller} to {resale.buyer}."
+    )
+    settled = []
+    for event in events:
+        event.status = MonitoringStatus.RESOLVED
+        event.resolved_on = resale.closed_on
+        event.notes = f"{event.notes}\n{note}".strip()
+        event.save(update_fields=["status", "resolved_on", "notes"])
+        settled.append(event)
+    return tuple(settled)
 
 
 def lease_take_purchase(*, lease: GroundLease, resale: Resale) -> GroundLease:

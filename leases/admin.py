@@ -2,7 +2,8 @@
 
 Private data lives in these models, so every page here is for logged-in staff only (the admin
 site's own rule). The lease page shows today's maximum resale price, line by line, from the
-lease's stored formula (`leases.pricing`).
+lease's stored formula (`leases.pricing`); for a lease that has ended, that it ended, and the
+price on its last day.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import logging
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import TextField
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,7 +23,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from leases.actions import lease_follow_corrected_closing, lease_pass_to_buyer
+from leases.actions import (
+    Closing,
+    holding_unlist_for,
+    lease_follow_corrected_closing,
+    lease_pass_to_buyer,
+    unlisted_message,
+)
 from leases.forms import CapitalImprovementForm, ResaleForm
 from leases.models import (
     Appraisal,
@@ -38,8 +46,8 @@ from leases.models import (
     SourceDocument,
     check_lease_parcels,
 )
-from leases.pricing import max_resale_price
-from leases.resale import FormulaError
+from leases.pricing import max_resale_price, not_on_record_needed
+from leases.resale import FormulaError, MissingInput
 from parcels.admin import RecordedAdmin, section
 from parcels.folding import SEARCH_HELP, folded_search
 
@@ -125,6 +133,8 @@ class LeaseFeeChangeInline(admin.TabularInline):
 class MonitoringEventInline(admin.TabularInline):
     model = MonitoringEvent
     extra = 0
+    # The admin's 48-em notes box made each row 1690 px wide: Delete? was off a desktop screen.
+    formfield_overrides = {TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})}}
 
 
 class AppraisalInline(admin.TabularInline):
@@ -143,11 +153,12 @@ class RepairDeductionInline(admin.TabularInline):
     extra = 0
 
 
-class ResaleInline(admin.TabularInline):
+class ResaleInline(admin.StackedInline):  # ten columns in a row were 2,000 px wide
     model = Resale
     form = ResaleForm
     extra = 0
     autocomplete_fields = ["seller", "buyer"]
+    readonly_fields = ["arrears_collected"]  # written by the closing (lease_settle_seller)
 
 
 class LeaseSourceInline(admin.TabularInline):
@@ -164,14 +175,53 @@ def dollars(amount: Decimal) -> str:
     return f"{sign}${abs(amount):,.2f}"
 
 
-def price_breakdown(lease: GroundLease, on: dt.date) -> SafeString:
-    """The lease's maximum resale price on `on`, every line, as HTML; or why there is none."""
+def price_panel(lease: GroundLease, today: dt.date) -> SafeString:
+    """The lease page's resale price: today's, every line; for a lease that has ended, that it
+    ended and when, with the price on its last day, named as such (what the trust's purchase
+    option paid on a surrender), never a price for today."""
+    _, stops_on = lease.period()
+    if stops_on is None or stops_on >= today:  # a sale may close on the lease's last day
+        return price_breakdown(lease, today)
+    return format_html(
+        "{}{}", lease_ended(lease, stops_on), price_breakdown(lease, stops_on, ended=True)
+    )
+
+
+def lease_ended(lease: GroundLease, stops_on: dt.date) -> SafeString:
+    """That the lease has ended, when and why, and its last resale, as HTML."""
+    if lease.ended_on is not None:
+        why = lease.get_status_display().lower()
+        why += f": {lease.end_reason}" if lease.end_reason else ""
+        ended = format_html("This lease ended on {} ({})", stops_on.isoformat(), why)
+    else:
+        ended = format_html("This lease's term ran out on {}", stops_on.isoformat())
+    last = lease.resales.filter(closed_on__isnull=False).order_by("-closed_on", "-pk").first()
+    sold = ""
+    if last is not None:
+        sold = format_html(
+            " Its last resale closed on {} at {} (formula price {}).",
+            last.closed_on.isoformat(), dollars(last.agreed_price), dollars(last.formula_price),
+        )  # fmt: skip
+    return format_html(
+        '<p class="clt-lease-ended"><strong>{}, so it has no resale price today.</strong>{}</p>',
+        ended, sold,
+    )  # fmt: skip
+
+
+def price_breakdown(lease: GroundLease, on: dt.date, *, ended: bool = False) -> SafeString:
+    """The lease's maximum resale price on `on`, every line, as HTML; or why there is none.
+
+    `ended`: `on` is the day the lease ended, and the page says so."""
+    when = f"{on.isoformat()}, the day the lease ended" if ended else on.isoformat()
     try:
         result = max_resale_price(lease, on=on)
-    except FormulaError as exc:
+    except MissingInput as exc:
         return format_html(
-            '<p class="errornote clt-price-error">No price on {}: {}</p>', on.isoformat(), exc
-        )
+            '<p class="errornote clt-price-error">No price on {}: {}</p>',
+            when, missing_input(lease, on, exc),
+        )  # fmt: skip
+    except FormulaError as exc:
+        return format_html('<p class="errornote clt-price-error">No price on {}: {}</p>', when, exc)
     except (ValueError, ArithmeticError) as exc:
         # Figures no formula was written for (a date at the edge of the calendar, an amount
         # past any decimal): the admin would show a bare "-" for them, so say so instead.
@@ -180,7 +230,7 @@ def price_breakdown(lease: GroundLease, on: dt.date) -> SafeString:
             '<p class="errornote clt-price-error">No price on {}: the lease\'s figures are '
             "outside what the formula can compute ({}). Check its purchase price and date "
             "({}, {}) and the formula's rates.</p>",
-            on.isoformat(), exc, dollars(lease.purchase_price), lease.purchase_date.isoformat(),
+            when, exc, dollars(lease.purchase_price), lease.purchase_date.isoformat(),
         )  # fmt: skip
     lines = [
         {
@@ -192,9 +242,70 @@ def price_breakdown(lease: GroundLease, on: dt.date) -> SafeString:
     ]
     html = render_to_string(
         "admin/leases/groundlease/resale_price.html",
-        {"lines": lines, "price": dollars(result.price), "on": on},
+        {"lines": lines, "price": dollars(result.price), "on": on, "ended": ended},
     )
     return mark_safe(html)  # our template, rendered with autoescaping on
+
+
+# The sale inputs no record keeps, in words (`leases.pricing.NOT_ON_RECORD`).
+NOT_ON_RECORD_WORDS = {
+    "principal_paid": "the principal the seller has paid down on their mortgage",
+    "seller_closing_costs": "the seller's closing costs",
+    "seller_net_proceeds": "the seller's net proceeds from the sale",
+}
+# The costs a mortgage-based formula reads from the lease's own fields, in words.
+LEASE_COSTS = {
+    "taxes_monthly": "the home's property taxes, monthly",
+    "insurance_monthly": "the homeowner's insurance, monthly",
+}
+
+
+def missing_input(lease: GroundLease, on: dt.date, exc: MissingInput) -> SafeString | str:
+    """The input a formula found missing, in words, and where staff give it (on this page, or
+    for what no record keeps, with `clt resale-price`); the engine's own text for any other."""
+    needs = f"The lease's {exc.needed_by} needs"
+    purchase = lease.purchase_date.isoformat()
+    if exc.field in NOT_ON_RECORD_WORDS:
+        needed = not_on_record_needed(lease, on=on) or (exc.field,)
+        inputs = " ".join(f"--input {name}=AMOUNT" for name in needed)
+        return format_html(
+            "{} {}: figures of the sale that the registry does not keep, so this page cannot "
+            "price it. Price the sale with <code>{}</code>, and enter that price by hand as "
+            "the formula price of the resale, under Resales below.",
+            needs, words_and([NOT_ON_RECORD_WORDS[name] for name in needed]),
+            f"clt resale-price --lease {lease.reference} --sale-date {on.isoformat()} {inputs}",
+        )  # fmt: skip
+    if exc.field == "appraisal_at_resale":
+        return (
+            f"{needs} the home's appraised value at resale, and no appraisal is on record after "
+            f"the purchase on {purchase}, up to {on.isoformat()}. Add the appraisal under "
+            "Appraisals below, with purpose “At resale”."
+        )
+    if exc.field == "appraisal_at_purchase":
+        return (
+            f"{needs} the home's appraised value when the current lessee bought it, on "
+            f"{purchase}, and no appraisal of that purchase is on record. Add it under "
+            "Appraisals below, with purpose “At purchase” (one dated up to 12 months before "
+            "the purchase also counts)."
+        )
+    if exc.field in LEASE_COSTS:
+        label = GroundLease._meta.get_field(exc.field).verbose_name
+        return (
+            f"{needs} {LEASE_COSTS[exc.field]}, which the lease does not give: enter it in "
+            f"“{label.capitalize()}” under Responsibilities above."
+        )
+    if exc.field == "target_income_annual":
+        return (
+            f"{needs} the income of the household it targets, but names none: give its "
+            '"percent_of_median" and "household_size" in the resale formula above (the HUD '
+            "income limit for them is then read from the loaded tables)."
+        )
+    return str(exc)
+
+
+def words_and(items: list[str]) -> str:
+    """The items as a list in words: "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 class FormulaField(forms.JSONField):
@@ -314,22 +425,27 @@ class GroundLeaseAdmin(RecordedAdmin):
     def lessee_names(self, lease: GroundLease) -> str:
         return ", ".join(party.name for party in lease.lessees.all())
 
-    @admin.display(description="maximum resale price today")
+    @admin.display(description="maximum resale price")
     def max_resale_price_today(self, lease: GroundLease) -> SafeString | str:
         if lease.pk is None:
             return "Shown once the lease is saved."
-        return price_breakdown(lease, timezone.localdate())  # the trust's day, not the server's
+        return price_panel(lease, timezone.localdate())  # the trust's day, not the server's
 
     def save_related(self, request, form, formsets, change):
         with self.named_action(request, "change" if change else "add"):
             super().save_related(request, form, formsets, change)
             sync_fee(form.instance)
+            # A new lease takes its home off the public list, as `lease_create` does.
+            unlisted = None if change else holding_unlist_for(form.instance)
+        if unlisted is not None:
+            self.message_user(request, unlisted_message(unlisted), messages.INFO)
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
         if formset.model is Resale:
             deleted = formset.deleted_forms
-            pass_closed_resales([each for each in formset.forms if each not in deleted])
+            closings = pass_closed_resales([each for each in formset.forms if each not in deleted])
+            tell_closings(self, request, closings)
 
 
 def sync_fee(lease: GroundLease) -> None:
@@ -352,16 +468,20 @@ def sync_fee(lease: GroundLease) -> None:
         lease.save(update_fields=["fee_monthly"])
 
 
-def pass_closed_resales(forms) -> None:
+def pass_closed_resales(forms) -> list[Closing]:
     """Pass the lease to the buyer of each resale these saved forms newly closed, in order;
-    then carry into the lease each correction of the closing its purchase base came from."""
+    then carry into the lease each correction of the closing its purchase base came from.
+    Returns what each closing that passed a lease did."""
     closed = [
         form.instance
         for form in forms
         if form.instance.closed_on is not None and form.initial.get("closed_on") is None
     ]
+    closings = []
     for resale in sorted(closed, key=lambda each: each.closed_on):
-        lease_pass_to_buyer(resale=resale)
+        closing = lease_pass_to_buyer(resale=resale)
+        if closing is not None:
+            closings.append(closing)
     for form in forms:
         was_closed_on = form.initial.get("closed_on")
         if was_closed_on is not None and CLOSING_FIELDS & set(form.changed_data):
@@ -370,6 +490,14 @@ def pass_closed_resales(forms) -> None:
                 was_closed_on=was_closed_on,
                 was_buyer_id=form.initial.get("buyer"),
             )
+    return closings
+
+
+def tell_closings(model_admin: admin.ModelAdmin, request, closings: list[Closing]) -> None:
+    """Tell staff what each closing did: the lease passed, the arrears collected, the default
+    cured, the seller's events settled, the home no longer listed."""
+    for closing in closings:
+        model_admin.message_user(request, " ".join(closing.messages()), messages.INFO)
 
 
 # What a closed resale gives its lease: a change to one of them is a correction to carry over.
@@ -404,11 +532,13 @@ class ResaleAdmin(RecordedAdmin):
     ]
     autocomplete_fields = ["lease", "seller", "buyer"]
     date_hierarchy = "contract_on"
+    readonly_fields = ["arrears_collected"]  # written by the closing (lease_settle_seller)
 
     def save_model(self, request, obj, form, change):
         with self.named_action(request, "change" if change else "add"):
             super().save_model(request, obj, form, change)
-            pass_closed_resales([form])
+            closings = pass_closed_resales([form])
+        tell_closings(self, request, closings)
 
 
 # ---------------------------------------------------------------------------------------------

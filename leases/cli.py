@@ -307,17 +307,28 @@ def _inventory_json(inventory) -> dict[str, Any]:
     "--source", required=True, help='Where the figures come from: "publisher, document, URL".'
 )
 @click.option("--area", default="", help='The area the table covers, e.g. "Jackson, MS MSA".')
-def load_index(path, series, kind, source, area) -> None:  # fmt: skip
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Make the series exactly this file, removing the values it does not have (refused if "
+    "a lease reads one of them). Without it, the file's values are added or updated and the "
+    "others kept.",
+)
+def load_index(path, series, kind, source, area, replace) -> None:  # fmt: skip
     """Load a published index table (AMI, HUD income limits, CPI) from CSV, with its source.
 
-    Columns: year, value (required); month, household_size, percent_of_median. Reloading a
-    series replaces its values; a file with a bad row loads nothing.
+    Columns: year, value (required); month, household_size, percent_of_median. The file is
+    merged into the series: new years added, changed values updated, every other value kept
+    (load this year's HUD figure alone). --replace makes the series exactly the file. A file
+    with a bad row loads nothing.
     """
     setup_django()
     from leases.indexes import index_load
 
     with user_errors():
-        loaded = index_load(path=path, series=series, kind=kind, source=source, area=area)
+        loaded = index_load(
+            path=path, series=series, kind=kind, source=source, area=area, replace=replace
+        )
     say(f"clt: loaded {path.name} as {loaded}")
 
 

@@ -80,6 +80,7 @@ def load_demo_leases(folder: Path, holdings: dict[str, Holding]) -> LeaseDemoSum
         index_series = len(load_index_folder())
     except IndexFileError as exc:
         raise DemoDataError(f"fixtures/indexes/{exc}") from exc
+    offered = [holding for holding in holdings.values() if holding.available]
     parties = _load_parties(folder / "parties.csv")
     _load_members(folder / "party_members.csv", parties)
     formulas = _load_formulas(folder / "formulas")
@@ -98,7 +99,19 @@ def load_demo_leases(folder: Path, holdings: dict[str, Holding]) -> LeaseDemoSum
     for where, lease, ended_on, reason in endings:  # last: a lease ends after its resale
         with _row(where):
             lease_terminate(lease=lease, on=ended_on, reason=reason)
+    _list_again(offered)
     return summary
+
+
+def _list_again(offered: list[Holding]) -> None:
+    """Offer again the homes holdings.csv lists as available today that a lease replayed here
+    took off the list when it was signed (`lease_create`): that lease has since ended, and the
+    trust offered the home again."""
+    with recorded(DEMO_ACTION), pghistory.context(source="demo holdings.csv available"):
+        for holding in offered:
+            if not holding.available:
+                holding.available = True
+                holding.save(update_fields=["available"])
 
 
 def forget_demo_leases(demo_parcels: QuerySet) -> None:

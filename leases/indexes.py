@@ -9,8 +9,19 @@ file it was loaded from) and its `IndexValue` rows. The CSV has a header row and
     household_size     optional, 1-8 persons (HUD income limits: required)
     percent_of_median  optional, e.g. 30, 50, 80 (HUD income limits: required)
 
-Any other column is an error (a typo'd header would otherwise load nothing silently). Loading a
-file replaces the series' values, in one transaction: a file with a bad row loads nothing.
+Any other column is an error (a typo'd header would otherwise load nothing silently). A file
+with a bad row loads nothing (one transaction).
+
+Loading *merges* by default: HUD publishes one year at a time, so a file of this year's figure
+adds that year (or updates it, if its value changed) and keeps every other value on record.
+`replace=True` (`clt load-index --replace`) makes the series exactly the file, and is refused,
+with nothing changed, when it would drop a value a lease still reads: the index year (or month)
+of its purchase or of a sale today, or the HUD income limit in effect today for its
+mortgage-based formula.
+
+Each value keeps its own provenance (the load's source and file); the series' `source` says
+where its values came from, by year when loads brought more than one source
+(`describe_sources`), and `loaded_from` names the file of the latest load.
 
 HUD income limits are loaded as HUD publishes them, never computed as a percentage of the
 median: HUD adjusts them (for high housing costs, low incomes, household size).
@@ -22,14 +33,18 @@ resale engine's `indexes` mapping for the series a formula names.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.utils import timezone
+
 from clt.history import recorded
-from leases.models import INDEX_YEARS, IndexKind, IndexSeries, IndexValue
+from leases.models import INDEX_YEARS, GroundLease, IndexKind, IndexSeries, IndexValue
+from leases.pricing import income_limit_target, index_periods_read
 
 REQUIRED_COLUMNS = ("year", "value")
 OPTIONAL_COLUMNS = ("month", "household_size", "percent_of_median")
@@ -44,6 +59,14 @@ class IndexFileError(ValueError):
     """An index table file is missing, malformed or has bad rows; nothing was loaded."""
 
 
+class IndexLoadRefused(IndexFileError):
+    """A load would break what leases read from the series; nothing was loaded."""
+
+
+# A value's place in its series: (year, month, household_size, percent_of_median).
+IndexValueKey = tuple[int, int | None, int | None, int | None]
+
+
 @dataclass(frozen=True)
 class IndexRow:
     """One published value, checked: the key it is filed under and the value."""
@@ -56,32 +79,46 @@ class IndexRow:
     percent_of_median: int | None = None
 
     @property
-    def key(self) -> tuple[int, int | None, int | None, int | None]:
+    def key(self) -> IndexValueKey:
         return (self.year, self.month, self.household_size, self.percent_of_median)
 
     def describe_key(self) -> str:
         """The key in words: "year 2024, household size 4, 80% of median"."""
-        parts = [f"year {self.year}"]
-        if self.month is not None:
-            parts.append(f"month {self.month}")
-        if self.household_size is not None:
-            parts.append(f"household size {self.household_size}")
-        if self.percent_of_median is not None:
-            parts.append(f"{self.percent_of_median}% of median")
-        return ", ".join(parts)
+        return describe_key(self.key)
+
+
+def describe_key(key: IndexValueKey) -> str:
+    """A value's key in words: "year 2024, household size 4, 80% of median"."""
+    year, month, household_size, percent_of_median = key
+    parts = [f"year {year}"]
+    if month is not None:
+        parts.append(f"month {month}")
+    if household_size is not None:
+        parts.append(f"household size {household_size}")
+    if percent_of_median is not None:
+        parts.append(f"{percent_of_median}% of median")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
 class IndexLoad:
-    """What a load did: the series, how many values it now has, how many it replaced."""
+    """What a load did: the series, its values now, and how many the file added or updated,
+    how many stayed as they were (`kept`) and, replacing the series, how many it removed."""
 
     series: IndexSeries
     values: int
-    replaced: int
+    added: int
+    updated: int
+    kept: int
+    removed: int = 0
+    replaced: bool = False
 
     def __str__(self) -> str:
-        replaced = f", replacing {self.replaced}" if self.replaced else ""
-        return f"series {self.series.name!r} ({self.series.kind}): {self.values} values{replaced}"
+        head = f"series {self.series.name!r} ({self.series.kind}): {self.values} values"
+        counts = f"added {self.added}, updated {self.updated}, kept {self.kept}"
+        if self.replaced:
+            return f"{head}, replacing the series ({counts}, removed {self.removed})"
+        return f"{head} ({counts})"
 
 
 def index_load(
@@ -91,35 +128,169 @@ def index_load(
     kind: str,
     source: str,
     area: str = "",
+    replace: bool = False,
     user=None,
 ) -> IndexLoad:
-    """Load (or reload) the index series `series` from the CSV at `path`; all or nothing."""
+    """Load the values in the CSV at `path` into the index series `series`; all or nothing.
+
+    Merged into the values on record (new keys added, changed values updated, the rest kept),
+    or with `replace` the series becomes exactly the file, unless that drops a value a lease
+    reads (IndexLoadRefused). A blank `area` keeps the series' area.
+    """
     series, source, area = series.strip(), source.strip(), area.strip()
     check_series_fields(series=series, kind=kind, source=source, area=area)
     rows = read_index_file(path, kind=kind)
-    with recorded("index_load", user, file=path.name):
-        record, _ = IndexSeries.objects.update_or_create(
-            name=series,
-            defaults={
-                "kind": kind,
-                "area": area,
-                "source": source,
-                "loaded_from": loaded_from(path),
-            },
+    origin = loaded_from(path)
+    with recorded("index_load", user, file=path.name, replace=replace):
+        record = series_to_load(name=series, kind=kind, area=area, replace=replace)
+        on_record = {value_key(value): value for value in record.values.all()}
+        dropped = set(on_record) - {row.key for row in rows} if replace else set()
+        refuse_dropping_what_leases_read(record, dropped, on_record)
+        added, updated = write_rows(
+            record, rows, on_record, source=source, origin=origin, restamp=replace
         )
-        replaced, _ = IndexValue.objects.filter(series=record).delete()
-        IndexValue.objects.bulk_create(
-            IndexValue(
-                series=record,
-                year=row.year,
-                month=row.month,
-                household_size=row.household_size,
-                percent_of_median=row.percent_of_median,
-                value=row.value,
-            )
-            for row in rows
+        IndexValue.objects.filter(pk__in=[on_record[key].pk for key in dropped]).delete()
+        record.source = describe_sources(record)
+        record.loaded_from = origin
+        record.save()
+    values = len(on_record) + added - len(dropped)
+    kept = values - added - updated
+    return IndexLoad(record, values, added, updated, kept, removed=len(dropped), replaced=replace)
+
+
+def series_to_load(*, name: str, kind: str, area: str, replace: bool) -> IndexSeries:
+    """The series a load writes to, locked for the load: made if new. A merge adds to a table
+    of the same kind only (an AMI year among CPI months would mix two tables)."""
+    record = IndexSeries.objects.select_for_update().filter(name=name).first()
+    if record is None:
+        return IndexSeries.objects.create(name=name, kind=kind, area=area, source="")
+    if record.kind != kind and not replace:
+        raise IndexFileError(
+            f"kind: series {name!r} is a table of kind {record.kind}, not {kind}: check "
+            "--series and --kind (or replace the whole table with --replace)"
         )
-    return IndexLoad(series=record, values=len(rows), replaced=replaced)
+    record.kind = kind
+    record.area = area or record.area
+    return record
+
+
+def value_key(value: IndexValue) -> IndexValueKey:
+    return (value.year, value.month, value.household_size, value.percent_of_median)
+
+
+def write_rows(
+    record: IndexSeries,
+    rows: list[IndexRow],
+    on_record: dict[IndexValueKey, IndexValue],
+    *,
+    source: str,
+    origin: str,
+    restamp: bool = False,
+) -> tuple[int, int]:
+    """Add the rows new to the series and update those whose value changed, each with this
+    load's provenance. A row equal to the value on record leaves it as it is, its provenance
+    too, unless `restamp` (a replaced series is the file's, every value of it). Returns
+    (added, updated)."""
+    new, changed, restamped = [], [], []
+    for row in rows:
+        known = on_record.get(row.key)
+        if known is None:
+            new.append(
+                IndexValue(
+                    series=record, year=row.year, month=row.month,
+                    household_size=row.household_size, percent_of_median=row.percent_of_median,
+                    value=row.value, source=source, loaded_from=origin,
+                )
+            )  # fmt: skip
+        elif known.value != row.value or restamp:
+            (changed if known.value != row.value else restamped).append(known)
+            known.value, known.source, known.loaded_from = row.value, source, origin
+    IndexValue.objects.bulk_create(new)
+    IndexValue.objects.bulk_update([*changed, *restamped], ["value", "source", "loaded_from"])
+    return len(new), len(changed)
+
+
+def describe_sources(record: IndexSeries) -> str:
+    """Where the series' values came from: their one source, or each source with the years it
+    gave, the latest first ("HUD FY2027 (2027); HUD FY2026 table (2015–2026)")."""
+    years: dict[str, set[int]] = {}
+    for source, year in record.values.values_list("source", "year"):
+        years.setdefault(source or "source not recorded", set()).add(year)
+    if len(years) == 1:
+        return next(iter(years))
+    latest_first = sorted(years.items(), key=lambda item: max(item[1]), reverse=True)
+    return "; ".join(f"{source} ({year_spans(spans)})" for source, spans in latest_first)
+
+
+def year_spans(years: set[int]) -> str:
+    """Years in short: "2015–2026", "2015, 2017–2019"."""
+    spans: list[list[int]] = []
+    for year in sorted(years):
+        if spans and year == spans[-1][1] + 1:
+            spans[-1][1] = year
+        else:
+            spans.append([year, year])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+
+
+# --- what leases read from a series --------------------------------------------------------------
+
+
+def refuse_dropping_what_leases_read(
+    record: IndexSeries, dropped: set[IndexValueKey], on_record: dict[IndexValueKey, IndexValue]
+) -> None:
+    """IndexLoadRefused naming each lease and value, if `dropped` holds a value a lease whose
+    rules still apply reads today (`values_read`)."""
+    if not dropped:
+        return
+    today = timezone.localdate()
+    leases = GroundLease.objects.not_stopped_by(today).order_by("reference")
+    problems = [
+        f"lease {lease.reference} reads {describe_key(key)} ({why})"
+        for lease in leases.only("reference", "purchase_date", "resale_formula")
+        for key, why in values_read(lease, record, set(on_record), today)
+        if key in dropped
+    ]
+    if problems:
+        listed = "\n".join(f"  {problem}" for problem in problems)
+        raise IndexLoadRefused(
+            f"series {record.name!r}: --replace would remove values leases read, so nothing "
+            f"was loaded:\n{listed}\nLoad the file without --replace to add and update its "
+            "years and keep the others, or include these values in the file."
+        )
+
+
+def values_read(
+    lease: GroundLease, record: IndexSeries, keys: set[IndexValueKey], today: dt.date
+) -> list[tuple[IndexValueKey, str]]:
+    """The values of `record` (among `keys`, those on record) that `lease`'s formula reads
+    for a sale today, each with why: the index period of its purchase and of today, or the
+    HUD income limit in effect today."""
+    formula, found = lease.resale_formula, []
+    for on, why in ((lease.purchase_date, "its purchase"), (today, "a sale today")):
+        for period in index_periods_read(formula, record.name, on):
+            year, month = period if isinstance(period, tuple) else (period, None)
+            found.append(((year, month, None, None), f"the index for {why} on {on.isoformat()}"))
+    target = income_limit_target(formula)
+    if record.kind == IndexKind.HUD_INCOME_LIMIT and target is not None:
+        in_effect = limit_in_effect(keys, target, today)
+        if in_effect is not None:
+            found.append((in_effect, "the HUD income limit in effect today"))
+    return found
+
+
+def limit_in_effect(
+    keys: set[IndexValueKey], target: tuple[int, int], today: dt.date
+) -> IndexValueKey | None:
+    """The key of the income limit `leases.pricing.target_income` reads today for `target`
+    (percent of median, household size): the latest up to this year."""
+    percent, size = target
+    matching = [
+        key
+        for key in keys
+        if key[0] <= today.year and key[2] == int(size) and key[3] == int(percent)
+    ]
+    return max(matching, key=lambda key: (key[0], key[1] or 0), default=None)
 
 
 def check_series_fields(*, series: str, kind: str, source: str, area: str) -> None:

@@ -346,6 +346,28 @@ class MonitoringType(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# What a resale closing settles: the kinds of monitoring event about the selling household, not
+# the home. The buyer does not take on the seller's late or unpaid fees (collected from the sale
+# proceeds), the foreclosure notice on the seller's mortgage (paid off by the sale), the seller's
+# certifications (the buyer certifies their own occupancy and insurance), or the seller's
+# requests (to be away, rent, refinance, improve or sell short: the seller no longer holds the
+# lease). Left open, for staff to judge: inspections (about the home itself), enforcement
+# violations (an unapproved structure stays with the home; a household's conduct does not, and
+# only staff know which it is) and "other".
+SETTLED_AT_RESALE = frozenset({
+    MonitoringType.OCCUPANCY_CERTIFICATION,
+    MonitoringType.PROOF_OF_INSURANCE,
+    MonitoringType.LATE_FEE_PAYMENT,
+    MonitoringType.DELINQUENT_90_DAYS,
+    MonitoringType.NOTICE_OF_FORECLOSURE,
+    MonitoringType.REQUEST_LEAVE_OF_ABSENCE,
+    MonitoringType.REQUEST_TO_RENT,
+    MonitoringType.REQUEST_TO_REFINANCE,
+    MonitoringType.REQUEST_TO_IMPROVE,
+    MonitoringType.REQUEST_SHORT_SALE,
+})  # fmt: skip
+
+
 class MonitoringStatus(models.TextChoices):
     OPEN = "open", "Open"
     IN_PROGRESS = "in_progress", "In progress"
@@ -379,6 +401,16 @@ class MonitoringEvent(models.Model):
                 violation_error_code="resolved_before_it_opens",
             ),
         ]
+
+    def __str__(self) -> str:
+        """The event as its row on the lease page is titled: "Inspection on 2026-03-01 (open)",
+        "Proof of insurance on 2025-01-15 (resolved on 2025-02-01)"."""
+        on = self.on.isoformat() if self.on else "an unknown date"
+        if self.status == MonitoringStatus.RESOLVED and self.resolved_on:
+            state = f"resolved on {self.resolved_on.isoformat()}"
+        else:
+            state = self.get_status_display().lower()
+        return f"{self.get_type_display()} on {on} ({state})"
 
     def clean(self) -> None:
         """The resolution date agrees with the event's date and its status."""
@@ -472,6 +504,12 @@ class Resale(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1000"))],
         help_text="Buyer household income as % of area median income (0 to 1000)",
     )
+    # Written by the closing (`leases.actions.lease_settle_seller`), not typed: the lease's
+    # arrears on the day, which the closing then clears.
+    arrears_collected = money(
+        default=Decimal("0"),
+        help_text="The seller's unpaid lease fees, collected from the sale proceeds at closing",
+    )
 
     class Meta:
         ordering = ["lease", "contract_on"]
@@ -498,8 +536,12 @@ class IndexSeries(models.Model):
     name = models.CharField(max_length=100, unique=True, help_text="e.g. jackson-ms-ami")
     kind = models.CharField(max_length=20, choices=IndexKind.choices)
     area = models.CharField(max_length=100, blank=True, help_text="e.g. Jackson, MS MSA")
-    source = models.CharField(max_length=300, help_text="Publisher and document or URL")
-    loaded_from = models.CharField(max_length=300, blank=True)
+    # Where the values came from, by year when loads brought several sources (each value keeps
+    # its own: IndexValue.source); `leases.indexes.describe_sources` writes it after each load.
+    source = models.TextField(help_text="Publisher and document or URL")
+    loaded_from = models.CharField(
+        max_length=300, blank=True, help_text="The file of the latest load"
+    )
     loaded_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -535,6 +577,11 @@ class IndexValue(models.Model):
         max_digits=14, decimal_places=4, validators=[MinValueValidator(Decimal("0.0001"))],
         help_text="A positive number",
     )
+    # The provenance of this value: a series loaded year by year has a source per load.
+    source = models.CharField(
+        max_length=300, blank=True, help_text="Publisher and document or URL of this value"
+    )
+    loaded_from = models.CharField(max_length=300, blank=True, help_text="The file it came from")
 
     class Meta:
         ordering = ["series", "year", "month"]

@@ -37,6 +37,7 @@ Errors in the formula or missing inputs raise `leases.resale.FormulaError`, nami
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
@@ -49,11 +50,12 @@ from leases.resale import (
     FormulaError,
     FormulaResult,
     Improvement,
+    MissingInput,
     Repair,
     SaleInputs,
     parse_formula,
 )
-from leases.resale.inputs import IndexTable
+from leases.resale.inputs import IndexKey, IndexTable
 
 # The sale inputs the registry does not keep (the seller's mortgage and the closing): a caller
 # gives them. Every other input of a lease's sale comes from its records (`sale_inputs`).
@@ -71,6 +73,29 @@ def max_resale_price(
     on = on or timezone.localdate()
     formula = parse_formula(lease.resale_formula)
     return formula.evaluate(sale_inputs(lease, on=on, appraisal=appraisal))
+
+
+def not_on_record_needed(lease: GroundLease, *, on: dt.date) -> tuple[str, ...]:
+    """Which inputs the registry does not keep (`NOT_ON_RECORD`) `lease`'s formula needs for a
+    sale on `on`: all of them, in the order it reads them, not only the first it finds missing.
+
+    The formula is run again with a stand-in for each one it asks for, until it asks for no
+    more or fails on something else (which `max_resale_price` reports).
+    """
+    formula = parse_formula(lease.resale_formula)
+    inputs = sale_inputs(lease, on=on)
+    needed: list[str] = []
+    while True:
+        try:
+            formula.evaluate(inputs)
+        except MissingInput as exc:
+            if exc.field in NOT_ON_RECORD and exc.field not in needed:
+                needed.append(exc.field)
+                inputs = dataclasses.replace(inputs, **{exc.field: Decimal(0)})
+                continue
+        except (ValueError, ArithmeticError):
+            pass
+        return tuple(needed)
 
 
 def sale_inputs(lease: GroundLease, *, on: dt.date, appraisal: Decimal | None = None) -> SaleInputs:
@@ -165,6 +190,16 @@ def series_named(formula: Any) -> set[str]:
     return {node["series"] for node in _nodes(formula) if isinstance(node.get("series"), str)}
 
 
+def index_periods_read(formula: Any, series: str, on: dt.date) -> set[IndexKey]:
+    """The periods of `series` a formula's index parts read for the date `on` (its year, or
+    its (year, month) for a monthly part). Each part reads the purchase date and the sale date."""
+    return {
+        (on.year, on.month) if node.get("period") == "month" else on.year
+        for node in _nodes(formula)
+        if node.get("type") == "index" and node.get("series") == series
+    }
+
+
 def index_tables(names: set[str]) -> dict[str, IndexTable]:
     """The published tables of the series `names`: {year or (year, month): value}.
 
@@ -187,16 +222,10 @@ def target_income(formula: Any, on: dt.date) -> Decimal | None:
     None when the formula names no target household (no mortgage-based part, or one without
     `percent_of_median` and `household_size`): the engine then says the income is missing.
     """
-    targets = [
-        node
-        for node in _nodes(formula)
-        if node.get("type") == "mortgage_based"
-        and node.get("percent_of_median") is not None
-        and node.get("household_size") is not None
-    ]
-    if not targets:
+    target = income_limit_target(formula)
+    if target is None:
         return None
-    percent, size = targets[0]["percent_of_median"], targets[0]["household_size"]
+    percent, size = target
     rows = IndexValue.objects.filter(
         series__kind=IndexKind.HUD_INCOME_LIMIT,
         household_size=size,
@@ -219,6 +248,18 @@ def target_income(formula: Any, on: dt.date) -> Decimal | None:
             "keep the one for the trust's area",
         )
     return latest.value.quantize(Decimal("0.01"))
+
+
+def income_limit_target(formula: Any) -> tuple[int, int] | None:
+    """The (percent of median, household size) of the HUD income limit a mortgage-based formula
+    targets; None when it names none (the first mortgage-based part that names both counts)."""
+    for node in _nodes(formula):
+        if node.get("type") != "mortgage_based":
+            continue
+        percent, size = node.get("percent_of_median"), node.get("household_size")
+        if percent is not None and size is not None:
+            return percent, size
+    return None
 
 
 def _nodes(node: Any) -> Iterator[dict]:

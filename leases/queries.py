@@ -6,15 +6,51 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.contrib.gis.db import models
-from django.db.models import F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import DateField, DateTimeField, DurationField, F, Func, OuterRef, Subquery
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Cast, Coalesce
+from django.db.models.lookups import GreaterThan
+from django.utils import timezone
+
+
+def expiry() -> Cast:
+    """The day a lease's term runs out, in SQL: `starts_on` plus `term_years` years.
+
+    PostgreSQL adds a year interval to 29 February as 28 February in a common year (and keeps
+    29 February in a leap year), the rule `GroundLease.expires_on` follows in Python.
+    """
+    years = Func(
+        F("term_years"),
+        function="make_interval",
+        template="%(function)s(years => %(expressions)s)",
+        output_field=DurationField(),
+    )
+    later = CombinedExpression(F("starts_on"), "+", years, output_field=DateTimeField())
+    return Cast(later, DateField())
+
+
+def stops_on() -> Coalesce:
+    """The day a lease stops being in force, in SQL: its end date, else its expiry (the same
+    day as `GroundLease.period()`)."""
+    return Coalesce(F("ended_on"), expiry(), output_field=DateField())
 
 
 class GroundLeaseQuerySet(models.QuerySet):
     def in_force(self, on: dt.date | None = None) -> GroundLeaseQuerySet:
-        """Leases that had begun by `on` (today if omitted) and had not ended by then."""
-        on = on or dt.date.today()
-        return self.filter(Q(starts_on__lte=on), Q(ended_on__isnull=True) | Q(ended_on__gt=on))
+        """Leases that had begun by `on` (the trust's today if omitted) and had not stopped by
+        then: neither ended nor past their term, as `GroundLease.period()` says.
+
+        The stop day itself is out here (a lease ending on the 1st and the next one starting
+        that day are not both in force), unlike `GroundLease.in_force_on`, which keeps it for
+        a sale closing on the day the lease ends.
+        """
+        on = on or timezone.localdate()  # the trust's day, not the server's
+        return self.filter(GreaterThan(stops_on(), on), starts_on__lte=on)
+
+    def not_stopped_by(self, on: dt.date) -> GroundLeaseQuerySet:
+        """Leases in force on `on` or signed to start later: those whose rules still apply
+        (a lease that ended or ran out its term by `on` is history)."""
+        return self.filter(GreaterThan(stops_on(), on))
 
     def held_only_by(self, parties: Iterable) -> GroundLeaseQuerySet:
         """Leases whose every lessee is among `parties`: without them, no one would hold them."""

@@ -11,10 +11,12 @@ Each question is one named function returning plain dataclasses, aggregated in t
 * `holdings_as_of(on)`     the inventory: each holding with its parcels and its leases in force
 
 What the dates can and cannot say. Lifespans are dated (a holding's acquisition and end, a
-parcel's membership, a lease's start and end, a monitoring event's opening and resolution), so
-those answers are exact for any date. Three fields are kept as they stand today, not as a
-ledger: a holding's current use, a lease's arrears, and a lease's status while it was in force
-(a lease that ended after the date counts as active on it; "in default" is today's word).
+parcel's membership, a lease's start, end and expiry, a monitoring event's opening and
+resolution), so those answers are exact for any date. A lease stops on its end date, else on
+its expiry (start plus term): one past its term with no end date counts as expired, whatever
+its status field says. Three fields are kept as they stand today, not as a ledger: a holding's
+current use, a lease's arrears, and a lease's status while it was in force (a lease that ended
+after the date counts as active on it; "in default" is today's word).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from clt.spreadsheets import spreadsheet_safe
@@ -39,6 +42,7 @@ from leases.models import (
     PermittedUse,
     Resale,
 )
+from leases.queries import expiry
 from parcels.models import Holding, HoldingParcel, HoldingUse, Improvement
 
 SQM_PER_ACRE = 4046.8564224
@@ -295,9 +299,15 @@ def total_held(lines: tuple[UseLine, ...]) -> UseLine:
 
 def status_on(on: dt.date) -> Case:
     """A lease's status on `on`: one that ended after `on` was in force then, whatever it
-    became later; otherwise its status as recorded."""
+    became later; one with no end date whose term had run out by `on` had expired, whatever
+    its status field still says (nothing sets it when a term runs out, and `in_force` and
+    `GroundLease.period()` already count it stopped); otherwise its status as recorded."""
     return Case(
         When(ended_on__gt=on, then=Value(LeaseStatus.ACTIVE.value)),
+        When(
+            Q(ended_on__isnull=True) & LessThanOrEqual(expiry(), on),
+            then=Value(LeaseStatus.EXPIRED.value),
+        ),
         default=F("status"),
         output_field=CharField(),
     )

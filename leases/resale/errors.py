@@ -17,3 +17,12 @@ class FormulaError(ValueError):
             return self
         field = f"{prefix}{self.field}" if self.field.startswith("[") else f"{prefix}.{self.field}"
         return FormulaError(field, self.message)
+
+
+class MissingInput(FormulaError):
+    """A sale input the formula needs was not given: `field` names the input, `needed_by` the
+    formula ("itemized formula"), so a page can say in words what to enter and where."""
+
+    def __init__(self, field: str, needed_by: str) -> None:
+        self.needed_by = needed_by
+        super().__init__(field, f"is needed by the {needed_by} but was not given")

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from leases.resale.base import Checked
 from leases.resale.dates import Held, held_between
-from leases.resale.errors import FormulaError
+from leases.resale.errors import FormulaError, MissingInput
 from leases.resale.fields import Kind, check_decimal, param
 
 # An index table is keyed by year (2019) or by year and month ((2019, 6)).
@@ -92,7 +92,7 @@ class SaleInputs(Checked):
         """The money input `name`, or a FormulaError saying which formula needs it."""
         value = getattr(self, name)
         if value is None:
-            raise FormulaError(name, f"is needed by the {needed_by} but was not given")
+            raise MissingInput(name, needed_by)
         return value
 
 

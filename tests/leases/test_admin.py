@@ -1,6 +1,8 @@
 """The staff admin for parties and ground leases: search, roles, history, today's resale price."""
 
 import datetime as dt
+import html
+import re
 from decimal import Decimal
 
 import pytest
@@ -13,10 +15,13 @@ from leases.models import (
     Appraisal,
     CapitalImprovement,
     GroundLease,
+    IndexSeries,
+    IndexValue,
     LeaseFeeChange,
     MonitoringEvent,
     Party,
     RepairDeduction,
+    Resale,
 )
 from tests import factories
 from tests.adminpages import change_url, changelist_url, found
@@ -168,6 +173,21 @@ def test_filter_monitoring_events_by_type_and_status(editor):
     assert found(response) == [wanted]
 
 
+def test_a_monitoring_event_is_titled_by_its_type_date_and_status(editor):
+    lease = factories.lease()
+    open_ = MonitoringEvent.objects.create(lease=lease, type="inspection", on=dt.date(2026, 3, 1))
+    resolved = MonitoringEvent.objects.create(
+        lease=lease, type="proof_of_insurance", on=dt.date(2025, 1, 15), status="resolved",
+        resolved_on=dt.date(2025, 2, 1),
+    )  # fmt: skip
+
+    assert str(open_) == "Inspection on 2026-03-01 (open)"
+    assert str(resolved) == "Proof of insurance on 2025-01-15 (resolved on 2025-02-01)"
+    page = editor.get(change_url(lease)).content.decode()
+    assert "Inspection on 2026-03-01 (open)" in page  # the title of its row on the lease page
+    assert "MonitoringEvent object" not in page
+
+
 def test_search_parties_by_name_or_member_name(editor, registry):
     household = registry["party"]
     assert found(editor.get(changelist_url(Party), {"q": "Hamer"})) == [household]
@@ -214,7 +234,127 @@ def test_a_lease_whose_formula_cannot_be_priced_shows_why_instead_of_failing(edi
     assert response.status_code == 200
     html = response.content.decode()
     assert 'class="errornote clt-price-error"' in html
-    assert "appraisal_at_resale: is needed by the appraisal-share formula" in html
+    assert price_panel_of(html) == (
+        f"No price on {timezone.localdate().isoformat()}: The lease's appraisal-share formula "
+        "needs the home's appraised value at resale, and no appraisal is on record after the "
+        f"purchase on 2017-06-01, up to {timezone.localdate().isoformat()}. Add the appraisal "
+        "under Appraisals below, with purpose “At resale”."
+    )
+
+
+def price_panel_of(page: str) -> str:
+    """The lease page's resale-price panel as staff read it: tags dropped, spaces folded."""
+    start = page.index('class="form-row field-max_resale_price_today"')
+    panel = page[page.index('<div class="readonly">', start) : page.index("field-notes", start)]
+    panel = panel[: panel.rindex("</fieldset>")] if "</fieldset>" in panel else panel
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", panel)).split())
+    return re.sub(r" ([.,])", r"\1", text)  # a tag dropped before a stop left a space
+
+
+ITEMIZED_CAPPED = {
+    "type": "itemized",
+    "inflation_rate": "0.02",
+    "inflation_method": "compound",
+    "improvement_share": "0.5",
+    "capped_by_net_proceeds": True,
+}
+
+
+def test_an_itemized_formula_names_the_figures_no_record_keeps_and_how_to_price_the_sale(editor):
+    lease = factories.lease(reference="GL-2017-015", resale_formula=ITEMIZED_CAPPED)
+    today = timezone.localdate().isoformat()
+
+    panel = price_panel_of(editor.get(change_url(lease)).content.decode())
+
+    assert panel == (
+        f"No price on {today}: The lease's itemized formula needs the principal the seller has "
+        "paid down on their mortgage, the seller's closing costs and the seller's net proceeds "
+        "from the sale: figures of the sale that the registry does not keep, so this page "
+        f"cannot price it. Price the sale with clt resale-price --lease GL-2017-015 --sale-date "
+        f"{today} --input principal_paid=AMOUNT --input seller_closing_costs=AMOUNT --input "
+        "seller_net_proceeds=AMOUNT, and enter that price by hand as the formula price of the "
+        "resale, under Resales below."
+    )
+
+
+def test_a_missing_purchase_appraisal_says_to_add_it_under_appraisals(editor):
+    lease = factories.lease(
+        resale_formula={"type": "appraisal_share", "share": "0.25", "share_of": "increase"}
+    )
+    Appraisal.objects.create(lease=lease, on=dt.date(2025, 1, 15), value=475000, purpose="resale")
+
+    panel = price_panel_of(editor.get(change_url(lease)).content.decode())
+
+    assert panel.endswith(
+        "The lease's appraisal-share formula needs the home's appraised value when the current "
+        "lessee bought it, on 2017-06-01, and no appraisal of that purchase is on record. Add "
+        "it under Appraisals below, with purpose “At purchase” (one dated up to 12 months "
+        "before the purchase also counts)."
+    )
+
+
+def test_missing_monthly_taxes_say_where_on_the_lease_page_to_enter_them(editor):
+    series = IndexSeries.objects.create(name="hud-il", kind="hud_income_limit", source="HUD")
+    IndexValue.objects.create(
+        series=series, year=2024, household_size=4, percent_of_median=80, value=58750
+    )
+    lease = factories.lease(resale_formula={
+        "type": "mortgage_based", "housing_cost_share": "0.30", "interest_rate": "0.065",
+        "term_years": 30, "down_payment": "5000", "percent_of_median": 80, "household_size": 4,
+    })  # fmt: skip
+
+    panel = price_panel_of(editor.get(change_url(lease)).content.decode())
+
+    assert panel.endswith(
+        "The lease's mortgage-based formula needs the home's property taxes, monthly, which "
+        "the lease does not give: enter it in “Taxes monthly” under Responsibilities above."
+    )
+
+
+def test_a_terminated_lease_says_it_ended_and_gives_no_price_for_today(editor):
+    lessee, trust = factories.party(), factories.party(kind="trust", name="The trust")
+    lease = factories.lease(
+        lessees=(lessee,),
+        status="terminated",
+        ended_on=dt.date(2024, 10, 31),
+        end_reason="Surrendered on the sale of the home to the trust",
+    )  # bought for $250,000 on 2017-06-01; 2% a year, simple: 7 years by the end
+    Resale.objects.create(
+        lease=lease, seller=lessee, buyer=trust, contract_on=dt.date(2024, 9, 10),
+        closed_on=dt.date(2024, 10, 31), formula_price=285000, agreed_price=280000,
+    )  # fmt: skip
+
+    panel = price_panel_of(editor.get(change_url(lease)).content.decode())
+
+    assert panel.startswith(
+        "This lease ended on 2024-10-31 (terminated: Surrendered on the sale of the home to the "
+        "trust), so it has no resale price today. Its last resale closed on 2024-10-31 at "
+        "$280,000.00 (formula price $285,000.00). Maximum resale price on 2024-10-31, the day "
+        "the lease ended (a figure of that day, not today's), by the lease's formula"
+    )
+    assert "Maximum resale price $285,000.00" in panel
+    assert timezone.localdate().isoformat() not in panel
+
+
+def test_a_lease_past_its_term_says_its_term_ran_out(editor):
+    lease = factories.lease(starts_on=dt.date(2017, 6, 1), term_years=5)
+
+    panel = price_panel_of(editor.get(change_url(lease)).content.decode())
+
+    assert panel.startswith(
+        "This lease's term ran out on 2022-06-01, so it has no resale price today."
+    )
+    assert "Maximum resale price $275,000.00" in panel  # 2% a year for 5 years, on 2022-06-01
+
+
+def test_a_lease_ending_today_still_shows_todays_price(editor):
+    today = timezone.localdate()
+    lease = factories.lease(status="terminated", ended_on=today)
+
+    panel = price_panel_of(editor.get(change_url(lease)).content.decode())
+
+    assert panel.startswith(f"Maximum resale price on {today.isoformat()}, by the lease's formula")
+    assert "ended" not in panel
 
 
 def test_a_purchase_date_too_early_to_price_is_explained_not_a_bare_dash(editor):

@@ -227,6 +227,39 @@ def test_load_index_loads_a_table_with_its_source(clt):
     assert (series.area, series.values.count()) == ("Jackson, MS MSA", 3)
 
 
+def load_ami(clt, path: Path, *extra: str):
+    return clt("load-index", str(path), "--series", "illustrative-demo-ami", "--kind", "ami",
+               "--source", "HUD FY2027", *extra)  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_load_index_adds_this_years_figure_and_keeps_the_earlier_years(clt, demo, tmp_path):
+    path = tmp_path / "ami2027.csv"
+    path.write_text("year,value\n2027,79000\n")
+
+    result = load_ami(clt, path)
+
+    assert result.exit_code == 0, result.output
+    assert "13 values (added 1, updated 0, kept 12)" in result.stderr
+    price = clt("resale-price", "--lease", "GL-2022-013", "--sale-date", "2026-11-24")
+    assert price.exit_code == 0, price.output
+    assert "$351,303.07" in price.stdout  # 310,000 x 77,400 / 68,300, as before the load
+
+
+@pytest.mark.django_db
+def test_load_index_replace_refuses_to_drop_a_year_a_lease_reads(clt, demo, tmp_path):
+    path = tmp_path / "ami2027.csv"
+    path.write_text("year,value\n2027,79000\n")
+
+    result = load_ami(clt, path, "--replace")
+
+    assert result.exit_code == 1
+    assert "lease GL-2022-013 reads year 2022 (the index for its purchase on 2022-04-01)" in (
+        result.stderr
+    )
+    assert IndexSeries.objects.get(name="illustrative-demo-ami").values.count() == 12
+
+
 # --- report --------------------------------------------------------------------------------------
 
 

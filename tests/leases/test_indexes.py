@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from leases.indexes import (
     INDEX_DIR,
     IndexFileError,
+    IndexLoadRefused,
     IndexLookupError,
     income_limit,
     index_load,
@@ -34,8 +35,8 @@ def write(tmp_path: Path, text: str, name: str = "table.csv") -> Path:
     return path
 
 
-def load(path: Path, series: str = "test-series", kind: str = "ami", **extra):
-    return index_load(path=path, series=series, kind=kind, source=SOURCE, **extra)
+def load(path: Path, series: str = "test-series", kind: str = "ami", source=SOURCE, **extra):
+    return index_load(path=path, series=series, kind=kind, source=source, **extra)
 
 
 def test_hud_fixture_holds_exactly_the_three_figures_domain_md_gives():
@@ -78,16 +79,137 @@ def test_an_income_limit_hud_did_not_publish_is_an_error_not_a_percentage_of_the
         income_limit("nowhere", year=2024, household_size=4, percent_of_median=80)
 
 
-def test_reloading_a_series_replaces_its_values_and_updates_its_source(tmp_path):
+def test_replacing_a_series_makes_it_the_file_with_the_files_source(tmp_path):
     load(write(tmp_path, "year,value\n2019,60000\n2020,61000\n2021,62000\n"))
     reloaded = index_load(
         path=write(tmp_path, "year,value\n2019,60000\n2024,66000\n"),
-        series="test-series", kind="ami", source="HUD, revised table",
+        series="test-series", kind="ami", source="HUD, revised table", replace=True,
     )  # fmt: skip
-    assert (reloaded.values, reloaded.replaced) == (2, 3)
+    assert (reloaded.values, reloaded.added, reloaded.kept, reloaded.removed) == (2, 1, 1, 2)
+    assert str(reloaded) == (
+        "series 'test-series' (ami): 2 values, replacing the series (added 1, updated 0, "
+        "kept 1, removed 2)"
+    )
     series = IndexSeries.objects.get(name="test-series")
     assert series.source == "HUD, revised table"
-    assert sorted(series.values.values_list("year", flat=True)) == [2019, 2024]
+    assert sorted(series.values.values_list("year", "source")) == [
+        (2019, "HUD, revised table"), (2024, "HUD, revised table"),
+    ]  # fmt: skip
+
+
+# --- this year's figure, loaded alone (finding 7) ------------------------------------------------
+
+AMI = "illustrative-demo-ami"
+AMI_2027 = "year,value\n2027,79000\n"
+
+
+def ami_lease(purchase_date: dt.date, **fields):
+    return factories.lease(
+        purchase_price=Decimal("59000.00"), purchase_date=purchase_date,
+        resale_formula={"type": "index", "series": AMI}, **fields,
+    )  # fmt: skip
+
+
+def test_loading_this_years_figure_alone_adds_it_and_keeps_the_earlier_years(tmp_path):
+    load_index_folder()  # 2015-2026
+    lease = ami_lease(dt.date(2019, 12, 2))
+
+    loaded = load(write(tmp_path, AMI_2027), series=AMI, source="HUD FY2027")
+
+    assert str(loaded) == (
+        "series 'illustrative-demo-ami' (ami): 13 values (added 1, updated 0, kept 12)"
+    )
+    years = IndexValue.objects.filter(series__name=AMI).values_list("year", flat=True)
+    assert sorted(years) == list(range(2015, 2028))
+    # 59,000 x 79,000 / 62,500: the lease still prices from its 2019 purchase
+    assert max_resale_price(lease, on=dt.date(2027, 3, 1)).price == Decimal("74576.00")
+
+
+def test_a_merge_updates_a_year_whose_value_changed_with_its_new_source(tmp_path):
+    load_index_folder()
+
+    loaded = load(write(tmp_path, "year,value\n2025,76000\n2026,77400\n"), series=AMI,
+                  source="HUD FY2025, revised")  # fmt: skip
+
+    assert (loaded.added, loaded.updated, loaded.kept) == (0, 1, 11)
+    value = IndexValue.objects.get(series__name=AMI, year=2025)
+    assert (value.value, value.source) == (Decimal("76000.0000"), "HUD FY2025, revised")
+    unchanged = IndexValue.objects.get(series__name=AMI, year=2026)
+    assert unchanged.source.startswith("ILLUSTRATIVE: made-up values")
+
+
+def test_a_merge_from_a_second_source_names_each_source_with_its_years(tmp_path):
+    load_index_folder()
+    first = IndexSeries.objects.get(name=AMI).source
+
+    load(write(tmp_path, AMI_2027, name="ami-2027.csv"), series=AMI, source="HUD FY2027")
+
+    series = IndexSeries.objects.get(name=AMI)
+    assert series.source == f"HUD FY2027 (2027); {first} (2015–2026)"
+    assert series.loaded_from.startswith("ami-2027.csv (sha256 ")
+    assert series.area == "ILLUSTRATIVE (demo only)"  # no --area: the series keeps its own
+    provenance = IndexValue.objects.get(series=series, year=2027)
+    assert (provenance.source, provenance.loaded_from) == ("HUD FY2027", series.loaded_from)
+
+
+def test_a_merge_into_a_table_of_another_kind_is_refused_and_loads_nothing(tmp_path):
+    load_index_folder()
+
+    with pytest.raises(IndexFileError, match="'illustrative-demo-ami' is a table of kind ami"):
+        load(write(tmp_path, "year,month,value\n2027,1,320.1\n"), series=AMI, kind="cpi")
+
+    assert IndexValue.objects.filter(series__name=AMI).count() == 12
+
+
+def test_a_replace_dropping_a_year_a_lease_reads_is_refused_naming_the_lease_and_year(tmp_path):
+    load_index_folder()
+    ami_lease(dt.date(2019, 12, 2), reference="GL-2019-004")
+    ami_lease(dt.date(2022, 4, 1), reference="GL-2022-013")
+    ended = ami_lease(dt.date(2016, 5, 1), reference="GL-2016-020", status="terminated",
+                      ended_on=dt.date(2018, 1, 1))  # fmt: skip
+    before = IndexSeries.objects.get(name=AMI)
+    only_lately = "year,value\n" + "".join(f"{y},{70000 + y}\n" for y in range(2020, 2028))
+
+    with pytest.raises(IndexLoadRefused) as refused:
+        load(write(tmp_path, only_lately), series=AMI, source="HUD FY2027", replace=True)
+
+    message = str(refused.value)
+    assert "lease GL-2019-004 reads year 2019 (the index for its purchase on 2019-12-02)" in (
+        message
+    )
+    assert "GL-2022-013" not in message  # 2022 and today's year are in the file
+    assert ended.reference not in message  # ended in 2018: its rules no longer apply
+    after = IndexSeries.objects.get(name=AMI)
+    assert (after.source, after.values.count()) == (before.source, 12)
+
+
+def test_a_replace_dropping_only_years_no_lease_reads_goes_through(tmp_path):
+    load_index_folder()
+    ami_lease(dt.date(2022, 4, 1))
+    from_2020 = "year,value\n" + "".join(f"{y},{70000 + y}\n" for y in range(2020, 2028))
+
+    loaded = load(write(tmp_path, from_2020), series=AMI, source="HUD FY2027", replace=True)
+
+    assert (loaded.values, loaded.removed) == (8, 5)
+
+
+def test_a_replace_dropping_the_income_limit_a_lease_targets_today_is_refused(tmp_path):
+    load(HUD_FILE, series=HUD, kind="hud_income_limit")  # 2024: in effect from then on
+    factories.lease(
+        reference="GL-2025-011", purchase_date=dt.date(2025, 8, 1),
+        resale_formula={
+            "type": "mortgage_based", "housing_cost_share": "0.30", "interest_rate": "0.065",
+            "term_years": 30, "down_payment": "5000", "percent_of_median": 80,
+            "household_size": 4,
+        },
+    )  # fmt: skip
+    limits_2023 = "year,household_size,percent_of_median,value\n2023,4,80,55900\n"
+
+    with pytest.raises(IndexLoadRefused, match="lease GL-2025-011 reads year 2024, household "
+                       "size 4, 80% of median \\(the HUD income limit in effect today\\)"):
+        load(write(tmp_path, limits_2023), series=HUD, kind="hud_income_limit", replace=True)
+
+    assert income_limit(HUD, year=2024, household_size=4, percent_of_median=80) == 58750
 
 
 def test_values_keep_four_decimal_places_and_months(tmp_path):
