@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from clt.concurrency import StaleEditGuard
 from maps import tokens
 from maps.models import AccessToken
 
@@ -32,7 +33,7 @@ class AccessTokenForm(forms.ModelForm):
 
 
 @admin.register(AccessToken)
-class AccessTokenAdmin(admin.ModelAdmin):
+class AccessTokenAdmin(StaleEditGuard, admin.ModelAdmin):
     form = AccessTokenForm
     list_display = ["prefix", "name", "user", "created_at", "last_used_at", "expires_at",
                     "revoked_at"]  # fmt: skip

@@ -31,10 +31,12 @@ from django.db.models.functions import Concat
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from leaflet import PLUGIN_FORMS, PLUGINS
 from leaflet.admin import LeafletAdminWidget, LeafletGeoAdminMixin
 from pghistory import core as pghistory_core
 from pghistory.models import Events
 
+from clt.concurrency import StaleEditGuard
 from clt.history import recorded
 from leases.models import SourceDocument
 from parcels.folding import SEARCH_HELP, folded_search
@@ -182,12 +184,13 @@ class ReadableAutocompleteSelectMultiple(_ReadableChoicesOnly, AutocompleteSelec
     pass
 
 
-class RecordedAdmin(admin.ModelAdmin):
+class RecordedAdmin(StaleEditGuard, admin.ModelAdmin):
     """An admin whose writes are named actions and whose change page shows the history.
 
     Every save or delete runs inside `clt.history.recorded("admin_<model>_<verb>", user)`, so
     its history events say who acted and through which action. One request is one pghistory
-    context, so the form and its inlines share the action name of the request.
+    context, so the form and its inlines share the action name of the request. A change page
+    saved after the record changed is refused (`StaleEditGuard`).
     """
 
     change_form_template = "admin/clt/change_form.html"
@@ -281,9 +284,9 @@ JACKSON_CITY_HALL = (32.2988, -90.1848)  # (lat, lon): where an empty map opens
 LEAFLET_ADMIN = {
     "DEFAULT_CENTER": JACKSON_CITY_HALL,
     "DEFAULT_ZOOM": 15,
-    # django-leaflet fits an outline no closer than the map's maxZoom, 15 by default: a 40-ft
-    # lot was 3 x 9 px there, its vertices' handles on top of each other. 19 is the base map's
-    # last zoom.
+    # An outline is fitted up to this zoom (by `OutlineWidget`'s field: django-leaflet's own
+    # fitted at 15 whatever this said). At 15 a 40-ft lot was 3 x 9 px, its vertices' handles
+    # on top of each other. 19 is the base map's last zoom.
     "MAX_ZOOM": 19,
     # Its "reset view" button had no icon and went to the whole world.
     "RESET_VIEW": False,
@@ -423,7 +426,18 @@ class OutlineWidget(LeafletAdminWidget):
     """The admin's Leaflet map, able to show a form again after an outline it could not read.
 
     Re-rendering the posted text, Django's widget catches GEOS's errors but not GDAL's (pasted
-    GeoJSON such as `{}`), which made the form's error page a 500."""
+    GeoJSON such as `{}`), which made the form's error page a 500.
+
+    Its map fits an outline up to the map's MAX_ZOOM (our `L.CltOutlineField`): django-leaflet's
+    own field reads the cap where Leaflet never puts it, and fitted every outline at zoom 15."""
+
+    geometry_field_class = "L.CltOutlineField"  # parcels/static/parcels/outline_field.js
+
+    @property
+    def media(self):
+        # Listed with django-leaflet's form scripts, so Django's merge keeps ours after them.
+        after = [*PLUGINS[PLUGIN_FORMS]["js"], "parcels/outline_field.js"]
+        return super().media + forms.Media(js=after)
 
     def deserialize(self, value):
         try:
@@ -723,7 +737,7 @@ class OverlayAdmin(MapAdmin):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(StaleEditGuard, admin.ModelAdmin):
     """County imports are written by `clt parcels import`; staff read them here."""
 
     list_display = [

@@ -101,5 +101,19 @@ class Visit:
         self.close()
 
 
+def staff_visit(browser, live_server, **context_options) -> Visit:
+    """A tab logged in as a superuser, by the test client's session cookie (no login form)."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    visit = Visit(browser, **context_options)
+    client = Client()
+    client.force_login(User.objects.create_superuser("ella", password="x"))
+    host = urlsplit(live_server.url).hostname
+    cookie = {"name": "sessionid", "value": client.cookies["sessionid"].value, "domain": host}
+    visit.context.add_cookies([{**cookie, "path": "/"}])
+    return visit
+
+
 def _abort(route) -> None:
     route.abort()

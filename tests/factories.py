@@ -8,7 +8,9 @@ checks history starts from records with no admin events of their own.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import itertools
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +19,7 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.forms import SplitDateTimeWidget
 from django.utils import timezone
 
+from clt.concurrency import FIELD as FINGERPRINT
 from clt.roles import apply_roles, grant_role
 from leases.models import (
     Appraisal,
@@ -214,4 +217,14 @@ def admin_form_data(response) -> dict[str, Any]:
                 data[key] = [str(v) for v in value]
             else:
                 data[key] = str(value)
+    data.update(hidden_fingerprint(response))
     return data
+
+
+def hidden_fingerprint(response) -> dict[str, str]:
+    """The record's fingerprint (`clt.concurrency`), as the browser posts it back: a hidden
+    input of the page, outside the form's fields. {} on a page without one (an add page)."""
+    found = re.search(
+        rf'<input type="hidden" name="{FINGERPRINT}" value="([^"]*)"', response.content.decode()
+    )
+    return {FINGERPRINT: html.unescape(found[1])} if found else {}
