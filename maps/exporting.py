@@ -17,7 +17,14 @@ county files.
   connection and cursor, so the app's memory stays flat), into a temporary file that is then
   streamed and deleted. GeoPackage provenance is the layer's `gpkg_contents.description` plus
   the full record as dataset metadata (`gpkg_metadata`); a Shapefile has no metadata slot, so
-  the zip carries `provenance.json` beside it.
+  the zip carries `provenance.json` beside it, with each field's Shapefile name (at most 10
+  characters: `LayerField.shapefile_name`) beside its full one.
+
+Fields keep their declared types in every format: money (`decimal`) is a JSON number with its
+cents as PostgreSQL writes them (`562.29`, `0.00`), a GeoPackage REAL, a Shapefile N(14,2) and a
+CSVW `decimal`; a `boolean` is JSON true/false, a GeoPackage boolean, a Shapefile integer 1/0 (the
+DBF logical type is not written by GDAL) and `true`/`false` in a CSV. As text, `max(arrears)` or
+`arrears > 500` in a GIS compared strings.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from django.db.models import Count, Max
 from django.db.models.expressions import RawSQL
 
 from clt.spreadsheets import FORMULA_START
-from maps.layers import Layer
+from maps.layers import Layer, LayerField
 from maps.ogcapi import crs as crs_registry
 from maps.ogcapi.crs import Crs
 from maps.ogcapi.params import FeatureFilter
@@ -51,7 +58,22 @@ CHUNK_BYTES = 256 * 1024
 # untouched (PostgreSQL's JSON escapes every control character), where the text mode would
 # double every backslash.
 COPY_RAW = "WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
-SQL_TYPES = {"integer": "integer", "number": "double precision", "date": "date"}
+SQL_TYPES = {
+    "integer": "integer",
+    "number": "double precision",
+    # The money columns' own precision (parcels.models.money): GDAL carries a numeric's width
+    # and scale into the Shapefile (N 14.2), where a bare numeric became N 24.15.
+    "decimal": "numeric(14, 2)",
+    "boolean": "boolean",
+    "date": "date",
+}
+CSVW_TYPES = {
+    "integer": "integer",
+    "number": "double",
+    "decimal": "decimal",
+    "boolean": "boolean",
+    "date": "date",
+}
 
 
 class ExportError(ValueError):
@@ -74,21 +96,35 @@ class Export:
 
 
 def provenance(export: Export, fmt: str) -> dict:
-    """Where an export comes from: layer, filters, CRS, time, software and county files."""
+    """Where an export comes from: layer, filters, CRS, time, software and county files; the
+    day its features are as of, for a layer built for one (held now, leases in force); and, in
+    a Shapefile's, each field's name there."""
+    layer = export.layer
     return {
-        "layer": export.layer.name,
-        "title": export.layer.title,
-        "description": export.layer.description,
-        "audience": export.layer.audience.value,
+        "layer": layer.name,
+        "title": layer.title,
+        "description": layer.description,
+        "audience": layer.audience.value,
         "publisher": settings.CLT_NAME,
         "format": fmt,
         "crs": crs_registry.CRS84.uri if fmt == "geojson" else export.crs.uri,
         "filters": export.filter.describe(),
-        "fields": [{"name": f.name, "type": f.type, "title": f.title} for f in export.layer.fields],
+        **({"as_of": layer.as_of.isoformat()} if layer.as_of else {}),
+        "fields": [_field_record(f, fmt) for f in layer.fields],
         "generated_at": _iso(dt.datetime.now(dt.UTC)),
         "generator": f"clt {_clt_version()}",
         "sources": source_imports(export),
     }
+
+
+def _field_record(field: LayerField, fmt: str) -> dict:
+    """A field as provenance describes it; in a Shapefile's, with its (short) name there."""
+    record = {"name": field.name, "type": field.type, "title": field.title}
+    if fmt == "shp":
+        record["shapefile_name"] = field.shapefile_name
+        if field.type == "boolean":
+            record["shapefile_values"] = "1 = true, 0 = false"
+    return record
 
 
 def source_imports(export: Export) -> list[dict]:
@@ -183,6 +219,8 @@ def csv_cell_sql(name: str, field_type: str) -> str:
     """The column as a CSV cell, made safe in SQL as `clt.spreadsheets.spreadsheet_safe` makes
     a cell in Python: a text value that would start a formula gets a leading apostrophe."""
     column = f'f."{name}"'
+    if field_type == "boolean":  # COPY writes t/f; CSVW and spreadsheets read true/false
+        return f'{column}::text AS "{name}"'
     if field_type != "string":
         return column
     return (
@@ -210,14 +248,13 @@ def csv_chunks(export: Export) -> Iterator[bytes]:
 
 def csvw_metadata(export: Export, meta: dict, csv_url: str) -> dict:
     """The CSV's W3C CSVW metadata document, with the provenance as a note."""
-    types = {"integer": "integer", "number": "double", "date": "date"}
     columns = [
         {"name": "id", "titles": "id", "datatype": "integer", "dc:description": "Feature id"},
         *(
             {
                 "name": f.name,
                 "titles": f.name,
-                "datatype": types.get(f.type, "string"),
+                "datatype": CSVW_TYPES.get(f.type, "string"),
                 "dc:description": f.title,
             }
             for f in export.layer.fields
@@ -226,7 +263,7 @@ def csvw_metadata(export: Export, meta: dict, csv_url: str) -> dict:
             "name": "WKT",
             "titles": "WKT",
             "datatype": "string",
-            "dc:description": f"The geometry as WKT in {export.crs.uri}",
+            "dc:description": f"The geometry as WKT in {export.crs.uri}, {_x_first(export.crs)}",
         },
         {
             "name": "lon",
@@ -251,6 +288,14 @@ def csvw_metadata(export: Export, meta: dict, csv_url: str) -> dict:
         "tableSchema": {"columns": columns, "primaryKey": "id"},
         "notes": [{"type": "provenance", **meta}],
     }
+
+
+def _x_first(crs: Crs) -> str:
+    """Which coordinate a CSV's WKT gives first: x, as GDAL and QGIS read WKT, whatever the
+    CRS's own axis order (EPSG:4326 is defined latitude first; this WKT is not)."""
+    if crs.srid == 4326:
+        return "longitude first (x = longitude, y = latitude)"
+    return "easting first (x = easting, y = northing)"
 
 
 def _copy_rows(copy_sql: str, params: list) -> Iterator[bytes]:
@@ -281,13 +326,14 @@ def write_gdal(export: Export, fmt: str, path: Path, meta: dict) -> Path:
     if fmt not in ("gpkg", "shp"):
         raise ExportError(f"GDAL writes gpkg or shp here, not '{fmt}'")
     sql, params = export.sql()
+    names = shapefile_names(export.layer) if fmt == "shp" else export.layer.field_names
     select = ", ".join(
         [
             "f.id",
             f"{geometry_sql(export.crs, axis_order=False)} AS geom",
             *(
-                f'(f."{lf.name}")::{SQL_TYPES.get(lf.type, "text")} AS "{lf.name}"'
-                for lf in export.layer.fields
+                f'(f."{lf.name}")::{SQL_TYPES.get(lf.type, "text")} AS "{name}"'
+                for lf, name in zip(export.layer.fields, names, strict=True)
             ),
         ]
     )
@@ -326,6 +372,20 @@ def write_gdal(export: Export, fmt: str, path: Path, meta: dict) -> Path:
     if result.returncode != 0:
         raise ExportError(f"ogr2ogr could not write {path.name}: {result.stderr.strip()[-500:]}")
     return path
+
+
+def shapefile_names(layer: Layer) -> tuple[str, ...]:
+    """The layer's field names in a Shapefile: each at most 10 characters and unique (beside
+    `id`), or an ExportError naming the declaration to fix; GDAL would cut them silently."""
+    names = tuple(f.shapefile_name for f in layer.fields)
+    too_long = [name for name in names if len(name) > 10]
+    twice = {name for name in names if names.count(name) > 1 or name == "id"}
+    if too_long or twice:
+        raise ExportError(
+            f"layer {layer.name}: Shapefile field names must be unique and at most 10 "
+            f"characters; declare a short_name for {', '.join(sorted({*too_long, *twice}))}"
+        )
+    return names
 
 
 def write_shapefile_zip(export: Export, path: Path, meta: dict) -> Path:

@@ -7,10 +7,17 @@ query, not of each view remembering to drop columns.
 
 Staff layers (`audience = STAFF`) may add private fields (lease status, arrears, open monitoring
 events); views must check `layer.visible_to(user)` before serving them.
+
+Layers are built for a day (`all_layers(on)`, the trust's today by default): what the trust holds
+and which leases are in force follow the registry's dated rule (`parcels.queries.held_memberships`,
+`GroundLeaseQuerySet.in_force`), as the finder and the reports do, so they change at midnight
+without any write. Such a layer says so in `as_of`, and every cache of its features keys on that
+day as well as on the data versions (maps/versions.py).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,9 +35,11 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, ExtractYear
+from django.utils import timezone
 
-from leases.models import GroundLease, MonitoringEvent
-from parcels.models import HoldingParcel, Overlay, OverlayKind, Parcel
+from leases.models import GroundLease, MonitoringEvent, MonitoringStatus
+from parcels.models import Overlay, OverlayKind, Parcel
+from parcels.queries import held_memberships
 
 
 class Audience(enum.Enum):
@@ -44,8 +53,18 @@ class LayerField:
 
     name: str
     expression: object  # a Django expression evaluated per parcel
-    type: str = "string"  # "string" | "integer" | "number" | "date" (for schemas and exports)
+    # For schemas and exports: "string" | "integer" | "number" (a float) | "decimal" (money:
+    # exact, in cents, so sums and `arrears > 500` work in a GIS) | "boolean" | "date".
+    type: str = "string"
     title: str = ""
+    # Its name in a Shapefile, whose field names stop at 10 characters: declared for a longer
+    # name, since GDAL's cut ones (`acquired_y` beside `acquired_o`) say nothing to a reader.
+    short_name: str = ""
+
+    @property
+    def shapefile_name(self) -> str:
+        """The field's name in a Shapefile (at most 10 characters, unique in its layer)."""
+        return self.short_name or self.name
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,9 @@ class Layer:
     # How the map loads it: "tiles" (vector tiles, for layers that grow with the city) or
     # "geojson" (one small document: overlays of a few dozen areas).
     delivery: str = "tiles"
+    # The trust's day the features are computed for, when they depend on it (held now, lease
+    # in force); None when only writes change them. Caches key on it (maps/versions.py).
+    as_of: dt.date | None = None
 
     @property
     def is_public(self) -> bool:
@@ -121,43 +143,60 @@ class Layer:
 # --- the expressions layers are made of -------------------------------------------------
 
 
-def _current_holding(column: str) -> Subquery:
-    """A column of the holding a parcel currently belongs to."""
-    memberships = HoldingParcel.objects.filter(
-        parcel=OuterRef("pk"), ended_on__isnull=True, holding__ended_on__isnull=True
-    )
-    return Subquery(memberships.values(f"holding__{column}")[:1])
+def _membership_held(on: dt.date) -> QuerySet:
+    """The outer query's parcel's membership of a holding the trust has on `on`.
+
+    The registry's one dated rule (joined by then, not yet left, of a holding acquired by then
+    and not yet ended), shared with the finder and the reports: a holding whose end is dated
+    next month is trust land until then, one acquired with a future date is not yet.
+    """
+    return held_memberships(on).filter(parcel=OuterRef("pk"))
+
+
+def _current_holding(column: str, on: dt.date) -> Subquery:
+    """A column of the holding the parcel belongs to on `on`."""
+    membership = _membership_held(on).order_by("-began_on")
+    return Subquery(membership.values(f"holding__{column}")[:1])
 
 
 def _contact() -> Value:
     return Value(settings.CLT_CONTACT, output_field=CharField())
 
 
-def _held_now() -> Exists:
-    """Whether a parcel belongs to a current holding of the trust."""
-    return Exists(
-        HoldingParcel.objects.filter(
-            parcel=OuterRef("pk"), ended_on__isnull=True, holding__ended_on__isnull=True
-        )
-    )
+def _held_now(on: dt.date, **holding) -> Exists:
+    """Whether a parcel belongs on `on` to a holding of the trust (with `holding` conditions on
+    the holding, as `holding__available=True`)."""
+    return Exists(_membership_held(on).filter(**holding))
 
 
-def _trust_parcels() -> QuerySet:
-    return Parcel.objects.active().filter(_held_now())
+def _trust_parcels(on: dt.date, **holding) -> QuerySet:
+    """Parcels the trust holds on `on`, retired from the county's file or not: a holding is a
+    legal fact that a county re-import does not undo, and the finder and the reports count
+    them as trust land too (parcels.queries.HELD_SQL). The import warns staff instead."""
+    return Parcel.objects.filter(_held_now(on, **holding))
 
 
-def _current_lease(column: str) -> Subquery:
-    leases = GroundLease.objects.in_force().filter(parcels=OuterRef("pk")).order_by("-starts_on")
-    return Subquery(leases.values(column)[:1])
+def _lease_in_force(on: dt.date, parcel: OuterRef) -> QuerySet:
+    """The lease in force on `on` on `parcel` (the latest begun, should two overlap)."""
+    leases = GroundLease.objects.in_force(on).filter(parcels=parcel)
+    return leases.order_by("-starts_on", "-pk")
 
 
-def _open_monitoring_count() -> Subquery:
+def _current_lease(column: str, on: dt.date) -> Subquery:
+    return Subquery(_lease_in_force(on, OuterRef("pk")).values(column)[:1])
+
+
+OPEN_MONITORING = (MonitoringStatus.OPEN.value, MonitoringStatus.IN_PROGRESS.value)
+
+
+def _open_monitoring_count(on: dt.date) -> Coalesce:
+    """How many monitoring events are open on the lease `_current_lease` shows: a terminated
+    lease's open events belong to the previous household, not to the new lease."""
+    lease = _lease_in_force(on, OuterRef(OuterRef("pk"))).values("pk")[:1]
     events = (
-        MonitoringEvent.objects.filter(
-            lease__parcels=OuterRef("pk"), status__in=["open", "in_progress"]
-        )
+        MonitoringEvent.objects.filter(lease=Subquery(lease), status__in=OPEN_MONITORING)
         .order_by()
-        .values("lease__parcels")
+        .values("lease")
         .annotate(n=Count("pk"))
         .values("n")
     )
@@ -189,51 +228,51 @@ PUBLIC_PARCEL_FIELDS = (
 )
 
 
-def _trust_land_fields() -> tuple[LayerField, ...]:
+def _trust_land_fields(on: dt.date) -> tuple[LayerField, ...]:
     return (
         *PUBLIC_PARCEL_FIELDS,
-        LayerField("use", _current_holding("current_use"), title="Current use code"),
-        LayerField("available", Cast(_current_holding("available"), CharField()),
+        LayerField("use", _current_holding("current_use", on), title="Current use code"),
+        LayerField("available", _current_holding("available", on), "boolean",
                    title="Available now"),
-        LayerField("acquired_year", ExtractYear(_current_holding("acquired_on")), "integer",
-                   title="Year the trust acquired it"),
+        LayerField("acquired_year", ExtractYear(_current_holding("acquired_on", on)), "integer",
+                   title="Year the trust acquired it", short_name="acq_year"),
         # The deed's date is public record; it is what OGC API `datetime` filters on.
-        LayerField("acquired_on", _current_holding("acquired_on"), "date",
-                   title="Date the trust acquired it"),
+        LayerField("acquired_on", _current_holding("acquired_on", on), "date",
+                   title="Date the trust acquired it", short_name="acq_date"),
         LayerField("area_m2", Cast(F("area_m2"), IntegerField()), "integer", title="Area (m²)"),
         LayerField("contact", _contact(), title="Contact the trust"),
     )
 
 
-def _layers() -> tuple[Layer, ...]:
-    trust_fields = _trust_land_fields()
+def _layers(today: dt.date) -> tuple[Layer, ...]:
+    trust_fields = _trust_land_fields(today)
     return (
         Layer(
             name="trust-land",
             title="Land held by the trust",
             description="Every parcel the land trust holds, by its current use.",
             audience=Audience.PUBLIC,
-            queryset=_trust_parcels,
+            queryset=lambda: _trust_parcels(today),
             fields=trust_fields,
             style=Style(by_field="use", fills=USE_FILLS),
             datetime_field="acquired_on",
             # A lot is under a pixel wide below z13. Whole-city tiles of 10,000 holdings' outlines
             # were 0.5-0.8 MB and 120-150 ms at z8-10; their cells (by use) are 1-5 kB.
             detail_zoom=TRUST_DETAIL_ZOOM,
+            as_of=today,
         ),
         Layer(
             name="available",
             title="Homes and lots available now",
             description="Trust homes and lots offered now to a household, co-op or farm.",
             audience=Audience.PUBLIC,
-            queryset=lambda: _trust_parcels().filter(
-                holdingparcel__ended_on__isnull=True, holdingparcel__holding__available=True
-            ),
+            queryset=lambda: _trust_parcels(today, holding__available=True),
             fields=trust_fields,
             # Apart from every use's fill: its yellow was all but the "held vacant" one.
             style=Style(fill="#17becf", stroke="#0b5f68", opacity=0.8, cell_ring=True),
             datetime_field="acquired_on",
             detail_zoom=TRUST_DETAIL_ZOOM,
+            as_of=today,
         ),
         Layer(
             name="vacant-lots",
@@ -241,7 +280,7 @@ def _layers() -> tuple[Layer, ...]:
             description="Vacant parcels from the county's data that the trust does not hold.",
             audience=Audience.PUBLIC,
             # NOT EXISTS per lot, not NOT IN (every trust parcel): a tile reads only its own lots.
-            queryset=lambda: Parcel.objects.vacant().exclude(_held_now()),
+            queryset=lambda: Parcel.objects.vacant().exclude(_held_now(today)),
             fields=(
                 *PUBLIC_PARCEL_FIELDS,
                 LayerField("land_use", F("land_use"), title="County land use"),
@@ -253,6 +292,7 @@ def _layers() -> tuple[Layer, ...]:
             style=Style(fill="#9e9e9e", stroke="#616161", opacity=0.5),
             min_zoom=12,
             detail_zoom=14,
+            as_of=today,
         ),
         Layer(
             name="parcels",
@@ -299,31 +339,35 @@ def _layers() -> tuple[Layer, ...]:
             title="Ground leases (staff)",
             description="Trust parcels with their lease status, arrears and open monitoring.",
             audience=Audience.STAFF,
-            queryset=lambda: _trust_parcels().filter(
-                Exists(GroundLease.objects.in_force().filter(parcels=OuterRef("pk")))
+            queryset=lambda: _trust_parcels(today).filter(
+                Exists(_lease_in_force(today, OuterRef("pk")))
             ),
             fields=(
                 *PUBLIC_PARCEL_FIELDS,
-                LayerField("lease", _current_lease("reference"), title="Lease"),
-                LayerField("lease_status", _current_lease("status"), title="Lease status"),
-                LayerField("arrears", Cast(_current_lease("arrears"), CharField()),
+                LayerField("lease", _current_lease("reference", today), title="Lease"),
+                LayerField("lease_status", _current_lease("status", today), title="Lease status",
+                           short_name="status"),
+                LayerField("arrears", _current_lease("arrears", today), "decimal",
                            title="Fees in arrears ($)"),
-                LayerField("open_monitoring", _open_monitoring_count(), "integer",
-                           title="Open monitoring events"),
+                LayerField("open_monitoring", _open_monitoring_count(today), "integer",
+                           title="Open monitoring events", short_name="open_evts"),
             ),
             style=Style(fill="#1f5fa8", stroke="#0d2c52", cell_ring=True),
             detail_zoom=TRUST_DETAIL_ZOOM,
+            as_of=today,
         ),
     )
 
 
-def all_layers() -> dict[str, Layer]:
-    """Every declared layer by name (built on demand: expressions read settings)."""
-    return {layer.name: layer for layer in _layers()}
+def all_layers(on: dt.date | None = None) -> dict[str, Layer]:
+    """Every declared layer by name, as of the trust's day `on` (`timezone.localdate()` if
+    omitted, the day the registry reads everywhere). Built on demand: expressions read settings
+    and the day."""
+    return {layer.name: layer for layer in _layers(on or timezone.localdate())}
 
 
-def get_layer(name: str) -> Layer | None:
-    return all_layers().get(name)
+def get_layer(name: str, on: dt.date | None = None) -> Layer | None:
+    return all_layers(on).get(name)
 
 
 def layers_for(user) -> list[Layer]:

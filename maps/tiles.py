@@ -22,19 +22,20 @@ Zoom bands, so that no tile of a 1M-parcel city costs more than a few tens of mi
   grid unit is 2.4 m at z12 and 0.15 m at z16, so vertices closer than that merge and outlines
   smaller than a unit drop out.
 
-Freshness: a tile's ETag is a digest of its SQL, its parameters (the date for "in force"
-questions, the trust's contact...) and the data versions of every table the SQL reads
-(maps/versions.py). Any write to those tables gives every tile over them a new ETag in the same
-transaction, so neither the server's tile cache nor a browser revalidating with If-None-Match
-can serve a tile older than the last commit. The cache keeps each tile with the versions it was
-built at (`fetch`): serving it costs one small query for the current versions; a tile not
-cached costs only its own query, which reads the versions in the same snapshot as the data.
+Freshness: a tile's ETag is a digest of its SQL, its parameters (the trust's day, for "held
+now" and "in force" questions; the trust's contact...) and the data versions of every table the
+SQL reads, with that day for a layer built for one (maps/versions.py). Any write to those
+tables gives every tile over them a new ETag in the same transaction, and the next day gives
+every tile of a dated layer one, so neither the server's tile cache nor a browser revalidating
+with If-None-Match can serve a tile older than the last commit or from another day. The cache
+keeps each tile with the versions it was built at (`fetch`): serving it costs one small query
+for the current versions; a tile not cached costs only its own query, which reads the versions
+in the same snapshot as the data.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 import math
@@ -45,6 +46,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
+from django.utils import timezone
 
 from clt import planner
 from maps import versions
@@ -135,29 +137,32 @@ class CompiledLayer:
     layer: Layer
     sql: str  # `unordered(layer).select_sql()`
     params: tuple
-    tables: frozenset[str]  # the tables it reads: their data versions make its ETags
+    tables: frozenset[str]  # the tables it reads (and its day): their versions make its ETags
 
 
 _compiled: dict[tuple, CompiledLayer] = {}
 
 
 def layer_inputs() -> tuple:
-    """Everything a layer's SQL depends on besides the code: today's date (leases in force)
+    """Everything a layer's SQL depends on besides the code: the trust's day (what it holds,
+    which leases are in force), read as the whole registry reads it, `timezone.localdate()`;
     and the trust's public name and contact. A layer that reads anything else adds it here;
     tests/maps/test_tiles.py checks a compiled layer against a fresh compile."""
-    return (dt.date.today(), settings.CLT_CONTACT, settings.CLT_NAME)
+    return (timezone.localdate(), settings.CLT_CONTACT, settings.CLT_NAME)
 
 
 def compiled_layer(name: str) -> CompiledLayer | None:
     """The layer called `name`, compiled (None if there is no such layer)."""
-    key = (name, *layer_inputs())
+    inputs = layer_inputs()
+    key = (name, *inputs)
     found = _compiled.get(key)
     if found is None:
-        layer = get_layer(name)
+        layer = get_layer(name, on=inputs[0])  # built for the day it is kept under
         if layer is None:
             return None
         sql, params = unordered(layer).select_sql()
-        found = CompiledLayer(layer, sql, tuple(params), versions.tables_in(sql))
+        tables = versions.tables_in(sql) | versions.day_input(layer.as_of)
+        found = CompiledLayer(layer, sql, tuple(params), tables)
         if len(_compiled) > 100:  # yesterday's entries
             _compiled.clear()
         _compiled[key] = found
@@ -207,8 +212,16 @@ def tile_sql(compiled: CompiledLayer, address: TileAddress) -> tuple[str, tuple]
 
 
 # MVT values are typed: give each field the type the layer declares for it (PostgreSQL's
-# numeric, which EXTRACT returns, would otherwise be written as text).
-_MVT_TYPES = {"integer": "bigint", "number": "double precision", "date": "text", "string": "text"}
+# numeric, which EXTRACT returns and money is, would otherwise be written as text). MVT has no
+# decimal: money goes as a double, which gives back every amount of up to 15 digits as written.
+_MVT_TYPES = {
+    "integer": "bigint",
+    "number": "double precision",
+    "decimal": "double precision",
+    "boolean": "boolean",
+    "date": "text",
+    "string": "text",
+}
 
 
 def _cell_grouping(layer: Layer) -> dict[str, str]:

@@ -6,10 +6,19 @@ transaction (migration maps/0001). A reader that takes the versions in the same 
 data sees both before or both after any commit, so a tile cached under an ETag built from the
 versions always matches them. One statement bumps once, whatever the number of rows (a 1M-parcel
 import pays once per statement, not per row).
+
+Some layers also change with no write at all: what the trust holds and which leases are in force
+are dated, so at midnight in the trust's time zone a holding whose end was dated for today leaves
+the map. Such a layer is built for a day (`Layer.as_of`), and that day is one more input beside
+its tables: a pseudo-table named by the date (`day_input`), whose version is always 0. Versions
+taken for yesterday's layer and for today's then differ in their keys, so nothing cached by
+versions (tiles, their ETags, the OGC API's extents) is served across midnight; and the day
+recorded is the one the layer's SQL was built for, not the clock's when the answer came back.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterable
@@ -18,6 +27,7 @@ from django.apps import apps
 from django.db import connection
 
 TRIGGER = "maps_data_version"
+DAY_PREFIX = "clt:day:"  # no table's name: tables_in() finds only [A-Za-z0-9_] names
 
 _watched: set[str] = set()  # tables known to carry the trigger, in this process
 
@@ -33,15 +43,23 @@ def tables_in(sql: str) -> frozenset[str]:
     return frozenset(quoted & model_tables())
 
 
+def day_input(on: dt.date | None) -> frozenset[str]:
+    """The trust's day `on` as an input of a layer built for it (none for a layer that does
+    not depend on the day): a pseudo-table, to put beside the tables a layer reads."""
+    return frozenset({f"{DAY_PREFIX}{on.isoformat()}"}) if on else frozenset()
+
+
 def layer_tables(layer) -> frozenset[str]:
-    """The tables `layer`'s features are computed from: a write to any of them may change it."""
+    """What `layer`'s features are computed from, as keys of `versions()`: the tables it reads
+    (a write to any of them may change it) and, for a layer built for a day, that day."""
     sql, _ = layer.select_sql()
-    return tables_in(sql)
+    return tables_in(sql) | day_input(layer.as_of)
 
 
 def watch(tables: Iterable[str]) -> None:
-    """Make sure each table bumps its data version on every write (idempotent)."""
-    missing = set(tables) - _watched
+    """Make sure each table bumps its data version on every write (idempotent); a day, which
+    no write changes, needs no trigger."""
+    missing = {table for table in tables if not table.startswith(DAY_PREFIX)} - _watched
     if not missing:
         return
     with connection.cursor() as cursor:
@@ -73,7 +91,8 @@ def watch_all_layers(**kwargs) -> None:
 
 
 def versions(tables: Iterable[str]) -> dict[str, int]:
-    """The current data version of each table (0 for a table never written since it was watched)."""
+    """The current data version of each table (0 for a table never written since it was
+    watched, and for a day: its name is what tells one day's answer from the next)."""
     tables = sorted(tables)
     with connection.cursor() as cursor:
         cursor.execute(

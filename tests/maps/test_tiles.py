@@ -168,10 +168,14 @@ def test_an_unknown_layer_is_a_404(client):
     assert response.json()["title"] == "No such layer"
 
 
-def test_a_staff_layer_is_a_404_to_anonymous_visitors_and_non_staff(client):
-    assert get_tile(client, "leases", *Z14_TILE).status_code == 404
+def test_a_staff_layers_tile_asks_a_visitor_to_log_in_and_refuses_non_staff(client):
+    # As the OGC API and the downloads answer for the same layer, which the OGC API lists.
+    anonymous = get_tile(client, "leases", *Z14_TILE)
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == 'Basic realm="clt staff", charset="UTF-8"'
+    assert anonymous.json()["detail"] == "layer 'leases' is for the trust's staff"
     client.force_login(factories.user("resident"))
-    assert get_tile(client, "leases", *Z14_TILE).status_code == 404
+    assert get_tile(client, "leases", *Z14_TILE).status_code == 403
 
 
 def test_a_geojson_layer_has_no_tiles(client):
@@ -343,7 +347,7 @@ def test_a_staff_tile_is_private_to_the_browser(client, block):
     assert "Cookie" in response["Vary"]
     features = decoded(response, "leases")
     assert [f["properties"]["apn"] for f in features] == [block.leased.apn]
-    assert features[0]["properties"]["arrears"] == "1234.56"
+    assert features[0]["properties"]["arrears"] == 1234.56  # a number: MVT has no decimal
 
 
 def test_the_second_request_is_served_from_the_tile_cache(block):
@@ -433,7 +437,7 @@ def test_every_table_a_layer_reads_bumps_its_version_on_write():
         )
         watched = {row[0] for row in cursor.fetchall()}
     for layer in all_layers().values():
-        tables = versions.layer_tables(layer)
+        tables = versions.layer_tables(layer) - versions.day_input(layer.as_of)  # no trigger
         assert tables, layer.name
         assert tables <= watched, f"{layer.name} reads unwatched {tables - watched}"
 
