@@ -53,8 +53,9 @@ SEARCH_QUERY = _param(
 )
 # The downloads take the OGC API items' filters (maps.ogcapi.params): a 2D or 3D bbox in any
 # CRS served, the output CRS, a date or interval on a dated layer, and field=value.
+# bbox: 4 numbers, or 6 with heights, never 5 (maps.ogcapi.params.parse_bbox refuses it).
 EXPORT_FILTERS = [
-    _param("bbox", {"type": "string", "pattern": rf"^{NUMBER}(,{NUMBER}){{3}}(,{NUMBER}){{0,2}}$"},
+    _param("bbox", {"type": "string", "pattern": rf"^{NUMBER}(,{NUMBER}){{3}}((,{NUMBER}){{2}})?$"},
            "minx,miny,maxx,maxy (or six numbers with heights), in bbox-crs"),
     _param("bbox-crs", {"type": "string", "format": "uri"},
            "CRS of bbox (default CRS84), e.g. http://www.opengis.net/def/crs/EPSG/0/2255"),
@@ -86,17 +87,35 @@ LOT_FILTER_PARAMS = [
     _param("address", {"type": "string"}, "Measure distance from the parcel at this address"),
     _param("within_m", _number(MAX_DISTANCE_M), "Only within this many metres of near/address"),
     _param("near_holdings_m", _number(MAX_TOLERANCE_M * 50), "Only this close to trust land"),
-    _param("min_area_m2", _number(), "Smallest lot, square metres"),
-    _param("max_area_m2", _number(), "Largest lot, square metres"),
-    _param("min_acres", _number(), "Smallest lot, acres"),
-    _param("max_acres", _number(), "Largest lot, acres"),
+    _param("min_area_m2", _number(), "Each lot's area at least this many square metres"),
+    _param("max_area_m2", _number(), "Each lot's area at most this many square metres"),
+    _param("min_acres", _number(), "Each lot's area at least this many acres"),
+    _param("max_acres", _number(), "Each lot's area at most this many acres"),
     _param("land_use", {"type": "string"}, "Comma-separated county land-use codes"),
     _param("zoning", {"type": "string"}, "Comma-separated zoning codes"),
     _comma_list("tax_status", TAX_STATUSES, "Tax statuses, comma-separated"),
     _comma_list("owner", OWNER_KINDS, "Kinds of owner of record, comma-separated"),
-    _param("neighbourhood", {"type": "string"}, "Only in this neighbourhood overlay"),
-    _param("outside_flood", {"type": "boolean"}, "Leave out lots in flood zones"),
+    _param(
+        "neighbourhood",
+        {"type": "string"},
+        "Only in this neighbourhood overlay (400 when none by this name is loaded)",
+    ),
+    _param(
+        "outside_flood",
+        {"type": "boolean"},
+        "Leave out lots a flood zone touches (400 when no flood-zone overlay is loaded: "
+        "clt import-layer FILE --kind flood-zone)",
+    ),
 ]
+AREA_FILTERS = ("min_area_m2", "max_area_m2", "min_acres", "max_acres")
+# An assemblage's lots are filtered before they are grouped; the group's own size is
+# min_lots and min_total_m2 (staff asked for "area from 2000" and got no group of 2000 m²).
+ASSEMBLAGE_LOT_FILTER_PARAMS = [
+    {**p, "description": f"{p['description']}: a lot outside the range is left out before "
+     "lots are grouped (a group's combined area is min_total_m2)"} if p["name"] in AREA_FILTERS
+    else p
+    for p in LOT_FILTER_PARAMS
+]  # fmt: skip
 FINDER_PARAMS = [
     *LOT_FILTER_PARAMS,
     _param("order", {"type": "string", "enum": list(ORDERS)}, "Sort order"),
@@ -111,7 +130,9 @@ def _responses(ok: dict, *, staff: bool = False, extra: tuple[str, ...] = ()) ->
                  "400": {"description": "A parameter is invalid", "content": problem}}  # fmt: skip
     if staff:
         responses["401"] = {"description": "Log in, or send an access token (or credentials "
-                            "sent are wrong)", "content": problem}  # fmt: skip
+                            "sent are wrong)", "content": problem,
+                            "headers": {"WWW-Authenticate": {"schema": {"type": "string"},
+                                        "description": "How to authenticate"}}}  # fmt: skip
         responses["403"] = {"description": "Not the trust's staff", "content": problem}
     for code in extra:
         responses[code] = {"description": {"204": "Nothing here", "304": "Not modified",
@@ -167,10 +188,15 @@ def definition(request: HttpRequest) -> dict:
                 "Groups of touching vacant lots",
                 [
                     TOLERANCE,
-                    *LOT_FILTER_PARAMS,
+                    *ASSEMBLAGE_LOT_FILTER_PARAMS,
                     LIMIT,
-                    _param("min_lots", _integer(1, 100_000), "Fewest lots in a group"),
-                    _param("min_total_m2", _number(), "Smallest group, square metres"),
+                    _param("min_lots", _integer(1, 100_000), "Fewest lots in a group (default 2)"),
+                    _param(
+                        "min_total_m2",
+                        _number(),
+                        "Smallest group: its combined area (the sum of its lots' areas), "
+                        "square metres; min_area_m2 and min_acres filter each lot instead",
+                    ),
                 ],
                 _responses(_geojson(), staff=True),
                 staff=True,
@@ -191,8 +217,8 @@ def definition(request: HttpRequest) -> dict:
             ),
             "/tiles/{layer}/{z}/{x}/{y}.pbf": _operation(
                 "getTile",
-                "A Mapbox vector tile of a layer (a staff layer is a 404, not a 401, to anyone "
-                "who may not see it; 401 is for credentials sent and wrong)",
+                "A Mapbox vector tile of a layer (a staff layer's is a 401 without credentials, "
+                "a 403 to a user who is not staff; 404: no such tile layer)",
                 [
                     _param("layer", {"type": "string", "enum": tile_layers}, "Layer", where="path"),
                     _param("z", _integer(0, 22), "Zoom", where="path"),

@@ -28,6 +28,7 @@ from maps import tokens
 # Where credentials may stand in for a session (reads only, see maps.tokens).
 DATA_PATHS = ("/ogcapi", "/export/", "/tiles/", "/map/layers/", "/api/")
 BASIC_CHALLENGE = 'Basic realm="clt staff", charset="UTF-8"'
+BEARER_REALM = 'Bearer realm="clt staff layers"'
 
 
 class MalformedCredentials(ValueError):
@@ -66,7 +67,7 @@ def user_from_header(request: HttpRequest, header: str):
     if not value:
         return None
     if scheme == "bearer":
-        return _token_user(value, 'Bearer realm="clt staff layers", error="invalid_token"')
+        return _token_user(value, f'{BEARER_REALM}, error="invalid_token"')
     if scheme != "basic":
         said = scheme[:20]
         raise MalformedCredentials(f"'{said}' credentials are not read: send Basic or Bearer")
@@ -78,6 +79,22 @@ def user_from_header(request: HttpRequest, header: str):
         detail = "the user name or password is wrong"
         raise WrongCredentials("Wrong credentials", detail, BASIC_CHALLENGE)
     return user
+
+
+def challenge_for(request: HttpRequest) -> str:
+    """The `WWW-Authenticate` challenge of a 401 for a staff resource asked without usable
+    credentials, in the scheme the client used: Bearer to one that sent `Bearer` with no token
+    (RFC 6750 §3: a request that "does not contain an access token that enables access"
+    gets the Bearer challenge), Basic to the rest, which GDAL, QGIS and curl answer with a
+    password. Wrong credentials never get here: the middleware answers them with their own
+    scheme's challenge.
+
+    A page's own script (a fetch whose `Sec-Fetch-Mode` is not "navigate": the staff map's
+    tiles after its session expired) gets the Bearer challenge too: to a Basic one a browser
+    answers with its login box, over the map, asking for a password the page never needed."""
+    scheme = request.headers.get("Authorization", "").partition(" ")[0].lower()
+    fetched_by_a_page = request.headers.get("Sec-Fetch-Mode", "navigate") != "navigate"
+    return BEARER_REALM if scheme == "bearer" or fetched_by_a_page else BASIC_CHALLENGE
 
 
 def _token_user(key: str, challenge: str):

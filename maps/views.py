@@ -1,7 +1,11 @@
 """The map's HTTP face: thin views that validate a request, call maps/, and answer.
 
-Public layers are served to anyone; a staff layer answers 404 to anyone who may not see it (its
-existence is nobody else's business). Errors are RFC 9457 problem documents.
+Public layers are served to anyone. A staff layer's tiles answer 401 with a challenge to a
+request without credentials and 403 to a user who is not staff, as its OGC API collection and
+downloads do (the OGC API lists the layer, so a 404 hid nothing and told a planner with an
+expired session "no such layer"); an unknown layer is a 404, and so is a layer's GeoJSON to
+anyone who may not see it (no staff layer is served as GeoJSON). Errors are RFC 9457 problem
+documents.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from django.views.decorators.http import require_safe
 from clt import security
 from maps import publicmap, tiles, versions
 from maps import search as map_search
+from maps.credentials import challenge_for
 from maps.layers import Layer, all_layers, get_layer, layers_for
 from maps.ogcapi.query import extents
 from maps.tiles import unordered
@@ -39,6 +44,19 @@ def _may_see(request: HttpRequest, layer: Layer) -> bool:
     return layer.is_public or layer.visible_to(request.user)
 
 
+def _refused(request: HttpRequest, layer: Layer) -> HttpResponse:
+    """A staff layer asked for by someone who may not see it: 401 and how to authenticate when
+    no one is logged in, 403 to a user who is not staff (RFC 9110 §15.5.2, §15.5.4)."""
+    detail = f"layer '{layer.name}' is for the trust's staff"
+    if request.user.is_authenticated:
+        response = problem(403, "Forbidden", detail)
+    else:
+        response = problem(401, "Login required", detail)
+        response["WWW-Authenticate"] = challenge_for(request)
+    patch_vary_headers(response, ["Cookie", "Authorization"])
+    return response
+
+
 def _cache_headers(response: HttpResponse, layer: Layer, etag: str) -> HttpResponse:
     response["ETag"] = etag
     # no-cache: keep it, but ask each time; the answer is a 304 until the data changes.
@@ -57,8 +75,10 @@ def tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpRespon
     """GET /tiles/{layer}/{z}/{x}/{y}.pbf: a Mapbox vector tile; 204 when nothing is there."""
     compiled = tiles.compiled_layer(layer)
     found = compiled.layer if compiled else None
-    if found is None or not _may_see(request, found) or found.delivery != "tiles":
-        return problem(404, "No such layer", f"'{layer}' is not a tile layer you can see.")
+    if found is None or found.delivery != "tiles":
+        return problem(404, "No such layer", f"'{layer}' is not a tile layer.")
+    if not _may_see(request, found):
+        return _refused(request, found)
     try:
         address = tiles.parse_tile_address(z, x, y)
     except tiles.TileAddressError as exc:
@@ -119,7 +139,7 @@ def _search_answer(request: HttpRequest, layers: list[Layer]) -> HttpResponse:
 @require_safe
 def staff_search(request: HttpRequest) -> HttpResponse:
     """GET /map/staff/search.json?q=: the staff map's search, over the layers this user may
-    see (a leased home is found with its lease); 404 to anyone else, as a staff layer is."""
+    see (a leased home is found with its lease); 404 to anyone else."""
     if not request.user.is_staff:
         return problem(404, "Not found", "no such search")
     response = _search_answer(request, layers_for(request.user))

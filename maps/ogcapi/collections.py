@@ -86,13 +86,32 @@ def _utc(day: str | None, clock: dt.time) -> str | None:
         return None
 
 
+# Part 1 has every collection's items take `datetime` (/req/core/fc-time-definition); a layer
+# without dates says what it does there (maps.ogcapi.params.parse_filter).
+UNDATED = "Its features carry no date: a datetime filter selects every one of them."
+
+
+def description(layer: Layer) -> str:
+    """The collection's description; for a layer without dates, with what `datetime` does."""
+    return layer.description if layer.datetime_field else f"{layer.description} {UNDATED}"
+
+
+def extent(found: query.Extents) -> dict:
+    """The collection's `extent`, with only what is known: it is optional, and "if provided"
+    includes every geometry (/req/core/fc-md-extent). An empty layer gets no bounding box (the
+    whole world sent QGIS's "Zoom to layer" round the globe) and no interval ([null, null]
+    would say "open at both ends": all time)."""
+    known: dict = {}
+    if found.bbox:
+        known["spatial"] = {"bbox": [found.bbox], "crs": crs_registry.CRS84.uri}
+    if found.temporal and any(found.temporal):
+        known["temporal"] = {"interval": [temporal_interval(*found.temporal)], "trs": GREGORIAN}
+    return known
+
+
 def describe(request: HttpRequest, layer: Layer, *, html: bool = False) -> dict:
     """A collection's metadata: extent, CRSs served, and links to its items and downloads."""
-    found = query.extents(layer)
-    bbox = found.bbox or [-180.0, -90.0, 180.0, 90.0]
-    extent: dict = {"spatial": {"bbox": [bbox], "crs": crs_registry.CRS84.uri}}
-    if found.temporal:
-        extent["temporal"] = {"interval": [temporal_interval(*found.temporal)], "trs": GREGORIAN}
+    known = extent(query.extents(layer))
     # No `?f=json` on the GeoJSON link (JSON is the default): GDAL's OAPIF driver appends
     # "/{id}" to this href to fetch one feature, and "?f=json/202108" is no address.
     items_json = url(request, "items", layer.name)
@@ -100,9 +119,9 @@ def describe(request: HttpRequest, layer: Layer, *, html: bool = False) -> dict:
     return {
         "id": layer.name,
         "title": layer.title,
-        "description": layer.description,
+        "description": description(layer),
         "itemType": "feature",
-        "extent": extent,
+        **({"extent": known} if known else {}),
         "crs": [crs.uri for crs in crs_registry.SUPPORTED],
         "storageCrs": crs_registry.STORAGE.uri,
         "links": [

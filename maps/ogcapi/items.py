@@ -23,6 +23,7 @@ from maps.layers import Layer
 from maps.ogcapi import query
 from maps.ogcapi.crs import Crs
 from maps.ogcapi.params import (
+    FeatureFilter,
     ParamError,
     check_known,
     items_params,
@@ -65,19 +66,16 @@ def items(request: HttpRequest, collection_id: str) -> HttpResponse:
         raise ParamError("after", "give at most one of after, before and offset")
 
     page = query.page(layer, flt, limit=limit, crs=crs, after=after, before=before, offset=offset)
-    backwards = before is not None
     keyset = after is not None or before is not None
+    more_before, more_after = _neighbours(
+        layer, flt, page, after=after, before=before, offset=offset
+    )
     envelope = {
         **({} if keyset else {"numberMatched": _matched(layer, flt, page, offset)}),
         "numberReturned": len(page.features),
         "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": _links(
-            request,
-            layer,
-            page,
-            backwards=backwards,
-            paged=bool(after is not None or offset),
-            html=html,
+            request, layer, page, more_before=more_before, more_after=more_after, html=html
         ),
     }
     headers = {"Content-Crs": crs.header}
@@ -142,8 +140,33 @@ def _is_id(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 18
 
 
+def _neighbours(
+    layer: Layer,
+    flt: FeatureFilter,
+    page: query.Page,
+    *,
+    after: int | None,
+    before: int | None,
+    offset: int,
+) -> tuple[bool, bool]:
+    """Whether selected features lie before and after the page: `prev` and `next` are offered
+    only where there is one (/rec/core/fc-next-1: a `next` link leads to more features).
+
+    The page's own extra row tells its direction of travel. The other side is certain for an
+    `offset=` page (it skipped features) and the first page (nothing before); a cursor may
+    name any id (`after=0`, `before=999999`), so there one EXISTS on the id's index tells.
+    """
+    if page.last_id is None:
+        return False, False
+    if before is not None:
+        return page.has_more, query.exists_after(layer, flt, page.last_id)
+    if after is not None:
+        return query.exists_before(layer, flt, page.first_id), page.has_more
+    return offset > 0, page.has_more
+
+
 def _links(
-    request, layer: Layer, page: query.Page, *, backwards: bool, paged: bool, html: bool
+    request, layer: Layer, page: query.Page, *, more_before: bool, more_after: bool, html: bool
 ) -> list[dict]:
     """self/alternate, and next/prev pages with the request's own filters (/req/core/fc-links)."""
     kept = {k: v for k, v in request.GET.lists() if k not in PAGING}
@@ -159,15 +182,12 @@ def _links(
         link(items_url(other, **here), "alternate", types[other], f"This page as {other}"),
         link(url(request, "collection", layer.name), "collection", JSON, layer.title),
     ]
-    if page.last_id is not None:
-        more_after = page.has_more if not backwards else True
-        more_before = page.has_more if backwards else paged
-        if more_after:
-            links.append(link(items_url(fmt, after=page.last_id), "next", types[fmt], "Next page"))
-        if more_before:
-            links.append(
-                link(items_url(fmt, before=page.first_id), "prev", types[fmt], "Previous page")
-            )
+    if more_after:
+        links.append(link(items_url(fmt, after=page.last_id), "next", types[fmt], "Next page"))
+    if more_before:
+        links.append(
+            link(items_url(fmt, before=page.first_id), "prev", types[fmt], "Previous page")
+        )
     return links
 
 

@@ -1,9 +1,13 @@
 """The API definition (/req/oas30/oas-definition-1): OpenAPI 3.0, built from the layers.
 
 Each collection the user may see gets its own items path declaring exactly the parameters it
-accepts (its whitelisted fields as equality filters, `datetime` only where the layer has dates),
-so clients (GDAL reads this document for queryable fields and the page size) and fuzzers
-(schemathesis) see the same rules the views enforce.
+accepts (its whitelisted fields as equality filters, and `datetime`, which on a layer without
+dates selects every feature), so clients (GDAL reads this document for queryable fields and the
+page size) and fuzzers (schemathesis) see the same rules the views enforce.
+
+Every status code the server answers is listed (/req/oas30/completeness): 401 on every
+operation, since credentials sent and wrong are refused anywhere (maps.credentials); 403 too
+on a staff layer's, with the ways to authenticate (/req/oas30/security).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from django.urls import reverse
 from clt.security import PROBLEM
 from maps.layers import Layer, LayerField, layers_for
 from maps.ogcapi import crs as crs_registry
+from maps.ogcapi.collections import UNDATED, description
 from maps.ogcapi.landing import TITLE
 from maps.ogcapi.params import LIMIT_DEFAULT, LIMIT_MAX, check_known
 from maps.ogcapi.responses import (
@@ -60,8 +65,14 @@ def definition(request: HttpRequest, layers: list[Layer]) -> dict:
     for layer in layers:
         base = f"/collections/{layer.name}"
         op = layer.name.replace("-", "_")
+        staff = not layer.is_public
         paths[base] = _get(
-            f"describe_{op}", f"About {layer.title}", "Collection", ["f"], tag=layer.name
+            f"describe_{op}",
+            f"About {layer.title}",
+            "Collection",
+            ["f"],
+            tag=layer.name,
+            staff=staff,
         )
         paths[base + "/items"] = _get(
             f"get_{op}_items",
@@ -70,6 +81,7 @@ def definition(request: HttpRequest, layers: list[Layer]) -> dict:
             _items_parameters(layer),
             tag=layer.name,
             media=GEOJSON,
+            staff=staff,
         )
         paths[base + "/items/{featureId}"] = _get(
             f"get_{op}_item",
@@ -78,6 +90,7 @@ def definition(request: HttpRequest, layers: list[Layer]) -> dict:
             ["featureId", "f", "crs"],
             tag=layer.name,
             media=GEOJSON,
+            staff=staff,
         )
     return {
         "openapi": "3.0.3",
@@ -91,7 +104,7 @@ def definition(request: HttpRequest, layers: list[Layer]) -> dict:
         "servers": [{"url": request.build_absolute_uri(reverse("ogcapi:landing")).rstrip("/")}],
         "tags": [
             {"name": "Capabilities"},
-            *({"name": layer.name, "description": layer.description} for layer in layers),
+            *({"name": layer.name, "description": description(layer)} for layer in layers),
         ],
         "paths": paths,
         "components": {
@@ -104,21 +117,52 @@ def definition(request: HttpRequest, layers: list[Layer]) -> dict:
                 },
             },
             "schemas": _schemas(),
-            "responses": {
-                name: {"description": title, "content": {PROBLEM: {"schema": _ref("Problem")}}}
-                for name, title in (
-                    ("BadRequest", "A query parameter is invalid"),
-                    ("NotFound", "No such collection or feature"),
-                )
-            },
+            "responses": _error_responses(),
+            "securitySchemes": SECURITY_SCHEMES,
         },
+    }
+
+
+# How a staff layer may be read without a browser session (maps.credentials, maps.tokens).
+SECURITY_SCHEMES = {
+    "session": {"type": "apiKey", "in": "cookie", "name": "sessionid"},
+    "token": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A planner's access token (clt token create)",
+    },
+    "basic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "A staff user name and password, or any user name and an access token "
+        "as the password",
+    },
+}
+
+
+def _error_responses() -> dict:
+    problem = {PROBLEM: {"schema": _ref("Problem")}}
+    challenge = {
+        "WWW-Authenticate": {
+            "description": "How to authenticate: Basic, or Bearer to a client that sent Bearer",
+            "schema": {"type": "string"},
+        }
+    }
+    return {
+        "BadRequest": {"description": "A query parameter is invalid", "content": problem},
+        "Unauthorized": {
+            "description": "Credentials are needed (a staff layer) or were sent and are wrong",
+            "headers": challenge,
+            "content": problem,
+        },
+        "Forbidden": {"description": "The layer is for the trust's staff", "content": problem},
+        "NotFound": {"description": "No such collection or feature", "content": problem},
     }
 
 
 def _items_parameters(layer: Layer) -> list[str | dict]:
     names = ["f", "bbox", "bbox-crs", "crs", "limit", "offset", "after", "before"]
-    if layer.datetime_field:
-        names.append("datetime")
+    names.append("datetime" if layer.datetime_field else "datetime-undated")
     return [
         *names,
         *({"$ref": REF + "parameters/" + _field_param_name(layer, lf)} for lf in layer.fields),
@@ -133,25 +177,31 @@ def _get(
     *,
     tag: str,
     media: str = JSON,
+    staff: bool = False,
 ) -> dict:
+    """A GET operation; a staff layer's also answers 403, and says how to authenticate."""
     content = {media: {"schema": _ref(schema) if schema else {"type": "object"}}}
     if media != OPENAPI:
         content[HTML] = {"schema": {"type": "string"}}
-    return {
-        "get": {
-            "operationId": operation_id,
-            "summary": summary,
-            "tags": [tag],
-            "parameters": [
-                p if isinstance(p, dict) else {"$ref": REF + "parameters/" + p} for p in parameters
-            ],
-            "responses": {
-                "200": {"description": summary, "content": content},
-                "400": {"$ref": REF + "responses/BadRequest"},
-                "404": {"$ref": REF + "responses/NotFound"},
-            },
-        }
+    responses = {
+        "200": {"description": summary, "content": content},
+        "400": {"$ref": REF + "responses/BadRequest"},
+        "401": {"$ref": REF + "responses/Unauthorized"},
+        **({"403": {"$ref": REF + "responses/Forbidden"}} if staff else {}),
+        "404": {"$ref": REF + "responses/NotFound"},
     }
+    operation = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": [tag],
+        "parameters": [
+            p if isinstance(p, dict) else {"$ref": REF + "parameters/" + p} for p in parameters
+        ],
+        "responses": responses,
+    }
+    if staff:
+        operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
+    return {"get": operation}
 
 
 def _ref(schema: str) -> dict:
@@ -201,6 +251,13 @@ def _common_parameters() -> dict:
             "(start/end, `..` for an open end).",
             {"type": "string"},
         ),
+        # The same parameter on a layer without dates (Part 1 has every collection take it).
+        "datetime-undated": _query(
+            "datetime",
+            "An RFC 3339 date, date-time or interval (start/end, `..` for an open end). "
+            f"{UNDATED} A malformed value is still refused.",
+            {"type": "string"},
+        ),
         "limit": _query(
             "limit",
             f"Features per page: 1 to {LIMIT_MAX:,}, default {LIMIT_DEFAULT}. A larger value "
@@ -246,6 +303,8 @@ def _json_schema(lf: LayerField) -> dict:
     return {
         "integer": {"type": "integer"},
         "number": {"type": "number"},
+        "decimal": {"type": "number"},
+        "boolean": {"type": "boolean"},
         "date": {"type": "string", "format": "date"},
     }.get(lf.type, {"type": "string"})
 

@@ -251,17 +251,28 @@ def parse_properties(layer: Layer, query) -> tuple[tuple[LayerField, object], ..
 
 
 def items_params(layer: Layer) -> tuple[str, ...]:
-    """The query parameters `layer`'s items accept: `datetime` only on a layer with dates."""
-    common = tuple(p for p in ITEMS_PARAMS if p != "datetime" or layer.datetime_field)
-    return (*common, *layer.field_names)
+    """The query parameters `layer`'s items accept: the common ones, `datetime` included on
+    every layer (see `parse_filter`), and the layer's whitelisted fields."""
+    return (*ITEMS_PARAMS, *layer.field_names)
 
 
 def parse_filter(layer: Layer, query) -> FeatureFilter:
-    """The feature filter of a request: bbox (in bbox-crs), datetime, property equalities."""
+    """The feature filter of a request: bbox (in bbox-crs), datetime, property equalities.
+
+    `datetime` is parsed on every layer, so a malformed value is a 400 everywhere, but it
+    filters only a layer with dates. Part 1 Core has every items operation take it
+    (/req/core/fc-time-definition: "The operation SHALL support a parameter `datetime`"), and
+    "SHALL match all features in the collection that are not associated with a temporal
+    geometry, too" (/req/core/fc-time-response C): a layer without dates (parcels, flood
+    zones) answers every feature, as pygeoapi does. A client that applies one time filter to
+    every layer (a QGIS project's temporal controller) gets the undated layers whole, not an
+    error. The downloads, which are not OGC API, still refuse it there (`check_known`).
+    """
     bbox_crs = parse_crs(single(query, "bbox-crs"), "bbox-crs")
+    interval = parse_datetime(single(query, "datetime"))
     return FeatureFilter(
         bbox=parse_bbox(single(query, "bbox"), bbox_crs),
-        interval=parse_datetime(single(query, "datetime")) if layer.datetime_field else None,
+        interval=interval if layer.datetime_field else None,
         properties=parse_properties(layer, query),
     )
 
@@ -323,7 +334,7 @@ def _day(text: str | None, instant: dt.datetime | None) -> dt.date | None:
 def _typed(field: LayerField, value: str) -> object:
     if field.type == "integer":
         return _integer(field.name, value)
-    if field.type == "number":
+    if field.type in ("number", "decimal"):
         try:
             number = Decimal(value)
         except InvalidOperation:
@@ -333,6 +344,10 @@ def _typed(field: LayerField, value: str) -> object:
         return number
     if field.type == "date":
         return _date(field.name, value)
+    if field.type == "boolean":  # as JSON writes it, which is what the features show
+        if value.lower() not in ("true", "false"):
+            raise ParamError(field.name, f"'{value}' is not true or false")
+        return value.lower() == "true"
     if "\x00" in value:
         raise ParamError(field.name, "may not contain a NUL character")
     return value

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 
 from django.core.cache import caches
 from django.db import connection
@@ -63,10 +64,12 @@ def feature_json_sql(layer: Layer, crs: Crs) -> str:
     """A SQL expression writing one row of `f` as a GeoJSON Feature (text).
 
     Built by concatenation so the geometry text from ST_AsGeoJSON is not parsed again as json.
+    Options 0: PostGIS's default (8) writes a GeoJSON-2008 `crs` member into every geometry
+    not in EPSG:4326, which RFC 7946 dropped; Part 2 names the CRS in `Content-Crs` instead.
     """
     pairs = ", ".join(f"'{lf.name}', f.\"{lf.name}\"" for lf in layer.fields)
     properties = f"json_build_object({pairs})::text" if pairs else "'{}'"
-    geometry = f"ST_AsGeoJSON({geometry_sql(crs)}, {int(crs.decimals)})"
+    geometry = f"ST_AsGeoJSON({geometry_sql(crs)}, {int(crs.decimals)}, 0)"
     return (
         """'{"type":"Feature","id":' || f.id || ',"geometry":' || """
         f"""COALESCE({geometry}, 'null') || ',"properties":' || {properties} || '}}'"""
@@ -130,10 +133,23 @@ def count(layer: Layer, flt: FeatureFilter) -> int:
 
 def exists_before(layer: Layer, flt: FeatureFilter, feature_id: int) -> bool:
     """Whether any selected feature comes before `feature_id` (is there a `prev` page?)."""
+    return _exists_beyond(layer, flt, "<", feature_id)
+
+
+def exists_after(layer: Layer, flt: FeatureFilter, feature_id: int) -> bool:
+    """Whether any selected feature comes after `feature_id` (is there a `next` page?)."""
+    return _exists_beyond(layer, flt, ">", feature_id)
+
+
+def _exists_beyond(
+    layer: Layer, flt: FeatureFilter, side: Literal["<", ">"], feature_id: int
+) -> bool:
+    """One EXISTS on the id's index, stopping at the first selected feature on that side."""
     sql, params = layer_sql(layer, flt)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM ({sql}) AS f WHERE f.id < %s)", [*params, feature_id]
+            f"SELECT EXISTS (SELECT 1 FROM ({sql}) AS f WHERE f.id {side} %s)",
+            [*params, feature_id],
         )
         return cursor.fetchone()[0]
 

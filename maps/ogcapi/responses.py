@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from clt.security import problem_response, read_only
+from maps.credentials import challenge_for
 from maps.layers import Layer, get_layer
 from maps.ogcapi.params import ParamError, parse_f, single
 
@@ -57,8 +58,12 @@ def ogc_view(view: Callable) -> Callable:
 
 def _keep_out_of_shared_caches(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """What a signed-in user gets (staff layers, staff collections listed) is theirs alone: no
-    proxy may keep it. Any answer may differ by who asks, so caches must key on both."""
+    proxy may keep it. Any answer may differ by who asks, so caches must key on both; and on
+    `Accept` where it chose HTML or JSON (RFC 9110 §12.5.5), or a cache that kept a browser's
+    HTML page would hand it to GDAL for the same URL ("not a JSON document")."""
     patch_vary_headers(response, ["Cookie", "Authorization"])
+    if getattr(request, NEGOTIATED, False):
+        patch_vary_headers(response, ["Accept"])
     user = getattr(request, "user", None)
     if (user is not None and user.is_authenticated) or "Authorization" in request.headers:
         patch_cache_control(response, private=True)
@@ -68,11 +73,20 @@ def _keep_out_of_shared_caches(request: HttpRequest, response: HttpResponse) -> 
 problem = problem_response  # the site's one problem-document builder (clt.security)
 
 
+# Set on a request whose representation `wants_html` chose by its Accept header.
+NEGOTIATED = "ogcapi_negotiated_by_accept"
+
+
 def wants_html(request: HttpRequest) -> bool:
-    """HTML or JSON: `f=` if given, else the Accept header; JSON when nothing says."""
+    """HTML or JSON: `f=` if given, else the Accept header; JSON when nothing says.
+
+    Choosing by Accept marks the request, so its answer says `Vary: Accept`; with `f=` the
+    URL alone decides, and the downloads (chosen by suffix) never ask.
+    """
     f = parse_f(single(request.GET, "f"))
     if f:
         return f == "html"
+    setattr(request, NEGOTIATED, True)
     preferred = request.get_preferred_type([JSON, GEOJSON, HTML])
     return preferred == HTML
 
@@ -101,7 +115,7 @@ def layer_or_problem(request: HttpRequest, name: str) -> Layer:
             401,
             "Login required",
             f"collection '{name}' is for the trust's staff",
-            headers={"WWW-Authenticate": 'Basic realm="clt staff", charset="UTF-8"'},
+            headers={"WWW-Authenticate": challenge_for(request)},
         )
     raise Problem(403, "Forbidden", f"collection '{name}' is for the trust's staff")
 

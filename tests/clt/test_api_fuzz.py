@@ -47,7 +47,8 @@ def test_each_finder_operation_documents_exactly_the_parameters_it_takes(client)
 @pytest.mark.parametrize(
     ("bbox", "served"),
     [("-90.3,32.2,-90.1,32.4", True), ("-9.03e1,32.2,-90.1,32.4", True),
-     ("-90.3,32.2,0,-90.1,32.4,10", True), (".,.,.,.", False), ("1,2,3", False)],
+     ("-90.3,32.2,0,-90.1,32.4,10", True), (".,.,.,.", False), ("1,2,3", False),
+     ("-90.3,32.2,0,-90.1,32.4", False), ("-90.3,32.2,0,-90.1,32.4,10,1", False)],
 )
 def test_the_documented_bbox_is_the_bbox_the_downloads_take(client, bbox, served):
     import re

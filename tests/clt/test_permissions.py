@@ -41,9 +41,9 @@ PRIVATE = {
 
 
 # Status per role (anonymous reader editor admin), reviewed. 302 for a page is the login
-# redirect; 401 is an API asking for credentials; a staff layer is 401 on the OGC API and
-# downloads, 404 on tiles (a tile never says what exists); the admin's app index is 404 for an
-# app the role has no model in.
+# redirect; 401 is an API asking for credentials; a staff layer is 401 on the OGC API,
+# downloads and tiles alike (the OGC API lists it); the admin's app index is 404 for an app
+# the role has no model in.
 EXPECTED = {
     "/": "200 200 200 200",
     "/healthz": "200 200 200 200",
@@ -61,7 +61,7 @@ EXPECTED = {
     "/map/layers/neighbourhoods.geojson": "200 200 200 200",
     "/map/layers/leases.geojson": "404 404 404 404",
     "/tiles/trust-land/{tile}.pbf": "200 200 200 200",
-    "/tiles/leases/{tile}.pbf": "404 200 200 200",
+    "/tiles/leases/{tile}.pbf": "401 200 200 200",
     "/tiles/parcels/{tile}.pbf": "200 200 200 200",
     "/ogcapi": "200 200 200 200",
     "/ogcapi/?f=json": "200 200 200 200",

@@ -72,6 +72,29 @@ def test_an_unreadable_authorization_header_is_a_400_that_says_why(client, stree
         assert said in response.json()["detail"]
 
 
+def test_a_staff_layer_challenges_in_the_scheme_the_client_used(client, street):
+    # RFC 6750 §3: a Bearer request without a usable token gets the Bearer challenge.
+    paths = [p for p in staff_paths(street) if not p.startswith("/api/")]  # finder: Bearer always
+    for path in paths:
+        bearer = client.get(path, HTTP_AUTHORIZATION="Bearer ")
+        assert bearer.status_code == 401, path
+        assert bearer["WWW-Authenticate"] == 'Bearer realm="clt staff layers"', path
+        anonymous = client.get(path)
+        assert anonymous.status_code == 401, path
+        assert anonymous["WWW-Authenticate"].startswith("Basic "), path
+
+
+def test_a_pages_own_fetch_is_never_challenged_to_basic(client, street):
+    # The staff map's tiles after its session expired: a Basic challenge would have the
+    # browser put its login box over the map.
+    for path in [p for p in staff_paths(street) if not p.startswith("/api/")]:
+        fetched = client.get(path, HTTP_SEC_FETCH_MODE="cors")
+        assert fetched.status_code == 401, path
+        assert fetched["WWW-Authenticate"].startswith("Bearer "), path
+        opened = client.get(path, HTTP_SEC_FETCH_MODE="navigate")
+        assert opened["WWW-Authenticate"].startswith("Basic "), path
+
+
 def test_a_session_cookie_holding_nul_is_left_unread_not_a_500(client, street):
     for path in ("/ogcapi/collections", "/api/vacant-lots", "/map/", "/admin/"):
         client.cookies["sessionid"] = "abcdefghij\x00klmn"

@@ -34,6 +34,10 @@ def rels(doc) -> dict[str, str]:
     return {link["rel"]: link["href"] for link in doc["links"] if link["type"] != "text/html"}
 
 
+def vary(response) -> set[str]:
+    return {v.strip() for v in response.get("Vary", "").split(",")}
+
+
 # --- landing, conformance, api ---------------------------------------------------------
 
 
@@ -71,7 +75,7 @@ def test_api_definition_declares_each_whitelisted_field_as_a_filter(client):
     params = doc["paths"]["/collections/vacant-lots/items"]["get"]["parameters"]
     refs = {p["$ref"].rsplit("/", 1)[1] for p in params}
     assert {"vacant-lots.zoning", "vacant-lots.apn", "limit", "bbox"} <= refs
-    assert "datetime" not in refs  # the layer has no dates
+    assert "datetime-undated" in refs  # the layer has no dates: it selects every feature
     dated = doc["paths"]["/collections/trust-land/items"]["get"]["parameters"]
     assert "datetime" in {p["$ref"].rsplit("/", 1)[1] for p in dated}
 
@@ -111,6 +115,29 @@ def test_every_resource_has_an_html_page(client, street, url):
 def test_api_server_url_joins_paths_without_a_double_slash(client):
     server = get_json(client, "/ogcapi/api")["servers"][0]["url"]
     assert server == "http://testserver/ogcapi"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/ogcapi/",
+        "/ogcapi",
+        "/ogcapi/conformance",
+        "/ogcapi/api",
+        "/ogcapi/collections",
+        "/ogcapi/collections/trust-land",
+        "/ogcapi/collections/trust-land/items",
+        "/ogcapi/collections/trust-land/items/{lot}",
+    ],
+)
+def test_an_answer_chosen_by_the_accept_header_varies_on_it(client, street, url):
+    # RFC 9110 §12.5.5: else a cache that kept a browser's HTML page gives it to GDAL.
+    url = url.format(lot=street.trust[0].pk)
+    as_json = client.get(url, HTTP_ACCEPT="application/json")
+    as_html = client.get(url, HTTP_ACCEPT="text/html")
+    assert as_html["Content-Type"].startswith("text/html")
+    assert not as_json["Content-Type"].startswith("text/html")
+    assert "Accept" in vary(as_json) and "Accept" in vary(as_html)
 
 
 def test_f_json_overrides_a_browser_accept_header(client):
@@ -191,6 +218,16 @@ def test_the_whole_layers_count_is_kept_and_follows_an_edit(client, street):
     assert get_json(client, url)["numberMatched"] == 6
 
 
+def test_an_empty_collection_claims_no_extent(client):
+    # Not the whole world, which sent QGIS's "Zoom to layer" round the globe: extent is
+    # optional (/req/core/fc-md-extent, "if provided"), and nothing is known.
+    for name in ("trust-land", "neighbourhoods"):  # one dated, one not; both empty
+        doc = get_json(client, f"/ogcapi/collections/{name}")
+        assert "extent" not in doc, name
+    page = client.get("/ogcapi/collections/neighbourhoods?f=html").content.decode()
+    assert "No features yet, so no extent." in page and "-180" not in page
+
+
 def test_unknown_collection_is_a_404(client):
     assert get_json(client, "/ogcapi/collections/nope", 404)["status"] == 404
     assert client.get("/ogcapi/collections/nope/items").status_code == 404
@@ -223,7 +260,7 @@ def test_item_values_are_those_of_the_registry(client, street):
     doc = get_json(client, f"/ogcapi/collections/trust-land/items/{lot.pk}")
     assert doc["id"] == lot.pk
     assert doc["properties"]["apn"] == lot.apn
-    assert doc["properties"]["available"] == "true"
+    assert doc["properties"]["available"] is True  # a JSON boolean, not the text "true"
     assert doc["properties"]["acquired_on"] == "2017-03-01"
     assert doc["properties"]["acquired_year"] == 2017
     assert doc["geometry"]["type"] == "MultiPolygon"
@@ -265,6 +302,28 @@ def test_prev_link_goes_back_a_page(client, street):
     assert [ft["id"] for ft in back["features"]] == [ft["id"] for ft in first["features"]]
     assert "prev" not in rels(back)
     assert "prev" not in rels(first)
+
+
+def test_a_first_page_reached_by_a_cursor_offers_no_prev_page(client, street):
+    ids = sorted(p.pk for p in street.vacant)
+    doc = get_json(client, "/ogcapi/collections/vacant-lots/items?limit=2&after=0")
+    assert [ft["id"] for ft in doc["features"]] == ids[:2]
+    assert "prev" not in rels(doc) and "next" in rels(doc)
+    # The first C-2 lots come after two R-1 lots: nothing C-2 lies before them.
+    url = f"/ogcapi/collections/vacant-lots/items?limit=2&zoning=C-2&after={ids[0]}"
+    doc = get_json(client, url)
+    assert [ft["id"] for ft in doc["features"]] == ids[2:4]
+    assert "prev" not in rels(doc) and "next" in rels(doc)
+
+
+def test_a_last_page_reached_backwards_offers_no_next_page(client, street):
+    ids = sorted(p.pk for p in street.vacant)
+    doc = get_json(client, f"/ogcapi/collections/vacant-lots/items?limit=2&before={ids[-1] + 100}")
+    assert [ft["id"] for ft in doc["features"]] == ids[3:]
+    assert "next" not in rels(doc)
+    back = get_json(client, rels(doc)["prev"])
+    assert [ft["id"] for ft in back["features"]] == ids[1:3]
+    assert f"after={ids[2]}" in rels(back)["next"] and "prev" in rels(back)
 
 
 def test_offset_skips_features_and_links_on_by_keyset(client, street):
@@ -361,10 +420,35 @@ def test_datetime_interval_open_at_the_start(client, street):
     assert [ft["id"] for ft in doc["features"]] == [p.pk for p in street.trust[:2]]
 
 
-def test_datetime_on_a_layer_without_dates_is_a_400(client):
-    assert (
-        client.get("/ogcapi/collections/vacant-lots/items?datetime=2020-01-01").status_code == 400
+@pytest.mark.parametrize("when", ["2020-01-01", "../2017-12-31T00:00:00Z", "1999-01-01/2000-01-01"])
+def test_datetime_on_a_layer_without_dates_selects_every_feature(client, street, when):
+    # /req/core/fc-time-response C: datetime "SHALL match all features in the collection that
+    # are not associated with a temporal geometry, too".
+    doc = get_json(client, f"/ogcapi/collections/vacant-lots/items?datetime={when}&limit=2")
+    assert doc["numberMatched"] == len(street.vacant) == 5
+
+
+def test_a_malformed_datetime_on_a_layer_without_dates_is_a_400_saying_why(client):
+    response = client.get("/ogcapi/collections/vacant-lots/items?datetime=2020-13-45")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "datetime: '2020-13-45' is not a valid date"
+
+
+def test_an_undated_collection_says_what_datetime_does_there(client):
+    collection = get_json(client, "/ogcapi/collections/parcels")
+    assert collection["description"].endswith(
+        "Its features carry no date: a datetime filter selects every one of them."
     )
+    assert "no date" not in get_json(client, "/ogcapi/collections/trust-land")["description"]
+    doc = get_json(client, "/ogcapi/api")
+    (ref,) = [
+        p["$ref"]
+        for p in doc["paths"]["/collections/parcels/items"]["get"]["parameters"]
+        if p["$ref"].startswith("#/components/parameters/datetime")
+    ]
+    param = doc["components"]["parameters"][ref.rsplit("/", 1)[1]]
+    assert param["name"] == "datetime"
+    assert "selects every one of them" in param["description"]
 
 
 def test_property_filter_compares_whitelisted_fields(client, street):
@@ -383,6 +467,17 @@ def test_crs_returns_county_feet_with_a_content_crs_header(client, street):
     assert response["Content-Crs"] == f"<{EPSG}2255>"
     x, y = response.json()["geometry"]["coordinates"][0][0][0]
     assert 2_000_000 < x < 2_500_000 and 1_000_000 < y < 1_200_000  # feet, Jackson
+
+
+@pytest.mark.parametrize("srid", ["2255", "3814"])
+def test_a_projected_crs_is_named_in_the_header_not_in_each_geometry(client, street, srid):
+    # RFC 7946 has no `crs` member; Part 2 names the CRS in Content-Crs (/req/crs/ogc-crs-header).
+    items = client.get(f"/ogcapi/collections/vacant-lots/items?crs={EPSG}{srid}")
+    url = f"/ogcapi/collections/vacant-lots/items/{street.vacant[0].pk}?crs={EPSG}{srid}"
+    one = client.get(url)
+    geometries = [ft["geometry"] for ft in items.json()["features"]] + [one.json()["geometry"]]
+    assert [sorted(g) for g in geometries] == [["coordinates", "type"]] * 6
+    assert items["Content-Crs"] == one["Content-Crs"] == f"<{EPSG}{srid}>"
 
 
 def test_crs_epsg_4326_returns_latitude_first(client, street):
@@ -464,6 +559,24 @@ def test_a_public_answer_to_anonymous_still_varies_by_who_asks(client, street):
     response = client.get("/ogcapi/collections")
     assert "private" not in response.get("Cache-Control", "")
     assert {"Cookie", "Authorization"} <= {v.strip() for v in response["Vary"].split(",")}
+
+
+def test_the_api_definition_lists_the_401_and_403_the_server_answers(client, street):
+    # /req/oas30/completeness: every status code the server uses, for each operation.
+    client.force_login(f.staff_user())
+    doc = get_json(client, "/ogcapi/api")
+    for path in ("/collections/leases", "/collections/leases/items",
+                 "/collections/leases/items/{featureId}"):  # fmt: skip
+        operation = doc["paths"][path]["get"]
+        assert set(operation["responses"]) == {"200", "400", "401", "403", "404"}, path
+        assert {"token", "basic"} <= {name for s in operation["security"] for name in s}
+    # A public collection: wrong credentials are a 401 there too, and no one is refused it.
+    public = doc["paths"]["/collections/trust-land/items"]["get"]["responses"]
+    assert "401" in public and "403" not in public
+    assert "401" in doc["paths"]["/"]["get"]["responses"]
+    unauthorized = doc["components"]["responses"]["Unauthorized"]
+    assert "WWW-Authenticate" in unauthorized["headers"]
+    assert doc["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
 
 
 def test_wrong_basic_credentials_do_not_open_the_staff_layer(client, street):

@@ -82,6 +82,15 @@ def test_gdal_feature_count_equals_the_database(live_server, street):
     assert "Feature Count: 4" in out
 
 
+def test_gdal_opens_an_empty_collection_without_giving_it_the_worlds_extent(live_server, street):
+    # The collection leaves `extent` out; GDAL must still open it (and not zoom to the world).
+    url = f"OAPIF:{live_server.url}/ogcapi"
+    out = gdal("ogrinfo", "-ro", "-so", url, "neighbourhoods").stdout
+    assert "Feature Count: 0" in out
+    assert "Extent" not in out
+    assert len(pyogrio.read_dataframe(url, layer="neighbourhoods")) == 0
+
+
 def test_ogr2ogr_copies_a_collection_into_a_geopackage_equal_to_the_source(
     live_server, street, tmp_path
 ):

@@ -108,5 +108,6 @@ def test_no_search_answer_carries_a_private_value(client, block):
 
 
 def test_staff_layers_stay_hidden_from_the_public(client, block):
-    assert client.get("/tiles/leases/{}/{}/{}.pbf".format(*Z14_TILE)).status_code == 404
+    tile = client.get("/tiles/leases/{}/{}/{}.pbf".format(*Z14_TILE))
+    assert (tile.status_code, tile["Content-Type"]) == (401, "application/problem+json")
     assert "leases" not in client.get("/map/").content.decode().replace("Ground leases", "")
