@@ -202,7 +202,8 @@ def layer_spec(layer: Layer, urls: MapUrls, z_index: int) -> dict:
         "zIndex": z_index,
         "staff": not layer.is_public,
         "fields": [
-            {"name": f.name, "title": POPUP_TITLES.get(f.name) or f.title or f.name}
+            {"name": f.name, "title": POPUP_TITLES.get(f.name) or f.title or f.name,
+             "type": f.type}
             for f in layer.fields
         ],
         "labels": {name: LABELS[name] for name in layer.field_names if name in LABELS},
@@ -221,6 +222,13 @@ def layer_spec(layer: Layer, urls: MapUrls, z_index: int) -> dict:
 def in_draw_order(layers: list[Layer]) -> list[Layer]:
     rank = {name: i for i, name in enumerate(DRAW_ORDER)}
     return sorted(layers, key=lambda layer: rank.get(layer.name, len(rank)))
+
+
+def with_features(layers: list[Layer]) -> list[Layer]:
+    """`layers` without the overlays (the GeoJSON layers) that have no features yet, asked at
+    each page: a "Flood zones" layer ticked and in the legend, with no flood zone loaded,
+    reads as "no flood risk here". It is listed again once its overlay is imported."""
+    return [layer for layer in layers if layer.delivery != "geojson" or layer.rows().exists()]
 
 
 def build_map(
@@ -259,7 +267,7 @@ def build_map(
             max_native_zoom=19,
             control=False,
         ).add_to(m)
-    for z_index, layer in enumerate(in_draw_order(layers), start=1):
+    for z_index, layer in enumerate(in_draw_order(with_features(layers)), start=1):
         spec = layer_spec(layer, urls, z_index)
         element = VectorTileLayer if layer.delivery == "tiles" else GeoJsonLayer
         element(spec).add_to(m)
@@ -300,9 +308,10 @@ def render(m: LocalMap) -> RenderedMap:
 
 
 def legend(layers: list[Layer]) -> list[dict]:
-    """The legend: each layer's title and its colours, top layer first."""
+    """The legend of the layers the map lists (`with_features`): each one's title and colours,
+    top layer first."""
     entries = []
-    for layer in reversed(in_draw_order(layers)):
+    for layer in reversed(in_draw_order(with_features(layers))):
         style = layer.style
         if style.by_field:
             labels = LABELS.get(style.by_field, {})

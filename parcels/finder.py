@@ -393,15 +393,28 @@ def lots_queryset(search: LotSearch, *, distance_filter: bool = True):
     if search.near_holdings_m is not None:
         qs = qs.near_holdings(search.near_holdings_m)
     if search.outside_flood:
+        _require_overlay("flood-zone", field="outside_flood")
         qs = qs.outside_overlays("flood-zone")
     return qs
 
 
-def _require_overlay(kind: str, name: str) -> None:
+def _require_overlay(kind: str, name: str | None = None, *, field: str | None = None) -> None:
+    """FinderError naming `field` (else `kind`) unless an overlay of `kind` (called `name`, when
+    given) is loaded: a filter on an overlay that is not there answered every lot, as if each
+    had been checked (no flood zones loaded: every lot "outside flood zones")."""
     from parcels.models import Overlay
 
-    if not Overlay.objects.filter(kind=kind, name__iexact=name).exists():
-        raise FinderError(kind, f"no {kind} overlay named '{name}' (import it: clt import-layer)")
+    overlays = Overlay.objects.filter(kind=kind)
+    if name is not None:
+        if not overlays.filter(name__iexact=name).exists():
+            raise FinderError(
+                field or kind, f"no {kind} overlay named '{name}' (import it: clt import-layer)"
+            )
+    elif not overlays.exists():
+        raise FinderError(
+            field or kind, f"no {kind} overlay is loaded, so no lot can be checked against one "
+            f"(import it: clt import-layer FILE --kind {kind})"
+        )  # fmt: skip
 
 
 def ordered(search: LotSearch, qs):

@@ -189,6 +189,51 @@ def test_the_legend_names_every_public_layer_and_each_use(client, block):
     assert "Ground leases (staff)" not in html
 
 
+def legend_titles(html: str) -> list[str]:
+    legend = html.split('class="clt-legend"')[1].split("</details>")[0]
+    return re.findall(r"<strong>([^<]+)</strong>", legend)
+
+
+def switcher_titles(html: str) -> list[str]:
+    """The overlays folium's layer control lists, by title."""
+    overlays = re.search(r"\boverlays\s*:\s*\{(.*?)\}", html, re.S).group(1)
+    return re.findall(r"\"([^\"]+)\"\s*:", overlays)
+
+
+def test_an_overlay_with_no_features_is_listed_nowhere_until_one_is_imported(
+    client, block, tmp_path
+):
+    """A "Flood zones" layer ticked and in the legend, with no flood zone loaded, read as
+    "no flood risk here"."""
+    from click.testing import CliRunner
+
+    from clt.cli import main
+    from parcels.models import Overlay
+
+    Overlay.objects.all().delete()
+    html = page(client.get("/map/"))
+    for title in ("Flood zones", "Neighbourhoods"):
+        assert title not in legend_titles(html) and title not in switcher_titles(html)
+    assert "/map/layers/" not in html
+    assert "Land held by the trust" in legend_titles(html)
+    assert "Land held by the trust" in switcher_titles(html)
+
+    west, south = block.trust[0].geom.extent[:2]
+    ring = [[west, south], [west + 0.001, south], [west + 0.001, south + 0.001],
+            [west, south + 0.001], [west, south]]  # fmt: skip
+    flood = tmp_path / "flood.geojson"
+    flood.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "Zone AE"},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))  # fmt: skip
+    imported = CliRunner().invoke(main, ["import-layer", str(flood), "--kind", "flood-zone"])
+    assert imported.exit_code == 0, imported.output
+
+    html = page(client.get("/map/"))
+    assert "Flood zones" in legend_titles(html) and "Flood zones" in switcher_titles(html)
+    assert "/map/layers/flood-zones.geojson" in html
+    assert "Neighbourhoods" not in legend_titles(html) + switcher_titles(html)
+
+
 def test_the_legend_says_when_each_layer_draws_circles_and_when_it_is_shown(client, block):
     legend = page(client.get("/map/")).split('class="clt-legend"')[1]
     trust = legend.split("Land held by the trust")[1].split("</li>")[0]

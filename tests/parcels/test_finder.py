@@ -141,6 +141,17 @@ def test_outside_flood_zones_and_inside_a_neighbourhood(land):
     assert sorted(search(neighbourhood="west jackson")) == ["V1", "V2", "V5"]
 
 
+@pytest.mark.parametrize("answer", [finder.vacant_lots_geojson, finder.adjacent_lots_geojson,
+                                    finder.assemblages_geojson])  # fmt: skip
+def test_outside_flood_zones_is_refused_while_no_flood_zone_is_loaded(land, answer):
+    """It answered every lot, as if each had been checked against flood zones not there."""
+    Overlay.objects.create(kind="neighbourhood", name="West Jackson", geom=square(LON, LAT))
+    with pytest.raises(finder.FinderError) as caught:
+        answer({"outside_flood": "1"})
+    assert caught.value.field == "outside_flood"
+    assert caught.value.detail.endswith("(import it: clt import-layer FILE --kind flood-zone)")
+
+
 def test_ordered_by_area_and_by_score(land):
     assert search(order="area")[0] == "V9"
     # V1 adjoins the farm (3) and is city-owned (1): the top of the documented score.
@@ -275,6 +286,18 @@ def test_cli_adjacent_lots_and_assemblages(land):
     groups = runner.invoke(main, ["assemblages", "--tolerance-m", "0", "--format", "table"])
     assert groups.exit_code == 0
     assert "V6 V7 V8" in groups.stdout
+
+
+@pytest.mark.parametrize("command", ["vacant-lots", "adjacent-lots", "assemblages"])
+def test_cli_outside_flood_with_no_flood_zone_loaded_exits_non_zero_saying_how_to_load_them(
+    land, command
+):
+    result = CliRunner().invoke(main, [command, "--outside-flood"])
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        "Error: outside_flood: no flood-zone overlay is loaded, so no lot can be checked "
+        "against one (import it: clt import-layer FILE --kind flood-zone)\n"
+    )
 
 
 def test_cli_bad_distance_exits_non_zero_naming_it(land):

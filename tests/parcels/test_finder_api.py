@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
 from parcels.actions import holding_acquire
-from parcels.models import Parcel
+from parcels.models import Overlay, Parcel
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +20,11 @@ def lot(col: int) -> MultiPolygon:
     west, east = LON + col * SIDE, LON + (col + 1) * SIDE
     ring = ((west, LAT), (east, LAT), (east, LAT + SIDE), (west, LAT + SIDE), (west, LAT))
     return MultiPolygon(Polygon(ring), srid=4326)
+
+
+def inside(geom: MultiPolygon) -> MultiPolygon:
+    """A polygon well inside `geom`, touching nothing around it."""
+    return MultiPolygon(geom.buffer(-SIDE / 4), srid=4326)
 
 
 @pytest.fixture
@@ -245,5 +250,37 @@ def test_a_parameter_the_search_would_not_apply_is_a_400_not_ignored(
 
 
 def test_outside_flood_reads_yes_and_no_as_a_checkbox_or_a_client_sends_them(staff_client, land):
-    for said in ("1", "true", "on", "0", "false", "no"):
-        assert staff_client.get("/api/vacant-lots", {"outside_flood": said}).status_code == 200
+    Overlay.objects.create(kind="flood-zone", name="AE", geom=inside(lot(2)))
+    for said, found in (("1", ["V1"]), ("true", ["V1"]), ("on", ["V1"]), ("0", ["V1", "V2"]),
+                        ("false", ["V1", "V2"]), ("no", ["V1", "V2"])):  # fmt: skip
+        response = staff_client.get("/api/vacant-lots", {"outside_flood": said})
+        assert sorted(f["properties"]["apn"] for f in response.json()["features"]) == found, said
+
+
+@pytest.mark.parametrize("path", ["/api/vacant-lots", "/api/vacant-lots/adjacent",
+                                  "/api/assemblages"])  # fmt: skip
+def test_outside_flood_zones_with_no_flood_zone_loaded_is_a_400_saying_how_to_load_them(
+    staff_client, land, path
+):
+    """With no flood zone loaded every lot was "outside flood zones", unchecked."""
+    Overlay.objects.create(kind="neighbourhood", name="West Jackson", geom=lot(2))  # no flood zone
+    response = staff_client.get(path, {"outside_flood": "1"})
+    assert response.status_code == 400, response.content[:300]
+    (invalid,) = response.json()["invalid-params"]
+    assert invalid == {
+        "name": "outside_flood",
+        "reason": "no flood-zone overlay is loaded, so no lot can be checked against one "
+        "(import it: clt import-layer FILE --kind flood-zone)",
+    }
+    assert staff_client.get(path, {"outside_flood": "0"}).status_code == 200  # not asked: fine
+
+
+def test_the_api_document_tells_each_lots_area_from_an_assemblages_combined_area(client):
+    operation = client.get("/api/openapi.json").json()["paths"]["/api/assemblages"]["get"]
+    said = {p["name"]: p["description"] for p in operation["parameters"]}
+    assert said["min_area_m2"].startswith("Each lot's area at least this many square metres: ")
+    assert "a group's combined area is min_total_m2" in said["min_area_m2"]
+    assert said["min_acres"].startswith("Each lot's area at least this many acres: ")
+    assert said["min_total_m2"].startswith("Smallest group: its combined area (the sum of its ")
+    assert "min_area_m2 and min_acres filter each lot instead" in said["min_total_m2"]
+    assert "clt import-layer FILE --kind flood-zone" in said["outside_flood"]

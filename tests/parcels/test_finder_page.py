@@ -155,3 +155,71 @@ def test_a_lot_in_the_table_opens_its_parcel_in_the_admin(finder):
     count_line(finder, "1 lot shown")
     link = finder.page.locator("#results tbody a", has_text=lot.apn)
     assert link.get_attribute("href") == f"/admin/parcels/parcel/{lot.pk}/change/"
+
+
+def test_outside_flood_zones_with_none_loaded_is_refused_at_its_checkbox(finder):
+    """With no flood zone loaded every lot was shown as "outside flood zones", unchecked."""
+    lots(2)
+    finder.page.check("#search [name=outside_flood]")
+    search(finder)
+    message = finder.page.locator("#problem-outside_flood")
+    message.wait_for(timeout=10_000)
+    assert message.inner_text() == (
+        "Outside flood zones: no flood-zone overlay is loaded, so no lot can be checked against "
+        "one (import it: clt import-layer FILE --kind flood-zone)"
+    )
+    checkbox = finder.page.locator("#search [name=outside_flood]")
+    assert checkbox.get_attribute("aria-invalid") == "true"
+    follows = (
+        "() => document.querySelector('[name=outside_flood]').closest('label')"
+        ".nextElementSibling.id"
+    )
+    assert finder.page.evaluate(follows) == "problem-outside_flood"  # next to the checkbox
+    assert finder.page.locator("#results tbody tr").count() == 0
+
+
+def label_of(visit: Visit, name: str) -> str:
+    return visit.page.locator(f"#search [name={name}]").locator("xpath=..").inner_text().strip()
+
+
+def test_assemblages_are_sized_by_their_combined_area_and_lot_count(finder):
+    """The area boxes filter each lot, so "area from 2000" found no group of 2000 m², and a
+    group's own size had no box."""
+    lots(3)  # one group of three touching lots, about 2,800 m²
+    for n in range(2):  # a pair, about 1,900 m², farther north
+        factories.parcel(apn=f"Q{n}", geom=factories.lot(LON + n * SIDE, LAT + 10 * SIDE))
+    combined = finder.page.locator("#search [name=min_total_m2]")
+    assert not combined.is_visible()
+    assert label_of(finder, "min_area_m2") == "Area from (m²)"
+
+    finder.page.select_option("#search [name=mode]", "assemblages")
+    assert combined.is_visible()
+    assert label_of(finder, "min_total_m2") == "Combined area from (m²)"
+    assert label_of(finder, "min_lots") == "At least N lots"
+    assert label_of(finder, "min_area_m2") == "Each lot's area from (m²)"
+    assert label_of(finder, "max_area_m2") == "Each lot's area to (m²)"
+    search(finder, min_total_m2="2000")
+    count_line(finder, "1 assemblage shown")
+    assert "P000, P001, P002" in finder.page.inner_text("#results tbody")
+    search(finder, min_total_m2="", min_lots="3")
+    count_line(finder, "1 assemblage shown")
+    search(finder, min_lots="2")
+    count_line(finder, "2 assemblages shown")
+    asked = [parse_qs(urlsplit(u).query) for u in finder.requests if "/api/assemblages?" in u]
+    assert [(q.get("min_total_m2"), q["min_lots"]) for q in asked] == [
+        (["2000"], ["2"]),
+        (None, ["3"]),
+        (None, ["2"]),
+    ]
+    assert not any("min_area_m2" in q for q in asked)
+
+    search(finder, min_total_m2="2000")
+    count_line(finder, "1 assemblage shown")
+    finder.page.select_option("#search [name=mode]", "lots")  # a group's size is not a lot's
+    assert not combined.is_visible()
+    assert label_of(finder, "min_area_m2") == "Area from (m²)"
+    search(finder)
+    count_line(finder, "5 lots shown")
+    (lots_asked,) = [parse_qs(urlsplit(u).query) for u in finder.requests
+                     if "/api/vacant-lots?" in u]  # fmt: skip
+    assert "min_total_m2" not in lots_asked and "min_lots" not in lots_asked
