@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import CharField, Func, Q
 
 from clt import planner
 from maps.layers import Layer
@@ -21,6 +21,7 @@ from parcels.models import Jurisdiction, Parcel
 MAX_QUERY_CHARS = 100
 APN_LIKE = re.compile(r"[0-9][0-9A-Za-z.-]*")
 MIN_QUERY_CHARS = 2  # letters or digits: what is left of "X'" or "%%" is not a search
+APN_SEPARATORS = re.compile(r"[^0-9A-Za-z]+")
 
 # Which layer a parcel is reported from when several have it: the most specific first. The
 # staff's lease layer comes before the public ones, so staff find a leased home with its lease;
@@ -30,6 +31,20 @@ SEARCH_ORDER = ("leases", "available", "trust-land", "vacant-lots", "parcels")
 
 class SearchError(ValueError):
     """A search the endpoint cannot run; the message says what to type instead."""
+
+
+class ApnKey(Func):
+    """An APN without its separators, upper-cased: what a tax bill's "164-113-008" and the
+    "164113008" or "164 113 008" typed from it have in common. Exactly the expression of the
+    `parcel_apn_key` index (migration parcels/0013), so a search by it is an index lookup."""
+
+    template = "upper(regexp_replace(%(expressions)s, '[^0-9A-Za-z]+', '', 'g'))"
+    output_field = CharField()
+
+
+def apn_key(text: str) -> str:
+    """`text` as `ApnKey` writes an APN: "164 113-008" is "164113008"."""
+    return APN_SEPARATORS.sub("", text).upper()
 
 
 def parse_query(text: str | None) -> str:
@@ -102,8 +117,8 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
     This only narrows the search to a few ids, so each layer's own SQL then runs on a handful of
     rows by primary key instead of scanning a city; what a result shows still comes from the
     layers. An exact APN names every jurisdiction so PostgreSQL can use the (jurisdiction, apn)
-    unique index; a partial match goes through the APN-prefix and address-trigram indexes
-    (migrations 0005, 0011) when the words are rare, and stops at `limit`.
+    unique index; a partial match goes through the APN-prefix, APN-key and address-trigram
+    indexes (migrations 0005, 0013, 0011) when the words are rare, and stops at `limit`.
     """
     parcels = Parcel.objects.active().filter(geom__isnull=False)
     if exact_apn:
@@ -120,6 +135,10 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
     words = address_words(query) or [query]
     phrase = " ".join(words)
     together = Q(apn__istartswith=query) | Q(address__folded_search=phrase)
+    key = apn_key(query)
+    if any(c.isdigit() for c in key):  # an APN typed without its dashes, or with spaces
+        parcels = parcels.alias(apn_key=ApnKey("apn"))
+        together |= Q(apn_key__startswith=key)
     as_typed = " ".join(address_words(query, abbreviated=False))
     if as_typed and as_typed != phrase:  # a file may spell "Road" out
         together |= Q(address__folded_search=as_typed)

@@ -23,7 +23,22 @@
     return layer;
   };
 
+  // VectorGrid 1.3 leaves a tile that could not be fetched unhandled (an uncaught "Failed to
+  // fetch", and the tile never finishes) and draws one answered with an error status empty,
+  // silently: it then resolves {layers: []}, where a tile it read has an object of layers.
+  var getVectorTile = L.VectorGrid.Protobuf.prototype._getVectorTilePromise;
+  L.VectorGrid.Protobuf.prototype._getVectorTilePromise = function () {
+    return getVectorTile.apply(this, arguments).then(function (tile) {
+      if (Array.isArray(tile.layers)) { landNotLoaded(); }
+      return tile;
+    }, function () {
+      landNotLoaded();
+      return { layers: {} };
+    });
+  };
+
   var state = { map: null, layers: {}, config: null, loaded: {}, openApn: null };
+  var LAND_NOT_LOADED = "The trust's land could not be loaded; check your connection and reload.";
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -71,8 +86,10 @@
     };
   }
 
-  function formatValue(spec, field, value) {
+  function formatValue(spec, field, value, type) {
     if (value === null || value === undefined || value === "") { return null; }
+    // Money comes in a tile as a number: 300.00 would show as "300".
+    if (type === "decimal" && typeof value === "number") { return value.toFixed(2); }
     if (spec.labels && spec.labels[field] && spec.labels[field][value]) {
       return spec.labels[field][value];
     }
@@ -92,7 +109,7 @@
     var list = el("dl");
     spec.fields.forEach(function (field) {
       if (field.name === "address" || field.name === "contact") { return; }
-      var value = formatValue(spec, field.name, props[field.name]);
+      var value = formatValue(spec, field.name, props[field.name], field.type);
       if (value === null) { return; }
       list.appendChild(el("dt", null, field.title));
       list.appendChild(el("dd", null, value));
@@ -174,6 +191,18 @@
     state.loaded[name] = (state.loaded[name] || 0) + 1;
   }
 
+  // Said once, in the search's status line, however many tiles fail. Only the trust's own
+  // layers come here: without the base map (offline, or its server down) they still draw.
+  function landNotLoaded() {
+    if (state.landNotLoaded) { return; }
+    state.landNotLoaded = true;
+    var status = document.getElementById("clt-search-status");
+    if (status) {
+      status.textContent = (status.textContent ? status.textContent + " " : "") + LAND_NOT_LOADED;
+    }
+    if (state.map) { fitMapToScreen(); }  // the line pushed the map's foot off a phone's screen
+  }
+
   // --- called by folium's script ------------------------------------------------------
 
   function init(map) {
@@ -220,11 +249,15 @@
     });
     layer.once("add", function () {
       fetch(spec.url, { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (r) {
+          if (!r.ok) { throw new Error(spec.url + ": " + r.status); }
+          return r.json();
+        })
         .then(function (data) {
-          if (data) { layer.addData(data); }
+          layer.addData(data);
           markLoaded(spec.name);
-        });
+        })
+        .catch(landNotLoaded);
     });
     state.layers[spec.name] = { layer: layer, spec: spec };
     return layer;
@@ -249,8 +282,13 @@
     var entry = state.layers[result.layer];
     var spec = entry ? entry.spec : { title: result.layer_title, fields: [], style: {} };
     var latlng = L.latLng(result.lat, result.lon);
-    state.map.setView(latlng, Math.max(state.map.getZoom(), 18));
+    // Not animated: the popup's auto-pan is worked out on the view it opens on, and during a
+    // zoom animation that is the view the animation starts from, so on a phone the popup's
+    // top ended up under the search bar.
+    state.map.setView(latlng, Math.max(state.map.getZoom(), 18), { animate: false });
+    state.searchPopup = null;  // the one it replaces is not closed by the person
     var popup = openPopup(spec, result.properties, latlng);
+    state.searchPopup = popup;
     // A keyboard or screen-reader user chose this result: take them to what it opened (the
     // list they chose from is gone, and focus would otherwise fall back to the page's start).
     var content = popup.getElement() && popup.getElement().querySelector(".clt-popup");
@@ -273,23 +311,32 @@
     var input = form.querySelector("input[name=q]");
     var list = document.getElementById("clt-search-results");
     var status = document.getElementById("clt-search-status");
+    var asked = 0;  // answers to an earlier search than the last are dropped, as the finder's
+    var pending = null;  // the last search's request, aborted by the next on a slow network
+    returnFocusFromPopups(input);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
+      var mine = ++asked;
+      if (pending) { pending.abort(); }
+      pending = window.AbortController ? new AbortController() : null;
       var q = input.value.trim();
       list.textContent = "";
+      state.map.closePopup();  // the parcel found before, and its parcel= in the URL
       if (q.length < 2) {
         status.textContent = "Type at least 2 letters or digits of an address or APN.";
         return;
       }
       status.textContent = "Searching…";
-      fetch(config.searchUrl + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
+      fetch(config.searchUrl + "?q=" + encodeURIComponent(q),
+            { credentials: "same-origin", signal: pending ? pending.signal : undefined })
         .then(function (r) { return r.json(); })
         .then(function (data) {
+          if (mine !== asked) { return; }
           var results = data.results || [];
           status.textContent = results.length ? "" : (problemSaid(data) || "No parcel found for “" + q + "”.");
           if (data.more) {
-            status.textContent = results.length + " of more, not all of them: type more of " +
-                                 "the address (the house number) to find yours.";
+            status.textContent = "Showing " + results.length + "; there are more — type more " +
+                                 "of the address (the house number) or the APN.";
           }
           if (results.length === 1 && !data.more) { showResult(results[0]); return; }
           results.forEach(function (result) {
@@ -309,7 +356,35 @@
           });
           fitMapToScreen();
         })
-        .catch(function () { status.textContent = "Search is not available right now."; });
+        .catch(function () {
+          if (mine === asked) { status.textContent = "Search is not available right now."; }
+        });
+    });
+  }
+
+  // A popup the search opened has the keyboard's focus: Escape closes it (Leaflet's own
+  // handler listens only while the map itself has the focus), and closing it, by Escape or by
+  // its close button, takes the focus back to the search box, not to the page's start. Not
+  // after a pointer: on a phone, focusing the box would open the on-screen keyboard.
+  function returnFocusFromPopups(input) {
+    var usingKeys = false;
+    document.addEventListener("keydown", function () { usingKeys = true; }, true);
+    document.addEventListener("pointerdown", function () { usingKeys = false; }, true);
+    state.map.getContainer().addEventListener("keydown", function (event) {
+      var popup = state.searchPopup;
+      if ((event.key === "Escape" || event.key === "Esc") && popup && popup.isOpen() &&
+          popup.getElement().contains(event.target)) {
+        state.map.closePopup(popup);
+      }
+    });
+    state.map.on("popupclose", function (e) {
+      if (e.popup !== state.searchPopup) { return; }
+      state.searchPopup = null;
+      var active = document.activeElement;
+      if (usingKeys && (!active || active === document.body ||
+                        e.popup.getElement().contains(active))) {
+        input.focus();
+      }
     });
   }
 
@@ -325,6 +400,23 @@
       container.style.height = Math.max(300, Math.floor(window.innerHeight - top)) + "px";
     }
     state.map.invalidateSize();
+    keepScaleClearOfAttribution();
+  }
+
+  // On a phone the base map's attribution (bottom right) is wider than the room the scale
+  // (bottom left) leaves it, and covered the scale's feet: the scale then stands on top of it.
+  // Measured, as the attribution's text (and so its width and lines) is the base map's.
+  function keepScaleClearOfAttribution() {
+    var container = state.map.getContainer();
+    var corner = container.querySelector(".leaflet-bottom.leaflet-left");
+    var attribution = container.querySelector(".leaflet-control-attribution");
+    if (!corner || !attribution) { return; }
+    corner.style.bottom = "";
+    var scale = corner.getBoundingClientRect();
+    var credit = attribution.getBoundingClientRect();
+    if (credit.width && scale.width && credit.left < scale.right) {
+      corner.style.bottom = Math.ceil(container.getBoundingClientRect().bottom - credit.top) + "px";
+    }
   }
 
   function start(config) {
