@@ -522,6 +522,14 @@ class Resale(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        """ "Resale of GL-2021-007, contract 2026-11-10, closed 2026-11-20": the admin titles
+        each resale under its lease by this (it said "Resale object (1)")."""
+        closed = f", closed {self.closed_on.isoformat()}" if self.closed_on else ", not closed"
+        contract = self.contract_on.isoformat() if self.contract_on else "not dated"
+        lease = self.lease.reference if self.lease_id else "a lease not chosen yet"
+        return f"Resale of {lease}, contract {contract}{closed}"
+
 
 class IndexKind(models.TextChoices):
     AREA_MEDIAN_INCOME = "ami", "Area median income (HUD)"

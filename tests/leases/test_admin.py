@@ -188,6 +188,17 @@ def test_a_monitoring_event_is_titled_by_its_type_date_and_status(editor):
     assert "MonitoringEvent object" not in page
 
 
+def test_a_resale_is_titled_by_its_lease_and_dates():
+    lease = factories.lease(reference="GL-2021-007")
+    seller, buyer = lease.lessees.first(), factories.party()
+    resale = Resale(lease=lease, seller=seller, buyer=buyer, contract_on=dt.date(2026, 11, 10))
+
+    assert str(resale) == "Resale of GL-2021-007, contract 2026-11-10, not closed"
+    resale.closed_on = dt.date(2026, 11, 20)
+    assert str(resale) == "Resale of GL-2021-007, contract 2026-11-10, closed 2026-11-20"
+    assert str(Resale()) == "Resale of a lease not chosen yet, contract not dated, not closed"
+
+
 def test_search_parties_by_name_or_member_name(editor, registry):
     household = registry["party"]
     assert found(editor.get(changelist_url(Party), {"q": "Hamer"})) == [household]
