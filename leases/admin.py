@@ -38,6 +38,7 @@ from leases.models import (
     IndexSeries,
     IndexValue,
     LeaseFeeChange,
+    LeaseStatus,
     MonitoringEvent,
     Party,
     PartyMember,
@@ -47,6 +48,7 @@ from leases.models import (
     check_lease_parcels,
 )
 from leases.pricing import max_resale_price, not_on_record_needed
+from leases.report import status_on
 from leases.resale import FormulaError, MissingInput
 from parcels.admin import RecordedAdmin, section
 from parcels.folding import SEARCH_HELP, folded_search
@@ -346,7 +348,7 @@ class GroundLeaseAdmin(RecordedAdmin):
         "reference",
         "holding",
         "lessee_names",
-        "status",
+        "status_today",
         "permitted_use",
         "starts_on",
         "fee_today",
@@ -407,8 +409,9 @@ class GroundLeaseAdmin(RecordedAdmin):
     ]
 
     def get_queryset(self, request):
+        today = timezone.localdate()  # the trust's day, not the server's
         leases = super().get_queryset(request).prefetch_related("lessees")
-        return leases.with_fee_on(timezone.localdate())  # the trust's day, not the server's
+        return leases.with_fee_on(today).annotate(status_today=status_on(today))
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -420,6 +423,18 @@ class GroundLeaseAdmin(RecordedAdmin):
     def fee_today(self, lease: GroundLease) -> Decimal:
         """The fee in force today, even if a scheduled change fell due since the last save."""
         return lease.fee_monthly_today
+
+    @admin.display(description="status today", ordering="status_today")
+    def status_today(self, lease: GroundLease) -> str:
+        """The status the report gives it today: nothing sets the status field when a term
+        runs out, so a lease past its term with no end date still says "active" there."""
+        today = LeaseStatus(lease.status_today)
+        if today == lease.status:
+            return today.label
+        recorded = LeaseStatus(lease.status).label.lower()
+        if today == LeaseStatus.EXPIRED:
+            return f"{today.label} (term ran out {lease.expires_on_or_none()}; recorded {recorded})"
+        return f"{today.label} until {lease.ended_on} (recorded {recorded})"  # ends later
 
     @admin.display(description="lessees")
     def lessee_names(self, lease: GroundLease) -> str:

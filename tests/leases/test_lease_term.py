@@ -11,6 +11,7 @@ from leases.models import GroundLease
 from leases.queries import expiry
 from leases.report import StatusLine, fees_in_arrears, holdings_as_of, leases_by_status
 from tests import factories
+from tests.adminpages import changelist_url
 
 pytestmark = pytest.mark.django_db
 
@@ -118,3 +119,13 @@ def test_the_inventory_lists_no_lease_past_its_term():
     assert later.leases == ()
     assert [held.leases for held in later.holdings] == [()]
     assert [each.reference for each in holdings_as_of(dt.date(2023, 12, 31)).leases] == ["GL-X"]
+
+
+def test_the_lease_list_shows_a_lease_past_its_term_as_expired_today(editor):
+    garden_lease()  # recorded "active", term ran out 2024-01-01
+    factories.lease(reference="GL-NOW", starts_on=dt.date(2020, 1, 1))
+
+    page = editor.get(changelist_url(GroundLease)).content.decode()
+
+    assert "Expired (term ran out 2024-01-01; recorded active)" in page
+    assert "GL-NOW" in page and page.count("recorded active") == 1
