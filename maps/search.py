@@ -122,10 +122,17 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
     """
     parcels = Parcel.objects.active().filter(geom__isnull=False)
     if exact_apn:
-        parcels = parcels.filter(
+        exact = parcels.filter(
             jurisdiction__in=Jurisdiction.values, apn__in={query, query.upper()}
         )
-        return list(parcels.order_by().values_list("pk", flat=True)[:limit])
+        found = list(exact.order_by().values_list("pk", flat=True)[:limit])
+        key = apn_key(query)
+        if found or not any(c.isdigit() for c in key):
+            return found
+        # A link written from a tax bill without the dashes (?parcel=164113008): the same
+        # APN by its key, on the same index as the search's.
+        by_key = parcels.alias(apn_key=ApnKey("apn")).filter(apn_key=key)
+        return list(by_key.order_by().values_list("pk", flat=True)[:limit])
     # The words together, as county files write them ("1418 Rose Street." is "1418 ROSE ST")
     # or as typed: one or two LIKEs, as fast as before. Only when that finds nothing, every
     # word anywhere in the address, in any order ("Rose St 1418"). Each is looked for as a

@@ -61,3 +61,18 @@ def test_the_search_by_apn_key_can_use_its_index():
         "164-113-001",
         "164-113-002",
     ]
+
+
+@pytest.mark.parametrize("linked", ["170001011", "170 001 011"])
+def test_a_deep_link_with_the_apn_without_its_dashes_opens_its_parcel(client, block, linked):
+    page = client.get("/map/", {"parcel": linked})
+
+    assert page.status_code == 200
+    assert page.context["message"] == ""
+    assert "170-001-011" in page.content.decode()  # the parcel the map opens on
+
+
+def test_a_deep_link_to_an_apn_start_opens_nothing(client, block):
+    page = client.get("/map/", {"parcel": "170001"})  # two parcels start so: a link names one
+
+    assert "No parcel with APN" in page.context["message"]
