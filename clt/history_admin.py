@@ -18,6 +18,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpResponseBadRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 from pghistory import core as pghistory_core
 from pghistory.admin import EventsAdmin
 from pghistory.admin.core import EventsChangeList
@@ -48,8 +49,9 @@ class RecentChangesAdmin(EventsAdmin):
             return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
         extra_context = {"title": self.model._meta.verbose_name_plural.capitalize(),
                          **(extra_context or {})}  # fmt: skip
-        if "back" in request.GET:
-            extra_context["pgh_back"] = request.GET["back"]
+        back = request.GET.get("back", "")
+        if back and _same_site_path(request, back):
+            extra_context["pgh_back"] = back  # else no Back link: never one to another site
         extra_context.setdefault("subtitle", _subtitle(request))
         # pghistory's own view reads the record back for its subtitle, which failed (a 500) for
         # a deleted record: the one whose history staff most need. Its list is Django's.
@@ -64,8 +66,7 @@ def _subtitle(request) -> str | None:
         label, pk = value.split(":", 1)
         model = _model(label)
         if model is not None:
-            record = model._default_manager.filter(pk=pk).first()
-            said = str(record) if record else f"{model._meta.verbose_name} {pk} (deleted)"
+            said = _record_named(request, model, pk)
             return f"{method.title()} {said}" if method else said
     model = _model(request.GET.get("model"))
     if model is not None:
@@ -76,6 +77,30 @@ def _subtitle(request) -> str | None:
             "history, or filter by “insert”."
         )
     return None
+
+
+def _record_named(request, model, pk: str) -> str:
+    """The record `pk` of `model` as the subtitle names it: by its own name only for a model
+    whose history is kept and that this user may view. Any other (`obj=auth.User:1`, an
+    access token) is named by its id alone, without reading it: the subtitle told any staff
+    member every user name and every token's owner, and which ids existed."""
+    kind = f"{model._meta.verbose_name} {pk}"
+    opts = model._meta
+    tracked = bool(pghistory_core.event_models(tracks_model=model))
+    if not tracked or not request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+        return kind
+    record = model._default_manager.filter(pk=pk).first()
+    return str(record) if record else f"{kind} (deleted)"
+
+
+def _same_site_path(request, url: str) -> bool:
+    """Whether `url` is a path on this site ("/admin/leases/party/1/change/"): the Back link
+    of a record's history. A full URL, "//host" or "javascript:" is not."""
+    return (
+        url.startswith("/")
+        and not url.startswith("//")
+        and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()})
+    )
 
 
 def _model(label: str | None):

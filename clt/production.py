@@ -24,6 +24,13 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
         "make one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
+if DEBUG:  # noqa: F405 (from clt.settings)
+    raise ImproperlyConfigured(
+        "CLT_DEBUG=1 is refused in production: Django's debug pages show settings, SQL and "
+        "tracebacks to anyone who causes an error. Unset CLT_DEBUG, or debug on a copy of the "
+        "data with the development settings (clt.settings)"
+    )
+
 SECURE_SSL_REDIRECT = _env_flag("CLT_SSL_REDIRECT", default=True)
 if _env_flag("CLT_BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -153,6 +153,9 @@ WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 LOGIN_URL = "/admin/login/"
+# Where a login goes when its `next` is missing or refused as unsafe (Django's default,
+# /accounts/profile/, is no page here: a 404 after a correct password).
+LOGIN_REDIRECT_URL = "/admin/"
 
 # GDAL < 3.9 cannot block file/network access from a spatial reference string. clt never hands
 # GDAL an untrusted SRS: imports read CRS through pyogrio/pyproj and store EPSG integers.
@@ -187,12 +190,12 @@ CACHES = {
 CLT_NAME = os.environ.get("CLT_NAME", "Fannie Lou Hamer Community Land Trust (demo)")
 CLT_CONTACT = os.environ.get("CLT_CONTACT", "Lumumba Center, 939 W. Capitol St., Jackson MS 39203")
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    CSRF_COOKIE_HTTPONLY = True
-    X_FRAME_OPTIONS = "DENY"
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
+# Whatever DEBUG says: a debugging session is still a staff session worth protecting.
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,

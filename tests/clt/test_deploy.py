@@ -68,6 +68,21 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "secrets.token_urlsafe" in result.stderr  # says how to make one
 
 
+def test_production_refuses_debug_saying_why():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=_env(**PRODUCTION, CLT_DEBUG="1"), cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "CLT_DEBUG=1 is refused in production" in result.stderr
+
+
+def test_debug_in_development_keeps_the_cookies_out_of_scripts_and_frames():
+    shown = settings_in(CLT_DEBUG="1")
+    assert shown["DEBUG"] is True
+    assert shown["X_FRAME_OPTIONS"] == "DENY" and shown["SECURE_CONTENT_TYPE_NOSNIFF"]
+
+
 def test_production_cookies_are_https_only_and_hosts_come_from_the_environment():
     shown = settings_in(**PRODUCTION)
     assert shown["DEBUG"] is False

@@ -93,3 +93,33 @@ def test_an_event_model_that_is_no_kind_of_event_is_a_400_not_a_500(staff, value
 
 def test_a_kind_of_event_lists_its_events(staff, changes):
     assert ("parcels.HoldingEvent", "insert") in events(staff, event_model="parcels.holdingevent")
+
+
+def history_page(client, **params) -> str:
+    response = client.get(reverse("admin:pghistory_events_changelist"), params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_records_history_names_only_what_this_staff_member_may_view(editor):
+    """An editor may not view users or tokens: their history subtitle named them all (QA t4)."""
+    root = factories.user("rootsecret", is_staff=True, is_superuser=True)
+    party = factories.party(name="Evers Household")
+
+    assert "rootsecret" not in history_page(editor, obj=f"auth.User:{root.pk}")
+    assert f"user {root.pk}" in history_page(editor, obj=f"auth.User:{root.pk}")
+    assert f"user {root.pk + 1000} (deleted)" not in history_page(
+        editor, obj=f"auth.User:{root.pk + 1000}"
+    )  # nor which ids exist
+    assert "Evers Household" in history_page(editor, obj=f"leases.Party:{party.pk}")
+
+
+@pytest.mark.parametrize(
+    "back", ["https://evil.example/phish", "//evil.example/x", "javascript:alert(1)"]
+)
+def test_the_back_link_goes_only_to_a_page_of_this_site(staff, back):
+    party = factories.party()
+    page = history_page(staff, obj=f"leases.Party:{party.pk}", back=back)
+    assert back not in page
+    here = f"/admin/leases/party/{party.pk}/change/"
+    assert f'href="{here}"' in history_page(staff, obj=f"leases.Party:{party.pk}", back=here)

@@ -53,3 +53,11 @@ def test_home_page_lists_the_homes_and_lots_available_with_links_to_the_map(clie
     assert '<a href="/map/?parcel=164-900-001">1418 Lynch St</a> · Single-family home' in listed
     assert "1420 Lynch St" not in listed
     assert "1 home or lot available now" in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+@pytest.mark.parametrize("unsafe", ["//evil.example/", "https://evil.example/", "/\\evil.example"])
+def test_a_login_with_an_unsafe_next_lands_on_the_admin_not_a_404(client, unsafe):
+    factories.user("lorna", is_staff=True, is_superuser=True)  # password "pw"
+    response = client.post("/admin/login/", {"username": "lorna", "password": "pw", "next": unsafe})
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
