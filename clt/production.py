@@ -51,4 +51,8 @@ SESSION_SAVE_EVERY_REQUEST = False
 # so it stays off unless CLT_HSTS_PRELOAD=1 and the reminder is silenced.
 SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]
 
-assert DATABASES["default"]["OPTIONS"].get("pool"), "production runs with a connection pool"
+if not DATABASES["default"].get("OPTIONS", {}).get("pool"):
+    raise ImproperlyConfigured(
+        "production runs with a pool of database connections per worker: set CLT_DB_POOL to "
+        "1 or more (4 by default), not 0"
+    )

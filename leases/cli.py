@@ -377,14 +377,14 @@ def render_report(report) -> str:
     resales = [
         (sale.lease, sale.use, sale.contract_on, sale.closed_on or "", money(sale.formula_price),
          money(sale.agreed_price), money(sale.appraised_value), money(sale.preserved),
-         pct(sale.below_market_pct))
+         pct(sale.below_market_pct), _income_pct(sale.buyer_income_pct_ami))
         for sale in report.resales
     ]  # fmt: skip
     totals = report.resale_totals
     resales.append(
         ("Total", f"{totals.resales} resales", "", "", money(totals.formula_total),
          money(totals.agreed_total), money(totals.appraised_total), money(totals.preserved),
-         pct(totals.below_market_pct))
+         pct(totals.below_market_pct), "")
     )  # fmt: skip
     arrears = report.arrears
     return "\n\n".join(
@@ -408,6 +408,7 @@ def render_report(report) -> str:
                     "appraisal",
                     "preserved",
                     "below market",
+                    "buyer income % AMI",
                 ),
                 resales,
             ),  # fmt: skip
@@ -416,6 +417,12 @@ def render_report(report) -> str:
 
 
 # --- output helpers ------------------------------------------------------------------------------
+
+
+def _income_pct(value) -> str:
+    """The buyer's income as % of AMI, as the report page shows it ("" when not recorded):
+    who the resale served, the report's answer to "did the home stay affordable?"."""
+    return "" if value is None else f"{value}%"
 
 
 def _cell(value) -> str:

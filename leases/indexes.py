@@ -114,7 +114,8 @@ class IndexLoad:
     replaced: bool = False
 
     def __str__(self) -> str:
-        head = f"series {self.series.name!r} ({self.series.kind}): {self.values} values"
+        values = f"{self.values} value{'' if self.values == 1 else 's'}"
+        head = f"series {self.series.name!r} ({self.series.kind}): {values}"
         counts = f"added {self.added}, updated {self.updated}, kept {self.kept}"
         if self.replaced:
             return f"{head}, replacing the series ({counts}, removed {self.removed})"

@@ -274,6 +274,8 @@ def test_report_prints_every_section_and_writes_the_csv(clt, demo, tmp_path):
     assert "Fees in arrears (leases in force): $862.29 on 2 leases" in text
     assert re.search(r"Notice of foreclosure\s+1", text)
     assert re.search(r"Total\s+3 resales.*\$128,500\.00\s+37\.7%", text)
+    assert "buyer income % AMI" in text  # as on the page and in the CSV
+    assert re.search(r"2024-09-20 .*43\.8%\s+57\.4%", text)
     assert out.read_text() == report_csv(stewardship_report(dt.date(2026, 11, 1)))
 
 
