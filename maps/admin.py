@@ -1,5 +1,7 @@
 """Access tokens in the admin: an admin issues one (the key is shown on the next page, once)
-and revokes it; nobody edits a token's key or owner afterwards."""
+and revokes it; nobody edits a token's key, owner or expiry afterwards, nor takes a revocation
+back: a token's life is set when it is issued, and to change it one revokes it and issues a
+new one."""
 
 from __future__ import annotations
 
@@ -19,6 +21,16 @@ class AccessTokenForm(forms.ModelForm):
     class Meta:
         model = AccessToken
         fields = ["user", "name", "expires_at", "revoked_at"]
+
+    def clean_user(self):
+        # The rule `tokens.issue` keeps: a token for a staff member without a role opens nothing.
+        user = self.cleaned_data.get("user")
+        if self.instance.pk is None and user is not None:
+            try:
+                tokens.check_holder(user)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from exc
+        return user
 
     def clean_expires_at(self):
         # The rules `clt token create` keeps (maps.tokens): the admin saves its token itself,
@@ -47,7 +59,12 @@ class AccessTokenAdmin(StaleEditGuard, admin.ModelAdmin):
         ]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else ["user", "prefix", "created_at", "last_used_at"]
+        if obj is None:
+            return []
+        # The expiry too (an expired token is not reopened, nor a token's life stretched past
+        # the ten years it was issued within); a revocation is final once made.
+        fixed = ["user", "prefix", "created_at", "last_used_at", "expires_at"]
+        return [*fixed, "revoked_at"] if obj.revoked_at else fixed
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":  # tokens stand in for active staff only

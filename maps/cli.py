@@ -154,10 +154,13 @@ def _check(check, value, option: str) -> None:
 @token.command("list")
 def token_list() -> None:
     """Every token: id, prefix, user, name, last use and whether it works (live, expired on
-    its last day, revoked), dates in the trust's time zone."""
+    its last day, revoked, refused as its user left the staff; live but seeing no staff layer
+    when its user has no role), dates in the trust's time zone."""
     setup_django()
     from django.utils import timezone
 
+    from maps import tokens
+    from maps.layers import staff_layers_for
     from maps.models import AccessToken
 
     local = timezone.localtime
@@ -170,8 +173,12 @@ def token_list() -> None:
             state = f"revoked {local(t.revoked_at):%Y-%m-%d}"
         elif t.expires_at and t.expires_at <= timezone.now():
             state = f"expired (last day {local(t.expires_at):%Y-%m-%d})"
+        elif not tokens.on_staff(t.user):  # as `tokens.user_for` refuses it
+            state = "refused: user not on staff"
         else:
             state = f"live until {local(t.expires_at):%Y-%m-%d}" if t.expires_at else "live"
+            if not staff_layers_for(t.user):
+                state += ", but sees no staff layer: user has no role"
         click.echo(f"{t.pk}\t{t.prefix}…\t{t.user}\t{t.name}\t{used}\t{state}")
 
 

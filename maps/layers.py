@@ -6,7 +6,10 @@ else. A field not declared on a layer cannot reach a response: privacy is a prop
 query, not of each view remembering to drop columns.
 
 Staff layers (`audience = STAFF`) may add private fields (lease status, arrears, open monitoring
-events); views must check `layer.visible_to(user)` before serving them.
+events); views must check `layer.visible_to(user)` before serving them. A staff layer declares
+the permission of the records it shows (`permission`): being on the staff is not enough, a
+staff member sees it only through a role (clt/roles.py) that may view those records, as the
+report and the admin already ask.
 
 Layers are built for a day (`all_layers(on)`, the trust's today by default): what the trust holds
 and which leases are in force follow the registry's dated rule (`parcels.queries.held_memberships`,
@@ -103,14 +106,26 @@ class Layer:
     # The trust's day the features are computed for, when they depend on it (held now, lease
     # in force); None when only writes change them. Caches key on it (maps/versions.py).
     as_of: dt.date | None = None
+    # A staff layer's: the permission ("app_label.codename") to view the records it shows.
+    permission: str | None = None
+
+    def __post_init__(self):
+        # Fail closed: a staff layer without a permission would be open to any staff account.
+        if not self.is_public and not self.permission:
+            raise ValueError(f"staff layer '{self.name}' declares no permission")
 
     @property
     def is_public(self) -> bool:
         return self.audience is Audience.PUBLIC
 
     def visible_to(self, user) -> bool:
-        """Whether `user` (possibly anonymous) may see this layer."""
-        return self.is_public or bool(user and user.is_authenticated and user.is_staff)
+        """Whether `user` (possibly anonymous) may see this layer: anyone a public one; a staff
+        one, active staff who hold its `permission` (through a role, or as superuser)."""
+        if self.is_public:
+            return True
+        return bool(
+            user and user.is_authenticated and user.is_staff and user.has_perm(self.permission)
+        )
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -355,6 +370,7 @@ def _layers(today: dt.date) -> tuple[Layer, ...]:
             style=Style(fill="#1f5fa8", stroke="#0d2c52", cell_ring=True),
             detail_zoom=TRUST_DETAIL_ZOOM,
             as_of=today,
+            permission="leases.view_groundlease",
         ),
     )
 
@@ -373,3 +389,8 @@ def get_layer(name: str, on: dt.date | None = None) -> Layer | None:
 def layers_for(user) -> list[Layer]:
     """The layers `user` may see, public first."""
     return [layer for layer in all_layers().values() if layer.visible_to(user)]
+
+
+def staff_layers_for(user) -> list[Layer]:
+    """The staff layers `user` may see (none for a staff member without a role)."""
+    return [layer for layer in layers_for(user) if not layer.is_public]

@@ -19,6 +19,8 @@ import secrets
 
 from django.utils import timezone
 
+from clt.roles import ROLES
+from maps.layers import staff_layers_for
 from maps.models import AccessToken
 
 PREFIX = "clt_"
@@ -42,8 +44,7 @@ def _digest(key: str) -> str:
 
 def issue(user, name: str, *, expires_at: dt.datetime | None = None) -> tuple[AccessToken, str]:
     """A new token for `user`; the key is returned once and never stored."""
-    if not (user.is_active and user.is_staff):
-        raise ValueError(f"{user} is not active staff; tokens are for the trust's staff")
+    check_holder(user)
     check_name(name)
     if expires_at is not None:
         check_last_day(timezone.localdate(expires_at))
@@ -51,6 +52,24 @@ def issue(user, name: str, *, expires_at: dt.datetime | None = None) -> tuple[Ac
     key = set_new_key(token)
     token.save()
     return token, key
+
+
+def on_staff(user) -> bool:
+    """Whether a token of `user` still stands for them (`user_for`): active and on the staff."""
+    return user.is_active and user.is_staff
+
+
+def check_holder(user) -> None:
+    """Refuse a token to a user it would open nothing for: not active staff, or staff whose
+    role (clt/roles.py) lets them see no staff layer (none, or a role taken away)."""
+    if not on_staff(user):
+        raise ValueError(f"{user} is not active staff; tokens are for the trust's staff")
+    if not staff_layers_for(user):
+        raise ValueError(
+            f"{user} has no role that may see a staff layer, so a token would open none: give "
+            f"them a role first (add them to the {' or '.join(repr(r.name) for r in ROLES)} "
+            "group on their user page in the admin; the roles are described in clt/roles.py)"
+        )
 
 
 def check_name(name: str) -> None:
@@ -118,7 +137,7 @@ def user_for(key: str):
     if token.expires_at and token.expires_at <= now:  # its last day, in the trust's time zone
         last_day = timezone.localtime(token.expires_at)
         raise TokenRejected(f"this access token's last day was {last_day:%Y-%m-%d}")
-    if not (token.user.is_active and token.user.is_staff):
+    if not on_staff(token.user):  # a user without a role is let in, and sees no staff layer
         raise TokenRejected("this access token's user is no longer on the trust's staff")
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_GRANULARITY:
         AccessToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -1,7 +1,8 @@
 """The map's HTTP face: thin views that validate a request, call maps/, and answer.
 
 Public layers are served to anyone. A staff layer's tiles answer 401 with a challenge to a
-request without credentials and 403 to a user who is not staff, as its OGC API collection and
+request without credentials and 403 to a user who may not see it (not staff, or staff without a
+role that may view its records: `Layer.visible_to`), as its OGC API collection and
 downloads do (the OGC API lists the layer, so a 404 hid nothing and told a planner with an
 expired session "no such layer"); an unknown layer is a 404, and so is a layer's GeoJSON to
 anyone who may not see it (no staff layer is served as GeoJSON). Errors are RFC 9457 problem
@@ -24,7 +25,7 @@ from clt import security
 from maps import publicmap, tiles, versions
 from maps import search as map_search
 from maps.credentials import challenge_for
-from maps.layers import Layer, all_layers, get_layer, layers_for
+from maps.layers import Layer, all_layers, get_layer, layers_for, staff_layers_for
 from maps.ogcapi.query import extents
 from maps.tiles import unordered
 
@@ -46,7 +47,7 @@ def _may_see(request: HttpRequest, layer: Layer) -> bool:
 
 def _refused(request: HttpRequest, layer: Layer) -> HttpResponse:
     """A staff layer asked for by someone who may not see it: 401 and how to authenticate when
-    no one is logged in, 403 to a user who is not staff (RFC 9110 §15.5.2, §15.5.4)."""
+    no one is logged in, 403 to a user who may not see it (RFC 9110 §15.5.2, §15.5.4)."""
     detail = f"layer '{layer.name}' is for the trust's staff"
     if request.user.is_authenticated:
         response = problem(403, "Forbidden", detail)
@@ -139,8 +140,9 @@ def _search_answer(request: HttpRequest, layers: list[Layer]) -> HttpResponse:
 @require_safe
 def staff_search(request: HttpRequest) -> HttpResponse:
     """GET /map/staff/search.json?q=: the staff map's search, over the layers this user may
-    see (a leased home is found with its lease); 404 to anyone else."""
-    if not request.user.is_staff:
+    see (a leased home is found with its lease); 404 to anyone who may see no staff layer,
+    as to anyone not on the staff."""
+    if not staff_layers_for(request.user):
         return problem(404, "Not found", "no such search")
     response = _search_answer(request, layers_for(request.user))
     response["Cache-Control"] = "private, no-store"
@@ -157,9 +159,17 @@ def public_map(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_safe
 def staff_map(request: HttpRequest) -> HttpResponse:
-    """GET /map/staff/: the map with the staff layers (lease status, arrears, monitoring)."""
+    """GET /map/staff/: the map with the staff layers (lease status, arrears, monitoring).
+
+    403 to staff whose role lets them see no staff layer (or who have no role), as the report
+    answers them: a public map under the staff map's address would look like a lease layer
+    that lost its data, where a refusal says why (and /map/ is the public map)."""
     if not request.user.is_staff:
         raise PermissionDenied("The staff map is for the trust's staff.")
+    if not staff_layers_for(request.user):
+        raise PermissionDenied(
+            "The staff map is for staff whose role lets them view leases; ask an admin for one."
+        )
     return _map_page(request, layers_for(request.user), staff=True)
 
 

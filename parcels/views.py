@@ -13,6 +13,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.gis.db.models import Extent
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -88,7 +89,11 @@ def assemblages(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_member_required
 def finder_page(request: HttpRequest) -> HttpResponse:
-    """The staff finder: filters, a map, and the results as a table."""
+    """The staff finder: filters, a map, and the results as a table.
+
+    For the staff its API answers (`staff_api`): a page whose every search is a 403 is none."""
+    if not request.user.has_perm("parcels.view_parcel"):
+        raise PermissionDenied("The finder is for staff whose role lets them view parcels.")
     basemap = {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION}
     # The map opens on the trust's own land: the lots worth a look are around it.
     held = Parcel.objects.held_by_trust().aggregate(extent=Extent("geom"))["extent"]

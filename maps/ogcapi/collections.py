@@ -1,6 +1,7 @@
 """Collections (/req/core/fc-md-success, /req/core/sfc-md-success): one per declared map layer.
 
-A user sees the layers `layers_for(user)` gives: the public ones, plus the staff ones for staff.
+A user sees the layers `layers_for(user)` gives: the public ones, plus the staff ones for staff
+whose role may see them (`Layer.visible_to`).
 """
 
 from __future__ import annotations

@@ -307,6 +307,36 @@ def test_every_url_answers_each_role_as_the_matrix_says_and_never_leaks_to_the_p
     assert len(result["seen"]) > 140
 
 
+@pytest.mark.parametrize("how", ["never given a role", "role taken away"])
+def test_staff_without_a_role_are_refused_every_staff_page_and_layer_and_see_nothing_private(
+    client, how
+):
+    """A staff account with no role group (or whose role was removed, "Staff status" left
+    ticked) gets what the public gets: a public page as anyone does, a 404 where everyone but
+    staff who may see it does, and a 403 for everything else (the finder, the staff map, the
+    lease layer's tiles, OGC collection and downloads, the report)."""
+    made = plant_private_values()
+    bare = factories.user("bare", role=None if how == "never given a role" else READ_ONLY,
+                          is_staff=True)  # fmt: skip
+    bare.groups.clear()
+    client.force_login(bare)
+    wrong, leaks = {}, {}
+    for examples in example_urls(made).values():
+        for key, url in examples.items():
+            if key.startswith("/admin/"):
+                continue
+            anonymous = EXPECTED[key].split()[0]
+            want = anonymous if anonymous in ("200", "404") else "403"
+            response = client.get(url)
+            if str(response.status_code) != want:
+                wrong[key] = f"got {response.status_code}, want {want}"
+            found = [name for name, value in PRIVATE.items() if value in body_of(response)]
+            if found:
+                leaks[url] = found
+    assert wrong == {}
+    assert leaks == {}
+
+
 def test_the_leak_check_can_see_a_leak(client):
     """The planted values are where the check looks: a staff page shows them."""
     made = plant_private_values()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import User
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
+from clt.roles import READ_ONLY, apply_roles, grant_role
 from parcels.models import Parcel
 from tests import factories
 
@@ -92,6 +93,15 @@ def street(*, trust: int = 4, vacant: int = 5, occupied: int = 2) -> Street:
 
 
 def staff_user(username: str = "planner", password: str = "pw") -> User:
+    """A staff member with the read-only role: the staff layers need a role, not only staff."""
+    user = User.objects.create_user(username, password=password, is_staff=True)
+    apply_roles()
+    grant_role(user, READ_ONLY)
+    return user
+
+
+def roleless_staff_user(username: str = "bare", password: str = "pw") -> User:
+    """A staff account with no role (never given one, or had it taken away)."""
     return User.objects.create_user(username, password=password, is_staff=True)
 
 

@@ -42,6 +42,17 @@ def test_a_basic_staff_login_opens_every_staff_data_endpoint(client, street, pla
         assert "Set-Cookie" not in response.headers  # credentials are not a session
 
 
+def test_a_basic_login_of_staff_without_a_role_is_a_403_on_every_staff_data_endpoint(
+    client, street
+):
+    factories.user("bare", is_staff=True)  # password "pw", no role
+    for path in staff_paths(street):
+        response = client.get(path, **basic("bare:pw"))
+        assert response.status_code == 403, (path, response.content[:200])
+    public = client.get("/ogcapi/collections/trust-land/items", **basic("bare:pw"))
+    assert public.status_code == 200
+
+
 def test_a_wrong_password_is_a_401_on_every_data_endpoint_even_a_public_one(
     client, street, planner
 ):

@@ -134,7 +134,7 @@ def test_open_monitoring_counts_only_the_events_of_the_lease_in_force(day):
 def test_a_lease_that_starts_next_week_reaches_the_staff_lease_tiles_that_day(client, day):
     lot = held_lot(7)
     factories.lease(holding_=lot.holdings.get(), starts_on=TODAY + dt.timedelta(days=7))
-    client.force_login(factories.user("planner", is_staff=True))
+    client.force_login(factories.user("planner", role="read-only", is_staff=True))
     tile = "/tiles/leases/{}/{}/{}.pbf".format(*_tile_of(lot))
     assert lot.apn not in apns("leases")
     assert client.get(tile).status_code == 204

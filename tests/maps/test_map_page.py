@@ -431,8 +431,16 @@ def test_the_staff_map_is_refused_to_a_logged_in_resident(client):
     assert client.get("/map/staff/").status_code == 403
 
 
+def test_the_staff_map_and_its_search_are_refused_to_staff_without_a_role(client, block):
+    client.force_login(factories.user("bare", is_staff=True))
+    response = client.get("/map/staff/")
+    assert response.status_code == 403 and "Ground leases" not in response.content.decode()
+    search = client.get("/map/staff/search.json", {"q": block.leased.apn})
+    assert search.status_code == 404 and "arrears" not in search.content.decode()
+
+
 def test_the_staff_map_shows_staff_the_lease_layer(client, block):
-    client.force_login(factories.user("planner", is_staff=True))
+    client.force_login(factories.user("planner", role="read-only", is_staff=True))
     response = client.get("/map/staff/")
     html = page(response)
     assert "Ground leases (staff)" in html
@@ -443,13 +451,13 @@ def test_the_staff_map_shows_staff_the_lease_layer(client, block):
 def test_popups_show_labels_not_codes(client, block):
     public = page(client.get("/map/"))
     assert '"title": "Current use"' in public and "Current use code" not in public
-    client.force_login(factories.user("planner", is_staff=True))
+    client.force_login(factories.user("planner", role="read-only", is_staff=True))
     staff = page(client.get("/map/staff/"))
     assert '"lease_status": {"active": "Active"' in staff
 
 
 def test_the_staff_map_finds_a_leased_home_with_its_lease(client, block):
-    client.force_login(factories.user("planner", is_staff=True))
+    client.force_login(factories.user("planner", role="read-only", is_staff=True))
     html = page(client.get("/map/staff/"))
     assert '"/map/staff/search.json"' in html  # the staff map searches its own layers
     response = client.get("/map/staff/search.json", {"q": block.leased.apn})

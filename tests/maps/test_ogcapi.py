@@ -529,6 +529,19 @@ def test_staff_collections_are_403_to_a_logged_in_non_staff_user(client, street,
     assert client.get(url).status_code == 403
 
 
+@pytest.mark.parametrize("url", [*STAFF_URLS, "/export/leases.csv"])
+def test_staff_collections_are_403_to_staff_without_a_role(client, street, url):
+    client.force_login(f.roleless_staff_user())
+    response = client.get(url)
+    assert response.status_code == 403 and "arrears" not in response.content.decode()
+
+
+def test_staff_without_a_role_see_only_the_public_collections(client, street):
+    client.force_login(f.roleless_staff_user())
+    ids = [c["id"] for c in get_json(client, "/ogcapi/collections")["collections"]]
+    assert ids == [name for name, layer in all_layers().items() if layer.is_public]
+
+
 def test_staff_read_the_staff_layer_with_its_private_fields(client, street):
     client.force_login(f.staff_user())
     doc = get_json(client, "/ogcapi/collections/leases/items")

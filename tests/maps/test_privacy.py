@@ -9,6 +9,7 @@ staff, does carry them: proof that the planted values exist and that the search 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import mapbox_vector_tile
@@ -48,7 +49,7 @@ def tile_text(content: bytes) -> str:
 
 
 def test_the_planted_values_are_really_in_the_registry(client, block):
-    client.force_login(factories.user("planner", is_staff=True))
+    client.force_login(factories.user("planner", role="read-only", is_staff=True))
     response = client.get("/tiles/leases/{}/{}/{}.pbf".format(*Z14_TILE))
     assert {"1234.56", "GL-SECRET-0042"} <= set(leaks(tile_text(response.content)))
 
@@ -105,6 +106,22 @@ def test_no_search_answer_carries_a_private_value(client, block):
     # Searching for a private value finds nothing: search reads the whitelist only.
     for q in ("Quartermaine", "PRIVATE-OWNER", "GL-SECRET", "1234.56"):
         assert client.get("/map/search.json", {"q": q}).json()["results"] == [], q
+
+
+def test_a_staff_layer_cannot_be_declared_without_the_permission_it_needs():
+    leases = all_layers()["leases"]
+    assert leases.permission == "leases.view_groundlease"
+    with pytest.raises(ValueError, match="staff layer 'leases' declares no permission"):
+        dataclasses.replace(leases, permission=None)
+
+
+def test_a_staff_tile_is_refused_to_staff_whose_role_was_taken_away(client, block):
+    planner = factories.user("planner", role="read-only", is_staff=True)
+    planner.groups.clear()
+    client.force_login(planner)
+    tile = client.get("/tiles/leases/{}/{}/{}.pbf".format(*Z14_TILE))
+    assert (tile.status_code, tile["Content-Type"]) == (403, "application/problem+json")
+    assert leaks(tile.content.decode()) == []
 
 
 def test_staff_layers_stay_hidden_from_the_public(client, block):

@@ -70,7 +70,7 @@ def test_the_private_values_are_in_the_demo_registry(demo):
 
 
 def test_staff_see_the_private_values_in_their_layer(client, demo):
-    client.force_login(factories.user("steward", is_staff=True))
+    client.force_login(factories.user("steward", role="read-only", is_staff=True))
     response = client.get("/export/leases.geojson")
     assert response.status_code == 200
     assert "562.29" in leaks(b"".join(response.streaming_content).decode())

@@ -210,6 +210,23 @@ def test_only_active_staff_get_tokens():
         tokens.issue(resident, "x")
 
 
+def test_staff_without_a_role_get_no_token_and_are_told_to_give_them_one():
+    bare = factories.user("bare", is_staff=True)
+    with pytest.raises(ValueError, match="no role that may see a staff layer") as refused:
+        tokens.issue(bare, "x")
+    assert "add them to the 'editor' or 'read-only' group" in str(refused.value)
+    assert not AccessToken.objects.exists()
+
+
+def test_a_token_whose_user_lost_their_role_opens_no_staff_layer(client, street, planner, key):
+    planner.groups.clear()  # the role taken away, "Staff status" left ticked
+    response = client.get(STAFF_ITEMS, **bearer(key))
+    assert response.status_code == 403 and "arrears" not in response.text
+    assert client.get("/export/leases.csv", **bearer(key)).status_code == 403
+    public = client.get("/ogcapi/collections/trust-land/items", **bearer(key))
+    assert public.status_code == 200
+
+
 # --- the CLI and the admin -------------------------------------------------------------------
 
 
@@ -257,6 +274,60 @@ def test_admin_issues_a_token_shows_it_once_and_revokes_it(client, street, plann
     )
     client.logout()
     assert client.get(STAFF_ITEMS, **bearer(key)).status_code == 401
+
+
+def test_admin_refuses_a_token_for_staff_without_a_role_and_says_why(admin_client):
+    bare = factories.user("bare", is_staff=True)
+    page = admin_client.post("/admin/maps/accesstoken/add/", {"user": bare.pk, "name": "QGIS"})
+    assert page.status_code == 200
+    (said,) = page.context["adminform"].form.errors["user"]
+    assert "bare has no role that may see a staff layer" in said and "'read-only'" in said
+    assert not AccessToken.objects.exists()
+
+
+def change_page_data(admin_client, token) -> dict:
+    """What the token's admin change page posts back, with an attempt to reopen the token:
+    no revocation, and a last day in 2199."""
+    page = admin_client.get(f"/admin/maps/accesstoken/{token.pk}/change/")
+    data = factories.admin_form_data(page)
+    editable = set(page.context["adminform"].form.fields)
+    assert editable == ({"name"} if token.revoked_at else {"name", "revoked_at"})  # to revoke it
+    return {**data, "revoked_at_0": "", "revoked_at_1": "", "expires_at_0": "2199-01-01",
+            "expires_at_1": "00:00:00", "name": "QGIS, renamed"}  # fmt: skip
+
+
+def test_a_revoked_tokens_admin_page_cannot_reopen_it(admin_client, client, street, planner):
+    token, key = tokens.issue(planner, "QGIS")
+    tokens.revoke(token)
+    revoked_at = AccessToken.objects.get().revoked_at
+    data = change_page_data(admin_client, token)
+    assert admin_client.post(f"/admin/maps/accesstoken/{token.pk}/change/", data).status_code == 302
+    token.refresh_from_db()
+    assert (token.name, token.revoked_at, token.expires_at) == ("QGIS, renamed", revoked_at, None)
+    assert client.get(STAFF_ITEMS, **bearer(key)).status_code == 401
+
+
+def test_an_expired_tokens_admin_page_cannot_extend_it(admin_client, client, street, planner):
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    token, key = tokens.issue(planner, "QGIS", expires_at=yesterday)
+    data = change_page_data(admin_client, token)
+    assert admin_client.post(f"/admin/maps/accesstoken/{token.pk}/change/", data).status_code == 302
+    token.refresh_from_db()
+    assert (token.expires_at, token.revoked_at) == (yesterday, None)
+    assert client.get(STAFF_ITEMS, **bearer(key)).status_code == 401
+
+
+def test_cli_lists_a_token_of_a_user_who_left_the_staff_as_refused(planner, key):
+    planner.is_staff = False
+    planner.save()
+    listed = CliRunner().invoke(main, ["token", "list"]).stdout
+    assert listed.rstrip().endswith("\tnever used\trefused: user not on staff")
+
+
+def test_cli_lists_a_token_of_a_user_without_a_role_as_seeing_no_staff_layer(planner, key):
+    planner.groups.clear()
+    listed = CliRunner().invoke(main, ["token", "list"]).stdout
+    assert listed.rstrip().endswith("\tlive, but sees no staff layer: user has no role")
 
 
 @pytest.mark.django_db(transaction=True)
