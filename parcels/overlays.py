@@ -14,6 +14,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 from django.db import connection, transaction
+from django.utils import timezone
 from pyproj import Transformer
 from tqdm import tqdm
 
@@ -74,8 +75,11 @@ def import_overlays(
         )
     ]  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
+        earlier = Overlay.objects.filter(kind=kind, source_file=path.name)
         if replace:
-            Overlay.objects.filter(kind=kind, source_file=path.name).delete()
+            earlier.delete()
+        else:
+            _refuse_importing_again(earlier, kind, path)
         _stage_overlays(cursor, rows, crs.srid, progress)
         _refuse_without_area(cursor, path)
         cursor.execute(
@@ -86,6 +90,22 @@ def import_overlays(
         )
         cursor.execute("DROP TABLE overlay_ready")
     return len(frame)
+
+
+def _refuse_importing_again(earlier, kind: str, path: Path) -> None:
+    """Refuse a file whose overlays of `kind` are already in the registry: imported twice,
+    each polygon is listed twice (on the map, in the legend's counts); --replace says what
+    was meant. A file of another name is another set of areas, and is added."""
+    first = earlier.order_by("imported_at").values_list("imported_at", flat=True).first()
+    if first is None:
+        return
+    count = earlier.count()
+    raise ImportRefused(
+        f"{path.name}: {count} {kind} overlay{'s' if count != 1 else ''} from a file of this "
+        f"name {'are' if count != 1 else 'is'} already in the registry (imported "
+        f"{timezone.localdate(first):%Y-%m-%d}); importing it again would list each twice. "
+        "To replace them with this file, add --replace. Nothing was imported"
+    )
 
 
 OVERLAY_BATCH = 2_000

@@ -102,3 +102,20 @@ def test_an_empty_layer_is_refused(tmp_path):
     assert result.output == (
         "Error: flood.gpkg: the layer has no features; there is nothing to import\n"
     )
+
+
+def test_the_same_file_imported_again_is_refused_unless_replacing(tmp_path):
+    path = geojson(tmp_path / "flood.geojson", ["AE", "X"], [SQUARE, SQUARE.buffer(0.001)])
+    assert import_layer(path).exit_code == 0
+
+    again = import_layer(path)
+
+    assert again.exit_code == 1
+    assert "2 flood-zone overlays from a file of this name are already" in again.output
+    assert "add --replace. Nothing was imported" in again.output
+    assert Overlay.objects.count() == 2  # not 4: each flood zone listed once
+    assert import_layer(path, "--replace").exit_code == 0
+    assert Overlay.objects.count() == 2
+    other = geojson(tmp_path / "flood-2027.geojson", ["AO"], [SQUARE])
+    assert import_layer(other).exit_code == 0  # another file: more areas, added
+    assert Overlay.objects.count() == 3
