@@ -97,6 +97,15 @@ def challenge_for(request: HttpRequest) -> str:
     return BEARER_REALM if scheme == "bearer" or fetched_by_a_page else BASIC_CHALLENGE
 
 
+def refusal(request: HttpRequest) -> tuple[int, str, dict[str, str]]:
+    """(status, title, headers) refusing a staff resource to this request: 401 with the
+    challenge (`challenge_for`) when no one is logged in, 403 to a user who may not see it
+    (RFC 9110 §15.5.2, §15.5.4). The OGC API, the downloads and the tiles all answer so."""
+    if request.user.is_authenticated:
+        return 403, "Forbidden", {}
+    return 401, "Login required", {"WWW-Authenticate": challenge_for(request)}
+
+
 def _token_user(key: str, challenge: str):
     try:
         return tokens.user_for(key)

@@ -227,7 +227,8 @@ def in_draw_order(layers: list[Layer]) -> list[Layer]:
 def with_features(layers: list[Layer]) -> list[Layer]:
     """`layers` without the overlays (the GeoJSON layers) that have no features yet, asked at
     each page: a "Flood zones" layer ticked and in the legend, with no flood zone loaded,
-    reads as "no flood risk here". It is listed again once its overlay is imported."""
+    reads as "no flood risk here". It is listed again once its overlay is imported. The page
+    asks once and gives the answer to both `build_map` and `legend`."""
     return [layer for layer in layers if layer.delivery != "geojson" or layer.rows().exists()]
 
 
@@ -267,7 +268,7 @@ def build_map(
             max_native_zoom=19,
             control=False,
         ).add_to(m)
-    for z_index, layer in enumerate(in_draw_order(with_features(layers)), start=1):
+    for z_index, layer in enumerate(in_draw_order(layers), start=1):
         spec = layer_spec(layer, urls, z_index)
         element = VectorTileLayer if layer.delivery == "tiles" else GeoJsonLayer
         element(spec).add_to(m)
@@ -311,7 +312,7 @@ def legend(layers: list[Layer]) -> list[dict]:
     """The legend of the layers the map lists (`with_features`): each one's title and colours,
     top layer first."""
     entries = []
-    for layer in reversed(in_draw_order(with_features(layers))):
+    for layer in reversed(in_draw_order(layers)):
         style = layer.style
         if style.by_field:
             labels = LABELS.get(style.by_field, {})

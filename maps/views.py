@@ -24,7 +24,7 @@ from django.views.decorators.http import require_safe
 from clt import security
 from maps import publicmap, tiles, versions
 from maps import search as map_search
-from maps.credentials import challenge_for
+from maps.credentials import refusal
 from maps.layers import Layer, all_layers, get_layer, layers_for, staff_layers_for
 from maps.ogcapi.query import extents
 from maps.tiles import unordered
@@ -46,14 +46,11 @@ def _may_see(request: HttpRequest, layer: Layer) -> bool:
 
 
 def _refused(request: HttpRequest, layer: Layer) -> HttpResponse:
-    """A staff layer asked for by someone who may not see it: 401 and how to authenticate when
-    no one is logged in, 403 to a user who may not see it (RFC 9110 §15.5.2, §15.5.4)."""
-    detail = f"layer '{layer.name}' is for the trust's staff"
-    if request.user.is_authenticated:
-        response = problem(403, "Forbidden", detail)
-    else:
-        response = problem(401, "Login required", detail)
-        response["WWW-Authenticate"] = challenge_for(request)
+    """A staff layer asked for by someone who may not see it (`credentials.refusal`)."""
+    status, title, headers = refusal(request)
+    response = problem(status, title, f"layer '{layer.name}' is for the trust's staff")
+    for header, value in headers.items():
+        response[header] = value
     patch_vary_headers(response, ["Cookie", "Authorization"])
     return response
 
@@ -192,15 +189,16 @@ def _map_page(request: HttpRequest, layers: list[Layer], *, staff: bool) -> Http
         geojson=reverse("map-layer-geojson", args=["xlayerx"]).replace("xlayerx", "{layer}"),
         search=reverse("staff-map-search" if staff else "map-search"),
     )
+    listed = publicmap.with_features(layers)  # the search still reads every layer
     folium_map = publicmap.build_map(
-        layers=layers, urls=urls, view=view, bounds=_trust_bounds(), selected=selected
+        layers=listed, urls=urls, view=view, bounds=_trust_bounds(), selected=selected
     )
     rendered = publicmap.render(folium_map)
     nonce = str(request.csp_nonce)  # clt.security: one nonce per request
     context = {
         "map": rendered,
         "nonce": nonce,
-        "legend": publicmap.legend(layers),
+        "legend": publicmap.legend(listed),
         "staff": staff,
         "message": message,
     }

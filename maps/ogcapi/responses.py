@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from clt.security import problem_response, read_only
-from maps.credentials import challenge_for
+from maps.credentials import refusal
 from maps.layers import Layer, get_layer
 from maps.ogcapi.params import ParamError, parse_f, single
 
@@ -107,17 +107,10 @@ def layer_or_problem(request: HttpRequest, name: str) -> Layer:
     layer = get_layer(name)
     if layer is None:
         raise Problem(404, "Not found", f"there is no collection '{name}'")
-    user = request.user  # a session, or credentials the header gave (maps.credentials)
-    if layer.visible_to(user):
+    if layer.visible_to(request.user):  # a session, or the header's credentials
         return layer
-    if not user.is_authenticated:
-        raise Problem(
-            401,
-            "Login required",
-            f"collection '{name}' is for the trust's staff",
-            headers={"WWW-Authenticate": challenge_for(request)},
-        )
-    raise Problem(403, "Forbidden", f"collection '{name}' is for the trust's staff")
+    status, title, headers = refusal(request)
+    raise Problem(status, title, f"collection '{name}' is for the trust's staff", headers=headers)
 
 
 # --- links -----------------------------------------------------------------------------
