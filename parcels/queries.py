@@ -245,13 +245,17 @@ class ParcelQuerySet(models.QuerySet):
         return self.with_score(on).order_by(F("score").desc(), "id")
 
 
+def _dated(on: dt.date, starts: str, ends: str) -> Q:
+    """The registry's one dated rule, on the fields `starts` and `ends`: begun by `on`, and not
+    ended by then (no end, or one after it). A holding (acquired_on, ended_on) and a parcel's
+    membership of it (began_on, ended_on) are both current by it."""
+    return Q(**{f"{starts}__lte": on}) & (Q(**{f"{ends}__isnull": True}) | Q(**{f"{ends}__gt": on}))
+
+
 def _held_membership(on: dt.date | None):
     from parcels.models import HoldingParcel
 
-    on = on or timezone.localdate()
-    return HoldingParcel.objects.filter(
-        Q(began_on__lte=on), Q(ended_on__isnull=True) | Q(ended_on__gt=on)
-    )
+    return HoldingParcel.objects.filter(_dated(on or timezone.localdate(), "began_on", "ended_on"))
 
 
 def held_memberships(on: dt.date | None = None):
@@ -263,17 +267,13 @@ def held_memberships(on: dt.date | None = None):
     holdings)` it made the map's trust-land tiles 8-14% slower at z8-z16, one membership per
     parcel drawn (bench/layer_sql_ab.py)."""
     on = on or timezone.localdate()
-    return _held_membership(on).filter(
-        Q(holding__acquired_on__lte=on),
-        Q(holding__ended_on__isnull=True) | Q(holding__ended_on__gt=on),
-    )
+    return _held_membership(on).filter(_dated(on, "holding__acquired_on", "holding__ended_on"))
 
 
 class HoldingQuerySet(models.QuerySet):
     def current(self, on: dt.date | None = None) -> HoldingQuerySet:
         """Holdings the trust had on `on` (today if omitted): acquired by then, not yet ended."""
-        on = on or timezone.localdate()
-        return self.filter(Q(acquired_on__lte=on), Q(ended_on__isnull=True) | Q(ended_on__gt=on))
+        return self.filter(_dated(on or timezone.localdate(), "acquired_on", "ended_on"))
 
 
 def land_use_codes() -> list[str]:
