@@ -47,6 +47,12 @@ def apn_key(text: str) -> str:
     return APN_SEPARATORS.sub("", text).upper()
 
 
+def apn_key_sought(text: str) -> str | None:
+    """The APN key to look `text` up by, or None for text with no digit, which no APN is."""
+    key = apn_key(text)
+    return key if any(c.isdigit() for c in key) else None
+
+
 def parse_query(text: str | None) -> str:
     """The search text, trimmed: up to 100 characters, of which 2 are letters or digits."""
     query = " ".join((text or "").split())
@@ -126,8 +132,8 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
             jurisdiction__in=Jurisdiction.values, apn__in={query, query.upper()}
         )
         found = list(exact.order_by().values_list("pk", flat=True)[:limit])
-        key = apn_key(query)
-        if found or not any(c.isdigit() for c in key):
+        key = apn_key_sought(query)
+        if found or key is None:
             return found
         # A link written from a tax bill without the dashes (?parcel=164113008): the same
         # APN by its key, on the same index as the search's.
@@ -142,8 +148,8 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
     words = address_words(query) or [query]
     phrase = " ".join(words)
     together = Q(apn__istartswith=query) | Q(address__folded_search=phrase)
-    key = apn_key(query)
-    if any(c.isdigit() for c in key):  # an APN typed without its dashes, or with spaces
+    key = apn_key_sought(query)
+    if key is not None:  # an APN typed without its dashes, or with spaces
         parcels = parcels.alias(apn_key=ApnKey("apn"))
         together |= Q(apn_key__startswith=key)
     as_typed = " ".join(address_words(query, abbreviated=False))
