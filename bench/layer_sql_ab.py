@@ -12,15 +12,13 @@ checkout's (its sibling, bench/tile_sql_ab.py, swaps `maps/tiles.py` instead).
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.revision import ab_arguments, module_at  # noqa: E402
+from bench.revision import ab_arguments, medians_alternating, module_at  # noqa: E402
 
 TILES = (
     ("trust-land", (8, 63, 103)),
@@ -60,20 +58,14 @@ def main() -> None:
             both = {"this": this.get_layer(name), "other": other.get_layer(name)}
             if None in both.values():
                 continue
-            built = {label: compiled(tiles, layer) for label, layer in both.items()}
             address = tiles.TileAddress(z, x, y)
-            times: dict[str, list[float]] = {"other": [], "this": []}
-            sizes: dict[str, int] = {}
-            for run in range(args.runs):
-                order = ["this", "other"] if run % 2 else ["other", "this"]
-                for label in order:
-                    sql, params = tiles.tile_sql(built[label], address)
-                    started = time.perf_counter()
-                    cursor.execute(sql, params)
-                    tile = cursor.fetchone()[0]
-                    times[label].append((time.perf_counter() - started) * 1000)
-                    sizes[label] = len(tile or b"")
-            before, after = statistics.median(times["other"]), statistics.median(times["this"])
+            queries = {
+                label: tiles.tile_sql(compiled(tiles, layer), address)
+                for label, layer in both.items()
+            }
+            timed = medians_alternating(cursor, args.runs, queries)
+            (before, old_tile), (after, tile) = timed["other"], timed["this"]
+            sizes = {"other": len(old_tile or b""), "this": len(tile or b"")}
             was = sizes["other"]
             same = "" if sizes["this"] == was else f" (was {was:,} B)"
             print(

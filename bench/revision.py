@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,3 +47,19 @@ def ab_arguments(description: str, *, runs: int) -> argparse.Namespace:
 
     django.setup()
     return args
+
+
+def medians_alternating(cursor, runs: int, queries: dict[str, tuple[str, tuple]]) -> dict:
+    """The median time in ms of each labelled (sql, params), run `runs` times in turn, the
+    order reversed every other run, so that both see the same load and buffer cache; with the
+    first column of each one's last row (a tile's bytes), as {label: (ms, value)}."""
+    times: dict[str, list[float]] = {label: [] for label in queries}
+    last: dict[str, object] = {}
+    labels = list(queries)
+    for run in range(runs):
+        for label in labels if run % 2 else labels[::-1]:
+            started = time.perf_counter()
+            cursor.execute(*queries[label])
+            last[label] = cursor.fetchone()[0]
+            times[label].append((time.perf_counter() - started) * 1000)
+    return {label: (statistics.median(times[label]), last[label]) for label in labels}

@@ -11,15 +11,13 @@ Only `maps/tiles.py` is taken from the other revision; the layers are this check
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.revision import ab_arguments, module_at  # noqa: E402
+from bench.revision import ab_arguments, medians_alternating, module_at  # noqa: E402
 
 TILES = (
     ("trust-land", (8, 63, 103)),
@@ -44,19 +42,13 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET jit = off")
         for name, (z, x, y) in TILES:
-            times: dict[str, list[float]] = {"other": [], "this": []}
-            for run in range(args.runs):
-                versions = [("this", this), ("other", other)]
-                for label, module in versions if run % 2 else versions[::-1]:
-                    address = module.TileAddress(z, x, y)
-                    sql, params = module.tile_sql(module.compiled_layer(name), address)
-                    started = time.perf_counter()
-                    cursor.execute(sql, params)
-                    cursor.fetchall()
-                    times[label].append((time.perf_counter() - started) * 1000)
-            before, after = statistics.median(times["other"]), statistics.median(times["this"])
+            queries = {
+                label: module.tile_sql(module.compiled_layer(name), module.TileAddress(z, x, y))
+                for label, module in (("this", this), ("other", other))
+            }
+            timed = medians_alternating(cursor, args.runs, queries)
+            (before, _), (after, _) = timed["other"], timed["this"]
             print(f"| {name} | {z}/{x}/{y} | {before:.1f} | {after:.1f} | {after / before:.2f} |")
-
 
 if __name__ == "__main__":
     main()
