@@ -6,6 +6,7 @@ that layer shows on the map (and a point to open the popup at), never a column o
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django.db import connection
@@ -100,11 +101,12 @@ def find(query: str, layers: list[Layer], *, limit: int = 10, exact_apn: bool = 
     With `exact_apn`, only the parcel with exactly that APN. Each parcel is reported once, from
     the first layer in `SEARCH_ORDER` that has it, with that layer's fields.
     """
+    on = _layers_day(layers)
     candidates = []
     if exact_apn or APN_LIKE.fullmatch(query):  # by the index first: no scan of the city
-        candidates = candidate_ids(query, limit=3 * limit, exact_apn=True)
+        candidates = candidate_ids(query, limit=3 * limit, exact_apn=True, on=on)
     if not candidates and not exact_apn:
-        candidates = candidate_ids(query, limit=3 * limit)
+        candidates = candidate_ids(query, limit=3 * limit, on=on)
     if not candidates:
         return []
     results, seen = [], set()
@@ -117,8 +119,17 @@ def find(query: str, layers: list[Layer], *, limit: int = 10, exact_apn: bool = 
     return sorted(results, key=lambda row: order[row["id"]])[:limit]
 
 
-def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[int]:
-    """Active mapped parcels matching `query` by APN or address (both public fields).
+def _layers_day(layers: list[Layer]) -> dt.date | None:
+    """The trust's day `layers` show the trust's land for (None: today, as `all_layers`)."""
+    return next((layer.as_of for layer in layers if layer.as_of is not None), None)
+
+
+def candidate_ids(
+    query: str, *, limit: int, exact_apn: bool = False, on: dt.date | None = None
+) -> list[int]:
+    """Mapped parcels matching `query` by APN or address (both public fields): active ones,
+    and those the trust holds on `on` though the county's file retired them, which the trust's
+    layers still show (a home whose lot the county renumbered is still found by its address).
 
     This only narrows the search to a few ids, so each layer's own SQL then runs on a handful of
     rows by primary key instead of scanning a city; what a result shows still comes from the
@@ -126,7 +137,7 @@ def candidate_ids(query: str, *, limit: int, exact_apn: bool = False) -> list[in
     unique index; a partial match goes through the APN-prefix, APN-key and address-trigram
     indexes (migrations 0005, 0013, 0011) when the words are rare, and stops at `limit`.
     """
-    parcels = Parcel.objects.active().filter(geom__isnull=False)
+    parcels = Parcel.objects.active_or_held(on).filter(geom__isnull=False)
     if exact_apn:
         exact = parcels.filter(
             jurisdiction__in=Jurisdiction.values, apn__in={query, query.upper()}

@@ -112,6 +112,18 @@ class ParcelQuerySet(models.QuerySet):
         """Parcels still in the county's current file (not retired)."""
         return self.filter(retired_at__isnull=True)
 
+    def active_or_held(self, on: dt.date | None = None) -> ParcelQuerySet:
+        """Active parcels, and those the trust holds on `on` (today if omitted) though a county
+        re-import retired them: every parcel a map layer can show, as the trust's layers keep
+        the land it holds (`held_memberships`, the registry's dated rule).
+
+        The held parcels as `pk IN (...)`, a set PostgreSQL builds once (hundreds of parcels)
+        and probes by hash, not an EXISTS per row: ORed with `retired_at IS NULL`, that was
+        costed as run on every row a search's index finds, which made a search for "St" look
+        expensive enough to JIT-compile (500 ms at 200,000 parcels, for a 20 ms search)."""
+        held = held_memberships(on).values("parcel_id")
+        return self.filter(Q(retired_at__isnull=True) | Q(pk__in=held))
+
     def vacant(self) -> ParcelQuerySet:
         """Active parcels with no structure or use on them, by the recorded vacancy status."""
         return self.active().filter(vacancy_status="vacant")
