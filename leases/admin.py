@@ -48,7 +48,7 @@ from leases.models import (
     check_lease_parcels,
 )
 from leases.pricing import max_resale_price, not_on_record_needed
-from leases.report import status_on
+from leases.queries import NOT_STARTED, status_on_choices
 from leases.resale import FormulaError, MissingInput
 from parcels.admin import RecordedAdmin, section
 from parcels.folding import SEARCH_HELP, folded_search
@@ -341,6 +341,32 @@ class GroundLeaseForm(forms.ModelForm):
         return cleaned
 
 
+class StatusTodayFilter(admin.SimpleListFilter):
+    """Leases by what the "status today" column says of them (`status_on` today), not by the
+    status field: nothing sets that field when a term runs out, so staff preparing renewals
+    could not list the leases past their term. Filters the `status_on` annotation that
+    `GroundLeaseAdmin.get_queryset` adds, the one the column reads."""
+
+    title = "status today"
+    parameter_name = "status_today"
+
+    def lookups(self, request, model_admin):
+        return status_on_choices()
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(status_on=self.value())
+
+
+class RecordedStatusFilter(admin.ChoicesFieldListFilter):
+    """The status field as staff recorded it, titled so it is not taken for "status today"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "status as recorded"
+
+
 @admin.register(GroundLease)
 class GroundLeaseAdmin(RecordedAdmin):
     form = GroundLeaseForm
@@ -354,7 +380,12 @@ class GroundLeaseAdmin(RecordedAdmin):
         "fee_today",
         "arrears",
     ]
-    list_filter = ["status", "permitted_use", "transfer_on_death"]
+    list_filter = [
+        StatusTodayFilter,
+        ("status", RecordedStatusFilter),
+        "permitted_use",
+        "transfer_on_death",
+    ]
     list_select_related = ["holding"]
     search_fields = [
         "reference",
@@ -411,7 +442,7 @@ class GroundLeaseAdmin(RecordedAdmin):
     def get_queryset(self, request):
         today = timezone.localdate()  # the trust's day, not the server's
         leases = super().get_queryset(request).prefetch_related("lessees")
-        return leases.with_fee_on(today).annotate(status_today=status_on(today))
+        return leases.with_fee_on(today).with_status_on(today)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -424,17 +455,21 @@ class GroundLeaseAdmin(RecordedAdmin):
         """The fee in force today, even if a scheduled change fell due since the last save."""
         return lease.fee_monthly_today
 
-    @admin.display(description="status today", ordering="status_today")
+    @admin.display(description="status today", ordering="status_on")
     def status_today(self, lease: GroundLease) -> str:
-        """The status the report gives it today: nothing sets the status field when a term
-        runs out, so a lease past its term with no end date still says "active" there."""
-        today = LeaseStatus(lease.status_today)
+        """The status the report gives it today (`status_on`, as "status today" filters it):
+        nothing sets the status field when a term runs out, so a lease past its term with no
+        end date still says "active" there."""
+        today = lease.status_on
+        label = dict(status_on_choices()).get(today, today)
         if today == lease.status:
-            return today.label
+            return label
         recorded = LeaseStatus(lease.status).label.lower()
+        if today == NOT_STARTED:
+            return f"{label} (starts {lease.starts_on}; recorded {recorded})"
         if today == LeaseStatus.EXPIRED:
-            return f"{today.label} (term ran out {lease.expires_on_or_none()}; recorded {recorded})"
-        return f"{today.label} until {lease.ended_on} (recorded {recorded})"  # ends later
+            return f"{label} (term ran out {lease.expires_on_or_none()}; recorded {recorded})"
+        return f"{label} until {lease.ended_on} (recorded {recorded})"  # ends later
 
     @admin.display(description="lessees")
     def lessee_names(self, lease: GroundLease) -> str:

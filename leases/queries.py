@@ -6,10 +6,23 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.contrib.gis.db import models
-from django.db.models import DateField, DateTimeField, DurationField, F, Func, OuterRef, Subquery
+from django.db.models import (
+    Case,
+    CharField,
+    DateField,
+    DateTimeField,
+    DurationField,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast, Coalesce
-from django.db.models.lookups import GreaterThan
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 
@@ -35,6 +48,37 @@ def stops_on() -> Coalesce:
     return Coalesce(F("ended_on"), expiry(), output_field=DateField())
 
 
+# What `status_on` says of a lease signed to start after the date: no status field says it.
+NOT_STARTED = "not_started"
+
+
+def status_on(on: dt.date) -> Case:
+    """A lease's status on `on`, in SQL: one signed to start after `on` had not started; one
+    that ended after `on` was in force then, whatever it became later; one with no end date
+    whose term had run out by `on` had expired, whatever its status field still says (nothing
+    sets it when a term runs out, and `in_force` and `GroundLease.period()` already count it
+    stopped); otherwise its status as recorded."""
+    from leases.models import LeaseStatus  # leases.models builds its manager from here
+
+    return Case(
+        When(starts_on__gt=on, then=Value(NOT_STARTED)),
+        When(ended_on__gt=on, then=Value(LeaseStatus.ACTIVE.value)),
+        When(
+            Q(ended_on__isnull=True) & LessThanOrEqual(expiry(), on),
+            then=Value(LeaseStatus.EXPIRED.value),
+        ),
+        default=F("status"),
+        output_field=CharField(),
+    )
+
+
+def status_on_choices() -> list[tuple[str, str]]:
+    """Every (value, label) `status_on` can give: not yet started, or a `LeaseStatus`."""
+    from leases.models import LeaseStatus  # leases.models builds its manager from here
+
+    return [(NOT_STARTED, "Not yet started"), *LeaseStatus.choices]
+
+
 class GroundLeaseQuerySet(models.QuerySet):
     def in_force(self, on: dt.date | None = None) -> GroundLeaseQuerySet:
         """Leases that had begun by `on` (the trust's today if omitted) and had not stopped by
@@ -51,6 +95,12 @@ class GroundLeaseQuerySet(models.QuerySet):
         """Leases in force on `on` or signed to start later: those whose rules still apply
         (a lease that ended or ran out its term by `on` is history)."""
         return self.filter(GreaterThan(stops_on(), on))
+
+    def with_status_on(self, on: dt.date) -> GroundLeaseQuerySet:
+        """Leases annotated with `status_on`, each one's status on `on` by its dates as well as
+        its status field (`status_on`): the one rule the lease list's "status today" column,
+        its filter and the report read."""
+        return self.annotate(status_on=status_on(on))
 
     def held_only_by(self, parties: Iterable) -> GroundLeaseQuerySet:
         """Leases whose every lessee is among `parties`: without them, no one would hold them."""

@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from clt.spreadsheets import spreadsheet_safe
@@ -42,7 +41,6 @@ from leases.models import (
     PermittedUse,
     Resale,
 )
-from leases.queries import expiry
 from parcels.models import Holding, HoldingParcel, HoldingUse, Improvement
 
 SQM_PER_ACRE = 4046.8564224
@@ -297,27 +295,11 @@ def total_held(lines: tuple[UseLine, ...]) -> UseLine:
     )
 
 
-def status_on(on: dt.date) -> Case:
-    """A lease's status on `on`: one that ended after `on` was in force then, whatever it
-    became later; one with no end date whose term had run out by `on` had expired, whatever
-    its status field still says (nothing sets it when a term runs out, and `in_force` and
-    `GroundLease.period()` already count it stopped); otherwise its status as recorded."""
-    return Case(
-        When(ended_on__gt=on, then=Value(LeaseStatus.ACTIVE.value)),
-        When(
-            Q(ended_on__isnull=True) & LessThanOrEqual(expiry(), on),
-            then=Value(LeaseStatus.EXPIRED.value),
-        ),
-        default=F("status"),
-        output_field=CharField(),
-    )
-
-
 def leases_by_status(on: dt.date) -> tuple[StatusLine, ...]:
     """Leases signed by `on`, by their status on it (every status listed, zeros included)."""
     counts = dict(
         GroundLease.objects.filter(starts_on__lte=on)
-        .annotate(status_on=status_on(on))
+        .with_status_on(on)
         .values("status_on")
         .annotate(n=Count("pk"))
         .values_list("status_on", "n")
@@ -394,7 +376,7 @@ def holdings_as_of(on: dt.date) -> Inventory:
     leases = tuple(
         LeaseInForce(*row)
         for row in GroundLease.objects.in_force(on)
-        .annotate(status_on=status_on(on))
+        .with_status_on(on)
         .order_by("holding__name", "reference")
         .values_list(
             "reference", "holding__name", "starts_on", "ended_on", "permitted_use", "status_on",
