@@ -617,6 +617,23 @@ class IndexValueFormSet(BaseInlineFormSet):
                 form.add_error(None, _repeated_index_value(key, saved_first[key]))
             saved_first.setdefault(key, form.instance.pk is not None)
 
+    def mark_entered_in_admin(self, *, username: str, on: dt.date) -> None:
+        """Give each value typed or changed on this page (its number or its year, month, size
+        or percent) its provenance: "entered in the admin by edna on 2026-11-24".
+
+        Its file's source and name no longer say where the number came from (the history keeps
+        them). A value left as it was keeps its own; a source staff typed themselves is theirs.
+        """
+        entered = f"entered in the admin by {username} on {on.isoformat()}"
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not ENTERED.intersection(form.changed_data):
+                continue
+            if "source" not in form.changed_data or not data.get("source", "").strip():
+                form.instance.source = entered
+            if "loaded_from" not in form.changed_data:
+                form.instance.loaded_from = ""
+
 
 def _repeated_index_value(key: tuple, saved: bool) -> str:
     if not saved:
@@ -627,12 +644,18 @@ def _repeated_index_value(key: tuple, saved: bool) -> str:
 
 
 INDEX_KEY = ("year", "month", "household_size", "percent_of_median")
+ENTERED = frozenset({"value", *INDEX_KEY})  # a change to any of these is a value typed here
 
 
 class IndexValueInline(admin.TabularInline):
     model = IndexValue
     formset = IndexValueFormSet
     extra = 0
+
+    def get_queryset(self, request):
+        # Each row is titled by its value's name, which names the series: one query, not one
+        # per row (a CPI series has twelve values a year).
+        return super().get_queryset(request).select_related("series")
 
 
 @admin.register(IndexSeries)
@@ -641,6 +664,13 @@ class IndexSeriesAdmin(RecordedAdmin):
     list_filter = ["kind"]
     search_fields = ["name", "area", "source"]
     inlines = [IndexValueInline]
+
+    def save_formset(self, request, form, formset, change):
+        if isinstance(formset, IndexValueFormSet):
+            formset.mark_entered_in_admin(
+                username=request.user.get_username(), on=timezone.localdate()
+            )
+        super().save_formset(request, form, formset, change)
 
 
 @admin.register(SourceDocument)

@@ -153,6 +153,7 @@ def index_load(
         IndexValue.objects.filter(pk__in=[on_record[key].pk for key in dropped]).delete()
         record.source = describe_sources(record)
         record.loaded_from = origin
+        record.loaded_at = timezone.now()
         record.save()
     values = len(on_record) + added - len(dropped)
     kept = values - added - updated

@@ -20,6 +20,7 @@ from django.contrib.gis.db import models
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
+from django.utils import timezone
 
 from clt.dates import check_registry_date
 from leases.queries import GroundLeaseQuerySet
@@ -538,6 +539,7 @@ class IndexKind(models.TextChoices):
     OTHER = "other", "Other published index"
 
 
+@pghistory.track(*tracked())
 class IndexSeries(models.Model):
     """A published table (AMI, HUD income limits, CPI...) with where it came from."""
 
@@ -550,7 +552,9 @@ class IndexSeries(models.Model):
     loaded_from = models.CharField(
         max_length=300, blank=True, help_text="The file of the latest load"
     )
-    loaded_at = models.DateTimeField(auto_now=True)
+    # Set by each load (`leases.indexes.index_load`), not by every save: an edit in the admin
+    # is no load, and a saved-anyway timestamp wrote a history event for each admin save.
+    loaded_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name_plural = "index series"
@@ -562,6 +566,7 @@ class IndexSeries(models.Model):
 INDEX_YEARS = (1900, 2200)  # the years a published index value may be for
 
 
+@pghistory.track(*tracked())
 class IndexValue(models.Model):
     """One published value: a year (and month), and for income limits a size and a level."""
 
@@ -601,6 +606,15 @@ class IndexValue(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        """ "jackson-ms-ami 2024", "hud-il 2024, 4 persons, 80% of median": the history of a
+        value is titled by this (it said "IndexValue object (7)")."""
+        when = f"{self.year}" + (f"-{self.month:02d}" if self.month else "")
+        size = f", {self.household_size} persons" if self.household_size else ""
+        level = f", {self.percent_of_median}% of median" if self.percent_of_median else ""
+        series = self.series.name if self.series_id else "a series not chosen yet"
+        return f"{series} {when}{size}{level}"
+
 
 class SourceKind(models.TextChoices):
     DEED = "deed", "Deed"
@@ -610,6 +624,7 @@ class SourceKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+@pghistory.track(*tracked())
 class SourceDocument(models.Model):
     """A document behind a record (LADM source): deed, patent, recorded lease, appraisal."""
 

@@ -627,7 +627,7 @@ def test_lease_history_shows_money_to_the_cent(editor, registry):
 
 
 def test_records_without_history_tracking_keep_the_admins_own_history_page(editor, registry):
-    url = reverse("admin:leases_indexseries_history", args=[registry["indexseries"].pk])
+    url = reverse("admin:parcels_overlay_history", args=[registry["overlay"].pk])
     response = editor.get(url)
     assert response.status_code == 200
     assert "clt_history" not in response.context
