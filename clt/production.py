@@ -3,7 +3,9 @@
 Everything in :mod:`clt.settings`, plus what `manage.py check --deploy` asks of a public site:
 a secret key of the operator's own (no default here: starting without one is an error), cookies
 only over HTTPS, HSTS, and a pool of database connections per worker. Behind a TLS-terminating
-proxy set ``CLT_BEHIND_PROXY=1`` so Django trusts its ``X-Forwarded-Proto``.
+proxy set ``CLT_BEHIND_PROXY=1`` so Django trusts its ``X-Forwarded-Proto``, and the lockout of
+password guessing reads the client's address from the last entry of its ``X-Forwarded-For``
+(every client would otherwise be the proxy's one address).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if DEBUG:  # noqa: F405 (from clt.settings)
 SECURE_SSL_REDIRECT = _env_flag("CLT_SSL_REDIRECT", default=True)
 if _env_flag("CLT_BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    AXES_CLIENT_IP_CALLABLE = "clt.lockout.client_ip_behind_proxy"
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = int(os.environ.get("CLT_HSTS_SECONDS", 60 * 60 * 24 * 365))

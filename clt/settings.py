@@ -5,6 +5,8 @@ Everything that differs between a laptop, CI and production comes from the envir
 * ``DATABASE_URL`` — a PostGIS server (``postgis://user:pass@host:port/name``). Unset, the
   project's own cluster is used (see :mod:`clt.localdb`).
 * ``CLT_SECRET_KEY``, ``CLT_DEBUG`` (``1`` to turn on), ``CLT_ALLOWED_HOSTS`` (comma-separated).
+* ``CLT_LOGIN_FAILURE_LIMIT``, ``CLT_LOGIN_COOLOFF_MINUTES`` — failed logins before a user name
+  is locked for the address they came from, and for how long (5, 15: clt/lockout.py).
 * ``CLT_DB_POOL`` — a number turns on a psycopg connection pool of that many connections per
   process (``clt.production`` turns it on by default).
 
@@ -16,6 +18,7 @@ and a required secret key on top of this file.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -81,6 +84,7 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "leaflet",
+    "axes",  # failed logins and lockouts (clt/lockout.py)
     "parcels",
     "leases",
     "maps",
@@ -102,6 +106,8 @@ MIDDLEWARE = [
     # Tags every change made during a request with the user and URL (history rows).
     "pghistory.middleware.HistoryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: turns a login refused for a lockout into its page (clt/lockout.py).
+    "axes.middleware.AxesMiddleware",
 ]
 # Only requests that may write get a history context. pghistory's default includes GET, and then
 # prefixes every statement of every read (each map tile, each API page) with two set_config()
@@ -132,6 +138,28 @@ TEMPLATES = [
 
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Password guessing (clt/lockout.py) -----------------------------------------------------
+# Axes first: a locked (user name, address) pair is refused before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Locked by the pair, never one alone: a stranger typing a staff name wrong cannot lock its owner
+# out, and an office behind one NAT is not locked as a whole.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = int(os.environ.get("CLT_LOGIN_FAILURE_LIMIT") or 5)
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CLT_LOGIN_COOLOFF_MINUTES") or 15))
+# Tries while locked are refused, not counted: the lock ends a cool-off after the failure that
+# set it, so a GIS client polling with a stale password does not keep its owner out for ever.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "clt.lockout.lockout_response"
+# The client's address is REMOTE_ADDR; clt.production reads X-Forwarded-For behind a proxy.
+AXES_CLIENT_IP_CALLABLE = None
+# Kept: the failures of the cool-off (the lockouts a superuser sees and lifts in the admin).
+# Not kept: every successful staff login and every failure for ever, with its address.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False  # maps/admin.py shows the access attempts alone
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

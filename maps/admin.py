@@ -5,6 +5,8 @@ new one."""
 
 from __future__ import annotations
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -93,3 +95,10 @@ class AccessTokenAdmin(StaleEditGuard, admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+
+
+# The other side of credentials: the failed logins of the cool-off, by user name and address, a
+# lockout marked "Locked Out"; deleting the row lifts it (clt/lockout.py). Axes' own admin
+# (AXES_ENABLE_ADMIN) would add its login and failure logs too, which clt does not keep. Only a
+# superuser sees it: no role holds axes' permissions (clt/roles.py).
+admin.site.register(AccessAttempt, AccessAttemptAdmin)

@@ -10,7 +10,9 @@ as a stranger.)
 
 Credentials that are sent and wrong are a 401 at once, never a silent anonymous answer: a
 planner would otherwise see an empty staff layer, or only the public fields, and not know why.
-A header that is not Basic or Bearer at all is a 400.
+A header that is not Basic or Bearer at all is a 400. A Basic password is a login like the admin's
+form: each wrong one counts, and after too many the user name is locked for the address it came
+from, a 429 with `Retry-After` even for the right password (clt.lockout). A token never counts.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse
 
+from clt import lockout
 from clt.security import problem_response
 from maps import tokens
 
@@ -29,10 +32,20 @@ from maps import tokens
 DATA_PATHS = ("/ogcapi", "/export/", "/tiles/", "/map/layers/", "/api/")
 BASIC_CHALLENGE = 'Basic realm="clt staff", charset="UTF-8"'
 BEARER_REALM = 'Bearer realm="clt staff layers"'
+WRONG_PASSWORD = "the user name or password is wrong"
+USERNAME_MAX_LENGTH = 150  # django.contrib.auth's User.username
 
 
 class MalformedCredentials(ValueError):
     """The Authorization header cannot be read; the message says how it is wrong."""
+
+
+class LockedOut(Exception):
+    """Too many wrong passwords for this user name from this address (clt.lockout)."""
+
+    def __init__(self, username: str):
+        super().__init__(f"user '{username}' is locked out for this address")
+        self.username = username
 
 
 class WrongCredentials(Exception):
@@ -74,10 +87,14 @@ def user_from_header(request: HttpRequest, header: str):
     username, password = basic_pair(value)
     if password.startswith(tokens.PREFIX):  # a token, as Basic's password, any user name
         return _token_user(password, BASIC_CHALLENGE)
+    if len(username) > USERNAME_MAX_LENGTH:
+        # Names nobody; and axes' record of the failure holds 255 characters (a 500, before).
+        raise WrongCredentials("Wrong credentials", WRONG_PASSWORD, BASIC_CHALLENGE)
     user = authenticate(request, username=username, password=password)
+    if user is None and lockout.locked_out(request):
+        raise LockedOut(username)
     if user is None:
-        detail = "the user name or password is wrong"
-        raise WrongCredentials("Wrong credentials", detail, BASIC_CHALLENGE)
+        raise WrongCredentials("Wrong credentials", WRONG_PASSWORD, BASIC_CHALLENGE)
     return user
 
 
@@ -127,6 +144,8 @@ class DataCredentialsMiddleware:
                 user = user_from_header(request, header)
             except MalformedCredentials as exc:
                 return problem_response(400, "Bad credentials", str(exc))
+            except LockedOut as exc:
+                return lockout.problem(request, exc.username)
             except WrongCredentials as exc:
                 response = problem_response(401, exc.title, str(exc))
                 response["WWW-Authenticate"] = exc.challenge
