@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from clt import localdb
+from clt import devserver, localdb
 from tests.adminpages import editor, reader  # noqa: F401 (fixtures: staff clients)
 from tests.browser import browser  # noqa: F401 (a fixture, for every browser test)
 
@@ -19,6 +19,9 @@ _started_here = False
 
 def pytest_configure(config: pytest.Config) -> None:
     global _started_here
+    # The live servers' clients (browsers, GDAL, schemathesis) keep connections alive: without
+    # this each request after a connection's first waited 40 ms (clt/devserver.py).
+    devserver.answer_without_delay()
     if os.environ.get("DATABASE_URL"):
         return
     _started_here = localdb.start(log=lambda m: None)
