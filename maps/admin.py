@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from clt import accounts_admin
 from clt.concurrency import StaleEditGuard
 from maps import tokens
 from maps.models import AccessToken
@@ -102,3 +103,8 @@ class AccessTokenAdmin(StaleEditGuard, admin.ModelAdmin):
 # (AXES_ENABLE_ADMIN) would add its login and failure logs too, which clt does not keep. Only a
 # superuser sees it: no role holds axes' permissions (clt/roles.py).
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
+
+# Staff accounts and roles refuse a stale save, like every registry record: an older user page
+# cannot give back a role just taken away (clt/accounts_admin.py). Here, with the rest of who
+# may read what, as django.contrib.auth's admin is registered by then (its app comes first).
+accounts_admin.register()
