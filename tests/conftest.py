@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.conf import settings
 
 from clt import devserver, localdb
 from tests.adminpages import editor, reader  # noqa: F401 (fixtures: staff clients)
@@ -22,6 +23,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # The live servers' clients (browsers, GDAL, schemathesis) keep connections alive: without
     # this each request after a connection's first waited 40 ms (clt/devserver.py).
     devserver.answer_without_delay()
+    # Every test user's password was hashed with PBKDF2's million rounds (0.4-0.7 s here, for
+    # hundreds of users a run). One round, under the same algorithm's name: what the tests check
+    # of passwords is unchanged, and a `clt` subprocess still reads these hashes (the rounds are
+    # written in each one).
+    settings.PASSWORD_HASHERS = ["tests.hashers.OneRoundPBKDF2", *settings.PASSWORD_HASHERS]
     if os.environ.get("DATABASE_URL"):
         return
     _started_here = localdb.start(log=lambda m: None)
