@@ -1,6 +1,8 @@
 """How the public map behaves for a resident, in a real headless Chromium: searches answered out
 of order, a popup on a phone, the trust's layers failing to load, long words, the keyboard, the
 URL after a new search, and the scale on a phone (tests/browser.py: Visit, the base map blocked).
+And for one using a screen reader, the keyboard, forced colours or a 200% zoom (WCAG 2.2 AA):
+how many a search found, a popup on a 320-px phone, a deep link's popup, the layer switcher.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from maps.layers import USE_FILLS
 from tests.browser import Visit
 from tests.maps import factories_map
 
@@ -26,6 +29,7 @@ DESKTOP = {"viewport": {"width": 1200, "height": 800}}
 FARM_APN, FARM_ADDRESS = "170-001-011", "1202 Trust Way"  # factories_map.block's urban farm
 LAND_NOT_LOADED = "The trust's land could not be loaded; check your connection and reload."
 ACTIVE = "() => document.activeElement.id || document.activeElement.className"
+IN_LAYER_LIST = "() => !!document.activeElement.closest('.leaflet-control-layers-list')"
 
 
 @pytest.fixture
@@ -52,6 +56,16 @@ def wait_for_status(page, pattern: str) -> None:
 
 def popup_closed(page) -> None:
     page.locator(".leaflet-popup").wait_for(state="detached", timeout=5_000)
+
+
+def within(box: dict, outer: dict) -> bool:
+    """Whether the bounding `box` is inside `outer` (give or take a pixel's rounding)."""
+    return (
+        box["x"] >= outer["x"] - 1
+        and box["y"] >= outer["y"] - 1
+        and box["x"] + box["width"] <= outer["x"] + outer["width"] + 1
+        and box["y"] + box["height"] <= outer["y"] + outer["height"] + 1
+    )
 
 
 def test_an_earlier_search_answering_late_never_replaces_the_later_one(browser, live_server, block):
@@ -209,3 +223,119 @@ def test_on_a_phone_the_attribution_leaves_the_scale_readable(browser, live_serv
         assert apart, (scale, credit)
         map_box = visit.page.locator(".clt-map").bounding_box()
         assert credit["y"] + credit["height"] <= map_box["y"] + map_box["height"] + 1, credit
+
+
+def test_a_search_with_a_few_results_says_how_many_in_a_named_list_of_bordered_buttons(
+    browser, live_server, block
+):
+    with Visit(browser, **DESKTOP) as visit:
+        page = visit.page
+        visit.open(f"{live_server.url}/map/")
+        search(page, "Trust Way")
+        wait_for_status(page, "found")
+        # Said in the live region: the list alone, silent, left a screen reader guessing.
+        assert status_of(page) == "7 parcels found: choose one below."
+        assert page.locator("#clt-search-results li").count() == 7
+        assert page.get_attribute("#clt-search-results", "aria-label") == "Search results"
+        # In forced colours (Windows high contrast) a border is what draws a button.
+        page.emulate_media(forced_colors="active")
+        borders = page.evaluate(
+            "() => [...document.querySelectorAll('#clt-search button')].map(b => {"
+            " const s = getComputedStyle(b); return s.borderTopStyle + ' ' + s.borderTopWidth; })"
+        )
+        assert set(borders) == {"solid 1px"}, borders
+        page.locator("#clt-search-results button").first.click()
+        visit.popup_text()
+        # The page's <h1> is the map's: a popup's heading is the next level down.
+        assert page.locator(".leaflet-popup h2").count() == 1
+        assert page.locator(".leaflet-popup h3").count() == 0
+        assert not visit.errors, visit.errors
+
+
+def test_on_a_320_px_phone_or_at_200_percent_zoom_a_popup_fits_and_scrolls_to_its_contact(
+    browser, live_server, block
+):
+    with Visit(browser, viewport={"width": 320, "height": 640}) as visit:
+        page = visit.page
+        visit.open(f"{live_server.url}/map/?parcel={FARM_APN}")
+        wait_for_status(page, "^Showing")  # the line moved the map down: the popup is refitted
+        # Then a laptop at 200%: the window resized, the open popup is fitted again.
+        for viewport in ({"width": 320, "height": 640}, {"width": 683, "height": 384}):
+            page.set_viewport_size(viewport)
+            page.wait_for_timeout(400)  # the auto-pan's animation (0.25 s) is over
+            popup = page.locator(".leaflet-popup").bounding_box()
+            map_box = page.locator(".clt-map").bounding_box()
+            assert within(popup, map_box), (viewport, popup, map_box)
+            content = page.locator(".leaflet-popup-content")
+            assert content.evaluate("e => e.scrollHeight > e.clientHeight"), viewport
+            assert content.get_attribute("tabindex") == "0"  # reached by Tab, to scroll
+            content.focus()
+            page.keyboard.press("End")
+            content.evaluate(  # a smooth scroll, to its end
+                "e => new Promise(done => (function end() {"
+                " e.scrollTop + e.clientHeight >= e.scrollHeight - 1"
+                " ? done() : requestAnimationFrame(end); })())"
+            )
+            contact = page.locator(".clt-popup-contact").bounding_box()
+            shown = content.bounding_box()
+            assert within(contact, shown), (viewport, contact, shown)
+        assert not visit.errors, visit.errors
+
+
+def test_escape_closes_a_deep_linked_popup_which_the_status_line_names(browser, live_server, block):
+    with Visit(browser, **DESKTOP) as visit:
+        page = visit.page
+        visit.open(f"{live_server.url}/map/?parcel={FARM_APN}")
+        wait_for_status(page, "^Showing")
+        assert status_of(page) == f"Showing {FARM_ADDRESS}."
+        page.focus("#clt-q")
+        for _ in range(6):  # the search button, the map, then the popup's close button
+            page.keyboard.press("Tab")
+            if "leaflet-popup-close-button" in page.evaluate(ACTIVE):
+                break
+        assert "leaflet-popup-close-button" in page.evaluate(ACTIVE)
+        page.keyboard.press("Escape")
+        popup_closed(page)
+        # Back where the focus came into the popup from: the map, not the page's start.
+        assert page.evaluate("() => document.activeElement === CLTMap.state.map.getContainer()")
+        assert status_of(page) == ""
+        assert "parcel=" not in page.url
+        assert not visit.errors, visit.errors
+
+
+def test_the_layer_switcher_and_a_circles_count_answer_the_keyboard(browser, live_server, block):
+    point = block.leased.geom.point_on_surface
+    with Visit(browser, **DESKTOP) as visit:
+        page = visit.page
+        visit.open(f"{live_server.url}/map/?lat={point.y:.6f}&lon={point.x:.6f}&z=11")
+        control = page.locator(".leaflet-control-layers")
+
+        def expanded() -> bool:
+            return "leaflet-control-layers-expanded" in control.get_attribute("class")
+
+        toggle = page.locator(".leaflet-control-layers-toggle")
+        assert toggle.get_attribute("aria-expanded") == "false"
+        toggle.focus()
+        page.keyboard.press("Space")
+        assert expanded() and page.evaluate(IN_LAYER_LIST)
+        page.keyboard.press("Escape")
+        assert not expanded() and "leaflet-control-layers-toggle" in page.evaluate(ACTIVE)
+        page.keyboard.press("Enter")
+        assert expanded() and page.evaluate(IN_LAYER_LIST)
+        page.keyboard.press("Shift+Tab")  # out of the switcher, to the zoom buttons
+        assert not expanded()
+        # A pointer still opens it on hover, and a click on the map still closes it.
+        control.hover()
+        assert expanded()
+        map_box = page.locator(".clt-map").bounding_box()
+        page.mouse.click(map_box["x"] + 200, map_box["y"] + map_box["height"] - 100)
+        assert not expanded()
+        # A circle's count, shown on hover, is hidden by Escape with the pointer on it.
+        farm = page.locator(
+            f".leaflet-cltParcels-pane svg path[fill='{USE_FILLS['urban_farm']}']"
+        ).first.bounding_box()
+        page.mouse.move(farm["x"] + farm["width"] / 2, farm["y"] + farm["height"] / 2)
+        page.locator(".clt-cell-tip").wait_for()
+        page.keyboard.press("Escape")
+        page.locator(".clt-cell-tip").wait_for(state="detached", timeout=2_000)  # a 0.2 s fade
+        assert not visit.errors, visit.errors

@@ -37,6 +37,45 @@
     });
   };
 
+  // Leaflet 1.9's layer switcher opens on Enter only, then hides the toggle that had the focus
+  // (which fell to the page's start), and closes only on a pointer leaving it or a click on the
+  // map. From the keyboard it now opens on Space too, takes the focus to its first layer, and
+  // closes on Escape (focus back on the toggle) or when the focus leaves it.
+  var addLayersControl = L.Control.Layers.prototype.onAdd;
+  L.Control.Layers.prototype.onAdd = function () {
+    var container = addLayersControl.apply(this, arguments);
+    if (this.options.collapsed) { switchLayersByKeyboard(this, container); }
+    return container;
+  };
+
+  function switchLayersByKeyboard(control, container) {
+    var toggle = container.querySelector(".leaflet-control-layers-toggle");
+    if (!toggle) { return; }
+    toggle.setAttribute("aria-expanded", "false");  // while open, the toggle is hidden
+    toggle.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" && event.key !== " " && event.key !== "Spacebar") { return; }
+      event.preventDefault();  // Space would scroll the page, Enter click the hidden link
+      control.expand();
+      var first = container.querySelector(".leaflet-control-layers-list input:not([disabled])");
+      if (first) { first.focus(); }
+    });
+    container.addEventListener("keydown", function (event) {
+      if (!isEscape(event) || !L.DomUtil.hasClass(container, "leaflet-control-layers-expanded")) {
+        return;
+      }
+      control.collapse();
+      toggle.focus();
+    });
+    // Only to another element: a tapped toggle loses the focus (to none) as it hides.
+    container.addEventListener("focusout", function (event) {
+      if (event.relatedTarget && !container.contains(event.relatedTarget)) { control.collapse(); }
+    });
+  }
+
+  function isEscape(event) {
+    return event.key === "Escape" || event.key === "Esc";
+  }
+
   var state = { map: null, layers: {}, config: null, loaded: {}, openApn: null };
   var LAND_NOT_LOADED = "The trust's land could not be loaded; check your connection and reload.";
 
@@ -105,7 +144,7 @@
   function popupContent(spec, props) {
     var box = el("div", "clt-popup");
     box.appendChild(el("div", "clt-popup-layer", spec.title));
-    box.appendChild(el("h3", null, props.address || props.name || props.apn || spec.title));
+    box.appendChild(el("h2", null, props.address || props.name || props.apn || spec.title));
     var list = el("dl");
     spec.fields.forEach(function (field) {
       if (field.name === "address" || field.name === "contact") { return; }
@@ -123,22 +162,62 @@
     return box;
   }
 
+  // Keep clear of the zoom buttons (top left) and the layer switcher (top right), and narrow
+  // enough to fit between them and the right edge on a phone: Leaflet adds 44 px of margins
+  // around the content, and pans to fit the padding only if the popup can fit at all. Low
+  // enough too (on a 320-px phone, or a laptop at 200% zoom): taller, its foot, the trust's
+  // contact, was cut off at the map's edge, out of reach; now its content scrolls. Leaflet
+  // adds 28 px above and below the content, and its 20-px tip under that.
+  function popupSize() {
+    var size = state.map.getSize();
+    return {
+      maxWidth: Math.max(160, Math.min(280, size.x - 56 - 12 - 44 - 4)),
+      maxHeight: Math.max(120, size.y - 56 - 12 - 28 - 20 - 4)
+    };
+  }
+
   function openPopup(spec, props, latlng) {
-    // Keep clear of the zoom buttons (top left) and the layer switcher (top right), and narrow
-    // enough to fit between them and the right edge on a phone: Leaflet adds 44 px of margins
-    // around the content, and pans to fit the padding only if the popup can fit at all.
-    var room = state.map.getSize().x - 56 - 12 - 44 - 4;
+    var size = popupSize();
     var popup = L.popup({
-      maxWidth: Math.max(160, Math.min(280, room)),
+      maxWidth: size.maxWidth,
+      maxHeight: size.maxHeight,
       autoPanPaddingTopLeft: [56, 56],
       autoPanPaddingBottomRight: [12, 12]
     })
       .setLatLng(latlng)
       .setContent(popupContent(spec, props))
       .openOn(state.map);
+    var content = popup.getElement().querySelector(".clt-popup");
+    content.setAttribute("tabindex", "-1");  // the search takes the focus to it
+    scrollableByKeyboard(popup);
+    state.popup = popup;
     state.openApn = props.apn || null;
     writeUrl();
     return popup;
+  }
+
+  // A popup whose content scrolls is a stop of the Tab key, so the keyboard can scroll it.
+  function scrollableByKeyboard(popup) {
+    var box = popup.getElement().querySelector(".leaflet-popup-content");
+    if (L.DomUtil.hasClass(box, "leaflet-popup-scrolled")) {
+      box.setAttribute("tabindex", "0");
+    } else {
+      box.removeAttribute("tabindex");
+    }
+  }
+
+  // The map's size changed (a phone turned, the search's results came and went): the open
+  // popup is fitted again. Leaflet puts its content back in, which drops the focus from it.
+  function refitPopup() {
+    var popup = state.popup;
+    if (!popup || !popup.isOpen()) { return; }
+    var active = document.activeElement;
+    L.setOptions(popup, popupSize());
+    popup.update();
+    scrollableByKeyboard(popup);
+    if (active && active !== document.activeElement && popup.getElement().contains(active)) {
+      active.focus({ preventScroll: true });
+    }
   }
 
   // The properties of the tile feature a vector layer's event came from.
@@ -201,6 +280,24 @@
       status.textContent = (status.textContent ? status.textContent + " " : "") + LAND_NOT_LOADED;
     }
     if (state.map) { fitMapToScreen(); }  // the line pushed the map's foot off a phone's screen
+  }
+
+  // What a deep link opened, in the search's status line while it is open, for a screen
+  // reader (the popup does not take the focus from the page's start). A moment after the page
+  // is shown: a live region filled as the page loads is often not read, the screen reader not
+  // having seen it yet.
+  function sayOpened(popup, name) {
+    var status = document.getElementById("clt-search-status");
+    var shown = "Showing " + name + ".";
+    window.setTimeout(function () {
+      if (!popup.isOpen()) { return; }
+      status.textContent = status.textContent ? shown + " " + status.textContent : shown;
+      fitMapToScreen();  // the line pushed the map's foot off a phone's screen
+      popup.once("remove", function () {
+        status.textContent = status.textContent.replace(shown, "").trim();
+        fitMapToScreen();
+      });
+    }, 500);
   }
 
   // --- called by folium's script ------------------------------------------------------
@@ -286,16 +383,10 @@
     // zoom animation that is the view the animation starts from, so on a phone the popup's
     // top ended up under the search bar.
     state.map.setView(latlng, Math.max(state.map.getZoom(), 18), { animate: false });
-    state.searchPopup = null;  // the one it replaces is not closed by the person
     var popup = openPopup(spec, result.properties, latlng);
-    state.searchPopup = popup;
     // A keyboard or screen-reader user chose this result: take them to what it opened (the
     // list they chose from is gone, and focus would otherwise fall back to the page's start).
-    var content = popup.getElement() && popup.getElement().querySelector(".clt-popup");
-    if (content) {
-      content.setAttribute("tabindex", "-1");
-      content.focus();
-    }
+    popup.getElement().querySelector(".clt-popup").focus();
   }
 
   // A problem the search answered with (a 400: "q: type at least 2 letters or digits of an
@@ -333,10 +424,15 @@
         .then(function (data) {
           if (mine !== asked) { return; }
           var results = data.results || [];
-          status.textContent = results.length ? "" : (problemSaid(data) || "No parcel found for “" + q + "”.");
-          if (data.more) {
+          if (!results.length) {
+            status.textContent = problemSaid(data) || "No parcel found for “" + q + "”.";
+          } else if (data.more) {
             status.textContent = "Showing " + results.length + "; there are more — type more " +
                                  "of the address (the house number) or the APN.";
+          } else if (results.length > 1) {  // one opens its popup, and takes the focus there
+            status.textContent = results.length + " parcels found: choose one below.";
+          } else {
+            status.textContent = "";
           }
           if (results.length === 1 && !data.more) { showResult(results[0]); return; }
           results.forEach(function (result) {
@@ -362,28 +458,34 @@
     });
   }
 
-  // A popup the search opened has the keyboard's focus: Escape closes it (Leaflet's own
-  // handler listens only while the map itself has the focus), and closing it, by Escape or by
-  // its close button, takes the focus back to the search box, not to the page's start. Not
-  // after a pointer: on a phone, focusing the box would open the on-screen keyboard.
+  // A parcel's popup (from a search, a deep link, a click) with the keyboard's focus in it:
+  // Escape closes it (Leaflet's own handler listens only while the map itself has the focus),
+  // and closing it, by Escape or by its close button, takes the focus back to where it came
+  // into the popup from (the search box after a search), not to the page's start. Not after a
+  // pointer: on a phone, focusing the search box would open the on-screen keyboard.
   function returnFocusFromPopups(input) {
     var usingKeys = false;
+    var cameFrom = null;
     document.addEventListener("keydown", function () { usingKeys = true; }, true);
     document.addEventListener("pointerdown", function () { usingKeys = false; }, true);
-    state.map.getContainer().addEventListener("keydown", function (event) {
-      var popup = state.searchPopup;
-      if ((event.key === "Escape" || event.key === "Esc") && popup && popup.isOpen() &&
-          popup.getElement().contains(event.target)) {
-        state.map.closePopup(popup);
+    var container = state.map.getContainer();
+    container.addEventListener("focusin", function (event) {
+      var popup = event.target.closest(".leaflet-popup");
+      var from = event.relatedTarget;
+      if (popup && from && !popup.contains(from)) { cameFrom = from; }
+    });
+    container.addEventListener("keydown", function (event) {
+      if (isEscape(event) && event.target.closest(".leaflet-popup")) {
+        state.map.closePopup();
       }
     });
     state.map.on("popupclose", function (e) {
-      if (e.popup !== state.searchPopup) { return; }
-      state.searchPopup = null;
+      var back = cameFrom;
+      cameFrom = null;
       var active = document.activeElement;
       if (usingKeys && (!active || active === document.body ||
                         e.popup.getElement().contains(active))) {
-        input.focus();
+        (back && back.isConnected && back !== document.body ? back : input).focus();
       }
     });
   }
@@ -436,11 +538,17 @@
     });
     map.on("moveend", writeUrl);
     map.on("popupclose", function () { state.openApn = null; writeUrl(); });
+    map.on("resize", refitPopup);
+    // A zoomed-out circle's count shows on hover: Escape hides it, the pointer staying put.
+    document.addEventListener("keydown", function (event) {
+      if (isEscape(event)) { hideCellCount(); }
+    });
     if (config.selected) {
       var s = config.selected;
       var entry = state.layers[s.layer];
-      openPopup(entry ? entry.spec : { title: s.layer_title, fields: [], style: {} },
-                s.properties, L.latLng(s.lat, s.lon));
+      var popup = openPopup(entry ? entry.spec : { title: s.layer_title, fields: [], style: {} },
+                            s.properties, L.latLng(s.lat, s.lon));
+      sayOpened(popup, s.properties.address || s.properties.apn);
     }
   }
 
