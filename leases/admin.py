@@ -50,7 +50,7 @@ from leases.models import (
 from leases.pricing import max_resale_price, not_on_record_needed
 from leases.queries import NOT_STARTED, status_on_choices
 from leases.resale import FormulaError, MissingInput
-from parcels.admin import RecordedAdmin, section
+from parcels.admin import ReadableAutocompleteFields, RecordedAdmin, section
 from parcels.folding import SEARCH_HELP, folded_search
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,8 @@ class RepairDeductionInline(admin.TabularInline):
     extra = 0
 
 
-class ResaleInline(admin.StackedInline):  # ten columns in a row were 2,000 px wide
+# Stacked: ten columns in a row were 2,000 px wide.
+class ResaleInline(ReadableAutocompleteFields, admin.StackedInline):
     model = Resale
     form = ResaleForm
     extra = 0

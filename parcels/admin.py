@@ -176,28 +176,33 @@ def _readable(field, value) -> bool:
     return True
 
 
-class ReadableAutocompleteSelect(_ReadableChoicesOnly, AutocompleteSelect):
+class _NamedByItsLabel:
+    """An autocomplete widget whose select2 box a screen reader names by its field's label.
+
+    select2 names its box by the chosen value alone ("Holding 2, combo box"; a many-valued box
+    not at all): the script labels each box of the page by its field's <label>."""
+
+    @property
+    def media(self):
+        # Listed with Django's autocomplete.js, so Django's merge keeps ours after it.
+        after = ["admin/js/autocomplete.js", "parcels/autocomplete_names.js"]
+        return super().media + forms.Media(js=after)
+
+
+class ReadableAutocompleteSelect(_NamedByItsLabel, _ReadableChoicesOnly, AutocompleteSelect):
     pass
 
 
-class ReadableAutocompleteSelectMultiple(_ReadableChoicesOnly, AutocompleteSelectMultiple):
+class ReadableAutocompleteSelectMultiple(
+    _NamedByItsLabel, _ReadableChoicesOnly, AutocompleteSelectMultiple
+):
     pass
 
 
-class RecordedAdmin(StaleEditGuard, admin.ModelAdmin):
-    """An admin whose writes are named actions and whose change page shows the history.
-
-    Every save or delete runs inside `clt.history.recorded("admin_<model>_<verb>", user)`, so
-    its history events say who acted and through which action. One request is one pghistory
-    context, so the form and its inlines share the action name of the request. A change page
-    saved after the record changed is refused (`StaleEditGuard`).
+class ReadableAutocompleteFields:
+    """A ModelAdmin or inline mixin: its `autocomplete_fields` use the widgets above, which
+    show a form again after a posted id that is no id and name their box by the field's label.
     """
-
-    change_form_template = "admin/clt/change_form.html"
-    history_shown = 10  # events on the change page; the History button shows them all
-
-    def get_changelist(self, request, **kwargs):
-        return DrillDownChangeList
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
@@ -212,6 +217,22 @@ class RecordedAdmin(StaleEditGuard, admin.ModelAdmin):
                 db_field, self.admin_site, using=kwargs.get("using")
             )
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class RecordedAdmin(StaleEditGuard, ReadableAutocompleteFields, admin.ModelAdmin):
+    """An admin whose writes are named actions and whose change page shows the history.
+
+    Every save or delete runs inside `clt.history.recorded("admin_<model>_<verb>", user)`, so
+    its history events say who acted and through which action. One request is one pghistory
+    context, so the form and its inlines share the action name of the request. A change page
+    saved after the record changed is refused (`StaleEditGuard`).
+    """
+
+    change_form_template = "admin/clt/change_form.html"
+    history_shown = 10  # events on the change page; the History button shows them all
+
+    def get_changelist(self, request, **kwargs):
+        return DrillDownChangeList
 
     class Media:
         css = {"all": ["clt/admin.css"]}
@@ -641,7 +662,7 @@ class HoldingParcelFormSet(BaseInlineFormSet):
             raise ValidationError(kept_for_leases)
 
 
-class HoldingParcelInline(admin.TabularInline):
+class HoldingParcelInline(ReadableAutocompleteFields, admin.TabularInline):
     model = HoldingParcel
     formset = HoldingParcelFormSet
     extra = 0
