@@ -195,6 +195,17 @@ def restore(path: Path, *, log: Log = lambda m: None) -> None:
         except _Unreadable as exc:
             raise BackupError(f"{path} is damaged or incomplete ({exc}); {ROLLED_BACK}") from exc
     log("clt: restored; every table is as it was at the backup")
+    _say_pending_migrations(log)
+
+
+def _say_pending_migrations(log: Log) -> None:
+    """A backup older than the code brings back older tables: say so, or the pages are 500s."""
+    from clt.schema import describe_pending, pending_migrations
+
+    pending = pending_migrations()
+    if pending:
+        log(f"clt: the backup is older than this code: {describe_pending(pending)}. "
+            "Run `clt migrate` before serving the app")  # fmt: skip
 
 
 ROLLED_BACK = "the restore was rolled back, nothing changed"
@@ -381,7 +392,10 @@ def _sql_error(stderr: str) -> str:
     found = re.search(r"(?:ERROR|FATAL):\s*(.*)(?:\nDETAIL:\s*(.*))?", stderr)
     message = " — ".join(filter(None, found.groups())) if found else _one_line(stderr)
     if "lock timeout" in message:
-        message += " (the database is busy: stop `clt serve` and anything else using it)"
+        message += (
+            " (the database is busy: stop the app's server, clt serve or gunicorn, and anything"
+            " else using it)"
+        )
     return message
 
 

@@ -21,7 +21,8 @@ from clt.clitools import ensure_local_database, say, setup_django, uses_local_db
 class CltGroup(click.Group):
     """Lists commands in the order they were added (set-up first), not alphabetically; a
     database that cannot be reached is one line that says which and what to do, for every
-    command (it was a 100-line traceback from most of them)."""
+    command (it was a 100-line traceback from most of them), and so are settings that refuse
+    the environment (`CLT_DB_POOL=abc`, production without DATABASE_URL)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
@@ -30,9 +31,18 @@ class CltGroup(click.Group):
         try:
             return super().invoke(ctx)
         except Exception as exc:
+            if _settings_refused(exc):
+                raise click.ClickException(str(exc)) from exc
             if not _database_unreachable(exc):
                 raise
             raise click.ClickException(_unreachable_message(exc)) from exc
+
+
+def _settings_refused(exc: BaseException) -> bool:
+    """Whether the settings refused the environment; their message names the variable."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    return isinstance(exc, ImproperlyConfigured)
 
 
 def _database_unreachable(exc: BaseException) -> bool:
@@ -92,6 +102,7 @@ def up(host: str, port: int, no_demo: bool) -> None:
         setup_django(database=False)
         _migrate()
         if not no_demo:
+            _refuse_demo_in_production()
             _load_demo_if_empty()
         say(f"clt: serving on http://{host}:{port}/  (staff: /admin/, Ctrl-C to stop)")
         _runserver(host, port)
@@ -153,21 +164,50 @@ def migrate() -> None:
 
 
 def _migrate() -> None:
+    """Apply the pending migrations, naming each (Django's own output is a line per step)."""
     from django.core.management import call_command
 
-    say("clt: migrating the database")
+    from clt.schema import has_no_migrations_applied, pending_migrations
+
+    pending, new = pending_migrations(), has_no_migrations_applied()
+    if pending:
+        say(f"clt: migrating the database ({len(pending)} to apply)")
+    # Also when none is pending: its post_migrate step re-applies the staff roles and the map
+    # layers' data-version triggers.
     call_command("migrate", interactive=False, verbosity=0)
+    if new:  # every migration there is: their names would say nothing
+        say(f"clt: created the registry's tables ({len(pending)} migrations)")
+    else:
+        for name in pending:
+            say(f"clt: applied {name}")
+    if not pending:
+        say("clt: the database is already up to date")
 
 
 @main.command("load-demo")
 @click.option("--force", is_flag=True, help="Load even if the registry already has parcels.")
 def load_demo(force: bool) -> None:
-    """Load the demo West Jackson neighbourhood from fixtures/."""
+    """Load the demo West Jackson neighbourhood from fixtures/ (not under clt.production)."""
     setup_django()
+    _refuse_demo_in_production()
     if force:
         _load_demo()
     else:
         _load_demo_if_empty()
+
+
+def _refuse_demo_in_production() -> None:
+    """The demo's households, names and incomes are fictional: in a production registry they
+    would be mistaken for the trust's own, shown on its public map and counted in its reports."""
+    from django.conf import settings
+
+    if settings.CLT_PRODUCTION:
+        raise click.ClickException(
+            "the demo is for a development database, and these are the production settings "
+            "(clt.production): its fictional households would go into the trust's registry. "
+            "Load it with the development settings (clt.settings) on a database of its own; "
+            "with docker compose, set CLT_DEMO=0 beside DJANGO_SETTINGS_MODULE=clt.production"
+        )
 
 
 def _load_demo_if_empty() -> None:
@@ -304,7 +344,7 @@ def synth(count: int, seed: int, output: Path, quiet: bool) -> None:
 
 @main.command()
 def doctor() -> None:
-    """Check Python, Django, GDAL, GEOS, PROJ, PostgreSQL and PostGIS, and say how to fix them."""
+    """Check settings, GDAL/GEOS/PROJ, database, migrations and map files, with each fix."""
     from clt.doctor import run_checks
 
     ok = run_checks(echo=click.echo, start_local_db=uses_local_db())

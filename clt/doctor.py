@@ -1,13 +1,20 @@
 """`clt doctor`: the versions of everything clt stands on, and the fix for what is missing.
 
-Each check returns a (label, value) pair or raises `Missing` with the fix; `run_checks` prints one
-line per check and answers whether all passed.
+Each check returns what it found or raises `Missing` with the fix; `run_checks` prints one line
+per check and answers whether all passed. A check only blames what it checks: the settings are
+loaded first, alone, so that a typo in DATABASE_URL is reported as that, not as GDAL, GEOS and
+PROJ "not found"; the database is asked directly (not through Django's connection pool, which
+turns every refusal into "couldn't get a connection"), so that a wrong password, a missing
+database and a server that is not there each get their own fix.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import re
+import traceback
 from collections.abc import Callable
 from ctypes import byref, c_int
 
@@ -31,10 +38,47 @@ def check_django() -> str:
     return django.get_version()
 
 
+def check_settings() -> str:
+    """The settings module loads: every variable it reads from the environment is well formed."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
+    module = os.environ["DJANGO_SETTINGS_MODULE"]
+    from django.conf import settings
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 (the first setting read imports the module)
+    except Exception as exc:  # whatever the module raised, it is the settings' error
+        raise Missing(_settings_failure(module, exc)) from exc
+    return module
+
+
+def _settings_failure(module: str, exc: Exception) -> str:
+    from django.core.exceptions import ImproperlyConfigured
+
+    if isinstance(exc, ImproperlyConfigured):  # the settings' own refusal names the variable
+        return f"{module}: {exc}"
+    if _raised_in(exc, "dj_database_url"):
+        reason = str(exc).split(". ")[0].rstrip(".")
+        return (f"DATABASE_URL cannot be read ({reason}). "
+                "Fix: write it as postgis://USER:PASSWORD@HOST:PORT/NAME")  # fmt: skip
+    return (f"{module} cannot be loaded: {type(exc).__name__}: {exc}. Fix: correct the "
+            "environment variable it is about (README, Settings (environment))")  # fmt: skip
+
+
+def _raised_in(exc: BaseException, package: str) -> bool:
+    """Whether `exc` was raised from inside `package` (dj_database_url parses DATABASE_URL)."""
+    frames = traceback.walk_tb(exc.__traceback__)
+    modules = (frame.f_globals.get("__name__", "") for frame, _ in frames)
+    return any(name == package or name.startswith(f"{package}.") for name in modules)
+
+
+# GeoDjango's errors when it cannot load a library: not found (ImproperlyConfigured for GDAL,
+# ImportError for GEOS), or found but not loadable (OSError from ctypes).
 def check_gdal() -> str:
+    from django.core.exceptions import ImproperlyConfigured
+
     try:
         from django.contrib.gis.gdal import gdal_full_version
-    except Exception as exc:  # ImproperlyConfigured or OSError from ctypes
+    except (ImproperlyConfigured, OSError) as exc:
         raise Missing(f"GDAL library not found ({exc}). Fix: {APT} gdal-bin libgdal32") from exc
     return gdal_full_version().decode()
 
@@ -42,65 +86,177 @@ def check_gdal() -> str:
 def check_geos() -> str:
     try:
         from django.contrib.gis.geos import geos_version
-    except Exception as exc:
+
+        return geos_version().decode()  # the library is loaded on first use
+    except (ImportError, OSError) as exc:
         raise Missing(f"GEOS library not found ({exc}). Fix: {APT} libgeos-c1v5") from exc
-    return geos_version().decode()
 
 
 def check_proj() -> str:
     """The PROJ that GDAL uses (the one that reprojects imports and exports)."""
+    from django.core.exceptions import ImproperlyConfigured
+
     try:
         from django.contrib.gis.gdal.libgdal import lgdal
-    except Exception as exc:
+    except (ImproperlyConfigured, OSError) as exc:
         raise Missing(f"GDAL/PROJ not found ({exc}). Fix: {APT} gdal-bin libproj25") from exc
     major, minor, patch = c_int(), c_int(), c_int()
     lgdal.OSRGetPROJVersion(byref(major), byref(minor), byref(patch))
     return f"{major.value}.{minor.value}.{patch.value}"
 
 
-def check_database() -> str:
-    from django.core.exceptions import ImproperlyConfigured
-    from django.db import connection
-    from django.db.utils import OperationalError
+# Options Django reads from DATABASES' OPTIONS itself; the rest are libpq's.
+_DJANGO_OPTIONS = {"pool", "assume_role", "isolation_level", "server_side_binding"}
 
+
+def _database() -> dict:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]
+
+
+def _connect():
+    """A psycopg connection made from the settings alone: no pool, no GeoDjango backend."""
+    import psycopg
+
+    db = _database()
+    options = {k: v for k, v in db.get("OPTIONS", {}).items() if k not in _DJANGO_OPTIONS}
+    options.setdefault("connect_timeout", 10)
+    params = {"dbname": db["NAME"], "user": db.get("USER"), "password": db.get("PASSWORD"),
+              "host": db.get("HOST"), "port": db.get("PORT")}  # fmt: skip
+    return psycopg.connect(**{k: v for k, v in params.items() if v}, **options)
+
+
+def check_database() -> str:
+    import psycopg
+
+    db = _database()
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            server = cursor.fetchone()[0]
-    except (OperationalError, ImproperlyConfigured) as exc:
-        where = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "the local database"
-        raise Missing(
-            f"{where} does not answer: {str(exc).strip()}. "
-            "Fix: `clt db start` (local) or check DATABASE_URL and that the server runs"
-        ) from exc
-    where = connection.settings_dict
-    return f"PostgreSQL {server} at {where['HOST']}:{where['PORT']}"
+        with _connect() as conn:
+            server = conn.execute("SHOW server_version").fetchone()[0]
+    except psycopg.OperationalError as exc:
+        raise Missing(_connection_failure(exc)) from exc
+    return f"PostgreSQL {server}, database {db['NAME']} at {_where(db)}"
+
+
+def _where(db: dict) -> str:
+    return f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}"
+
+
+AUTH_FAILED = {"28P01", "28000"}  # invalid_password, invalid_authorization_specification
+NO_SUCH_DATABASE = "3D000"  # invalid_catalog_name
+
+
+def _connection_failure(exc: Exception) -> str:
+    """Why the server did not let us in, with the fix for that reason.
+
+    psycopg leaves `sqlstate` unset when the connection itself fails (libpq reports those as
+    text), so the server's message is read too.
+    """
+    db, text = _database(), str(exc)
+    state = getattr(exc, "sqlstate", None)
+    where = _where(db)
+    reason = _server_reason(text)
+    url = bool(os.environ.get("DATABASE_URL"))
+    if state in AUTH_FAILED or re.search(
+        r"password authentication failed|no pg_hba\.conf entry|role \".*\" does not exist", text
+    ):
+        if "pg_hba.conf" in text:
+            fix = "allow this client in the server's pg_hba.conf"
+        elif url:
+            fix = "correct the user name and password in DATABASE_URL"
+        else:
+            fix = "the password in .clt/password must be the one the local cluster was made with"
+        return f"the server at {where} refused user {db['USER']}: {reason}. Fix: {fix}"
+    if state == NO_SUCH_DATABASE or re.search(r"database \".*\" does not exist", text):
+        fix = (f"create it (createdb -O {db['USER']} {db['NAME']}, then CREATE EXTENSION "
+               "postgis in it) or correct the name in DATABASE_URL" if url
+               else "`clt db start` creates it")  # fmt: skip
+        return f"the server at {where} has no database {db['NAME']}. Fix: {fix}"
+    fix = ("check the host and port in DATABASE_URL and that the server runs there" if url
+           else "`clt db start`")  # fmt: skip
+    return f"no database server answers at {where} ({reason}). Fix: {fix}"
+
+
+_WHERE_PREFIX = re.compile(
+    r"^(connection failed: )?connection to server (at|on) .*? failed: (FATAL: +)?"
+)
+
+
+def _server_reason(text: str) -> str:
+    """libpq's message without its `connection to server at "h", port p failed: FATAL:` prefix
+    (the message says where already) and without its hints."""
+    lines = [_WHERE_PREFIX.sub("", line.strip()) for line in text.splitlines()]
+    reasons = [line for line in lines if line and not line.startswith("Is the server running")]
+    return "; ".join(dict.fromkeys(reasons)) or text.strip()
 
 
 def check_postgis() -> str:
-    from django.db import connection
-    from django.db.utils import DatabaseError
+    import psycopg
 
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT postgis_lib_version()")
-            return cursor.fetchone()[0]
-    except DatabaseError as exc:
+        with _connect() as conn:
+            return conn.execute("SELECT postgis_lib_version()").fetchone()[0]
+    except psycopg.errors.UndefinedFunction as exc:
         raise Missing(
             "PostGIS is not enabled in the database. "
             "Fix: CREATE EXTENSION postgis; (the package: apt-get install postgresql-15-postgis-3)"
         ) from exc
+    except psycopg.OperationalError as exc:  # the server went away since the check above
+        raise Missing(_connection_failure(exc)) from exc
+
+
+def check_migrations() -> str:
+    """Every migration of the code is applied: else pages ask for columns that are not there."""
+    import django
+    from django.db.utils import OperationalError
+
+    from clt.schema import describe_pending, pending_migrations
+
+    django.setup()  # the migrations are found through the installed apps
+    try:
+        pending = pending_migrations()
+    except OperationalError as exc:  # through Django's connection (a pool, in production)
+        raise Missing(f"cannot read django_migrations through Django: {exc}") from exc
+    if pending:
+        raise Missing(
+            f"{describe_pending(pending)}: the code expects tables the database does not have "
+            "yet, and its pages fail. Fix: clt migrate"
+        )
+    return "all applied"
+
+
+def check_map_assets() -> str:
+    """The map's browser libraries are installed: without them the public map is blank."""
+    from maps import assets
+
+    if not assets.installed():
+        raise Missing(
+            f"the map's libraries (Leaflet, VectorGrid) are not installed in {assets.VENDOR_DIR}"
+            ": the public map is blank. Fix: clt map-assets"
+        )
+    pinned = json.loads((assets.NPM_DIR / "package.json").read_text())["dependencies"]
+    return ", ".join(f"{name} {version}" for name, version in pinned.items())
 
 
 CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("Python", check_python),
     ("Django", check_django),
+    ("Settings", check_settings),
     ("GDAL", check_gdal),
     ("GEOS", check_geos),
     ("PROJ", check_proj),
     ("Database", check_database),
     ("PostGIS", check_postgis),
+    ("Migrations", check_migrations),
+    ("Map assets", check_map_assets),
 ]
+# Without these nothing else can be checked: their one error is the report.
+ESSENTIAL = {"Django", "Settings"}
+# A check that cannot run when another failed: GeoDjango's GEOS module imports GDAL; the
+# migrations are read through GeoDjango's database backend.
+NEEDS = {"GEOS": ("GDAL",), "PostGIS": ("Database",), "Migrations": ("GDAL", "Database")}
+WIDTH = max(len(label) for label, _ in CHECKS)
 
 
 def run_checks(echo: Callable[[str], None], *, start_local_db: bool) -> bool:
@@ -114,21 +270,18 @@ def run_checks(echo: Callable[[str], None], *, start_local_db: bool) -> bool:
         except Exception as exc:  # report and continue: the checks below say what is missing
             echo(f"  !! set-up: {exc}")
             ok = False
-    try:  # Django's settings load without a database, so the checks below can still run
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
-        import django
-
-        django.setup()
-    except Exception as exc:
-        echo(f"  !! set-up: {exc}")
-        ok = False
+    failed: set[str] = set()
     for label, check in CHECKS:
+        unchecked = [needed for needed in NEEDS.get(label, ()) if needed in failed]
+        if unchecked:
+            echo(f"  !! {label:<{WIDTH}} not checked: {' and '.join(unchecked)} failed")
+            failed.add(label)
+            continue
         try:
-            echo(f"  ok {label:<9} {check()}")
+            echo(f"  ok {label:<{WIDTH}} {check()}")
         except Missing as exc:
-            echo(f"  !! {label:<9} {exc}")
-            ok = False
-            if label == "Database":
-                echo(f"  !! {'PostGIS':<9} not checked: no database")
+            echo(f"  !! {label:<{WIDTH}} {exc}")
+            failed.add(label)
+            if label in ESSENTIAL:
                 break
-    return ok
+    return ok and not failed

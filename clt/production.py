@@ -1,7 +1,8 @@
 """Production settings: `DJANGO_SETTINGS_MODULE=clt.production`.
 
 Everything in :mod:`clt.settings`, plus what `manage.py check --deploy` asks of a public site:
-a secret key of the operator's own (no default here: starting without one is an error), cookies
+a secret key of the operator's own (no default here: starting without one is an error), the
+trust's database named by ``DATABASE_URL`` (never the checkout's own development cluster), cookies
 only over HTTPS, HSTS, and a pool of database connections per worker. Behind a TLS-terminating
 proxy set ``CLT_BEHIND_PROXY=1`` so Django trusts its ``X-Forwarded-Proto``, and the lockout of
 password guessing reads the client's address from the last entry of its ``X-Forwarded-For``
@@ -14,10 +15,22 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+# Before clt.settings is read: without DATABASE_URL it starts on the project's own cluster
+# (clt/localdb.py), which served the checkout's demo database, or made a cluster's password
+# and port files under CLT_HOME and answered 503 for ever.
+if not os.environ.get("DATABASE_URL", "").strip():
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be set in production, to the trust's PostGIS server: e.g. "
+        "DATABASE_URL=postgis://clt:PASSWORD@dbhost:5432/clt (the project's own cluster is for "
+        "development)"
+    )
 os.environ.setdefault("CLT_DB_POOL", "4")
 
 from clt.settings import *  # noqa: E402,F403
-from clt.settings import DATABASES, SILENCED_SYSTEM_CHECKS, _env_flag  # noqa: E402
+from clt.settings import DATABASES, SILENCED_SYSTEM_CHECKS, _env_flag, _env_number  # noqa: E402
+
+# What `clt load-demo` asks before it writes fictional households into the registry.
+CLT_PRODUCTION = True
 
 SECRET_KEY = os.environ.get("CLT_SECRET_KEY", "")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
@@ -34,12 +47,15 @@ if DEBUG:  # noqa: F405 (from clt.settings)
     )
 
 SECURE_SSL_REDIRECT = _env_flag("CLT_SSL_REDIRECT", default=True)
+# The container's health check (docker-compose.yml) and load balancers call /healthz over plain
+# HTTP on the app's own port; a redirect to https:// is a failed check.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if _env_flag("CLT_BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     AXES_CLIENT_IP_CALLABLE = "clt.lockout.client_ip_behind_proxy"
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-SECURE_HSTS_SECONDS = int(os.environ.get("CLT_HSTS_SECONDS", 60 * 60 * 24 * 365))
+SECURE_HSTS_SECONDS = _env_number("CLT_HSTS_SECONDS", 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("CLT_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = _env_flag("CLT_HSTS_PRELOAD")
 CSRF_TRUSTED_ORIGINS = [

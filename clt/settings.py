@@ -3,7 +3,7 @@
 Everything that differs between a laptop, CI and production comes from the environment:
 
 * ``DATABASE_URL`` — a PostGIS server (``postgis://user:pass@host:port/name``). Unset, the
-  project's own cluster is used (see :mod:`clt.localdb`).
+  project's own cluster is used (see :mod:`clt.localdb`); ``clt.production`` refuses to start.
 * ``CLT_SECRET_KEY``, ``CLT_DEBUG`` (``1`` to turn on), ``CLT_ALLOWED_HOSTS`` (comma-separated).
 * ``CLT_LOGIN_FAILURE_LIMIT``, ``CLT_LOGIN_COOLOFF_MINUTES`` — failed logins before a user name
   is locked for the address they came from, and for how long (5, 15: clt/lockout.py).
@@ -11,21 +11,26 @@ Everything that differs between a laptop, CI and production comes from the envir
   process (``clt.production`` turns it on by default).
 
 Production runs ``DJANGO_SETTINGS_MODULE=clt.production``, which adds HTTPS-only cookies, HSTS
-and a required secret key on top of this file.
+and a required secret key and DATABASE_URL on top of this file. A number that is not one
+(``CLT_DB_POOL=abc``) is refused naming the variable (``_env_number``).
 * ``CLT_BASEMAP_URL`` / ``CLT_BASEMAP_ATTRIBUTION`` — the base map tiles residents' browsers load.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from clt import localdb
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+Number = TypeVar("Number", int, float)
 
 
 def _env_flag(name: str, default: bool = False) -> bool:
@@ -33,10 +38,29 @@ def _env_flag(name: str, default: bool = False) -> bool:
     return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_number(name: str, default: Number, *, example: Number | None = None) -> Number:
+    """The number environment variable `name` holds, of `default`'s type (`default` when unset
+    or empty). Anything else, or a negative number, is refused naming the variable: it was a
+    bare `invalid literal for int()` that said neither which variable nor what it should be."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    kind = type(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value < float("inf"):
+        what = "a whole number" if kind is int else "a number of 0 or more"
+        example = default if example is None else example
+        raise ImproperlyConfigured(f"{name} must be {what} (got {raw!r}): e.g. {name}={example}")
+    return value
+
+
 def _database() -> dict:
     url = os.environ.get("DATABASE_URL") or localdb.connection().url
     config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
-    pool_size = int(os.environ.get("CLT_DB_POOL") or 0)
+    pool_size = _env_number("CLT_DB_POOL", 0, example=4)
     if pool_size:
         options = {**config.get("OPTIONS", {}), "pool": _pool(pool_size)}
         config.update(CONN_MAX_AGE=0, OPTIONS=options)  # a pool replaces persistent connections
@@ -57,11 +81,13 @@ def _pool(max_size: int) -> dict:
     return {
         "min_size": 1,
         "max_size": max_size,
-        "timeout": float(os.environ.get("CLT_DB_POOL_TIMEOUT") or 3),
+        "timeout": _env_number("CLT_DB_POOL_TIMEOUT", 3.0, example=3),
     }
 
 
 DEBUG = _env_flag("CLT_DEBUG", default=False)
+# True in clt.production alone (never from the environment): `clt load-demo` refuses there.
+CLT_PRODUCTION = False
 SECRET_KEY = os.environ.get("CLT_SECRET_KEY") or (
     # A fixed key is fine for a laptop; production must set one (clt.production refuses to start
     # without a random key of 50+ characters).
@@ -148,8 +174,8 @@ AUTHENTICATION_BACKENDS = [
 # Locked by the pair, never one alone: a stranger typing a staff name wrong cannot lock its owner
 # out, and an office behind one NAT is not locked as a whole.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_FAILURE_LIMIT = int(os.environ.get("CLT_LOGIN_FAILURE_LIMIT") or 5)
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CLT_LOGIN_COOLOFF_MINUTES") or 15))
+AXES_FAILURE_LIMIT = _env_number("CLT_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_number("CLT_LOGIN_COOLOFF_MINUTES", 15))
 # Tries while locked are refused, not counted: the lock ends a cool-off after the failure that
 # set it, so a GIS client polling with a stale password does not keep its owner out for ever.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -178,7 +204,11 @@ STATICFILES_DIRS = [BASE_DIR / "clt" / "static"]
 # Serve straight from the source folders, so development and tests need no collectstatic;
 # production images run collectstatic into STATIC_ROOT.
 WHITENOISE_USE_FINDERS = True
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Made here because whitenoise warns "No directory at" a missing STATIC_ROOT on every start. A
+# folder that cannot be made (CLT_STATIC_ROOT=/sys/...) is collectstatic's error, with its path,
+# not one of every `clt` command, which all load these settings.
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 LOGIN_URL = "/admin/login/"
 # Where a login goes when its `next` is missing or refused as unsafe (Django's default,
@@ -228,6 +258,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"one_line_warning": {"()": "clt.logfilters.OneLineWarning"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("CLT_LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # A wrong Host header (scanners, all day) is one line, not an ERROR and its traceback.
+        "django.security.DisallowedHost": {"filters": ["one_line_warning"]},
+    },
 }

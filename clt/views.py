@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.defaults import page_not_found
 
+from clt.schema import pending_migrations_cached
 from clt.security import problem_response, read_only
 from maps.layers import get_layer
 from parcels.models import Holding, HoldingUse, Parcel
@@ -40,13 +41,24 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @read_only
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Whether the app and its database answer (for Docker and load balancers)."""
+    """Whether the app and its database answer, and the database has the tables this code
+    expects (for Docker and load balancers).
+
+    A 503 while migrations are pending: the pages would be 500s asking for columns the tables do
+    not have yet, so no traffic should come here until `clt migrate` has run.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT postgis_lib_version()")
             postgis = cursor.fetchone()[0]
+        pending = pending_migrations_cached()
     except OperationalError:
         return JsonResponse({"status": "database unavailable"}, status=503)
+    if pending:
+        return JsonResponse(
+            {"status": "migrations pending", "pending": len(pending), "fix": "clt migrate"},
+            status=503,
+        )
     return JsonResponse({"status": "ok", "postgis": postgis})
 
 

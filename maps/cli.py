@@ -195,6 +195,13 @@ def token_revoke(token_id: int) -> None:
         raise click.BadParameter(
             f"no token {token_id}; see `clt token list`", param_hint="TOKEN_ID"
         )
+    if found.revoked_at is not None:  # said "revoked" again, as if this call had done it
+        from django.utils import timezone
+
+        revoked_on = timezone.localtime(found.revoked_at)
+        say(f"clt: token {found.pk} ({found.prefix}…, {found.name}) was already revoked on "
+            f"{revoked_on:%Y-%m-%d}")  # fmt: skip
+        return
     tokens.revoke(found)
     say(f"clt: token {found.pk} ({found.prefix}…, {found.name}) revoked")
 

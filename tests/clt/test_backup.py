@@ -13,11 +13,13 @@ import pytest
 from django.db import connection
 
 from clt.roles import EDITOR
+from clt.schema import pending_migrations
 from leases.models import GroundLease, MonitoringEvent, Party
 from maps import tokens
 from parcels.models import Parcel, ParcelEvent
 from tests import factories
 from tests.dbstate import database_state, database_url
+from tests.unapplied import BEHIND_NAME, catch_up, one_migration_behind
 
 ROOT = Path(__file__).resolve().parents[2]
 CLT = Path(sys.executable).with_name("clt")
@@ -65,6 +67,7 @@ def test_backup_then_restore_brings_back_every_table_history_included(tmp_path, 
 
     restored = clt("restore", str(dump), "--yes")
     assert restored.returncode == 0, restored.stderr
+    assert "migrate" not in restored.stderr  # a backup as new as the code
 
     after = database_state()
     assert {t: v for t, v in after.items() if v != before.get(t)} == {}
@@ -73,6 +76,21 @@ def test_backup_then_restore_brings_back_every_table_history_included(tmp_path, 
     events = ParcelEvent.objects.count()
     Parcel.objects.filter(pk=registry["parcel"].pk).update(owner_of_record="Restored CLT")
     assert ParcelEvent.objects.count() == events + 1
+
+
+def test_a_backup_older_than_the_code_is_restored_with_the_migrations_to_run(tmp_path, registry):
+    dump = tmp_path / "older.dump"
+    with one_migration_behind():
+        assert clt("backup", str(dump)).returncode == 0
+        catch_up()  # the code was updated and migrated since that backup
+
+        restored = clt("restore", str(dump), "--yes")
+        assert restored.returncode == 0, restored.stderr
+        assert restored.stderr.splitlines()[-1] == (
+            f"clt: the backup is older than this code: 1 migration is not applied ({BEHIND_NAME})."
+            " Run `clt migrate` before serving the app"
+        )
+        assert pending_migrations() == [BEHIND_NAME]  # `clt migrate` applies it: test_schema.py
 
 
 def test_spatial_queries_work_on_the_restored_registry(tmp_path, registry):
@@ -291,3 +309,13 @@ def test_a_backup_to_a_folder_that_takes_no_files_says_so_on_one_line(registry):
     )
     assert "Traceback" not in result.stderr
     assert not Path("/sys/x.dump.partial").exists()
+
+
+def test_a_restore_stopped_by_a_busy_database_says_to_stop_the_apps_server():
+    from clt.backup import _sql_error
+
+    stderr = "psql:<stdin>:812: ERROR:  canceling statement due to lock timeout\n"
+    assert _sql_error(stderr) == (
+        "canceling statement due to lock timeout (the database is busy: stop the app's server, "
+        "clt serve or gunicorn, and anything else using it)"
+    )

@@ -4,6 +4,8 @@ There is no Docker engine on the build machines, so this reads the files instead
 """
 
 import re
+import shlex
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -78,10 +80,49 @@ def test_database_data_lives_in_a_named_volume(compose):
     assert mount == "/var/lib/postgresql/data"
 
 
-def test_every_clt_variable_in_compose_is_read_by_the_settings(compose):
+def test_every_clt_variable_in_compose_is_read_by_the_settings_or_the_command(compose):
     settings_source = (ROOT / "clt" / "settings.py").read_text()
+    command = compose["services"]["web"]["command"]
     for name in compose["services"]["web"]["environment"]:
-        assert f'"{name}"' in settings_source, f"{name} is set in compose but never read"
+        read = f'"{name}"' in settings_source or f"$${name}" in command
+        assert read, f"{name} is set in compose but never read"
+
+
+def web_command_runs(compose: dict, tmp_path: Path, **environment: str) -> list[str]:
+    """The programs web's command runs, in order, with `clt` and `gunicorn` stand-ins that
+    note their arguments (a `clt load-demo` stand-in that fails with CLT_STUB_FAIL set)."""
+    command = compose["services"]["web"]["command"]
+    # Compose puts the host's value in a lone $ and leaves $ for $$: every variable must be the
+    # container's.
+    assert not re.search(r"(?<!\$)\$(?!\$)", command.replace("$$", "")), command
+    stubs, ran = tmp_path / "bin", tmp_path / "ran"
+    stubs.mkdir(parents=True)
+    for program in ("clt", "gunicorn"):
+        stub = stubs / program
+        stub.write_text(
+            f'#!/bin/sh\necho "{program} $1" >> {ran}\n'
+            '[ "$1" = load-demo ] && [ -n "$CLT_STUB_FAIL" ] && exit 1\nexit 0\n'
+        )
+        stub.chmod(0o755)
+    env = {"PATH": f"{stubs}:/usr/bin:/bin", **environment}
+    subprocess.run(shlex.split(command.replace("$$", "$")), env=env, timeout=10)
+    return ran.read_text().splitlines() if ran.exists() else []
+
+
+def test_compose_loads_the_demo_by_default_and_not_with_clt_demo_0(compose, tmp_path):
+    assert compose["services"]["web"]["environment"]["CLT_DEMO"] == "1"
+    assert web_command_runs(compose, tmp_path / "a", CLT_DEMO="1") == [
+        "clt migrate", "clt load-demo", "gunicorn clt.wsgi",
+    ]  # fmt: skip
+    assert web_command_runs(compose, tmp_path / "b", CLT_DEMO="0") == [
+        "clt migrate", "gunicorn clt.wsgi",
+    ]  # fmt: skip
+
+
+def test_compose_does_not_serve_when_the_demo_is_refused(compose, tmp_path):
+    # Production settings with CLT_DEMO left at 1: `clt load-demo` refuses, and web stops there.
+    ran = web_command_runs(compose, tmp_path, CLT_DEMO="1", CLT_STUB_FAIL="1")
+    assert ran == ["clt migrate", "clt load-demo"]
 
 
 def test_web_image_is_built_here_and_runs_the_wsgi_app(compose, dockerfile):

@@ -195,6 +195,7 @@ def test_the_limit_and_cool_off_come_from_the_environment_and_production_reads_t
     env.update(
         DJANGO_SETTINGS_MODULE="clt.production", CLT_SECRET_KEY="k" * 60, CLT_BEHIND_PROXY="1",
         CLT_LOGIN_FAILURE_LIMIT="8", CLT_LOGIN_COOLOFF_MINUTES="60",
+        DATABASE_URL="postgis://clt:secret@db.example.org:5432/clt",  # read, never connected to
     )  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60

@@ -247,6 +247,18 @@ def test_cli_creates_lists_and_revokes_a_token(client, street, planner):
     assert "revoked" in runner.invoke(main, ["token", "list"]).stdout
 
 
+def test_cli_revoking_a_revoked_token_says_when_it_was_revoked(planner):
+    token = tokens.issue(planner, "QGIS")[0]
+    revoked_at = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)  # 9 a.m. in Jackson
+    AccessToken.objects.filter(pk=token.pk).update(revoked_at=revoked_at)
+    result = CliRunner().invoke(main, ["token", "revoke", str(token.pk)])
+    assert result.exit_code == 0
+    assert f"token {token.pk} ({token.prefix}…, QGIS) was already revoked on 2026-03-02" in (
+        result.output
+    )
+    assert AccessToken.objects.get().revoked_at == revoked_at  # not revoked again today
+
+
 def test_cli_refuses_an_unknown_user_and_an_unknown_token():
     runner = CliRunner()
     assert runner.invoke(main, ["token", "create", "nobody", "--name", "x"]).exit_code == 2
