@@ -67,7 +67,8 @@ API_PREFIXES = ("/api/", "/export/", "/tiles/", "/ogcapi", "/map/layers/", "/map
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler404: an API address that matches no route gets a problem document, as every
-    other API error does; a page gets Django's page."""
+    other API error does; a page gets the site's own page (clt/templates/404.html, which Django's
+    page_not_found draws), with the site's header and a way home."""
     if not request.path.startswith(API_PREFIXES):
         return page_not_found(request, exception)
     return problem_response(

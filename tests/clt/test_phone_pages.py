@@ -1,7 +1,7 @@
 """The site's pages on a 360-px-wide phone, in a real headless Chromium: a resident finds the map
 from the front page, and staff can use the finder and read the report without the page
-scrolling sideways (a wide table scrolls in its own box). The map itself has its own phone test
-in tests/maps/test_browser.py."""
+scrolling sideways (a wide table scrolls in its own box), and the OGC API's pages fit even a
+320 px one. The map itself has its own phone test in tests/maps/test_browser.py."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ def held_lot():
     return factories.holding(parcels=[factories.parcel()], available=True)
 
 
-def phone(browser, live_server, *, staff: bool = False) -> Visit:
-    visit = Visit(browser, **PHONE)
+def phone(browser, live_server, *, staff: bool = False, width: int = 360) -> Visit:
+    visit = Visit(browser, **{**PHONE, "viewport": {**PHONE["viewport"], "width": width}})
     if staff:
         client = Client()
         client.force_login(User.objects.create_superuser("fannie", password="x"))
@@ -40,8 +40,10 @@ def phone(browser, live_server, *, staff: bool = False) -> Visit:
 def assert_fits_the_phone(visit: Visit, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     visit.page.screenshot(path=ARTIFACTS / f"{name}-phone.png", full_page=True)
-    width = visit.page.evaluate(PAGE_WIDTH)
-    assert width <= 360, f"{name}: the page scrolls sideways ({width} px on a 360 px phone)"
+    width, phone_px = visit.page.evaluate(PAGE_WIDTH), visit.page.viewport_size["width"]
+    assert width <= phone_px, (
+        f"{name}: the page scrolls sideways ({width} px on a {phone_px} px phone)"
+    )
 
 
 def test_a_resident_gets_from_the_front_page_to_the_map(browser, live_server, held_lot):
@@ -86,6 +88,13 @@ def test_the_report_tables_scroll_in_their_own_box_on_a_phone(browser, live_serv
         visit.page.goto(f"{live_server.url}/staff/report/")
         assert visit.page.locator("#resales").bounding_box()["width"] > 360  # ten columns...
         assert_fits_the_phone(visit, "report")  # ...and yet the page does not scroll sideways
+        # ...and a keyboard reaches the box to scroll it, with the focus drawn round it.
+        box = visit.page.get_by_role("region", name="Resales table")
+        box.focus()
+        assert box.evaluate("b => b === document.activeElement")
+        visit.page.keyboard.press("ArrowRight")  # scrolls smoothly: wait for it to move
+        visit.page.wait_for_function("() => document.activeElement.scrollLeft > 0", timeout=5_000)
+        assert box.evaluate("b => getComputedStyle(b).outlineStyle") == "solid"
     finally:
         visit.close()
 
@@ -99,5 +108,48 @@ def test_a_lease_page_with_its_history_fits_a_phone(browser, live_server):
         visit.page.goto(f"{live_server.url}/admin/leases/groundlease/{lease.pk}/change/")
         assert visit.page.locator("table.clt-history tbody tr").count() >= 2
         assert_fits_the_phone(visit, "lease-admin")
+    finally:
+        visit.close()
+
+
+REFLOW_PX = 320  # WCAG 1.4.10's width: what fits it fits every wider phone (360, 390...)
+OGC_PAGES = [
+    "/ogcapi/",
+    "/ogcapi/api?f=html",
+    "/ogcapi/conformance?f=html",
+    "/ogcapi/collections?f=html",
+    "/ogcapi/collections/trust-land?f=html",
+    "/ogcapi/collections/trust-land/items/{lot}?f=html",
+    "/ogcapi/collections/trust-land/items?f=html&limit=5",  # last: its table is measured
+]
+
+
+def test_the_ogc_api_pages_fit_the_narrowest_phone(browser, live_server, held_lot):
+    """A long address in <code>, a media type, the features' wide table: none widens the page."""
+    lot = held_lot.parcels.get().pk
+    visit = phone(browser, live_server, width=REFLOW_PX)
+    try:
+        for url in OGC_PAGES:
+            visit.page.goto(f"{live_server.url}{url.format(lot=lot)}")
+            name = urlsplit(url).path.strip("/").replace("/", "-").replace("{lot}", "lot")
+            assert_fits_the_phone(visit, name)
+        table = visit.page.locator(".scroll-x table").bounding_box()["width"]
+        assert table > REFLOW_PX  # the features' table is wider: it scrolls in its own box
+    finally:
+        visit.close()
+
+
+def test_text_follows_the_font_size_the_reader_set(browser, live_server):
+    # WCAG 1.4.4: the text was pinned at 16 px, whatever size the reader had set the browser to.
+    visit = Visit(browser)
+    try:
+        cdp = visit.context.new_cdp_session(visit.page)
+        cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32, "fixed": 26}})
+        visit.page.goto(f"{live_server.url}/")
+        sizes = visit.page.evaluate(
+            "() => ['body', 'main p', 'footer.site'].map("
+            " (s) => getComputedStyle(document.querySelector(s)).fontSize)"
+        )
+        assert sizes == ["32px", "32px", "28px"]  # the footer is .875 of it
     finally:
         visit.close()

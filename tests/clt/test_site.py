@@ -84,3 +84,42 @@ def test_a_login_with_an_unsafe_next_lands_on_the_admin_not_a_404(client, unsafe
     response = client.post("/admin/login/", {"username": "lorna", "password": "pw", "next": unsafe})
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
+
+
+def test_admin_login_page_is_headed_staff_login_above_djangos_form(client):
+    page = client.get("/admin/login/").content.decode()
+    assert page.count("<h1") == 1 and "<h1>Staff login</h1>" in page  # axe: page-has-heading-one
+    assert page.index("<h1>Staff login</h1>") < page.index('id="login-form"')
+
+
+def test_a_missing_page_is_the_sites_page_with_a_way_home(client):
+    response = client.get("/nope/")
+    assert (response.status_code, response["Content-Type"]) == (404, "text/html; charset=utf-8")
+    page = response.content.decode()
+    assert f"<title>Page not found — {settings.CLT_NAME}</title>" in page
+    assert '<header class="site">' in page and "<main>" in page
+    assert '<a href="/">The home page</a>' in page
+    assert '<a href="/map/">The map of the land</a>' in page
+    assert "There is no page at <code>/nope/</code>." in page
+
+
+def test_a_missing_page_shows_the_address_escaped_and_nothing_of_the_url_patterns(client):
+    page = client.get("/<script>alert(1)</script>/").content.decode()
+    assert "<script>" not in page
+    assert "/%3Cscript%3Ealert%281%29%3C/script%3E/" in page
+    assert "Resolver404" not in page and "tried" not in page and "ogcapi" not in page
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/ogcapi/nope", "/tiles/nope", "/export/nope"])
+def test_a_missing_api_address_is_still_a_problem_document(client, path):
+    response = client.get(path)
+    assert (response.status_code, response["Content-Type"]) == (404, "application/problem+json")
+    assert response.json()["detail"].startswith(f"nothing is served at {path};")
+
+
+def test_no_text_in_the_sites_css_is_sized_in_px(client):
+    # A px size ignores the reader's font size setting (WCAG 1.4.4); %, rem and em follow it.
+    css = b"".join(client.get("/static/clt/site.css")).decode()
+    sizes = re.findall(r"\bfont(?:-size)?\s*:\s*([^;}]*)", css)
+    assert sizes, "site.css sets no font size at all: the test reads the wrong file"
+    assert [size for size in sizes if re.search(r"\d\s*px", size)] == []

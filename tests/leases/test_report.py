@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -269,3 +270,20 @@ def test_the_csv_gives_a_cell_that_would_run_as_a_formula_a_leading_apostrophe(c
 )  # fmt: skip
 def test_spreadsheet_safe_follows_the_map_exports_rule(cell, safe):
     assert spreadsheet_safe(cell) == safe
+
+
+def test_each_table_scrolls_in_a_named_box_a_keyboard_can_reach(demo, client):
+    # axe's scrollable-region-focusable: a box that scrolls must take focus, or a keyboard
+    # cannot see the resales' last columns; a screen reader announces the box by its name.
+    client.force_login(factories.user(role="read-only"))
+    page = client.get("/staff/report/", {"as_of": "2026-11-01"}).content.decode()
+    boxes = re.findall(r'<div class="scroll-x"([^>]*)><table id="(\w+)">', page)
+    assert boxes == [
+        (f' tabindex="0" role="region" aria-label="{label}"', table)
+        for table, label in [
+            ("held", "Land and homes held table"),
+            ("leases", "Leases by status table"),
+            ("monitoring", "Open monitoring events table"),
+            ("resales", "Resales table"),
+        ]
+    ]

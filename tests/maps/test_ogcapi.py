@@ -157,6 +157,33 @@ def test_items_and_feature_pages_render_as_html(client, street):
     assert street.trust[0].address in feature.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("url", "title"),
+    [
+        ("/ogcapi/", "Land trust map layers (OGC API - Features)"),
+        ("/ogcapi/api", "API definition — Land trust map layers (OGC API - Features)"),
+        ("/ogcapi/conformance", "Conformance classes — OGC API"),
+        ("/ogcapi/collections", "Collections — OGC API"),
+        ("/ogcapi/collections/trust-land", "Land held by the trust — collection"),
+        ("/ogcapi/collections/trust-land/items", "Land held by the trust — features"),
+        ("/ogcapi/collections/trust-land/items/{lot}", "Land held by the trust — feature {lot}"),
+    ],
+)
+def test_each_html_page_is_titled_by_what_it_shows_and_the_site(client, settings, street, url,
+                                                                 title):  # fmt: skip
+    lot = street.trust[0].pk
+    page = client.get(url.format(lot=lot) + "?f=html").content.decode()
+    assert f"<title>{title.format(lot=lot)} — {settings.CLT_NAME}</title>" in page
+
+
+def test_the_features_table_scrolls_in_its_own_box_that_a_keyboard_can_reach(client, street):
+    page = client.get("/ogcapi/collections/trust-land/items?f=html").content.decode()
+    box = ('<div class="scroll-x" tabindex="0" role="region"'
+           ' aria-label="Land held by the trust features table"><table>')  # fmt: skip
+    assert page.count("<table>") == 1 and box in page
+    assert "</table></div>" in page
+
+
 # --- collections -----------------------------------------------------------------------
 
 

@@ -294,6 +294,14 @@ def test_change_page_shows_who_changed_the_parcel_and_through_which_action(edito
     assert "<strong>zoning</strong>:  → C-2" in history.replace("—", "")
 
 
+def test_the_history_scrolls_in_a_named_box_a_keyboard_can_reach(editor, registry):
+    # axe's scrollable-region-focusable: on a phone the history is wider than its box.
+    html = editor.get(change_url(registry["parcel"])).content.decode()
+    box = '<div class="clt-scroll-x" tabindex="0" role="region" aria-label="History table">'
+    assert html.count(box) == 1
+    assert html.index(box) < html.index('<table class="clt-history">')
+
+
 def test_history_button_lists_every_event_of_the_parcel(editor, registry):
     parcel = registry["parcel"]
     for zoning in ("R-1", "R-2", "R-3"):

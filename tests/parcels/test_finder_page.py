@@ -4,6 +4,7 @@ address was measured from, errors shown at the field they name, and the GeoJSON 
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -223,3 +224,22 @@ def test_assemblages_are_sized_by_their_combined_area_and_lot_count(finder):
     (lots_asked,) = [parse_qs(urlsplit(u).query) for u in finder.requests
                      if "/api/vacant-lots?" in u]  # fmt: skip
     assert "min_total_m2" not in lots_asked and "min_lots" not in lots_asked
+
+
+def test_the_mode_menu_results_and_attribution_are_told_apart(finder):
+    # WCAG 2.4.6: the menu was labelled "Search", as the button that runs the search is.
+    # (A select's name ends with its chosen option: "What to find Vacant lots".)
+    page = finder.page
+    assert page.get_by_label(re.compile(r"^What to find\b")).get_attribute("name") == "mode"
+    assert page.get_by_label(re.compile(r"^Search\b")).count() == 0
+    assert page.get_by_role("button", name="Search", exact=True).count() == 1
+    # A table wider than its box (assemblages' lists of APNs) scrolls there: by keyboard too.
+    results = page.get_by_role("region", name="Results table")
+    results.focus()
+    assert results.evaluate("box => box === document.activeElement")
+    # The attribution's links are told from its text by more than colour (axe link-in-text-block).
+    decorations = page.eval_on_selector_all(
+        ".leaflet-control-attribution a",
+        "links => links.map(a => getComputedStyle(a).textDecorationLine)",
+    )
+    assert decorations and set(decorations) == {"underline"}
