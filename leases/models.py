@@ -328,6 +328,11 @@ class LeaseFeeChange(models.Model):
     class Meta:
         ordering = ["lease", "effective_on"]
 
+    def __str__(self) -> str:
+        """ "$25.00 a month from 2021-06-01": each row of a lease's fee changes is titled by
+        this (it said "LeaseFeeChange object (1)"); not the lease's name, a query per row."""
+        return f"${self.fee_monthly:,.2f} a month from {self.effective_on}"
+
 
 class MonitoringType(models.TextChoices):
     """The monitoring events HomeKeeper tracks on a lease."""
@@ -454,6 +459,11 @@ class Appraisal(models.Model):
     class Meta:
         ordering = ["lease", "on"]
 
+    def __str__(self) -> str:
+        """ "Appraisal on 2021-05-20 (at purchase): $95,000.00" (it said "Appraisal object
+        (1)")."""
+        return f"Appraisal on {self.on} ({self.get_purpose_display().lower()}): ${self.value:,.2f}"
+
 
 @pghistory.track(*tracked())
 class CapitalImprovement(models.Model):
@@ -465,6 +475,10 @@ class CapitalImprovement(models.Model):
     completed_on = models.DateField(validators=[check_registry_date], null=True, blank=True)
     cost = money()
     credit = money(help_text="Amount credited to the resale price")
+
+    def __str__(self) -> str:
+        """ "New roof, approved 2023-04-02" (it said "CapitalImprovement object (1)")."""
+        return f"{self.description}, approved {self.approved_on}"
 
     def clean(self) -> None:
         # Only in the form and the actions, not a database constraint: resale credits are for
@@ -486,6 +500,10 @@ class RepairDeduction(models.Model):
     description = models.CharField(max_length=200)
     assessed_on = models.DateField(validators=[check_registry_date])
     amount = money()
+
+    def __str__(self) -> str:
+        """ "Porch steps, assessed 2026-10-01" (it said "RepairDeduction object (1)")."""
+        return f"{self.description}, assessed {self.assessed_on}"
 
 
 @pghistory.track(*tracked())

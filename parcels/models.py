@@ -311,6 +311,12 @@ class HoldingParcel(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        """ "In the holding from 2019-03-01 to 2024-06-30" (it said "HoldingParcel object (1)"):
+        a row under its holding, beside the parcel it names; not the parcel, a query per row."""
+        until = f" to {self.ended_on}" if self.ended_on else ""
+        return f"In the holding from {self.began_on}{until}"
+
     def clean(self) -> None:
         """The membership ends after it begins, and the parcel is in no other holding (nor
         twice in this one) for any part of the same period."""

@@ -142,3 +142,18 @@ def test_every_field_of_the_other_tabular_inlines_is_named(editor, records, reco
     assert names  # the page has a tabular inline with a row
     assert {name: said for name, said in names.items() if not said} == {}
     assert empty_column_headers(page) == []
+
+
+@pytest.mark.parametrize("record", ["groundlease", "holding"])
+def test_every_inline_row_is_titled_by_what_it_records(admin_client, records, record):
+    # Sighted staff read each row's title: "Appraisal object (1)" said nothing.
+    page = admin_client.get(change_url(records[record])).content.decode()
+    assert "object (" not in page
+    if record == "groundlease":
+        fee, appraisal = records["leasefeechange"], records["appraisal"]
+        assert f"${fee.fee_monthly:,.2f} a month from {fee.effective_on}" in page
+        assert f"Appraisal on {appraisal.on} (" in page
+        assert f"{records['capitalimprovement'].description}, approved " in page
+        assert f"{records['repairdeduction'].description}, assessed " in page
+    else:
+        assert "In the holding from " in page
