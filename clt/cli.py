@@ -213,8 +213,12 @@ def _refuse_demo_in_production() -> None:
 def _load_demo_if_empty() -> None:
     from parcels.models import Parcel
 
-    if Parcel.objects.exists():
-        say("clt: demo data already loaded (use `clt load-demo --force` to reload)")
+    held = Parcel.objects.count()
+    if held:  # the demo's, or the trust's own: either way not a place for fictional households
+        say(
+            f"clt: the registry already has {held:,} parcels, so the demo was not loaded "
+            "(`clt load-demo --force` adds it anyway)"
+        )
         return
     _load_demo()
 

@@ -137,3 +137,18 @@ def test_web_image_is_built_here_and_runs_the_wsgi_app(compose, dockerfile):
 def test_image_installs_the_map_libraries_before_collecting_static_files(dockerfile):
     # The public map serves Leaflet and VectorGrid itself; an image without them has no map.
     assert dockerfile.index("clt map-assets") < dockerfile.index("collectstatic")
+
+
+def test_gunicorn_takes_the_shells_place_so_docker_stop_reaches_it(compose, tmp_path):
+    # `docker stop` signals the container's first process: a shell that only started gunicorn
+    # does not pass SIGTERM on, so each stop waited its 10 s and then killed gunicorn.
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "clt").write_text("#!/bin/sh\nexit 0\n")
+    (stubs / "gunicorn").write_text(f"#!/bin/sh\ncat /proc/$PPID/comm > {tmp_path / 'parent'}\n")
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    command = compose["services"]["web"]["command"].replace("$$", "$")
+    env = {"PATH": f"{stubs}:/usr/bin:/bin", "CLT_DEMO": "0"}
+    subprocess.run(shlex.split(command), env=env, timeout=10, check=True)
+    assert (tmp_path / "parent").read_text().strip() != "sh"  # started by us, not by the shell
