@@ -102,9 +102,10 @@ def point_m(point: Point) -> Point:
 
 
 def trust_land_near(metres: float, on: dt.date | None = None):
-    """Memberships of current holdings whose parcel lies within `metres` of the outer query's
-    parcel (for Exists): found on the metric index first, then matched to holdings by key."""
-    return _held_membership(on).filter(parcel__geom_m__dwithin=(OuterRef("geom_m"), D(m=metres)))
+    """Memberships held on `on` (`held_memberships`) whose parcel lies within `metres` of the
+    outer query's parcel (for Exists): found on the metric index first, then matched to
+    memberships and their holdings by key."""
+    return held_memberships(on).filter(parcel__geom_m__dwithin=(OuterRef("geom_m"), D(m=metres)))
 
 
 class ParcelQuerySet(models.QuerySet):
@@ -129,16 +130,13 @@ class ParcelQuerySet(models.QuerySet):
         return self.active().filter(vacancy_status="vacant")
 
     def held_by_trust(self, on: dt.date | None = None) -> ParcelQuerySet:
-        """Parcels that belong to a holding of the trust on `on` (today if omitted)."""
-        on = on or timezone.localdate()
-        held = Q(holdingparcel__began_on__lte=on) & (
-            Q(holdingparcel__ended_on__isnull=True) | Q(holdingparcel__ended_on__gt=on)
-        )
-        return self.filter(held).distinct()
+        """Parcels the trust holds on `on` (today if omitted), each once: `held_memberships`,
+        so a parcel whose holding has ended, or is acquired later, is not held then."""
+        return self.filter(pk__in=held_memberships(on).values("parcel_id"))
 
     def not_held_by_trust(self, on: dt.date | None = None) -> ParcelQuerySet:
-        """Parcels no holding of the trust includes on `on` (today if omitted)."""
-        return self.exclude(Exists(_held_membership(on).filter(parcel=OuterRef("pk"))))
+        """Parcels the trust does not hold on `on` (today if omitted), by `held_memberships`."""
+        return self.exclude(Exists(held_memberships(on).filter(parcel=OuterRef("pk"))))
 
     # --- what the land is ----------------------------------------------------------------
 
@@ -264,22 +262,25 @@ def _dated(on: dt.date, starts: str, ends: str) -> Q:
     return Q(**{f"{starts}__lte": on}) & (Q(**{f"{ends}__isnull": True}) | Q(**{f"{ends}__gt": on}))
 
 
-def _held_membership(on: dt.date | None):
-    from parcels.models import HoldingParcel
-
-    return HoldingParcel.objects.filter(_dated(on or timezone.localdate(), "began_on", "ended_on"))
-
-
 def held_memberships(on: dt.date | None = None):
     """Which parcels the trust holds on `on` (today if omitted), and in which holding: the
     memberships in force then, of holdings the trust has then (`HoldingQuerySet.current`), so
     a membership left open on a holding that has ended does not count as held.
 
+    The one rule every "held by the trust" asks: the map layers, the search, the finder's lots,
+    adjacency and assemblages (`HELD_SQL` is compiled from it). Neither date alone will do:
+    `holding_end` closes only the memberships still open (one dated to end later runs on), and
+    the admin lets a membership begin before its holding's acquisition date.
+
     `HoldingQuerySet.current`'s rule is written here as a join: as `holding IN (current
     holdings)` it made the map's trust-land tiles 8-14% slower at z8-z16, one membership per
     parcel drawn (bench/layer_sql_ab.py)."""
+    from parcels.models import HoldingParcel
+
     on = on or timezone.localdate()
-    return _held_membership(on).filter(_dated(on, "holding__acquired_on", "holding__ended_on"))
+    return HoldingParcel.objects.filter(
+        _dated(on, "began_on", "ended_on"), _dated(on, "holding__acquired_on", "holding__ended_on")
+    )
 
 
 class HoldingQuerySet(models.QuerySet):
@@ -363,14 +364,39 @@ def clip_to_metric_domain(
     return box if box[0] <= box[2] and box[1] <= box[3] else None
 
 
+# Trust land in a window, with outlines: {memberships} is `held_memberships` compiled
+# (`_memberships_held_sql`), never the dated rule written again here.
 HELD_SQL = """
-    SELECT hp.holding_id, h.name AS holding_name, p.id AS parcel_id, p.apn, p.geom_m
-    FROM parcels_holdingparcel hp
-    JOIN parcels_holding h ON h.id = hp.holding_id
-    JOIN parcels_parcel p ON p.id = hp.parcel_id
-    WHERE hp.began_on <= %s AND (hp.ended_on IS NULL OR hp.ended_on > %s)
-      AND p.geom_m IS NOT NULL AND {held_window}
+    SELECT held_now.holding_id, held_now.holding_name, p.id AS parcel_id, p.apn, p.geom_m
+    FROM ({memberships}) held_now
+    JOIN parcels_parcel p ON p.id = held_now.parcel_id
+    WHERE p.geom_m IS NOT NULL AND {held_window}
 """
+
+
+def _memberships_held_sql(on: dt.date) -> tuple[str, list]:
+    """`held_memberships(on)` as SQL for a raw query, and its parameters: one row a membership
+    held on `on` (holding_id, holding_name, parcel_id).
+
+    Compiled from the queryset, so adjacency and assemblages count as trust land what the map
+    layers and the finder's lots do, by the same `_dated` conditions on both the membership and
+    the holding. PostgreSQL pulls the subquery up into the query around it: the plan is the
+    join it replaces (memberships by parcel, holdings by key), with the holding's dates added."""
+    rows = (
+        held_memberships(on)
+        .order_by()
+        .values("holding_id", "parcel_id", holding_name=F("holding__name"))
+    )
+    sql, params = rows.query.sql_with_params()
+    return sql, list(params)
+
+
+def _held_sql(on: dt.date, window: Window, margin_m: float = 0.0) -> tuple[str, list]:
+    """HELD_SQL for `on` in `window` (widened by `margin_m`), and its parameters, in order."""
+    memberships, params = _memberships_held_sql(on)
+    held_window, window_params = window.sql("p.geom_m", margin_m)
+    sql = HELD_SQL.format(memberships=memberships, held_window=held_window)
+    return sql, [*params, *window_params]
 
 
 def touching_holdings(
@@ -389,9 +415,8 @@ def touching_holdings(
     """
     on = on or timezone.localdate()
     where, params = window.sql("v.geom_m")
-    held_window, held_params = window.sql("p.geom_m", tolerance_m)
+    held_sql, held_params = _held_sql(on, window, tolerance_m)
     candidates = "AND v.id = ANY(%s)" if candidate_ids is not None else ""
-    held_sql = HELD_SQL.format(held_window=held_window)
     sql = f"""
         WITH held AS ({held_sql})
         SELECT v.id, v.apn, v.address, v.owner_of_record, v.land_use, v.zoning, v.tax_status,
@@ -409,7 +434,7 @@ def touching_holdings(
         GROUP BY v.id
         ORDER BY gap_m, v.apn
     """
-    all_params = [on, on, *held_params, tolerance_m, *params]
+    all_params = [*held_params, tolerance_m, *params]
     if candidate_ids is not None:
         all_params.append(candidate_ids)
     return _dicts(sql, all_params)
@@ -436,10 +461,10 @@ def assemblages(
     """
     on = on or timezone.localdate()
     where, params = window.sql("v.geom_m")
-    held_window, held_params = window.sql("p.geom_m")
+    held_sql, held_params = _held_sql(on, window)
+    memberships, memberships_params = _memberships_held_sql(on)  # trust land beside the groups
     candidates = "AND v.id = ANY(%s)" if candidate_ids is not None else ""
     half = tolerance_m / 2
-    held_sql = HELD_SQL.format(held_window=held_window)
     # Members are fetched back by primary key, and trust land near them found on the metric
     # index of all parcels, so the cost follows the groups returned, not the lots clustered.
     sql = f"""
@@ -472,22 +497,20 @@ def assemblages(
             FROM parcels_parcel m WHERE m.id = ANY(g.ids)
         ) outline
         CROSS JOIN LATERAL (
-            SELECT array_agg(DISTINCT h.name ORDER BY h.name) AS holdings,
-                   array_agg(DISTINCT h.id ORDER BY h.id) AS holding_ids
+            SELECT array_agg(DISTINCT hp.holding_name ORDER BY hp.holding_name) AS holdings,
+                   array_agg(DISTINCT hp.holding_id ORDER BY hp.holding_id) AS holding_ids
             FROM parcels_parcel m
             JOIN parcels_parcel t ON ST_DWithin(t.geom_m, m.geom_m, %s)
-            JOIN parcels_holdingparcel hp
-              ON hp.parcel_id = t.id AND hp.began_on <= %s
-             AND (hp.ended_on IS NULL OR hp.ended_on > %s)
-            JOIN parcels_holding h ON h.id = hp.holding_id
+            JOIN ({memberships}) hp ON hp.parcel_id = t.id
             WHERE m.id = ANY(g.ids)
         ) touching
         ORDER BY g.area_m2 DESC, g.apns[1]
     """
-    all_params = [on, on, *held_params, tolerance_m, *params]
+    all_params = [*held_params, tolerance_m, *params]
     if candidate_ids is not None:
         all_params.append(candidate_ids)
-    all_params += [min_lots, min_area_m2, limit, tolerance_m, half, half, tolerance_m, on, on]
+    all_params += [min_lots, min_area_m2, limit, tolerance_m, half, half, tolerance_m,
+                   *memberships_params]  # fmt: skip
     rows = _dicts(sql, all_params)
     for row in rows:
         row["acres"] = row["area_m2"] / SQM_PER_ACRE
