@@ -38,10 +38,13 @@ def _env_flag(name: str, default: bool = False) -> bool:
     return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _env_number(name: str, default: Number, *, example: Number | None = None) -> Number:
+def _env_number(
+    name: str, default: Number, *, example: Number | None = None, minimum: Number = 0
+) -> Number:
     """The number environment variable `name` holds, of `default`'s type (`default` when unset
-    or empty). Anything else, or a negative number, is refused naming the variable: it was a
-    bare `invalid literal for int()` that said neither which variable nor what it should be."""
+    or empty). Anything else, or a number below `minimum`, is refused naming the variable: it
+    was a bare `invalid literal for int()` that said neither which variable nor what it should
+    be."""
     raw = (os.environ.get(name) or "").strip()
     if not raw:
         return default
@@ -50,8 +53,9 @@ def _env_number(name: str, default: Number, *, example: Number | None = None) ->
         value = kind(raw)
     except ValueError:
         value = None
-    if value is None or not 0 <= value < float("inf"):
+    if value is None or not minimum <= value < float("inf"):
         what = "a whole number" if kind is int else "a number of 0 or more"
+        what += f" of {minimum} or more" if minimum else ""
         example = default if example is None else example
         raise ImproperlyConfigured(f"{name} must be {what} (got {raw!r}): e.g. {name}={example}")
     return value
@@ -174,8 +178,10 @@ AUTHENTICATION_BACKENDS = [
 # Locked by the pair, never one alone: a stranger typing a staff name wrong cannot lock its owner
 # out, and an office behind one NAT is not locked as a whole.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_FAILURE_LIMIT = _env_number("CLT_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=_env_number("CLT_LOGIN_COOLOFF_MINUTES", 15))
+# At least one try and one minute: 0 would lock every staff member out at their first typo, or
+# never lock anyone (a zero cool-off).
+AXES_FAILURE_LIMIT = _env_number("CLT_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_number("CLT_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
 # Tries while locked are refused, not counted: the lock ends a cool-off after the failure that
 # set it, so a GIS client polling with a stale password does not keep its owner out for ever.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False

@@ -116,10 +116,13 @@ def test_production_refuses_to_start_without_a_database_url(tmp_path):
         ("CLT_HSTS_SECONDS", "1y",
          "CLT_HSTS_SECONDS must be a whole number (got '1y'): e.g. CLT_HSTS_SECONDS=31536000"),
         ("CLT_LOGIN_FAILURE_LIMIT", "five",
-         "CLT_LOGIN_FAILURE_LIMIT must be a whole number (got 'five'): "
+         "CLT_LOGIN_FAILURE_LIMIT must be a whole number of 1 or more (got 'five'): "
+         "e.g. CLT_LOGIN_FAILURE_LIMIT=5"),
+        ("CLT_LOGIN_FAILURE_LIMIT", "0",  # every staff member locked out at the first typo
+         "CLT_LOGIN_FAILURE_LIMIT must be a whole number of 1 or more (got '0'): "
          "e.g. CLT_LOGIN_FAILURE_LIMIT=5"),
         ("CLT_LOGIN_COOLOFF_MINUTES", "1.5",
-         "CLT_LOGIN_COOLOFF_MINUTES must be a whole number (got '1.5'): "
+         "CLT_LOGIN_COOLOFF_MINUTES must be a whole number of 1 or more (got '1.5'): "
          "e.g. CLT_LOGIN_COOLOFF_MINUTES=15"),
     ],
 )  # fmt: skip
