@@ -5,12 +5,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
-from django.utils.html import strip_tags
 
 from clt.concurrency import FIELD, decode
 from clt.roles import EDITOR, READ_ONLY, apply_roles
 from tests import factories
-from tests.adminpages import change_url
+from tests.adminpages import change_url, opened, refusal
 
 pytestmark = pytest.mark.django_db
 
@@ -19,20 +18,6 @@ def superuser(username: str) -> Client:
     browser = Client()
     browser.force_login(factories.user(username, is_staff=True, is_superuser=True))
     return browser
-
-
-def opened(browser: Client, obj) -> dict:
-    page = browser.get(change_url(obj))
-    assert page.status_code == 200
-    data = factories.admin_form_data(page)
-    assert data[FIELD].startswith("v1.")
-    return data
-
-
-def refusal(response) -> str:
-    assert response.status_code == 200, response.status_code  # the form again, not a redirect
-    (error,) = response.context["adminform"].form.non_field_errors()
-    return strip_tags(error)
 
 
 def test_an_older_page_cannot_give_back_a_role_taken_away():

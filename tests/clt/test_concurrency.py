@@ -11,14 +11,13 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils.html import strip_tags
 
 from clt.concurrency import FIELD
 from clt.roles import EDITOR
 from leases.models import GroundLease, LeaseFeeChange, MonitoringEvent
 from maps import tokens
 from tests import factories
-from tests.adminpages import change_url
+from tests.adminpages import change_url, opened, refusal
 
 pytestmark = pytest.mark.django_db
 
@@ -55,24 +54,6 @@ def lease():
         reason="fee at signing",
     )  # fmt: skip
     return made
-
-
-def opened(browser, obj) -> dict:
-    """The change page of `obj` as `browser` opened it: the form it would post back."""
-    page = browser.get(change_url(obj))
-    html = page.content.decode()
-    form = html[html.index(f'id="{obj._meta.model_name}_form"') :]
-    assert f'name="{FIELD}"' in form[: form.index("</form>")]  # posted with the form
-    data = factories.admin_form_data(page)
-    assert data[FIELD].startswith("v1.")
-    return data
-
-
-def refusal(response) -> str:
-    """The one error at the top of the form, as staff read it."""
-    assert response.status_code == 200, response.status_code  # the form again, not a redirect
-    (error,) = response.context["adminform"].form.non_field_errors()
-    return strip_tags(error)
 
 
 def test_a_stale_lease_page_cannot_put_back_arrears_paid_since_it_opened(alice, bob, lease):
