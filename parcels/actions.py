@@ -6,6 +6,9 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
 from clt.history import recorded
 from parcels.models import Holding, HoldingParcel, Parcel
 
@@ -44,11 +47,33 @@ def holding_change_use(*, holding: Holding, current_use: str, user=None) -> Hold
 
 
 def holding_end(*, holding: Holding, on: dt.date, reason: str, user=None) -> Holding:
-    """Record that the trust no longer holds this land (rare: sold, taken by eminent domain)."""
+    """Record that the trust no longer holds this land (rare: sold, taken by eminent domain).
+
+    Every membership still running on `on` ends then, open or dated to end later (a parcel
+    to be split off next month leaves with the rest): a membership outliving its holding is
+    land the registry says both is and is not the trust's. One that ended earlier is kept."""
     with recorded("holding_end", user):
         holding.ended_on = on
         holding.notes = f"{holding.notes}\nEnded {on}: {reason}".strip()
         holding.full_clean()
+        _check_no_parcel_joins_after(holding, on)
         holding.save(update_fields=["ended_on", "notes"])
-        HoldingParcel.objects.filter(holding=holding, ended_on__isnull=True).update(ended_on=on)
+        running = HoldingParcel.objects.filter(holding=holding).filter(
+            Q(ended_on__isnull=True) | Q(ended_on__gt=on)
+        )
+        running.update(ended_on=on)
     return holding
+
+
+def _check_no_parcel_joins_after(holding: Holding, on: dt.date) -> None:
+    """A holding cannot end before one of its parcels joined it: the membership would end
+    before it began (the database refuses it, as a 500)."""
+    late = HoldingParcel.objects.filter(holding=holding, began_on__gt=on)
+    first = late.select_related("parcel").order_by("began_on").first()
+    if first is not None:
+        raise ValidationError(
+            {"ended_on": f"{first.parcel.apn} joined the holding on {first.began_on}, after "
+                         f"{on}: end the holding on or after {first.began_on}, or take the "
+                         "parcel out of it first."},
+            code="parcel_joins_after_the_end",
+        )  # fmt: skip

@@ -626,14 +626,14 @@ class HoldingParcelFormSet(BaseInlineFormSet):
                         f"{other_began} and from {began}).",
                     )
             seen.setdefault(parcel.pk, []).append((began, ended))
-        self._keep_leases_and_the_holdings_end()
+        self._keep_leases()
+        self._keep_within_the_holdings_dates()
 
-    def _keep_leases_and_the_holdings_end(self) -> None:
-        """A lease keeps the parcels it is on, and an ended holding keeps no parcel after.
+    def _keep_leases(self) -> None:
+        """A lease keeps the parcels it is on.
 
         Deleting the row, or ending it while a lease runs on, left a lease on land the trust
-        no longer held (it fell off the staff map's lease layer); a holding ended with its
-        parcels still in it was land the finder still counted as the trust's."""
+        no longer held (it fell off the staff map's lease layer)."""
         holding = self.instance
         kept_for_leases = []  # a row being deleted has no errors of its own: the formset's
         for form in self.forms:
@@ -655,11 +655,34 @@ class HoldingParcelFormSet(BaseInlineFormSet):
                 if lease is not None:
                     form.add_error("ended_on", f"Lease {lease.reference} on {parcel.apn} runs "
                                                f"past {ended}: end the lease first.")  # fmt: skip
-            if holding.ended_on and (ended is None or ended > holding.ended_on):
-                form.add_error("ended_on", f"The holding ended on {holding.ended_on}: "
-                                           f"{parcel.apn} left it then or before.")  # fmt: skip
         if kept_for_leases:
             raise ValidationError(kept_for_leases)
+
+    def _keep_within_the_holdings_dates(self) -> None:
+        """Each parcel is in the holding only while the trust holds it: from its acquisition,
+        and not past its end. Checked against the holding's dates as submitted, so moving
+        either date past a parcel's is refused on that parcel's row, on an add page too.
+
+        A parcel in a holding ended before it left was land the finder still counted as the
+        trust's; one in it before the holding was acquired showed on the staff's history as
+        held by a holding that did not yet exist (`queries.held_memberships` holds to both)."""
+        holding = self.instance
+        for form in self.forms:
+            parcel = form.cleaned_data.get("parcel") if hasattr(form, "cleaned_data") else None
+            if parcel is None or (self.can_delete and self._should_delete_form(form)):
+                continue
+            began, ended = form.cleaned_data.get("began_on"), form.cleaned_data.get("ended_on")
+            acquired = holding.acquired_on
+            if acquired and began and began < acquired:
+                form.add_error("began_on", f"{parcel.apn} joins the holding on {began}, before "
+                                           f"it was acquired on {acquired}: the parcel can "
+                                           f"join the holding on or after {acquired}, the day "
+                                           "it was acquired.")  # fmt: skip
+            if holding.ended_on and (ended is None or ended > holding.ended_on):
+                fix = f"not on {ended}" if ended else "so give it an end date"
+                form.add_error("ended_on", f"The holding ended on {holding.ended_on}: "
+                                           f"{parcel.apn} left it then or before, "
+                                           f"{fix}.")  # fmt: skip
 
 
 class HoldingParcelInline(ReadableAutocompleteFields, admin.TabularInline):

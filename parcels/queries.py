@@ -269,8 +269,9 @@ def held_memberships(on: dt.date | None = None):
 
     The one rule every "held by the trust" asks: the map layers, the search, the finder's lots,
     adjacency and assemblages (`HELD_SQL` is compiled from it). Neither date alone will do:
-    `holding_end` closes only the memberships still open (one dated to end later runs on), and
-    the admin lets a membership begin before its holding's acquisition date.
+    `holding_end` and the admin now keep a membership inside its holding's dates, but data
+    written before they did, or imported, may hold one running past its holding's end or
+    beginning before its acquisition (no constraint can compare two tables' dates).
 
     `HoldingQuerySet.current`'s rule is written here as a join: as `holding IN (current
     holdings)` it made the map's trust-land tiles 8-14% slower at z8-z16, one membership per

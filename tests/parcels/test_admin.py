@@ -696,6 +696,81 @@ def test_an_ended_holding_keeps_no_parcel_after_its_end(root):
     assert holding.ended_on == dt.date(2020, 1, 1)
 
 
+def test_a_parcel_joining_before_its_holding_was_acquired_is_refused_naming_both_dates(editor):
+    lot = factories.parcel(apn="164-202-414")
+    data = holding_data(a=(lot, "2026-11-24", ""))
+    data["acquired_on"] = "2026-12-01"
+    response = editor.post(reverse("admin:parcels_holding_add"), data)
+    assert response.status_code == 200
+    assert inline_errors(response)[0]["began_on"] == [
+        "164-202-414 joins the holding on 2026-11-24, before it was acquired on 2026-12-01: the "
+        "parcel can join the holding on or after 2026-12-01, the day it was acquired."
+    ]
+    assert not Holding.objects.filter(name="1102 Lynch St").exists()
+    assert not HoldingParcel.objects.exists()
+
+
+def test_a_parcel_may_join_on_the_day_its_holding_was_acquired(editor):
+    data = holding_data(a=(factories.parcel(), "2026-12-01", ""))
+    data["acquired_on"] = "2026-12-01"
+    response = editor.post(reverse("admin:parcels_holding_add"), data)
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert HoldingParcel.objects.get().began_on == dt.date(2026, 12, 1)
+
+
+def test_moving_the_acquisition_after_a_parcel_joined_is_refused_on_its_row(root):
+    parcel = factories.parcel(apn="164-202-415")
+    holding = factories.holding(parcels=[parcel], acquired_on=dt.date(2017, 3, 1))
+    data = factories.admin_form_data(root.get(change_url(holding)))
+    data["acquired_on"] = "2018-01-01"
+    response = root.post(change_url(holding), data)
+    assert response.status_code == 200
+    assert inline_errors(response)[0]["began_on"] == [
+        "164-202-415 joins the holding on 2017-03-01, before it was acquired on 2018-01-01: the "
+        "parcel can join the holding on or after 2018-01-01, the day it was acquired."
+    ]
+    holding.refresh_from_db()
+    assert holding.acquired_on == dt.date(2017, 3, 1)
+
+
+def test_moving_the_acquisition_with_its_parcels_start_is_saved(root):
+    parcel = factories.parcel()
+    holding = factories.holding(parcels=[parcel], acquired_on=dt.date(2017, 3, 1))
+    data = factories.admin_form_data(root.get(change_url(holding)))
+    data["acquired_on"] = "2018-01-01"
+    data[f"{membership_row(data, parcel)}-began_on"] = "2018-01-01"
+    assert root.post(change_url(holding), data).status_code == 302
+    assert HoldingParcel.objects.get(holding=holding).began_on == dt.date(2018, 1, 1)
+
+
+def test_ending_a_holding_before_a_parcel_is_dated_to_leave_is_refused_on_its_row(root):
+    parcel = factories.parcel(apn="164-202-416")
+    holding = factories.holding(parcels=[parcel])
+    HoldingParcel.objects.filter(holding=holding).update(ended_on=dt.date(2021, 6, 30))
+    data = factories.admin_form_data(root.get(change_url(holding)))
+    data["ended_on"] = "2020-01-01"
+    response = root.post(change_url(holding), data)
+    assert response.status_code == 200
+    assert inline_errors(response)[0]["ended_on"] == [
+        "The holding ended on 2020-01-01: 164-202-416 left it then or before, not on 2021-06-30."
+    ]
+    holding.refresh_from_db()
+    assert holding.ended_on is None
+
+
+def test_adding_an_ended_holding_with_a_parcel_still_in_it_is_refused(editor):
+    lot = factories.parcel(apn="164-202-417")
+    data = holding_data(a=(lot, "2019-01-01", ""))
+    data["ended_on"] = "2020-01-01"
+    response = editor.post(reverse("admin:parcels_holding_add"), data)
+    assert response.status_code == 200
+    assert inline_errors(response)[0]["ended_on"] == [
+        "The holding ended on 2020-01-01: 164-202-417 left it then or before, so give it an end "
+        "date."
+    ]
+    assert not Holding.objects.exists()
+
+
 def test_an_acquisition_cannot_name_a_holding_without_its_parcel(root, registry):
     event = registry["acquisitionevent"]
     other = factories.holding(parcels=[factories.parcel()])

@@ -6,12 +6,13 @@ small neighbourhood per case, a row of three vacant lots, ~28 x 33 m each:
 
     P (in the case's holding)  N1  N2
 
-Two cases reach the registry through the app with the membership's dates and the holding's
-apart, and are not trust land today:
-- "ended": a parcel's membership is dated to end next month (it is to be split off), and then
-  the holding is ended (`holding_end`) ten days ago: `holding_end` closes only the open rows;
-- "future": staff record in the admin a holding whose deed is dated next month, and put the
-  parcel in it from last week (the admin checks a membership against the holding's end only).
+Two cases have the membership's dates and the holding's apart, and are not trust land today.
+The app no longer writes them (`holding_end` cuts every running membership back to the end,
+the admin refuses a membership before the acquisition: the first two tests), but data written
+before it did, or imported, may hold them, so each is built here straight in the database:
+- "ended": a holding ended ten days ago, its parcel's membership dated to end next month (it
+  was to be split off);
+- "future": a holding whose deed is dated next month, the parcel in it from last week.
 """
 
 from __future__ import annotations
@@ -46,35 +47,22 @@ def acquire(name: str, lots: list[Parcel], acquired_on: dt.date) -> Holding:
 
 
 def ended_with_a_membership_dated_later(held: Parcel) -> Holding:
-    """A holding ended ten days ago by `holding_end`, its parcel's membership dated (as the
-    admin lets staff date it) to end next month."""
+    """A holding ended ten days ago, its parcel's membership dated to end next month."""
     holding = acquire("Sold lot", [held], dt.date(2018, 3, 1))
-    membership = HoldingParcel.objects.get(holding=holding, parcel=held)
-    membership.ended_on = days_from_today(30)
-    membership.full_clean()
-    membership.save()
-    return holding_end(holding=holding, on=days_from_today(-10), reason="sold")
+    Holding.objects.filter(pk=holding.pk).update(ended_on=days_from_today(-10))
+    HoldingParcel.objects.filter(holding=holding).update(ended_on=days_from_today(30))
+    return Holding.objects.get(pk=holding.pk)
 
 
-def acquired_next_month_in_the_admin(editor, held: Parcel) -> Holding:
-    """A holding added in the admin with its deed dated next month, the parcel in it from
-    last week."""
-    data = {
-        "name": "Lot under contract", "current_use": "held_vacant", "acquired_via": "purchase",
-        "acquired_on": str(days_from_today(30)), "price": "0",
-        "holdingparcel_set-TOTAL_FORMS": "1", "holdingparcel_set-INITIAL_FORMS": "0",
-        "holdingparcel_set-0-parcel": str(held.pk),
-        "holdingparcel_set-0-began_on": str(days_from_today(-7)),
-        "improvements-TOTAL_FORMS": "0", "improvements-INITIAL_FORMS": "0",
-        "sources-TOTAL_FORMS": "0", "sources-INITIAL_FORMS": "0",
-    }  # fmt: skip
-    response = editor.post(reverse("admin:parcels_holding_add"), data)
-    assert response.status_code == 302, response.context and response.context["errors"]
-    return Holding.objects.get(name="Lot under contract")
+def acquired_next_month_with_a_parcel_from_last_week(held: Parcel) -> Holding:
+    """A holding whose deed is dated next month, the parcel in it from last week."""
+    holding = acquire("Lot under contract", [held], days_from_today(30))
+    HoldingParcel.objects.filter(holding=holding).update(began_on=days_from_today(-7))
+    return holding
 
 
 @pytest.fixture(params=CASES)
-def case(request, editor) -> dict:
+def case(request) -> dict:
     """The neighbourhood of one case: its lots by name, the bbox around it, and whether P is
     the trust's today."""
     lots = {name: parcel(name, lot(col)) for col, name in enumerate(("P", "N1", "N2"))}
@@ -83,7 +71,7 @@ def case(request, editor) -> dict:
     elif request.param == "ended":
         ended_with_a_membership_dated_later(lots["P"])
     else:
-        acquired_next_month_in_the_admin(editor, lots["P"])
+        acquired_next_month_with_a_parcel_from_last_week(lots["P"])
     bbox = (LON - 0.001, LAT - 0.001, LON + 4 * SIDE + 0.001, LAT + SIDE + 0.001)
     return {"lots": lots, "bbox": bbox, "held": HELD_TODAY[request.param]}
 
@@ -97,20 +85,35 @@ def found(**params) -> list[str]:
     return sorted(f["properties"]["apn"] for f in collection["features"])
 
 
-# --- the app lets the two dates apart -----------------------------------------------------------
+# --- the app keeps the two dates together ------------------------------------------------------
 
 
-def test_ending_a_holding_leaves_a_membership_dated_to_end_later_running():
-    held = parcel("P", lot(0))
-    holding = ended_with_a_membership_dated_later(held)
+def test_ending_a_holding_cuts_a_membership_dated_to_end_later_back_to_its_end():
+    holding = acquire("Sold lot", [parcel("P", lot(0))], dt.date(2018, 3, 1))
+    HoldingParcel.objects.filter(holding=holding).update(ended_on=days_from_today(30))
+    holding = holding_end(holding=holding, on=days_from_today(-10), reason="sold")
     assert holding.ended_on == days_from_today(-10)
-    assert HoldingParcel.objects.get(holding=holding).ended_on == days_from_today(30)
+    assert HoldingParcel.objects.get(holding=holding).ended_on == days_from_today(-10)
 
 
-def test_the_admin_records_a_membership_beginning_before_its_holding_is_acquired(editor):
-    holding = acquired_next_month_in_the_admin(editor, parcel("P", lot(0)))
-    assert holding.acquired_on == days_from_today(30)
-    assert HoldingParcel.objects.get(holding=holding).began_on == days_from_today(-7)
+def test_the_admin_refuses_a_membership_beginning_before_its_holding_is_acquired(editor):
+    held = parcel("P", lot(0))
+    data = {
+        "name": "Lot under contract", "current_use": "held_vacant", "acquired_via": "purchase",
+        "acquired_on": str(days_from_today(30)), "price": "0",
+        "holdingparcel_set-TOTAL_FORMS": "1", "holdingparcel_set-INITIAL_FORMS": "0",
+        "holdingparcel_set-0-parcel": str(held.pk),
+        "holdingparcel_set-0-began_on": str(days_from_today(-7)),
+        "improvements-TOTAL_FORMS": "0", "improvements-INITIAL_FORMS": "0",
+        "sources-TOTAL_FORMS": "0", "sources-INITIAL_FORMS": "0",
+    }  # fmt: skip
+    response = editor.post(reverse("admin:parcels_holding_add"), data)
+    assert response.status_code == 200
+    assert f"the parcel can join the holding on or after {days_from_today(30)}" in (
+        response.content.decode()
+    )
+    assert not Holding.objects.filter(name="Lot under contract").exists()
+    assert not HoldingParcel.objects.exists()
 
 
 # --- each finder question, by the rule ----------------------------------------------------------
