@@ -22,7 +22,7 @@ from django.templatetags.static import static
 from folium.map import FitBounds
 from folium.template import Template
 
-from leases.models import LeaseStatus
+from leases.queries import status_on_choices
 from maps import assets
 from maps.layers import Layer
 from parcels.models import HoldingUse, OverlayKind, TaxStatus
@@ -46,7 +46,7 @@ LABELS = {
     "use": dict(HoldingUse.choices),
     "kind": dict(OverlayKind.choices),
     "tax_status": dict(TaxStatus.choices),
-    "lease_status": dict(LeaseStatus.choices),
+    "lease_status": dict(status_on_choices()),  # the status on the layer's day: status_on
 }
 
 # A popup shows a coded field by its label ("Co-op housing"), so its title there is not the
