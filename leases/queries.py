@@ -54,7 +54,8 @@ NOT_STARTED = "not_started"
 
 def status_on(on: dt.date) -> Case:
     """A lease's status on `on`, in SQL: one signed to start after `on` had not started; one
-    that ended after `on` was in force then, whatever it became later; one with no end date
+    that ended after `on` was in force then, whatever it became later (active, or in default if
+    that is its status: a termination served for a default does not cure it); one with no end date
     whose term had run out by `on` had expired, whatever its status field still says (nothing
     sets it when a term runs out, and `in_force` and `GroundLease.period()` already count it
     stopped); otherwise its status as recorded."""
@@ -62,7 +63,12 @@ def status_on(on: dt.date) -> Case:
 
     return Case(
         When(starts_on__gt=on, then=Value(NOT_STARTED)),
-        When(ended_on__gt=on, then=Value(LeaseStatus.ACTIVE.value)),
+        # In default stays in default to its end: a default is today's word, which an end date
+        # later (a termination served for it) must not hide as "active".
+        When(
+            Q(ended_on__gt=on) & ~Q(status=LeaseStatus.IN_DEFAULT),
+            then=Value(LeaseStatus.ACTIVE.value),
+        ),
         When(
             Q(ended_on__isnull=True) & LessThanOrEqual(expiry(), on),
             then=Value(LeaseStatus.EXPIRED.value),

@@ -28,6 +28,8 @@ EXPECTED = {
     "GL-ENDS-TOMORROW": ("active", "Active until 2025-03-02 (recorded terminated)"),
     "GL-ENDED-TODAY": ("terminated", "Terminated"),
     "GL-IN-DEFAULT": ("in_default", "In default"),
+    # A termination served for the default, taking effect next month: still in default today.
+    "GL-IN-DEFAULT-ENDS-LATER": ("in_default", "In default"),
 }
 
 
@@ -54,6 +56,8 @@ def leases(trusts_today):
                     ended_on=TOMORROW)  # fmt: skip
     four_year_lease("GL-ENDED-TODAY", dt.date(2022, 1, 1), status="terminated", ended_on=TODAY)
     four_year_lease("GL-IN-DEFAULT", dt.date(2022, 1, 1), status="in_default")
+    four_year_lease("GL-IN-DEFAULT-ENDS-LATER", dt.date(2022, 1, 1), status="in_default",
+                    ended_on=dt.date(2025, 4, 1))  # fmt: skip
 
 
 def rows_under(editor, label: str) -> list[GroundLease]:
