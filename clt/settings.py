@@ -250,6 +250,11 @@ CACHES = {
     },
 }
 
+# The trust's buyer income limit, as % of area median income: a resale to a household above it
+# is flagged (a warning on the resale form, a mark in the stewardship report), not refused, as
+# boards grant exceptions. At least 1: a limit of 0 would flag every buyer.
+CLT_BUYER_INCOME_LIMIT_PCT_AMI = _env_number("CLT_BUYER_INCOME_LIMIT_PCT_AMI", 80, minimum=1)
+
 # The trust's public contact, shown on the public pages instead of any person's details.
 CLT_NAME = os.environ.get("CLT_NAME", "Fannie Lou Hamer Community Land Trust (demo)")
 CLT_CONTACT = os.environ.get("CLT_CONTACT", "Lumumba Center, 939 W. Capitol St., Jackson MS 39203")

@@ -19,6 +19,7 @@ from leases.models import (
     SETTLED_AT_RESALE,
     GroundLease,
     LeaseFeeChange,
+    LeaseFormula,
     LeaseStatus,
     MonitoringEvent,
     MonitoringStatus,
@@ -26,6 +27,7 @@ from leases.models import (
     Party,
     Resale,
     check_lease_parcels,
+    formula_date_error,
 )
 from leases.resale.money import format_money
 from parcels.models import Holding, Parcel
@@ -56,6 +58,7 @@ def lease_create(
             lease=lease, effective_on=lease.starts_on, fee_monthly=lease.fee_monthly,
             reason="fee at signing",
         )
+        formula_keep_signed(lease)
         holding_unlist_for(lease)
     return lease
 
@@ -102,13 +105,64 @@ def fee_change(
     return change
 
 
-def lease_set_formula(*, lease: GroundLease, formula: dict, user=None) -> GroundLease:
-    """Replace the lease's resale formula (an amendment); the old one stays in history."""
+def lease_set_formula(
+    *,
+    lease: GroundLease,
+    formula: dict,
+    effective_on: dt.date | None = None,
+    note: str = "",
+    user=None,
+) -> GroundLease:
+    """Amend the lease's resale formula for the sales contracted on or after `effective_on`
+    (today, the trust's day); a sale contracted before keeps the formula in force on its
+    contract date. Refused before the lease's start or its latest resale (`formula_amend`)."""
     with recorded("lease_set_formula", user):
-        lease.resale_formula = formula
-        lease.full_clean()
-        lease.save(update_fields=["resale_formula"])
+        on = effective_on or timezone.localdate()
+        formula_amend(lease=lease, formula=formula, effective_on=on, note=note)
     return lease
+
+
+def formula_amend(
+    *, lease: GroundLease, formula: dict, effective_on: dt.date, note: str
+) -> LeaseFormula:
+    """Record `formula` as `lease`'s from `effective_on`, and keep the lease's stored formula
+    today's; the step `lease_set_formula` and the lease page take (run it inside their named
+    action).
+
+    Refused with a ValidationError on `effective_on`, nothing written, before the lease starts
+    or before its latest resale's contract date (`formula_date_error`). A formula already
+    dated `effective_on` is replaced: the correction of an amendment, or of the formula as
+    signed while no sale has been contracted under it.
+    """
+    error = formula_date_error(lease, effective_on)
+    if error:
+        raise ValidationError({"effective_on": error}, code="formula_date")
+    formula_keep_signed(lease)
+    amended = lease.formulas.filter(effective_on=effective_on).first()
+    amended = amended or LeaseFormula(lease=lease, effective_on=effective_on)
+    amended.formula, amended.note = formula, note
+    amended.full_clean()
+    amended.save()
+    today = lease.formula_in_force(timezone.localdate()).formula
+    if lease.resale_formula != today:  # an amendment dated later waits for its date
+        lease.resale_formula = today
+        lease.save(update_fields=["resale_formula"])
+    return amended
+
+
+# The note on the formula a lease was signed with (`formula_keep_signed`).
+AS_SIGNED = "as signed"
+
+
+def formula_keep_signed(lease: GroundLease) -> LeaseFormula | None:
+    """Record the lease's formula as the one it was signed with, from its start, if it has none
+    on record (a new lease, or one written straight to the table): the formula an amendment
+    leaves in force for the sales contracted before it. Returns the row it wrote."""
+    if lease.formulas.exists():
+        return None
+    return LeaseFormula.objects.create(
+        lease=lease, effective_on=lease.starts_on, formula=lease.resale_formula, note=AS_SIGNED
+    )
 
 
 def lease_terminate(

@@ -2,8 +2,9 @@
 
 Private data lives in these models, so every page here is for logged-in staff only (the admin
 site's own rule). The lease page shows today's maximum resale price, line by line, from the
-lease's stored formula (`leases.pricing`); for a lease that has ended, that it ended, and the
-price on its last day.
+lease's formula in force today (`leases.pricing`), named; for a lease that has ended, that it
+ended, and the price on its last day. Its formulas by date are listed read-only: a changed
+formula is an amendment from the date given beside it (`GroundLeaseForm`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.db.models import TextField
 from django.forms.models import BaseInlineFormSet
@@ -25,6 +27,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from leases.actions import (
     Closing,
+    formula_amend,
+    formula_keep_signed,
     holding_unlist_for,
     lease_follow_corrected_closing,
     lease_pass_to_buyer,
@@ -35,20 +39,26 @@ from leases.models import (
     Appraisal,
     CapitalImprovement,
     GroundLease,
+    IndexKind,
     IndexSeries,
     IndexValue,
     LeaseFeeChange,
+    LeaseFormula,
     LeaseStatus,
     MonitoringEvent,
     Party,
+    PartyKind,
     PartyMember,
     RepairDeduction,
     Resale,
     SourceDocument,
     check_lease_parcels,
+    formula_date_error,
+    validate_formula,
 )
 from leases.pricing import max_resale_price, not_on_record_needed
 from leases.queries import NOT_STARTED, status_on_choices
+from leases.report import above_income_limit, buyer_income_limit_pct_ami
 from leases.resale import FormulaError, MissingInput
 from parcels.admin import ReadableAutocompleteFields, RecordedAdmin, section
 from parcels.folding import SEARCH_HELP, folded_search
@@ -130,6 +140,29 @@ class LeaseFeeChangeInline(admin.TabularInline):
     model = LeaseFeeChange
     extra = 0
     verbose_name_plural = "fee changes (each takes effect on its date)"
+
+
+class LeaseFormulaInline(admin.TabularInline):
+    """The lease's resale formulas by date, read-only: each prices the sales contracted from its
+    date. They are written by amending the formula above (`GroundLeaseForm`), never edited
+    here, so a formula a sale was priced by stays as it was."""
+
+    model = LeaseFormula
+    fields = readonly_fields = ["effective_on", "formula", "note"]
+    extra = 0
+    verbose_name_plural = (
+        "resale formulas (each prices the sales contracted from its date; to amend, change "
+        "the formula above and give the date it applies from)"
+    )
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class MonitoringEventInline(admin.TabularInline):
@@ -245,8 +278,12 @@ def price_breakdown(lease: GroundLease, on: dt.date, *, ended: bool = False) -> 
     ]
     html = render_to_string(
         "admin/leases/groundlease/resale_price.html",
-        {"lines": lines, "price": dollars(result.price), "on": on, "ended": ended},
-    )
+        {
+            "lines": lines, "price": dollars(result.price), "on": on, "ended": ended,
+            # Which formula priced it: the one signed, or an amendment in force by then.
+            "formula": lease.formula_in_force(on).describe(),
+        },
+    )  # fmt: skip
     return mark_safe(html)  # our template, rendered with autoescaping on
 
 
@@ -278,6 +315,11 @@ def missing_input(lease: GroundLease, on: dt.date, exc: MissingInput) -> SafeStr
             needs, words_and([NOT_ON_RECORD_WORDS[name] for name in needed]),
             f"clt resale-price --lease {lease.reference} --sale-date {on.isoformat()} {inputs}",
         )  # fmt: skip
+    if exc.field == "appraisal_at_resale" and exc.because:  # one on record, too old
+        return (
+            f"{needs} the home's appraised value at resale, and {exc.because}. Add a current "
+            "appraisal under Appraisals below, with purpose “At resale”."
+        )
     if exc.field == "appraisal_at_resale":
         return (
             f"{needs} the home's appraised value at resale, and no appraisal is on record after "
@@ -325,8 +367,24 @@ class GroundLeaseForm(forms.ModelForm):
     own clean checks the dates, the status and the other leases of the holding). The admin
     gives it its model and fields."""
 
+    # A change of a signed lease's formula is an amendment from this date (`formula_amend`).
+    formula_amended_from = forms.DateField(
+        required=False,
+        widget=AdminDateWidget,
+        label="Amended formula applies from",
+        help_text="With a changed formula above: the first contract date it applies to (blank: "
+        "today). A sale contracted before keeps the formula in force on its contract date",
+    )
+    amendment: tuple[dict, dt.date] | None = None  # (formula, from), found by `clean`
+
     class Meta:
         field_classes = {"resale_formula": FormulaField}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:  # an amendment dated later may have come into force
+            today = self.instance.formula_in_force(timezone.localdate())
+            self.initial["resale_formula"] = today.formula
 
     def clean(self):
         cleaned = super().clean()
@@ -339,7 +397,34 @@ class GroundLeaseForm(forms.ModelForm):
                 check_lease_parcels(holding, parcels)
             except ValidationError as exc:
                 self.add_error(None, exc)
+        if self.instance.pk is not None:
+            self.clean_amendment(cleaned)
         return cleaned
+
+    def clean_amendment(self, cleaned: dict) -> None:
+        """A changed formula on a signed lease: checked, and kept aside as an amendment from its
+        date (`amendment`), which the admin records after the save. The lease's own field keeps
+        its formula: `formula_amend` writes there the one in force today."""
+        on = cleaned.get("formula_amended_from")
+        if "resale_formula" not in self.changed_data:
+            if on is not None:
+                self.add_error("formula_amended_from", "The formula above is unchanged: give a "
+                               "date only with an amended formula.")  # fmt: skip
+            return
+        if "resale_formula" not in cleaned:  # not JSON: its field says why
+            return
+        formula, on = cleaned["resale_formula"], on or timezone.localdate()
+        try:
+            validate_formula(formula)
+        except ValidationError as exc:
+            self.add_error("resale_formula", exc)
+            return
+        error = formula_date_error(self.instance, on)
+        if error:
+            self.add_error("formula_amended_from", error)
+            return
+        self.amendment = (formula, on)
+        cleaned["resale_formula"] = self.initial.get("resale_formula")
 
 
 class StatusTodayFilter(admin.SimpleListFilter):
@@ -426,12 +511,18 @@ class GroundLeaseAdmin(RecordedAdmin):
             "transfer_on_death",
         ),
         section(
-            "Resale", "purchase_price", "purchase_date", "resale_formula", "max_resale_price_today"
+            "Resale",
+            "purchase_price",
+            "purchase_date",
+            "resale_formula",
+            "formula_amended_from",
+            "max_resale_price_today",
         ),
         section("Notes", "notes"),
     ]
     inlines = [
         LeaseFeeChangeInline,
+        LeaseFormulaInline,
         MonitoringEventInline,
         AppraisalInline,
         CapitalImprovementInline,
@@ -450,6 +541,23 @@ class GroundLeaseAdmin(RecordedAdmin):
         if obj is not None:  # once signed, the fee changes only through a dated fee change
             fields.append("fee_monthly")
         return fields
+
+    def get_inlines(self, request, obj):
+        """The add page lists no formulas: the one the lease is signed with is recorded on
+        saving, from its start (`save_formula`)."""
+        inlines = super().get_inlines(request, obj)
+        return inlines if obj is not None else [i for i in inlines if i is not LeaseFormulaInline]
+
+    def get_fieldsets(self, request, obj=None):
+        """The add page has no amendment date: a new lease's formula is the one it is signed
+        with, from its start."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            return fieldsets
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if f != AMENDED_FROM]})
+            for title, options in fieldsets
+        ]
 
     @admin.display(description="fee monthly (today)", ordering="fee_monthly_today")
     def fee_today(self, lease: GroundLease) -> Decimal:
@@ -485,9 +593,12 @@ class GroundLeaseAdmin(RecordedAdmin):
     def save_related(self, request, form, formsets, change):
         with self.named_action(request, "change" if change else "add"):
             super().save_related(request, form, formsets, change)
-            sync_fee(form.instance)
+            save_formula(form, request, added=not change)
+            fee_note = sync_fee(form.instance, signed_now=not change)
             # A new lease takes its home off the public list, as `lease_create` does.
             unlisted = None if change else holding_unlist_for(form.instance)
+        if fee_note is not None:
+            self.message_user(request, fee_note, messages.WARNING)
         if unlisted is not None:
             self.message_user(request, unlisted_message(unlisted), messages.INFO)
 
@@ -495,28 +606,73 @@ class GroundLeaseAdmin(RecordedAdmin):
         super().save_formset(request, form, formset, change)
         if formset.model is Resale:
             deleted = formset.deleted_forms
-            closings = pass_closed_resales([each for each in formset.forms if each not in deleted])
+            saved = [each for each in formset.forms if each not in deleted]
+            closings = pass_closed_resales(saved)
             tell_closings(self, request, closings)
+            tell_income_limits(self, request, [each for each in saved if each.has_changed()])
 
 
-def sync_fee(lease: GroundLease) -> None:
-    """Keep the lease's current fee and its fee changes in step after an admin edit.
+def sync_fee(lease: GroundLease, *, signed_now: bool) -> str | None:
+    """Keep the lease's current fee and its fee changes in step after an admin edit; returns
+    what staff are to be told, if anything.
 
-    A new lease gets its first fee change ("fee at signing", as `lease_create` does); after
-    that the fee is the one in force today: a change dated later waits for its date.
+    A lease added here (`signed_now`) has its fee at signing recorded as a fee change on its
+    start date, as `lease_create` records it, beside the later changes staff entered with it:
+    written only when no fee change was recorded at all, the fee at signing of a lease added
+    with a scheduled raise was lost, and the prices of past dates read the raise. A lease saved
+    before with no fee change at all gets one from its stored fee. Then the stored fee is the
+    one in force today: a change dated later waits for its date.
     """
-    if not lease.fee_changes.exists():
+    note = None
+    if signed_now or not lease.fee_changes.exists():
+        note = record_fee_at_signing(lease)
+    today = lease.fee_in_force(timezone.localdate())
+    if today != lease.fee_monthly:
+        lease.fee_monthly = today
+        lease.save(update_fields=["fee_monthly"])
+    return note
+
+
+def record_fee_at_signing(lease: GroundLease) -> str | None:
+    """Record the lease's fee (`fee_monthly`, as typed on the add form) as its fee at signing,
+    a fee change on its start date, unless staff entered a fee change on that date themselves:
+    that row is dated, so it is the fee at signing and wins. Returns what staff are told when
+    it differs from the fee typed (which is then not recorded); else None."""
+    on_start = lease.fee_changes.filter(effective_on=lease.starts_on).order_by("-pk").first()
+    if on_start is None:
         LeaseFeeChange.objects.create(
             lease=lease,
             effective_on=lease.starts_on,
             fee_monthly=lease.fee_monthly,
             reason="fee at signing",
         )
+        return None
+    if on_start.fee_monthly == lease.fee_monthly:
+        return None
+    return (
+        f"The fee change dated {lease.starts_on.isoformat()}, the lease's start, is its fee at "
+        f"signing: {dollars(on_start.fee_monthly)} a month, not the {dollars(lease.fee_monthly)} "
+        "entered as the monthly fee. If the lease says otherwise, correct that fee change."
+    )
+
+
+AMENDED_FROM = "formula_amended_from"  # the lease form's amendment date (`GroundLeaseForm`)
+
+
+def save_formula(form: GroundLeaseForm, request, *, added: bool) -> None:
+    """Record the formula of a lease saved on its page, by date: a new lease's as signed, from
+    its start; a changed one as an amendment from the date the form checked (`formula_amend`),
+    noted as entered here, by whom and when."""
+    if form.amendment is None:
+        if added:
+            formula_keep_signed(form.instance)
         return
-    today = lease.fee_in_force(timezone.localdate())
-    if today != lease.fee_monthly:
-        lease.fee_monthly = today
-        lease.save(update_fields=["fee_monthly"])
+    formula, on = form.amendment
+    note = (
+        f"entered on the lease page by {request.user.get_username()} on "
+        f"{timezone.localdate().isoformat()}"
+    )
+    formula_amend(lease=form.instance, formula=formula, effective_on=on, note=note)
 
 
 def pass_closed_resales(forms) -> list[Closing]:
@@ -555,6 +711,84 @@ def tell_closings(model_admin: admin.ModelAdmin, request, closings: list[Closing
 CLOSING_FIELDS = {"closed_on", "agreed_price", "buyer"}
 
 
+def tell_income_limits(model_admin: admin.ModelAdmin, request, forms) -> None:
+    """Warn staff of each resale these saved forms recorded whose buyer was above the trust's
+    buyer income limit, or whose buyer's income is not recorded, so it was not checked.
+
+    A warning, not a refusal: boards grant exceptions. But the home is the next household's
+    because of that limit, so the sale is not recorded (or closed) without a word."""
+    for form in forms:
+        warning = income_limit_warning(form.instance)
+        if warning is not None:
+            model_admin.message_user(request, warning, messages.WARNING)
+
+
+def income_limit_warning(resale: Resale) -> str | None:
+    """What staff are told of a resale's buyer and the trust's income limit: above it, with the
+    buyer's % of AMI, the limit and HUD's figure for the household; or that the buyer's income
+    is not recorded (for a household buyer: the trust buying back has no income to check).
+    None for a buyer at or below the limit."""
+    limit = buyer_income_limit_pct_ami()
+    pct, buyer = resale.buyer_income_pct_ami, resale.buyer
+    above = above_income_limit(pct, limit)
+    sale = f"The resale of {resale.lease.reference} to {buyer}"
+    sale += f", closed on {resale.closed_on.isoformat()}," if resale.closed_on else ""
+    if above is None and buyer.kind == PartyKind.HOUSEHOLD:
+        return (
+            f"{sale} was saved without the buyer's income as % of area median income, so "
+            f"whether they are within the trust's buyer income limit ({limit}% of AMI, "
+            "CLT_BUYER_INCOME_LIMIT_PCT_AMI) was not checked: enter their certified income "
+            "as “Buyer income pct ami” on the resale."
+        )
+    if not above:
+        return None
+    done = (
+        "It closed all the same: record the board's exception (a limit is not a refusal)."
+        if resale.closed_on
+        else "It was saved: the board's exception is needed before it closes."
+    )
+    return (
+        f"{sale} is to a buyer above the trust's buyer income limit: their income is "
+        f"{pct}% of area median income, above the limit of {limit}% "
+        f"(CLT_BUYER_INCOME_LIMIT_PCT_AMI). {hud_limit_words(buyer, limit, resale.contract_on)} "
+        f"{done}"
+    )
+
+
+def hud_limit_words(buyer: Party, percent: int, on: dt.date) -> str:
+    """HUD's published income limit for the buyer's household at `percent` of median, for the
+    year of `on` (or the latest year before it loaded), as a sentence naming its year; or what
+    is missing to name it. From the loaded tables: never a percentage of the median."""
+    size = buyer.household_size
+    if size is None:
+        return (
+            f"HUD's {percent}% income limit for the household is not named: {buyer}'s household "
+            "size is not recorded (enter it on the party's page)."
+        )
+    limit = (
+        IndexValue.objects.filter(
+            series__kind=IndexKind.HUD_INCOME_LIMIT,
+            household_size=size,
+            percent_of_median=percent,
+            year__lte=on.year,
+        )
+        .select_related("series")
+        .order_by("-year", "-month", "series__name")
+        .first()
+    )
+    persons = f"{size} person{'s' if size != 1 else ''}"
+    if limit is None:
+        return (
+            f"No HUD income limit at {percent}% of median for {persons} is loaded for "
+            f"{on.year} or before, so HUD's figure for the household is not given: load HUD's "
+            "table with `clt load-index --kind hud_income_limit`."
+        )
+    return (
+        f"HUD's {limit.year} income limit at {percent}% of median for {persons} is "
+        f"{dollars(limit.value)} ({limit.series.name})."
+    )
+
+
 @admin.register(MonitoringEvent)
 class MonitoringEventAdmin(RecordedAdmin):
     list_display = ["lease", "type", "on", "status", "resolved_on"]
@@ -590,6 +824,7 @@ class ResaleAdmin(RecordedAdmin):
             super().save_model(request, obj, form, change)
             closings = pass_closed_resales([form])
         tell_closings(self, request, closings)
+        tell_income_limits(self, request, [form] if form.has_changed() else [])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -124,7 +124,10 @@ def resale_price(formula_file, inputs_file, reference, sale_date, appraisal, ext
     except FormulaError as exc:
         hint = ""
         if reference is not None and exc.field == "appraisal_at_resale":
-            hint = " (no appraisal on record since the purchase: give --appraisal AMOUNT)"
+            # One on record but too old: the message says so. Else there is none.
+            too_old = getattr(exc, "because", None)
+            none = "" if too_old else "no appraisal on record since the purchase: "
+            hint = f" ({none}give --appraisal AMOUNT)"
         raise click.ClickException(f"{exc}{hint}") from exc
     if as_json:
         body = {
@@ -158,8 +161,10 @@ def _file_price_inputs(formula_file: Path, inputs_file: Path):
 def _lease_price_inputs(
     reference: str, sale_date: dt.date, appraisal: str | None, extra: dict[str, str]
 ):
-    """A lease's stored formula and the facts of a sale on `sale_date` from its records
-    (`leases.pricing`, as the admin shows them), with the caller's appraisal and extras."""
+    """A lease's formula in force on `sale_date` and the facts of a sale on that date from its
+    records (`leases.pricing`, as the admin shows them), with the caller's appraisal and extras.
+    The title names the formula when it is an amendment, not the one the lease was signed with.
+    """
     from leases.resale import FormulaError, inputs_to_json, parse_formula, parse_inputs
     from leases.resale.fields import Kind, decimal_from_json
 
@@ -175,10 +180,13 @@ def _lease_price_inputs(
     if lease is None:
         raise click.ClickException(f"--lease: no ground lease with reference {reference!r}")
     _refuse_kept_inputs(lease.reference, extra)
+    in_force = lease.formula_in_force(sale_date)
     try:
-        formula = parse_formula(lease.resale_formula)
+        formula = parse_formula(in_force.formula)
     except FormulaError as exc:
-        raise click.ClickException(f"lease {lease.reference} resale_formula: {exc}") from exc
+        raise click.ClickException(
+            f"lease {lease.reference} resale formula from {in_force.effective_on}: {exc}"
+        ) from exc
     try:
         inputs = sale_inputs(lease, on=sale_date, appraisal=value)
         if extra:
@@ -187,6 +195,8 @@ def _lease_price_inputs(
         prefix = "--input " if exc.field.split(".")[0] in extra else ""
         raise click.ClickException(f"{prefix}{exc}") from exc
     title = f"{lease.reference}, {lease.holding.name}: sale on {sale_date.isoformat()}"
+    if lease.formulas.filter(effective_on__lt=in_force.effective_on).exists():  # amended
+        title += f", by its {in_force.describe()}"
     return formula, inputs, title
 
 
@@ -377,7 +387,7 @@ def render_report(report) -> str:
     resales = [
         (sale.lease, sale.use, sale.contract_on, sale.closed_on or "", money(sale.formula_price),
          money(sale.agreed_price), money(sale.appraised_value), money(sale.preserved),
-         pct(sale.below_market_pct), _income_pct(sale.buyer_income_pct_ami))
+         pct(sale.below_market_pct), _income_pct(sale.buyer_income_pct_ami, sale.income_limit_note))
         for sale in report.resales
     ]  # fmt: skip
     totals = report.resale_totals
@@ -419,10 +429,12 @@ def render_report(report) -> str:
 # --- output helpers ------------------------------------------------------------------------------
 
 
-def _income_pct(value) -> str:
+def _income_pct(value, note: str = "") -> str:
     """The buyer's income as % of AMI, as the report page shows it ("" when not recorded):
-    who the resale served, the report's answer to "did the home stay affordable?"."""
-    return "" if value is None else f"{value}%"
+    who the resale served, the report's answer to "did the home stay affordable?"; with the
+    report's note for a buyer above the trust's limit ("135.0% — above the 80% limit")."""
+    text = "" if value is None else f"{value}%"
+    return f"{text} — {note}" if note else text
 
 
 def _cell(value) -> str:

@@ -6,7 +6,8 @@ file it was loaded from) and its `IndexValue` rows. The CSV has a header row and
     year               required, e.g. 2024
     value              required, a positive number (up to 4 decimal places)
     month              optional, 1-12 (monthly series such as CPI)
-    household_size     optional, 1-8 persons (HUD income limits: required)
+    household_size     optional, 1-8 persons (HUD income limits: required; HUD lists no more,
+                       a larger household's limit is derived: leases.resale.income_limits)
     percent_of_median  optional, e.g. 30, 50, 80 (HUD income limits: required)
 
 Any other column is an error (a typo'd header would otherwise load nothing silently). A file
@@ -45,6 +46,7 @@ from django.utils import timezone
 from clt.history import recorded
 from leases.models import INDEX_YEARS, GroundLease, IndexKind, IndexSeries, IndexValue
 from leases.pricing import income_limit_target, index_periods_read
+from leases.resale.income_limits import sizes_read
 
 REQUIRED_COLUMNS = ("year", "value")
 OPTIONAL_COLUMNS = ("month", "household_size", "percent_of_median")
@@ -249,7 +251,7 @@ def refuse_dropping_what_leases_read(
     leases = GroundLease.objects.not_stopped_by(today).order_by("reference")
     problems = [
         f"lease {lease.reference} reads {describe_key(key)} ({why})"
-        for lease in leases.only("reference", "purchase_date", "resale_formula")
+        for lease in leases.only("reference", "starts_on", "purchase_date", "resale_formula")
         for key, why in values_read(lease, record, set(on_record), today)
         if key in dropped
     ]
@@ -265,19 +267,25 @@ def refuse_dropping_what_leases_read(
 def values_read(
     lease: GroundLease, record: IndexSeries, keys: set[IndexValueKey], today: dt.date
 ) -> list[tuple[IndexValueKey, str]]:
-    """The values of `record` (among `keys`, those on record) that `lease`'s formula reads
-    for a sale today, each with why: the index period of its purchase and of today, or the
-    HUD income limit in effect today."""
-    formula, found = lease.resale_formula, []
+    """The values of `record` (among `keys`, those on record) that `lease`'s formula in force
+    today reads for a sale today, each with why: the index period of its purchase and of
+    today, or the HUD income limit in effect today."""
+    formula, found = lease.formula_in_force(today).formula, []
     for on, why in ((lease.purchase_date, "its purchase"), (today, "a sale today")):
         for period in index_periods_read(formula, record.name, on):
             year, month = period if isinstance(period, tuple) else (period, None)
             found.append(((year, month, None, None), f"the index for {why} on {on.isoformat()}"))
     target = income_limit_target(formula)
     if record.kind == IndexKind.HUD_INCOME_LIMIT and target is not None:
-        in_effect = limit_in_effect(keys, target, today)
-        if in_effect is not None:
-            found.append((in_effect, "the HUD income limit in effect today"))
+        percent, size = target
+        # A household over 8 persons reads the 4- and 8-person limits its own is derived from.
+        for read in sizes_read(int(size)):
+            in_effect = limit_in_effect(keys, (percent, read), today)
+            why = "the HUD income limit in effect today"
+            if read != int(size):
+                why += f", from which its {size}-person limit is derived"
+            if in_effect is not None:
+                found.append((in_effect, why))
     return found
 
 

@@ -149,9 +149,13 @@ class GroundLease(models.Model):
     # What the current lessee paid for the improvements, and when: the base of most formulas.
     purchase_price = money()
     purchase_date = models.DateField(validators=[check_registry_date])
+    # Today's formula, kept in step by each write of a formula (`LeaseFormula`), as the fee is
+    # by `sync_fee`: a sale is priced by the formula in force on its contract date
+    # (`formula_in_force`), never by this field.
     resale_formula = models.JSONField(
         validators=[validate_formula],
-        help_text="The formula in its JSON form (docs/resale-formulas.md)",
+        help_text="The formula in force today, in its JSON form (docs/resale-formulas.md). "
+        "A sale is priced by the formula in force on its contract date",
     )
     notes = models.TextField(blank=True)
 
@@ -269,6 +273,24 @@ class GroundLease(models.Model):
         change = changes.filter(effective_on__lte=on).first() or changes.last()
         return change.fee_monthly if change else self.fee_monthly
 
+    def formula_in_force(self, on: dt.date) -> LeaseFormula:
+        """The resale formula for a sale contracted on `on`: the latest of the lease's formulas
+        dated on or before it (the one signed, from the lease's start, or an amendment).
+
+        Before the first one takes effect it is the first; a lease with none on record (one
+        written straight to the table) has its stored formula, from its start, unsaved.
+        """
+        if self.pk is not None:
+            formulas = self.formulas.order_by("-effective_on")
+            found = formulas.filter(effective_on__lte=on).first() or formulas.last()
+            if found is not None:
+                return found
+        return LeaseFormula(lease=self, effective_on=self.starts_on, formula=self.resale_formula)
+
+    def last_contract_on(self) -> dt.date | None:
+        """The contract date of the lease's latest resale on record, if any."""
+        return self.resales.aggregate(latest=models.Max("contract_on"))["latest"]
+
     @property
     def expires_on(self) -> dt.date:
         try:
@@ -332,6 +354,83 @@ class LeaseFeeChange(models.Model):
         """ "$25.00 a month from 2021-06-01": each row of a lease's fee changes is titled by
         this (it said "LeaseFeeChange object (1)"); not the lease's name, a query per row."""
         return f"${self.fee_monthly:,.2f} a month from {self.effective_on}"
+
+
+@pghistory.track(*tracked())
+class LeaseFormula(models.Model):
+    """A lease's resale formula from a date: the one signed with the lease, from its start, or
+    an amendment ("for sales contracted on or after 2026-11-24, 2% simple").
+
+    A sale is priced by the formula in force on its contract date (`formula_in_force`), so an
+    amendment never reprices a sale contracted before it. Written only by the named action
+    `leases.actions.lease_set_formula` (the lease page goes through its step): a row is never
+    edited by hand, and an amendment made by mistake is amended again on its date.
+    """
+
+    lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="formulas")
+    effective_on = models.DateField(
+        validators=[check_registry_date], help_text="The first contract date it applies to"
+    )
+    formula = models.JSONField(
+        validators=[validate_formula],
+        help_text="The formula in its JSON form (docs/resale-formulas.md)",
+    )
+    note = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Where it comes from: as signed, or the amendment (who signed it, when)",
+    )
+
+    class Meta:
+        ordering = ["lease", "effective_on"]
+        verbose_name = "resale formula"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lease", "effective_on"],
+                name="one_lease_formula_per_date",
+                violation_error_message="The lease already has a formula from this date.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        """ "Formula from 2026-11-24 (amendment signed 2026-11-20)": the history of a lease's
+        formulas is titled by this."""
+        note = f" ({self.note})" if self.note else ""
+        return f"Formula from {self.effective_on}{note}"
+
+    def describe(self) -> str:
+        """Which formula this is, as the price panel names it: "formula in force from
+        2026-11-24 (fixed-rate formula; amendment signed 2026-11-20)"."""
+        from leases.resale import FormulaError, parse_formula
+
+        try:
+            what = [parse_formula(self.formula).title]
+        except FormulaError:  # the price says what is wrong with it
+            what = []
+        what += [self.note] if self.note else []
+        said = f" ({'; '.join(what)})" if what else ""
+        return f"formula in force from {self.effective_on.isoformat()}{said}"
+
+
+def formula_date_error(lease: GroundLease, effective_on: dt.date) -> str | None:
+    """Why `lease`'s formula cannot be amended from `effective_on` (None when it can): before the
+    lease starts there is no lease to amend, and before its latest resale the amendment would
+    reprice a sale contracted under the formula then in force."""
+    if effective_on < lease.starts_on:
+        return (
+            f"Lease {lease.reference} starts on {lease.starts_on.isoformat()}: a formula cannot "
+            f"apply from {effective_on.isoformat()}, before the lease. Give its start or a later "
+            "date."
+        )
+    contract_on = lease.last_contract_on()
+    if contract_on is not None and effective_on < contract_on:
+        return (
+            f"A resale of lease {lease.reference} was contracted on {contract_on.isoformat()}, "
+            f"priced by the formula in force then: an amendment from {effective_on.isoformat()} "
+            f"would reach back before that sale. Give {contract_on.isoformat()} or a later date "
+            "(an amendment applies to the sales contracted on or after its date)."
+        )
+    return None
 
 
 class MonitoringType(models.TextChoices):

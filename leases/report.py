@@ -7,7 +7,8 @@ Each question is one named function returning plain dataclasses, aggregated in t
 * `leases_by_status(on)`   leases signed by the date, by their status on it
 * `fees_in_arrears(on)`    unpaid lease fees on leases in force: total and count
 * `open_monitoring(on)`    monitoring events open on the date, by type
-* `resales_vs_market(on)`  each resale's formula and agreed price against the market appraisal
+* `resales_vs_market(on)`  each resale's formula and agreed price against the market appraisal,
+                           and whether its buyer was above the trust's income limit
 * `holdings_as_of(on)`     the inventory: each holding with its parcels and its leases in force
 
 What the dates can and cannot say. Lifespans are dated (a holding's acquisition and end, a
@@ -27,6 +28,7 @@ import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -99,6 +101,7 @@ class ResaleLine:
 
     No address, holding name or parcel: with the buyer's income beside it, where the home is
     would say what one household earns. `use` is the lease's permitted use.
+    `income_limit_pct_ami` is the trust's buyer income limit the line is judged against.
     """
 
     lease: str
@@ -109,6 +112,7 @@ class ResaleLine:
     agreed_price: Decimal
     appraised_value: Decimal | None
     buyer_income_pct_ami: Decimal | None
+    income_limit_pct_ami: int | None = None
 
     @property
     def preserved(self) -> Decimal | None:
@@ -119,6 +123,21 @@ class ResaleLine:
     @property
     def below_market_pct(self) -> Decimal | None:
         return percent_of(self.preserved, self.appraised_value)
+
+    @property
+    def buyer_above_limit(self) -> bool | None:
+        """Whether the buyer's income was above the trust's limit (`above_income_limit`); None
+        when the income is not recorded or no limit was given."""
+        if self.income_limit_pct_ami is None:
+            return None
+        return above_income_limit(self.buyer_income_pct_ami, self.income_limit_pct_ami)
+
+    @property
+    def income_limit_note(self) -> str:
+        """ "above the 80% limit" beside the buyer's income, for a buyer above it; else ""."""
+        if not self.buyer_above_limit:
+            return ""
+        return f"above the {self.income_limit_pct_ami}% limit"
 
 
 @dataclass(frozen=True)
@@ -152,6 +171,7 @@ class StewardshipReport:
     monitoring: tuple[MonitoringLine, ...]
     resales: tuple[ResaleLine, ...]
     resale_totals: ResaleTotals
+    buyer_income_limit_pct_ami: int
 
     @property
     def leases_total(self) -> int:
@@ -227,6 +247,7 @@ def stewardship_report(on: dt.date | None = None) -> StewardshipReport:
         monitoring=open_monitoring(on),
         resales=resales_vs_market(on),
         resale_totals=resale_totals(on),
+        buyer_income_limit_pct_ami=buyer_income_limit_pct_ami(),
     )
 
 
@@ -340,7 +361,7 @@ def open_monitoring(on: dt.date) -> tuple[MonitoringLine, ...]:
 
 def resales_vs_market(on: dt.date) -> tuple[ResaleLine, ...]:
     """Resales contracted by `on`, oldest first, with the market appraisal at the time (and
-    nothing that says where the home is)."""
+    nothing that says where the home is), each judged against the trust's buyer income limit."""
     rows = (
         Resale.objects.filter(contract_on__lte=on)
         .order_by("contract_on", "lease__reference", "pk")
@@ -350,9 +371,30 @@ def resales_vs_market(on: dt.date) -> tuple[ResaleLine, ...]:
         )
     )  # fmt: skip
     uses = dict(PermittedUse.choices)
+    limit = buyer_income_limit_pct_ami()
     return tuple(
-        ResaleLine(reference, str(uses.get(use, use)), *rest) for reference, use, *rest in rows
+        ResaleLine(reference, str(uses.get(use, use)), *rest, income_limit_pct_ami=limit)
+        for reference, use, *rest in rows
     )
+
+
+def buyer_income_limit_pct_ami() -> int:
+    """The trust's buyer income limit, as % of area median income: the setting
+    CLT_BUYER_INCOME_LIMIT_PCT_AMI (80 unless the trust sets another)."""
+    return settings.CLT_BUYER_INCOME_LIMIT_PCT_AMI
+
+
+def above_income_limit(buyer_income_pct_ami: Decimal | None, limit_pct_ami: int) -> bool | None:
+    """Whether a buyer whose household income was `buyer_income_pct_ami` % of area median
+    income was above the trust's limit; None when the income was not recorded.
+
+    The one rule for it: the report marks these resales and the resale form warns of them. It
+    reads the figure recorded on the resale (the buyer's certified income at the sale), not the
+    party's income, which later certifications overwrite. At the limit is within it.
+    """
+    if buyer_income_pct_ami is None:
+        return None
+    return buyer_income_pct_ami > limit_pct_ami
 
 
 def resale_totals(on: dt.date) -> ResaleTotals:
@@ -437,6 +479,9 @@ CSV_COLUMNS = ("section", "item", "measure", "value")
 def report_rows(report: StewardshipReport) -> list[tuple[str, str, str, str]]:
     """The report as tidy rows (section, item, measure, value): one figure a row."""
     rows: list[tuple[str, str, str, str]] = [("report", "as_of", "date", report.as_of.isoformat())]
+    rows.append(
+        ("report", "buyer_income_limit", "pct_ami", text(report.buyer_income_limit_pct_ami))
+    )
     for line in (*report.held, report.held_total):
         for measure in ("holdings", "parcels", "acres", "homes"):
             rows.append(("held_by_use", line.use, measure, text(getattr(line, measure))))
@@ -454,6 +499,8 @@ def report_rows(report: StewardshipReport) -> list[tuple[str, str, str, str]]:
                         "appraised_value", "preserved", "below_market_pct",
                         "buyer_income_pct_ami"):  # fmt: skip
             rows.append(("resales", item, measure, text(getattr(sale, measure))))
+        above = {True: "yes", False: "no", None: ""}[sale.buyer_above_limit]
+        rows.append(("resales", item, "buyer_above_income_limit", above))
     totals = report.resale_totals
     for measure in ("resales", "formula_total", "agreed_total", "appraised", "appraised_total",
                     "preserved", "below_market_pct"):  # fmt: skip

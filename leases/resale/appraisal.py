@@ -55,7 +55,8 @@ def write_appraisal_share(
     needed_by = formula.title
     ledger.item("Purchase price", inputs.purchase_price)
     at_resale = ledger.note(
-        "Appraised value at resale", inputs.require("appraisal_at_resale", needed_by)
+        inputs.sourced("Appraised value at resale", "appraisal_at_resale"),
+        inputs.require("appraisal_at_resale", needed_by),
     )
     if increase_from == "purchase_price":
         start = ledger.note(
@@ -63,7 +64,8 @@ def write_appraisal_share(
         )
     else:
         start = ledger.note(
-            "Appraised value at purchase", inputs.require("appraisal_at_purchase", needed_by)
+            inputs.sourced("Appraised value at purchase", "appraisal_at_purchase"),
+            inputs.require("appraisal_at_purchase", needed_by),
         )
     change = ledger.note(f"{share_of.capitalize()} in appraised value", at_resale - start)
     floor_note = ""
@@ -82,4 +84,4 @@ class AppraisedValue(Formula):
     def write(self, ledger: Ledger, inputs: SaleInputs) -> None:
         """Write the appraisal at resale as the price."""
         value = inputs.require("appraisal_at_resale", "appraised-value comparison")
-        ledger.item("Appraised value at resale", value)
+        ledger.item(inputs.sourced("Appraised value at resale", "appraisal_at_resale"), value)

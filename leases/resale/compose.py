@@ -99,11 +99,10 @@ class ImprovementCredit(Step):
         if not inputs.improvements:
             ledger.note("No approved capital improvements", Decimal(0))
         for i, improvement in enumerate(inputs.improvements):
-            if not completed_by(improvement, inputs.sale_date):
-                ledger.note(
-                    f"Not credited: {improvement.description} (not completed by the sale)",
-                    improvement.cost,
-                )
+            outside = outside_tenure(improvement, inputs)
+            if outside:
+                label = f"Not credited: {improvement.description} ({outside})"
+                ledger.note(label, improvement.cost)
                 continue
             amount = self.amount(improvement, f"improvements[{i}]")
             refusal = self.refusal(improvement, amount, inputs.sale_date)
@@ -143,6 +142,17 @@ class ImprovementCredit(Step):
             f"Capital improvement: {improvement.description} "
             f"({format_rate(self.share)} of {basis} {format_money(amount)})"
         )
+
+
+def outside_tenure(improvement: Improvement, inputs: SaleInputs) -> str | None:
+    """Why an improvement is not the seller's to be credited for, or None: approved before
+    the purchase (an earlier owner's, paid for in the seller's price), or not completed by the
+    sale. Every family that credits improvements notes these the same way."""
+    if improvement.approved_on is not None and improvement.approved_on < inputs.purchase_date:
+        return f"approved before the purchase on {inputs.purchase_date.isoformat()}"
+    if not completed_by(improvement, inputs.sale_date):
+        return "not completed by the sale"
+    return None
 
 
 def completed_by(improvement: Improvement, sale_date: dt.date) -> bool:

@@ -21,8 +21,12 @@ class FormulaError(ValueError):
 
 class MissingInput(FormulaError):
     """A sale input the formula needs was not given: `field` names the input, `needed_by` the
-    formula ("itemized formula"), so a page can say in words what to enter and where."""
+    formula ("itemized formula"), so a page can say in words what to enter and where;
+    `because`, when the inputs say, why it was not given (the only appraisal on record is too
+    old to value the home at the sale), so a page does not say "none on record" over one."""
 
-    def __init__(self, field: str, needed_by: str) -> None:
+    def __init__(self, field: str, needed_by: str, because: str | None = None) -> None:
         self.needed_by = needed_by
-        super().__init__(field, f"is needed by the {needed_by} but was not given")
+        self.because = because
+        why = f": {because}" if because else ""
+        super().__init__(field, f"is needed by the {needed_by} but was not given{why}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -41,6 +41,7 @@ class Kind(StrEnum):
     STEPS = "steps"  # a list of additions, applied in order
     OBJECTS = "objects"  # a list of nested records (improvements, repairs)
     INDEXES = "indexes"  # index tables by series name
+    TEXTS = "texts"  # short texts by name: where each input came from
 
     @property
     def is_decimal(self) -> bool:
@@ -148,7 +149,22 @@ def check_value(f: dataclasses.Field, value: Any, name: str) -> Any:
         raise FormulaError(name, f"must be a date (got {value!r})")
     if kind is Kind.RATES:
         return check_rates(value, name)
+    if kind is Kind.TEXTS:
+        return check_texts(value, name)
     return value
+
+
+def check_texts(value: Any, name: str) -> dict[str, str] | None:
+    """Texts by name ({"appraisal_at_purchase": "2018-04-20, Smith Appraisals"}), as a dict;
+    None for none. The names are checked by the record that holds them."""
+    if not isinstance(value, Mapping):
+        raise FormulaError(name, f"must map names to texts (got {value!r})")
+    for key, text in value.items():
+        if not isinstance(key, str) or not key:
+            raise FormulaError(name, f"a name must be text (got {key!r})")
+        if not isinstance(text, str) or not text.strip():
+            raise FormulaError(f"{name}.{key}", f"must be a non-empty text (got {text!r})")
+    return dict(value) or None
 
 
 def check_rates(value: Any, name: str) -> tuple[Decimal, ...]:
@@ -216,4 +232,6 @@ def scalar_to_json(f: dataclasses.Field, value: Any) -> Any:
         return value.isoformat()
     if kind is Kind.RATES:
         return [f"{rate:f}" for rate in value]
+    if kind is Kind.TEXTS:
+        return dict(value)
     return value

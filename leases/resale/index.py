@@ -42,11 +42,12 @@ class IndexFormula(Formula):
         (start_key, start), (end_key, end) = self.values(inputs)
         name = self.label or self.series
         base = ledger.item("Purchase price", inputs.purchase_price)
-        ledger.item(
+        change = (
             f"Change with the index ({name}): {start_key} {format_number(start)} → "
-            f"{end_key} {format_number(end)} (× {format_ratio(end, start)})",
-            base * end / start - base,
+            f"{end_key} {format_number(end)} (× {format_ratio(end, start)})"
         )
+        source = f"indexes.{self.series}"
+        ledger.item(inputs.sourced(change, source, "; source: ", ""), base * end / start - base)
 
     def values(self, inputs: SaleInputs) -> tuple[tuple[str, Decimal], tuple[str, Decimal]]:
         """The index at purchase and at resale, each with the period it was read for."""

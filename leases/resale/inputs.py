@@ -2,7 +2,12 @@
 
 The formula is stored on the lease; the inputs are gathered at each sale (appraisals, index
 values, approved improvements, repairs, the target household's budget). A formula that needs an
-input that was not given raises a FormulaError naming the input.
+input that was not given raises a FormulaError naming the input (and why it was not given, when
+`unavailable` says).
+
+Where each figure came from travels with it as plain text (`sources`: "2018-04-20, Smith
+Appraisals"; "2024 (HUD FY2024 income limits)"), so the paper can say it and the household and
+the board can check it; the formulas only print it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any, ClassVar
 from leases.resale.base import Checked
 from leases.resale.dates import Held, held_between
 from leases.resale.errors import FormulaError, MissingInput
-from leases.resale.fields import Kind, check_decimal, param
+from leases.resale.fields import Kind, check_decimal, closest, param, params
 
 # An index table is keyed by year (2019) or by year and month ((2019, 6)).
 IndexKey = int | tuple[int, int]
@@ -33,6 +38,8 @@ class Improvement(Checked):
     cost: Decimal = param(Kind.MONEY)
     completed_on: dt.date | None = param(Kind.DATE, default=None)
     value_added: Decimal | None = param(Kind.MONEY, default=None)
+    # Approved before the purchase: an earlier owner's, paid for in the seller's price.
+    approved_on: dt.date | None = param(Kind.DATE, default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,15 +81,24 @@ class SaleInputs(Checked):
     seller_closing_costs: Decimal | None = param(Kind.MONEY, default=None)
     seller_net_proceeds: Decimal | None = param(Kind.MONEY, default=None)
     target_income_annual: Decimal | None = param(Kind.MONEY, default=None)
+    # How the target income was derived when HUD's table does not list the household (a
+    # household over 8 persons: `leases.resale.income_limits`); shown on a line of its own.
+    target_income_basis: str | None = param(Kind.TEXT, default=None)
     taxes_monthly: Decimal | None = param(Kind.MONEY, default=None)
     insurance_monthly: Decimal | None = param(Kind.MONEY, default=None)
     lease_fee_monthly: Decimal | None = param(Kind.MONEY, default=None)
+    # {input name, or "indexes.<series>": where it came from}, printed on the input's line.
+    sources: Mapping[str, str] | None = param(Kind.TEXTS, default=None)
+    # {input name: why it was not given}, said when a formula needs it (a stale appraisal).
+    unavailable: Mapping[str, str] | None = param(Kind.TEXTS, default=None)
 
     def check(self) -> None:
         self.held()  # a sale before the purchase is an error naming both dates
         object.__setattr__(self, "indexes", check_indexes(self.indexes or {}))
         for name, kind in (("improvements", Improvement), ("repairs", Repair)):
             object.__setattr__(self, name, check_records(getattr(self, name), kind, name))
+        check_input_names(self.sources or {}, "sources", series=True)
+        check_input_names(self.unavailable or {}, "unavailable", series=False)
 
     def held(self) -> Held:
         """How long the seller held the home: completed years and leftover months."""
@@ -92,8 +108,28 @@ class SaleInputs(Checked):
         """The money input `name`, or a FormulaError saying which formula needs it."""
         value = getattr(self, name)
         if value is None:
-            raise MissingInput(name, needed_by)
+            raise MissingInput(name, needed_by, (self.unavailable or {}).get(name))
         return value
+
+    def sourced(self, label: str, name: str, sep: str = " (", end: str = ")") -> str:
+        """`label` with where input `name` came from, when the inputs say: "Appraised value at
+        purchase (2018-04-20, Smith Appraisals)"; the label alone otherwise."""
+        source = (self.sources or {}).get(name)
+        return f"{label}{sep}{source}{end}" if source else label
+
+
+def input_names() -> set[str]:
+    """The names of the sale's figures (every input but the two maps of texts about them)."""
+    return {f.name for f in params(SaleInputs)} - {"sources", "unavailable"}
+
+
+def check_input_names(texts: Mapping[str, str], field: str, *, series: bool) -> None:
+    """Each name in `texts` is an input (or, with `series`, "indexes.<series name>")."""
+    names = input_names()
+    for name in texts:
+        if name in names or (series and name.startswith("indexes.") and name != "indexes."):
+            continue
+        raise FormulaError(f"{field}.{name}", f"is not a sale input; {closest(name, names)}")
 
 
 def check_records(records: Any, kind: type[Checked], name: str) -> tuple[Any, ...]:

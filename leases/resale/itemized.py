@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 from leases.resale.base import Formula
-from leases.resale.compose import completed_by
+from leases.resale.compose import outside_tenure
 from leases.resale.fields import Kind, param
 from leases.resale.inputs import SaleInputs
 from leases.resale.money import format_money, format_rate
@@ -63,16 +63,16 @@ class Itemized(Formula):
 
     def write_improvements(self, ledger: Ledger, inputs: SaleInputs) -> None:
         """One line per approved capital improvement, at the lease's share of its cost; one
-        not completed by the sale is noted and earns nothing, as in a composed formula."""
+        approved before the purchase or not completed by the sale is noted and earns nothing,
+        as in a composed formula."""
         if not inputs.improvements:
             ledger.item("Approved capital improvements: none", Decimal(0))
         share = format_rate(self.improvement_share)
         for improvement in inputs.improvements:
-            if not completed_by(improvement, inputs.sale_date):
-                ledger.note(
-                    f"Not credited: {improvement.description} (not completed by the sale)",
-                    improvement.cost,
-                )
+            outside = outside_tenure(improvement, inputs)
+            if outside:
+                label = f"Not credited: {improvement.description} ({outside})"
+                ledger.note(label, improvement.cost)
                 continue
             ledger.item(
                 f"Approved capital improvement: {improvement.description} "

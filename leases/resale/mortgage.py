@@ -8,6 +8,10 @@ The ground-lease fee counts as a housing cost, as HUD counts it. The target hous
 (e.g. the HUD 80% limit for four persons) is an input: HUD publishes the limits as tables, which
 are loaded, never computed as a percentage of the median. The down payment is a fixed amount or
 a share of the price (then price = loan / (1 - share)).
+
+Each figure carried from one line to the next is the one the line shows, rounded to the cent: the
+monthly budget, the payment left for principal and interest, the loan. A household checking the
+paper with a calculator gets every line from the lines above it, to the cent.
 """
 
 from __future__ import annotations
@@ -43,15 +47,19 @@ class MortgageBased(Formula):
             raise FormulaError("term_years", "must be at least 1 year")
         if (self.down_payment is None) == (self.down_payment_share is None):
             raise FormulaError("down_payment", 'give either "down_payment" or "down_payment_share"')
+        # No HUD income limit is for 0 persons or 0% of median: such a target is never priced.
+        if self.household_size == 0:
+            raise FormulaError("household_size", "must be at least 1 person")
+        if self.percent_of_median == 0:
+            raise FormulaError("percent_of_median", "must be at least 1 (e.g. 80 for 80%)")
 
     def write(self, ledger: Ledger, inputs: SaleInputs) -> None:
         """Write the household's budget, the loan it carries and the down payment."""
         payment = self.write_budget(ledger, inputs)
-        loan = annuity_present_value(payment, self.interest_rate / 12, self.term_years * 12)
-        ledger.item(
+        loan = ledger.item(
             f"Loan amount: {format_money(payment)} a month at {format_rate(self.interest_rate)} "
             f"over {self.term_years} years",
-            loan,
+            annuity_present_value(payment, self.interest_rate / 12, self.term_years * 12),
         )
         if self.down_payment_share is not None:
             share = self.down_payment_share
@@ -62,19 +70,23 @@ class MortgageBased(Formula):
             ledger.item("Down payment", self.down_payment)
 
     def write_budget(self, ledger: Ledger, inputs: SaleInputs) -> Decimal:
-        """Write the monthly budget as notes; answers what is left for principal and interest."""
+        """Write the monthly budget as notes; answers what is left for principal and interest,
+        as the line shows it (each figure carried on is the one shown, to the cent)."""
         needed_by = self.title
         income = inputs.require("target_income_annual", needed_by)
-        ledger.note(f"Target household income ({self.target()}), a year", income)
-        budget = income * self.housing_cost_share / 12
-        ledger.note(f"{format_rate(self.housing_cost_share)} of monthly income", budget)
+        if inputs.target_income_basis:
+            ledger.note(inputs.target_income_basis, income)
+        target = inputs.sourced(self.target(), "target_income_annual", ", ", "")  # HUD year
+        ledger.note(f"Target household income ({target}), a year", income)
+        budget = ledger.note(
+            f"{format_rate(self.housing_cost_share)} of monthly income",
+            income * self.housing_cost_share / 12,
+        )
         for name, label in MONTHLY_COSTS:
             cost = inputs.require(name, needed_by)
             ledger.note(f"Less {label}", -cost)
             budget -= cost
-        payment = max(budget, Decimal(0))
-        ledger.note("Left each month for principal and interest", payment)
-        return payment
+        return ledger.note("Left each month for principal and interest", max(budget, Decimal(0)))
 
     def target(self) -> str:
         """The target household in words: "80% of area median income, 4 persons"."""

@@ -43,6 +43,11 @@ def registry():
     return factories.registry()
 
 
+# An appraisal at resale recent enough to price a sale today on (one more than 12 months
+# before the sale is too old: `leases.pricing`).
+RECENT = timezone.localdate() - dt.timedelta(days=30)
+
+
 @pytest.fixture
 def priced_lease():
     lease = factories.lease(
@@ -52,7 +57,7 @@ def priced_lease():
         resale_formula=APPRAISAL_WITH_CREDITS,
     )
     Appraisal.objects.create(lease=lease, on=dt.date(2017, 5, 1), value=350000, purpose="purchase")
-    Appraisal.objects.create(lease=lease, on=dt.date(2025, 1, 15), value=475000, purpose="resale")
+    Appraisal.objects.create(lease=lease, on=RECENT, value=475000, purpose="resale")
     CapitalImprovement.objects.create(
         lease=lease,
         description="New roof",
@@ -93,6 +98,7 @@ def test_the_lease_page_shows_every_record_hanging_on_the_lease_inline(editor, r
     prefixes = {f.formset.prefix for f in response.context["inline_admin_formsets"]}
     assert prefixes == {
         "fee_changes",
+        "formulas",
         "monitoring",
         "appraisals",
         "improvements",
@@ -292,7 +298,7 @@ def test_a_missing_purchase_appraisal_says_to_add_it_under_appraisals(editor):
     lease = factories.lease(
         resale_formula={"type": "appraisal_share", "share": "0.25", "share_of": "increase"}
     )
-    Appraisal.objects.create(lease=lease, on=dt.date(2025, 1, 15), value=475000, purpose="resale")
+    Appraisal.objects.create(lease=lease, on=RECENT, value=475000, purpose="resale")
 
     panel = price_panel_of(editor.get(change_url(lease)).content.decode())
 
@@ -529,7 +535,8 @@ def test_the_lease_list_shows_the_fee_in_force_today(editor, registry):
     assert "30.00" in response.content.decode() and "99.00" not in response.content.decode()
 
 
-def test_a_lease_added_in_the_admin_records_its_fee_at_signing(editor):
+def new_lease_data(**fields: str) -> dict:
+    """The add-lease page's POST body: a lease of a new one-lot holding, no inline rows."""
     held = factories.holding(parcels=[factories.parcel()])
     household = factories.party()
     data = {
@@ -564,8 +571,12 @@ def test_a_lease_added_in_the_admin_records_its_fee_at_signing(editor):
     ):
         data[f"{prefix}-TOTAL_FORMS"] = "0"
         data[f"{prefix}-INITIAL_FORMS"] = "0"
+    data.update(fields)
+    return data
 
-    response = editor.post(reverse("admin:leases_groundlease_add"), data)
+
+def test_a_lease_added_in_the_admin_records_its_fee_at_signing(editor):
+    response = editor.post(reverse("admin:leases_groundlease_add"), new_lease_data())
 
     assert response.status_code == 302, response.context and response.context["errors"]
     lease = GroundLease.objects.get(reference="GL-2026-001")
@@ -573,6 +584,68 @@ def test_a_lease_added_in_the_admin_records_its_fee_at_signing(editor):
     assert fees == [(Decimal("25.00"), "fee at signing")]
     actions = {e.pgh_context["action"] for e in Events.objects.references(lease)}
     assert actions == {"admin_groundlease_add"}
+
+
+def add_new_lease_fee_row(data: dict, effective_on: str, fee: str, reason: str = "") -> None:
+    """One more row in the add-lease page's fee-change inline (the lease has no id yet)."""
+    total = int(data["fee_changes-TOTAL_FORMS"])
+    data["fee_changes-TOTAL_FORMS"] = str(total + 1)
+    data[f"fee_changes-{total}-effective_on"] = effective_on
+    data[f"fee_changes-{total}-fee_monthly"] = fee
+    data[f"fee_changes-{total}-reason"] = reason
+
+
+def test_a_lease_added_with_a_later_fee_change_keeps_its_fee_at_signing(editor):
+    data = new_lease_data(starts_on="2019-01-01", purchase_date="2019-01-01", fee_monthly="40.00")
+    add_new_lease_fee_row(data, "2023-01-01", "45.00", "annual review")
+
+    response = editor.post(reverse("admin:leases_groundlease_add"), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    lease = GroundLease.objects.get(reference="GL-2026-001")
+    assert list(lease.fee_changes.values_list("effective_on", "fee_monthly", "reason")) == [
+        (dt.date(2019, 1, 1), Decimal("40.00"), "fee at signing"),
+        (dt.date(2023, 1, 1), Decimal("45.00"), "annual review"),
+    ]
+    assert lease.fee_in_force(dt.date(2020, 6, 1)) == Decimal("40.00")
+    assert lease.fee_monthly == Decimal("45.00")  # the fee in force today
+
+
+def test_a_fee_change_entered_on_the_start_date_is_the_fee_at_signing_and_staff_are_told(editor):
+    data = new_lease_data(starts_on="2019-01-01", purchase_date="2019-01-01", fee_monthly="40.00")
+    add_new_lease_fee_row(data, "2019-01-01", "42.00", "as signed")
+
+    response = editor.post(reverse("admin:leases_groundlease_add"), data, follow=True)
+
+    lease = GroundLease.objects.get(reference="GL-2026-001")
+    assert list(lease.fee_changes.values_list("effective_on", "fee_monthly")) == [
+        (dt.date(2019, 1, 1), Decimal("42.00"))
+    ]
+    assert lease.fee_monthly == Decimal("42.00")
+    said = [str(message) for message in response.context["messages"]]
+    assert (
+        "The fee change dated 2019-01-01, the lease's start, is its fee at signing: $42.00 a "
+        "month, not the $40.00 entered as the monthly fee. If the lease says otherwise, "
+        "correct that fee change."
+    ) in said
+
+
+def test_saving_again_a_lease_added_with_a_fee_change_adds_no_second_fee_at_signing(editor):
+    data = new_lease_data(starts_on="2019-01-01", purchase_date="2019-01-01", fee_monthly="40.00")
+    add_new_lease_fee_row(data, "2023-01-01", "45.00")
+    assert editor.post(reverse("admin:leases_groundlease_add"), data).status_code == 302
+    lease = GroundLease.objects.get(reference="GL-2026-001")
+
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert list(lease.fee_changes.values_list("effective_on", "fee_monthly")) == [
+        (dt.date(2019, 1, 1), Decimal("40.00")),
+        (dt.date(2023, 1, 1), Decimal("45.00")),
+    ]
+    lease.refresh_from_db()
+    assert lease.fee_monthly == Decimal("45.00")
 
 
 def test_the_add_lease_page_leaves_the_formula_box_empty_not_null(editor):

@@ -212,6 +212,29 @@ def test_a_replace_dropping_the_income_limit_a_lease_targets_today_is_refused(tm
     assert income_limit(HUD, year=2024, household_size=4, percent_of_median=80) == 58750
 
 
+def test_a_replace_dropping_the_8_person_limit_a_9_person_household_reads_is_refused(tmp_path):
+    # HUD lists no 9-person limit: the lease's is derived from the 4- and 8-person limits.
+    table = "year,household_size,percent_of_median,value\n2024,4,80,40400\n2024,8,80,53350\n"
+    load(write(tmp_path, table), series=HUD, kind="hud_income_limit")
+    factories.lease(
+        reference="GL-2025-012", purchase_date=dt.date(2025, 8, 1),
+        resale_formula={
+            "type": "mortgage_based", "housing_cost_share": "0.30", "interest_rate": "0.065",
+            "term_years": 30, "down_payment": "5000", "percent_of_median": 80,
+            "household_size": 9,
+        },
+    )  # fmt: skip
+    only_4_persons = "year,household_size,percent_of_median,value\n2024,4,80,40400\n"
+
+    with pytest.raises(IndexLoadRefused, match="lease GL-2025-012 reads year 2024, household "
+                       "size 8, 80% of median \\(the HUD income limit in effect today, from "
+                       "which its 9-person limit is derived\\)"):
+        load(write(tmp_path, only_4_persons, "4.csv"), series=HUD, kind="hud_income_limit",
+             replace=True)  # fmt: skip
+
+    assert income_limit(HUD, year=2024, household_size=8, percent_of_median=80) == 53350
+
+
 def test_values_keep_four_decimal_places_and_months(tmp_path):
     load(write(tmp_path, "year,month,value\n2024,1,308.4170\n2024,2,310.3260\n"), kind="cpi")
     values = IndexValue.objects.order_by("month").values_list("month", "value")

@@ -195,6 +195,69 @@ def test_resale_lines_show_the_use_and_no_address_beside_the_buyers_income(demo)
         assert located not in text
 
 
+# --- buyers above the trust's income limit ------------------------------------------------------
+
+
+@pytest.fixture
+def resales_around_the_limit():
+    """Three resales of one lease in 2025: buyers at 135.0% and at 80.0% of AMI (the default
+    limit is 80), and one whose income was not recorded."""
+    lease = factories.lease(reference="GL-2017-050")
+    for day, pct in ((1, D("135.0")), (2, D("80.0")), (3, None)):
+        Resale.objects.create(
+            lease=lease, seller=lease.lessees.get(), buyer=factories.party(),
+            contract_on=dt.date(2025, 3, day), formula_price=D("290000"),
+            agreed_price=D("285000"), buyer_income_pct_ami=pct,
+        )  # fmt: skip
+
+
+def test_a_resale_to_a_buyer_above_the_income_limit_is_marked_and_one_at_it_is_not(
+    resales_around_the_limit,
+):
+    report = stewardship_report(dt.date(2025, 6, 30))
+
+    assert report.buyer_income_limit_pct_ami == 80
+    assert [(s.buyer_income_pct_ami, s.buyer_above_limit, s.income_limit_note)
+            for s in report.resales] == [
+        (D("135.0"), True, "above the 80% limit"),
+        (D("80.0"), False, ""),
+        (None, None, ""),
+    ]  # fmt: skip
+
+
+def test_the_csv_gives_the_limit_and_whether_each_buyer_was_above_it(resales_around_the_limit):
+    rows = list(csv.reader(io.StringIO(report_csv(stewardship_report(dt.date(2025, 6, 30))))))
+
+    assert ["report", "buyer_income_limit", "pct_ami", "80"] in rows
+    above = [row for row in rows if row[2] == "buyer_above_income_limit"]
+    assert above == [
+        ["resales", "GL-2017-050 2025-03-01", "buyer_above_income_limit", "yes"],
+        ["resales", "GL-2017-050 2025-03-02", "buyer_above_income_limit", "no"],
+        ["resales", "GL-2017-050 2025-03-03", "buyer_above_income_limit", ""],
+    ]
+
+
+def test_the_page_and_the_cli_mark_the_buyer_above_the_limit(resales_around_the_limit, client):
+    from leases.cli import render_report
+
+    client.force_login(factories.user(role="read-only"))
+    page = client.get("/staff/report/", {"as_of": "2025-06-30"}).content.decode()
+    text = render_report(stewardship_report(dt.date(2025, 6, 30)))
+
+    assert '135.0 — <strong class="clt-above-limit">above the 80% limit</strong>' in page
+    assert page.count("above the 80% limit") == 1
+    assert "135.0% — above the 80% limit" in text
+    assert text.count("above the 80% limit") == 1
+
+
+def test_the_limit_is_the_trusts_setting(resales_around_the_limit, settings):
+    settings.CLT_BUYER_INCOME_LIMIT_PCT_AMI = 140
+
+    report = stewardship_report(dt.date(2025, 6, 30))
+
+    assert [s.buyer_above_limit for s in report.resales] == [False, False, None]
+
+
 # --- the staff page ------------------------------------------------------------------------------
 
 

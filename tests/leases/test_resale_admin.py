@@ -5,10 +5,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib import messages
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from leases.models import GroundLease, Resale
+from leases.models import GroundLease, IndexSeries, IndexValue, Resale
 from parcels.demo import load_demo_neighbourhood
 from tests import factories
 from tests.adminpages import change_url
@@ -441,3 +443,114 @@ def test_a_formula_price_too_large_to_record_says_so_and_why(editor):
         "price and date on lease GL-2017-004."
     ]
     assert not Resale.objects.exists()
+
+
+# --- a buyer above the trust's income limit is warned of, not refused ---------------------------
+
+
+@pytest.fixture
+def hud_limits_2024():
+    """HUD's 2024 low-income (80%) limit for 4 persons, as DOMAIN.md gives it for Jackson."""
+    series = IndexSeries.objects.create(
+        name="jackson-ms-hud-income-limits", kind="hud_income_limit", source="HUD FY2024"
+    )
+    IndexValue.objects.create(
+        series=series, year=2024, household_size=4, percent_of_median=80, value=Decimal("58750")
+    )
+
+
+def warnings_said(response) -> list[str]:
+    return [
+        str(message) for message in get_messages(response.wsgi_request)
+        if message.level == messages.WARNING
+    ]  # fmt: skip
+
+
+def buyer_of_four() -> str:
+    return str(factories.party(name="Evers household", household_size=4).pk)
+
+
+def test_closing_to_a_buyer_above_the_income_limit_warns_with_the_limit_and_hud_year(
+    editor, lease, after_the_sale, hud_limits_2024
+):
+    response = post_resale(
+        editor, lease, buyer=buyer_of_four(), closed_on="2027-07-15", buyer_income_pct_ami="135.0"
+    )
+
+    assert response.status_code == 302
+    assert list(lease.lessees.all()) == [Resale.objects.get().buyer]  # warned, not refused
+    assert warnings_said(response) == [
+        "The resale of GL-2017-004 to Evers household, closed on 2027-07-15, is to a buyer "
+        "above the trust's buyer income limit: their income is 135.0% of area median income, "
+        "above the limit of 80% (CLT_BUYER_INCOME_LIMIT_PCT_AMI). HUD's 2024 income limit at "
+        "80% of median for 4 persons is $58,750.00 (jackson-ms-hud-income-limits). It closed "
+        "all the same: record the board's exception (a limit is not a refusal)."
+    ]
+
+
+def test_a_buyer_at_the_income_limit_is_not_warned(editor, lease, after_the_sale):
+    response = post_resale(editor, lease, closed_on="2027-07-15", buyer_income_pct_ami="80.0")
+
+    assert response.status_code == 302
+    assert warnings_said(response) == []
+
+
+def test_a_resale_above_the_limit_saved_before_closing_says_an_exception_is_needed(
+    editor, lease, hud_limits_2024
+):
+    response = post_resale(editor, lease, buyer=buyer_of_four(), buyer_income_pct_ami="80.1")
+
+    [warning] = warnings_said(response)
+    assert "their income is 80.1% of area median income, above the limit of 80%" in warning
+    assert warning.endswith("It was saved: the board's exception is needed before it closes.")
+
+
+def test_without_hud_income_limits_loaded_the_warning_says_they_are_missing(
+    editor, lease, after_the_sale
+):
+    response = post_resale(
+        editor, lease, buyer=buyer_of_four(), closed_on="2027-07-15", buyer_income_pct_ami="135.0"
+    )
+
+    [warning] = warnings_said(response)
+    assert "135.0% of area median income, above the limit of 80%" in warning
+    assert (
+        "No HUD income limit at 80% of median for 4 persons is loaded for 2027 or before, so "
+        "HUD's figure for the household is not given: load HUD's table with `clt load-index "
+        "--kind hud_income_limit`."
+    ) in warning
+
+
+def test_a_closing_without_the_buyers_income_says_the_limit_was_not_checked(
+    editor, lease, after_the_sale
+):
+    response = post_resale(editor, lease, closed_on="2027-07-15")
+
+    assert warnings_said(response) == [
+        "The resale of GL-2017-004 to Evers household, closed on 2027-07-15, was saved without "
+        "the buyer's income as % of area median income, so whether they are within the trust's "
+        "buyer income limit (80% of AMI, CLT_BUYER_INCOME_LIMIT_PCT_AMI) was not checked: "
+        "enter their certified income as “Buyer income pct ami” on the resale."
+    ]
+
+
+def test_the_lease_pages_inline_warns_of_a_buyer_above_the_limit(editor, lease, after_the_sale):
+    data = inline_resale(editor, lease, closed_on="2027-07-01", buyer_income_pct_ami="135.0")
+
+    response = editor.post(change_url(lease), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    [warning] = warnings_said(response)
+    assert warning.startswith(
+        "The resale of GL-2017-004 to Evers household, closed on 2027-07-01, is to a buyer "
+        "above the trust's buyer income limit: their income is 135.0% of area median income"
+    )
+    assert "Evers household's household size" not in warning  # the factory's household of 3
+
+
+def test_the_warning_follows_the_trusts_limit(editor, lease, after_the_sale, settings):
+    settings.CLT_BUYER_INCOME_LIMIT_PCT_AMI = 140
+
+    response = post_resale(editor, lease, closed_on="2027-07-15", buyer_income_pct_ami="135.0")
+
+    assert warnings_said(response) == []

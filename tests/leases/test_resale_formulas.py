@@ -36,6 +36,7 @@ from leases.resale import (
     held_between,
     render_text,
 )
+from leases.resale.income_limits import larger_household_limit
 
 DONE = dt.date(2020, 9, 1)  # an improvement completed while the home was held
 
@@ -555,6 +556,83 @@ def test_mortgage_based_price_is_the_loan_the_budget_carries_plus_the_down_payme
     assert result.price == D("200192.60")
 
 
+def test_mortgage_lines_follow_each_other_to_the_cent_for_an_income_of_58_751():
+    # 30% of $58,751 a year is $1,468.775 a month. Each figure carried on is the one shown:
+    # $1,468.78 (half up), less $235 of costs leaves $1,233.78, and the loan is what $1,233.78
+    # carries ($195,197.34), not what the unrounded $1,233.775 would ($195,196.55).
+    budget = {**BUDGET, "target_income_annual": D("58751")}
+    result = mortgage(percent_of_median=80, household_size=4).evaluate(sale(**budget))
+
+    monthly = amount(result, "30% of monthly income")
+    left = amount(result, "Left each month for principal and interest")
+    costs = sum(amount(result, f"Less {label}") for label in ("property", "homeowner", "ground"))
+    assert monthly == D("1468.78")
+    assert left == monthly + costs == D("1233.78")
+    r = D("0.065") / 12
+    loan = amount(result, "Loan amount: $1,233.78 a month at 6.5% over 30 years")
+    assert loan == (left * (1 - (1 + r) ** -360) / r).quantize(D("0.01")) == D("195197.34")
+    assert result.price == loan + D("5000") == D("200197.34")
+
+
+def test_mortgage_down_payment_share_is_taken_of_the_loan_shown():
+    budget = {**BUDGET, "target_income_annual": D("58751")}
+    result = mortgage(down_payment=None, down_payment_share=D("0.03")).evaluate(sale(**budget))
+    loan = amount(result, "Loan amount")
+    # 195,197.34 × 0.03 ÷ 0.97 = 6,037.0311...
+    assert amount(result, "Down payment: 3% of the price") == D("6037.03")
+    assert result.price == loan + D("6037.03") == D("201234.37")
+
+
+def test_mortgage_shows_how_a_derived_target_income_was_reached_above_it():
+    basis = "9 persons: 8-person limit + 8% of the 4-person limit for each person over 8 (HUD)"
+    budget = {**BUDGET, "target_income_annual": D("56600"), "target_income_basis": basis}
+    result = mortgage(percent_of_median=80, household_size=9).evaluate(sale(**budget))
+
+    first, second = result.lines[:2]
+    assert (first.label, first.amount, first.kind) == (basis, D("56600.00"), LineKind.NOTE)
+    assert second.label.startswith("Target household income (80% of area median income, 9 pe")
+
+
+# HUD's rule for a household over 8 persons, on the FHWA's worked example of it (Mobile, AL,
+# FY 2010 low-income limits: 4 persons $40,400, 8 persons $53,350).
+MOBILE_4_PERSONS, MOBILE_8_PERSONS = D("40400"), D("53350")
+
+
+@pytest.mark.parametrize(
+    ("size", "limit", "shown"),
+    [
+        (9, D("56600.00"), "$53,350.00 + 8% × $40,400.00 = $56,582.00, to the nearest $50"),
+        # $59,814 is nearer $59,800 than $59,850: the example's own figure
+        (10, D("59800.00"), "$53,350.00 + 2 × 8% × $40,400.00 = $59,814.00, to the nearest $50"),
+        (11, D("63050.00"), "$53,350.00 + 3 × 8% × $40,400.00 = $63,046.00, to the nearest $50"),
+    ],
+)
+def test_a_household_over_8_persons_gets_the_8_person_limit_plus_8_percent_of_the_4_person(
+    size, limit, shown
+):
+    derived = larger_household_limit(
+        size, four_person=MOBILE_4_PERSONS, eight_person=MOBILE_8_PERSONS
+    )
+    assert derived.annual == limit
+    assert derived.basis == (
+        f"{size} persons: 8-person limit + 8% of the 4-person limit for each person over 8 "
+        f"(HUD): {shown}"
+    )
+
+
+def test_a_larger_household_limit_exactly_between_two_50s_rounds_up():
+    # 50,000 + 8% of 40,312.50 = 53,225.00: $25 over 53,200, so up to 53,250
+    derived = larger_household_limit(9, four_person=D("40312.50"), eight_person=D("50000"))
+    assert derived.annual == D("53250.00")
+
+
+@pytest.mark.parametrize("name", ["household_size", "percent_of_median"])
+def test_mortgage_target_of_zero_persons_or_percent_is_refused(name):
+    # HUD publishes no limit for either, so the formula could never be priced.
+    with pytest.raises(FormulaError, match=f"^{name}: must be at least 1"):
+        mortgage(**{name: 0})
+
+
 def test_mortgage_loan_matches_the_textbook_payment_for_200_000_at_6_percent():
     # A $200,000 loan at 6% over 30 years is paid by $1,199.10 a month.
     budget = {
@@ -853,3 +931,110 @@ def test_the_result_as_a_dict_keeps_amounts_exact_as_strings():
             },
         ],
     }
+
+
+# --- where each figure came from, and improvements from before the purchase ------------------
+
+
+def test_each_appraisal_line_says_where_its_value_came_from():
+    inputs = sale(
+        "95000", "2018-05-15", "2026-11-24",
+        appraisal_at_purchase=D("140000"), appraisal_at_resale=D("187350"),
+        sources={
+            "appraisal_at_purchase": "2018-04-20, Smith Appraisals",
+            "appraisal_at_resale": "2026-10-01, Jones Valuation",
+        },
+    )  # fmt: skip
+    formula = Composed(
+        base=AppraisalShare(share=D("0.25"), share_of="increase"),
+        steps=(LesserOf(other=AppraisedValue()),),
+    )
+
+    result = formula.evaluate(inputs)
+
+    labels = [line.label for line in result.lines]
+    assert "Appraised value at purchase (2018-04-20, Smith Appraisals)" in labels
+    assert "Appraised value at resale (2026-10-01, Jones Valuation)" in labels
+    assert result.price == D("106837.50")  # the figures are unchanged by saying where they are from
+
+
+def test_the_index_line_names_the_source_of_its_values():
+    inputs = sale(
+        "136000", "2017-05-01", "2023-07-15",
+        indexes={"hud-ami": {2017: D("60000"), 2023: D("66000")}},
+        sources={"indexes.hud-ami": "HUD FY2017 and FY2023 median family income"},
+    )  # fmt: skip
+
+    result = IndexFormula(series="hud-ami").evaluate(inputs)
+
+    assert items(result)[1] == (
+        "Change with the index (hud-ami): 2017 60,000 → 2023 66,000 (× 1.1); source: HUD FY2017 "
+        "and FY2023 median family income",
+        D("13600.00"),
+    )
+
+
+def test_the_target_income_line_names_the_hud_year_and_source():
+    formula = MortgageBased(
+        housing_cost_share=D("0.30"), interest_rate=D("0.065"), term_years=30,
+        down_payment=D("5000"), percent_of_median=80, household_size=4,
+    )  # fmt: skip
+    inputs = sale(
+        target_income_annual=D("58750"), taxes_monthly=D("120"), insurance_monthly=D("90"),
+        lease_fee_monthly=D("25"),
+        sources={"target_income_annual": "2024 (HUD FY2024 income limits, Jackson, MS MSA)"},
+    )  # fmt: skip
+
+    result = formula.evaluate(inputs)
+
+    assert result.lines[0].label == (
+        "Target household income (80% of area median income, 4 persons, 2024 (HUD FY2024 income "
+        "limits, Jackson, MS MSA)), a year"
+    )
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        Composed(base=FixedRate(method="simple", rate=D("0.02")), steps=(ImprovementCredit(),)),
+        Itemized(inflation_rate=D("0.02"), inflation_method="simple"),
+    ],
+    ids=["improvement_credit", "itemized"],
+)
+def test_an_improvement_approved_before_the_purchase_is_noted_not_credited(formula):
+    carport = Improvement(
+        description="Carport", cost=D("4000"), completed_on=dt.date(2015, 9, 1),
+        approved_on=dt.date(2015, 6, 30),
+    )  # fmt: skip
+    roof = Improvement(
+        description="Roof", cost=D("6000"), completed_on=DONE, approved_on=dt.date(2015, 7, 1)
+    )
+    inputs = sale(
+        improvements=(carport, roof), principal_paid=D("0"), seller_closing_costs=D("0")
+    )
+
+    result = formula.evaluate(inputs)
+
+    [note] = [line for line in result.lines if "Carport" in line.label]
+    assert (note.label, note.amount, note.kind) == (
+        "Not credited: Carport (approved before the purchase on 2015-07-01)",
+        D("4000.00"),
+        LineKind.NOTE,
+    )
+    assert [label for label, _ in items(result) if "Roof" in label]  # approved on the day: its
+
+
+def test_a_source_for_an_input_that_does_not_exist_is_refused_naming_the_closest():
+    with pytest.raises(FormulaError, match=r"^sources\.appraisal_at_purchas: is not a sale input; "
+                       r"did you mean 'appraisal_at_purchase'\?"):
+        sale(sources={"appraisal_at_purchas": "2018-04-20"})
+
+
+def test_a_missing_input_says_why_it_was_not_given_when_the_inputs_say():
+    inputs = sale(unavailable={"appraisal_at_resale": "the latest appraisal is too old"})
+    with pytest.raises(FormulaError) as error:
+        AppraisedValue().evaluate(inputs)
+    assert str(error.value) == (
+        "appraisal_at_resale: is needed by the appraised-value comparison but was not given: "
+        "the latest appraisal is too old"
+    )

@@ -295,6 +295,30 @@ def test_inputs_survive_a_round_trip_through_json_text():
     assert parse_inputs(json.loads(json.dumps(inputs_to_json(inputs)))) == inputs
 
 
+def test_where_figures_came_from_and_why_one_is_missing_survive_a_round_trip():
+    data = {
+        **SALE,
+        "appraisal_at_purchase": "350000.00",
+        "improvements": [
+            {"description": "Carport", "cost": "4000.00", "approved_on": "2014-03-01"}
+        ],
+        "sources": {
+            "appraisal_at_purchase": "2015-06-20, Smith Appraisals",
+            "indexes.ami": "HUD FY2015 median family income",
+        },
+        "unavailable": {"appraisal_at_resale": "the latest appraisal is too old"},
+    }
+    inputs = parse_inputs(data)
+
+    assert inputs_to_json(inputs) == {**data, "indexes": {}, "repairs": []}
+    assert parse_inputs(json.loads(json.dumps(inputs_to_json(inputs)))) == inputs
+
+
+def test_a_source_that_is_not_text_is_refused_naming_the_input():
+    error = error_of(parse_inputs, {**SALE, "sources": {"appraisal_at_resale": 2026}})
+    assert str(error) == "sources.appraisal_at_resale: must be a non-empty text (got 2026)"
+
+
 def test_a_typo_in_an_input_key_suggests_the_right_one():
     error = error_of(parse_inputs, {**SALE, "apraisal_at_resale": "300000"})
     assert str(error) == (
