@@ -39,7 +39,6 @@ from leases.models import (
     Appraisal,
     CapitalImprovement,
     GroundLease,
-    IndexKind,
     IndexSeries,
     IndexValue,
     LeaseFeeChange,
@@ -56,7 +55,7 @@ from leases.models import (
     formula_date_error,
     validate_formula,
 )
-from leases.pricing import max_resale_price, not_on_record_needed
+from leases.pricing import hud_income_limit, max_resale_price, not_on_record_needed
 from leases.queries import NOT_STARTED, status_on_choices
 from leases.report import above_income_limit, buyer_income_limit_pct_ami
 from leases.resale import FormulaError, MissingInput
@@ -757,35 +756,26 @@ def income_limit_warning(resale: Resale) -> str | None:
 
 def hud_limit_words(buyer: Party, percent: int, on: dt.date) -> str:
     """HUD's published income limit for the buyer's household at `percent` of median, for the
-    year of `on` (or the latest year before it loaded), as a sentence naming its year; or what
-    is missing to name it. From the loaded tables: never a percentage of the median."""
+    year of `on` (or the latest year before it loaded), as a sentence naming its year and
+    source (`leases.pricing.hud_income_limit`, the formulas' own lookup); or what is missing
+    to name it. From the loaded tables: never a percentage of the median."""
     size = buyer.household_size
     if size is None:
         return (
             f"HUD's {percent}% income limit for the household is not named: {buyer}'s household "
             "size is not recorded (enter it on the party's page)."
         )
-    limit = (
-        IndexValue.objects.filter(
-            series__kind=IndexKind.HUD_INCOME_LIMIT,
-            household_size=size,
-            percent_of_median=percent,
-            year__lte=on.year,
-        )
-        .select_related("series")
-        .order_by("-year", "-month", "series__name")
-        .first()
-    )
     persons = f"{size} person{'s' if size != 1 else ''}"
-    if limit is None:
+    try:
+        limit = hud_income_limit(percent, size, on)
+    except FormulaError as exc:
         return (
-            f"No HUD income limit at {percent}% of median for {persons} is loaded for "
-            f"{on.year} or before, so HUD's figure for the household is not given: load HUD's "
-            "table with `clt load-index --kind hud_income_limit`."
+            f"HUD's figure for the household is not given ({exc.message}): load HUD's table "
+            "with `clt load-index --kind hud_income_limit`."
         )
     return (
-        f"HUD's {limit.year} income limit at {percent}% of median for {persons} is "
-        f"{dollars(limit.value)} ({limit.series.name})."
+        f"HUD's income limit at {percent}% of median for {persons} is {dollars(limit.annual)}, "
+        f"from the {limit.source} table."
     )
 
 

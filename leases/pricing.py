@@ -124,9 +124,9 @@ def sale_inputs(lease: GroundLease, *, on: dt.date, appraisal: Decimal | None = 
     formula = lease.formula_in_force(on).formula  # an amendment applies from its date
     appraisals, sources, unavailable = appraisal_inputs(lease, on, appraisal)
     sources |= index_sources(formula, lease.purchase_date, on)
-    income_source = income_limit_source(formula, on)
-    if income_source:
-        sources["target_income_annual"] = income_source
+    income_limit = target_income(formula, on)
+    if income_limit is not None and income_limit.source:
+        sources["target_income_annual"] = income_limit.source
     return SaleInputs(
         purchase_price=lease.purchase_price,
         purchase_date=lease.purchase_date,
@@ -153,7 +153,7 @@ def sale_inputs(lease: GroundLease, *, on: dt.date, appraisal: Decimal | None = 
         lease_fee_monthly=fee_on(lease, on),
         taxes_monthly=lease.taxes_monthly,
         insurance_monthly=lease.insurance_monthly,
-        **target_income_inputs(target_income(formula, on)),
+        **target_income_inputs(income_limit),
         sources=sources or None,
         unavailable=unavailable or None,
     )
@@ -348,6 +348,7 @@ def sort_key(key: IndexKey) -> tuple[int, int]:
     """A year or (year, month) key in date order (a year before its months)."""
     return (key, 0) if isinstance(key, int) else key
 
+
 def target_income(formula: Any, on: dt.date) -> IncomeLimit | None:
     """The HUD income limit a mortgage-based formula targets, for a sale on `on`.
 
@@ -357,15 +358,20 @@ def target_income(formula: Any, on: dt.date) -> IncomeLimit | None:
     derives from the same year's 4- and 8-person limits (`larger_household_limit`).
     """
     target = income_limit_target(formula)
-    if target is None:
-        return None
-    percent, size = target
+    return None if target is None else hud_income_limit(*target, on)
+
+
+def hud_income_limit(percent: int, size: int, on: dt.date) -> IncomeLimit:
+    """HUD's income limit at `percent` of median for a household of `size`, in the latest table
+    loaded for the year of `on` or before, with the table's year and source; a FormulaError
+    saying what to load when there is none. The one lookup: the formulas, their lines and the
+    resale's buyer income warning all read it."""
     rows = IndexValue.objects.filter(
         series__kind=IndexKind.HUD_INCOME_LIMIT,
         household_size__in={size, *sizes_read(size)},
         percent_of_median=percent,
         year__lte=on.year,
-    ).order_by("-year", "-month")
+    ).select_related("series").order_by("-year", "-month")
     latest = rows.first()
     if latest is None:
         load_both = "; load HUD's table with both"
@@ -383,8 +389,9 @@ def target_income(formula: Any, on: dt.date) -> IncomeLimit | None:
             "keep the one for the trust's area",
         )
     limits = dict(rows.filter(year=latest.year).values_list("household_size", "value"))
+    source = f"{latest.year} ({_source_of(latest)})"
     if size in limits:
-        return IncomeLimit(limits[size].quantize(Decimal("0.01")))
+        return IncomeLimit(limits[size].quantize(Decimal("0.01")), source=source)
     missing = [f"{each}-person" for each in (BASE_SIZE, LARGEST_LISTED) if each not in limits]
     if missing:
         raise FormulaError(
@@ -393,9 +400,15 @@ def target_income(formula: Any, on: dt.date) -> IncomeLimit | None:
             f"{on.year} or before{larger_household_hint(size, '')}; the {latest.year} table has "
             f"no {' or '.join(missing)} limit: load HUD's full table for {latest.year}",
         )
-    return larger_household_limit(
+    derived = larger_household_limit(
         size, four_person=limits[BASE_SIZE], eight_person=limits[LARGEST_LISTED]
     )
+    return dataclasses.replace(derived, source=source)
+
+
+def _source_of(value: IndexValue) -> str:
+    """Where an index value came from: its own source, else its series', else said missing."""
+    return value.source.strip() or value.series.source.strip() or "source not recorded"
 
 
 def larger_household_hint(size: int, then: str) -> str:
@@ -427,30 +440,6 @@ def income_limit_target(formula: Any) -> tuple[int, int] | None:
             return percent, size
     return None
 
-
-def income_limit_source(formula: Any, on: dt.date) -> str | None:
-    """Where the HUD income limit `target_income` reads for a sale on `on` came from: the year
-    of the limits in effect and their source ("2024 (HUD FY2024 income limits, ...)"). None when
-    the formula targets no household or none is loaded (`target_income` then says so)."""
-    target = income_limit_target(formula)
-    if target is None:
-        return None
-    percent, size = target
-    row = (
-        IndexValue.objects.filter(
-            series__kind=IndexKind.HUD_INCOME_LIMIT,
-            household_size__in={size, *sizes_read(size)},
-            percent_of_median=percent,
-            year__lte=on.year,
-        )
-        .order_by("-year", "-month")
-        .values_list("year", "source", "series__source")
-        .first()
-    )
-    if row is None:
-        return None
-    year, source, series_source = row
-    return f"{year} ({source.strip() or series_source.strip() or 'source not recorded'})"
 
 def _nodes(node: Any) -> Iterator[dict]:
     """Every JSON object in a formula's JSON form, the formula itself first."""

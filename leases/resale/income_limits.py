@@ -39,6 +39,7 @@ class IncomeLimit:
 
     annual: Decimal
     basis: str | None = None
+    source: str | None = None  # the table's year and where it came from: "2024 (HUD FY2024 ...)"
 
 
 def sizes_read(household_size: int) -> tuple[int, ...]:

@@ -482,9 +482,9 @@ def test_closing_to_a_buyer_above_the_income_limit_warns_with_the_limit_and_hud_
     assert warnings_said(response) == [
         "The resale of GL-2017-004 to Evers household, closed on 2027-07-15, is to a buyer "
         "above the trust's buyer income limit: their income is 135.0% of area median income, "
-        "above the limit of 80% (CLT_BUYER_INCOME_LIMIT_PCT_AMI). HUD's 2024 income limit at "
-        "80% of median for 4 persons is $58,750.00 (jackson-ms-hud-income-limits). It closed "
-        "all the same: record the board's exception (a limit is not a refusal)."
+        "above the limit of 80% (CLT_BUYER_INCOME_LIMIT_PCT_AMI). HUD's income limit at "
+        "80% of median for 4 persons is $58,750.00, from the 2024 (HUD FY2024) table. "
+        "It closed all the same: record the board's exception (a limit is not a refusal)."
     ]
 
 
@@ -515,8 +515,8 @@ def test_without_hud_income_limits_loaded_the_warning_says_they_are_missing(
     [warning] = warnings_said(response)
     assert "135.0% of area median income, above the limit of 80%" in warning
     assert (
-        "No HUD income limit at 80% of median for 4 persons is loaded for 2027 or before, so "
-        "HUD's figure for the household is not given: load HUD's table with `clt load-index "
+        "HUD's figure for the household is not given (no HUD income limit is loaded for 80% of "
+        "median, 4 persons, in 2027 or before): load HUD's table with `clt load-index "
         "--kind hud_income_limit`."
     ) in warning
 
