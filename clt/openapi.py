@@ -134,6 +134,11 @@ def _responses(ok: dict, *, staff: bool = False, extra: tuple[str, ...] = ()) ->
                             "headers": {"WWW-Authenticate": {"schema": {"type": "string"},
                                         "description": "How to authenticate"}}}  # fmt: skip
         responses["403"] = {"description": "Not the trust's staff", "content": problem}
+        responses["429"] = {"description": "Too many wrong passwords for this user name from "
+                            "this address: refused until Retry-After has passed",
+                            "content": problem,
+                            "headers": {"Retry-After": {"schema": {"type": "integer"},
+                                        "description": "Seconds"}}}  # fmt: skip
     for code in extra:
         responses[code] = {"description": {"204": "Nothing here", "304": "Not modified",
                                            "404": "No such layer"}[code]}  # fmt: skip

@@ -6,8 +6,9 @@ dates selects every feature), so clients (GDAL reads this document for queryable
 page size) and fuzzers (schemathesis) see the same rules the views enforce.
 
 Every status code the server answers is listed (/req/oas30/completeness): 401 on every
-operation, since credentials sent and wrong are refused anywhere (maps.credentials); 403 too
-on a staff layer's, with the ways to authenticate (/req/oas30/security).
+operation, since credentials sent and wrong are refused anywhere (maps.credentials), and 429
+once too many wrong passwords came from one address (clt.lockout); 403 too on a staff layer's,
+with the ways to authenticate (/req/oas30/security).
 """
 
 from __future__ import annotations
@@ -157,6 +158,12 @@ def _error_responses() -> dict:
         },
         "Forbidden": {"description": "The layer is for the trust's staff", "content": problem},
         "NotFound": {"description": "No such collection or feature", "content": problem},
+        "TooManyFailedLogins": {
+            "description": "Too many wrong passwords for this user name from this address: "
+            "refused, even the right one, until Retry-After has passed (clt.lockout)",
+            "headers": {"Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}},
+            "content": problem,
+        },
     }
 
 
@@ -189,6 +196,7 @@ def _get(
         "401": {"$ref": REF + "responses/Unauthorized"},
         **({"403": {"$ref": REF + "responses/Forbidden"}} if staff else {}),
         "404": {"$ref": REF + "responses/NotFound"},
+        "429": {"$ref": REF + "responses/TooManyFailedLogins"},
     }
     operation = {
         "operationId": operation_id,

@@ -202,3 +202,24 @@ def test_the_limit_and_cool_off_come_from_the_environment_and_production_reads_t
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout) == [8, 3600.0, "clt.lockout.client_ip_behind_proxy"]
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "url"),
+    [("/ogcapi/api?f=json", "/collections/leases/items", STAFF_ITEMS),
+     ("/api/openapi.json", "/api/vacant-lots", "/api/vacant-lots")],
+)  # fmt: skip
+def test_the_api_descriptions_list_the_429_a_locked_out_client_gets(
+    client, edna, document, path, url
+):
+    # /req/oas30/completeness: the answer to Basic credentials locked out is documented, with
+    # its Retry-After, wherever a 401 for credentials is.
+    lock_by_basic(client)
+    assert client.get(url, **basic("edna", "pw")).status_code == 429
+    client.force_login(edna)
+    described = client.get(document).json()
+    response = described["paths"][path]["get"]["responses"]["429"]
+    if "$ref" in response:
+        response = described["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    assert "Retry-After" in response["headers"]
+    assert "application/problem+json" in response["content"]
