@@ -23,22 +23,12 @@ from parcels.actions import holding_end
 from parcels.models import Parcel
 from tests import factories
 from tests.maps import factories_ogc as f
+from tests.maps.factories_map import LAYER_DAY
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.date(2030, 3, 14)  # not the machine's date: the layers must read the trust's clock
+TODAY = LAYER_DAY
 
-
-@pytest.fixture
-def day(monkeypatch):
-    """`day(date)` sets the trust's day: Django's clock at noon of `date` in Jackson."""
-
-    def set_day(date: dt.date) -> None:
-        noon = dt.datetime.combine(date, dt.time(12), tzinfo=timezone.get_default_timezone())
-        monkeypatch.setattr(timezone, "now", lambda: noon)
-
-    set_day(TODAY)
-    return set_day
 
 
 def days_ago(n: int) -> dt.date:

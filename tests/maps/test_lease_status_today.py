@@ -16,7 +16,6 @@ import io
 import mapbox_vector_tile
 import pytest
 from django.contrib.auth.models import User
-from django.utils import timezone
 
 from leases.models import GroundLease
 from maps import tiles
@@ -24,23 +23,13 @@ from parcels.models import Parcel
 from tests import factories
 from tests.adminpages import changelist_url, found
 from tests.maps import factories_ogc as f
+from tests.maps.factories_map import LAYER_DAY
 
 pytestmark = pytest.mark.django_db
 
-TODAY = dt.date(2030, 3, 14)
+TODAY = LAYER_DAY
 NEXT_MONTH = TODAY + dt.timedelta(days=30)
 
-
-@pytest.fixture
-def day(monkeypatch):
-    """`day(date)` sets the trust's day: Django's clock at noon of `date` in Jackson."""
-
-    def set_day(date: dt.date) -> None:
-        noon = dt.datetime.combine(date, dt.time(12), tzinfo=timezone.get_default_timezone())
-        monkeypatch.setattr(timezone, "now", lambda: noon)
-
-    set_day(TODAY)
-    return set_day
 
 
 def leased_lot(index: int, reference: str, **lease) -> Parcel:
