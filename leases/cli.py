@@ -188,7 +188,7 @@ def _lease_price_inputs(
             f"lease {lease.reference} resale formula from {in_force.effective_on}: {exc}"
         ) from exc
     try:
-        inputs = sale_inputs(lease, on=sale_date, appraisal=value)
+        inputs = sale_inputs(lease, on=sale_date, appraisal=value, formula=in_force.formula)
         if extra:
             inputs = parse_inputs({**inputs_to_json(inputs), **extra})
     except FormulaError as exc:

@@ -87,8 +87,9 @@ def max_resale_price(
     what-if, or an appraisal not entered yet).
     """
     on = on or timezone.localdate()
-    formula = parse_formula(lease.formula_in_force(on).formula)  # the one of the contract date
-    return formula.evaluate(sale_inputs(lease, on=on, appraisal=appraisal))
+    in_force = lease.formula_in_force(on).formula  # the one of the contract date
+    inputs = sale_inputs(lease, on=on, appraisal=appraisal, formula=in_force)
+    return parse_formula(in_force).evaluate(inputs)
 
 
 def not_on_record_needed(lease: GroundLease, *, on: dt.date) -> tuple[str, ...]:
@@ -98,8 +99,9 @@ def not_on_record_needed(lease: GroundLease, *, on: dt.date) -> tuple[str, ...]:
     The formula is run again with a stand-in for each one it asks for, until it asks for no
     more or fails on something else (which `max_resale_price` reports).
     """
-    formula = parse_formula(lease.formula_in_force(on).formula)
-    inputs = sale_inputs(lease, on=on)
+    in_force = lease.formula_in_force(on).formula
+    formula = parse_formula(in_force)
+    inputs = sale_inputs(lease, on=on, formula=in_force)
     needed: list[str] = []
     while True:
         try:
@@ -114,14 +116,18 @@ def not_on_record_needed(lease: GroundLease, *, on: dt.date) -> tuple[str, ...]:
         return tuple(needed)
 
 
-def sale_inputs(lease: GroundLease, *, on: dt.date, appraisal: Decimal | None = None) -> SaleInputs:
-    """The facts of a sale of `lease`'s home on `on`, as the formulas read them."""
+def sale_inputs(
+    lease: GroundLease, *, on: dt.date, appraisal: Decimal | None = None, formula: Any = None
+) -> SaleInputs:
+    """The facts of a sale of `lease`'s home on `on`, as the formulas read them. `formula` is
+    the lease's formula in force on `on` (its JSON form), for a caller that has it already."""
     if on < lease.purchase_date:
         raise FormulaError(
             "sale_date",
             f"{on.isoformat()} is before the purchase on {lease.purchase_date.isoformat()}",
         )
-    formula = lease.formula_in_force(on).formula  # an amendment applies from its date
+    if formula is None:
+        formula = lease.formula_in_force(on).formula  # an amendment applies from its date
     appraisals, sources, unavailable = appraisal_inputs(lease, on, appraisal)
     sources |= index_sources(formula, lease.purchase_date, on)
     income_limit = target_income(formula, on)
