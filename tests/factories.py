@@ -228,3 +228,13 @@ def hidden_fingerprint(response) -> dict[str, str]:
         rf'<input type="hidden" name="{FINGERPRINT}" value="([^"]*)"', response.content.decode()
     )
     return {FINGERPRINT: html.unescape(found[1])} if found else {}
+
+
+# An itemized formula capped by the seller's net proceeds (docs/resale-formulas.md).
+ITEMIZED_CAPPED = {
+    "type": "itemized",
+    "inflation_rate": "0.02",
+    "inflation_method": "compound",
+    "improvement_share": "0.5",
+    "capped_by_net_proceeds": True,
+}

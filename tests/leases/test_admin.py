@@ -268,17 +268,8 @@ def price_panel_of(page: str) -> str:
     return re.sub(r" ([.,])", r"\1", text)  # a tag dropped before a stop left a space
 
 
-ITEMIZED_CAPPED = {
-    "type": "itemized",
-    "inflation_rate": "0.02",
-    "inflation_method": "compound",
-    "improvement_share": "0.5",
-    "capped_by_net_proceeds": True,
-}
-
-
 def test_an_itemized_formula_names_the_figures_no_record_keeps_and_how_to_price_the_sale(editor):
-    lease = factories.lease(reference="GL-2017-015", resale_formula=ITEMIZED_CAPPED)
+    lease = factories.lease(reference="GL-2017-015", resale_formula=factories.ITEMIZED_CAPPED)
     today = timezone.localdate().isoformat()
 
     panel = price_panel_of(editor.get(change_url(lease)).content.decode())

@@ -424,17 +424,8 @@ def test_a_purchase_appraisal_after_the_purchase_counts_only_by_the_sale_date():
     assert sale_inputs(lease, on=dt.date(2024, 10, 1)).appraisal_at_purchase is None
 
 
-ITEMIZED_CAPPED = {
-    "type": "itemized",
-    "inflation_rate": "0.02",
-    "inflation_method": "compound",
-    "improvement_share": "0.5",
-    "capped_by_net_proceeds": True,
-}
-
-
 def test_an_itemized_formula_names_the_formula_and_the_first_figure_it_misses():
-    lease = factories.lease(resale_formula=ITEMIZED_CAPPED)
+    lease = factories.lease(resale_formula=factories.ITEMIZED_CAPPED)
     with pytest.raises(MissingInput) as error:
         max_resale_price(lease, on=dt.date(2026, 6, 1))
     assert (error.value.field, error.value.needed_by) == ("principal_paid", "itemized formula")
@@ -442,8 +433,10 @@ def test_an_itemized_formula_names_the_formula_and_the_first_figure_it_misses():
 
 
 def test_every_figure_no_record_keeps_that_a_formula_needs_is_named_in_the_order_it_reads_them():
-    capped = factories.lease(resale_formula=ITEMIZED_CAPPED)
-    uncapped = factories.lease(resale_formula={**ITEMIZED_CAPPED, "capped_by_net_proceeds": False})
+    capped = factories.lease(resale_formula=factories.ITEMIZED_CAPPED)
+    uncapped = factories.lease(
+        resale_formula={**factories.ITEMIZED_CAPPED, "capped_by_net_proceeds": False}
+    )
     on = dt.date(2026, 6, 1)
 
     assert not_on_record_needed(capped, on=on) == (

@@ -107,3 +107,12 @@ def roleless_staff_user(username: str = "bare", password: str = "pw") -> User:
 
 def resident_user(username: str = "resident", password: str = "pw") -> User:
     return User.objects.create_user(username, password=password)
+
+
+def download(client, url: str) -> bytes:
+    """The body of a 200 answer to `url`, streamed (an export) or not."""
+    response = client.get(url)
+    assert response.status_code == 200, getattr(response, "content", b"")[:300]
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.getvalue()

@@ -20,6 +20,7 @@ from django.db import connection
 from clt.cli import main
 from maps.layers import all_layers
 from tests.maps import factories_ogc as f
+from tests.maps.factories_ogc import download
 
 ROOT = Path(__file__).resolve().parents[2]
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -28,14 +29,6 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 @pytest.fixture
 def street(db):
     return f.street()
-
-
-def download(client, url: str) -> bytes:
-    response = client.get(url)
-    assert response.status_code == 200, getattr(response, "content", b"")[:300]
-    if response.streaming:
-        return b"".join(response.streaming_content)
-    return response.getvalue()
 
 
 def signed_area(ring) -> float:

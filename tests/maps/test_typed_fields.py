@@ -26,16 +26,9 @@ from maps.layers import all_layers
 from maps.tiles import TileAddress
 from tests import factories
 from tests.maps import factories_ogc as f
+from tests.maps.factories_ogc import download
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
-
-
-def download(client, url: str) -> bytes:
-    response = client.get(url)
-    assert response.status_code == 200, getattr(response, "content", b"")[:300]
-    if response.streaming:
-        return b"".join(response.streaming_content)
-    return response.getvalue()
 
 
 def two_leases_in_arrears() -> f.Street:
