@@ -12,8 +12,9 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
+from django.core.exceptions import FieldError
 from django.utils import timezone
 
 from maps.layers import Layer, LayerField
@@ -125,22 +126,17 @@ def parse_limit(value: str | None) -> int:
     """
     if value is None:
         return LIMIT_DEFAULT
-    if re.fullmatch(r"\+?\d{19,}", value.strip()):
+    text = value.strip()
+    if _INTEGER.fullmatch(text) and text[0] != "-" and len(_digits(text)) > INTEGER_DIGITS:
         return LIMIT_MAX  # too many digits for a number, but plainly above the maximum
-    limit = _integer("limit", value)
-    if limit < 1:
-        raise ParamError("limit", "must be at least 1")
-    return min(limit, LIMIT_MAX)
+    return min(_integer("limit", value, minimum=1), LIMIT_MAX)
 
 
 def parse_offset(value: str | None) -> int:
     """`offset`: features to skip before the page (a convenience; `next` links use `after`)."""
     if value is None:
         return 0
-    offset = _integer("offset", value)
-    if offset < 0:
-        raise ParamError("offset", "must be 0 or more")
-    return offset
+    return _integer("offset", value, minimum=0)
 
 
 def parse_cursor(name: str, value: str | None) -> int | None:
@@ -279,19 +275,51 @@ def parse_filter(layer: Layer, query) -> FeatureFilter:
 
 # --- helpers ---------------------------------------------------------------------------
 
+# Numbers as the API definition declares them (OpenAPI integer and number): ASCII digits, a
+# sign, a point, an exponent. Python's int(), float() and Decimal() also take '５', '٥' and
+# '1_0', and re's \d matches any script's digits; neither is a number a client writes.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+INTEGER_DIGITS = 18  # any 18-digit integer fits PostgreSQL's bigint
+INTEGER_MAX = 10**INTEGER_DIGITS - 1
 
-def _integer(name: str, value: str) -> int:
-    if not re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
-        raise ParamError(name, f"'{value}' is not an integer")
-    return int(value)
+
+def _integer(name: str, value: str, *, minimum: int = -INTEGER_MAX) -> int:
+    """An integer in ASCII digits, from `minimum` to INTEGER_MAX."""
+    text = value.strip()
+    if not _INTEGER.fullmatch(text):
+        raise ParamError(name, f"'{value}' is not an integer; write it with the digits 0-9")
+    sign, digits = "-" if text[0] == "-" else "", _digits(text)
+    if len(digits) > INTEGER_DIGITS and not sign:
+        raise ParamError(name, f"'{value}' is too large; give at most {INTEGER_MAX}")
+    if len(digits) > INTEGER_DIGITS or int(sign + digits) < minimum:
+        raise ParamError(name, f"'{value}' is too small; give at least {minimum}")
+    return int(sign + digits)
+
+
+def _digits(text: str) -> str:
+    """An integer's digits without its sign and leading zeros: 00000000000000000001 is one
+    digit, not twenty (and int() refuses a text of more than 4,300 digits, zeros or not)."""
+    return text.lstrip("+-").lstrip("0") or "0"
+
+
+def _number_text(name: str, value: str) -> str:
+    """`value` stripped, if it is a plain decimal number (`_NUMBER`); else why it is not."""
+    text = value.strip()
+    if _NUMBER.fullmatch(text):
+        return text
+    try:
+        endless = not math.isfinite(float(text))  # NaN, Infinity: numbers, but not finite
+    except ValueError:
+        endless = False
+    if endless:
+        raise ParamError(name, f"'{value}' is not a finite number")
+    raise ParamError(name, f"'{value}' is not a number; write it with the digits 0-9 and a point")
 
 
 def _finite(name: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise ParamError(name, f"'{value}' is not a number") from None
-    if not math.isfinite(number):
+    number = float(_number_text(name, value))
+    if not math.isfinite(number):  # 1e999: plain, but beyond a double
         raise ParamError(name, f"'{value}' is not a finite number")
     return number
 
@@ -335,13 +363,7 @@ def _typed(field: LayerField, value: str) -> object:
     if field.type == "integer":
         return _integer(field.name, value)
     if field.type in ("number", "decimal"):
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise ParamError(field.name, f"'{value}' is not a number") from None
-        if not number.is_finite():
-            raise ParamError(field.name, f"'{value}' is not a finite number")
-        return number
+        return _decimal(field, value)
     if field.type == "date":
         return _date(field.name, value)
     if field.type == "boolean":  # as JSON writes it, which is what the features show
@@ -351,6 +373,68 @@ def _typed(field: LayerField, value: str) -> object:
     if "\x00" in value:
         raise ParamError(field.name, "may not contain a NUL character")
     return value
+
+
+def _decimal(field: LayerField, value: str) -> Decimal:
+    """A number the field's column can hold, or a 400 saying what it holds.
+
+    Refused rather than answered with no features: a value no row can ever have (arrears of
+    1e20 dollars, or of a tenth of a cent) is a mistake the client should hear about, and an
+    empty page would read as "no lease owes that". PostgreSQL could not even read the largest
+    (1e999999999 overflows numeric: the 500 this replaces).
+    """
+    before, places = _capacity(field)
+    finest = Decimal(1).scaleb(-places)
+    largest = Decimal(10) ** before - finest
+    try:
+        number = Decimal(_number_text(field.name, value))
+    except InvalidOperation:  # an exponent of 19 digits or more, beyond even a Decimal
+        raise ParamError(
+            field.name,
+            f"'{value}' is out of range; give at most {largest:f}, to {places} decimal places",
+        ) from None
+    if number and number.adjusted() >= before:
+        if number < 0:
+            raise ParamError(field.name, f"'{value}' is too small; give at least -{largest:f}")
+        raise ParamError(field.name, f"'{value}' is too large; give at most {largest:f}")
+    if _decimal_places(number) > places:
+        raise ParamError(
+            field.name,
+            f"'{value}' has more than {places} decimal places; round it to {places}, "
+            f"the finest {field.name} holds",
+        )
+    if not -places <= number.as_tuple().exponent <= before:
+        # 0E-999999999 or 1.000... with 20,000 zeros is a value the field holds, but not as
+        # PostgreSQL's numeric reads it: written again with `places` places.
+        number = number.quantize(finest, context=Context(prec=before + places + 1))
+    return number
+
+
+def _capacity(field: LayerField) -> tuple[int, int]:
+    """The digits before the point and after it that the field's column holds: its model
+    field's (arrears: numeric(14, 2), 12 and 2), else those of DECIMAL_CAPACITY."""
+    try:
+        column = field.expression.output_field
+    except (AttributeError, FieldError):  # an F() has none until resolved against a model
+        column = None
+    digits, places = getattr(column, "max_digits", None), getattr(column, "decimal_places", None)
+    if digits is None or places is None:
+        return DECIMAL_CAPACITY
+    return digits - places, places
+
+
+# For a number field whose column does not say (a double precision): well within what a
+# double tells apart and PostgreSQL's numeric reads.
+DECIMAL_CAPACITY = (15, 15)
+
+
+def _decimal_places(number: Decimal) -> int:
+    """The decimal places `number` needs: 1.50 needs 1, 1e-3 needs 3, 1200 and 0E-9 none."""
+    if not number:
+        return 0
+    _, digits, exponent = number.as_tuple()
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing_zeros))
 
 
 def _date(name: str, value: str) -> dt.date:

@@ -244,7 +244,8 @@ def _where(layer: Layer, flt: FeatureFilter) -> tuple[str, list]:
 
 
 def _bbox_sql(bbox: BBox) -> tuple[str, list]:
-    """Features whose geometry intersects the box (in the box's CRS, antimeridian split)."""
+    """Features whose geometry intersects the box (in the box's CRS, antimeridian split); a
+    box with no width or height is the point or line it is."""
     if bbox.crosses_antimeridian:
         boxes = [
             (bbox.minx, bbox.miny, 180.0, bbox.maxy),
@@ -255,19 +256,34 @@ def _bbox_sql(bbox: BBox) -> tuple[str, list]:
     boxes = [clipped for box in boxes if (clipped := _clip(box, bbox.crs.bounds))]
     if not boxes:
         return "FALSE", []
-    if bbox.crs.srid == 4326:
-        envelope, extra = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)", []
-    else:
-        # Densify before reprojecting: a box's straight edges in feet are curves in degrees.
-        envelope = "ST_Transform(ST_Segmentize(ST_MakeEnvelope(%s, %s, %s, %s, %s), %s), 4326)"
-        extra = [bbox.crs.srid]
-    sql = " OR ".join(f"ST_Intersects(f.geom, {envelope})" for _ in boxes)
-    params = []
+    srid = bbox.crs.srid
+    sql, params = [], []
     for box in boxes:
-        params += [*box, *extra]
-        if extra:
-            params.append(max(box[2] - box[0], box[3] - box[1], 1e-6) / 32)
-    return f"({sql})", params
+        envelope = _COLLAPSED_BOX if _collapsed(box) else _BOX
+        if srid == 4326:
+            sql.append(f"ST_Intersects(f.geom, {envelope})")
+            params += [*box, 4326]
+        else:
+            # Densify before reprojecting: a box's straight edges in feet are curves in degrees.
+            sql.append(f"ST_Intersects(f.geom, ST_Transform(ST_Segmentize({envelope}, %s), 4326))")
+            params += [*box, srid, max(box[2] - box[0], box[3] - box[1], 1e-6) / 32]
+    return f"({' OR '.join(sql)})", params
+
+
+# A box as minx, miny, maxx, maxy, srid. ST_MakeEnvelope of a box with equal corners is a
+# polygon of zero area, which intersects nothing (and which GEOS cannot even read once
+# reprojected: a 500); the envelope of the two corners is the POINT or LINESTRING such a box
+# is, and a POLYGON otherwise (/req/core/fc-bbox-response: minx = maxx is a valid box). Both
+# are constants the planner folds, so the spatial index is used either way.
+_BOX = "ST_MakeEnvelope(%s, %s, %s, %s, %s)"
+_COLLAPSED_BOX = (
+    "ST_Envelope(ST_SetSRID(ST_Collect(ST_MakePoint(%s, %s), ST_MakePoint(%s, %s)), %s))"
+)
+
+
+def _collapsed(box: tuple) -> bool:
+    """Whether the box has no width or no height: a point or a line, not an area."""
+    return box[0] == box[2] or box[1] == box[3]
 
 
 def _clip(box: tuple, bounds: tuple) -> tuple | None:

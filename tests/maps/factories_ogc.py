@@ -50,6 +50,18 @@ def lot_bbox(first: int, last: int) -> str:
     return f"{x0},{LAT - 0.0001},{x1},{LAT + SIDE_DEG + 0.0001}"
 
 
+def lot_centre(index: int) -> tuple[float, float]:
+    """The CRS84 longitude and latitude of the middle of lot number `index`."""
+    return WEST_LON + index * STEP_DEG + SIDE_DEG / 2, LAT + SIDE_DEG / 2
+
+
+def county_feet(lon: float, lat: float) -> tuple[float, float]:
+    """A CRS84 point as easting and northing in the county's CRS (EPSG:2255, US feet)."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs(4326, 2255, always_xy=True).transform(lon, lat)
+
+
 @dataclass
 class Street:
     trust: list[Parcel] = field(default_factory=list)  # held by the trust (trust-land layer)

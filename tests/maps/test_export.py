@@ -103,6 +103,28 @@ def test_geojson_export_takes_the_items_filters(client, street):
     assert sorted(ft["id"] for ft in doc["features"]) == [p.pk for p in street.vacant[:3]]
 
 
+@pytest.mark.parametrize("suffix", ["geojson", "csv"])
+def test_a_bbox_that_is_a_point_in_the_county_crs_exports_the_lot_under_it(client, street, suffix):
+    x, y = f.county_feet(*f.lot_centre(5))  # was a 500: an envelope of zero area
+    url = f"/export/vacant-lots.{suffix}?bbox={x},{y},{x},{y}&bbox-crs={EPSG}2255"
+    body = download(client, url).decode()
+    if suffix == "geojson":
+        assert [ft["id"] for ft in json.loads(body)["features"]] == [street.vacant[1].pk]
+    else:
+        assert [row["id"] for row in csv.DictReader(io.StringIO(body))] == [
+            str(street.vacant[1].pk)
+        ]
+
+
+def test_arrears_beyond_what_the_column_holds_are_a_400_not_a_500(client, street):
+    client.force_login(f.staff_user())
+    response = client.get("/export/leases.geojson?arrears=1e999999999")
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "arrears: '1e999999999' is too large; give at most 999999999999.99"
+    )
+
+
 def test_many_features_stream_in_several_chunks_and_stay_valid(client, db, monkeypatch):
     from maps import exporting
 
@@ -378,6 +400,27 @@ def test_cli_refuses_what_it_cannot_do_rather_than_ignore_it(tmp_path, arguments
     result = run_clt("export", layer, "-f", "csv", *output, *rest)
     assert result.returncode != 0
     assert said in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_cli_exports_the_lot_under_a_bbox_that_is_a_point_in_the_county_crs(street, tmp_path):
+    x, y = f.county_feet(*f.lot_centre(5))
+    output = tmp_path / "lot.geojson"
+    arguments = ["export", "vacant-lots", "-f", "geojson", "-o", str(output)]
+    bbox = ["--bbox", f"{x},{y},{x},{y}", "--bbox-crs", f"{EPSG}2255"]
+    result = CliRunner().invoke(main, [*arguments, *bbox])
+    assert result.exit_code == 0, result.output
+    features = json.loads(output.read_text())["features"]
+    assert [ft["id"] for ft in features] == [street.vacant[1].pk]
+
+
+def test_cli_says_which_arrears_the_column_cannot_hold(street, tmp_path):
+    arguments = ["export", "leases", "-f", "csv", "-o", str(tmp_path / "x.csv")]
+    result = CliRunner().invoke(main, [*arguments, "--where", "arrears=1e999999999"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        "Error: arrears: '1e999999999' is too large; give at most 999999999999.99"
+    )
     assert not (tmp_path / "x.csv").exists()
 
 

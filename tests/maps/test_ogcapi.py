@@ -383,6 +383,27 @@ def test_an_invalid_limit_is_a_400(client, limit):
     assert client.get(f"/ogcapi/collections/vacant-lots/items?limit={limit}").status_code == 400
 
 
+def test_a_limit_with_leading_zeros_is_that_many_features(client, street):
+    doc = get_json(client, "/ogcapi/collections/vacant-lots/items?limit=00000000000000000001")
+    assert doc["numberReturned"] == 1
+
+
+@pytest.mark.parametrize(
+    "query", ["limit=５", "limit=٥", "acquired_year=２０２１", "bbox=1_0,1,2,3"]
+)
+def test_numbers_in_other_scripts_or_with_underscores_are_a_400(client, street, query):
+    doc = get_json(client, f"/ogcapi/collections/trust-land/items?{query}", 400)
+    name, _, value = query.partition("=")
+    assert doc["detail"].startswith(f"{name}: '{value.split(',')[0]}' is not a")
+
+
+def test_an_offset_too_large_is_a_400_giving_the_maximum(client, street):
+    doc = get_json(client, "/ogcapi/collections/vacant-lots/items?offset=9999999999999999999", 400)
+    assert doc["detail"] == (
+        "offset: '9999999999999999999' is too large; give at most 999999999999999999"
+    )
+
+
 def test_an_unknown_parameter_is_a_400_naming_it(client):
     doc = get_json(client, "/ogcapi/collections/vacant-lots/items?owner_of_record=x", 400)
     assert "owner_of_record" in doc["detail"]
@@ -420,6 +441,49 @@ def test_an_invalid_bbox_is_a_400(client, bbox):
 def test_a_bbox_far_outside_a_projected_crs_selects_nothing(client, street):
     url = f"/ogcapi/collections/vacant-lots/items?bbox=1e30,1e30,2e30,2e30&bbox-crs={EPSG}3814"
     assert get_json(client, url)["numberMatched"] == 0
+
+
+# A box with equal corners is valid (minx <= maxx) and is the point or line it spans
+# (/req/core/fc-bbox-response: the features that intersect it). As an envelope of zero area it
+# found nothing in CRS84 and was a 500 in the county's CRS.
+
+
+def test_a_bbox_that_is_a_point_selects_the_lot_under_it(client, street):
+    x, y = f.lot_centre(5)  # the second vacant lot
+    doc = get_json(client, f"/ogcapi/collections/vacant-lots/items?bbox={x},{y},{x},{y}")
+    assert [ft["id"] for ft in doc["features"]] == [street.vacant[1].pk]
+    assert doc["numberMatched"] == 1
+
+
+def test_a_bbox_that_is_a_point_in_the_county_crs_selects_the_lot_under_it(client, street):
+    x, y = f.county_feet(*f.lot_centre(5))
+    url = f"/ogcapi/collections/vacant-lots/items?bbox={x},{y},{x},{y}&bbox-crs=[EPSG:2255]"
+    assert [ft["id"] for ft in get_json(client, url)["features"]] == [street.vacant[1].pk]
+
+
+@pytest.mark.parametrize("crs", ["CRS84", "2255"])
+def test_a_bbox_of_no_height_selects_the_lots_its_line_crosses(client, street, crs):
+    (x0, y), (x1, _) = f.lot_centre(4), f.lot_centre(6)  # across the first three vacant lots
+    if crs == "2255":
+        (x0, y), x1 = f.county_feet(x0, y), f.county_feet(x1, y)[0]
+    url = f"/ogcapi/collections/vacant-lots/items?bbox={x0},{y},{x1},{y}"
+    doc = get_json(client, url + ("" if crs == "CRS84" else f"&bbox-crs={EPSG}{crs}"))
+    assert [ft["id"] for ft in doc["features"]] == [p.pk for p in street.vacant[:3]]
+
+
+def test_a_bbox_of_no_width_selects_the_lot_its_line_crosses(client, street):
+    x, y = f.lot_centre(7)
+    doc = get_json(client, f"/ogcapi/collections/vacant-lots/items?bbox={x},{y - 1},{x},{y + 1}")
+    assert [ft["id"] for ft in doc["features"]] == [street.vacant[3].pk]
+
+
+def test_a_line_across_the_antimeridian_selects_the_lots_east_of_it(client, street):
+    # From 170°E over the antimeridian to the middle of lot 6: the lots of the street up to it.
+    x, y = f.lot_centre(6)
+    doc = get_json(client, f"/ogcapi/collections/vacant-lots/items?bbox=170,{y},{x},{y}")
+    assert [ft["id"] for ft in doc["features"]] == [p.pk for p in street.vacant[:3]]
+    wide = get_json(client, f"/ogcapi/collections/vacant-lots/items?bbox=170,{y - 1},{x},{y + 1}")
+    assert wide["numberMatched"] == 3
 
 
 def test_datetime_instant_selects_lots_acquired_that_day(client, street):
@@ -485,6 +549,20 @@ def test_property_filter_compares_whitelisted_fields(client, street):
 
 def test_a_property_filter_value_of_the_wrong_type_is_a_400(client):
     assert client.get("/ogcapi/collections/vacant-lots/items?area_m2=big").status_code == 400
+
+
+@pytest.mark.parametrize("arrears", ["1e999999999", "1e-999999999", "1e131072"])
+def test_arrears_beyond_what_the_column_holds_is_a_400_naming_them(client, street, arrears):
+    client.force_login(f.staff_user())
+    doc = get_json(client, f"/ogcapi/collections/leases/items?arrears={arrears}", 400)
+    assert doc["detail"].startswith(f"arrears: '{arrears}' ")
+    assert "999999999999.99" in doc["detail"] or "round it to 2" in doc["detail"]
+
+
+def test_arrears_of_zero_however_written_select_the_lease_with_none(client, street):
+    client.force_login(f.staff_user())
+    doc = get_json(client, "/ogcapi/collections/leases/items?arrears=0E-999999999")
+    assert [ft["id"] for ft in doc["features"]] == [street.leased[0].pk]
 
 
 def test_crs_returns_county_feet_with_a_content_crs_header(client, street):

@@ -54,6 +54,39 @@ def test_limit_not_a_positive_integer_is_invalid(value):
         parse_limit(value)
 
 
+def test_a_limit_with_leading_zeros_is_its_value_not_the_maximum():
+    assert parse_limit("00000000000000000001") == 1  # twenty characters, one digit
+    assert parse_limit("+0005") == 5
+    assert parse_limit("0" * 5000 + "3") == 3  # more than int() reads, zeros or not
+
+
+def test_an_offset_of_too_many_digits_is_too_large_and_says_the_maximum():
+    with pytest.raises(ParamError) as refused:
+        parse_offset("9999999999999999999")
+    assert str(refused.value) == (
+        "offset: '9999999999999999999' is too large; give at most 999999999999999999"
+    )
+    assert parse_offset("0000000000000000000000012") == 12
+
+
+# The API definition says integer and number: ASCII digits, as a client writes them. Python's
+# int(), float() and `\d` also take other scripts' digits and underscores.
+
+
+@pytest.mark.parametrize("value", ["５", "٥", "1_0", "１０"])
+def test_an_integer_is_written_in_ascii_digits(value):
+    for parse in (parse_limit, parse_offset, lambda v: parse_cursor("after", v)):
+        with pytest.raises(ParamError, match="is not an integer; write it with the digits 0-9"):
+            parse(value)
+
+
+@pytest.mark.parametrize("value", ["1_0,1,2,3", "٠,1,2,3", "0,1,２,3"])
+def test_bbox_numbers_are_plain_decimals_in_ascii_digits(value):
+    with pytest.raises(ParamError, match="bbox: .* is not a number; write it with the digits"):
+        parse_bbox(value)
+    assert parse_bbox(".5,1.,2e0,+3").as_list() == [0.5, 1.0, 2.0, 3.0]
+
+
 def test_offset_and_cursors_are_integers():
     assert parse_offset(None) == 0
     assert parse_offset("900000") == 900_000
@@ -250,6 +283,58 @@ def test_property_filters_are_parsed_by_field_type():
     )
     parsed = parse_properties(layer, QueryDict("n=12&d=2020-02-29&s=R-1"))
     assert [value for _, value in parsed] == [12, dt.date(2020, 2, 29), "R-1"]
-    for bad in ("n=1.5", "d=2021-02-29", "d=2021-2-1", "s=a%00b"):
+    for bad in ("n=1.5", "d=2021-02-29", "d=2021-2-1", "s=a%00b", "n=%EF%BC%92%EF%BC%90"):
         with pytest.raises(ParamError):
             parse_properties(layer, QueryDict(bad))
+
+
+def money_layer():
+    """A layer with one money field, numeric(14, 2) as the leases layer's arrears."""
+    from django.db.models import DecimalField, F
+    from django.db.models.functions import Cast
+
+    from maps.layers import Audience, Layer, LayerField
+
+    column = DecimalField(max_digits=14, decimal_places=2)
+    owed = LayerField("owed", Cast(F("owed"), column), "decimal")
+    return Layer("t", "T", "", Audience.PUBLIC, lambda: None, fields=(owed,))
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("1e999999999", "'1e999999999' is too large; give at most 999999999999.99"),
+        ("1e131072", "'1e131072' is too large; give at most 999999999999.99"),
+        ("1000000000000", "'1000000000000' is too large; give at most 999999999999.99"),
+        ("-1e999999999", "'-1e999999999' is too small; give at least -999999999999.99"),
+        ("1e-999999999", "'1e-999999999' has more than 2 decimal places; round it to 2"),
+        ("0.001", "'0.001' has more than 2 decimal places; round it to 2"),
+        ("1e99999999999999999999", "'1e99999999999999999999' is out of range; give at most"),
+    ],
+)
+def test_a_decimal_the_column_cannot_hold_is_invalid_and_says_what_it_holds(value, said):
+    from maps.ogcapi.params import parse_properties
+
+    with pytest.raises(ParamError) as refused:
+        parse_properties(money_layer(), QueryDict(f"owed={value}"))
+    assert str(refused.value).startswith(f"owed: {said}")
+
+
+@pytest.mark.parametrize(
+    ("value", "parsed"),
+    [("999999999999.99", "999999999999.99"), ("12.50", "12.50"), ("1.000", "1.00"),
+     ("0E-999999999", "0.00"), ("1" + "." + "0" * 20_000, "1.00")],
+)  # fmt: skip
+def test_a_decimal_the_column_holds_is_kept_in_a_form_postgresql_reads(value, parsed):
+    from maps.ogcapi.params import parse_properties
+
+    ((_, number),) = parse_properties(money_layer(), QueryDict(f"owed={value}"))
+    assert str(number) == parsed
+
+
+@pytest.mark.parametrize("value", ["1_0", "５", "0x10"])
+def test_a_decimal_is_a_plain_number_in_ascii_digits(value):
+    from maps.ogcapi.params import parse_properties
+
+    with pytest.raises(ParamError, match="owed: .* is not a number; write it with the digits"):
+        parse_properties(money_layer(), QueryDict(f"owed={value}"))
