@@ -28,6 +28,21 @@ def _codes(ctx, param, value: str | None) -> tuple[str, ...] | None:
     return tuple(code.strip() for code in value.split(",") if code.strip())
 
 
+# A zip of several datasets is read as GDAL would not: --layer chooses the dataset in it too.
+LAYER = click.option(
+    "--layer",
+    help="Layer to read, for files with several; for a zip holding several datasets, the one "
+    "to read (by name: parcels for parcels.shp, or its path in the zip).",
+)
+ENCODING = click.option(
+    "--encoding",
+    metavar="NAME",
+    help="Encoding of a shapefile's text when its .cpg is missing or wrong (e.g. CP1252, "
+    "LATIN1). Without it, a shapefile naming none is read as UTF-8 if its text is, else as "
+    "ISO-8859-1.",
+)
+
+
 @click.command("import-parcels")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
@@ -44,7 +59,8 @@ def _codes(ctx, param, value: str | None) -> tuple[str, ...] | None:
     help="EPSG code of the file's coordinates "
     "(overrides the file's own CRS; needed when it declares none).",
 )
-@click.option("--layer", help="Layer to read, for files with several.")
+@LAYER
+@ENCODING
 @click.option(
     "--mapping",
     "mapping_file",
@@ -72,16 +88,25 @@ def _codes(ctx, param, value: str | None) -> tuple[str, ...] | None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write the reject file (default .clt/imports/).",
 )
-@click.option("--dry-run", is_flag=True, help="Show the mapping and the counts; change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show the mapping and what the import would do (new, changed, retired, rejected) "
+    "without changing any parcel; the run is recorded, as a dry run, and the reject file "
+    "written, to look at the rejects before importing.",
+)
 @click.option(
     "--allow-mass-retire",
     is_flag=True,
     help="Import even if the file leaves out (retires) more than a fifth of the parcels on "
     "record (otherwise refused: a partial extract would retire the rest of the county).",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def import_parcels(path, jurisdiction, srid, layer, mapping_file, fields, vacant_codes,
-                   rejects_dir, dry_run, allow_mass_retire, quiet) -> None:  # fmt: skip
+@click.option(
+    "--quiet", is_flag=True, help="No progress bar or step lines; the result and warnings only."
+)
+def import_parcels(path, jurisdiction, srid, layer, encoding, mapping_file, fields,
+                   vacant_codes, rejects_dir, dry_run, allow_mass_retire,
+                   quiet) -> None:  # fmt: skip
     """Import a county parcel file (Shapefile, .zip, GeoPackage, GeoJSON, FileGDB, CSV+WKT).
 
     Upserts by (jurisdiction, APN): reports new, changed, unchanged and retired parcels, repairs
@@ -96,6 +121,7 @@ def import_parcels(path, jurisdiction, srid, layer, mapping_file, fields, vacant
             run = run_import(
                 path, jurisdiction=jurisdiction, srid=srid, fields=fields,
                 vacant_codes=vacant_codes, mapping_file=mapping_file, layer=layer,
+                encoding=encoding,
                 dry_run=dry_run, reject_dir=rejects_dir, allow_mass_retire=allow_mass_retire,
                 progress=not quiet, log=say,
             )  # fmt: skip
@@ -112,8 +138,10 @@ def import_parcels(path, jurisdiction, srid, layer, mapping_file, fields, vacant
     say(f"clt: {verb} {path.name}: {_counts_text(run)} (import run {run.pk})")
     if run.reject_file:
         say(f"clt: rejected and repaired features are listed in {run.reject_file}")
-    if run.message:  # a run that succeeded (or a dry run) keeps only its warnings there
-        say(f"clt: {run.message}")
+    # A run that succeeded (or a dry run) keeps only its warnings there: each a "warning:" line,
+    # some followed by indented lines naming parcels.
+    for line in run.message.splitlines():
+        say(line if line.startswith(" ") else f"clt: {line}")
 
 
 def _counts_text(run) -> str:
@@ -136,18 +164,19 @@ def _counts_text(run) -> str:
 )
 @click.option("--name-field", help="Column that names each polygon (default: name, NAME...).")
 @click.option("--srid", type=click.IntRange(1), help="EPSG code, if the file declares none.")
-@click.option("--layer", help="Layer to read, for files with several.")
+@LAYER
+@ENCODING
 @click.option("--replace", is_flag=True, help="Replace the overlays of this kind from this file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def import_layer(path, kind, name_field, srid, layer, replace, quiet) -> None:
+def import_layer(path, kind, name_field, srid, layer, encoding, replace, quiet) -> None:
     """Import overlay polygons (neighbourhoods, flood zones, zoning) used as finder filters."""
     setup_django()
     from parcels.overlays import import_overlays
 
     with user_errors():
         count = import_overlays(
-            path, kind=kind, name_field=name_field, srid=srid, layer=layer, replace=replace,
-            progress=not quiet,
+            path, kind=kind, name_field=name_field, srid=srid, layer=layer, encoding=encoding,
+            replace=replace, progress=not quiet,
         )  # fmt: skip
     say(f"clt: imported {count:,} {kind} polygons from {path.name}")
 

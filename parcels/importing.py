@@ -12,9 +12,11 @@ The route, chosen for speed and for an all-or-nothing result:
 2. PostgreSQL checks the APNs (blank, too long, repeated: the repeats are found in Arrow while
    reading) and finds which parcel each row sent is. The parcels no row names are found in
    Arrow too, from the registry's APNs and the file's.
-3. Only new and changed rows are parsed, transformed to EPSG:4326, checked and, where invalid,
-   repaired with ST_MakeValid (the parcel keeps the reason in `geom_note`); empty or non-areal
-   outlines, blank and repeated APNs are rejected into the reject file.
+3. Only new and changed rows are parsed, transformed to EPSG:4326 (arcs stroked first, in the
+   file's CRS), checked and, where invalid, repaired with ST_MakeValid (the parcel keeps the
+   reason in `geom_note`); empty or non-areal outlines, blank and repeated APNs are rejected
+   into the reject file. Tax codes and amounts are read as `parcels.county_values` explains; an
+   amount that cannot be read is listed there too, and the parcel keeps the one it had.
 4. Changed parcels are updated, new ones inserted, parcels gone from the file retired
    (`retired_at`, never deleted), retired parcels back in the file restored. Retired parcels
    the trust holds are named in a warning, with the new parcel each looks renumbered as.
@@ -34,11 +36,13 @@ identical, but a first import of a million parcels does not pay a PL/pgSQL call 
 
 from __future__ import annotations
 
+import codecs
 import collections
 import concurrent.futures
 import contextlib
 import csv
 import dataclasses
+import difflib
 import functools
 import hashlib
 import io
@@ -55,7 +59,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pgtrigger
@@ -79,6 +83,16 @@ from pyproj.exceptions import CRSError, ProjError
 from tqdm import tqdm
 
 from clt.history import recorded
+from clt.phases import Phases
+from clt.spreadsheets import safe_if_text
+from parcels.county_values import (
+    PLAIN_AMOUNT,
+    WRITTEN_AMOUNT,
+    TaxReading,
+    TaxTally,
+    UnreadValue,
+    unread_warnings,
+)
 from parcels.models import METRIC_SRID, ImportRun, ImportStatus
 from parcels.queries import held_memberships
 from parcels.unchanged import (
@@ -89,6 +103,7 @@ from parcels.unchanged import (
     value_offsets,
     wkb_kinds,
 )
+from parcels.vacancy_tally import VacancyTally, tally_vacancy, vacancy_warnings
 
 Log = Callable[[str], None]
 
@@ -143,6 +158,13 @@ class _DryRun(Exception):
 # --- the field mapping ---------------------------------------------------------------------
 
 
+# The version of the rules turning a row into parcel fields (PREPARE_SQL, parcels.county_values),
+# part of every row's hash: after a change, the next import re-derives every parcel instead of
+# keeping what the old rules made of its unchanged row. 2: a T/F tax column's "F" is current,
+# "$12,500" is an amount, arcs are stroked in the file's CRS.
+READING_RULES = 2
+
+
 @dataclass(frozen=True)
 class FieldMapping:
     """Which source column fills each parcel field, and which codes mean vacant."""
@@ -150,6 +172,10 @@ class FieldMapping:
     columns: Mapping[str, str]
     vacant_codes: tuple[str, ...] = DEFAULT_VACANT_CODES
     forfeited_owners: tuple[str, ...] = DEFAULT_FORFEITED_OWNERS
+    # Named by the user (--vacant-codes, the mapping file), not the defaults: a code of theirs
+    # that matches no row is a typo to warn of; most default codes match nothing in a county.
+    # Not part of the mapping itself (as_dict): the same codes, given or not, mean the same.
+    vacant_codes_given: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -159,8 +185,10 @@ class FieldMapping:
         }
 
     def fingerprint(self) -> str:
-        """Changes when the mapping does, so a new mapping re-derives every parcel."""
-        return hashlib.md5(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()
+        """Changes when the mapping does, or the rules reading a row (READING_RULES), so a new
+        mapping or new rules re-derive every parcel."""
+        mapping = {**self.as_dict(), "rules": READING_RULES}
+        return hashlib.md5(json.dumps(mapping, sort_keys=True).encode()).hexdigest()
 
     def describe(self) -> str:
         lines = [f"  {target:<22} <- {self.columns.get(target, '(not in file)')}"
@@ -194,9 +222,10 @@ def read_mapping_file(path: Path) -> dict:
             f"{where}: expected an object with keys fields, vacant_codes, forfeited_owners; "
             f"found {_json_type(data)}"
         )
-    unknown = set(data) - {"fields", "vacant_codes", "forfeited_owners"}
+    unknown = set(data) - set(MAPPING_FILE_KEYS)
     if unknown:
-        raise ImportRefused(f"{where}: unknown keys {sorted(unknown)}")
+        hints = _mapping_key_hints(unknown)
+        raise ImportRefused(f"{where}: unknown keys {sorted(unknown)}{hints}")
     fields = data.get("fields", {})
     if not isinstance(fields, dict):
         raise ImportRefused(
@@ -222,6 +251,22 @@ def read_mapping_file(path: Path) -> dict:
                 f'{_json_type(wrong)} (write it in quotes: "{wrong}")'
             )
     return data
+
+
+MAPPING_FILE_KEYS = ("fields", "vacant_codes", "forfeited_owners")
+
+
+def _mapping_key_hints(unknown: set[str]) -> str:
+    """What each unknown key of a mapping file was likely meant to be, in parentheses: a known
+    key it looks like ('vacant_code'), or a parcel field written outside [fields]."""
+    hints = []
+    for key in sorted(unknown):
+        if key in FIELD_CANDIDATES:
+            hints.append(f"'{key}' is a parcel field: put it under [fields]")
+        elif close := difflib.get_close_matches(key, MAPPING_FILE_KEYS, n=1, cutoff=0.6):
+            named = f" for '{key}'" if len(unknown) > 1 else ""
+            hints.append(f"did you mean '{close[0]}'{named}?")
+    return f" ({'; '.join(hints)})" if hints else ""
 
 
 def _json_type(value) -> str:
@@ -271,8 +316,10 @@ def resolve_mapping(
     }
     for target, (column, named) in explicit.items():
         if target not in FIELD_CANDIDATES:
+            close = difflib.get_close_matches(str(target), MAPPABLE, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ImportRefused(
-                f"{named}: '{target}' is not a parcel field (one of {', '.join(MAPPABLE)})"
+                f"{named}: '{target}' is not a parcel field (one of {', '.join(MAPPABLE)}){hint}"
             )
         if column in ("", None):
             chosen.pop(target, None)  # `--field zoning=` unmaps a default
@@ -294,12 +341,14 @@ def resolve_mapping(
         )
     # An empty list given (`vacant_codes = []`, `--vacant-codes ""`) means no code is vacant.
     codes = vacant_codes if vacant_codes is not None else file_data.get("vacant_codes")
+    given = codes is not None
     codes = DEFAULT_VACANT_CODES if codes is None else codes
     owners = file_data.get("forfeited_owners", DEFAULT_FORFEITED_OWNERS)
     return FieldMapping(
         columns=chosen,
         vacant_codes=tuple(str(c).strip() for c in codes),
         forfeited_owners=tuple(str(o).strip().upper() for o in owners),
+        vacant_codes_given=given,
     )
 
 
@@ -319,13 +368,23 @@ class Source:
     crs: str | None
     bounds: tuple[float, float, float, float] | None
     open_options: dict = field(default_factory=dict)
+    # The encoding its text is read in when chosen here, not declared by the file: a shapefile
+    # naming none (`_text_encoding`), or --encoding. GDAL recodes it (open option ENCODING).
+    encoding: str | None = None
 
 
-def open_source(path: Path | str, layer: str | None = None) -> Source:
-    """Find the layer in `path` (Shapefile, zipped too, GeoPackage, GeoJSON, FileGDB, CSV+WKT)."""
+def open_source(
+    path: Path | str, layer: str | None = None, encoding: str | None = None
+) -> Source:
+    """Find the layer in `path` (Shapefile, zipped too, GeoPackage, GeoJSON, FileGDB, CSV+WKT);
+    `layer` chooses among a file's layers, or among the datasets in a zip; `encoding` is a
+    shapefile's text encoding, when its .cpg is missing or wrong."""
     path = Path(path)
-    gdal_path, options = _gdal_path(path)
+    gdal_path, options, layer = _gdal_path(path, layer)
     layer = layer or _default_layer(gdal_path, options, path)
+    chosen_encoding = _text_encoding(path, gdal_path, layer, encoding)
+    if chosen_encoding:
+        options = {**options, "ENCODING": chosen_encoding}
     try:
         with quiet_invalid_wkt():  # the bounds are read from every row's geometry
             info = pyogrio.read_info(
@@ -333,10 +392,15 @@ def open_source(path: Path | str, layer: str | None = None) -> Source:
                 **options,
             )  # fmt: skip
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise ImportRefused(f"{path}: GDAL cannot read it ({_short(exc)})") from exc
+        raise _gdal_cannot_read(path, layer, exc) from exc
     if info.get("geometry_type") is None:
-        hint = f" (a CSV needs a WKT column named one of {', '.join(WKT_COLUMNS[:4])})"
-        raise ImportRefused(f"{path}: the layer has no geometry{hint if options else ''}")
+        names = list(dict.fromkeys(c.lower() for c in WKT_COLUMNS))  # GDAL ignores the case
+        hint = (
+            f" (a CSV needs its outlines as WKT, in a column named {', '.join(names[:-1])} or "
+            f"{names[-1]}, in any case)"
+        )
+        csv = "GEOM_POSSIBLE_NAMES" in options
+        raise ImportRefused(f"{path}: the layer has no geometry{hint if csv else ''}")
     bounds = info.get("total_bounds")
     bounds = tuple(float(b) for b in bounds) if bounds is not None else None
     if bounds is not None and not np.all(np.isfinite(bounds)):
@@ -351,6 +415,7 @@ def open_source(path: Path | str, layer: str | None = None) -> Source:
         crs=info.get("crs"),
         bounds=bounds,
         open_options=options,
+        encoding=chosen_encoding,
     )
 
 
@@ -370,28 +435,135 @@ def _check_has_attributes(source: Source) -> None:
     )
 
 
-def _gdal_path(path: Path) -> tuple[str, dict]:
-    """The path GDAL should open (zips through /vsizip/) and its open options."""
+def _text_encoding(
+    path: Path, gdal_path: str, layer: str | None, given: str | None
+) -> str | None:
+    """The encoding to read a shapefile's text in when the file does not say (no .cpg, no code
+    page in its .dbf), or as --encoding says; None to read the text as GDAL does.
+
+    GDAL leaves text of an undeclared encoding as the bytes it is: pyogrio's data frames (the
+    overlays' route) decode it as ISO-8859-1, while its Arrow batches (the parcel import's)
+    hand the bytes on as if they were UTF-8, and PostgreSQL refuses them. So both read it alike
+    here: as UTF-8 when all of it is valid UTF-8 (as it was read before: its rows keep their
+    hashes), else as pyogrio reads it, ISO-8859-1. Either way GDAL recodes it, in C: no row
+    is decoded in Python. Finding out costs a read of the attributes (1 s per 300,000 rows
+    here), for a shapefile naming no encoding only. Other formats are UTF-8 by definition
+    (GeoJSON, GeoPackage), or read as such (CSV).
+    """
+    shapefile = gdal_path.lower().endswith(".shp")
+    if given:
+        _check_encoding_name(given)
+        if not shapefile:
+            raise ImportRefused(
+                f"--encoding {given}: only a shapefile's text can be read in a chosen "
+                f"encoding; {path.name}'s must be UTF-8 (save it as UTF-8 and import it again)"
+            )
+        return given
+    if not shapefile:
+        return None
+    try:
+        with quiet_invalid_wkt():
+            declared = pyogrio.read_info(gdal_path, layer=layer)["encoding"]
+        if declared == "UTF-8":  # declared, so GDAL recodes it (or it is UTF-8 already)
+            return None
+        return "UTF-8" if first_text_not_utf8(gdal_path, layer, {}) is None else declared
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return None  # the read that follows says what is wrong with the file
+
+
+def _check_encoding_name(name: str) -> None:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ImportRefused(
+            f"--encoding {name}: not the name of an encoding (e.g. CP1252, LATIN1, UTF-8)"
+        ) from None
+
+
+def first_text_not_utf8(
+    gdal_path: str, layer: str | None, options: dict, columns: list[str] | None = None
+) -> tuple[int, str] | None:
+    """(row, column) of the layer's first text that is not valid UTF-8, in the bytes GDAL hands
+    on (Arrow checks them, in C++); None when all of it is valid."""
+    rows = 0
+    with quiet_invalid_wkt(), pyogrio.raw.open_arrow(
+        gdal_path, layer=layer, columns=columns, read_geometry=False, batch_size=BATCH_SIZE,
+        use_pyarrow=True, **options,
+    ) as (_, reader):  # fmt: skip
+        for batch in reader:
+            invalid = [
+                (at, name)
+                for name, column in zip(batch.schema.names, batch.columns, strict=True)
+                if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+                for at in [_first_invalid_utf8(column)]
+                if at is not None
+            ]
+            if invalid:
+                at, name = min(invalid, key=lambda found: found[0])
+                return rows + at + 1, name
+            rows += batch.num_rows
+    return None
+
+
+def _first_invalid_utf8(array: pa.Array) -> int | None:
+    """Where the first value of a string array that is not valid UTF-8 is, or None."""
+    try:
+        array.validate(full=True)
+        return None
+    except pa.ArrowInvalid:
+        pass
+    for at, value in enumerate(array.cast(pa.binary()).to_pylist()):  # a failing batch only
+        try:
+            if value is not None:
+                value.decode("utf-8")
+        except UnicodeDecodeError:
+            return at
+    return None
+
+
+def _gdal_cannot_read(path: Path, layer: str | None, exc: Exception) -> ImportRefused:
+    """The refusal of a file GDAL cannot open or read; for a layer of a geometry type that
+    pyogrio does not read (a GeoPackage's generic "Unknown ZM", code 3000), with the command
+    that converts it to polygons."""
+    unsupported = re.search(r"Geometry type is not supported: (\d+)", str(exc))
+    if unsupported is None:
+        return ImportRefused(f"{path}: GDAL cannot read it ({_short(exc)})")
+    code = int(unsupported[1])
+    dimensions = {0: "", 1: " Z", 2: " M", 3: " ZM"}.get(code // 1000)
+    base = WKB_TYPE_NAMES.get(code % 1000, "Unknown")  # 0: any type, "Unknown" in GDAL
+    kind = "unknown" if dimensions is None else f"{base}{dimensions}"
+    converted = f"{path.stem}-polygons.gpkg"
+    return ImportRefused(
+        f"{path}: its geometry type ({kind}, GDAL's code {code}) cannot be read; convert its "
+        f"outlines to polygons, e.g. ogr2ogr -nlt MULTIPOLYGON -dim XY {converted} "
+        f"{path.name}{f' {layer}' if layer else ''}, then import {converted}"
+    )
+
+
+def _gdal_path(path: Path, layer: str | None = None) -> tuple[str, dict, str | None]:
+    """The path GDAL should open (zips through /vsizip/), its open options, and the layer to
+    read there (`layer`, unless it chose the dataset in a zip: `_zip_member`)."""
     if not path.exists():
         raise ImportRefused(f"{path}: file not found")
     if path.is_dir():
         if path.suffix.lower() == ".gdb":
-            return str(path), {}
+            return str(path), {}, layer
         raise ImportRefused(f"{path} is a folder; give the file (or the .gdb folder) itself")
     if path.stat().st_size == 0:
         raise ImportRefused(f"{path} is empty (0 bytes)")
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        member = _zip_member(path)
-        return member, _geojson_options() if member.lower().endswith(GEOJSON_SUFFIXES) else {}
+        member, layer = _zip_member(path, layer)
+        geojson = member.lower().endswith(GEOJSON_SUFFIXES)
+        return member, _geojson_options() if geojson else {}, layer
     if suffix in (".csv", ".txt"):
-        return str(path), _csv_options()
+        return str(path), _csv_options(), layer
     if suffix in GEOJSON_SUFFIXES:
-        return str(path), _geojson_options()
+        return str(path), _geojson_options(), layer
     if suffix == ".shp":
         with path.open("rb") as f:
             _check_shp_length(f.read(100), path.stat().st_size, path.name)
-    return str(path), {}
+    return str(path), {}, layer
 
 
 def _check_shp_length(header: bytes, size: int, name: str) -> None:
@@ -415,10 +587,15 @@ def _csv_options() -> dict:
 def quiet_invalid_wkt() -> Iterator[None]:
     """Silence GDAL's "Ignoring invalid WKT" and "Non closed ring detected" warnings while a
     file is read: the row is reported by number instead (`missing_geometry_reasons`,
-    `outline_reason`), in the reject file or the refusal."""
+    `outline_reason`), in the reject file or the refusal. Silence too pyogrio's note that it
+    reads measured (M) geometries without their measure: the import drops M as it drops Z."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Ignoring invalid WKT", category=RuntimeWarning)
         warnings.filterwarnings("ignore", message="Non closed ring", category=RuntimeWarning)
+        warnings.filterwarnings(
+            "ignore", message=r"Measured \(M\) geometry types are not supported",
+            category=UserWarning,
+        )  # fmt: skip
         yield
 
 
@@ -456,46 +633,118 @@ def _geojson_options() -> dict:
 DATASET_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json", ".fgb")
 
 
-def _zip_member(path: Path) -> str:
-    """/vsizip/ path of the one dataset inside a zip, in a sub-folder or not."""
+# What macOS and Windows add to a zip beside the data: macOS's resource forks (the
+# `__MACOSX/` folder, AppleDouble `._name` files) and folder settings.
+ZIP_JUNK_FOLDERS = ("__MACOSX",)
+ZIP_JUNK_FILES = (".ds_store", "thumbs.db", "desktop.ini")
+# A .json that is GeoJSON says so near its start (or lists its features there); any other
+# .json in a zip is a sidecar: this app's own Shapefile downloads carry a provenance.json.
+GEOJSON_START = re.compile(rb'"type"\s*:\s*"(?:FeatureCollection|Feature)"|"features"\s*:\s*\[')
+GEOJSON_SNIFF_BYTES = 65_536
+
+
+def _zip_member(path: Path, layer: str | None = None) -> tuple[str, str | None]:
+    """/vsizip/ path of the dataset inside a zip (in a sub-folder or not), and the layer to
+    read in it: `layer` itself, or, when it chose that dataset among several, the
+    shapefile's own layer name (None for another kind: its default layer is read)."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
         raise ImportRefused(f"{path}: not a readable zip archive (truncated or corrupt?)") from exc
     with archive:
-        return _zip_dataset(path, archive)
+        found = _zip_datasets(archive)
+        member = _zip_dataset(path, found, layer)
+        if len(found) > 1 or layer == member:  # `layer` named the member, not a layer in it
+            layer = PurePosixPath(member).stem if member.lower().endswith(".shp") else None
+        if member.lower().endswith(".shp"):
+            try:
+                with archive.open(member) as shp:
+                    header = shp.read(100)
+            except (zlib.error, zipfile.BadZipFile, EOFError, OSError) as exc:
+                raise ImportRefused(
+                    f"{path}: the zip's member {member} is corrupt ({_short(exc)}); "
+                    "download or zip the file again"
+                ) from exc
+            _check_shp_length(header, archive.getinfo(member).file_size, member)
+    return f"/vsizip/{path.resolve()}/{member}", layer
 
 
-def _zip_dataset(path: Path, archive: zipfile.ZipFile) -> str:
-    names = archive.namelist()
-    datasets = sorted({n for n in names if n.lower().endswith(DATASET_SUFFIXES)})
-    gdbs = sorted({n[: n.lower().index(".gdb/") + 4] for n in names if ".gdb/" in n.lower()})
-    found = datasets + gdbs
-    if len(found) != 1:
-        what = "no" if not found else f"{len(found)}"
-        listing = f": {', '.join(found)}" if found else ""
+def _zip_datasets(archive: zipfile.ZipFile) -> list[str]:
+    """The datasets a zip holds (a .gdb folder counts as one), leaving out what is not data:
+    the junk macOS and Windows add (`_is_zip_junk`) and .json files that are not GeoJSON."""
+    names = [name for name in archive.namelist() if not _is_zip_junk(name)]
+    datasets = {
+        name for name in names
+        if name.lower().endswith(DATASET_SUFFIXES)
+        and (not name.lower().endswith(".json") or _is_geojson(archive, name))
+    }  # fmt: skip
+    gdbs = {n[: n.lower().index(".gdb/") + 4] for n in names if ".gdb/" in n.lower()}
+    return sorted(datasets | gdbs)
+
+
+def _is_zip_junk(name: str) -> bool:
+    """Whether a zip member is what macOS's "Compress" or Windows adds, not data."""
+    parts = name.split("/")
+    base = parts[-1] or (parts[-2] if len(parts) > 1 else "")
+    return (
+        any(part in ZIP_JUNK_FOLDERS for part in parts)
+        or base.startswith("._")
+        or base.lower() in ZIP_JUNK_FILES
+    )
+
+
+def _is_geojson(archive: zipfile.ZipFile, name: str) -> bool:
+    """Whether a zip's .json member is GeoJSON, by its start (a sidecar such as the
+    provenance.json of a download is not). A member that cannot be read counts, so that
+    reading it fails naming it."""
+    try:
+        with archive.open(name) as member:
+            start = member.read(GEOJSON_SNIFF_BYTES)
+    except (zlib.error, zipfile.BadZipFile, EOFError, OSError, NotImplementedError):
+        return True
+    return GEOJSON_START.search(start) is not None
+
+
+def _zip_dataset(path: Path, found: list[str], layer: str | None) -> str:
+    """The member of `found` to read: the only one, or the one `layer` names (by its layer
+    name, a shapefile's name without .shp, or by its path in the zip)."""
+    if len(found) == 1:
+        return found[0]
+    kinds = ", ".join([*DATASET_SUFFIXES, ".gdb"])
+    if not found:
         raise ImportRefused(
-            f"{path}: {what} parcel datasets (.shp, .gpkg, .geojson, .gdb) in the zip{listing}; "
-            "it must hold exactly one"
+            f"{path}: no dataset ({kinds}) in the zip; zip the file itself (a shapefile with "
+            "its .shx, .dbf and .prj)"
         )
-    if found[0].lower().endswith(".shp"):
-        try:
-            with archive.open(found[0]) as member:
-                header = member.read(100)
-        except (zlib.error, zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise ImportRefused(
-                f"{path}: the zip's member {found[0]} is corrupt ({_short(exc)}); "
-                "download or zip the file again"
-            ) from exc
-        _check_shp_length(header, archive.getinfo(found[0]).file_size, found[0])
-    return f"/vsizip/{path.resolve()}/{found[0]}"
+    names = _zip_layer_names(found)
+    if layer:
+        exact = [m for m in found if layer in (m, names[m])]
+        folded = [m for m in found if layer.casefold() in (m.casefold(), names[m].casefold())]
+        chosen = exact or folded
+        if len(chosen) == 1:
+            return chosen[0]
+    choices = " or ".join(f"--layer {names[m]}" for m in found)
+    said = f"--layer {layer} names none of them; " if layer else ""
+    raise ImportRefused(
+        f"{path}: {len(found)} datasets ({kinds}) in the zip: {', '.join(found)}; "
+        f"{said}choose one with --layer NAME ({choices})"
+    )
+
+
+def _zip_layer_names(found: list[str]) -> dict[str, str]:
+    """Each member's name for --layer: its file name without the suffix (a shapefile's layer
+    name), or its whole path in the zip where two share that name."""
+    stems = {member: PurePosixPath(member).stem for member in found}
+    twice = {stem for stem in stems.values() if list(stems.values()).count(stem) > 1}
+    return {member: member if stem in twice else stem for member, stem in stems.items()}
 
 
 def _default_layer(gdal_path: str, options: dict, path: Path) -> str | None:
     try:
-        layers = pyogrio.list_layers(gdal_path, **options) if not options else None
+        with quiet_invalid_wkt():  # and pyogrio's note on measured (M) layers
+            layers = pyogrio.list_layers(gdal_path, **options) if not options else None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise ImportRefused(f"{path}: GDAL cannot read it ({_short(exc)})") from exc
+        raise _gdal_cannot_read(path, None, exc) from exc
     if layers is None or len(layers) <= 1:
         return None
     names = [str(name) for name, _ in layers]
@@ -736,6 +985,7 @@ def import_parcels(
     vacant_codes: tuple[str, ...] | None = None,
     mapping_file: Path | None = None,
     layer: str | None = None,
+    encoding: str | None = None,
     dry_run: bool = False,
     reject_dir: Path | None = None,
     allow_mass_retire: bool = False,
@@ -750,10 +1000,13 @@ def import_parcels(
     mapping cannot be used. The run's final state (succeeded, counts, reject file) is saved in
     the import's own transaction, so it is committed with the parcels or not at all; Ctrl-C
     during the commit raises ImportCommittedInterrupt once the commit has returned.
-    `_after_staging` is a test hook called once the file is staged.
+    `log` gets the status lines, the warnings and, last, the jurisdiction's vacancy counts
+    after the import; with `progress`, also a bar while reading and a line as each later step
+    starts and ends (`clt.phases`). `_after_staging` is a test hook called once the file is
+    staged.
     """
     path = Path(path)
-    source = open_source(path, layer)
+    source = open_source(path, layer, encoding)
     crs = source_crs(source, srid)
     _check_has_attributes(source)
     mapping = resolve_mapping(
@@ -768,7 +1021,11 @@ def import_parcels(
             mapping=mapping.as_dict(), user=user if getattr(user, "pk", None) else None,
         )  # fmt: skip
         log(f"clt: import {run.pk}: {path.name}, {source.features:,} features, {crs.label}")
+        if source.encoding not in (None, "UTF-8") and not encoding:
+            log(f"clt: {path.name} names no encoding (no .cpg): its text is read as "
+                f"{source.encoding}; if names look wrong, give --encoding (e.g. CP1252)")
         log(mapping.describe())
+        phases = Phases(log if progress else None)
         held_interrupt = _HeldInterrupt()
         try:
             with recorded("parcel_import", user, import_run=run.pk):
@@ -776,16 +1033,25 @@ def import_parcels(
                 staged = _stage(source, mapping, fingerprint, jurisdiction, progress)
                 if _after_staging:
                     _after_staging()
-                outcome = _process(staged, run, source, crs, mapping, jurisdiction, log)
+                if tax_reading := staged.tax_reading(mapping).describe():
+                    log(tax_reading)
+                outcome = _process(staged, run, source, crs, mapping, jurisdiction, phases)
                 _refuse_if_nothing_imports(run, outcome, source, reject_folder)
                 _check_retirement(outcome, len(staged.registry), source, allow_mass_retire,
                                   dry_run, log)  # fmt: skip
                 outcome.held_retiring = _held_retirements(outcome.retiring, jurisdiction)
+                outcome.vacancy_warnings = vacancy_warnings(
+                    outcome.vacancy, codes=mapping.vacant_codes,
+                    codes_given=mapping.vacant_codes_given,
+                    land_use_column=mapping.columns.get("land_use"), dry_run=dry_run,
+                )  # fmt: skip
                 if dry_run:
                     raise _DryRun
-                _write(run, crs, jurisdiction, source, outcome)
+                _write(run, crs, jurisdiction, source, outcome, phases)
                 _finish(run, outcome, source, reject_folder, checksum, ImportStatus.SUCCEEDED)
                 held_interrupt.start()  # from here, Ctrl-C waits for the commit to return
+                committed = phases.begin("committing")
+            committed()
         except _DryRun:
             _finish(run, outcome, source, reject_folder, checksum, ImportStatus.DRY_RUN)
         except BaseException as exc:  # noqa: BLE001 - recorded, then re-raised unchanged
@@ -795,6 +1061,8 @@ def import_parcels(
         held_interrupt.stop()
     if held_interrupt.received:
         raise ImportCommittedInterrupt(run)
+    if outcome.vacancy is not None:
+        log(outcome.vacancy.summary(jurisdiction, dry_run=dry_run))
     return run
 
 
@@ -1027,7 +1295,9 @@ def _finish(
     status: str,
 ) -> None:
     """Save the run's final state: status, counts, checksum, reject file, end time, and the
-    warning of trust land retired (`_held_retirement_warning`) as its message.
+    warnings as its message: trust land retired (`_held_retirement_warning`), then vacancy
+    (`vacancy_warnings`: a vacant code matching no row, many vacant parcels turned not vacant),
+    then amounts not read (`unread_warnings`).
 
     For a real import this runs inside the import's transaction, so the run says "succeeded"
     exactly when its parcels are committed; a reject file written for a transaction that then
@@ -1036,9 +1306,9 @@ def _finish(
     if outcome.problems:
         run.reject_file = str(_write_reject_file(run, source, outcome.problems, reject_folder))
     # A succeeded run has no failure to tell: its message keeps the warnings staff must act on.
-    run.message = _held_retirement_warning(
-        outcome.held_retiring, dry_run=status == ImportStatus.DRY_RUN
-    )
+    held = _held_retirement_warning(outcome.held_retiring, dry_run=status == ImportStatus.DRY_RUN)
+    warnings = [held, *outcome.vacancy_warnings, *unread_warnings(outcome.unread)]
+    run.message = "\n".join(filter(None, warnings))
     run.status = status
     run.source_sha256 = checksum.result()
     run.finished_at = timezone.now()
@@ -1146,6 +1416,11 @@ class Staged:
     keys: FileKeys = field(default_factory=FileKeys)
     fids: list[np.ndarray] = field(default_factory=list)  # per batch, in file order
     registry: KnownRows | None = None
+    tax: TaxTally = field(default_factory=TaxTally)  # the tax-status column's values
+
+    def tax_reading(self, mapping: FieldMapping) -> TaxReading:
+        """How the tax-status column is read, from its values over the whole file."""
+        return TaxReading(mapping.columns.get("tax_status"), self.tax)
 
     @property
     def known(self) -> int:
@@ -1226,7 +1501,7 @@ def _stage(
                             copy.write(memoryview(csv_bytes))  # sliced without copies
                         bar.update(rows)
             except psycopg.errors.CharacterNotInRepertoire as exc:  # raised as the COPY ends
-                raise _not_utf8(source, exc, staged) from None
+                raise _not_utf8(source, mapping, exc, staged) from None
         row_nos, fids, keys = staged.known_repeats
         if row_nos:  # pghistory's wrapper breaks executemany: unnest
             cursor.execute(
@@ -1238,19 +1513,35 @@ def _stage(
     return staged
 
 
-def _not_utf8(source: Source, exc: psycopg.Error, staged: Staged) -> ImportRefused:
-    """The file's text is in another encoding than it says (GeoJSON must be UTF-8).
+def _not_utf8(
+    source: Source, mapping: FieldMapping, exc: psycopg.Error, staged: Staged
+) -> ImportRefused:
+    """The file's text is in another encoding than it says (GeoJSON must be UTF-8), naming
+    the first row and column holding such text, read again to find them.
 
-    PostgreSQL names the line of the COPY, which counts only the rows sent: the unchanged
-    rows are not, so the file's row is found among the rows that were (`FileKeys`)."""
-    line = re.search(r"line (\d+)", exc.diag.context or "")
-    sent = np.concatenate([np.zeros(0, np.int64), *staged.keys.other_rows])
-    at = int(line[1]) - 1 if line else -1
-    where = f" (row {int(sent[at]) + 1})" if 0 <= at < len(sent) else ""
+    Should that read find none, PostgreSQL's line of the COPY names the row: it counts only
+    the rows sent (not the unchanged), so the file's row is found among those (`FileKeys`)."""
+    wanted = list(dict.fromkeys(mapping.columns.values()))
+    try:
+        found = first_text_not_utf8(source.gdal_path, source.layer, source.open_options, wanted)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        found = None
+    if found:
+        where = f" in row {found[0]} (column {found[1]})"
+    else:
+        line = re.search(r"line (\d+)", exc.diag.context or "")
+        sent = np.concatenate([np.zeros(0, np.int64), *staged.keys.other_rows])
+        at = int(line[1]) - 1 if line else -1
+        where = f" in row {int(sent[at]) + 1}" if 0 <= at < len(sent) else ""
+    fix = (
+        "Give the encoding it is in with --encoding (e.g. --encoding CP1252), or save it as "
+        "UTF-8, and import it again"
+        if source.gdal_path.lower().endswith(".shp")
+        else "Save the file as UTF-8 and import it again"
+    )
     return ImportRefused(
-        f"{Path(source.path).name}: the text{where} is not UTF-8 ({exc.diag.message_primary}). "
-        "Save the file as UTF-8 and import it again; for a shapefile, a .cpg file next to it "
-        "naming its encoding (e.g. LATIN1) is enough."
+        f"{Path(source.path).name}: the text{where} is not UTF-8 "
+        f"({exc.diag.message_primary}). {fix}"
     )
 
 
@@ -1352,6 +1643,8 @@ def _hash_batch(
         texts["apn"] = _float_apn_text(batch.column(apn_column), apn_column, staged.rows, where)
     wkbs = batch.column(geometry_name)
     staged.tally_kinds(wkb_kinds(wkbs), staged.rows)
+    if "tax_status" in mapping.columns:
+        staged.tax.add(texts["tax_status"])
     keys = apn_keys(texts["apn"])
     fids = batch.column(fid_name)
     # A copy: a slice of the batch as GDAL made it would keep the whole batch alive.
@@ -1475,10 +1768,14 @@ class Outcome:
     retired: int = 0
     repaired: int = 0
     rejected: int = 0
-    # (row, fid, apn, outcome, reason) for each rejected or repaired feature, in file order
+    # (row, fid, apn, outcome, reason) for each rejected or repaired feature, and each amount
+    # not read, in file order
     problems: list[tuple[int, int | None, str | None, str, str]] = field(default_factory=list)
+    unread: list[UnreadValue] = field(default_factory=list)  # cells that are not amounts
     retiring: list[str] = field(default_factory=list)  # APNs of the parcels no row names
     held_retiring: list[HeldRetirement] = field(default_factory=list)  # of those, trust land
+    vacancy: VacancyTally | None = None  # the jurisdiction's, before and after
+    vacancy_warnings: list[str] = field(default_factory=list)
 
 
 def _apply_counts(run: ImportRun, outcome: Outcome) -> None:
@@ -1489,6 +1786,7 @@ def _apply_counts(run: ImportRun, outcome: Outcome) -> None:
 
 # ISO WKB geometry type codes (the two low bytes, modulo the Z/M thousands: wkb_kinds).
 AREAL_WKB_TYPES = (3, 6, 7, 10, 12, 15, 16, 17)  # polygons, collections, surfaces, TINs
+CURVED_WKB_TYPES = (7, 10, 12)  # those that may hold arcs: collections, curve polygons, surfaces
 WKB_TYPE_NAMES = {1: "Point", 2: "LineString", 3: "Polygon", 4: "MultiPoint",
                   5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection",
                   8: "CircularString", 9: "CompoundCurve", 10: "CurvePolygon",
@@ -1503,7 +1801,7 @@ def _process(
     crs: SourceCrs,
     mapping: FieldMapping,
     jurisdiction: str,
-    log: Log,
+    phases: Phases,
 ) -> Outcome:
     _refuse_mixed_geometry_types(staged, source)
     outcome = Outcome(features_read=staged.rows)
@@ -1515,7 +1813,9 @@ def _process(
         cursor.execute("SET LOCAL enable_memoize = off")
         cursor.execute("SET LOCAL jit = off")
         _analyze_if_stale(cursor)
-        log(f"clt: comparing with the registry ({staged.known:,} rows unchanged by their hash)")
+        comparing = phases.begin(
+            f"comparing with the registry ({staged.known:,} rows unchanged by their hash)"
+        )
         cursor.execute("DROP TABLE IF EXISTS pg_temp.parcel_repeats")
         cursor.execute("CREATE TEMP TABLE parcel_repeats (key text PRIMARY KEY, first_row integer,"
                        " rows text) ON COMMIT DROP")  # fmt: skip
@@ -1528,10 +1828,12 @@ def _process(
         outcome.unchanged = staged.known - len(staged.known_repeats[0])
         outcome.retiring = staged.keys.gone(staged.registry)
         outcome.retired = len(outcome.retiring)
-        log("clt: checking and transforming new and changed outlines")
-        _prepare(cursor, _prepare_params(mapping, crs, source, run))
-        if crs.keep_within:
-            _reject_far_off(cursor, crs)
+        comparing()
+        sent = staged.rows - outcome.unchanged
+        with phases(f"checking and transforming {_many(sent, 'new or changed outline')}"):
+            _prepare(cursor, _prepare_params(mapping, crs, staged, run))
+            if crs.keep_within:
+                _reject_far_off(cursor, crs)
         cursor.execute(
             """SELECT count(*) FILTER (WHERE reject IS NULL AND parcel_id IS NULL),
                       count(*) FILTER (WHERE reject IS NULL AND parcel_id IS NOT NULL),
@@ -1540,9 +1842,16 @@ def _process(
         )
         outcome.new, outcome.changed, outcome.repaired = cursor.fetchone()
         cursor.execute(PROBLEMS_SQL)
-        outcome.problems = _explain_missing_geometry(source, cursor.fetchall())
+        problems, outcome.unread = _problems_and_unread(cursor.fetchall(), mapping)
+        outcome.problems = _explain_missing_geometry(source, problems)
         outcome.problems = _reword_repeats_of_rejected(outcome.problems, repeats)
         outcome.rejected = sum(1 for p in outcome.problems if p[3] == "rejected")
+        # A file all unchanged changes no parcel's vacancy: the count, a scan of every parcel
+        # of the jurisdiction, would be most of an unchanged re-import's time budget (#4's
+        # ≤ 0.3× ogr2ogr). Codes the user gave are still checked against the file.
+        if sent or outcome.retiring or mapping.vacant_codes_given:
+            with phases("counting vacant, occupied and unknown parcels"):
+                outcome.vacancy = tally_vacancy(cursor, jurisdiction, outcome.retiring)
     return outcome
 
 
@@ -1595,12 +1904,13 @@ def _reject_far_off(cursor, crs: SourceCrs) -> None:
 
 
 # Why PostGIS cannot read an outline, or NULL. A subtransaction per call (the EXCEPTION
-# clause), so it is created and run only once PREPARE_SQL has failed.
+# clause), so it is created and run only once PREPARE_SQL has failed. Stroking an outline with
+# no arcs copies it, and one with arcs is stroked as PREPARE_SQL would.
 OUTLINE_PROBLEM_SQL = """
 CREATE OR REPLACE FUNCTION pg_temp.outline_problem(wkb bytea, srid integer) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM ST_Transform(ST_Force2D(ST_GeomFromWKB(wkb, srid)), 4326);
+    PERFORM ST_Transform(ST_CurveToLine(ST_Force2D(ST_GeomFromWKB(wkb, srid))), 4326);
     RETURN NULL;
 EXCEPTION WHEN internal_error OR data_exception THEN
     RETURN SQLERRM;
@@ -1728,23 +2038,42 @@ CREATE TEMP TABLE parcel_ready ON COMMIT DROP AS
 WITH mended AS (
     SELECT r.row_no, r.key, r.hash, r.key_reject, r.parcel_id, s.fid, s.wkb, s.address,
            s.owner_of_record, s.land_use, s.zoning, s.assessed_land, s.assessed_improvement,
-           s.vacant, s.tax_status, a.g0, b.g1, b.valid,
+           s.vacant, s.tax_status, a.g0, a.land, a.improvement, b.g1, b.valid,
            CASE WHEN b.valid IS NOT FALSE THEN NULL ELSE ST_IsValidReason(b.g1) END
                AS invalid_reason,
            CASE WHEN b.valid IS NOT FALSE THEN b.g1
                 ELSE ST_CollectionExtract(ST_MakeValid(b.g1), 3) END AS g3
     FROM parcel_rows r JOIN parcel_stage s USING (row_no)
+    -- Arcs are stroked in the file's CRS, before the transform: a circle in feet is no circle
+    -- in degrees. Only a file holding curved types strokes (has_curves); for the others the
+    -- CASE folds away when the statement is planned.
+    -- An amount is read by the first test that matches: plain digits (most rows), then as a
+    -- spreadsheet writes it ("$12,500.00"); NULL if neither, empty or not an amount (below).
     CROSS JOIN LATERAL (
         SELECT CASE WHEN r.key_reject IS NULL AND s.wkb IS NOT NULL
-                    THEN ST_Transform(ST_Force2D(ST_GeomFromWKB(s.wkb, %(srid)s)), 4326)
-               END AS g0 OFFSET 0
+                    THEN ST_Transform(
+                        CASE WHEN %(has_curves)s
+                             THEN ST_CurveToLine(ST_Force2D(ST_GeomFromWKB(s.wkb, %(srid)s)),
+                                                 %(stroke_tolerance)s, 1, 1)
+                             ELSE ST_Force2D(ST_GeomFromWKB(s.wkb, %(srid)s)) END, 4326)
+               END AS g0,
+               CASE WHEN btrim(s.assessed_land) ~ %(plain_amount)s
+                        THEN round(btrim(s.assessed_land)::numeric, 2)
+                    WHEN btrim(s.assessed_land) ~* %(written_amount)s
+                        THEN round(regexp_replace(s.assessed_land, '[^0-9.]', '', 'g')::numeric, 2)
+               END AS land,
+               CASE WHEN btrim(s.assessed_improvement) ~ %(plain_amount)s
+                        THEN round(btrim(s.assessed_improvement)::numeric, 2)
+                    WHEN btrim(s.assessed_improvement) ~* %(written_amount)s
+                        THEN round(regexp_replace(s.assessed_improvement, '[^0-9.]', '', 'g')
+                                   ::numeric, 2)
+               END AS improvement
+        OFFSET 0
     ) a
     CROSS JOIN LATERAL (
         SELECT g1, CASE WHEN g1 IS NULL THEN NULL ELSE ST_IsValid(g1) END AS valid
         FROM (SELECT CASE WHEN a.g0 IS NULL OR ST_IsEmpty(a.g0) THEN NULL
                           WHEN GeometryType(a.g0) IN ('POLYGON', 'MULTIPOLYGON') THEN a.g0
-                          WHEN ST_HasArc(a.g0)
-                              THEN ST_CollectionExtract(ST_CurveToLine(a.g0), 3)
                           ELSE ST_CollectionExtract(a.g0, 3) END AS g1 OFFSET 0) areal
         OFFSET 0
     ) b
@@ -1766,10 +2095,21 @@ SELECT row_no, fid, key AS apn, hash, parcel_id,
        left(coalesce(btrim(owner_of_record), ''), 200) AS owner_of_record,
        left(coalesce(btrim(land_use), ''), 32) AS land_use,
        left(coalesce(btrim(zoning), ''), 32) AS zoning,
-       CASE WHEN btrim(assessed_land) ~ '^[0-9]{1,12}(\\.[0-9]*)?$'
-            THEN round(btrim(assessed_land)::numeric, 2) END AS assessed_land,
-       CASE WHEN btrim(assessed_improvement) ~ '^[0-9]{1,12}(\\.[0-9]*)?$'
-            THEN round(btrim(assessed_improvement)::numeric, 2) END AS assessed_improvement,
+       -- A cell neither empty nor an amount keeps the parcel's value on record (UnreadValue).
+       -- Amounts read (most rows) pass the first NULL test and go no further.
+       CASE WHEN land IS NOT NULL THEN land
+            WHEN coalesce(btrim(assessed_land), '') = '' THEN NULL
+            ELSE (SELECT p.assessed_land FROM parcels_parcel p WHERE p.id = mended.parcel_id)
+       END AS assessed_land,
+       CASE WHEN land IS NULL AND btrim(assessed_land) <> '' THEN btrim(assessed_land) END
+           AS unread_land,
+       CASE WHEN improvement IS NOT NULL THEN improvement
+            WHEN coalesce(btrim(assessed_improvement), '') = '' THEN NULL
+            ELSE (SELECT p.assessed_improvement FROM parcels_parcel p
+                  WHERE p.id = mended.parcel_id)
+       END AS assessed_improvement,
+       CASE WHEN improvement IS NULL AND btrim(assessed_improvement) <> ''
+            THEN btrim(assessed_improvement) END AS unread_improvement,
        CASE WHEN lower(btrim(vacant)) IN ('1', '1.0', 'y', 'yes', 't', 'true', 'v', 'vacant')
                  OR upper(btrim(land_use)) = ANY(%(vacant_codes)s) THEN 'vacant'
             WHEN lower(btrim(vacant)) IN ('0', '0.0', 'n', 'no', 'f', 'false', 'occupied',
@@ -1777,33 +2117,86 @@ SELECT row_no, fid, key AS apn, hash, parcel_id,
                  OR (%(has_land_use)s AND NOT %(has_vacant)s AND btrim(land_use) <> '')
                 THEN 'occupied'
             ELSE 'unknown' END AS vacancy_status,
+       -- Which codes mean what is decided for the whole column (county_values.TaxReading).
        CASE WHEN upper(btrim(owner_of_record)) = ANY(%(forfeited_owners)s)
-                 OR lower(btrim(tax_status)) IN ('forfeited', 'forfeit', 'f', 'state')
+                 OR lower(btrim(tax_status)) = ANY(%(forfeited_codes)s)
                 THEN 'forfeited'
-            WHEN lower(btrim(tax_status)) IN ('1', '1.0', 'y', 'yes', 't', 'true', 'd',
-                                              'delinquent')
+            WHEN lower(btrim(tax_status)) = ANY(%(delinquent_codes)s)
                 THEN 'delinquent'
             ELSE 'current' END AS tax_status
 FROM mended;
 ANALYZE parcel_ready;
 """
 
+# Each row rejected or repaired, and each amount not read in a row imported, in file order; for
+# an amount, its field, its text and the value the parcel keeps (`_problems_and_unread`).
 PROBLEMS_SQL = """
-SELECT row_no, fid, apn, CASE WHEN reject IS NOT NULL THEN 'rejected' ELSE 'repaired' END,
-       coalesce(reject, geom_note)
-FROM parcel_ready WHERE reject IS NOT NULL OR geom_note <> '' ORDER BY row_no
+SELECT r.row_no, r.fid, r.apn, p.kind, p.reason, p.field, p.text, p.kept
+FROM parcel_ready r
+CROSS JOIN LATERAL (VALUES
+    (CASE WHEN r.reject IS NOT NULL THEN 'rejected' ELSE 'repaired' END,
+     coalesce(r.reject, nullif(r.geom_note, '')), NULL, NULL, NULL::numeric, 0),
+    ('value not read', NULL, 'assessed_land', r.unread_land, r.assessed_land, 1),
+    ('value not read', NULL, 'assessed_improvement', r.unread_improvement,
+     r.assessed_improvement, 2)
+) AS p(kind, reason, field, text, kept, at)
+WHERE (r.reject IS NOT NULL OR r.geom_note <> '' OR r.unread_land IS NOT NULL
+       OR r.unread_improvement IS NOT NULL)
+  AND (p.reason IS NOT NULL OR (p.text IS NOT NULL AND r.reject IS NULL))
+ORDER BY r.row_no, p.at
 """
 
 
-def _prepare_params(mapping: FieldMapping, crs: SourceCrs, source: Source, run: ImportRun):
+def _problems_and_unread(
+    rows: list[tuple], mapping: FieldMapping
+) -> tuple[list[tuple], list[UnreadValue]]:
+    """PROBLEMS_SQL's rows as the reject file's (row, fid, apn, outcome, reason), and the
+    amounts not read among them."""
+    problems, unread = [], []
+    for row_no, fid, apn, kind, reason, target, text, kept in rows:
+        if target is not None:
+            value = UnreadValue(row_no, target, mapping.columns[target], text, kept)
+            unread.append(value)
+            reason = value.reason()
+        problems.append((row_no, fid, apn, kind, reason))
+    return problems, unread
+
+
+def _prepare_params(
+    mapping: FieldMapping, crs: SourceCrs, staged: Staged, run: ImportRun
+) -> dict:
+    tax = staged.tax_reading(mapping)
     return {
         "srid": crs.srid,
         "run": run.pk,
+        "has_curves": any(kind in staged.kinds for kind in CURVED_WKB_TYPES),
+        "stroke_tolerance": _stroke_tolerance(crs.srid),
+        "plain_amount": PLAIN_AMOUNT,
+        "written_amount": WRITTEN_AMOUNT,
         "vacant_codes": [c.upper() for c in mapping.vacant_codes],
         "forfeited_owners": list(mapping.forfeited_owners),
+        "forfeited_codes": tax.forfeited_codes,
+        "delinquent_codes": tax.delinquent_codes,
         "has_land_use": "land_use" in mapping.columns,
         "has_vacant": "vacant" in mapping.columns,
     }
+
+
+# Arcs (a cul-de-sac's bulb, a lot on a road's curve) are stroked into chords straying at most
+# this far from the arc. ST_CurveToLine's default, 32 chords per quarter circle, strays in
+# proportion to the radius: 5 mm on a 50 ft bulb but 9 cm on a 1,000 ft road curve. A
+# centimetre everywhere is finer than a county's drafting, at some 20 to 50 points an arc.
+STROKE_TOLERANCE_M = 0.01
+EARTH_RADIUS_M = 6_378_137  # for a CRS in degrees: metres per radian, at the equator
+
+
+def _stroke_tolerance(srid: int) -> float:
+    """STROKE_TOLERANCE_M in the units of EPSG:`srid`'s coordinates (feet, metres, degrees)."""
+    crs = CRS.from_epsg(srid)
+    if not crs.axis_info:
+        return STROKE_TOLERANCE_M
+    per_unit = crs.axis_info[0].unit_conversion_factor  # metres, or radians, per unit
+    return STROKE_TOLERANCE_M / (per_unit * EARTH_RADIUS_M if crs.is_geographic else per_unit)
 
 
 # --- 4. write -----------------------------------------------------------------------------
@@ -1815,8 +2208,15 @@ WRITTEN_FIELDS = (
 
 
 def _write(
-    run: ImportRun, crs: SourceCrs, jurisdiction: str, source: Source, outcome: Outcome
+    run: ImportRun,
+    crs: SourceCrs,
+    jurisdiction: str,
+    source: Source,
+    outcome: Outcome,
+    phases: Phases,
 ) -> None:
+    """Update, retire, insert, record history, rebuild: a few big statements, each announced
+    (`phases`), as no progress bar can see inside one."""
     params = {
         "run": run.pk,
         "jurisdiction": jurisdiction,
@@ -1826,43 +2226,55 @@ def _write(
         "today": timezone.localdate(),
     }
     assignments = ", ".join(f"{name} = r.{name}" for name in WRITTEN_FIELDS)
+    changed, new = outcome.changed, outcome.new
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE parcels_parcel p SET {assignments}, import_hash = r.hash,
-                    import_run_id = %(run)s, source_srid = %(srid)s, source_file = %(source_file)s,
-                    vacancy_source = %(vacancy_source)s, vacancy_as_of = %(today)s,
-                    retired_at = NULL, updated_at = now()
-                FROM parcel_ready r
-                WHERE r.parcel_id = p.id AND r.reject IS NULL""",
-            params,
-        )
-        if outcome.retiring:
+        with phases(f"writing {_many(changed, 'changed parcel')}, with history", when=changed > 0):
             cursor.execute(
-                """UPDATE parcels_parcel p SET retired_at = now(), import_run_id = %(run)s,
-                       updated_at = now()
-                   FROM unnest(%(retiring)s::text[]) AS gone(apn)
-                   WHERE p.jurisdiction = %(jurisdiction)s AND p.apn = gone.apn
-                     AND p.retired_at IS NULL""",
-                {**params, "retiring": outcome.retiring},
+                f"""UPDATE parcels_parcel p SET {assignments}, import_hash = r.hash,
+                        import_run_id = %(run)s, source_srid = %(srid)s,
+                        source_file = %(source_file)s, vacancy_source = %(vacancy_source)s,
+                        vacancy_as_of = %(today)s, retired_at = NULL, updated_at = now()
+                    FROM parcel_ready r
+                    WHERE r.parcel_id = p.id AND r.reject IS NULL""",
+                params,
             )
+        if outcome.retiring:
+            with phases(f"retiring {_many(len(outcome.retiring), 'parcel')} the file omits"):
+                cursor.execute(
+                    """UPDATE parcels_parcel p SET retired_at = now(), import_run_id = %(run)s,
+                           updated_at = now()
+                       FROM unnest(%(retiring)s::text[]) AS gone(apn)
+                       WHERE p.jurisdiction = %(jurisdiction)s AND p.apn = gone.apn
+                         AND p.retired_at IS NULL""",
+                    {**params, "retiring": outcome.retiring},
+                )
             outcome.retired = cursor.rowcount  # the list is the registry as first read
-        rebuild = _prepare_bulk_load(cursor, outcome.new)
-        cursor.execute("SELECT coalesce(max(id), 0) FROM parcels_parcel")
-        (last_id,) = cursor.fetchone()  # every id the insert takes is above it
-        # pgtrigger's statement wrapper takes positional parameters only; the savepoint lets
-        # its clean-up statement run, and the real error surface, if the insert fails.
-        with pgtrigger.ignore("parcels.Parcel:insert_insert"), transaction.atomic():
-            cursor.execute(_insert_sql(), [params[k] for k in INSERT_PARAMS])
-        cursor.execute(_insert_events_sql(), {"run": run.pk, "after_id": last_id})
+        with phases(f"writing {_many(new, 'new parcel')}", when=new > 0):
+            rebuild = _prepare_bulk_load(cursor, new)
+            cursor.execute("SELECT coalesce(max(id), 0) FROM parcels_parcel")
+            (last_id,) = cursor.fetchone()  # every id the insert takes is above it
+            # pgtrigger's statement wrapper takes positional parameters only; the savepoint lets
+            # its clean-up statement run, and the real error surface, if the insert fails.
+            with pgtrigger.ignore("parcels.Parcel:insert_insert"), transaction.atomic():
+                cursor.execute(_insert_sql(), [params[k] for k in INSERT_PARAMS])
+        with phases(f"recording the history of {_many(new, 'new parcel')}", when=new > 0):
+            cursor.execute(_insert_events_sql(), {"run": run.pk, "after_id": last_id})
         if rebuild:
-            # CREATE INDEX refuses to run with deferred constraint checks queued on the table.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            for definition in rebuild:
-                cursor.execute(definition)
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            with phases(f"rebuilding {_many(len(rebuild) - 1, 'index', 'indexes')}"):
+                # CREATE INDEX refuses to run with deferred constraint checks queued on the table.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                for definition in rebuild:
+                    cursor.execute(definition)
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         if outcome.new + outcome.changed + outcome.retired > 0.1 * outcome.features_read + 500:
-            cursor.execute("ANALYZE parcels_parcel")
+            with phases("updating the planner's statistics of the parcels"):
+                cursor.execute("ANALYZE parcels_parcel")
         cursor.execute("DROP TABLE parcel_ready, parcel_rows, parcel_repeats, parcel_stage")
+
+
+def _many(count: int, one: str, many: str | None = None) -> str:
+    """A count and its noun, for the step lines: "1 new parcel", "150,000 new parcels"."""
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
 
 
 BULK_LOAD_MIN_ROWS = 50_000
@@ -1957,21 +2369,34 @@ def _write_reject_file(
     run: ImportRun, source: Source, problems: list[tuple], reject_folder: Path
 ) -> Path:
     """CSV of every rejected (and repaired) feature: row, APN, outcome, reason, and the
-    feature's original attributes as the file has them."""
+    feature's original attributes as the file has them (`_file_column_headers`), each text cell
+    safe to open in a spreadsheet (`safe_if_text`: a county's "=1+1" is not run)."""
     target = reject_folder / f"import-{run.pk}-{source.path.stem}-rejects.csv"
     originals = _original_attributes(source, [p[1] for p in problems])
     try:
         with target.open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(["row", "APN", "outcome", "reason", *source.columns])
+            writer.writerow([*REJECT_COLUMNS, *_file_column_headers(source.columns)])
             for row_no, fid, apn, kind, reason in problems:
                 attributes = originals.get(fid, {})
                 cells = (attributes.get(c, "") for c in source.columns)
-                writer.writerow([row_no, apn or "", kind, reason, *cells])
+                row = [row_no, apn or "", kind, reason, *cells]
+                writer.writerow([safe_if_text(cell) for cell in row])
     except BaseException:
         target.unlink(missing_ok=True)  # a half-written list of rejects is no list
         raise
     return target
+
+
+REJECT_COLUMNS = ("row", "APN", "outcome", "reason")
+
+
+def _file_column_headers(columns: list[str]) -> list[str]:
+    """The file's column names as the reject file's header gives them: as they are, but for a
+    name the import's own columns already use, in any case (a county's "APN"), which is marked
+    as the file's ("APN (in file)"), so that no header is there twice."""
+    taken = {name.casefold() for name in REJECT_COLUMNS}
+    return [f"{name} (in file)" if name.casefold() in taken else name for name in columns]
 
 
 def _original_attributes(source: Source, fids: list[int | None]) -> dict[int, dict]:

@@ -23,6 +23,7 @@ from parcels.importing import (
     ImportRefused,
     Source,
     SourceCrs,
+    first_text_not_utf8,
     missing_geometry_reasons,
     open_source,
     outline_reason,
@@ -43,6 +44,7 @@ def import_overlays(
     name_field: str | None = None,
     srid: int | None = None,
     layer: str | None = None,
+    encoding: str | None = None,
     replace: bool = False,
     progress: bool = False,
 ) -> int:
@@ -53,7 +55,7 @@ def import_overlays(
     one silently missing would let through the lots it should have kept out.
     """
     path = Path(path)
-    source = open_source(path, layer)
+    source = open_source(path, layer, encoding)
     crs = source_crs(source, srid)
     name_column = _name_column(source.columns, name_field)
     frame = _read(source)
@@ -61,9 +63,7 @@ def import_overlays(
         raise ImportRefused(f"{path.name}: the layer has no features; there is nothing to import")
     geometries = np.asarray(frame.geometry.array, dtype=object)
     _refuse_missing_geometry(source, geometries, frame.index.to_numpy())
-    kinds = set(shapely.get_type_id(geometries))
-    if not kinds <= {3, 6}:  # Polygon, MultiPolygon
-        raise ImportRefused(f"{path.name}: overlays must be polygons")
+    _refuse_other_than_polygons(path, geometries)
     if crs.keep_within:
         _refuse_far_off(source, crs, geometries)
     rows = [
@@ -168,6 +168,31 @@ def _refuse_far_off(source: Source, crs: SourceCrs, geometries: np.ndarray) -> N
     )
 
 
+POLYGON_TYPE_IDS = (3, 6)  # shapely's Polygon, MultiPolygon
+
+
+def _refuse_other_than_polygons(path: Path, geometries: np.ndarray) -> None:
+    """Refuse a layer holding anything but polygons, with the count of each type and the first
+    row of another type (a flood-zone file with its boundary lines in it, say)."""
+    kinds = shapely.get_type_id(geometries)
+    foreign = np.flatnonzero(~np.isin(kinds, POLYGON_TYPE_IDS))
+    if len(foreign) == 0:
+        return
+    _, first, counts = np.unique(kinds, return_index=True, return_counts=True)
+    tally = ", ".join(
+        f"{geometries[at].geom_type} ×{count:,}"
+        for at, count in zip(first.tolist(), counts.tolist(), strict=True)
+    )
+    if len(foreign) == len(geometries):
+        raise ImportRefused(f"{path.name} holds no polygons ({tally}): overlays must be polygons")
+    at = int(foreign[0])
+    raise ImportRefused(
+        f"{path.name}: mixed geometry types ({tally}); row {at + 1} is a "
+        f"{geometries[at].geom_type}. Overlays must be polygons: export the polygon layer "
+        "alone, then import again. Nothing was imported"
+    )
+
+
 def _read(source: Source):
     """The whole layer as a GeoDataFrame indexed by feature id; text that is not UTF-8 is
     refused naming the file and the first row (and column) holding it."""
@@ -182,9 +207,15 @@ def _read(source: Source):
         raise _unreadable_outline(source) from None
     except UnicodeDecodeError as exc:
         where = _first_non_utf8(source)
+        fix = (
+            "Give the encoding it is in with --encoding (e.g. --encoding CP1252), or save it "
+            "as UTF-8, and import it again"
+            if source.gdal_path.lower().endswith(".shp")
+            else "Save the file as UTF-8 and import it again"
+        )
         raise ImportRefused(
             f"{source.path.name}: the text{where} is not UTF-8 ({exc.reason}, byte "
-            f"0x{exc.object[exc.start]:02x}). Save the file as UTF-8 and import it again"
+            f"0x{exc.object[exc.start]:02x}). {fix}"
         ) from None
 
 
@@ -211,23 +242,12 @@ def _unreadable_outline(source: Source) -> ImportRefused:
 
 
 def _first_non_utf8(source: Source) -> str:
-    """' in row N (column C)' for the first text that is not UTF-8, found by reading the file
-    again as Latin-1 (which reads any bytes) and decoding each text back; '' if not found."""
+    """' in row N (column C)' for the first text that is not UTF-8; '' if not found."""
     try:
-        frame = pyogrio.read_dataframe(
-            source.gdal_path, layer=source.layer, read_geometry=False, encoding="latin1",
-            **source.open_options,
-        )  # fmt: skip
+        found = first_text_not_utf8(source.gdal_path, source.layer, source.open_options)
     except Exception:  # noqa: BLE001 - only to name the row; the refusal stands without it
         return ""
-    for row, record in enumerate(frame.itertuples(index=False), start=1):
-        for column, value in zip(frame.columns, record, strict=True):
-            if isinstance(value, str):
-                try:
-                    value.encode("latin1").decode("utf-8")
-                except UnicodeError:
-                    return f" in row {row} (column {column})"
-    return ""
+    return f" in row {found[0]} (column {found[1]})" if found else ""
 
 
 def _refuse_missing_geometry(source: Source, geometries: np.ndarray, fids: np.ndarray) -> None:

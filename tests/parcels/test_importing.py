@@ -479,6 +479,14 @@ def test_dry_run_counts_and_changes_nothing(tmp_path):
     assert Parcel.objects.count() == 0
 
 
+def test_the_dry_run_help_says_what_a_dry_run_records():
+    said = " ".join(cli("import-parcels", "--help").output.split())
+
+    assert "change nothing" not in said
+    assert "without changing any parcel; the run is recorded, as a dry run, and the reject file " \
+        "written" in said
+
+
 # --- atomicity -----------------------------------------------------------------------------
 
 

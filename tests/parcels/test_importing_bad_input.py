@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import json
+import sqlite3
 import struct
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -11,7 +15,7 @@ import pytest
 import shapely
 
 from parcels.importing import ImportRefused
-from parcels.models import ImportRun, Parcel
+from parcels.models import ImportRun, Overlay, Parcel
 from tests.parcels.test_importing import cli, county_frame, rejects, run, write
 
 pytestmark = pytest.mark.django_db
@@ -284,7 +288,9 @@ def test_text_that_is_not_utf8_is_refused_naming_the_files_row_not_the_rows_sent
     collection["features"][4]["properties"]["owner"] = "MUÑOZ ANA"  # rows 1-4 unchanged
     source.write_bytes(json.dumps(collection, ensure_ascii=False).encode("latin-1"))
 
-    with pytest.raises(ImportRefused, match=r"^p.geojson: the text \(row 5\) is not UTF-8"):
+    with pytest.raises(
+        ImportRefused, match=r"^p.geojson: the text in row 5 \(column owner\) is not UTF-8"
+    ):
         run(source, tmp_path)
 
 
@@ -322,3 +328,217 @@ def test_a_repeated_apn_whose_first_row_is_rejected_says_none_is_kept(tmp_path):
               "rejected too (empty geometry), so none of them is imported"),
     ]  # fmt: skip
     assert not Parcel.objects.filter(apn="164-010-002").exists()
+
+
+# --- zips as people make them -----------------------------------------------------------------
+
+# An AppleDouble file's start: what macOS writes for each file's resource fork.
+APPLEDOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(8)
+IMPORTS = {
+    "import-parcels": lambda source, tmp_path: cli(
+        "import-parcels", str(source), "-j", "other", "--quiet", "--rejects-dir", str(tmp_path)
+    ),
+    "import-layer": lambda source, tmp_path: cli(
+        "import-layer", str(source), "--kind", "other", "--quiet"
+    ),
+}
+IMPORTED = {
+    "import-parcels": lambda: sorted(Parcel.objects.values_list("apn", flat=True)),
+    "import-layer": lambda: sorted(Overlay.objects.values_list("attributes__apn", flat=True)),
+}
+
+
+def shapefile_parts(folder: Path, frame=None, name: str = "parcels") -> list[Path]:
+    folder.mkdir(exist_ok=True)
+    write(county_frame() if frame is None else frame, folder / f"{name}.shp")
+    return sorted(folder.glob(f"{name}.*"))
+
+
+def mac_zip(tmp_path: Path) -> Path:
+    """The county's shapefile in a folder zipped with macOS's "Compress": an AppleDouble `._`
+    file for each part under `__MACOSX/`, and the folder's .DS_Store."""
+    archive = tmp_path / "mac.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in shapefile_parts(tmp_path / "src"):
+            z.write(part, f"Parcels/{part.name}")
+            z.writestr(f"__MACOSX/Parcels/._{part.name}", APPLEDOUBLE)
+        z.writestr("Parcels/.DS_Store", b"\x00\x00\x00\x01Bud1")
+        z.writestr("__MACOSX/Parcels/._.DS_Store", APPLEDOUBLE)
+        z.writestr("Parcels/Thumbs.db", b"\xd0\xcf\x11\xe0")
+    return archive
+
+
+@pytest.mark.parametrize("command", IMPORTS.keys())
+def test_a_zip_made_on_a_mac_imports_its_shapefile_past_the_resource_forks(tmp_path, command):
+    result = IMPORTS[command](mac_zip(tmp_path), tmp_path)
+
+    assert result.exit_code == 0, result.output
+    assert IMPORTED[command]() == [f"164-010-{i:03d}" for i in range(6)]
+
+
+def test_layer_chooses_the_shapefile_in_a_zip_holding_two(tmp_path):
+    archive = tmp_path / "two.zip"
+    older = county_frame(2).assign(apn=["2023-1", "2023-2"])
+    with zipfile.ZipFile(archive, "w") as z:
+        for part in shapefile_parts(tmp_path / "src") + shapefile_parts(
+            tmp_path / "src", older, "parcels_2023"
+        ):
+            z.write(part, f"Hinds/{part.name}")
+
+    refused = IMPORTS["import-parcels"](archive, tmp_path)
+    chosen = cli("import-parcels", str(archive), "--layer", "parcels", "--quiet",
+                 "--rejects-dir", str(tmp_path))  # fmt: skip
+    by_path = cli("import-layer", str(archive), "--kind", "other", "--layer",
+                  "Hinds/parcels_2023.shp")  # fmt: skip
+
+    assert refused.exit_code == 1
+    assert refused.output == (
+        f"Error: {archive}: 2 datasets (.shp, .gpkg, .geojson, .json, .fgb, .gdb) in the zip: "
+        "Hinds/parcels.shp, Hinds/parcels_2023.shp; choose one with --layer NAME (--layer "
+        "parcels or --layer parcels_2023)\n"
+    )
+    assert chosen.exit_code == 0, chosen.output
+    assert Parcel.objects.count() == 6
+    assert ImportRun.objects.get().source_layer == "parcels"
+    assert by_path.exit_code == 0, by_path.output
+    assert IMPORTED["import-layer"]() == ["2023-1", "2023-2"]
+
+
+# --- text in another encoding than UTF-8 ------------------------------------------------------
+
+
+def shapefile_naming_no_encoding(folder: Path, frame, encoding: str) -> Path:
+    """`frame` as a shapefile whose text is in `encoding`, and says nothing of it: no .cpg, no
+    code page in the .dbf's header (its byte 29, the language driver id)."""
+    folder.mkdir()
+    source = write(frame, folder / "hinds.shp", encoding=encoding)
+    source.with_suffix(".cpg").unlink()
+    dbf = source.with_suffix(".dbf")
+    header = bytearray(dbf.read_bytes())
+    header[29] = 0
+    dbf.write_bytes(bytes(header))
+    return source
+
+
+@pytest.mark.parametrize("encoding", ["latin1", "utf-8"])
+def test_a_shapefile_naming_no_encoding_is_read_in_the_one_its_text_is_in(tmp_path, encoding):
+    frame = county_frame(2).assign(owner=["PEÑA MARÍA", "ÑANDÚ LLC"])
+    source = shapefile_naming_no_encoding(tmp_path / "nocpg", frame, encoding)
+
+    parcels = IMPORTS["import-parcels"](source, tmp_path)
+    overlays = IMPORTS["import-layer"](source, tmp_path)
+
+    assert parcels.exit_code == 0, parcels.output
+    assert list(Parcel.objects.order_by("apn").values_list("owner_of_record", flat=True)) == [
+        "PEÑA MARÍA", "ÑANDÚ LLC",
+    ]  # fmt: skip
+    said = "hinds.shp names no encoding (no .cpg): its text is read as ISO-8859-1"
+    assert (said in parcels.output) is (encoding == "latin1")
+    assert overlays.exit_code == 0, overlays.output
+    assert list(Overlay.objects.order_by("pk").values_list("attributes__owner", flat=True)) == [
+        "PEÑA MARÍA", "ÑANDÚ LLC",
+    ]  # fmt: skip
+
+
+
+def test_a_shapefile_whose_cpg_is_wrong_is_refused_naming_the_cell_and_reads_with_encoding(
+    tmp_path,
+):
+    frame = county_frame(2).assign(owner=["O’NEAL ROSA", "HILL EARL"])  # ’ is 0x92 in CP1252
+    source = shapefile_naming_no_encoding(tmp_path / "wrong", frame, "cp1252")
+    source.with_suffix(".cpg").write_text("UTF-8")
+
+    refused = IMPORTS["import-parcels"](source, tmp_path)
+    read = cli("import-parcels", str(source), "--encoding", "CP1252", "--quiet",
+               "--rejects-dir", str(tmp_path))  # fmt: skip
+
+    assert refused.exit_code == 1
+    assert refused.output.splitlines()[-1].startswith(
+        "Error: hinds.shp: the text in row 1 (column owner) is not UTF-8 (invalid byte sequence"
+    )
+    assert refused.output.endswith(
+        "Give the encoding it is in with --encoding (e.g. --encoding CP1252), or save it as "
+        "UTF-8, and import it again\n"
+    )
+    assert read.exit_code == 0, read.output
+    assert list(Parcel.objects.order_by("apn").values_list("owner_of_record", flat=True)) == [
+        "O’NEAL ROSA", "HILL EARL",
+    ]  # fmt: skip
+
+
+def test_encoding_is_refused_for_a_file_whose_text_must_be_utf8(tmp_path):
+    source = write(county_frame(), tmp_path / "p.gpkg")
+
+    result = cli("import-parcels", str(source), "--encoding", "CP1252", "--quiet")
+
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: --encoding CP1252: only a shapefile's text can be read in a chosen encoding; "
+        "p.gpkg's must be UTF-8 (save it as UTF-8 and import it again)\n"
+    )
+
+# --- odd layers -------------------------------------------------------------------------------
+
+
+def measured(source: Path) -> Path:
+    """The GeoPackage `source` declaring its outlines measured (M), as a GPS survey's are."""
+    with contextlib.closing(sqlite3.connect(source)) as db, db:
+        db.execute("UPDATE gpkg_geometry_columns SET m = 1")
+    return source
+
+
+@pytest.mark.parametrize("command", IMPORTS.keys())
+def test_a_measured_layer_imports_without_pyogrio_s_warning(tmp_path, command):
+    source = measured(write(county_frame(), tmp_path / "m.gpkg", layer="parcels"))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = IMPORTS[command](source, tmp_path)
+
+    assert result.exit_code == 0, result.output
+    assert [str(w.message) for w in caught if "Measured" in str(w.message)] == []
+    assert len(IMPORTED[command]()) == 6
+
+
+def test_a_layer_of_a_geometry_type_pyogrio_cannot_read_is_refused_saying_how_to_convert_it(
+    tmp_path,
+):
+    source = write(county_frame(), tmp_path / "p.gpkg", layer="parcels", geometry_type="Unknown")
+    with contextlib.closing(sqlite3.connect(source)) as db, db:
+        db.execute("UPDATE gpkg_geometry_columns SET z = 1, m = 1")  # "Unknown ZM"
+
+    result = cli("import-parcels", str(source), "--quiet")
+
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"Error: {source}: its geometry type (Unknown ZM, GDAL's code 3000) cannot be read; "
+        "convert its outlines to polygons, e.g. ogr2ogr -nlt MULTIPOLYGON -dim XY "
+        "p-polygons.gpkg p.gpkg, then import p-polygons.gpkg"
+    )
+
+
+def test_a_csv_without_an_outline_column_is_told_every_name_one_may_have(tmp_path):
+    source = tmp_path / "p.csv"
+    source.write_text('apn,outline\n1,"POLYGON((-90.2 32.3,-90.1 32.3,-90.1 32.4,-90.2 32.3))"\n')
+
+    with pytest.raises(ImportRefused) as refused:
+        run(source, tmp_path)
+
+    assert str(refused.value) == (
+        f"{source}: the layer has no geometry (a CSV needs its outlines as WKT, in a column "
+        "named wkt, geometry, geom, the_geom or shape, in any case)"
+    )
+
+
+def test_a_file_column_named_as_a_reject_file_column_is_marked_as_the_file_s(tmp_path):
+    frame = county_frame().rename(columns={"apn": "APN"})
+    frame.loc[2, "geometry"] = shapely.Polygon()
+
+    result = run(write(frame, tmp_path / "p.gpkg"), tmp_path)
+
+    with open(result.reject_file, newline="", encoding="utf-8") as f:
+        header, row = list(csv.reader(f))
+    assert header[:5] == ["row", "APN", "outcome", "reason", "APN (in file)"]
+    assert len(set(header)) == len(header)
+    assert (row[0], row[1], row[3], row[4]) == ("3", "164-010-002", "empty geometry",
+                                                "164-010-002")  # fmt: skip
