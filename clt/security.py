@@ -22,6 +22,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 
+from clt import statement_timeout
+
 logger = logging.getLogger("clt.security")
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
@@ -73,7 +75,10 @@ class ContentSecurityPolicyMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         """A view that met a dead database connection answers 503, and the next request
-        reconnects (Django's health check, or the pool's check, drops the broken connection)."""
+        reconnects (Django's health check, or the pool's check, drops the broken connection);
+        one whose query the database stopped for time answers 503 "took too long"."""
+        if statement_timeout.cancelled(exception):
+            return took_too_long(request, exception)
         if isinstance(exception, DATABASE_ERRORS):
             return database_unavailable(request, exception)
         return None
@@ -166,6 +171,31 @@ def database_unavailable(request: HttpRequest, exception: BaseException) -> Http
     return response
 
 
+def took_too_long(request: HttpRequest, exception: BaseException) -> HttpResponse:
+    """503 for a query the database stopped (CLT_STATEMENT_TIMEOUT_S, clt/statement_timeout.py),
+    saying how to ask a smaller one. It is not "the database is not answering": it answered
+    this. No Retry-After, as the same question would be stopped again."""
+    limit_s = settings.CLT_STATEMENT_TIMEOUT_S
+    reason = str(exception).strip().partition("\n")[0]
+    logger.warning("query stopped on %s %s: %s (CLT_STATEMENT_TIMEOUT_S=%g)",
+                   request.method, request.get_full_path(), reason, limit_s)  # fmt: skip
+    limit = f" (a request's queries have {limit_s:g} s)" if limit_s else ""
+    detail = (
+        f"The query took too long, and the database stopped it{limit}. Narrow the filter "
+        "(a smaller area or distance, fewer lots a page) and ask again."
+    )
+    if _wants_json(request):
+        response = problem_response(503, "Query took too long", detail)
+    else:
+        response = HttpResponse(
+            f"<!doctype html><title>Query took too long</title><p>{detail}</p>",
+            status=503,
+            content_type="text/html; charset=utf-8",
+        )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _wants_json(request: HttpRequest) -> bool:
     html_route = request.path.startswith(("/admin/", "/map/", "/finder/", "/staff/"))
     accept = request.headers.get("Accept", "")
@@ -178,6 +208,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     Django calls this inside its `except` block, so the exception is `sys.exc_info()`'s.
     """
     exception = sys.exc_info()[1]
+    if exception is not None and statement_timeout.cancelled(exception):
+        return took_too_long(request, exception)
     if isinstance(exception, DATABASE_ERRORS):
         return database_unavailable(request, exception)
     from django.views.defaults import server_error as django_server_error

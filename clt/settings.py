@@ -168,6 +168,10 @@ TEMPLATES = [
 
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Seconds each SQL statement of a web request may run (0: no limit), then a 503 "took too long"
+# (clt/statement_timeout.py). Under gunicorn's 30-s worker timeout, so the request is answered
+# before its worker is killed; `clt` commands (imports, migrate, backup) have no limit.
+CLT_STATEMENT_TIMEOUT_S = _env_number("CLT_STATEMENT_TIMEOUT_S", 25.0, example=25)
 
 # --- Password guessing (clt/lockout.py) -----------------------------------------------------
 # Axes first: a locked (user name, address) pair is refused before any password is checked.

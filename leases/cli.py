@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from clt.clitools import IsoDate, say, setup_django, user_errors
+from clt.spreadsheets import safe_if_text
 
 ISO_DATE = IsoDate()
 
@@ -472,10 +473,12 @@ def _is_figure(text: str) -> bool:
 
 
 def _csv(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """Rows as CSV text, each text cell (a name, a deed or lease reference staff typed) safe to
+    open in a spreadsheet (`safe_if_text`); figures and dates as `_cell` writes them."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(headers)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([_cell(safe_if_text(v)) for v in row] for row in rows)
     return out.getvalue()
 
 

@@ -22,6 +22,7 @@ from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.db import connection
 from django.db.models import F, Func, Value
 
+from clt.spreadsheets import spreadsheet_safe
 from parcels.addresses import address_key, address_words
 from parcels.folding import Folded, fold
 from parcels.queries import (
@@ -37,6 +38,13 @@ from parcels.queries import (
 
 MAX_DISTANCE_M = 100_000.0
 MAX_TOLERANCE_M = 100.0
+# "Near trust land" as staff plan acquisitions: the lot next door, the block, the neighbourhood
+# (a kilometre, a 12-minute walk). Farther, it filters out little (on the synthetic city with 1
+# parcel in 200 held, 99.8 % of the vacant lots are within 500 m of trust land) and costs the
+# most, as the lots are found around each held parcel (`near_trust_land_sql`): 1.6 s at 1 km
+# with 499 held parcels on 100,000, 9-16 s at the 5 km allowed before (BENCHMARKS.md, "Lots near
+# trust land"). A wider area is a bbox, a polygon, a neighbourhood or `within_m` of a point.
+MAX_NEAR_HOLDINGS_M = 1000.0
 MAX_PAGE_SIZE = 1000
 TAX_STATUSES = ("current", "delinquent", "forfeited")
 ORDERS = ("distance", "area", "score")
@@ -256,7 +264,7 @@ def parse_lot_search(params: Mapping[str, str]) -> LotSearch:
             raise FinderError("within_m", "needs a point (near=lon,lat) or an address")
     if "near_holdings_m" in get:
         values["near_holdings_m"] = parse_distance_m(
-            get["near_holdings_m"], "near_holdings_m", MAX_TOLERANCE_M * 50
+            get["near_holdings_m"], "near_holdings_m", MAX_NEAR_HOLDINGS_M
         )
     values["outside_flood"] = parse_flag(get.get("outside_flood", "0"), "outside_flood")
     default_order = "distance" if values["near"] is not None else "score"
@@ -550,13 +558,21 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _csv_cell(value) -> str:
+    """A property as a CSV cell: text from the county file (an address, an owner, APNs) made
+    safe to open in a spreadsheet, as the map's CSV export makes a string column; the figures
+    the finder computed as they are."""
+    cell = _cell(value)
+    return spreadsheet_safe(cell) if isinstance(value, str | list) else cell
+
+
 def as_csv(collection: dict, columns: tuple[str, ...]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(columns)
     for feature in collection["features"]:
         props = feature["properties"]
-        writer.writerow([_cell(props.get(c)) for c in columns])
+        writer.writerow([_csv_cell(props.get(c)) for c in columns])
     return out.getvalue()
 
 

@@ -62,8 +62,10 @@ def without_jit(*, index_lookups: bool = False) -> Iterator[None]:
 
     With `index_lookups`, hash joins are off too: PostGIS cannot estimate a spatial match
     against an outer row (ST_DWithin(t.geom_m, outer.geom_m, 2)), so for the per-lot "adjoins
-    trust land" test the planner would hash every holding each time (0.85 ms a lot) instead of
-    probing the index for the few parcels around it and matching them by key (0.06 ms).
+    trust land" test, as it was first asked, the planner would hash every holding each time
+    (0.85 ms a lot) instead of probing the index for the few parcels around it and matching them
+    by key (0.06 ms). Trust land near the lots is now found from the trust land
+    (`near_trust_land_sql`); the finder's other per-lot tests (a lot's overlays) remain.
     """
     settings = "SET LOCAL jit = off" + (
         "; SET LOCAL enable_hashjoin = off" if index_lookups else ""
@@ -99,13 +101,6 @@ def point_m(point: Point) -> Point:
     if p.srid != METRIC_SRID:
         p.transform(_to_metric(p.srid))
     return p
-
-
-def trust_land_near(metres: float, on: dt.date | None = None):
-    """Memberships held on `on` (`held_memberships`) whose parcel lies within `metres` of the
-    outer query's parcel (for Exists): found on the metric index first, then matched to
-    memberships and their holdings by key."""
-    return held_memberships(on).filter(parcel__geom_m__dwithin=(OuterRef("geom_m"), D(m=metres)))
 
 
 class ParcelQuerySet(models.QuerySet):
@@ -212,8 +207,10 @@ class ParcelQuerySet(models.QuerySet):
         return self.filter(geom_m__dwithin=(point_m(point), D(m=metres)))
 
     def near_holdings(self, metres: float, on: dt.date | None = None) -> ParcelQuerySet:
-        """Parcels within `metres` of a parcel the trust holds (touching at 0), not held."""
-        return self.filter(Exists(trust_land_near(metres, on))).not_held_by_trust(on)
+        """Active vacant lots within `metres` of a parcel the trust holds on `on` (touching at
+        0), not held: found from the trust land (`near_trust_land_sql`)."""
+        near = near_trust_land_sql(metres, on, vacant_only=True)
+        return self.filter(pk__in=near).not_held_by_trust(on)
 
     # --- in what order -------------------------------------------------------------------
 
@@ -234,12 +231,14 @@ class ParcelQuerySet(models.QuerySet):
 
     def with_score(self, on: dt.date | None = None) -> ParcelQuerySet:
         """Annotate `score`, the acquisition rule of thumb documented at SCORE_ADJOINING_M."""
-        adjoining = trust_land_near(SCORE_ADJOINING_M, on)
+        # Found from the trust land, once (a hashed set each lot is looked up in), not by an
+        # index probe per lot: 0.05 ms a lot, a second for a city's 20,000 vacant lots.
+        adjoining = Q(pk__in=near_trust_land_sql(SCORE_ADJOINING_M, on))
         public = Q()
         for kind in ("city", "state", "county"):
             public |= Q(owner_of_record__iregex=OWNER_PATTERNS[kind])
         score = (
-            Case(When(Exists(adjoining), then=Value(3.0)), default=Value(0.0))
+            Case(When(adjoining, then=Value(3.0)), default=Value(0.0))
             + Case(
                 When(tax_status="forfeited", then=Value(2.0)),
                 When(tax_status="delinquent", then=Value(1.0)),
@@ -390,6 +389,38 @@ def _memberships_held_sql(on: dt.date) -> tuple[str, list]:
     )
     sql, params = rows.query.sql_with_params()
     return sql, list(params)
+
+
+# Parcels near trust land, found from the trust land: one probe of a metric index per held
+# parcel. {memberships} is `held_memberships` compiled (`_memberships_held_sql`); {vacant} keeps
+# active vacant lots alone, which puts the probes on the partial vacant index (a fifth of the
+# parcels, so a fifth of the rows a wide radius reads).
+NEAR_HELD_SQL = """
+    SELECT near.id
+    FROM ({memberships}) held_now
+    JOIN parcels_parcel t ON t.id = held_now.parcel_id
+    JOIN parcels_parcel near ON ST_DWithin(near.geom_m, t.geom_m, %s)
+    {vacant}
+"""
+VACANT = "WHERE near.vacancy_status = 'vacant' AND near.retired_at IS NULL"
+
+
+def near_trust_land_sql(
+    metres: float, on: dt.date | None = None, *, vacant_only: bool = False
+) -> RawSQL:
+    """The ids of parcels (active vacant lots, with `vacant_only`) within `metres` of a parcel
+    the trust holds on `on` (today if omitted), as a subquery for `pk__in`; a parcel near
+    several held parcels comes once for each.
+
+    Found from the held parcels (hundreds), each looking up the parcels around it on the metric
+    index: the cost is (held parcels) x (parcels within `metres` of one). Asked the other way
+    round, an EXISTS per lot over the parcels around it, then their memberships, it was
+    (lots) x (parcels within `metres` of one, until a held one turns up): on 100,000 parcels
+    with 33 held, the finder's `near_holdings_m=1000` took 117 s, and 0.4 s this way
+    (BENCHMARKS.md, "Lots near trust land")."""
+    memberships, params = _memberships_held_sql(on or timezone.localdate())
+    sql = NEAR_HELD_SQL.format(memberships=memberships, vacant=VACANT if vacant_only else "")
+    return RawSQL(sql, [*params, metres])
 
 
 def _held_sql(on: dt.date, window: Window, margin_m: float = 0.0) -> tuple[str, list]:

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from leases.indexes import INDEX_DIR
 from leases.models import IndexSeries
 from leases.report import report_csv, stewardship_report
 from parcels.demo import load_demo_neighbourhood
+from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_FORMULA = "docs/examples/appraisal-25.json"
@@ -209,6 +211,22 @@ def test_holdings_refuses_a_date_that_is_not_iso(clt):
     result = clt("holdings", "--as-of", "30/06/2024")
     assert result.exit_code == 2
     assert "'--as-of'" in result.stderr
+
+
+@pytest.mark.django_db
+def test_holdings_as_csv_keeps_a_formula_typed_by_staff_from_running_in_a_spreadsheet(clt):
+    held = factories.holding(
+        [factories.parcel()], name="@SUM(1+1)*cmd|' /C calc'!A0", deed_reference="+1+1",
+        price=Decimal("-12.50"),
+    )  # fmt: skip
+    factories.lease(holding_=held, reference='=HYPERLINK("http://e.x","y")')
+    result = clt("holdings", "--as-of", "2024-06-30", "--format", "csv")
+    [row] = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["holding"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert row["deed_reference"] == "'+1+1"
+    assert row["leases_in_force"] == '\'=HYPERLINK("http://e.x","y")'
+    # Figures and dates the registry holds stay figures (an amount, not text)
+    assert (row["price"], row["acquired_on"]) == ("-12.50", "2017-03-01")
 
 
 # --- load-index ----------------------------------------------------------------------------------

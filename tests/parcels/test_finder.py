@@ -9,7 +9,9 @@ The test neighbourhood, lots ~28 x 33 m (0.0003°), columns left to right, near 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -286,6 +288,28 @@ def test_cli_adjacent_lots_and_assemblages(land):
     groups = runner.invoke(main, ["assemblages", "--tolerance-m", "0", "--format", "table"])
     assert groups.exit_code == 0
     assert "V6 V7 V8" in groups.stdout
+
+
+def test_cli_csv_keeps_a_formula_from_the_county_file_from_running_in_a_spreadsheet(land):
+    parcel("-1+cmd|' /C calc'!A0", lot(0, east=0.04), land_use="VX",
+           address='=HYPERLINK("http://e.x","y")', owner_of_record="\t=1+1 Tab St",
+           zoning="@SUM(1+1)*cmd|' /C calc'!A0")  # fmt: skip
+    result = CliRunner().invoke(main, ["vacant-lots", "--land-use", "VX", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    [header, row] = list(csv.reader(io.StringIO(result.stdout)))
+    assert row[:6] == ["'-1+cmd|' /C calc'!A0", '\'=HYPERLINK("http://e.x","y")',
+                       "'\t=1+1 Tab St", "VX", "'@SUM(1+1)*cmd|' /C calc'!A0",
+                       "current"]  # fmt: skip
+    # The figures the finder computed stay figures
+    assert float(row[header.index("area_m2")]) > 0
+    assert float(row[header.index("score")]) >= 0
+
+
+def test_csv_of_lots_touching_trust_land_guards_each_list_of_apns():
+    collection = {"features": [{"properties": {"touches_apns": ["=1+1", "H0"], "gap_m": 0.5}}]}
+    assert finder.as_csv(collection, ("touches_apns", "gap_m")).splitlines() == [
+        "touches_apns,gap_m", "'=1+1 H0,0.5"
+    ]
 
 
 @pytest.mark.parametrize("command", ["vacant-lots", "adjacent-lots", "assemblages"])
