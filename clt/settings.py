@@ -132,6 +132,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A token or a Basic staff login reads the data endpoints as its user (maps/credentials.py).
     "maps.credentials.DataCredentialsMiddleware",
+    # `private, no-store` on what a signed-in user is answered, unless the view said otherwise.
+    "clt.privatecache.PrivateWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Tags every change made during a request with the user and URL (history rows).
     "pghistory.middleware.HistoryMiddleware",

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from clt.textareas import LineFeedTextFields
 from leases.actions import (
     Closing,
     formula_amend,
@@ -164,7 +165,7 @@ class LeaseFormulaInline(admin.TabularInline):
         return False
 
 
-class MonitoringEventInline(admin.TabularInline):
+class MonitoringEventInline(LineFeedTextFields, admin.TabularInline):
     model = MonitoringEvent
     extra = 0
     # The admin's 48-em notes box made each row 1690 px wide: Delete? was off a desktop screen.

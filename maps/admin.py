@@ -9,10 +9,13 @@ from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from clt import accounts_admin
 from clt.concurrency import StaleEditGuard
@@ -94,8 +97,25 @@ class AccessTokenAdmin(StaleEditGuard, admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+        """Revoke the selected live tokens, each logged in the admin's history as a change of
+        its revocation by this admin, as a revocation saved on the token's own page is
+        (`log_change`). Tokens have no pghistory events: the log is who revoked which token."""
+        with transaction.atomic():
+            live = list(queryset.filter(revoked_at__isnull=True).select_for_update())
+            now = timezone.now()
+            AccessToken.objects.filter(pk__in=[t.pk for t in live]).update(revoked_at=now)
+            if live:
+                LogEntry.objects.log_actions(
+                    user_id=request.user.pk, queryset=live, action_flag=CHANGE,
+                    change_message=[{"changed": {"fields": [revoked_at_label()]}}],
+                )  # fmt: skip
+        self.message_user(request, f"Revoked {len(live)} token(s).", messages.SUCCESS)
+
+
+def revoked_at_label() -> str:
+    """The revocation's field as the admin's change form labels it ("Revoked at"), which is how
+    its history names a field a change made."""
+    return capfirst(AccessToken._meta.get_field("revoked_at").verbose_name)
 
 
 # The other side of credentials: the failed logins of the cool-off, by user name and address, a

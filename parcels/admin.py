@@ -38,6 +38,7 @@ from pghistory.models import Events
 
 from clt.concurrency import StaleEditGuard
 from clt.history import recorded
+from clt.textareas import LineFeedTextFields
 from leases.models import SourceDocument
 from parcels.folding import SEARCH_HELP, folded_search
 from parcels.models import (
@@ -219,13 +220,16 @@ class ReadableAutocompleteFields:
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class RecordedAdmin(StaleEditGuard, ReadableAutocompleteFields, admin.ModelAdmin):
+class RecordedAdmin(
+    StaleEditGuard, ReadableAutocompleteFields, LineFeedTextFields, admin.ModelAdmin
+):
     """An admin whose writes are named actions and whose change page shows the history.
 
     Every save or delete runs inside `clt.history.recorded("admin_<model>_<verb>", user)`, so
     its history events say who acted and through which action. One request is one pghistory
     context, so the form and its inlines share the action name of the request. A change page
-    saved after the record changed is refused (`StaleEditGuard`).
+    saved after the record changed is refused (`StaleEditGuard`). Text boxes read the
+    browser's CRLF as LF (`LineFeedTextFields`; an inline with a TextField takes it too).
     """
 
     change_form_template = "admin/clt/change_form.html"

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 from pghistory.models import Events
@@ -676,6 +677,45 @@ def test_lease_history_shows_changes_to_the_records_hanging_on_it(editor, regist
             "Certified by phone",
         ),
     ]
+
+
+def test_a_lease_saved_untouched_records_no_edit_of_its_multi_line_notes(editor, registry):
+    # Notes as the CLI, the demo or an import write them: lines ending in LF
+    lease, event = registry["groundlease"], registry["monitoringevent"]
+    GroundLease.objects.filter(pk=lease.pk).update(notes="Signed at the office\nCopy kept")
+    MonitoringEvent.objects.filter(pk=event.pk).update(
+        notes="Asked to refinance; letter sent\nCertified mail"
+    )
+    data = factories.admin_form_data(editor.get(change_url(lease)))
+    # A browser posts a text box's line breaks as CRLF (HTML's form submission rules)
+    typed = {key: value.replace("\n", "\r\n") for key, value in data.items()
+             if isinstance(value, str) and "\n" in value}  # fmt: skip
+    assert sorted(typed) == ["monitoring-0-notes", "notes"]
+    events_before = Events.objects.references(lease).count()
+
+    response = editor.post(change_url(lease), {**data, **typed})
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert Events.objects.references(lease).count() == events_before
+    logged = LogEntry.objects.get(object_id=str(lease.pk))
+    assert logged.get_change_message() == "No fields changed."
+    lease.refresh_from_db()
+    event.refresh_from_db()
+    assert (lease.notes, event.notes) == (
+        "Signed at the office\nCopy kept",
+        "Asked to refinance; letter sent\nCertified mail",
+    )
+
+
+def test_a_note_typed_in_the_admin_is_stored_with_line_feeds(editor, registry):
+    event = registry["monitoringevent"]
+    data = factories.admin_form_data(editor.get(change_url(event)))
+    data["notes"] = "Called twice\r\nNo answer\rLetter sent"
+
+    assert editor.post(change_url(event), data).status_code == 302
+
+    event.refresh_from_db()
+    assert event.notes == "Called twice\nNo answer\nLetter sent"
 
 
 def test_lease_history_shows_money_to_the_cent(editor, registry):

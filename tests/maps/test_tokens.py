@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import connection
 from django.db.models import F
 from django.utils import timezone
@@ -295,6 +296,24 @@ def test_admin_refuses_a_token_for_staff_without_a_role_and_says_why(admin_clien
     (said,) = page.context["adminform"].form.errors["user"]
     assert "bare has no role that may see a staff layer" in said and "'read-only'" in said
     assert not AccessToken.objects.exists()
+
+
+def test_revoking_tokens_with_the_admins_action_logs_who_revoked_each(admin_client, planner):
+    first, second, old = (tokens.issue(planner, name)[0] for name in ("QGIS", "laptop", "old"))
+    tokens.revoke(old)
+    picked = [first.pk, second.pk, old.pk]
+
+    admin_client.post("/admin/maps/accesstoken/", {"action": "revoke", "_selected_action": picked})
+
+    logged = LogEntry.objects.order_by("object_id")
+    assert [(e.object_id, e.user.username, e.action_flag, e.get_change_message())
+            for e in logged] == [
+        (str(first.pk), "admin", CHANGE, "Changed Revoked at."),
+        (str(second.pk), "admin", CHANGE, "Changed Revoked at."),
+    ]  # fmt: skip
+    assert AccessToken.objects.filter(revoked_at__isnull=True).count() == 0
+    history = admin_client.get(f"/admin/maps/accesstoken/{first.pk}/history/")
+    assert "Changed Revoked at." in history.content.decode()
 
 
 def change_page_data(admin_client, token) -> dict:
