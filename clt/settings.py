@@ -264,6 +264,13 @@ CLT_BUYER_INCOME_LIMIT_PCT_AMI = _env_number("CLT_BUYER_INCOME_LIMIT_PCT_AMI", 8
 # The trust's public contact, shown on the public pages instead of any person's details.
 CLT_NAME = os.environ.get("CLT_NAME", "Fannie Lou Hamer Community Land Trust (demo)")
 CLT_CONTACT = os.environ.get("CLT_CONTACT", "Lumumba Center, 939 W. Capitol St., Jackson MS 39203")
+# The trust's city and state as residents type them after a street address without a comma
+# ("1418 Rose St Jackson MS"): the map's search and the finder drop them (parcels.addresses).
+CLT_ADDRESS_PLACES = [
+    name.strip()
+    for name in os.environ.get("CLT_ADDRESS_PLACES", "Jackson,MS,Mississippi").split(",")
+    if name.strip()
+]
 
 # Whatever DEBUG says: a debugging session is still a staff session worth protecting.
 SESSION_COOKIE_HTTPONLY = True

@@ -10,13 +10,21 @@ import datetime as dt
 import re
 
 from django.db import connection
-from django.db.models import CharField, Func, Q
+from django.db.models import CharField, F, Func, Q
 
 from clt import planner
 from maps.layers import Layer
 from maps.tiles import typed_column, unordered
-from parcels.addresses import address_words
-from parcels.folding import word_runs
+from parcels.addresses import (
+    HOUSE_NUMBER,
+    STREET_KINDS,
+    address_words,
+    closeness,
+    house_number,
+    kind_corrected,
+    street_names,
+)
+from parcels.folding import Folded, word_runs
 from parcels.models import Jurisdiction, Parcel
 
 MAX_QUERY_CHARS = 100
@@ -98,15 +106,22 @@ def find(query: str, layers: list[Layer], *, limit: int = 10, exact_apn: bool = 
     a query that starts with a word of one or two letters or digits ("12 Rose", "Pe", "W M")
     is found where a word of the address starts.
 
+    When no parcel has every word of an address typed, the parcels at its house number whose
+    street is closest to what was typed (`closest_ids`: "1418 Rsoe St" finds 1418 Rose St),
+    each result marked `"closest": true` so the map can say there was no exact match.
+
     With `exact_apn`, only the parcel with exactly that APN. Each parcel is reported once, from
     the first layer in `SEARCH_ORDER` that has it, with that layer's fields.
     """
     on = _layers_day(layers)
-    candidates = []
+    candidates, closest = [], False
     if exact_apn or APN_LIKE.fullmatch(query):  # by the index first: no scan of the city
         candidates = candidate_ids(query, limit=3 * limit, exact_apn=True, on=on)
     if not candidates and not exact_apn:
         candidates = candidate_ids(query, limit=3 * limit, on=on)
+    if not candidates and not exact_apn:
+        candidates = closest_ids(query, limit=3 * limit, on=on)
+        closest = True
     if not candidates:
         return []
     results, seen = [], set()
@@ -114,7 +129,7 @@ def find(query: str, layers: list[Layer], *, limit: int = 10, exact_apn: bool = 
         for row in _search_layer(layer, candidates):
             if row["id"] not in seen:
                 seen.add(row["id"])
-                results.append(row)
+                results.append({**row, "closest": closest})
     order = {pk: i for i, pk in enumerate(candidates)}
     return sorted(results, key=lambda row: order[row["id"]])[:limit]
 
@@ -176,9 +191,102 @@ def candidate_ids(
     return found
 
 
+# What a guess may cost a public search: an address has few words ("1419 Dr Robert Smith Sr
+# Pkwy" six), and each try with fewer words is one statement.
+MOST_WORDS_GUESSED = 8
+MOST_FEWER_TRIES = 5
+
+
+def closest_ids(query: str, *, limit: int, on: dt.date | None = None) -> list[int]:
+    """For an address no parcel has every word of: the parcels closest to it, with its house
+    number kept. First with a slip in the street's kind corrected ("1418 Rose Stret" is
+    "1418 ROSE ST"), then with fewer words (`_fewer_words`: "1418 Rose St Jacksn" finds
+    1418 ROSE ST by "1418 ROSE ST"), then a slip in the street's name among the addresses at
+    that number (`_nearest_at_number`: "1418 Rsoe St").
+
+    Only for text with a house number and a street's name: "Nowhere Lane" or an APN that
+    matches nothing still finds nothing. Each attempt goes by the trigram index on the folded
+    address, as `candidate_ids` does, with the address starting with the house number
+    (`at_house_number`), whose trigrams are rare in a city.
+    """
+    words = address_words(query)
+    names = street_names(words)
+    number = house_number(words)
+    if number is None or not names or len(words) > MOST_WORDS_GUESSED:
+        return []
+    parcels = Parcel.objects.active_or_held(on).filter(geom__isnull=False)
+    corrected = kind_corrected(words)
+    tries = [corrected] if corrected != words else []
+    at_number = at_house_number(parcels, number)  # "1418 ...", never "14180 ..."
+    for fewer in [*tries, *_fewer_words(corrected)][:MOST_FEWER_TRIES]:
+        each_word = Q()
+        for word in fewer:
+            if word != number:
+                each_word &= Q(address__folded_search=word)
+        if found := _matching_ids(at_number.filter(each_word), limit):
+            return found
+    return _nearest_at_number(parcels, number, words, limit)
+
+
+def _fewer_words(words: list[str]) -> list[list[str]]:
+    """`words` without one word but the house number, the last first, then without the
+    street's kind too; each still with a street's name: "1418 ROSE ST JACKSN" is tried as
+    "1418 ROSE ST" first, "1418 ROSE STRET" as "1418 ROSE"."""
+    number = next(word for word in words if HOUSE_NUMBER.fullmatch(word))
+    kindless = [word for word in words if word not in STREET_KINDS]
+    tries = []
+    for kept in (words, kindless):
+        for at in reversed(range(len(kept))):
+            fewer = kept[:at] + kept[at + 1 :]
+            if kept[at] != number and fewer not in tries and street_names(fewer):
+                tries.append(fewer)
+    return tries
+
+
+# At most this many parcels at one house number are compared with what was typed. At 1M
+# parcels a number of 3-4 digits starts a few hundred addresses (one a street, each side).
+MOST_AT_NUMBER = 2000
+
+
+def _nearest_at_number(parcels, number: str, words: list[str], limit: int) -> list[int]:
+    """The parcels at house `number` whose address is closest to `words`: a street's name
+    within a slip or two (`parcels.addresses.closeness`), then the same kind and direction.
+
+    pg_trgm's similarity cannot tell "RSOE" or "ROES" from any other word (with two letters
+    swapped, a four-letter word keeps one trigram of ROSE's five), so the trigram index only
+    finds the addresses that start with the number (`LIKE '1418 %'`: its trigrams, " 14",
+    "141", "418", "18 ", are rare), and the names are compared here by edit distance."""
+    at_number = at_house_number(parcels, number).values_list("pk", "address")
+    ranked, scores = [], {}
+    for pk, address in _first_rows(at_number, MOST_AT_NUMBER):
+        if address not in scores:  # a street has one address a number, a city many parcels
+            scores[address] = closeness(words, address_words(address or ""))
+        if scores[address] is not None:
+            ranked.append((scores[address], address, pk))
+    if not ranked:
+        return []
+    best = min(score for score, _, _ in ranked)
+    return [pk for score, _, pk in sorted(ranked) if score == best][:limit]
+
+
+def at_house_number(parcels, number: str):
+    """`parcels` whose address starts with house `number` ("1418 ", "1418-A"), folded as the
+    trigram index is, so the index answers it."""
+    folded_address = Folded(F("address"))
+    return parcels.alias(folded_address=folded_address).filter(
+        Q(folded_address__startswith=f"{number} ") | Q(folded_address__startswith=f"{number}-")
+    )
+
+
 def _matching_ids(parcels, limit: int) -> list[int]:
     """Up to `limit` ids of `parcels`, planned as if there were no limit."""
-    sql, params = parcels.order_by().values_list("pk", flat=True).query.sql_with_params()
+    return [row[0] for row in _first_rows(parcels.values_list("pk"), limit)]
+
+
+def _first_rows(rows, limit: int) -> list[tuple]:
+    """Up to `limit` of `rows` (a values_list), in no order, planned as if there were no
+    limit."""
+    sql, params = rows.order_by().query.sql_with_params()
     # Not `[:limit]` on the query itself: PostgreSQL guesses a LIKE '%...%' matches 0.5% of the
     # table whatever the words, so with a LIMIT it bets a table scan finds `limit` matches
     # early, and for a search that matches nothing it reads all of it (480 ms at 1M parcels).
@@ -188,12 +296,11 @@ def _matching_ids(parcels, limit: int) -> list[int]:
     # For the same reason, a common word ("St") looks like a scan of every match, which two
     # parallel workers would share: starting them took 6-12 ms for a scan that stops after
     # 30 rows (0.2 ms) once the folded address made each row look costlier to the planner.
-    rows = planner.fetch_all_with(
+    return planner.fetch_all_with(
         ["max_parallel_workers_per_gather = 0"],
         f"WITH m AS MATERIALIZED ({sql}) SELECT * FROM m LIMIT %s",
         [*params, limit],
     )
-    return [row[0] for row in rows]
 
 
 def _search_layer(layer: Layer, ids: list[int]) -> list[dict]:
