@@ -8,29 +8,29 @@ timeout), so nothing a request asks has more time than that anyway: the database
 "took too long" (`clt.security.took_too_long`) before gunicorn kills the worker with no answer.
 
 Only connections serving a request get the limit: `clt` commands (import-parcels, migrate, backup,
-restore) run outside any request and may take many minutes. The limit is set on a connection
-when a request first uses it (when the request starts, for a connection already open; when it is
-opened, for one opened during the request) and remembered per connection, so a persistent or
-pooled connection is set once in its life, not once a request. A limit set inside a transaction
-(the tests') is not remembered, as a rollback undoes it.
+restore) run outside any request and may take many minutes. The limit is set just before a
+request's first statement on a connection (an execute wrapper, installed on every connection
+while a request is served), so a request that asks the database nothing, such as a tile below a
+layer's zoom, still asks it nothing. It is remembered per connection, so a persistent or pooled
+connection is set once in its life, not once a request; a limit set inside a transaction (the
+tests') is remembered for the request only, as a rollback undoes it.
 """
 
 from __future__ import annotations
 
 import contextvars
-import logging
 import weakref
 
 import psycopg
 from django.conf import settings
 from django.core.signals import request_finished, request_started
-from django.db import DatabaseError, connections
-from django.db.backends.signals import connection_created
+from django.db import connections
 
-logger = logging.getLogger("clt.statement_timeout")
-
-# Whether this thread (or task) is serving a request now.
-_serving = contextvars.ContextVar("clt_serving_request", default=False)
+# The connections (psycopg's) given the limit during the request this thread (or task) serves
+# now; None when it serves none.
+_set_this_request: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
+    "clt_statement_limit_set", default=None
+)
 # The limit each open connection was given outside a transaction, in milliseconds.
 _limit_set: weakref.WeakKeyDictionary[psycopg.Connection, int] = weakref.WeakKeyDictionary()
 
@@ -40,45 +40,47 @@ def limit_ms() -> int:
     return round(settings.CLT_STATEMENT_TIMEOUT_S * 1000)
 
 
-def _limit(wrapper) -> None:
+def _limit(wrapper, done: set[int]) -> None:
     """Give the connection of `wrapper` (open) the request's limit, unless it has it already.
     No limit (0) sets nothing, leaving any the server or its role has."""
-    wanted = limit_ms()
-    if not wanted or _limit_set.get(wrapper.connection) == wanted:
+    wanted, raw = limit_ms(), wrapper.connection
+    if not wanted or id(raw) in done or _limit_set.get(raw) == wanted:
         return
+    done.add(id(raw))  # first: the statement below passes through `_limit_first` too
     with wrapper.cursor() as cursor:
         cursor.execute("SELECT set_config('statement_timeout', %s, false)", [str(wanted)])
     if wrapper.get_autocommit() and not wrapper.in_atomic_block:
-        _limit_set[wrapper.connection] = wanted
+        _limit_set[raw] = wanted
+
+
+def _limit_first(execute, sql, params, many, context):
+    """An execute wrapper: the limit before a request's first statement on a connection."""
+    done = _set_this_request.get()
+    if done is not None:
+        _limit(context["connection"], done)
+    return execute(sql, params, many, context)
 
 
 def _request_started(**kwargs) -> None:
-    _serving.set(True)
-    for wrapper in connections.all(initialized_only=True):
-        if wrapper.connection is None:
-            continue  # opened later, if the request needs it: `_connection_opened`
-        try:
-            _limit(wrapper)
-        except DatabaseError as exc:
-            # A connection broken since its last request: the request's first query meets the
-            # same error and answers 503 (clt.security); a new connection gets the limit.
-            logger.info("statement timeout not set on %s: %s", wrapper.alias, exc)
+    _set_this_request.set(set())
+    for alias in connections:
+        wrappers = connections[alias].execute_wrappers
+        if _limit_first not in wrappers:
+            wrappers.append(_limit_first)
 
 
 def _request_finished(**kwargs) -> None:
-    _serving.set(False)
-
-
-def _connection_opened(sender, connection, **kwargs) -> None:
-    if _serving.get():
-        _limit(connection)
+    _set_this_request.set(None)
+    for alias in connections:
+        wrappers = connections[alias].execute_wrappers
+        if _limit_first in wrappers:
+            wrappers.remove(_limit_first)
 
 
 def install() -> None:
     """Connect the receivers (AppConfig.ready)."""
     request_started.connect(_request_started, dispatch_uid="clt.statement_timeout.started")
     request_finished.connect(_request_finished, dispatch_uid="clt.statement_timeout.finished")
-    connection_created.connect(_connection_opened, dispatch_uid="clt.statement_timeout.opened")
 
 
 def cancelled(exception: BaseException) -> bool:

@@ -37,20 +37,28 @@ def test_the_limit_is_clt_statement_timeout_s(reader, settings):
     assert limit_of() == "1500ms"
 
 
-def test_a_connection_opened_during_a_request_has_the_limit_and_one_opened_outside_none():
-    during, outside = (connections.create_connection("default") for _ in range(2))
+def test_the_limit_is_set_before_a_requests_first_statement_and_only_in_a_request(
+    django_assert_num_queries,
+):
     statement_timeout._request_started()  # what Django's request_started signal calls
     try:
-        during.ensure_connection()
-        assert limit_of(during) == "25s"
+        with django_assert_num_queries(2):  # the limit, then the statement
+            assert limit_of() == "25s"
+        with django_assert_num_queries(1):  # once a request, even inside a transaction
+            limit_of()
     finally:
         statement_timeout._request_finished()
-        during.close()
+    other = connections.create_connection("default")
     try:
-        outside.ensure_connection()  # as a `clt` command opens its connection
-        assert limit_of(outside) == "0"
+        other.ensure_connection()  # as a `clt` command opens its connection
+        assert limit_of(other) == "0"
     finally:
-        outside.close()
+        other.close()
+
+
+def test_a_request_that_asks_the_database_nothing_sets_no_limit(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert client.get("/tiles/parcels/0/0/0.pbf").status_code == 204  # below its zooms
 
 
 def test_a_clt_command_runs_without_a_limit():

@@ -303,11 +303,8 @@ def test_a_cell_by_a_tile_edge_is_drawn_by_both_tiles_and_counted_by_its_own(cli
 
 
 def test_below_the_min_zoom_a_tile_is_empty_without_a_query(
-    client, block, django_assert_num_queries, settings
+    client, block, django_assert_num_queries
 ):
-    # No statement limit to set: inside a test's transaction it is set again on every request
-    # (clt.statement_timeout), where a served connection takes it once in its life.
-    settings.CLT_STATEMENT_TIMEOUT_S = 0
     with django_assert_num_queries(0):
         response = get_tile(client, "parcels", 11, CORNER_X >> 5, CORNER_Y >> 5)
     assert response.status_code == 204
