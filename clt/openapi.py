@@ -19,7 +19,14 @@ from maps.export_urls import MEDIA_TYPE_ESSENCES
 from maps.layers import all_layers
 from maps.search import MAX_QUERY_CHARS, MIN_QUERY_CHARS
 from maps.views import MVT_CONTENT_TYPE as MVT
-from parcels.finder import MAX_DISTANCE_M, MAX_PAGE_SIZE, MAX_TOLERANCE_M, ORDERS, TAX_STATUSES
+from parcels.finder import (
+    MAX_DISTANCE_M,
+    MAX_NEAR_HOLDINGS_M,
+    MAX_PAGE_SIZE,
+    MAX_TOLERANCE_M,
+    ORDERS,
+    TAX_STATUSES,
+)
 from parcels.queries import OWNER_KINDS
 
 GEOJSON = "application/geo+json"
@@ -86,7 +93,7 @@ LOT_FILTER_PARAMS = [
     _param("near", {"type": "string"}, "lon,lat: measure distance from here"),
     _param("address", {"type": "string"}, "Measure distance from the parcel at this address"),
     _param("within_m", _number(MAX_DISTANCE_M), "Only within this many metres of near/address"),
-    _param("near_holdings_m", _number(MAX_TOLERANCE_M * 50), "Only this close to trust land"),
+    _param("near_holdings_m", _number(MAX_NEAR_HOLDINGS_M), "Only this close to trust land"),
     _param("min_area_m2", _number(), "Each lot's area at least this many square metres"),
     _param("max_area_m2", _number(), "Each lot's area at most this many square metres"),
     _param("min_acres", _number(), "Each lot's area at least this many acres"),
@@ -141,9 +148,14 @@ def _responses(ok: dict, *, staff: bool = False, extra: tuple[str, ...] = ()) ->
                                         "description": "Seconds"}}}  # fmt: skip
     for code in extra:
         responses[code] = {"description": {"204": "Nothing here", "304": "Not modified",
-                                           "404": "No such layer"}[code]}  # fmt: skip
-        if code == "404":
+                                           "404": "No such layer",
+                                           "503": "Busy: a download is being prepared; "
+                                                  "try again after Retry-After"}[code]}  # fmt: skip
+        if code in ("404", "503"):
             responses[code]["content"] = problem
+        if code == "503":  # maps/export_cache.py: too many builds at once
+            responses[code]["headers"] = {"Retry-After": {"schema": {"type": "integer"},
+                                                          "description": "Seconds"}}  # fmt: skip
     return responses
 
 
@@ -254,7 +266,7 @@ def definition(request: HttpRequest) -> dict:
                              else {"type": "string", "format": "binary"}}
                      for media in EXPORT_MEDIA_TYPES},
                     staff=True,
-                    extra=("404",),
+                    extra=("304", "404", "503"),  # If-None-Match; the export cache busy
                 ),
             ),
             "/export/{layer}.csv-metadata.json": _operation(
@@ -265,7 +277,7 @@ def definition(request: HttpRequest) -> dict:
                     *EXPORT_FILTERS,
                 ],
                 _responses({"application/csvm+json": {"schema": {"type": "object"}}},
-                           staff=True, extra=("404",)),
+                           staff=True, extra=("304", "404")),
             ),
         },  # fmt: skip
         "components": {

@@ -122,6 +122,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Other sites' web maps may read the OGC API, downloads and tiles (maps/crossorigin.py);
+    # outside the others, so their refusals (a 400, a 401, a 503) are readable too.
+    "maps.crossorigin.CrossOriginReadsMiddleware",
+    # Gzip for text answers, outside everything that writes a body (clt/compression.py).
+    "clt.compression.CompressTextMiddleware",
     # A CSP on every page; a 503, not a 500, while the database is away (clt/security.py).
     "clt.security.ContentSecurityPolicyMiddleware",
     "clt.security.RefuseNulCharactersMiddleware",
@@ -252,9 +257,20 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "clt-tiles",
         "TIMEOUT": None,  # entries go stale by key, never by age
-        "OPTIONS": {"MAX_ENTRIES": 5000},
+        # 5,000 tiles, each with its gzip beside it (maps/tiles.py `gzipped`).
+        "OPTIONS": {"MAX_ENTRIES": 10000},
     },
 }
+# Downloads of the public layers (/export/...) are built once per data version and kept on disk
+# under their ETag, at most CLT_EXPORT_CACHE_MB of them; at most CLT_EXPORT_MAX_BUILDS are built
+# at once per server, and a download that cannot start within CLT_EXPORT_WAIT_S is a 503 with
+# Retry-After (maps/export_cache.py). Keep the wait plus a build under gunicorn's 30-s timeout.
+CLT_EXPORT_CACHE_DIR = Path(
+    os.environ.get("CLT_EXPORT_CACHE_DIR") or BASE_DIR / ".clt" / "exports"
+)
+CLT_EXPORT_CACHE_MB = _env_number("CLT_EXPORT_CACHE_MB", 2048, example=2048)
+CLT_EXPORT_MAX_BUILDS = _env_number("CLT_EXPORT_MAX_BUILDS", 1, minimum=1)
+CLT_EXPORT_WAIT_S = _env_number("CLT_EXPORT_WAIT_S", 10.0, example=10)
 
 # The trust's buyer income limit, as % of area median income: a resale to a household above it
 # is flagged (a warning on the resale form, a mark in the stewardship report), not refused, as

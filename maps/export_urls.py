@@ -2,7 +2,8 @@
 
 The views are thin: the same access rule and filters as the OGC API items
 (`bbox`, `bbox-crs`, `datetime`, `<field>=<value>`, plus `crs` for everything but GeoJSON),
-then `maps.exporting` does the work.
+then `maps.exporting` does the work. A public layer's file is built once per data version and
+served from disk after that (`maps.export_cache`); a staff layer's is written for each request.
 """
 
 from __future__ import annotations
@@ -10,16 +11,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import re_path, reverse
 
-from maps import exporting
+from maps import export_cache, exporting
 from maps.exporting import Export
 from maps.ogcapi import crs as crs_registry
+from maps.ogcapi.conditional import ETAG, conditional
 from maps.ogcapi.params import ParamError, check_known, parse_crs, parse_filter, single
-from maps.ogcapi.responses import layer_or_problem, ogc_view
+from maps.ogcapi.responses import Problem, layer_or_problem, ogc_view
 
 app_name = "export"
 
@@ -46,12 +49,22 @@ def _export(request: HttpRequest, layer_name: str, *, geojson: bool) -> Export:
     return Export(layer, parse_filter(layer, request.GET), crs)
 
 
+def _revalidate(request: HttpRequest, export: Export, representation: str) -> None:
+    """A 304 to a client whose copy is current (maps.ogcapi.conditional), so that a GeoPackage
+    is not written again for nothing. The versions are read here, before the export reads any
+    data; the provenance also reads the import runs the features came from."""
+    extra = exporting.provenance_tables(export.layer)
+    conditional(request, [export.layer], representation=representation, extra_tables=extra)
+
+
 @ogc_view
 def download(request: HttpRequest, layer_name: str, suffix: str) -> HttpResponse:
-    """The layer as a file; GeoJSON and CSV stream as PostGIS writes them."""
+    """The layer as a file: a public layer's kept one (`_kept_file`); a staff layer's written
+    now, GeoJSON and CSV streamed as PostGIS writes them."""
     export = _export(request, layer_name, geojson=suffix == "geojson")
+    _revalidate(request, export, suffix)
     filename = f"{export.layer.name}.{suffix}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    headers = {}
     if suffix == "csv":
         metadata = reverse("export:csv-metadata", args=(export.layer.name,))
         if request.GET.urlencode():
@@ -60,6 +73,10 @@ def download(request: HttpRequest, layer_name: str, suffix: str) -> HttpResponse
             f'<{request.build_absolute_uri(metadata)}>; rel="describedby"; '
             'type="application/csvm+json"'
         )
+    if export.layer.is_public:
+        return _kept_file(request, export, suffix, filename, headers)
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if suffix == "csv":
         return StreamingHttpResponse(
             exporting.csv_chunks(export), content_type=MEDIA_TYPES[suffix], headers=headers
         )
@@ -77,12 +94,38 @@ def download(request: HttpRequest, layer_name: str, suffix: str) -> HttpResponse
 def csv_metadata(request: HttpRequest, layer_name: str) -> HttpResponse:
     """The CSVW metadata (with provenance) of the CSV download with the same filters."""
     export = _export(request, layer_name, geojson=False)
+    _revalidate(request, export, "csv-metadata")
     csv_url = reverse("export:download", args=(export.layer.name, "csv"))
     if request.GET.urlencode():
         csv_url += "?" + request.GET.urlencode()
     meta = exporting.provenance(export, "csv")
     document = exporting.csvw_metadata(export, meta, request.build_absolute_uri(csv_url))
     return HttpResponse(json.dumps(document, indent=2), content_type="application/csvm+json")
+
+
+def _kept_file(
+    request: HttpRequest, export: Export, suffix: str, filename: str, headers: dict
+) -> FileResponse:
+    """The file from the export cache, under this answer's ETag: built by this request if no
+    other built it already; a 503 while too many others are being built."""
+    key = export_cache.key_for(getattr(request, ETAG))
+    write = partial(exporting.write_download, export, suffix)
+    try:
+        handle = export_cache.open_or_build(key, suffix, write)
+    except export_cache.Busy as exc:
+        raise Problem(
+            503,
+            "Service unavailable",
+            "A download is being prepared; try again in a minute.",
+            headers={"Retry-After": str(export_cache.RETRY_AFTER_S), "Cache-Control": "no-store"},
+        ) from exc
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=filename,
+        content_type=MEDIA_TYPES[suffix],
+        headers=headers,
+    )
 
 
 def _file_response(export: Export, suffix: str, meta: dict, filename: str) -> FileResponse:

@@ -14,11 +14,15 @@ county files.
   from the HTTP response by `Link: <...>; rel="describedby"`. Comment lines inside the CSV
   would break the readers planners use (Excel, GDAL, pandas).
 * GeoPackage and zipped Shapefile are written by `ogr2ogr` reading PostGIS directly (its own
-  connection and cursor, so the app's memory stays flat), into a temporary file that is then
-  streamed and deleted. GeoPackage provenance is the layer's `gpkg_contents.description` plus
+  connection and cursor, so the app's memory stays flat), into a file that is then sent.
+  GeoPackage provenance is the layer's `gpkg_contents.description` plus
   the full record as dataset metadata (`gpkg_metadata`); a Shapefile has no metadata slot, so
   the zip carries `provenance.json` beside it, with each field's Shapefile name (at most 10
   characters: `LayerField.shapefile_name`) beside its full one.
+
+On the web, a public layer's download of any format is written to a file once per data
+version and kept (maps/export_cache.py): a slow client then reads a file, not a COPY holding one
+of the pool's database connections. A staff layer's is written for each request.
 
 Fields keep their declared types in every format: money (`decimal`) is a JSON number with its
 cents as PostgreSQL writes them (`562.29`, `0.00`), a GeoPackage REAL, a Shapefile N(14,2) and a
@@ -46,6 +50,7 @@ from django.db.models import Count, Max
 from django.db.models.expressions import RawSQL
 
 from clt.spreadsheets import FORMULA_START
+from maps.export_cache import give_back_pooled_connection
 from maps.layers import Layer, LayerField
 from maps.ogcapi import crs as crs_registry
 from maps.ogcapi.crs import Crs
@@ -169,6 +174,14 @@ def source_imports(export: Export) -> list[dict]:
             source["last_updated"] = _iso(row["last_updated"])
         sources.append(source)
     return sources
+
+
+def provenance_tables(layer: Layer) -> frozenset[str]:
+    """The tables `source_imports` reads besides the layer's own: the import runs its features
+    name (a run's file, checksum and finish time are in every export's provenance)."""
+    model = layer.queryset().model
+    run = next((f for f in model._meta.get_fields() if f.name == "import_run"), None)
+    return frozenset({run.related_model._meta.db_table}) if run else frozenset()
 
 
 def _import_runs(ids: set) -> dict:
@@ -366,6 +379,7 @@ def write_gdal(export: Export, fmt: str, path: Path, meta: dict) -> Path:
             "-mo",
             f"PROVENANCE={json.dumps(meta)}",
         ]
+    give_back_pooled_connection()  # ogr2ogr reads with its own: the pool's are for the others
     result = subprocess.run(
         command, capture_output=True, text=True, env=_pg_environment(), check=False
     )
@@ -430,7 +444,23 @@ def _pg_environment() -> dict:
     return env
 
 
-# --- files (the CLI) -------------------------------------------------------------------
+# --- files (the web's downloads, the CLI) ----------------------------------------------
+
+
+def write_download(export: Export, suffix: str, path: Path) -> None:
+    """Write at `path` the file `/export/<layer>.<suffix>` serves (suffix: geojson, csv, gpkg
+    or shp.zip), with its provenance; a CSV's is its CSVW metadata, which has a URL of its own."""
+    if suffix == "csv":
+        _stream_to(path, csv_chunks(export))
+        return
+    fmt = suffix.removesuffix(".zip")
+    meta = provenance(export, fmt)
+    if fmt == "geojson":
+        _stream_to(path, geojson_chunks(export, meta))
+    elif fmt == "gpkg":
+        write_gdal(export, "gpkg", path, meta)
+    else:
+        write_shapefile_zip(export, path, meta)
 
 
 def write_file(export: Export, fmt: str, path: Path) -> dict:

@@ -79,7 +79,10 @@ def watch(tables: Iterable[str]) -> None:
 
 
 def watch_all_layers(**kwargs) -> None:
-    """After `migrate`: install the trigger on every table any declared layer reads."""
+    """After `migrate`: install the trigger on every table any declared layer reads, and on
+    those a download's provenance reads (its import runs), so that no request has to: a
+    CREATE TRIGGER waits for every open transaction that wrote the table (an import)."""
+    from maps.exporting import provenance_tables
     from maps.layers import all_layers
 
     with connection.cursor() as cursor:
@@ -87,7 +90,8 @@ def watch_all_layers(**kwargs) -> None:
         if not cursor.fetchone()[0]:
             return  # maps' own migration has not run yet
     _watched.clear()
-    watch(set().union(*(layer_tables(layer) for layer in all_layers().values())))
+    layers = all_layers().values()
+    watch(set().union(*(layer_tables(layer) | provenance_tables(layer) for layer in layers)))
 
 
 def versions(tables: Iterable[str]) -> dict[str, int]:

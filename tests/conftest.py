@@ -34,6 +34,13 @@ def pytest_configure(config: pytest.Config) -> None:
     localdb.ensure_database()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _export_cache_of_this_run(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Downloads this run keeps (maps/export_cache.py) go to a folder of its own, not beside
+    the developer's in the checkout's .clt/exports."""
+    settings.CLT_EXPORT_CACHE_DIR = tmp_path_factory.mktemp("exports")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _started_here and not os.environ.get("CLT_KEEP_DB"):
         localdb.stop(log=lambda m: None)

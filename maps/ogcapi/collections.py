@@ -16,10 +16,12 @@ from maps.export_urls import MEDIA_TYPE_ESSENCES
 from maps.layers import Layer, layers_for
 from maps.ogcapi import crs as crs_registry
 from maps.ogcapi import query
+from maps.ogcapi.conditional import conditional
 from maps.ogcapi.params import check_known
 from maps.ogcapi.responses import (
     GEOJSON,
     HTML,
+    JSON,
     format_links,
     html_response,
     json_response,
@@ -46,9 +48,11 @@ DOWNLOADS = {suffix: (MEDIA_TYPE_ESSENCES[suffix], title)
 def collections(request: HttpRequest) -> HttpResponse:
     check_known(request.GET, ["f"])
     html = wants_html(request)
+    visible = layers_for(request.user)
+    conditional(request, visible, representation=HTML if html else JSON)
     body = {
         "links": format_links(request, "collections", html=html),
-        "collections": [describe(request, layer) for layer in layers_for(request.user)],
+        "collections": [describe(request, layer) for layer in visible],
     }
     if html:
         return html_response(request, "collections.html", {"doc": body})
@@ -60,6 +64,7 @@ def collection(request: HttpRequest, collection_id: str) -> HttpResponse:
     layer = layer_or_problem(request, collection_id)
     check_known(request.GET, ["f"])
     html = wants_html(request)
+    conditional(request, [layer], representation=HTML if html else JSON)
     body = describe(request, layer, html=html)
     if html:
         return html_response(request, "collection.html", {"doc": body, "layer": layer})

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 
 from maps.layers import Layer
 from maps.ogcapi import query
+from maps.ogcapi.conditional import answer_etag, conditional, revalidate
 from maps.ogcapi.crs import Crs
 from maps.ogcapi.params import (
     FeatureFilter,
@@ -65,6 +66,7 @@ def items(request: HttpRequest, collection_id: str) -> HttpResponse:
     if sum([after is not None, before is not None, offset > 0]) > 1:  # after=0 is a cursor
         raise ParamError("after", "give at most one of after, before and offset")
 
+    conditional(request, [layer], representation=HTML if html else GEOJSON)
     page = query.page(layer, flt, limit=limit, crs=crs, after=after, before=before, offset=offset)
     keyset = after is not None or before is not None
     more_before, more_after = _neighbours(
@@ -109,9 +111,12 @@ def item(request: HttpRequest, collection_id: str, feature_id: str) -> HttpRespo
     check_known(request.GET, ["f", "crs"])
     html = wants_html(request)
     crs = parse_crs(single(request.GET, "crs"))
+    # The versions before the feature (see answer_etag); `*` matches only a feature that exists.
+    etag = answer_etag(request, [layer], representation=HTML if html else GEOJSON)
     text = query.feature(layer, int(feature_id), crs) if _is_id(feature_id) else None
     if text is None:
         raise Problem(404, "Not found", f"collection '{layer.name}' has no feature '{feature_id}'")
+    revalidate(request, etag)
     links = _feature_links(request, layer, feature_id, crs, html=html)
     if html:
         response = html_response(

@@ -8,7 +8,7 @@ page size) and fuzzers (schemathesis) see the same rules the views enforce.
 Every status code the server answers is listed (/req/oas30/completeness): 401 on every
 operation, since credentials sent and wrong are refused anywhere (maps.credentials), and 429
 once too many wrong passwords came from one address (clt.lockout); 403 too on a staff layer's,
-with the ways to authenticate (/req/oas30/security).
+with the ways to authenticate (/req/oas30/security); 304 on each operation that sends an ETag.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def definition(request: HttpRequest, layers: list[Layer]) -> dict:
             "Collections",
             ["f"],
             tag="Capabilities",
+            revalidates=True,
         ),
     }
     for layer in layers:
@@ -74,6 +75,7 @@ def definition(request: HttpRequest, layers: list[Layer]) -> dict:
             ["f"],
             tag=layer.name,
             staff=staff,
+            revalidates=True,
         )
         paths[base + "/items"] = _get(
             f"get_{op}_items",
@@ -83,6 +85,7 @@ def definition(request: HttpRequest, layers: list[Layer]) -> dict:
             tag=layer.name,
             media=GEOJSON,
             staff=staff,
+            revalidates=True,
         )
         paths[base + "/items/{featureId}"] = _get(
             f"get_{op}_item",
@@ -92,6 +95,7 @@ def definition(request: HttpRequest, layers: list[Layer]) -> dict:
             tag=layer.name,
             media=GEOJSON,
             staff=staff,
+            revalidates=True,
         )
     return {
         "openapi": "3.0.3",
@@ -150,6 +154,11 @@ def _error_responses() -> dict:
         }
     }
     return {
+        "NotModified": {
+            "description": "The copy named by If-None-Match is current: the data under it "
+            "has not changed",
+            "headers": {"ETag": {"description": "The same ETag", "schema": {"type": "string"}}},
+        },
         "BadRequest": {"description": "A query parameter is invalid", "content": problem},
         "Unauthorized": {
             "description": "Credentials are needed (a staff layer) or were sent and are wrong",
@@ -185,8 +194,10 @@ def _get(
     tag: str,
     media: str = JSON,
     staff: bool = False,
+    revalidates: bool = False,
 ) -> dict:
-    """A GET operation; a staff layer's also answers 403, and says how to authenticate."""
+    """A GET operation; a staff layer's also answers 403, and says how to authenticate; one
+    with an ETag (maps.ogcapi.conditional) answers 304 to a client whose copy is current."""
     content = {media: {"schema": _ref(schema) if schema else {"type": "object"}}}
     if media != OPENAPI:
         content[HTML] = {"schema": {"type": "string"}}
@@ -194,6 +205,7 @@ def _get(
         "200": {"description": summary, "content": content},
         "400": {"$ref": REF + "responses/BadRequest"},
         "401": {"$ref": REF + "responses/Unauthorized"},
+        **({"304": {"$ref": REF + "responses/NotModified"}} if revalidates else {}),
         **({"403": {"$ref": REF + "responses/Forbidden"}} if staff else {}),
         "404": {"$ref": REF + "responses/NotFound"},
         "429": {"$ref": REF + "responses/TooManyFailedLogins"},

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -19,6 +19,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from clt.security import problem_response, read_only
 from maps.credentials import refusal
 from maps.layers import Layer, get_layer
+from maps.ogcapi.conditional import ETAG, NotModified
 from maps.ogcapi.params import ParamError, parse_f, single
 
 JSON = "application/json"
@@ -38,7 +39,7 @@ class Problem(Exception):
 
 def ogc_view(view: Callable) -> Callable:
     """GET/HEAD only (`clt.security.read_only`); `ParamError` and `Problem` become problem
-    responses."""
+    responses, `NotModified` a 304 (maps.ogcapi.conditional)."""
 
     @read_only
     @wraps(view)
@@ -51,9 +52,22 @@ def ogc_view(view: Callable) -> Callable:
             response = problem(exc.status, exc.title, exc.detail)
             for name, value in exc.headers.items():
                 response[name] = value
+        except NotModified:
+            response = HttpResponseNotModified()
+        _validated(request, response)
         return _keep_out_of_shared_caches(request, response)
 
     return wrapper
+
+
+def _validated(request: HttpRequest, response: HttpResponse) -> None:
+    """The answer's ETag (`conditional.answer_etag`), on a 200 or a 304 only (an error has
+    none: its body is not the resource). `no-cache`, as the tiles say it: keep it, but ask each
+    time, since any commit may change it; the answer is a 304 until one does."""
+    etag = getattr(request, ETAG, None)
+    if etag and response.status_code in (200, 304):
+        response["ETag"] = etag
+        patch_cache_control(response, no_cache=True)
 
 
 def _keep_out_of_shared_caches(request: HttpRequest, response: HttpResponse) -> HttpResponse:

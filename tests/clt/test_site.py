@@ -117,6 +117,29 @@ def test_a_missing_api_address_is_still_a_problem_document(client, path):
     assert response.json()["detail"].startswith(f"nothing is served at {path};")
 
 
+TOO_MANY = "&".join(["bbox=1"] * (settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/ogcapi/collections/parcels/items", "/api/vacant-lots", "/export/parcels.geojson"],
+)
+def test_too_many_query_parameters_for_an_api_is_a_problem_document_with_the_limit(client, path):
+    """Django refuses them before any view (DATA_UPLOAD_MAX_NUMBER_FIELDS): its blank HTML
+    "Bad Request (400)" told a GIS client nothing."""
+    response = client.get(f"{path}?{TOO_MANY}", HTTP_ACCEPT="application/geo+json")
+    assert (response.status_code, response["Content-Type"]) == (400, "application/problem+json")
+    assert response.json()["detail"] == (
+        "the request has more than 1000 parameters, the most this server reads; "
+        "give each parameter once (a repeated name counts each time)"
+    )
+
+
+def test_too_many_query_parameters_for_a_page_is_still_an_html_400(client):
+    response = client.get(f"/map/?{TOO_MANY}")
+    assert (response.status_code, response["Content-Type"]) == (400, "text/html; charset=utf-8")
+
+
 def test_no_text_in_the_sites_css_is_sized_in_px(client):
     # A px size ignores the reader's font size setting (WCAG 1.4.4); %, rem and em follow it.
     css = b"".join(client.get("/static/clt/site.css")).decode()
