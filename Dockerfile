@@ -20,12 +20,16 @@ COPY fixtures ./fixtures
 # Editable, so the app finds fixtures/ beside its code. The map's browser libraries come from
 # the npm registry (pinned by maps/npm/package-lock.json) and are served by the app: no CDN.
 # node/npm are needed only for that step and removed after it.
+# The static files are collected with the production settings, whose storage hashes and
+# gzips them (clt/staticfiles.py); the development settings serve the source files instead.
+# That step reads no database and keeps no key: both are placeholders for it alone.
 RUN pip install --no-cache-dir -e . \
     && apt-get update && apt-get install -y --no-install-recommends nodejs npm \
     && clt map-assets \
     && apt-get purge -y nodejs npm && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
-    && DATABASE_URL=postgis://build:build@localhost/build python -m django collectstatic \
-       --noinput --settings=clt.settings
+    && DATABASE_URL=postgis://build:build@localhost/build \
+       CLT_SECRET_KEY=build-only-placeholder-never-used-to-sign-anything-0123456789 \
+       python -m django collectstatic --noinput --settings=clt.production
 
 # clt backup/restore need pg_dump/pg_restore (postgresql-client-15, above); an import writes
 # its reject file under .clt/imports, which the app's user must own.

@@ -146,7 +146,10 @@ def _http_export(url: str, worker: int) -> dict:
     sampler.start()
     started = time.perf_counter()
     size = newlines = 0
-    with requests.get(url, stream=True, timeout=600) as response:
+    # Uncompressed, as COPY's stream is: requests asks for gzip by default, which the app now
+    # sends (clt/compression.py) and which would add its compression to the comparison.
+    identity = {"Accept-Encoding": "identity"}
+    with requests.get(url, stream=True, timeout=600, headers=identity) as response:
         response.raise_for_status()
         for chunk in response.iter_content(1 << 20):
             size += len(chunk)

@@ -10,6 +10,8 @@ from maps.ogcapi.landing import landing as ogcapi_landing
 handler500 = "clt.security.server_error"
 # An API address that matches no route is a problem document, like every other API error.
 handler404 = "clt.views.not_found"
+# And so is a request refused before any view (over 1,000 query parameters, say).
+handler400 = "clt.views.bad_request"
 
 admin.site.site_header = "Land trust registry"
 admin.site.site_title = "clt staff"
@@ -17,6 +19,7 @@ admin.site.site_title = "clt staff"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),  # the admin's pages link no icon
     path("api/openapi.json", openapi.openapi, name="api-openapi"),  # the registry API, described
     path("admin/", admin.site.urls),
     path("", include("parcels.urls")),  # the vacant-lot finder: staff page and API (issue 4)

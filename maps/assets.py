@@ -26,6 +26,12 @@ STAMP = VENDOR_DIR / ".installed"
 # whole (Leaflet's CSS refers to its images folder).
 FILES: tuple[tuple[str, str], ...] = (
     ("leaflet/dist/leaflet.js", "leaflet/leaflet.js"),
+    # leaflet.js ends with `//# sourceMappingURL=leaflet.js.map`: production's collectstatic
+    # (hashed names, clt.production) rewrites that reference and refuses a file it names that is
+    # not there. The map is installed rather than the comment cut, so each file stays byte for
+    # byte the one npm verified against the lock file's hash; browsers fetch it only while
+    # their developer tools are open.
+    ("leaflet/dist/leaflet.js.map", "leaflet/leaflet.js.map"),
     ("leaflet/dist/leaflet.css", "leaflet/leaflet.css"),
     ("leaflet/dist/images", "leaflet/images"),
     ("leaflet/LICENSE", "leaflet/LICENSE"),

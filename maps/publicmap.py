@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from html import escape
 
 import folium
 from branca.element import CssLink, JavascriptLink, MacroElement
@@ -224,6 +225,18 @@ def in_draw_order(layers: list[Layer]) -> list[Layer]:
     return sorted(layers, key=lambda layer: rank.get(layer.name, len(rank)))
 
 
+def in_request_order(layers: list[Layer]) -> list[Layer]:
+    """The order the map adds `layers`, which is the order their first tiles are asked for:
+    the tile layers top first, so the trust's own land is not queued behind the county's
+    parcels (a browser opens six connections to a site, and the first view of a phone asked
+    for every "All parcels" and "Vacant lots" tile before the trust's). Each tile layer still
+    draws at its place in `DRAW_ORDER` (its `zIndex`). The GeoJSON overlays come after them,
+    in draw order: they share one pane, where the one loaded first is drawn under."""
+    ordered = in_draw_order(layers)
+    tiled = [layer for layer in ordered if layer.delivery == "tiles"]
+    return [*reversed(tiled), *(layer for layer in ordered if layer.delivery != "tiles")]
+
+
 def with_features(layers: list[Layer]) -> list[Layer]:
     """`layers` without the overlays (the GeoJSON layers) that have no features yet, asked at
     each page: a "Flood zones" layer ticked and in the legend, with no flood zone loaded,
@@ -268,11 +281,14 @@ def build_map(
             max_native_zoom=19,
             control=False,
         ).add_to(m)
-    for z_index, layer in enumerate(in_draw_order(layers), start=1):
-        spec = layer_spec(layer, urls, z_index)
+    z_indexes = {layer.name: z for z, layer in enumerate(in_draw_order(layers), start=1)}
+    for layer in in_request_order(layers):
+        spec = layer_spec(layer, urls, z_indexes[layer.name])
         element = VectorTileLayer if layer.delivery == "tiles" else GeoJsonLayer
         element(spec).add_to(m)
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    # autoZIndex off: Leaflet's layer control would number the layers in the order they are
+    # added (`in_request_order`), and draw the county's parcels over the trust's land.
+    folium.LayerControl(collapsed=True, position="topright", autoZIndex=False).add_to(m)
     config = {
         "searchUrl": urls.search,
         "contact": settings.CLT_CONTACT,
@@ -284,13 +300,18 @@ def build_map(
 
 @dataclass(frozen=True)
 class RenderedMap:
-    links: str  # <script src> and <link> tags, every one under STATIC_URL
+    links: str  # <script defer src> and <link> tags, every one under STATIC_URL
     html: str  # the map's <div>
-    script: str  # folium's JavaScript, for one nonce-tagged <script>
+    script: str  # folium's JavaScript, run once the deferred scripts have, for one <script>
 
 
 def render(m: LocalMap) -> RenderedMap:
-    """Split folium's page into the parts our template places; refuse any inline head code."""
+    """Split folium's page into the parts our template places; refuse any inline head code.
+
+    The libraries are `defer`red: blocking scripts in the head kept a phone's screen white
+    until all of Leaflet had arrived; deferred, they load while the page is read and the
+    header and search form paint first. Deferred scripts run, in order, before
+    DOMContentLoaded, so folium's script waits for that event to find `L` and `CLTMap`."""
     figure = m.get_root()
     figure.render()  # each element adds its links to the head and its code to the script
     links = []
@@ -298,13 +319,17 @@ def render(m: LocalMap) -> RenderedMap:
         if isinstance(child, JavascriptLink | CssLink):
             if not child.url.startswith(settings.STATIC_URL):
                 raise ValueError(f"{name}: {child.url} is not served by this app")
-            links.append(child.render())
+            if isinstance(child, JavascriptLink):
+                links.append(f'<script defer src="{escape(child.url)}"></script>')
+            else:
+                links.append(child.render())
         elif name != "meta_http" and child.render().strip():  # branca's charset <meta>
             raise ValueError(f"{name}: folium put {type(child).__name__} in the page head")
+    script = figure.script.render()
     return RenderedMap(
         links="\n".join(links),
         html=figure.html.render(),
-        script=figure.script.render(),
+        script=f'document.addEventListener("DOMContentLoaded", function () {{{script}\n}});',
     )
 
 

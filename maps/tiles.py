@@ -36,6 +36,7 @@ in the same snapshot as the data.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import hashlib
 import json
 import math
@@ -367,6 +368,22 @@ def etag_matches(etag: str, client_etags: Sequence[str]) -> bool:
 def _opaque(etag: str) -> str:
     """The ETag without its weakness indicator: the part weak comparison compares."""
     return etag.removeprefix("W/")
+
+
+def gzipped(tile: Tile) -> bytes:
+    """The tile's body gzipped, as a browser that accepts gzip is sent it (about 40% of the
+    bytes for outlines). Made once per ETag, which names exactly one body, and kept in the
+    tile cache beside the tile: a cached tile is then served without compressing it again
+    (1.8 ms for a 21 kB tile here, as much as the rest of serving it from the cache). No
+    random padding: Django adds it against BREACH, which needs a secret and a visitor's own
+    text in one body, and a tile has neither."""
+    key = "gzip:" + tile.etag.strip('"')
+    packed = caches[CACHE_ALIAS].get(key)
+    if packed is None:
+        packed = gzip.compress(tile.body, compresslevel=6, mtime=0)
+        if len(packed) <= CACHE_MAX_BYTES:
+            caches[CACHE_ALIAS].set(key, packed)
+    return packed
 
 
 def _cache_key(sql: str, params: tuple) -> str:

@@ -9,6 +9,9 @@ urlpatterns = [
     path("map/staff/", views.staff_map, name="staff-map"),
     path("map/search.json", views.search, name="map-search"),
     path("map/staff/search.json", views.staff_search, name="staff-map-search"),
+    # The same searches as pages of links, for the map's form when its scripts did not load.
+    path("map/search/", views.search_page, name="map-search-page"),
+    path("map/staff/search/", views.staff_search_page, name="staff-map-search-page"),
     path("map/layers/<slug:layer>.geojson", views.layer_geojson, name="map-layer-geojson"),
     # Any text in z/x/y reaches the view, so a bad address is a 400 that says why, not a 404.
     re_path(

@@ -21,7 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_safe
 
-from clt import security
+from clt import compression, security
 from maps import publicmap, tiles, versions
 from maps import search as map_search
 from maps.credentials import refusal
@@ -87,9 +87,26 @@ def tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpRespon
     if not built.body:
         response = HttpResponse(status=204)
         del response["Content-Type"]  # no body, so no type (Django's default says text/html)
-    else:
+    elif len(built.body) < compression.MIN_BYTES:
         response = HttpResponse(built.body, content_type=MVT_CONTENT_TYPE)
+    else:
+        return _compressible_tile(request, found, built)
     return _cache_headers(response, found, built.etag)
+
+
+def _compressible_tile(request: HttpRequest, layer: Layer, built: tiles.Tile) -> HttpResponse:
+    """A tile gzipped for a client that accepts it (its gzip kept with the tile, so that
+    clt.compression leaves it be), as it is for one that does not; a weak ETag on the gzip,
+    whose bytes differ from the tile's (If-None-Match compares weakly: both revalidate)."""
+    if not compression.accepts_gzip(request):
+        response = HttpResponse(built.body, content_type=MVT_CONTENT_TYPE)
+        etag = built.etag
+    else:
+        response = HttpResponse(tiles.gzipped(built), content_type=MVT_CONTENT_TYPE)
+        response["Content-Encoding"] = "gzip"
+        etag = compression.weak_etag(built.etag)
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return _cache_headers(response, layer, etag)
 
 
 @security.read_only
@@ -132,6 +149,58 @@ def _search_answer(request: HttpRequest, layers: list[Layer]) -> HttpResponse:
         return problem(400, "Bad search", str(exc))
     results, more = map_search.find_page(query, layers)
     return JsonResponse({"query": query, "results": results, "more": more})
+
+
+@security.read_only
+def search_page(request: HttpRequest) -> HttpResponse:
+    """GET /map/search/?q=: the public search as a page of links to the map, each opening on
+    the parcel found. What the map's search form asks for: where the map's scripts did not
+    download (or run), the form is sent as it is, and a resident on a phone got search.json's
+    JSON. A page of its own rather than search.json answering HTML to a browser's Accept:
+    a URL ending in .json stays JSON for every client and cache, with no Vary on Accept."""
+    public = [layer for layer in all_layers().values() if layer.is_public]
+    return _search_page(request, public, staff=False)
+
+
+@login_required
+@require_safe
+def staff_search_page(request: HttpRequest) -> HttpResponse:
+    """GET /map/staff/search/?q=: the staff map's search as a page of links to the staff map;
+    refused as the staff map is."""
+    if not request.user.is_staff or not staff_layers_for(request.user):
+        raise PermissionDenied(
+            "The staff map's search is for staff whose role lets them view leases."
+        )
+    response = _search_page(request, layers_for(request.user), staff=True)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _search_page(request: HttpRequest, layers: list[Layer], *, staff: bool) -> HttpResponse:
+    """The search over `layers` as HTML: the same search, and the same whitelisted fields, as
+    `_search_answer`; a query it cannot run is a 400 saying what to type instead."""
+    context = {"staff": staff, "query": "", "problem": "", "results": [], "more": False}
+    context["map_url"] = reverse("staff-map" if staff else "map")
+    context["search_url"] = reverse("staff-map-search-page" if staff else "map-search-page")
+    status = 200
+    if "q" in request.GET:
+        context["query"] = request.GET["q"][: map_search.MAX_QUERY_CHARS]
+        try:
+            query = map_search.parse_query(request.GET["q"])
+        except map_search.SearchError as exc:
+            context["problem"] = _said(str(exc))
+            status = 400
+        else:
+            context["query"] = query
+            context["results"], context["more"] = map_search.find_page(query, layers)
+    return render(request, "maps/search.html", context, status=status)
+
+
+def _said(error: str) -> str:
+    """A `SearchError` as a sentence for a resident, without the parameter's name, as map.js's
+    `problemSaid` says it: "q: type at least 2 letters..." is "Type at least 2 letters..."."""
+    text = error.removeprefix("q: ")
+    return text[:1].upper() + text[1:] + "."
 
 
 @require_safe

@@ -47,6 +47,7 @@ PRIVATE = {
 EXPECTED = {
     "/": "200 200 200 200",
     "/healthz": "200 200 200 200",
+    "/favicon.ico": "200 200 200 200",
     "/api/openapi.json": "200 200 200 200",
     "/finder/": "302 200 200 200",
     "/api/vacant-lots": "401 200 200 200",
@@ -58,6 +59,8 @@ EXPECTED = {
     "/map/search.json?q=Capitol": "200 200 200 200",
     "/map/search.json?q={apn}": "200 200 200 200",
     "/map/staff/search.json?q={apn}": "404 200 200 200",
+    "/map/search/?q={apn}": "200 200 200 200",
+    "/map/staff/search/?q={apn}": "302 200 200 200",
     "/map/layers/neighbourhoods.geojson": "200 200 200 200",
     "/map/layers/leases.geojson": "404 404 404 404",
     "/tiles/trust-land/{tile}.pbf": "200 200 200 200",
@@ -179,6 +182,7 @@ def example_urls(made: dict) -> dict[str, dict[str, str]]:
     templates: dict[str, list[str]] = {
         "": ["/"],
         "healthz": ["/healthz"],
+        "favicon.ico": ["/favicon.ico"],
         "api/openapi.json": ["/api/openapi.json"],
         "finder/": ["/finder/"],
         "api/vacant-lots": ["/api/vacant-lots"],
@@ -188,6 +192,8 @@ def example_urls(made: dict) -> dict[str, dict[str, str]]:
         "map/staff/": ["/map/staff/"],
         "map/search.json": ["/map/search.json?q=Capitol", "/map/search.json?q={apn}"],
         "map/staff/search.json": ["/map/staff/search.json?q={apn}"],
+        "map/search/": ["/map/search/?q={apn}"],
+        "map/staff/search/": ["/map/staff/search/?q={apn}"],
         "map/layers/<slug:layer>.geojson": ["/map/layers/neighbourhoods.geojson",
                                             "/map/layers/leases.geojson"],
         r"^tiles/(?P<layer>[a-z0-9-]+)/(?P<z>[^/]+)/(?P<x>[^/]+)/(?P<y>[^/.]+)\.pbf$": [

@@ -33,11 +33,12 @@ def page(response) -> str:
 def test_the_map_page_loads_only_the_apps_own_scripts_and_styles(client, block):
     html = page(client.get("/map/"))
     sources = re.findall(r'<script[^>]* src="([^"]+)"', html)
-    sheets = re.findall(r'<link[^>]* href="([^"]+)"', html)
+    links = re.findall(r'<link rel="([^"]+)" href="([^"]+)"', html)
     assert sources == [f"/static/{path}" for path in (*assets.SCRIPTS, "maps/map.js")]
-    assert sheets == ["/static/clt/site.css"] + [
+    assert [href for rel, href in links if rel == "stylesheet"] == ["/static/clt/site.css"] + [
         f"/static/{path}" for path in (*assets.STYLESHEETS, "maps/map.css")
     ]
+    assert [href for rel, href in links if rel != "stylesheet"] == ["/static/clt/favicon.svg"]
 
 
 def test_the_only_address_outside_the_app_is_the_base_map(client, block):

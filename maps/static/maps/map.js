@@ -26,16 +26,34 @@
   // VectorGrid 1.3 leaves a tile that could not be fetched unhandled (an uncaught "Failed to
   // fetch", and the tile never finishes) and draws one answered with an error status empty,
   // silently: it then resolves {layers: []}, where a tile it read has an object of layers.
+  // Either way the tile is kept, empty, as if drawn: it is fetched again once some of the
+  // trust's land comes through (the connection is back), not left blank until a zoom.
   var getVectorTile = L.VectorGrid.Protobuf.prototype._getVectorTilePromise;
-  L.VectorGrid.Protobuf.prototype._getVectorTilePromise = function () {
+  L.VectorGrid.Protobuf.prototype._getVectorTilePromise = function (coords) {
+    var layer = this;
+    var key = this._tileCoordsToKey(coords);
+    var id = "tile " + L.stamp(layer) + " " + key;
     return getVectorTile.apply(this, arguments).then(function (tile) {
-      if (Array.isArray(tile.layers)) { landNotLoaded(); }
+      if (Array.isArray(tile.layers)) {
+        landNotLoaded(id, function () { return refetchTile(layer, key); });
+      } else {
+        landLoaded(id);
+      }
       return tile;
     }, function () {
-      landNotLoaded();
+      landNotLoaded(id, function () { return refetchTile(layer, key); });
       return { layers: {} };
     });
   };
+
+  // A tile that failed, dropped and asked for again if it is still in view (Leaflet's
+  // GridLayer adds the view's missing tiles on _update); whether it was.
+  function refetchTile(layer, key) {
+    if (!layer._map || !layer._tiles[key]) { return false; }  // switched off, or out of view
+    layer._removeTile(key);
+    layer._update();
+    return !!layer._tiles[key];
+  }
 
   // Leaflet 1.9's layer switcher opens on Enter only, then hides the toggle that had the focus
   // (which fell to the page's start), and closes only on a pointer leaving it or a click on the
@@ -76,7 +94,11 @@
     return event.key === "Escape" || event.key === "Esc";
   }
 
-  var state = { map: null, layers: {}, config: null, loaded: {}, openApn: null };
+  var state = { map: null, layers: {}, config: null, loaded: {}, openApn: null, started: false };
+  // The trust's land (tiles, overlays) that failed to load, by id: how to fetch each again;
+  // and the ids being fetched again. The status line says so while either has any.
+  var land = { failed: {}, retrying: {}, retryDue: null, retriedAt: 0 };
+  var RETRY_EVERY_MS = 2000;
   var LAND_NOT_LOADED = "The trust's land could not be loaded; check your connection and reload.";
 
   function el(tag, className, text) {
@@ -167,23 +189,39 @@
   // around the content, and pans to fit the padding only if the popup can fit at all. Low
   // enough too (on a 320-px phone, or a laptop at 200% zoom): taller, its foot, the trust's
   // contact, was cut off at the map's edge, out of reach; now its content scrolls. Leaflet
-  // adds 28 px above and below the content, and its 20-px tip under that.
+  // adds 28 px above and below the content, and its 20-px tip under that. Clear of the scale
+  // and the attribution at the bottom too: on a phone the scale stood over the popup's foot.
+  // A map wide enough for the widest popup between the zoom buttons and the layer switcher
+  // (a phone held sideways) keeps it between them instead, and lets it rise to the top.
   function popupSize() {
     var size = state.map.getSize();
+    var between = size.x >= 56 + 280 + 44 + 60;
+    var top = between ? 12 : 56;
+    var right = between ? 60 : 12;
+    var bottom = bottomControlsHeight() + 4;
     return {
-      maxWidth: Math.max(160, Math.min(280, size.x - 56 - 12 - 44 - 4)),
-      maxHeight: Math.max(120, size.y - 56 - 12 - 28 - 20 - 4)
+      maxWidth: Math.max(160, Math.min(280, size.x - 56 - right - 44 - 4)),
+      maxHeight: Math.max(120, size.y - top - bottom - 28 - 20 - 4),
+      autoPanPaddingTopLeft: [56, top],
+      autoPanPaddingBottomRight: [right, bottom]
     };
   }
 
+  // How far up from the map's foot its bottom controls (the scale, the attribution) reach.
+  function bottomControlsHeight() {
+    var container = state.map.getContainer();
+    var foot = container.getBoundingClientRect().bottom;
+    var controls = container.querySelectorAll(".leaflet-bottom .leaflet-control");
+    var reach = 0;
+    Array.prototype.forEach.call(controls, function (control) {
+      var box = control.getBoundingClientRect();
+      if (box.height) { reach = Math.max(reach, foot - box.top); }
+    });
+    return Math.ceil(reach);
+  }
+
   function openPopup(spec, props, latlng) {
-    var size = popupSize();
-    var popup = L.popup({
-      maxWidth: size.maxWidth,
-      maxHeight: size.maxHeight,
-      autoPanPaddingTopLeft: [56, 56],
-      autoPanPaddingBottomRight: [12, 12]
-    })
+    var popup = L.popup(popupSize())
       .setLatLng(latlng)
       .setContent(popupContent(spec, props))
       .openOn(state.map);
@@ -270,16 +308,57 @@
     state.loaded[name] = (state.loaded[name] || 0) + 1;
   }
 
-  // Said once, in the search's status line, however many tiles fail. Only the trust's own
-  // layers come here: without the base map (offline, or its server down) they still draw.
-  function landNotLoaded() {
-    if (state.landNotLoaded) { return; }
-    state.landNotLoaded = true;
-    var status = document.getElementById("clt-search-status");
-    if (status) {
-      status.textContent = (status.textContent ? status.textContent + " " : "") + LAND_NOT_LOADED;
+  // Said once, in the search's status line, however many tiles fail, and for as long as any
+  // fails: when some of the land loads (the connection is back), what failed is fetched
+  // again, and the line goes once all of it has loaded (or left the view). A failure after
+  // that, or after a search replaced the line, says it again. Only the trust's own layers
+  // come here: without the base map (offline, or its server down) they still draw.
+  // `retry` asks for the land that failed (`id`) again, and answers whether it did.
+  function landNotLoaded(id, retry) {
+    delete land.retrying[id];
+    land.failed[id] = retry;
+    setLandNotLoaded(true);
+  }
+
+  function landLoaded(id) {
+    delete land.failed[id];
+    delete land.retrying[id];
+    if (isEmpty(land.failed)) {
+      setLandNotLoaded(!isEmpty(land.retrying));
+    } else {
+      retryLand();
     }
-    if (state.map) { fitMapToScreen(); }  // the line pushed the map's foot off a phone's screen
+  }
+
+  // At most every 2 s: each tile of another layer that loads would otherwise ask again for
+  // every tile of a layer whose server keeps failing. Never at once: a tile that just failed
+  // is finished by VectorGrid after this turn.
+  function retryLand() {
+    if (land.retryDue !== null) { return; }
+    var wait = Math.max(0, land.retriedAt + RETRY_EVERY_MS - Date.now());
+    land.retryDue = window.setTimeout(function () {
+      land.retryDue = null;
+      land.retriedAt = Date.now();
+      var failed = land.failed;
+      land.failed = {};
+      Object.keys(failed).forEach(function (id) {
+        if (failed[id]()) { land.retrying[id] = true; }
+      });
+      setLandNotLoaded(!isEmpty(land.failed) || !isEmpty(land.retrying));
+    }, wait);
+  }
+
+  function isEmpty(object) {
+    return Object.keys(object).length === 0;
+  }
+
+  function setLandNotLoaded(notLoaded) {
+    var status = document.getElementById("clt-search-status");
+    if (!status || (status.textContent.indexOf(LAND_NOT_LOADED) !== -1) === notLoaded) { return; }
+    status.textContent = notLoaded
+      ? (status.textContent ? status.textContent + " " : "") + LAND_NOT_LOADED
+      : status.textContent.replace(LAND_NOT_LOADED, "").trim();
+    if (state.map) { fitMapToScreen(); }  // the line moved the map's foot on a phone's screen
   }
 
   // What a deep link opened, in the search's status line while it is open, for a screen
@@ -344,7 +423,7 @@
         path.on("click", function (e) { openPopup(spec, feature.properties || {}, e.latlng); });
       }
     });
-    layer.once("add", function () {
+    function load() {
       fetch(spec.url, { credentials: "same-origin" })
         .then(function (r) {
           if (!r.ok) { throw new Error(spec.url + ": " + r.status); }
@@ -353,9 +432,12 @@
         .then(function (data) {
           layer.addData(data);
           markLoaded(spec.name);
+          landLoaded("overlay " + spec.name);
         })
-        .catch(landNotLoaded);
-    });
+        .catch(function () { landNotLoaded("overlay " + spec.name, load); });
+      return true;
+    }
+    layer.once("add", load);
     state.layers[spec.name] = { layer: layer, spec: spec };
     return layer;
   }
@@ -426,6 +508,9 @@
           var results = data.results || [];
           if (!results.length) {
             status.textContent = problemSaid(data) || "No parcel found for “" + q + "”.";
+          } else if (results[0].closest) {  // nothing had every word: never opened unasked
+            status.textContent = "No exact match for “" + q + "”. Did you mean " +
+                                 (results.length > 1 ? "one of these?" : "this one?");
           } else if (data.more) {
             status.textContent = "Showing " + results.length + "; there are more — type more " +
                                  "of the address (the house number) or the APN.";
@@ -434,7 +519,10 @@
           } else {
             status.textContent = "";
           }
-          if (results.length === 1 && !data.more) { showResult(results[0]); return; }
+          if (results.length === 1 && !data.more && !results[0].closest) {
+            showResult(results[0]);
+            return;
+          }
           results.forEach(function (result) {
             var item = el("li");
             var button = el("button", null, (result.properties.address || "(no address)") +
@@ -493,13 +581,17 @@
   // On a phone the map takes what the header and the search bar leave of the screen. Their
   // height depends on how the trust's name wraps and on the search's status and results, so
   // it is measured here, not guessed in CSS (a guess left the map's foot off a 740-px screen).
+  // A phone held sideways too (a short screen, however wide): there the map's foot, and a
+  // deep link's parcel and popup, were below the screen (map.css makes the header compact).
+  // Turning the phone resizes the window, which fits the map again.
   function fitMapToScreen() {
     var container = state.map.getContainer();
-    if (window.innerWidth > 480) {
+    if (window.innerWidth > 480 && window.innerHeight > 480) {
       container.style.height = "";
     } else {
       var top = container.getBoundingClientRect().top + window.scrollY;
-      container.style.height = Math.max(300, Math.floor(window.innerHeight - top)) + "px";
+      var least = Math.min(300, Math.floor(window.innerHeight * 0.6));
+      container.style.height = Math.max(least, Math.floor(window.innerHeight - top)) + "px";
     }
     state.map.invalidateSize();
     keepScaleClearOfAttribution();
@@ -527,6 +619,7 @@
     setupSearch(config);
     fitMapToScreen();
     window.addEventListener("resize", fitMapToScreen);
+    window.addEventListener("online", retryLand);  // the land that failed, fetched at once
     // For screen readers: the map is a named region; its drawn tiles (dozens of unnamed SVG
     // images) are decoration of what the search, popups and legend say in words.
     var container = map.getContainer();
@@ -550,6 +643,7 @@
                             s.properties, L.latLng(s.lat, s.lon));
       sayOpened(popup, s.properties.address || s.properties.apn);
     }
+    state.started = true;  // the page's check, at its load, finds the map running (map.html)
   }
 
   window.CLTMap = {
