@@ -28,6 +28,18 @@ def changed_tables(before: dict, after: dict, *, allowed=frozenset()) -> dict:
             if before.get(t) != after.get(t) and t not in allowed}  # fmt: skip
 
 
+def data_versions() -> dict[str, int]:
+    """Each watched table's data version (maps/versions.py): a write to a table bumps its own."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT table_name, version FROM maps_data_version")
+        return dict(cursor.fetchall())
+
+
+def bumped(before: dict[str, int], after: dict[str, int]) -> set[str]:
+    """The tables whose data version moved between two `data_versions()`."""
+    return {t for t in before.keys() | after.keys() if before.get(t) != after.get(t)}
+
+
 def database_url() -> str:
     """The test database as a DATABASE_URL, for a `clt` or gunicorn child process."""
     s = connection.settings_dict

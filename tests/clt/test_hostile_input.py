@@ -17,7 +17,7 @@ from clt.cli import main
 from clt.roles import EDITOR
 from maps import tokens
 from tests import factories
-from tests.dbstate import changed_tables, database_state
+from tests.dbstate import bumped, changed_tables, data_versions, database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -250,12 +250,15 @@ def test_a_bad_file_is_refused_with_a_clear_error_and_the_registry_is_untouched(
 ):
     assert cli("import-parcels", str(county(tmp_path, "first.gpkg")), "--quiet").exit_code == 0
     path, message = bad_files(tmp_path)[kind]
-    before = database_state()
+    before, versions = database_state(), data_versions()
 
     result = cli("import-parcels", str(path), "--quiet")
 
     assert result.exit_code == 1, result.output
     assert message in result.output, result.output
     assert "Traceback" not in result.output
-    # A refused import may leave its own record (status failed, with the reason), nothing else.
-    assert changed_tables(before, database_state(), allowed={"parcels_importrun"}) == {}
+    # A refused import may leave its own record (status failed, with the reason), nothing else;
+    # that record bumps its table's data version (downloads cite import runs), and only it.
+    allowed = {"parcels_importrun", "maps_data_version"}
+    assert changed_tables(before, database_state(), allowed=allowed) == {}
+    assert bumped(versions, data_versions()) <= {"parcels_importrun"}
