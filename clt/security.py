@@ -158,16 +158,8 @@ def database_unavailable(request: HttpRequest, exception: BaseException) -> Http
     """503 with Retry-After: a problem document for API clients, a sentence for people."""
     logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
     detail = "The registry's database is not answering. Try again in a few seconds."
-    if _wants_json(request):
-        response = problem_response(503, "Service unavailable", detail)
-    else:
-        response = HttpResponse(
-            f"<!doctype html><title>Service unavailable</title><p>{detail}</p>",
-            status=503,
-            content_type="text/html; charset=utf-8",
-        )
+    response = _service_unavailable(request, "Service unavailable", detail)
     response["Retry-After"] = str(RETRY_AFTER_S)
-    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -184,11 +176,16 @@ def took_too_long(request: HttpRequest, exception: BaseException) -> HttpRespons
         f"The query took too long, and the database stopped it{limit}. Narrow the filter "
         "(a smaller area or distance, fewer lots a page) and ask again."
     )
+    return _service_unavailable(request, "Query took too long", detail)
+
+
+def _service_unavailable(request: HttpRequest, title: str, detail: str) -> HttpResponse:
+    """A 503 never cached: a problem document for API clients, a sentence for people."""
     if _wants_json(request):
-        response = problem_response(503, "Query took too long", detail)
+        response = problem_response(503, title, detail)
     else:
         response = HttpResponse(
-            f"<!doctype html><title>Query took too long</title><p>{detail}</p>",
+            f"<!doctype html><title>{title}</title><p>{detail}</p>",
             status=503,
             content_type="text/html; charset=utf-8",
         )
