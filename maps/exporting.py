@@ -117,7 +117,7 @@ def provenance(export: Export, fmt: str) -> dict:
         **({"as_of": layer.as_of.isoformat()} if layer.as_of else {}),
         "fields": [_field_record(f, fmt) for f in layer.fields],
         "generated_at": _iso(dt.datetime.now(dt.UTC)),
-        "generator": f"clt {_clt_version()}",
+        "generator": f"clt {clt_version()}",
         "sources": source_imports(export),
     }
 
@@ -204,7 +204,8 @@ def _iso(moment: dt.datetime | None) -> str | None:
     )
 
 
-def _clt_version() -> str:
+def clt_version() -> str:
+    """The installed app's version, as provenance names the generator."""
     try:
         return version("clt")
     except PackageNotFoundError:

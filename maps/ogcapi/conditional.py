@@ -28,12 +28,13 @@ import hashlib
 import json
 from collections.abc import Iterable
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from django.http import HttpRequest
 from django.utils.http import parse_etags
 
 from maps import versions
+from maps.exporting import clt_version
 from maps.layers import Layer
 from maps.tiles import etag_matches, layer_inputs
 
@@ -123,8 +124,11 @@ def _tables_of(layer: Layer) -> frozenset[str]:
 
 @cache
 def _app_version() -> str:
-    """The installed app's version: a release may write any document differently."""
-    try:
-        return version("clt")
-    except PackageNotFoundError:
-        return "unknown"
+    """The installed app's version and a digest of the code that writes these answers: a
+    release may write any document differently, and so may a checkout between releases (whose
+    version number stays), while the export cache keeps files across restarts under the ETag."""
+    writers = Path(__file__).parent.parent  # maps/: layers, exporting, ogcapi
+    code = hashlib.sha256()
+    for source in sorted([*writers.glob("*.py"), *writers.glob("ogcapi/*.py")]):
+        code.update(source.read_bytes())
+    return f"{clt_version()}+{code.hexdigest()[:12]}"

@@ -214,3 +214,14 @@ def test_migrate_watches_the_import_runs_so_no_download_has_to_create_a_trigger(
             [versions.TRIGGER, ImportRun._meta.db_table],
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_the_etag_carries_the_code_that_writes_the_answers():
+    # The export cache keeps files across restarts under their ETag: a checkout whose writers
+    # changed (the version number between releases stays) must not serve the old files.
+    from maps.exporting import clt_version
+    from maps.ogcapi import conditional
+
+    release, _, code = conditional._app_version().partition("+")
+    assert release == clt_version()
+    assert len(code) == 12 and int(code, 16) >= 0
