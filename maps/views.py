@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -83,7 +83,7 @@ def tile(request: HttpRequest, layer: str, z: str, x: str, y: str) -> HttpRespon
         return problem(400, "Bad tile address", str(exc))
     built = tiles.fetch(compiled, address, _client_etags(request))
     if built.not_modified:
-        return _cache_headers(HttpResponse(status=304), found, built.etag)
+        return _cache_headers(HttpResponseNotModified(), found, built.etag)
     if not built.body:
         response = HttpResponse(status=204)
         del response["Content-Type"]  # no body, so no type (Django's default says text/html)
@@ -120,7 +120,7 @@ def layer_geojson(request: HttpRequest, layer: str) -> HttpResponse:
     versions.watch(tables)
     etag = tiles.etag_for(sql, tuple(params), versions.versions(tables))
     if tiles.etag_matches(etag, _client_etags(request)):
-        return _cache_headers(HttpResponse(status=304), found, etag)
+        return _cache_headers(HttpResponseNotModified(), found, etag)
     # ST_AsGeoJSON(record) writes every column but the geometry as a property: the whitelist.
     statement = (
         "SELECT json_build_object('type', 'FeatureCollection', 'features', "

@@ -329,6 +329,7 @@ def test_a_public_tile_is_cacheable_by_anyone_and_revalidated_by_etag(client, bl
     again = get_tile(client, "trust-land", *Z14_TILE, if_none_match=first["ETag"])
     assert again.status_code == 304
     assert again["ETag"] == first["ETag"]
+    assert "Content-Type" not in again  # no body, no type (not Django's default text/html)
 
 
 def test_a_weak_etag_from_a_compressing_proxy_still_revalidates_a_tile(client, block):
