@@ -104,7 +104,8 @@ def export(
         spec = Export(layer, parse_filter(layer, query), parse_crs(crs))
         meta = write_file(spec, fmt, output)
     count = sum(source["features"] for source in meta["sources"])
-    say(f"clt: wrote {layer.name} to {output}" + (f" ({count:,} features)" if count else ""))
+    noun = "feature" if count == 1 else "features"
+    say(f"clt: wrote {layer.name} to {output}" + (f" ({count:,} {noun})" if count else ""))
 
 
 @click.group("token")

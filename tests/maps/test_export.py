@@ -412,6 +412,7 @@ def test_cli_exports_the_lot_under_a_bbox_that_is_a_point_in_the_county_crs(stre
     assert result.exit_code == 0, result.output
     features = json.loads(output.read_text())["features"]
     assert [ft["id"] for ft in features] == [street.vacant[1].pk]
+    assert result.output.endswith(f"clt: wrote vacant-lots to {output} (1 feature)\n")
 
 
 def test_cli_says_which_arrears_the_column_cannot_hold(street, tmp_path):
