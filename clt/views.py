@@ -1,5 +1,6 @@
 """Site-wide pages: the home page, the health check, the icon, "not found" and "bad request"."""
 
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -79,9 +80,15 @@ def favicon(request: HttpRequest) -> HttpResponse:
     The SVG itself rather than a redirect to its hashed static name: on a phone at 400 ms a
     round trip, a redirect costs as much again, and a redirect kept for long would outlive a
     new icon's name. A week, since this name never changes with the icon."""
-    response = HttpResponse(FAVICON.read_bytes(), content_type="image/svg+xml")
+    response = HttpResponse(_favicon_bytes(), content_type="image/svg+xml")
     response["Cache-Control"] = f"public, max-age={FAVICON_MAX_AGE_S}"
     return response
+
+
+@cache
+def _favicon_bytes() -> bytes:
+    """The icon's file, read once a process rather than on every request for it."""
+    return FAVICON.read_bytes()
 
 
 API_PREFIXES = ("/api/", "/export/", "/tiles/", "/ogcapi", "/map/layers/", "/map/search")

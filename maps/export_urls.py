@@ -80,14 +80,13 @@ def download(request: HttpRequest, layer_name: str, suffix: str) -> HttpResponse
         return StreamingHttpResponse(
             exporting.csv_chunks(export), content_type=MEDIA_TYPES[suffix], headers=headers
         )
-    meta = exporting.provenance(export, suffix.removesuffix(".zip"))
     if suffix == "geojson":
         return StreamingHttpResponse(
-            exporting.geojson_chunks(export, meta),
+            exporting.geojson_chunks(export, exporting.provenance(export, suffix)),
             content_type=MEDIA_TYPES[suffix],
             headers=headers,
         )
-    return _file_response(export, suffix, meta, filename)
+    return _file_response(export, suffix, filename)
 
 
 @ogc_view
@@ -128,15 +127,12 @@ def _kept_file(
     )
 
 
-def _file_response(export: Export, suffix: str, meta: dict, filename: str) -> FileResponse:
+def _file_response(export: Export, suffix: str, filename: str) -> FileResponse:
     """Write with GDAL to a temporary file, then stream it; the file is gone once sent."""
     folder = tempfile.mkdtemp(prefix="clt-export-")
     path = Path(folder) / filename
     try:
-        if suffix == "gpkg":
-            exporting.write_gdal(export, "gpkg", path, meta)
-        else:
-            exporting.write_shapefile_zip(export, path, meta)
+        exporting.write_download(export, suffix, path)
         handle = path.open("rb")
     finally:
         # Unlinked while open: the data lives until the response closes the handle.

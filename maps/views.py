@@ -167,11 +167,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
 def staff_search_page(request: HttpRequest) -> HttpResponse:
     """GET /map/staff/search/?q=: the staff map's search as a page of links to the staff map;
     refused as the staff map is."""
-    if not request.user.is_staff or not staff_layers_for(request.user):
-        raise PermissionDenied(
-            "The staff map's search is for staff whose role lets them view leases."
-        )
-    response = _search_page(request, layers_for(request.user), staff=True)
+    response = _search_page(request, _staff_map_layers(request), staff=True)
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -230,13 +226,19 @@ def staff_map(request: HttpRequest) -> HttpResponse:
     403 to staff whose role lets them see no staff layer (or who have no role), as the report
     answers them: a public map under the staff map's address would look like a lease layer
     that lost its data, where a refusal says why (and /map/ is the public map)."""
+    return _map_page(request, _staff_map_layers(request), staff=True)
+
+
+def _staff_map_layers(request: HttpRequest) -> list[Layer]:
+    """The layers of the staff map (and of its search page) for this user; PermissionDenied,
+    saying why, to a user not on the staff or whose role lets them see no staff layer."""
     if not request.user.is_staff:
         raise PermissionDenied("The staff map is for the trust's staff.")
     if not staff_layers_for(request.user):
         raise PermissionDenied(
             "The staff map is for staff whose role lets them view leases; ask an admin for one."
         )
-    return _map_page(request, layers_for(request.user), staff=True)
+    return layers_for(request.user)
 
 
 def _map_page(request: HttpRequest, layers: list[Layer], *, staff: bool) -> HttpResponse:
