@@ -14,8 +14,11 @@ from django.conf import settings
 from clt import devserver, localdb
 from tests.adminpages import editor, reader  # noqa: F401 (fixtures: staff clients)
 from tests.browser import browser  # noqa: F401 (a fixture, for every browser test)
+from tests.serverlock import MARK as STOPS_SERVER
+from tests.serverlock import ServerLock
 
 _started_here = False
+_server_lock: ServerLock | None = None  # only with workers (pytest-xdist): tests/serverlock.py
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,10 +31,26 @@ def pytest_configure(config: pytest.Config) -> None:
     # of passwords is unchanged, and a `clt` subprocess still reads these hashes (the rounds are
     # written in each one).
     settings.PASSWORD_HASHERS = ["tests.hashers.OneRoundPBKDF2", *settings.PASSWORD_HASHERS]
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # The controller started the server before it started the workers, and stops it.
+        global _server_lock
+        _server_lock = ServerLock(localdb.home() / "test-locks")
+        return
     if os.environ.get("DATABASE_URL"):
         return
     _started_here = localdb.start(log=lambda m: None)
     localdb.ensure_database()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """With workers, a test that stops the database server runs while no other test does."""
+    if _server_lock is None:
+        yield
+        return
+    hold = _server_lock.exclusive if item.get_closest_marker(STOPS_SERVER) else _server_lock.shared
+    with hold():
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -135,6 +135,7 @@ class Load:
             thread.join(timeout=30)
 
 
+@pytest.mark.stops_database_server
 @pytest.mark.parametrize("gunicorn", ["pool", "persistent"], indirect=True)
 def test_database_restart_under_load_gives_503s_then_the_same_workers_recover(gunicorn):
     base, server, log = gunicorn
