@@ -5,7 +5,6 @@ import shapely
 from django.contrib.gis.gdal import CoordTransform, SpatialReference, gdal_version
 from django.contrib.gis.geos import GEOSGeometry, geos_version
 from pyproj import Transformer
-from shapely.ops import transform
 
 from parcels.models import Parcel
 
@@ -45,10 +44,12 @@ def test_area_computed_by_the_database_matches_shapely_in_a_projected_crs():
     area_db_m2 = Parcel.objects.get(pk=parcel.pk).area_m2
 
     lot = shapely.from_wkt(LOT_WKT)
-    to_metres = Transformer.from_crs(4326, 26995, always_xy=True).transform  # MS West, metres
-    to_feet = Transformer.from_crs(4326, 2255, always_xy=True).transform  # MS West, US ft
-    area_metric_m2 = transform(to_metres, lot).area
-    area_feet_m2 = transform(to_feet, lot).area * (1200 / 3937) ** 2  # US survey ft² to m²
+    to_metres = Transformer.from_crs(4326, 26995, always_xy=True)  # MS West, metres
+    to_feet = Transformer.from_crs(4326, 2255, always_xy=True)  # MS West, US ft
+    area_metric_m2 = shapely.transform(lot, to_metres.transform, interleaved=False).area
+    area_feet_m2 = (  # US survey ft² to m²
+        shapely.transform(lot, to_feet.transform, interleaved=False).area * (1200 / 3937) ** 2
+    )
 
     assert area_db_m2 == pytest.approx(area_metric_m2, rel=0.001)
     assert area_db_m2 == pytest.approx(area_feet_m2, rel=0.001)
