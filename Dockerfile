@@ -36,4 +36,8 @@ RUN pip install --no-cache-dir -e . \
 RUN useradd --system --home /app clt && mkdir -p /app/.clt/imports && chown -R clt /app/.clt
 USER clt
 EXPOSE 8000
-CMD ["gunicorn", "clt.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Threads (gunicorn's gthread worker): a download waiting for its file to be built, or a slow
+# query, holds one thread, not a whole worker, so tiles and pages still answer. Four threads
+# match production's pool of four connections per worker (CLT_DB_POOL).
+CMD ["gunicorn", "clt.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", \
+     "--access-logfile", "-"]

@@ -3,6 +3,7 @@
 There is no Docker engine on the build machines, so this reads the files instead of running them.
 """
 
+import json
 import re
 import shlex
 import subprocess
@@ -72,6 +73,16 @@ def test_published_port_is_the_one_gunicorn_binds(compose, dockerfile):
     assert container_port == "8000"
     assert "--bind 0.0.0.0:8000" in compose["services"]["web"]["command"]
     assert '"0.0.0.0:8000"' in dockerfile and "EXPOSE 8000" in dockerfile
+
+
+def test_gunicorn_serves_with_threads_in_the_image_and_in_compose(compose, dockerfile):
+    # Sync workers (gunicorn's default) answer one request each: three downloads waiting for
+    # their file to be built (CLT_EXPORT_WAIT_S) left no worker for a tile or a page.
+    cmd = re.search(r"^CMD (\[.*?\])$", dockerfile, re.M | re.S).group(1).replace("\\\n", "")
+    serving = [shlex.join(json.loads(cmd)), compose["services"]["web"]["command"]]
+    sizes = {re.search(r"--workers (\d+) --threads (\d+)", command).groups() for command in serving}
+    assert len(sizes) == 1, sizes  # the image and compose serve alike
+    assert int(sizes.pop()[1]) >= 2
 
 
 def test_database_data_lives_in_a_named_volume(compose):
