@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -220,8 +221,9 @@ def _refuse_kept_inputs(reference: str, extra: dict[str, str]) -> None:
 
 # --- holdings ------------------------------------------------------------------------------------
 
+# acres rounded for reading, area_m2 beside them so that a spreadsheet sums the exact areas
 HOLDING_COLUMNS = ("holding", "use", "acquired_on", "acquired_via", "price", "deed_reference",
-                   "parcels", "acres", "homes", "leases_in_force")  # fmt: skip
+                   "parcels", "acres", "area_m2", "homes", "leases_in_force")  # fmt: skip
 LEASE_COLUMNS = ("lease", "holding", "starts_on", "ended_on", "permitted_use", "status")
 
 
@@ -234,13 +236,13 @@ def holdings(as_of, fmt) -> None:
     setup_django()
     from django.utils import timezone
 
-    from leases.report import holdings_as_of
+    from leases.report import HOMES_RULE, holdings_as_of, square_metres
 
     on = _date(as_of) or timezone.localdate()
     inventory = holdings_as_of(on)
     holding_rows = [
         (h.name, h.use, h.acquired_on, h.acquired_via, h.price, h.deed_reference,
-         " ".join(h.apns), h.acres, h.homes, " ".join(h.leases))
+         " ".join(h.apns), h.acres, square_metres(h.area_m2), h.homes, " ".join(h.leases))
         for h in inventory.holdings
     ]  # fmt: skip
     lease_rows = [
@@ -255,8 +257,11 @@ def holdings(as_of, fmt) -> None:
     else:
         click.echo(f"Held on {on.isoformat()}:")
         click.echo(_table(HOLDING_COLUMNS, holding_rows))
+        click.echo(HOMES_RULE)
         click.echo(f"\nLeases in force on {on.isoformat()}:")
         click.echo(_table(LEASE_COLUMNS, lease_rows))
+        if inventory.status_note:
+            click.echo(inventory.status_note)
     say(
         f"clt: on {on.isoformat()} the trust held {len(inventory.holdings)} holdings "
         f"({inventory.parcels} parcels, {inventory.acres} acres); "
@@ -265,10 +270,11 @@ def holdings(as_of, fmt) -> None:
 
 
 def _inventory_json(inventory) -> dict[str, Any]:
-    from leases.report import text
+    from leases.report import HOMES_RULE, square_metres, text
 
     return {
         "as_of": inventory.as_of.isoformat(),
+        "notes": {"homes": HOMES_RULE, "status": inventory.status_note},
         "holdings": [
             {
                 "name": h.name,
@@ -279,6 +285,7 @@ def _inventory_json(inventory) -> dict[str, Any]:
                 "deed_reference": h.deed_reference,
                 "parcels": list(h.apns),
                 "acres": text(h.acres),
+                "area_m2": text(square_metres(h.area_m2)),
                 "homes": h.homes,
                 "leases_in_force": list(h.leases),
             }
@@ -351,22 +358,46 @@ def load_index(path, series, kind, source, area, replace) -> None:  # fmt: skip
 @click.option(
     "--csv",
     "csv_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the report as CSV (section,item,measure,value) to this file.",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Also write the report as CSV (section,item,measure,value) to this file; "
+    "'-' writes the CSV alone to stdout.",
 )
-def report(as_of, csv_file) -> None:
+@click.option("--force", is_flag=True, help="Replace the --csv file if it exists.")
+def report(as_of, csv_file: str | None, force: bool) -> None:
     """The stewardship report: land and homes by use, leases, arrears, monitoring, resales."""
+    to_stdout = csv_file == "-"
+    csv_path = _csv_file_to_write(csv_file, force=force) if csv_file and not to_stdout else None
     setup_django()
     from leases.report import report_csv, stewardship_report
 
     result = stewardship_report(_date(as_of))
+    if to_stdout:  # data alone on stdout, to pipe or redirect
+        sys.stdout.write(report_csv(result))
+        return
     click.echo(render_report(result))
-    if csv_file:
+    if csv_path:
         try:
-            csv_file.write_text(report_csv(result), encoding="utf-8")
+            csv_path.write_text(report_csv(result), encoding="utf-8")
         except OSError as exc:
-            raise click.ClickException(f"--csv {csv_file}: {exc.strerror}") from exc
-        say(f"clt: wrote the report as CSV to {csv_file}")
+            raise click.ClickException(f"--csv {csv_path}: {exc.strerror}") from exc
+        say(f"clt: wrote the report as CSV to {csv_path}")
+
+
+def _csv_file_to_write(raw: str, *, force: bool) -> Path:
+    """The --csv file, checked before the report is built: a path that cannot be written was
+    found only after the whole report had been printed, and an existing file was silently
+    replaced (as `clt backup` does, replacing one takes --force)."""
+    path = Path(raw)
+    if path.exists() and not force:
+        raise click.ClickException(f"--csv {path}: the file exists; pass --force to replace it")
+    if not path.parent.is_dir():
+        raise click.ClickException(
+            f"--csv {path}: there is no folder {path.parent}; create it or write elsewhere"
+        )
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        where = "the file" if path.exists() else f"the folder {path.parent}"
+        raise click.ClickException(f"--csv {path}: {where} is not writable by this user")
+    return path
 
 
 def render_report(report) -> str:
@@ -381,6 +412,7 @@ def render_report(report) -> str:
 
     held = [(line.label, line.holdings, line.parcels, line.acres, line.homes)
             for line in (*report.held, report.held_total)]  # fmt: skip
+    held_notes = "\n".join((report.use_rule, report.acres_rule, report.homes_rule))
     leases = [(line.label, line.leases) for line in report.leases]
     leases.append(("Total", report.leases_total))
     monitoring = [(line.label, line.open) for line in report.monitoring]
@@ -388,24 +420,32 @@ def render_report(report) -> str:
     resales = [
         (sale.lease, sale.use, sale.contract_on, sale.closed_on or "", money(sale.formula_price),
          money(sale.agreed_price), money(sale.appraised_value), money(sale.preserved),
-         pct(sale.below_market_pct), _income_pct(sale.buyer_income_pct_ami, sale.income_limit_note))
+         pct(sale.below_market_pct),
+         "bought back by the trust" if sale.bought_by_trust
+         else _income_pct(sale.buyer_income_pct_ami, sale.income_limit_note))
         for sale in report.resales
     ]  # fmt: skip
     totals = report.resale_totals
     resales.append(
-        ("Total", f"{totals.resales} resales", "", "", money(totals.formula_total),
+        ("Total", totals.described, "", "", money(totals.formula_total),
          money(totals.agreed_total), money(totals.appraised_total), money(totals.preserved),
          pct(totals.below_market_pct), "")
     )  # fmt: skip
+    resale_notes = [totals.per_sale_note] if totals.per_sale_note else []
+    if totals.trust_note:
+        resale_notes.append(f"{totals.trust_note} The trust paid {money(totals.trust_paid)}.")
     arrears = report.arrears
+    in_force = f"{arrears.in_force} lease{'s' if arrears.in_force != 1 else ''} in force"
+    owed = f"Fees in arrears: {money(arrears.total)} owed on {arrears.leases} of {in_force}"
     return "\n\n".join(
         [
-            f"Stewardship report as of {report.as_of.isoformat()}",
+            f"Stewardship report as of {report.as_of.isoformat()}"
+            + (f"\n{report.recorded_note}" if report.recorded_note else ""),
             "Land and homes held, by current use\n"
-            + _table(("use", "holdings", "parcels", "acres", "homes"), held),
+            + _table(("use", "holdings", "parcels", "acres", "homes"), held)
+            + f"\n{held_notes}",
             "Leases signed by the date, by status on it\n" + _table(("status", "leases"), leases),
-            f"Fees in arrears (leases in force): {money(arrears.total)} on {arrears.leases} "
-            f"lease{'s' if arrears.leases != 1 else ''}",
+            owed,
             "Open monitoring events\n" + _table(("type", "open"), monitoring),
             "Resales: formula price against the market (preserved = appraisal - agreed price)\n"
             + _table(
@@ -422,7 +462,8 @@ def render_report(report) -> str:
                     "buyer income % AMI",
                 ),
                 resales,
-            ),  # fmt: skip
+            )
+            + "".join(f"\n{note}" for note in resale_notes),  # fmt: skip
         ]
     )
 

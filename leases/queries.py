@@ -12,6 +12,7 @@ from django.db.models import (
     DateField,
     DateTimeField,
     DurationField,
+    Exists,
     F,
     Func,
     OuterRef,
@@ -52,30 +53,58 @@ def stops_on() -> Coalesce:
 NOT_STARTED = "not_started"
 
 
-def status_on(on: dt.date) -> Case:
+def status_on(on: dt.date, recorded: str = "status") -> Case:
     """A lease's status on `on`, in SQL: one signed to start after `on` had not started; one
     that ended after `on` was in force then, whatever it became later (active, or in default if
     that is its status: a termination served for a default does not cure it); one with no end date
     whose term had run out by `on` had expired, whatever its status field still says (nothing
     sets it when a term runs out, and `in_force` and `GroundLease.period()` already count it
-    stopped); otherwise its status as recorded."""
+    stopped); one whose end date had come is as its status field says (terminated, expired);
+    otherwise its status as recorded.
+
+    `recorded` names the field or annotation read as "its status as recorded" (in default or
+    not): the status field, today's; or `status_recorded` (`with_recorded_on`), the status the
+    registry's history held at the end of that day. The dated lifespan decides the rest.
+    """
     from leases.models import LeaseStatus  # leases.models builds its manager from here
 
     return Case(
         When(starts_on__gt=on, then=Value(NOT_STARTED)),
-        # In default stays in default to its end: a default is today's word, which an end date
-        # later (a termination served for it) must not hide as "active".
+        # In default stays in default to its end: a default is the recorded word, which an end
+        # date later (a termination served for it) must not hide as "active".
         When(
-            Q(ended_on__gt=on) & ~Q(status=LeaseStatus.IN_DEFAULT),
+            Q(ended_on__gt=on) & ~Q(**{recorded: LeaseStatus.IN_DEFAULT}),
             then=Value(LeaseStatus.ACTIVE.value),
         ),
         When(
             Q(ended_on__isnull=True) & LessThanOrEqual(expiry(), on),
             then=Value(LeaseStatus.EXPIRED.value),
         ),
-        default=F("status"),
+        # Ended by then: the end is dated, so the status that came with it stands, even if
+        # the termination was entered (and so recorded) after the date.
+        When(ended_on__lte=on, then=F("status")),
+        default=F(recorded),
         output_field=CharField(),
     )
+
+
+def end_of_day(on: dt.date) -> dt.datetime:
+    """The end of the trust's local day `on` (the next local midnight), as an aware date-time:
+    what the history recorded before it, it had recorded by that day."""
+    return timezone.make_aware(dt.datetime.combine(on + dt.timedelta(days=1), dt.time.min))
+
+
+def lease_history_by(on: dt.date) -> models.QuerySet:
+    """The history events of the outer query's lease written by the end of the trust's day
+    `on`, the last written first."""
+    from leases.models import GroundLease  # leases.models builds its manager from here
+
+    events = GroundLease.pgh_event_model.objects.filter(
+        pgh_obj=OuterRef("pk"), pgh_created_at__lt=end_of_day(on)
+    )
+    # By id, not time: a change's time is its transaction's start, and one transaction (a
+    # closing) may change a lease twice.
+    return events.order_by("-pgh_id")
 
 
 def status_on_choices() -> list[tuple[str, str]]:
@@ -102,11 +131,35 @@ class GroundLeaseQuerySet(models.QuerySet):
         (a lease that ended or ran out its term by `on` is history)."""
         return self.filter(GreaterThan(stops_on(), on))
 
-    def with_status_on(self, on: dt.date) -> GroundLeaseQuerySet:
+    def with_status_on(self, on: dt.date, recorded: str = "status") -> GroundLeaseQuerySet:
         """Leases annotated with `status_on`, each one's status on `on` by its dates as well as
         its status field (`status_on`): the one rule the lease list's "status today" column,
-        its filter and the report read."""
-        return self.annotate(status_on=status_on(on))
+        its filter and the report read. The report reads the status recorded then
+        (`with_recorded_on`, then `recorded="status_recorded"`)."""
+        return self.annotate(status_on=status_on(on, recorded))
+
+    def with_recorded_on(self, on: dt.date) -> GroundLeaseQuerySet:
+        """Leases annotated with what was recorded of them at the end of the trust's day `on`:
+        `arrears_recorded` and `status_recorded`, from each one's last history event by then;
+        `recorded_today` (true) for one whose history begins later, whose two figures are
+        today's, the only ones known.
+
+        On or after the trust's today, the figures are today's for every lease (the history
+        holds nothing later), and `recorded_today` is true for all. Pass
+        `recorded="status_recorded"` to `with_status_on` for the status on the date.
+        """
+        if on >= timezone.localdate():
+            return self.annotate(
+                arrears_recorded=F("arrears"),
+                status_recorded=F("status"),
+                recorded_today=Value(True),
+            )
+        history = lease_history_by(on)
+        return self.annotate(
+            arrears_recorded=Coalesce(Subquery(history.values("arrears")[:1]), F("arrears")),
+            status_recorded=Coalesce(Subquery(history.values("status")[:1]), F("status")),
+            recorded_today=~Exists(history),
+        )
 
     def held_only_by(self, parties: Iterable) -> GroundLeaseQuerySet:
         """Leases whose every lessee is among `parties`: without them, no one would hold them."""

@@ -5,19 +5,22 @@ Each question is one named function returning plain dataclasses, aggregated in t
 
 * `held_by_use(on)`        parcels, acres and homes (dwelling units) held, by current use
 * `leases_by_status(on)`   leases signed by the date, by their status on it
-* `fees_in_arrears(on)`    unpaid lease fees on leases in force: total and count
+* `fees_in_arrears(on)`    unpaid lease fees on leases in force: total and count, of how many
 * `open_monitoring(on)`    monitoring events open on the date, by type
 * `resales_vs_market(on)`  each resale's formula and agreed price against the market appraisal,
                            and whether its buyer was above the trust's income limit
+* `resale_totals(on)`      the resales to new lessees summed; the trust's own buy-backs apart
 * `holdings_as_of(on)`     the inventory: each holding with its parcels and its leases in force
 
 What the dates can and cannot say. Lifespans are dated (a holding's acquisition and end, a
 parcel's membership, a lease's start, end and expiry, a monitoring event's opening and
 resolution), so those answers are exact for any date. A lease stops on its end date, else on
 its expiry (start plus term): one past its term with no end date counts as expired, whatever
-its status field says. Three fields are kept as they stand today, not as a ledger: a holding's
-current use, a lease's arrears, and a lease's status while it was in force (a lease that ended
-after the date counts as active on it; "in default" is today's word).
+its status field says. A lease's arrears and its recorded status while in force (in default or
+not) are read from the registry's history as they stood at the end of the date, where the
+history reaches back that far; for a lease whose history begins later they are today's, and
+the report says so (`recorded_note`). A holding's use is today's. A building's homes count from
+the end of its year built: the registry keeps the year, not the day (`HOMES_RULE`).
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Count, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -40,6 +44,7 @@ from leases.models import (
     LeaseStatus,
     MonitoringEvent,
     MonitoringType,
+    PartyKind,
     PermittedUse,
     Resale,
 )
@@ -47,7 +52,20 @@ from parcels.models import Holding, HoldingParcel, HoldingUse, Improvement
 
 SQM_PER_ACRE = 4046.8564224
 ACRE_PLACES = Decimal("0.01")
+SQUARE_METRE_PLACES = Decimal("0.01")
 PERCENT_PLACES = Decimal("0.1")
+
+# What the notes say, on the page, in the CLI's output and in the CSV alike.
+USE_RULE = "Land is grouped by each holding's use as recorded today."
+ACRES_RULE = (
+    "Acres: each line is rounded to the hundredth and the total is from the unrounded areas, "
+    "so the lines may not add up to the total exactly."
+)
+HOMES_RULE = (
+    "Homes: the registry keeps the year a building was built, not the day, so its homes count "
+    "from the end of that year (31 December), never before they stood; a building with no "
+    "year built counts on every date."
+)
 
 
 # --- the answers ---------------------------------------------------------------------------------
@@ -77,10 +95,14 @@ class StatusLine:
 
 @dataclass(frozen=True)
 class Arrears:
-    """Unpaid lease fees on the leases in force: the total owed and how many leases owe."""
+    """Unpaid lease fees on the leases in force: the total owed and how many leases owe, of
+    `in_force`; `recorded_today` of those are read as recorded today, their history beginning
+    after the date (`recorded_note`)."""
 
     total: Decimal
     leases: int
+    in_force: int = 0
+    recorded_today: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,8 @@ class ResaleLine:
     No address, holding name or parcel: with the buyer's income beside it, where the home is
     would say what one household earns. `use` is the lease's permitted use.
     `income_limit_pct_ami` is the trust's buyer income limit the line is judged against.
+    `buyer_kind` is the buyer party's kind: the trust, buying the home back under its purchase
+    option, is no next household (`bought_by_trust`).
     """
 
     lease: str
@@ -113,6 +137,12 @@ class ResaleLine:
     appraised_value: Decimal | None
     buyer_income_pct_ami: Decimal | None
     income_limit_pct_ami: int | None = None
+    buyer_kind: str = PartyKind.HOUSEHOLD.value
+
+    @property
+    def bought_by_trust(self) -> bool:
+        """Whether the trust bought the home back: listed, but no resale to a new lessee."""
+        return self.buyer_kind == PartyKind.TRUST
 
     @property
     def preserved(self) -> Decimal | None:
@@ -142,8 +172,11 @@ class ResaleLine:
 
 @dataclass(frozen=True)
 class ResaleTotals:
-    """All resales together. The market side counts only resales with an appraisal:
-    `appraised` of them, appraised at `appraised_total`, sold for `agreed_total_appraised`."""
+    """The resales to new lessees together (`to_households` of them to households, on `leases`
+    leases): the trust's own buy-backs are apart, `trust_purchases` of them for `trust_paid`.
+    The market side counts only resales with an appraisal: `appraised` of them, appraised at
+    `appraised_total`, sold for `agreed_total_appraised`. `preserved` adds up per sale, not per
+    home: a home resold twice counts twice."""
 
     resales: int
     formula_total: Decimal
@@ -151,6 +184,45 @@ class ResaleTotals:
     appraised: int
     appraised_total: Decimal
     agreed_total_appraised: Decimal
+    to_households: int = 0
+    leases: int = 0
+    trust_purchases: int = 0
+    trust_paid: Decimal = Decimal("0.00")
+
+    @property
+    def described(self) -> str:
+        """What the total counts: "2 resales to households", "1 resale to a household", or
+        "3 resales to new lessees, 2 to households" (a co-op or organisation bought one)."""
+
+        def to_households(count: int) -> str:
+            return "to a household" if count == 1 else "to households"
+
+        resales = f"{self.resales} resale{plural(self.resales)}"
+        if self.to_households == self.resales:
+            return f"{resales} {to_households(self.resales)}"
+        return f"{resales} to new lessees, {self.to_households} {to_households(self.to_households)}"
+
+    @property
+    def per_sale_note(self) -> str:
+        """That "preserved" adds up per sale, and over how many leases the sales were."""
+        if not self.resales:
+            return ""
+        rule = "Preserved adds up per sale, not per home: a home resold twice counts twice"
+        if self.resales == 1:
+            return f"{rule}."
+        leases = f"{self.leases} lease{plural(self.leases)}"
+        return f"{rule} (these {self.resales} resales were on {leases})."
+
+    @property
+    def trust_note(self) -> str:
+        """The trust's own buy-backs, counted apart from the resales to new lessees."""
+        if not self.trust_purchases:
+            return ""
+        n = self.trust_purchases
+        return (
+            f"Bought back by the trust: {n} sale{plural(n)}, listed and marked, not counted in "
+            "the total (the trust is not the next household)."
+        )
 
     @property
     def preserved(self) -> Decimal:
@@ -172,6 +244,23 @@ class StewardshipReport:
     resales: tuple[ResaleLine, ...]
     resale_totals: ResaleTotals
     buyer_income_limit_pct_ami: int
+    recorded_note: str = ""
+    use_rule: ClassVar[str] = USE_RULE
+    acres_rule: ClassVar[str] = ACRES_RULE
+    homes_rule: ClassVar[str] = HOMES_RULE
+
+    @property
+    def notes(self) -> tuple[tuple[str, str], ...]:
+        """(topic, sentence): how the report counts what a reader could misread."""
+        notes = (
+            ("arrears_and_status", self.recorded_note),
+            ("use", USE_RULE),
+            ("acres", ACRES_RULE),
+            ("homes", HOMES_RULE),
+            ("resales_preserved", self.resale_totals.per_sale_note),
+            ("resales_bought_by_trust", self.resale_totals.trust_note),
+        )
+        return tuple((topic, note) for topic, note in notes if note)
 
     @property
     def leases_total(self) -> int:
@@ -202,7 +291,9 @@ class HeldHolding:
 
 @dataclass(frozen=True)
 class LeaseInForce:
-    """A lease in force on the date; `status` is its status then (active if it ended later)."""
+    """A lease in force on the date; `status` is its status then (active if it ended later),
+    as recorded at the end of the date, or today when its history begins later
+    (`recorded_today`)."""
 
     reference: str
     holding: str
@@ -211,6 +302,7 @@ class LeaseInForce:
     permitted_use: str
     status: str
     holding_id: int = field(default=0, compare=False, repr=False)
+    recorded_today: bool = field(default=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -220,6 +312,12 @@ class Inventory:
     as_of: dt.date
     holdings: tuple[HeldHolding, ...]
     leases: tuple[LeaseInForce, ...]
+
+    @property
+    def status_note(self) -> str:
+        """Where the leases' statuses were read from (`recorded_note`)."""
+        recorded_today = sum(lease.recorded_today for lease in self.leases)
+        return recorded_note(self.as_of, len(self.leases), recorded_today, "Lease statuses")
 
     @property
     def parcels(self) -> int:
@@ -238,26 +336,68 @@ def stewardship_report(on: dt.date | None = None) -> StewardshipReport:
     """The whole stewardship report for `on` (today if omitted)."""
     on = on or timezone.localdate()
     held = held_by_use(on)
+    arrears = fees_in_arrears(on)
     return StewardshipReport(
         as_of=on,
         held=held,
         held_total=total_held(held),
         leases=leases_by_status(on),
-        arrears=fees_in_arrears(on),
+        arrears=arrears,
         monitoring=open_monitoring(on),
         resales=resales_vs_market(on),
         resale_totals=resale_totals(on),
         buyer_income_limit_pct_ami=buyer_income_limit_pct_ami(),
+        recorded_note=recorded_note(on, arrears.in_force, arrears.recorded_today),
     )
+
+
+def recorded_note(on: dt.date, in_force: int, recorded_today: int,
+                  what: str = "Arrears and lease statuses") -> str:  # fmt: skip
+    """Where `what` of the `in_force` leases on `on` were read from: the registry's history at
+    the end of that day, or today's record for `recorded_today` of them, whose history begins
+    later. Said in full, since a past date's figure is pasted into a grant as that date's."""
+    today = timezone.localdate()
+    if on >= today:
+        return f"{what} (in default or not) are as recorded today."
+    if not in_force:
+        return ""
+    then = f"as the registry's history recorded them at the end of {on.isoformat()}"
+    if not recorded_today:
+        return f"{what} (in default or not) are {then}."
+    if recorded_today < in_force:
+        return (
+            f"{what} (in default or not) are {then} for {in_force - recorded_today} of the "
+            f"{in_force} leases in force, and as recorded today for the other {recorded_today}, "
+            "whose history begins after that day."
+        )
+    begins = history_begins()
+    since = (
+        f"the registry's history begins {begins.isoformat()}"
+        if begins
+        else "the registry holds no history of its leases"
+    )
+    return f"{what} (in default or not) are as recorded today, not on {on}: {since}."
+
+
+def history_begins() -> dt.date | None:
+    """The trust's day of the first lease change the registry's history holds (None if none)."""
+    first = GroundLease.pgh_event_model.objects.aggregate(first=Min("pgh_created_at"))["first"]
+    return timezone.localdate(first) if first else None
+
+
+def homes_built_by(on: dt.date) -> int:
+    """The latest year built whose homes count on `on` (`HOMES_RULE`): the year before, or on
+    31 December the year itself. A year built is no day: counting a home from 1 January of it
+    counted a fourplex finished in July on New Year's Day."""
+    return on.year if (on.month, on.day) == (12, 31) else on.year - 1
 
 
 def holdings_on(on: dt.date):
     """Holdings the trust had on `on`, each annotated with what it held then: `n_parcels`,
-    `area_m2` (of those parcels) and `homes` (dwelling units built by that year)."""
+    `area_m2` (of those parcels) and `homes` (dwelling units standing by then: `HOMES_RULE`)."""
     memberships = memberships_on(on)
-    units = Improvement.objects.filter(
-        Q(holding=OuterRef("pk")), Q(year_built__isnull=True) | Q(year_built__lte=on.year)
-    )
+    built = Q(year_built__isnull=True) | Q(year_built__lte=homes_built_by(on))
+    units = Improvement.objects.filter(Q(holding=OuterRef("pk")), built)
     return Holding.objects.current(on).annotate(
         n_parcels=Coalesce(per_holding(memberships, Count("pk")), 0),
         area_m2=Coalesce(per_holding(memberships, Sum("parcel__area_m2")), Value(0.0)),
@@ -317,10 +457,12 @@ def total_held(lines: tuple[UseLine, ...]) -> UseLine:
 
 
 def leases_by_status(on: dt.date) -> tuple[StatusLine, ...]:
-    """Leases signed by `on`, by their status on it (every status listed, zeros included)."""
+    """Leases signed by `on`, by their status on it (every status listed, zeros included), as
+    recorded at the end of that day where the history reaches back to it (`with_recorded_on`)."""
     counts = dict(
         GroundLease.objects.filter(starts_on__lte=on)
-        .with_status_on(on)
+        .with_recorded_on(on)
+        .with_status_on(on, recorded="status_recorded")
         .values("status_on")
         .annotate(n=Count("pk"))
         .values_list("status_on", "n")
@@ -333,13 +475,27 @@ def leases_by_status(on: dt.date) -> tuple[StatusLine, ...]:
 
 
 def fees_in_arrears(on: dt.date) -> Arrears:
-    """Unpaid fees on the leases in force on `on` (as recorded now: there is no fee ledger)."""
+    """Unpaid fees on the leases in force on `on`, of how many in force: as recorded at the end
+    of that day, from the registry's history (there is no fee ledger), or today's for a lease
+    whose history begins later (counted in `recorded_today`)."""
+    owing = Q(arrears_recorded__gt=0)
     row = (
         GroundLease.objects.in_force(on)
-        .with_arrears()
-        .aggregate(total=Coalesce(Sum("arrears"), Value(Decimal("0.00"))), leases=Count("pk"))
+        .with_recorded_on(on)
+        .aggregate(
+            total=Coalesce(Sum("arrears_recorded", filter=owing), Value(Decimal("0.00"))),
+            leases=Count("pk", filter=owing),
+            in_force=Count("pk"),
+            # Not named after the annotation it counts: the aggregate would hide it.
+            as_of_today=Count("pk", filter=Q(recorded_today=True)),
+        )
     )
-    return Arrears(total=row["total"], leases=row["leases"])
+    return Arrears(
+        total=row["total"],
+        leases=row["leases"],
+        in_force=row["in_force"],
+        recorded_today=row["as_of_today"],
+    )
 
 
 def open_monitoring(on: dt.date) -> tuple[MonitoringLine, ...]:
@@ -361,21 +517,24 @@ def open_monitoring(on: dt.date) -> tuple[MonitoringLine, ...]:
 
 def resales_vs_market(on: dt.date) -> tuple[ResaleLine, ...]:
     """Resales contracted by `on`, oldest first, with the market appraisal at the time (and
-    nothing that says where the home is), each judged against the trust's buyer income limit."""
+    nothing that says where the home is), each judged against the trust's buyer income limit,
+    with the buyer's kind (the trust's own buy-backs are listed too)."""
     rows = (
         Resale.objects.filter(contract_on__lte=on)
         .order_by("contract_on", "lease__reference", "pk")
         .values_list(
             "lease__reference", "lease__permitted_use", "contract_on", "closed_on",
             "formula_price", "agreed_price", "appraised_value", "buyer_income_pct_ami",
+            "buyer__kind",
         )
     )  # fmt: skip
     uses = dict(PermittedUse.choices)
     limit = buyer_income_limit_pct_ami()
     return tuple(
-        ResaleLine(reference, str(uses.get(use, use)), *rest, income_limit_pct_ami=limit)
-        for reference, use, *rest in rows
-    )
+        ResaleLine(reference, str(uses.get(use, use)), *rest, income_limit_pct_ami=limit,
+                   buyer_kind=kind)
+        for reference, use, *rest, kind in rows
+    )  # fmt: skip
 
 
 def buyer_income_limit_pct_ami() -> int:
@@ -398,31 +557,41 @@ def above_income_limit(buyer_income_pct_ami: Decimal | None, limit_pct_ami: int)
 
 
 def resale_totals(on: dt.date) -> ResaleTotals:
-    """The resales contracted by `on`, summed in the database."""
+    """The resales contracted by `on` to new lessees, summed in the database, and apart from
+    them the trust's own buy-backs: the trust buying a home back keeps it for a household to
+    come, and a funder asking how many homes went to the next household must not count it."""
     zero = Value(Decimal("0.00"))
-    appraised = Q(appraised_value__isnull=False)
+    bought_back = Q(buyer__kind=PartyKind.TRUST)
+    resold = ~bought_back
+    appraised = resold & Q(appraised_value__isnull=False)
     row = Resale.objects.filter(contract_on__lte=on).aggregate(
-        resales=Count("pk"),
-        formula_total=Coalesce(Sum("formula_price"), zero),
-        agreed_total=Coalesce(Sum("agreed_price"), zero),
+        resales=Count("pk", filter=resold),
+        formula_total=Coalesce(Sum("formula_price", filter=resold), zero),
+        agreed_total=Coalesce(Sum("agreed_price", filter=resold), zero),
         appraised=Count("pk", filter=appraised),
-        appraised_total=Coalesce(Sum("appraised_value"), zero),
+        appraised_total=Coalesce(Sum("appraised_value", filter=appraised), zero),
         agreed_total_appraised=Coalesce(Sum("agreed_price", filter=appraised), zero),
+        to_households=Count("pk", filter=Q(buyer__kind=PartyKind.HOUSEHOLD)),
+        leases=Count("lease", filter=resold, distinct=True),
+        trust_purchases=Count("pk", filter=bought_back),
+        trust_paid=Coalesce(Sum("agreed_price", filter=bought_back), zero),
     )
     return ResaleTotals(**row)
 
 
 def holdings_as_of(on: dt.date) -> Inventory:
-    """What the trust held on `on` (holdings, their parcels then) and the leases in force."""
+    """What the trust held on `on` (holdings, their parcels then) and the leases in force, each
+    with its status then as the report reads it (`leases_by_status`)."""
     memberships = memberships_on(on)
     leases = tuple(
         LeaseInForce(*row)
         for row in GroundLease.objects.in_force(on)
-        .with_status_on(on)
+        .with_recorded_on(on)
+        .with_status_on(on, recorded="status_recorded")
         .order_by("holding__name", "reference")
         .values_list(
             "reference", "holding__name", "starts_on", "ended_on", "permitted_use", "status_on",
-            "holding_id",
+            "holding_id", "recorded_today",
         )
     )
     # By id, not name: two holdings may share a name ("Vacant lot"), never their leases.
@@ -464,6 +633,16 @@ def acres(area_m2: float | None) -> Decimal:
     return value.quantize(ACRE_PLACES, rounding=ROUND_HALF_UP)
 
 
+def square_metres(area_m2: float | None) -> Decimal:
+    """An area in square metres to the hundredth: exact enough that a spreadsheet's sum of
+    them gives the acres of their total."""
+    return Decimal(repr(float(area_m2 or 0))).quantize(SQUARE_METRE_PLACES, ROUND_HALF_UP)
+
+
+def plural(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
 def percent_of(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
     """`part` as a percent of `whole`, to one decimal place (half up); None if undefined."""
     if part is None or not whole:
@@ -482,14 +661,17 @@ def report_rows(report: StewardshipReport) -> list[tuple[str, str, str, str]]:
     rows.append(
         ("report", "buyer_income_limit", "pct_ami", text(report.buyer_income_limit_pct_ami))
     )
+    rows.extend(("notes", topic, "note", note) for topic, note in report.notes)
     for line in (*report.held, report.held_total):
         for measure in ("holdings", "parcels", "acres", "homes"):
             rows.append(("held_by_use", line.use, measure, text(getattr(line, measure))))
+        rows.append(("held_by_use", line.use, "area_m2", text(square_metres(line.area_m2))))
     for line in report.leases:
         rows.append(("leases_by_status", line.status, "leases", text(line.leases)))
     rows.append(("leases_by_status", "total", "leases", text(report.leases_total)))
     rows.append(("fees_in_arrears", "total", "amount", text(report.arrears.total)))
     rows.append(("fees_in_arrears", "total", "leases", text(report.arrears.leases)))
+    rows.append(("fees_in_arrears", "total", "leases_in_force", text(report.arrears.in_force)))
     for line in report.monitoring:
         rows.append(("open_monitoring", line.type, "events", text(line.open)))
     rows.append(("open_monitoring", "total", "events", text(report.monitoring_total)))
@@ -501,10 +683,13 @@ def report_rows(report: StewardshipReport) -> list[tuple[str, str, str, str]]:
             rows.append(("resales", item, measure, text(getattr(sale, measure))))
         above = {True: "yes", False: "no", None: ""}[sale.buyer_above_limit]
         rows.append(("resales", item, "buyer_above_income_limit", above))
+        rows.append(("resales", item, "bought_by_trust", "yes" if sale.bought_by_trust else "no"))
     totals = report.resale_totals
-    for measure in ("resales", "formula_total", "agreed_total", "appraised", "appraised_total",
-                    "preserved", "below_market_pct"):  # fmt: skip
+    for measure in ("resales", "to_households", "leases", "formula_total", "agreed_total",
+                    "appraised", "appraised_total", "preserved", "below_market_pct"):  # fmt: skip
         rows.append(("resales", "total", measure, text(getattr(totals, measure))))
+    rows.append(("resales", "bought_by_trust", "purchases", text(totals.trust_purchases)))
+    rows.append(("resales", "bought_by_trust", "agreed_total", text(totals.trust_paid)))
     return rows
 
 

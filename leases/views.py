@@ -7,21 +7,28 @@ it names no household, so it may go to funders as it is.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from clt.dates import check_registry_date
 from leases.report import report_csv, stewardship_report
 
 
 class BadDate(ValueError):
-    """The `as_of` parameter is not a date."""
+    """The `as_of` parameter is not a date, or not one the registry keeps."""
+
+
+# Python 3.11's fromisoformat also reads ISO's other forms ("20241231", "2024-W01-1"), which
+# the CLI's --as-of refuses: a link or script that works on one should work on the other.
+YYYY_MM_DD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def report_access(view: Callable) -> Callable:
@@ -38,14 +45,22 @@ def report_access(view: Callable) -> Callable:
 
 
 def parse_as_of(request: HttpRequest) -> dt.date:
-    """The `as_of` date (YYYY-MM-DD) asked for, or today."""
+    """The `as_of` date (YYYY-MM-DD, within the registry's dates) asked for, or today."""
     raw = request.GET.get("as_of", "").strip()
     if not raw:
         return timezone.localdate()
+    not_a_date = BadDate(f"as_of: {raw!r} is not a date written YYYY-MM-DD")
+    if not YYYY_MM_DD.fullmatch(raw):
+        raise not_a_date
     try:
-        return dt.date.fromisoformat(raw)
+        on = dt.date.fromisoformat(raw)  # the pattern lets by 2026-13-01 and 2023-02-30
     except ValueError:
-        raise BadDate(f"as_of: {raw!r} is not a date written YYYY-MM-DD") from None
+        raise not_a_date from None
+    try:
+        check_registry_date(on)  # 9999-12-31 was a report on a day no record can carry
+    except ValidationError as exc:
+        raise BadDate(f"as_of: {exc.messages[0]}") from None
+    return on
 
 
 @require_GET
