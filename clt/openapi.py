@@ -20,11 +20,13 @@ from maps.layers import all_layers
 from maps.search import MAX_QUERY_CHARS, MIN_QUERY_CHARS
 from maps.views import MVT_CONTENT_TYPE as MVT
 from parcels.finder import (
+    DEFAULT_TOLERANCE_M,
     MAX_DISTANCE_M,
     MAX_NEAR_HOLDINGS_M,
     MAX_PAGE_SIZE,
     MAX_TOLERANCE_M,
     ORDERS,
+    PIPELINE_CHOICES,
     TAX_STATUSES,
 )
 from parcels.queries import OWNER_KINDS
@@ -76,7 +78,10 @@ EXPORT_FILTERS = [
 ]  # fmt: skip
 LIMIT = _param("limit", _integer(1, MAX_PAGE_SIZE), "Features per page")
 TOLERANCE = _param(
-    "tolerance_m", _number(MAX_TOLERANCE_M), "Gap (metres) that still counts as touching"
+    "tolerance_m",
+    _number(MAX_TOLERANCE_M),
+    f"Gap (metres) that still counts as touching (default {DEFAULT_TOLERANCE_M:g}: the slivers "
+    "and gaps of real parcel layers; lots farther apart are not neighbours)",
 )
 
 def _comma_list(name: str, allowed: tuple[str, ...], description: str) -> dict:
@@ -113,6 +118,15 @@ LOT_FILTER_PARAMS = [
         "Leave out lots a flood zone touches (400 when no flood-zone overlay is loaded: "
         "clt import-layer FILE --kind flood-zone)",
     ),
+    _comma_list(
+        "pipeline",
+        PIPELINE_CHOICES,
+        "Lots by where they stand in the acquisition pipeline, by their latest step, "
+        "comma-separated: any (the default: every lot, each marked with its stage), new (never "
+        "in it), open (prospect, under_review, offer or under_contract), dropped, acquired (its "
+        "last step says so, yet the trust does not hold it); new,open leaves out the lots "
+        "dropped; any is given alone",
+    ),
 ]
 AREA_FILTERS = ("min_area_m2", "max_area_m2", "min_acres", "max_acres")
 # An assemblage's lots are filtered before they are grouped; the group's own size is
@@ -129,6 +143,30 @@ FINDER_PARAMS = [
     _param("page", _integer(1, 100_000), "Page number"),
     LIMIT,
 ]
+
+
+# What each finder answer's features carry (the page, the CLI's CSV and a client read these).
+PIPELINE_PROPERTIES = (
+    "pipeline_stage, pipeline_on and pipeline_reason: the lot's latest step in the acquisition "
+    "pipeline (prospect, under_review, offer, under_contract, acquired or dropped), its date and "
+    "its reason (why a lot was dropped), all null for a lot never in the pipeline"
+)
+LOT_PROPERTIES = (
+    "Each feature's id is the parcel's; its properties: apn, address, owner_of_record, "
+    "land_use, zoning, tax_status, area_m2, acres, score, distance_m (measured from near or "
+    f"address), {PIPELINE_PROPERTIES}."
+)
+ADJACENT_PROPERTIES = (
+    "Each feature's id is the parcel's; its properties: apn, address, owner_of_record, "
+    "land_use, zoning, tax_status, area_m2, gap_m (to the nearest trust land), holdings (the "
+    "names of the holdings it touches) and holding_ids (their ids, in the same order), "
+    f"touches_apns (the trust's parcels it touches), {PIPELINE_PROPERTIES}."
+)
+ASSEMBLAGE_PROPERTIES = (
+    "Each feature is a group of touching lots, largest first: lots, area_m2, acres, apns and "
+    "parcel_ids (in the same order), touches_trust_land, holdings (names) and holding_ids (in "
+    "the same order), pipeline (its lots in the acquisition pipeline: apn, stage, on, reason)."
+)
 
 
 def _responses(ok: dict, *, staff: bool = False, extra: tuple[str, ...] = ()) -> dict:
@@ -160,9 +198,11 @@ def _responses(ok: dict, *, staff: bool = False, extra: tuple[str, ...] = ()) ->
 
 
 def _operation(op_id: str, summary: str, params: list, responses: dict, *,
-               staff: bool = False) -> dict:  # fmt: skip
+               staff: bool = False, description: str | None = None) -> dict:  # fmt: skip
     operation = {"operationId": op_id, "summary": summary, "parameters": params,
                  "responses": responses}  # fmt: skip
+    if description:
+        operation["description"] = description
     if staff:
         operation["security"] = [{"session": []}, {"token": []}, {"tokenAsBasic": []}]
     return {"get": operation}
@@ -192,6 +232,7 @@ def definition(request: HttpRequest) -> dict:
                 FINDER_PARAMS,
                 _responses(_geojson(), staff=True),
                 staff=True,
+                description=LOT_PROPERTIES,
             ),
             "/api/vacant-lots/adjacent": _operation(
                 "findAdjacentLots",
@@ -199,6 +240,7 @@ def definition(request: HttpRequest) -> dict:
                 [TOLERANCE, *LOT_FILTER_PARAMS],
                 _responses(_geojson(), staff=True),
                 staff=True,
+                description=ADJACENT_PROPERTIES,
             ),
             "/api/assemblages": _operation(
                 "findAssemblages",
@@ -217,6 +259,7 @@ def definition(request: HttpRequest) -> dict:
                 ],
                 _responses(_geojson(), staff=True),
                 staff=True,
+                description=ASSEMBLAGE_PROPERTIES,
             ),
             "/map/search.json": _operation(
                 "searchMap",

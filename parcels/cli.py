@@ -181,6 +181,21 @@ def import_layer(path, kind, name_field, srid, layer, encoding, replace, quiet) 
     say(f"clt: imported {count:,} {kind} polygons from {path.name}")
 
 
+# parcels.finder.PIPELINE_CHOICES, in words (the finder is imported once Django is set up).
+PIPELINE_HELP = (
+    "Lots by where they stand in the acquisition pipeline, by their latest step: any (the "
+    "default: every lot, its stage shown), new (never in it), open (prospect, under review, "
+    "offer made or under contract), dropped, acquired (its last step says so, yet the trust "
+    "does not hold it); comma-separated: new,open leaves out the lots dropped."
+)
+# What counts as touching unless told (parcels.queries.TOUCHING_M, which a test compares).
+TOLERANCE_M = "0.5"
+TOLERANCE_HELP = (
+    "Gap (metres) still counted as touching: real layers leave slivers and gaps of up to half "
+    "a metre between neighbours; lots farther apart are not neighbours."
+)
+
+
 def _finder_options(function):
     """The finder's filters, shared by vacant-lots, adjacent-lots and assemblages."""
     options = [
@@ -204,6 +219,7 @@ def _finder_options(function):
             help="Skip lots touching a flood zone (refused when none is loaded: "
             "clt import-layer FILE --kind flood-zone).",
         ),
+        click.option("--pipeline", help=PIPELINE_HELP),
     ]
     for option in reversed(options):
         function = option(function)
@@ -212,7 +228,7 @@ def _finder_options(function):
 
 FINDER_KEYS = ("min_area_m2", "max_area_m2", "min_acres", "max_acres", "land_use", "zoning",
                "tax_status", "owner", "bbox", "neighbourhood", "near", "address", "within_m",
-               "near_holdings_m")  # fmt: skip
+               "near_holdings_m", "pipeline")  # fmt: skip
 
 
 def _params(options: dict) -> dict[str, str]:
@@ -250,7 +266,8 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "geo
 @click.option("--page", default="1", show_default=True)
 @FORMAT
 def vacant_lots(order, limit, page, fmt, **options) -> None:
-    """Find vacant lots: filter by area, use, zoning, tax status, owner, place; sort; page."""
+    """Find vacant lots: filter by area, use, zoning, tax status, owner, place, pipeline stage;
+    sort; page. Each lot shows its latest step in the acquisition pipeline, if it has one."""
     setup_django()
     from parcels import finder
 
@@ -265,12 +282,7 @@ def vacant_lots(order, limit, page, fmt, **options) -> None:
 
 @click.command("adjacent-lots")
 @_finder_options
-@click.option(
-    "--tolerance-m",
-    default="2",
-    show_default=True,
-    help="Gap (metres) still counted as touching: real layers have slivers.",
-)
+@click.option("--tolerance-m", default=TOLERANCE_M, show_default=True, help=TOLERANCE_HELP)
 @FORMAT
 def adjacent_lots(tolerance_m, fmt, **options) -> None:
     """Vacant lots that touch land the trust holds, and which holding each touches."""
@@ -285,9 +297,7 @@ def adjacent_lots(tolerance_m, fmt, **options) -> None:
 
 @click.command("assemblages")
 @_finder_options
-@click.option(
-    "--tolerance-m", default="2", show_default=True, help="Gap (metres) still counted as touching."
-)
+@click.option("--tolerance-m", default=TOLERANCE_M, show_default=True, help=TOLERANCE_HELP)
 @click.option("--min-lots", default="2", show_default=True, help="Fewest lots in a group.")
 @click.option(
     "--min-total-m2", help="Smallest combined area of a group, m² (--min-area-m2: of each lot)."

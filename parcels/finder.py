@@ -26,8 +26,11 @@ from clt.spreadsheets import spreadsheet_safe
 from parcels.addresses import address_key, address_words
 from parcels.folding import Folded, fold
 from parcels.queries import (
+    LATEST_STAGE_SQL,
     OWNER_KINDS,
+    PIPELINE_STATES,
     SQM_PER_ACRE,
+    TOUCHING_M,
     Window,
     assemblages,
     in_metric_domain,
@@ -38,6 +41,7 @@ from parcels.queries import (
 
 MAX_DISTANCE_M = 100_000.0
 MAX_TOLERANCE_M = 100.0
+DEFAULT_TOLERANCE_M = TOUCHING_M  # what adjacency and assemblages call touching, unless told
 # "Near trust land" as staff plan acquisitions: the lot next door, the block, the neighbourhood
 # (a kilometre, a 12-minute walk). Farther, it filters out little (on the synthetic city with 1
 # parcel in 200 held, 99.8 % of the vacant lots are within 500 m of trust land) and costs the
@@ -48,12 +52,20 @@ MAX_NEAR_HOLDINGS_M = 1000.0
 MAX_PAGE_SIZE = 1000
 TAX_STATUSES = ("current", "delinquent", "forfeited")
 ORDERS = ("distance", "area", "score")
+# `pipeline`: any lot (the default), or those whose place in the acquisition pipeline is one of
+# the others (comma-separated): new (never in it), open, dropped, acquired (PIPELINE_STATES).
+# Every lot by default, each marked with its latest step: a dropped lot's reason may be cleared
+# (an heir found, a tank removed), a lot under contract is worth seeing beside its neighbours,
+# and an assemblage of lots left out one by one would be cut in pieces.
+PIPELINE_CHOICES = ("any", *PIPELINE_STATES)
+PIPELINE_COLUMNS = ("pipeline_stage", "pipeline_on", "pipeline_reason")
 
 LOT_COLUMNS = ("apn", "address", "owner_of_record", "land_use", "zoning", "tax_status",
-               "area_m2", "acres", "distance_m", "score")  # fmt: skip
+               "area_m2", "acres", "distance_m", "score", *PIPELINE_COLUMNS)  # fmt: skip
 ADJACENT_COLUMNS = ("apn", "address", "owner_of_record", "land_use", "zoning", "tax_status",
-                    "area_m2", "gap_m", "holdings", "touches_apns")  # fmt: skip
-ASSEMBLAGE_COLUMNS = ("lots", "area_m2", "acres", "touches_trust_land", "holdings", "apns")
+                    "area_m2", "gap_m", "holdings", "touches_apns", *PIPELINE_COLUMNS)  # fmt: skip
+ASSEMBLAGE_COLUMNS = ("lots", "area_m2", "acres", "touches_trust_land", "holdings", "apns",
+                      "pipeline")  # fmt: skip
 
 
 class FinderError(ValueError):
@@ -71,7 +83,7 @@ class FinderError(ValueError):
 # unfiltered, as if it had been applied.
 LOT_FILTERS = ("min_area_m2", "max_area_m2", "min_acres", "max_acres", "land_use", "zoning",
                "tax_status", "owner", "bbox", "polygon", "neighbourhood", "near", "address",
-               "within_m", "near_holdings_m", "outside_flood")  # fmt: skip
+               "within_m", "near_holdings_m", "outside_flood", "pipeline")  # fmt: skip
 LOT_PARAMS = (*LOT_FILTERS, "order", "page", "limit")
 ADJACENT_PARAMS = (*LOT_FILTERS, "tolerance_m")
 ASSEMBLAGE_PARAMS = (*LOT_FILTERS, "tolerance_m", "min_lots", "min_total_m2", "limit")
@@ -173,6 +185,16 @@ def parse_choices(value: str, field: str, allowed: tuple[str, ...]) -> tuple[str
     return chosen
 
 
+def parse_pipeline(value: str, field: str = "pipeline") -> tuple[str, ...]:
+    """PIPELINE_CHOICES, comma-separated: () for any lot, else the PIPELINE_STATES wanted."""
+    chosen = parse_choices(value, field, PIPELINE_CHOICES)
+    if "any" in chosen:
+        if len(chosen) > 1:
+            raise FinderError(field, "'any' takes every lot: give it alone, or leave it out")
+        return ()
+    return tuple(dict.fromkeys(chosen))
+
+
 def parse_codes(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
@@ -220,6 +242,7 @@ class LotSearch:
     within_m: float | None = None
     near_holdings_m: float | None = None
     outside_flood: bool = False
+    pipeline: tuple[str, ...] = ()  # PIPELINE_STATES wanted; () for any lot
     order: str = "score"
     page: int = 1
     limit: int = 100
@@ -231,7 +254,8 @@ class LotSearch:
         return any((self.min_area_m2 is not None, self.max_area_m2 is not None, self.land_use,
                     self.zoning, self.tax_status, self.owner, self.polygon is not None,
                     self.neighbourhood, self.within_m is not None,
-                    self.near_holdings_m is not None, self.outside_flood))  # fmt: skip
+                    self.near_holdings_m is not None, self.outside_flood,
+                    self.pipeline))  # fmt: skip
 
 
 def parse_lot_search(params: Mapping[str, str]) -> LotSearch:
@@ -267,6 +291,8 @@ def parse_lot_search(params: Mapping[str, str]) -> LotSearch:
             get["near_holdings_m"], "near_holdings_m", MAX_NEAR_HOLDINGS_M
         )
     values["outside_flood"] = parse_flag(get.get("outside_flood", "0"), "outside_flood")
+    if "pipeline" in get:
+        values["pipeline"] = parse_pipeline(get["pipeline"])
     default_order = "distance" if values["near"] is not None else "score"
     values["order"] = parse_choices(get.get("order", default_order), "order", ORDERS)[:1][0]
     if values["order"] == "distance" and values["near"] is None:
@@ -388,6 +414,7 @@ def lots_queryset(search: LotSearch, *, distance_filter: bool = True):
         .zoning_in(search.zoning)
         .tax_status_in(search.tax_status)
         .owned_by(search.owner)
+        .pipeline_in(search.pipeline)
     )
     if search.bbox:
         qs = qs.in_bbox(search.bbox)
@@ -467,6 +494,10 @@ def _vacant_lots_json(search: LotSearch) -> str:
         'score', round(q.score::numeric, 3)"""
     if has_distance:
         properties += ", 'distance_m', round(q.distance_m::numeric, 1)"
+    # Each lot's latest step in the acquisition pipeline, read for the page's lots only.
+    properties += """, 'pipeline_stage', stage.pipeline_stage, 'pipeline_on', stage.pipeline_on,
+        'pipeline_reason', stage.pipeline_reason"""
+    latest_stage = LATEST_STAGE_SQL.format(parcel_id="q.id")
     wrapped = f"""
         SELECT json_build_object(
             'type', 'FeatureCollection',
@@ -477,6 +508,7 @@ def _vacant_lots_json(search: LotSearch) -> str:
                 'properties', json_build_object({properties})
             ) ORDER BY q.rank) FILTER (WHERE q.rank <= %s), '[]'::json))::text
         FROM (SELECT inner_q.*, row_number() OVER () AS rank FROM ({sql}) inner_q) q
+        LEFT JOIN LATERAL ({latest_stage}) stage ON TRUE
         {"WHERE q.distance_m <= %s" if cut else ""}
     """
     centre = json.dumps(search.centre)
@@ -499,11 +531,18 @@ def _candidates(search: LotSearch) -> list[int] | None:
     return list(qs.values_list("id", flat=True))
 
 
+def _tolerance(params: Mapping[str, str]) -> float:
+    """`tolerance_m`, the gap still counted as touching (DEFAULT_TOLERANCE_M when not given)."""
+    given = params.get("tolerance_m")
+    if not given:
+        return DEFAULT_TOLERANCE_M
+    return parse_distance_m(given, "tolerance_m", MAX_TOLERANCE_M)
+
+
 def adjacent_lots_geojson(params: Mapping[str, str]) -> dict:
     """Vacant lots touching trust land (within `tolerance_m`), as a FeatureCollection."""
     refuse_unknown(params, ADJACENT_PARAMS)
-    tolerance = parse_distance_m(params.get("tolerance_m") or "2", "tolerance_m",
-                                 MAX_TOLERANCE_M)  # fmt: skip
+    tolerance = _tolerance(params)
     search = parse_lot_search({k: v for k, v in params.items() if k != "tolerance_m"})
     with without_jit():
         rows = touching_holdings(
@@ -522,8 +561,7 @@ def adjacent_lots_geojson(params: Mapping[str, str]) -> dict:
 def assemblages_geojson(params: Mapping[str, str]) -> dict:
     """Groups of touching vacant lots, as a FeatureCollection of merged outlines."""
     refuse_unknown(params, ASSEMBLAGE_PARAMS)
-    tolerance = parse_distance_m(params.get("tolerance_m") or "2", "tolerance_m",
-                                 MAX_TOLERANCE_M)  # fmt: skip
+    tolerance = _tolerance(params)
     min_lots = parse_int(params.get("min_lots") or "2", "min_lots", minimum=1, maximum=100_000)
     min_total = parse_number(params.get("min_total_m2") or "0", "min_total_m2")
     limit = parse_int(params.get("limit") or "100", "limit", minimum=1, maximum=MAX_PAGE_SIZE)
@@ -544,13 +582,25 @@ def assemblages_geojson(params: Mapping[str, str]) -> dict:
                 "lots": row["lots"], "area_m2": round(row["area_m2"], 1),
                 "acres": round(row["acres"], 4), "apns": row["apns"],
                 "touches_trust_land": row["touches_trust_land"], "holdings": row["holdings"],
+                "pipeline": row["pipeline"], "parcel_ids": row["parcel_ids"],
+                "holding_ids": row["holding_ids"],
             },
         })  # fmt: skip
     return {"type": "FeatureCollection", "tolerance_m": tolerance, "centre": search.centre,
             "features": features}  # fmt: skip
 
 
+def _step_text(step: dict) -> str:
+    """A lot's latest pipeline step in a cell, with the reason when it was dropped:
+    "165-126-001 dropped (Heirs' property: …)"; the GeoJSON has every step's reason."""
+    reason = f" ({step['reason']})" if step["stage"] == "dropped" and step["reason"] else ""
+    return f"{step['apn']} {step['stage']}{reason}"
+
+
 def _cell(value) -> str:
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        # An assemblage's lots in the pipeline; a reason may hold a semicolon, never a bar.
+        return " | ".join(_step_text(step) for step in value)
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
     if value is None:

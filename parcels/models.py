@@ -370,6 +370,7 @@ class AcquisitionEvent(models.Model):
     holding = models.ForeignKey(Holding, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
+        indexes = [models.Index(fields=["parcel", "on", "id"], name="acquisition_latest_stage")]
         ordering = ["parcel", "on", "id"]
         constraints = [
             models.CheckConstraint(

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 
 from clt.security import problem_response, read_only
 from parcels import finder
-from parcels.models import Parcel
+from parcels.models import AcquisitionStage, Parcel
 
 GEOJSON = "application/geo+json"
 
@@ -66,14 +66,14 @@ def _params(request: HttpRequest) -> dict[str, str]:
 @read_only
 @staff_api
 def vacant_lots(request: HttpRequest) -> HttpResponse:
-    """GET /api/vacant-lots?bbox=&near=&within_m=&min_area_m2=&order=&page=&limit=..."""
+    """GET /api/vacant-lots?bbox=&near=&within_m=&min_area_m2=&pipeline=&order=&page=&limit=..."""
     return HttpResponse(finder.vacant_lots_json(_params(request)), content_type=GEOJSON)
 
 
 @read_only
 @staff_api
 def adjacent_lots(request: HttpRequest) -> HttpResponse:
-    """GET /api/vacant-lots/adjacent?tolerance_m=2&bbox=...: lots touching trust land."""
+    """GET /api/vacant-lots/adjacent?tolerance_m=0.5&bbox=...: lots touching trust land."""
     body = json.dumps(finder.adjacent_lots_geojson(_params(request)))
     return HttpResponse(body, content_type=GEOJSON)
 
@@ -81,7 +81,7 @@ def adjacent_lots(request: HttpRequest) -> HttpResponse:
 @read_only
 @staff_api
 def assemblages(request: HttpRequest) -> HttpResponse:
-    """GET /api/assemblages?tolerance_m=2&min_lots=2&min_total_m2=&bbox=...: groups of lots."""
+    """GET /api/assemblages?tolerance_m=0.5&min_lots=2&min_total_m2=&bbox=...: groups of lots."""
     body = json.dumps(finder.assemblages_geojson(_params(request)))
     return HttpResponse(body, content_type=GEOJSON)
 
@@ -97,5 +97,7 @@ def finder_page(request: HttpRequest) -> HttpResponse:
     basemap = {"url": settings.BASEMAP_URL, "attribution": settings.BASEMAP_ATTRIBUTION}
     # The map opens on the trust's own land: the lots worth a look are around it.
     held = Parcel.objects.held_by_trust().aggregate(extent=Extent("geom"))["extent"]
-    context = {"tax_statuses": finder.TAX_STATUSES, "basemap": basemap, "held_extent": held}
+    context = {"tax_statuses": finder.TAX_STATUSES, "basemap": basemap, "held_extent": held,
+               "tolerance_m": f"{finder.DEFAULT_TOLERANCE_M:g}",
+               "stages": dict(AcquisitionStage.choices)}  # fmt: skip
     return render(request, "parcels/finder.html", context)

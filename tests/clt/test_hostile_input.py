@@ -55,7 +55,8 @@ PAYLOADS = [
 ENDPOINTS = {
     "/api/vacant-lots": [
         "bbox", "polygon", "near", "address", "within_m", "min_area_m2", "max_acres",
-        "land_use", "zoning", "tax_status", "owner", "neighbourhood", "order", "page", "limit",
+        "land_use", "zoning", "tax_status", "owner", "neighbourhood", "pipeline", "order",
+        "page", "limit",
     ],
     "/api/vacant-lots/adjacent": ["tolerance_m", "bbox", "limit"],
     "/api/assemblages": ["tolerance_m", "min_lots", "min_total_m2", "bbox", "limit"],

@@ -3,6 +3,7 @@ address was measured from, errors shown at the field they name, and the GeoJSON 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -11,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from parcels.models import Parcel
+from parcels.models import AcquisitionEvent, Parcel
 from tests import factories
 from tests.browser import Visit
 
@@ -243,3 +244,36 @@ def test_the_mode_menu_results_and_attribution_are_told_apart(finder):
         "links => links.map(a => getComputedStyle(a).textDecorationLine)",
     )
     assert decorations and set(decorations) == {"underline"}
+
+
+def test_holdings_and_an_assemblages_lots_open_in_the_admin_and_each_lot_shows_its_stage(finder):
+    """The table showed the holdings' ids (8, 15, 25…) in a column of their own, an
+    assemblage's APNs as plain text, and no lot's place in the acquisition pipeline."""
+    held, first, second = lots(3)  # P001 touches P000, the garden; P002 touches P001
+    garden = factories.holding(parcels=[held], name="Ewing St Garden")
+    AcquisitionEvent.objects.create(parcel=first, stage="dropped", on=dt.date(2025, 4, 9),
+                                    reason="Buried fuel tank")  # fmt: skip
+    finder.page.select_option("#search [name=mode]", "adjacent")
+    search(finder)
+    count_line(finder, "1 lot shown")
+    headings = finder.page.locator("#results thead th").all_inner_texts()
+    assert "holding_ids" not in headings and "pipeline" in headings
+    holding = finder.page.locator("#results tbody a", has_text="Ewing St Garden")
+    assert holding.get_attribute("href") == f"/admin/parcels/holding/{garden.pk}/change/"
+    row = finder.page.locator("#results tbody tr").inner_text()
+    assert "Dropped on 2025-04-09: Buried fuel tank" in row
+
+    finder.page.select_option("#search [name=mode]", "assemblages")
+    search(finder)
+    count_line(finder, "1 assemblage shown")
+    for lot in (first, second):
+        link = finder.page.locator("#results tbody a", has_text=lot.apn)
+        assert link.get_attribute("href") == f"/admin/parcels/parcel/{lot.pk}/change/"
+    assert "P001: Dropped on 2025-04-09: Buried fuel tank" in finder.page.inner_text("#results")
+
+    finder.page.select_option("#search [name=mode]", "lots")
+    finder.page.select_option("#search [name=pipeline]", "new")
+    search(finder)
+    count_line(finder, "1 lot shown")  # P002: P001 was dropped, P000 is the trust's
+    asked = [parse_qs(urlsplit(u).query) for u in finder.requests if "/api/vacant-lots?" in u]
+    assert asked[-1]["pipeline"] == ["new"]
