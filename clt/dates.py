@@ -7,13 +7,21 @@ page showing the record was a 500, with no way to correct it from the admin. A y
 a digit too many or too few (20225, 225) is a mistake to catch where it is typed, with the
 range said. The range is wide on purpose: deeds and indexes reach back to the 1800s, and a
 99-year lease signed in 2100 ends in 2199.
+
+A year of four digits out of that range is parsed, then refused by `check_registry_date`; one of
+one to three or of five and more digits (`20266-11-01`, `226-11-01`) is no date Django parses,
+and its "Enter a valid date." did not say what was wrong: `RegistryDateField` says the year
+looks mistyped. The admin's date fields are made of it by `RegistryDateFields`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils import timezone
 
 EARLIEST = dt.date(1800, 1, 1)
@@ -45,3 +53,54 @@ def check_year_built(value: int | None) -> None:
             f"{value} is not a year a building was built in ({EARLIEST_BUILT} to {latest})",
             code="year_out_of_range",
         )
+
+
+# Dates as typed in the admin's formats (DATE_INPUT_FORMATS: 2026-11-01, 11/01/2026, 11/01/26,
+# Nov 1 2026, 1 November, 2026), with the year's digits and how many digits a year may have.
+DATE_SHAPES: tuple[tuple[re.Pattern[str], tuple[int, ...]], ...] = (
+    (re.compile(r"(?P<year>\d+)-\d{1,2}-\d{1,2}"), (4,)),
+    (re.compile(r"\d{1,2}/\d{1,2}/(?P<year>\d+)"), (2, 4)),
+    (re.compile(r"(?:[A-Za-z]+\.? +\d{1,2},?|\d{1,2} +[A-Za-z]+\.?,?) +(?P<year>\d+)"), (4,)),
+)
+
+
+def mistyped_year(text: str) -> str | None:
+    """The year of `text` when it is written like a date but its year has a digit too many or
+    too few ("20266" of "20266-11-01"); else None."""
+    for shape, digits in DATE_SHAPES:
+        found = shape.fullmatch(text.strip())
+        if found and len(found["year"]) not in digits:
+            return found["year"]
+    return None
+
+
+class RegistryDateField(forms.DateField):
+    """A form's date field that says, of a date whose year has too many or too few digits, that
+    the year looks mistyped, with the dates the registry keeps; any other text that is no date
+    keeps Django's "Enter a valid date."."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except ValidationError as exc:
+            year = mistyped_year(value) if isinstance(value, str) else None
+            if year is None:
+                raise
+            raise ValidationError(
+                f"“{value.strip()}” has a {len(year)}-digit year, {year}: is the year mistyped? "
+                f"The registry keeps dates from {EARLIEST} to {LATEST}, written like "
+                "2026-11-01.",
+                code="year_mistyped",
+            ) from exc
+
+
+class RegistryDateFields:
+    """A ModelAdmin or inline mixin: each model DateField's form field is a `RegistryDateField`
+    (with whatever widget the admin gives it). Date-times are left to Django's own field."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.DateField) and not isinstance(
+            db_field, models.DateTimeField
+        ):
+            kwargs.setdefault("form_class", RegistryDateField)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)

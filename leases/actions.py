@@ -26,8 +26,8 @@ from leases.models import (
     MonitoringType,
     Party,
     Resale,
-    check_lease_parcels,
     formula_date_error,
+    parcels_for_lease,
 )
 from leases.resale.money import format_money
 from parcels.models import Holding, Parcel
@@ -47,10 +47,7 @@ def lease_create(
     with recorded("lease_create", user):
         lease = GroundLease(**fields)
         lease.full_clean()
-        parcels = list(parcels) or list(
-            lease.holding.parcels.filter(holdingparcel__ended_on__isnull=True)
-        )
-        check_lease_parcels(lease.holding, parcels)
+        parcels = parcels_for_lease(lease.holding, parcels)
         lease.save()
         lease.lessees.set(lessees)
         lease.parcels.set(parcels)

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from clt.dates import RegistryDateField, RegistryDateFields
 from clt.textareas import LineFeedTextFields
 from leases.actions import (
     Closing,
@@ -35,6 +36,7 @@ from leases.actions import (
     lease_pass_to_buyer,
     unlisted_message,
 )
+from leases.buyer_income import income_pct_mismatch
 from leases.forms import CapitalImprovementForm, ResaleForm
 from leases.models import (
     Appraisal,
@@ -54,6 +56,7 @@ from leases.models import (
     SourceDocument,
     check_lease_parcels,
     formula_date_error,
+    parcels_for_lease,
     validate_formula,
 )
 from leases.pricing import hud_income_limit, max_resale_price, not_on_record_needed
@@ -136,7 +139,7 @@ def sole_lessee_of(lease: GroundLease) -> SafeString:
 # Ground leases
 
 
-class LeaseFeeChangeInline(admin.TabularInline):
+class LeaseFeeChangeInline(RegistryDateFields, admin.TabularInline):
     model = LeaseFeeChange
     extra = 0
     verbose_name_plural = "fee changes (each takes effect on its date)"
@@ -165,31 +168,31 @@ class LeaseFormulaInline(admin.TabularInline):
         return False
 
 
-class MonitoringEventInline(LineFeedTextFields, admin.TabularInline):
+class MonitoringEventInline(RegistryDateFields, LineFeedTextFields, admin.TabularInline):
     model = MonitoringEvent
     extra = 0
     # The admin's 48-em notes box made each row 1690 px wide: Delete? was off a desktop screen.
     formfield_overrides = {TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})}}
 
 
-class AppraisalInline(admin.TabularInline):
+class AppraisalInline(RegistryDateFields, admin.TabularInline):
     model = Appraisal
     extra = 0
 
 
-class CapitalImprovementInline(admin.TabularInline):
+class CapitalImprovementInline(RegistryDateFields, admin.TabularInline):
     model = CapitalImprovement
     form = CapitalImprovementForm
     extra = 0
 
 
-class RepairDeductionInline(admin.TabularInline):
+class RepairDeductionInline(RegistryDateFields, admin.TabularInline):
     model = RepairDeduction
     extra = 0
 
 
 # Stacked: ten columns in a row were 2,000 px wide.
-class ResaleInline(ReadableAutocompleteFields, admin.StackedInline):
+class ResaleInline(RegistryDateFields, ReadableAutocompleteFields, admin.StackedInline):
     model = Resale
     form = ResaleForm
     extra = 0
@@ -197,7 +200,7 @@ class ResaleInline(ReadableAutocompleteFields, admin.StackedInline):
     readonly_fields = ["arrears_collected"]  # written by the closing (lease_settle_seller)
 
 
-class LeaseSourceInline(admin.TabularInline):
+class LeaseSourceInline(RegistryDateFields, admin.TabularInline):
     model = SourceDocument
     fk_name = "lease"
     fields = ["kind", "reference", "recorded_on"]
@@ -368,7 +371,7 @@ class GroundLeaseForm(forms.ModelForm):
     gives it its model and fields."""
 
     # A change of a signed lease's formula is an amendment from this date (`formula_amend`).
-    formula_amended_from = forms.DateField(
+    formula_amended_from = RegistryDateField(
         required=False,
         widget=AdminDateWidget,
         label="Amended formula applies from",
@@ -376,6 +379,7 @@ class GroundLeaseForm(forms.ModelForm):
         "today). A sale contracted before keeps the formula in force on its contract date",
     )
     amendment: tuple[dict, dt.date] | None = None  # (formula, from), found by `clean`
+    parcels_from_holding: list | None = None  # a new lease's parcels, left empty: the holding's
 
     class Meta:
         field_classes = {"resale_formula": FormulaField}
@@ -394,12 +398,31 @@ class GroundLeaseForm(forms.ModelForm):
         chosen_now = self.instance.pk is None or {"holding", "parcels"} & set(self.changed_data)
         if holding is not None and parcels is not None and chosen_now:
             try:
-                check_lease_parcels(holding, parcels)
+                self.check_parcels(holding, parcels)
             except ValidationError as exc:
                 self.add_error(None, exc)
         if self.instance.pk is not None:
             self.clean_amendment(cleaned)
         return cleaned
+
+    def check_parcels(self, holding, parcels) -> None:
+        """The lease's parcels, as `lease_create` signs them: left empty on the add page, every
+        parcel the holding holds now (kept in `parcels_from_holding`, which the admin names to
+        staff), refused if it holds none (`parcels_for_lease`). On a signed lease an emptied
+        box is refused: a lease on no parcel is missing from the staff map and its search."""
+        if self.instance.pk is None:
+            chosen = parcels_for_lease(holding, parcels)
+            if not parcels:
+                self.cleaned_data["parcels"] = chosen
+                self.parcels_from_holding = chosen
+            return
+        if not parcels:
+            raise ValidationError(
+                {"parcels": f"A lease is on at least one parcel: choose the parcels of {holding} "
+                            "it is on (a lease on none is missing from the staff map)."},
+                code="lease_without_parcels",
+            )  # fmt: skip
+        check_lease_parcels(holding, parcels)
 
     def clean_amendment(self, cleaned: dict) -> None:
         """A changed formula on a signed lease: checked, and kept aside as an amendment from its
@@ -454,7 +477,7 @@ class RecordedStatusFilter(admin.ChoicesFieldListFilter):
 
 
 @admin.register(GroundLease)
-class GroundLeaseAdmin(RecordedAdmin):
+class GroundLeaseAdmin(RegistryDateFields, RecordedAdmin):
     form = GroundLeaseForm
     list_display = [
         "reference",
@@ -586,9 +609,15 @@ class GroundLeaseAdmin(RecordedAdmin):
 
     @admin.display(description="maximum resale price")
     def max_resale_price_today(self, lease: GroundLease) -> SafeString | str:
+        """The price panel of the lease as saved. A page sent back with errors shows the form's
+        instance, which holds the refused values: a refused end date 2019-01-01 priced the
+        lease on that day, and repeated the form's error in the engine's words."""
         if lease.pk is None:
             return "Shown once the lease is saved."
-        return price_panel(lease, timezone.localdate())  # the trust's day, not the server's
+        saved = GroundLease.objects.filter(pk=lease.pk).first()
+        if saved is None:  # deleted meanwhile: the stale-edit guard says so
+            return "Shown once the lease is saved."
+        return price_panel(saved, timezone.localdate())  # the trust's day, not the server's
 
     def save_related(self, request, form, formsets, change):
         with self.named_action(request, "change" if change else "add"):
@@ -599,6 +628,8 @@ class GroundLeaseAdmin(RecordedAdmin):
             unlisted = None if change else holding_unlist_for(form.instance)
         if fee_note is not None:
             self.message_user(request, fee_note, messages.WARNING)
+        if form.parcels_from_holding:
+            self.message_user(request, parcels_taken_message(form.instance), messages.INFO)
         if unlisted is not None:
             self.message_user(request, unlisted_message(unlisted), messages.INFO)
 
@@ -610,6 +641,16 @@ class GroundLeaseAdmin(RecordedAdmin):
             closings = pass_closed_resales(saved)
             tell_closings(self, request, closings)
             tell_income_limits(self, request, [each for each in saved if each.has_changed()])
+
+
+def parcels_taken_message(lease: GroundLease) -> str:
+    """What staff are told when a lease added with Parcels left empty took its holding's."""
+    apns = ", ".join(parcel.apn for parcel in lease.parcels.order_by("apn"))
+    return (
+        f"Parcels were left empty, so lease {lease.reference} is on the parcels {lease.holding} "
+        f"holds now: {apns} (as a lease signed with `lease_create`). If it is on fewer, "
+        "correct its parcels."
+    )
 
 
 def sync_fee(lease: GroundLease, *, signed_now: bool) -> str | None:
@@ -716,10 +757,12 @@ def tell_income_limits(model_admin: admin.ModelAdmin, request, forms) -> None:
     buyer income limit, or whose buyer's income is not recorded, so it was not checked.
 
     A warning, not a refusal: boards grant exceptions. But the home is the next household's
-    because of that limit, so the sale is not recorded (or closed) without a word."""
+    because of that limit, so the sale is not recorded (or closed) without a word. Also warned
+    of: a typed % of AMI that the buyer's recorded income on the loaded AMI contradicts
+    (`income_pct_mismatch`)."""
     for form in forms:
-        warning = income_limit_warning(form.instance)
-        if warning is not None:
+        warnings = [income_limit_warning(form.instance), income_pct_mismatch(form.instance)]
+        for warning in filter(None, warnings):
             model_admin.message_user(request, warning, messages.WARNING)
 
 
@@ -781,7 +824,7 @@ def hud_limit_words(buyer: Party, percent: int, on: dt.date) -> str:
 
 
 @admin.register(MonitoringEvent)
-class MonitoringEventAdmin(RecordedAdmin):
+class MonitoringEventAdmin(RegistryDateFields, RecordedAdmin):
     list_display = ["lease", "type", "on", "status", "resolved_on"]
     list_filter = ["type", "status"]
     list_select_related = ["lease"]
@@ -791,7 +834,7 @@ class MonitoringEventAdmin(RecordedAdmin):
 
 
 @admin.register(Resale)
-class ResaleAdmin(RecordedAdmin):
+class ResaleAdmin(RegistryDateFields, RecordedAdmin):
     form = ResaleForm
     list_display = [
         "lease",
@@ -901,7 +944,7 @@ class IndexSeriesAdmin(RecordedAdmin):
 
 
 @admin.register(SourceDocument)
-class SourceDocumentAdmin(RecordedAdmin):
+class SourceDocumentAdmin(RegistryDateFields, RecordedAdmin):
     list_display = ["__str__", "kind", "recorded_on", "holding", "lease"]
     list_filter = ["kind"]
     list_select_related = ["holding", "lease"]

@@ -145,6 +145,16 @@ class ResaleForm(forms.ModelForm):
                 raise FormulaError("lease", "the lease is not saved yet")
             result = max_resale_price(lease, on=on, appraisal=appraisal)
         except FormulaError as exc:
+            if exc.field == "appraisal_at_resale" and appraisal is not None:
+                # The appraisal typed here is what is wrong (a negative value): typing a price
+                # by hand would not correct it.
+                if "appraised_value" not in self.errors:
+                    self.add_error(
+                        "appraised_value",
+                        f"The lease's formula cannot price the sale on {on.isoformat()} from "
+                        f"this appraised value ({exc.message}): correct the appraisal.",
+                    )
+                return
             if entered is None and "formula_price" not in self.errors:
                 self.add_error(
                     "formula_price",

@@ -299,6 +299,33 @@ class GroundLease(models.Model):
             return self.starts_on.replace(year=self.starts_on.year + self.term_years, day=28)
 
 
+# Who holds a lease, and on which parcels, are its many-to-many fields: rows of Django's own
+# join tables, which no tracker watched, so an heir put in place of a household left no trace
+# (QA: lease administrator, finding 1). Each join table is tracked through a proxy of its
+# through model (pghistory's way for a many-to-many: the table and the admin's widget stay as
+# they are). A join row is never updated, only added or removed, so an insert says who was
+# added and a delete who was removed; each carries the acting user and the action's name like
+# any event (`clt.history.recorded`), and names the lease and the party or parcel.
+@pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent())
+class LeaseLessee(GroundLease.lessees.through):
+    """A party's place among a lease's lessees (a row of `GroundLease.lessees`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "lessee of a lease"
+        verbose_name_plural = "lessees of leases"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent())
+class LeaseParcel(GroundLease.parcels.through):
+    """A parcel's place in a lease (a row of `GroundLease.parcels`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "parcel of a lease"
+        verbose_name_plural = "parcels of leases"
+
+
 Period = tuple[dt.date, dt.date | None]  # from (included) to (excluded); None: open-ended
 
 
@@ -310,8 +337,8 @@ def periods_overlap(one: Period, other: Period) -> bool:
 
 
 def holding_date_errors(lease: GroundLease) -> list[tuple[str, str]]:
-    """(field, message) for a lease that starts before its holding was acquired or after the
-    trust stopped holding it."""
+    """(field, message) for a lease that starts before its holding was acquired, or after the
+    trust stopped holding it, or that runs past that end."""
     holding = lease.holding
     if lease.starts_on < holding.acquired_on:
         return [("starts_on", f"The lease starts on {lease.starts_on}, before the trust acquired "
@@ -319,7 +346,54 @@ def holding_date_errors(lease: GroundLease) -> list[tuple[str, str]]:
     if holding.ended_on is not None and lease.starts_on > holding.ended_on:
         return [("starts_on", f"The lease starts on {lease.starts_on}, after the trust stopped "
                               f"holding {holding} on {holding.ended_on}.")]
-    return []
+    past_end = runs_past_holding_end(lease)
+    return [("ended_on", past_end)] if past_end else []
+
+
+def runs_past_holding_end(lease: GroundLease) -> str | None:
+    """Why `lease` runs past the day the trust stopped holding its land (None if it does not):
+    the same rule, from the lease's side, as the holding page's "Lease ... runs past ...: end
+    the lease first". A lease left on land the trust gave up was counted in force there, and a
+    lease with no parcels got round the holding page's check (QA: lease administrator,
+    finding 2). Its end is its end date, else the end of its term."""
+    holding = lease.holding
+    _, stops_on = lease.period()
+    if holding.ended_on is None or (stops_on is not None and stops_on <= holding.ended_on):
+        return None
+    if lease.ended_on is not None:
+        runs = f"ends on {lease.ended_on}"
+    elif stops_on is not None:
+        runs = f"runs to {stops_on}, the end of its {lease.term_years}-year term"
+    else:
+        runs = "has no end within the calendar"
+    return (
+        f"The lease {runs}, past {holding.ended_on}, when the trust stopped holding {holding}: "
+        f"give the lease an end date on or before {holding.ended_on} (and its status "
+        "terminated or expired), or correct the holding's end date."
+    )
+
+
+def parcels_for_lease(holding: Holding, parcels: Iterable[Parcel]) -> list[Parcel]:
+    """The parcels a lease on `holding` is on: those given, each one the holding holds now
+    (`check_lease_parcels`); none given, every parcel the holding holds now, as `lease_create`
+    and the admin's add page both sign it. A ValidationError on `parcels` when there are none:
+    a lease on no parcel is missing from the staff map and its search, and escaped the holding
+    page's check that no lease runs past the end of the land it is on."""
+    chosen = list(parcels)
+    if chosen:
+        check_lease_parcels(holding, chosen)
+        return chosen
+    held = list(
+        holding.parcels.filter(holdingparcel__ended_on__isnull=True).order_by("apn").distinct()
+    )
+    if not held:
+        raise ValidationError(
+            {"parcels": f"{holding} holds no parcel now, so a lease on it would be on no land: "
+                        "add the holding's parcels on its page first, or choose another "
+                        "holding."},
+            code="holding_without_parcels",
+        )  # fmt: skip
+    return held
 
 
 def check_lease_parcels(holding: Holding, parcels: Iterable[Parcel]) -> None:
@@ -338,6 +412,28 @@ def check_lease_parcels(holding: Holding, parcels: Iterable[Parcel]) -> None:
         )
 
 
+def lease_of(row: models.Model) -> GroundLease | None:
+    """The lease a fee change, event or appraisal hangs on; None while the form has none (a
+    row of a page whose lease is not chosen yet)."""
+    try:
+        return row.lease
+    except GroundLease.DoesNotExist:  # Django's RelatedObjectDoesNotExist
+        return None
+
+
+def lease_named(lease: GroundLease) -> str:
+    """ "lease GL-2020-005", or "the lease" for one not given its reference yet."""
+    return f"lease {lease.reference}" if lease.reference else "the lease"
+
+
+def lease_stopped(lease: GroundLease, stops_on: dt.date) -> str:
+    """How and when the lease stopped: "lease GL-2020-005 ended on 2026-11-15", "lease
+    GL-2024-016's term ran out on 2025-11-01"."""
+    if lease.ended_on is not None:
+        return f"{lease_named(lease)} ended on {stops_on}"
+    return f"{lease_named(lease)}'s term ran out on {stops_on}"
+
+
 @pghistory.track(*tracked())
 class LeaseFeeChange(models.Model):
     """A change of the monthly fee (the trust may reduce or suspend it; increases are capped)."""
@@ -354,6 +450,31 @@ class LeaseFeeChange(models.Model):
         """ "$25.00 a month from 2021-06-01": each row of a lease's fee changes is titled by
         this (it said "LeaseFeeChange object (1)"); not the lease's name, a query per row."""
         return f"${self.fee_monthly:,.2f} a month from {self.effective_on}"
+
+    def clean(self) -> None:
+        """The change falls within its lease's period: no fee is due before a lease starts or
+        after it ends, so a date outside is a typo, and `fee_in_force` would price a sale by
+        it (a change dated five years before the start became the fee at signing)."""
+        super().clean()
+        lease = lease_of(self)
+        if lease is None or lease.starts_on is None or self.effective_on is None:
+            return
+        starts_on, stops_on = lease.period()
+        if self.effective_on < starts_on:
+            raise ValidationError(
+                {"effective_on": f"{self.effective_on} is before {lease_named(lease)} starts, on "
+                                 f"{starts_on}: no fee is due before the lease. Give the "
+                                 "lease's start or a later date (is the year mistyped?)."},
+                code="fee_before_the_lease",
+            )  # fmt: skip
+        if stops_on is not None and self.effective_on > stops_on:
+            raise ValidationError(
+                {"effective_on": f"{self.effective_on} is after "
+                                 f"{lease_stopped(lease, stops_on)}: no fee is due after the "
+                                 "lease. Give a date within the lease (is the year "
+                                 "mistyped?)."},
+                code="fee_after_the_lease",
+            )  # fmt: skip
 
 
 @pghistory.track(*tracked())
@@ -534,8 +655,43 @@ class MonitoringEvent(models.Model):
                 "the resolution date.",
                 code="unresolved_with_a_date",
             )
+        if self.on:
+            outside = self.outside_the_lease()
+            if outside:
+                errors["on"] = ValidationError(outside, code="event_outside_the_lease")
         if errors:
             raise ValidationError(errors)
+
+    def outside_the_lease(self) -> str | None:
+        """Why the event's date is no date of its lease's (None when it is one).
+
+        Before the lease started, an event is a typo. After it ended, follow-up is real for a
+        while (an inspection when the home comes back to the trust, enforcement over unpaid
+        fees), so an event up to MONITORING_AFTER_END past the end is taken; later, it is no
+        longer this lease's, most often a mistyped year (an inspection dated 2030 on a lease
+        ended in 2026)."""
+        lease = lease_of(self)
+        if lease is None or lease.starts_on is None:
+            return None
+        starts_on, stops_on = lease.period()
+        if self.on < starts_on:
+            return (
+                f"{self.on} is before {lease_named(lease)} starts, on {starts_on}: an event "
+                "on a lease happens during it. Correct the date (is the year mistyped?), or "
+                "record the event on the lease it belongs to."
+            )
+        if stops_on is not None and self.on > stops_on + MONITORING_AFTER_END:
+            return (
+                f"{self.on} is more than a year after {lease_stopped(lease, stops_on)}: "
+                "follow-up after a lease ends (an inspection, enforcement) is recorded on it "
+                "for a year at most. Correct the date (is the year mistyped?), or record the "
+                "event on the home's current lease."
+            )
+        return None
+
+
+# How long after a lease ends its follow-up is still recorded on it (`outside_the_lease`).
+MONITORING_AFTER_END = dt.timedelta(days=365)
 
 
 class AppraisalPurpose(models.TextChoices):
@@ -562,6 +718,44 @@ class Appraisal(models.Model):
         """ "Appraisal on 2021-05-20 (at purchase): $95,000.00" (it said "Appraisal object
         (1)")."""
         return f"Appraisal on {self.on} ({self.get_purpose_display().lower()}): ${self.value:,.2f}"
+
+    def clean(self) -> None:
+        """An appraisal's date fits its purpose and its lease: one at resale or for a refinance
+        values a home under the lease, so not before it starts; one at purchase may precede the
+        purchase by the months the resale price accepts (`leases.pricing`: 12, the age lenders
+        accept), so not by more before the lease's start. "Other" is not checked: the trust
+        may have the home valued before signing."""
+        super().clean()
+        lease = lease_of(self)
+        if lease is None or lease.starts_on is None or self.on is None:
+            return
+        error = appraisal_date_error(lease, self.on, self.purpose)
+        if error:
+            raise ValidationError({"on": error}, code="appraisal_outside_the_lease")
+
+
+def appraisal_date_error(lease: GroundLease, on: dt.date, purpose: str) -> str | None:
+    """Why an appraisal for `purpose` dated `on` cannot be one of `lease`'s (None if it can)."""
+    from leases.pricing import APPRAISAL_VALID_MONTHS, months_before
+
+    named, starts_on = lease_named(lease), lease.starts_on
+    if purpose == AppraisalPurpose.PURCHASE:
+        earliest = months_before(starts_on, APPRAISAL_VALID_MONTHS)
+        if on < earliest:
+            return (
+                f"An appraisal at purchase on {on} is more than {APPRAISAL_VALID_MONTHS} months "
+                f"before {named} starts, on {starts_on}: too old to value a purchase under it "
+                f"(the resale price takes one from {APPRAISAL_VALID_MONTHS} months before the "
+                "purchase). Correct the date (is the year mistyped?)."
+            )
+    elif purpose in (AppraisalPurpose.RESALE, AppraisalPurpose.REFINANCE) and on < starts_on:
+        what = "at resale" if purpose == AppraisalPurpose.RESALE else "for a refinance"
+        return (
+            f"An appraisal {what} on {on} is before {named} starts, on {starts_on}: it values "
+            "the home under the lease. Correct the date (is the year mistyped?), or the "
+            "purpose (the appraisal of the lessee's purchase is “At purchase”)."
+        )
+    return None
 
 
 @pghistory.track(*tracked())
