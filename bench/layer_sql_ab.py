@@ -37,9 +37,11 @@ TILES = (
 
 def compiled(tiles, layer):
     """`layer` compiled as `maps.tiles.compiled_layer` compiles it (no day or versions: the
-    ETag is not timed here)."""
+    ETag is not timed here), with its parts when it is made of parcels (the leases, since
+    they are one feature per lease; a revision before that has no `parts_sql`)."""
     sql, params = tiles.unordered(layer).select_sql()
-    return tiles.CompiledLayer(layer, sql, tuple(params), frozenset())
+    parts = layer.parts_sql() if hasattr(layer, "parts_sql") else None
+    return tiles.CompiledLayer(layer, sql, tuple(params), frozenset(), parts)
 
 
 def main() -> None:

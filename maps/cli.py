@@ -70,6 +70,7 @@ def export(
     from maps.exporting import Export, write_file
     from maps.layers import all_layers
     from maps.ogcapi.params import parse_crs, parse_filter
+    from maps.ogcapi.query import count as features_matched
 
     layers = all_layers()
     layer = layers.get(layer_name)
@@ -102,8 +103,10 @@ def export(
         query.appendlist(name, value)
     with user_errors():
         spec = Export(layer, parse_filter(layer, query), parse_crs(crs))
-        meta = write_file(spec, fmt, output)
-    count = sum(source["features"] for source in meta["sources"])
+        write_file(spec, fmt, output)
+    # Counted, not summed from the provenance's sources: a lease whose parcels came from two
+    # county files is under both, and an overlay names no file.
+    count = features_matched(layer, spec.filter)
     noun = "feature" if count == 1 else "features"
     say(f"clt: wrote {layer.name} to {output}" + (f" ({count:,} {noun})" if count else ""))
 

@@ -136,8 +136,12 @@ def source_imports(export: Export) -> list[dict]:
     """The imports (county files) the exported features came from, with counts and dates.
 
     Parcels name their `import_run` (file, checksum, when); other models their `source_file`.
+    A layer made of parcels (the leases) names the imports of its features' parcels, with how
+    many of the exported features each drew parcels from (`features`) and how many parcels
+    (`parcels`): a lease whose parcels came from two files is counted under both.
     """
-    model = export.layer.queryset().model
+    layer = export.layer
+    model = _source_model(layer)
     fields = {f.name for f in model._meta.get_fields()}
     keys = [k for k in ("import_run", "source_file") if k in fields]
     if not keys:
@@ -150,11 +154,19 @@ def source_imports(export: Export) -> list[dict]:
     exported = (
         f"WITH exported AS MATERIALIZED (SELECT f.id FROM ({sql}) AS f) SELECT id FROM exported"
     )
+    if layer.parts is None:
+        records = model.objects.filter(pk__in=RawSQL(exported, params))
+        counts = {"features": Count("pk")}
+    else:
+        records = layer.parts().filter(part_of__in=RawSQL(exported, params))
+        counts = {
+            "features": Count("part_of", distinct=True),
+            "parcels": Count("pk", distinct=True),  # a co-op's lots under a lease per unit: once
+        }
     rows = (
-        model.objects.filter(pk__in=RawSQL(exported, params))
-        .order_by()
+        records.order_by()
         .values(*keys)
-        .annotate(features=Count("pk"), **({"last_updated": updated} if updated else {}))
+        .annotate(**counts, **({"last_updated": updated} if updated else {}))
         .order_by(*keys)
     )
     runs = _import_runs({row.get("import_run") for row in rows} - {None})
@@ -166,6 +178,7 @@ def source_imports(export: Export) -> list[dict]:
             # A file's name only: a staff member's local folders are nobody's business.
             "file": _basename(run.source_file if run else row.get("source_file")),
             "features": row["features"],
+            **({"parcels": row["parcels"]} if "parcels" in row else {}),
         }
         if run:
             source["sha256"] = run.source_sha256
@@ -179,9 +192,15 @@ def source_imports(export: Export) -> list[dict]:
 def provenance_tables(layer: Layer) -> frozenset[str]:
     """The tables `source_imports` reads besides the layer's own: the import runs its features
     name (a run's file, checksum and finish time are in every export's provenance)."""
-    model = layer.queryset().model
+    model = _source_model(layer)
     run = next((f for f in model._meta.get_fields() if f.name == "import_run"), None)
     return frozenset({run.related_model._meta.db_table}) if run else frozenset()
+
+
+def _source_model(layer: Layer):
+    """The model whose records name the files a layer's features came from: its features',
+    or, for a layer made of parcels (the leases), the parcels'."""
+    return (layer.parts or layer.queryset)().model
 
 
 def _import_runs(ids: set) -> dict:
@@ -263,7 +282,12 @@ def csv_chunks(export: Export) -> Iterator[bytes]:
 def csvw_metadata(export: Export, meta: dict, csv_url: str) -> dict:
     """The CSV's W3C CSVW metadata document, with the provenance as a note."""
     columns = [
-        {"name": "id", "titles": "id", "datatype": "integer", "dc:description": "Feature id"},
+        {
+            "name": "id",
+            "titles": "id",
+            "datatype": "integer",
+            "dc:description": export.layer.id_title,
+        },
         *(
             {
                 "name": f.name,

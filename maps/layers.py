@@ -16,6 +16,13 @@ and which leases are in force follow the registry's dated rule (`parcels.queries
 `GroundLeaseQuerySet.in_force`), as the finder and the reports do, so they change at midnight
 without any write. Such a layer says so in `as_of`, and every cache of its features keys on that
 day as well as on the data versions (maps/versions.py).
+
+A feature is a parcel or an overlay area, except on the staff's lease layer, where it is a lease
+in force: its parcels the trust holds, drawn as one MultiPolygon, so a lease's money and counts
+are on one feature and a GIS adds them up to the lease register's totals (on a feature per
+parcel, a lease of four parcels had its arrears counted four times). Such a layer declares the
+parcels its features are made of (`Layer.parts`): a box (a tile, an OGC API `bbox`) finds its
+features through their parcels' spatial index, so only the leases in the box are drawn.
 """
 
 from __future__ import annotations
@@ -26,13 +33,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.gis.db.models import MultiPolygonField, Union
+from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import (
     CharField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -41,6 +53,7 @@ from django.db.models.functions import Cast, Coalesce, ExtractYear
 from django.utils import timezone
 
 from leases.models import GroundLease, MonitoringEvent, MonitoringStatus
+from leases.queries import status_on
 from parcels.models import Overlay, OverlayKind, Parcel
 from parcels.queries import held_memberships
 
@@ -55,7 +68,7 @@ class LayerField:
     """One attribute a layer may show: its public name, how to compute it, its type."""
 
     name: str
-    expression: object  # a Django expression evaluated per parcel
+    expression: object  # a Django expression evaluated per feature (a parcel, an area, a lease)
     # For schemas and exports: "string" | "integer" | "number" (a float) | "decimal" (money:
     # exact, in cents, so sums and `arrears > 500` work in a GIS) | "boolean" | "date".
     type: str = "string"
@@ -93,7 +106,12 @@ class Layer:
     queryset: Callable[[], QuerySet]
     fields: tuple[LayerField, ...]
     style: Style = Style()
-    id_field: str = "apn"
+    id_field: str = "apn"  # the field a reader knows a feature by (the id is the row's key)
+    # What the feature id is, for a CSV's column description (CSVW): a parcel's or an area's
+    # key in the registry, or on the lease layer the lease's.
+    id_title: str = "Feature id"
+    # What one feature is, as the map counts them zoomed out ("3 lots", "2 leases").
+    feature_noun: str = "lot"
     datetime_field: str | None = None  # a date field, for OGC API `datetime` filters
     min_zoom: int = 0  # below this zoom the map draws nothing for the layer
     # From this zoom a tile carries each feature's outline; from `min_zoom` up to it, one point
@@ -108,6 +126,13 @@ class Layer:
     as_of: dt.date | None = None
     # A staff layer's: the permission ("app_label.codename") to view the records it shows.
     permission: str | None = None
+    # For a layer whose features are made of parcels (a lease: its parcels, as one outline),
+    # those parcels, each annotated `part_of` with the id of the feature it is part of: every
+    # parcel with an outline that the feature's geometry is the union of, and no other. A box
+    # then selects features by their parcels, on the parcels' spatial index (`parts_sql`,
+    # `geometry_test`), and a search finds a feature by any of its parcels (maps/search.py).
+    # Its queryset keeps only features with such a part: their geometry is never NULL.
+    parts: Callable[[], QuerySet] | None = None
 
     def __post_init__(self):
         # Fail closed: a staff layer without a permission would be open to any staff account.
@@ -134,12 +159,12 @@ class Layer:
     def rows(self) -> QuerySet:
         """The layer's features: its primary key, geometry and whitelisted fields only."""
         annotations = {f"f_{f.name}": f.expression for f in self.fields}
-        return (
-            self.queryset()
-            .filter(geom__isnull=False)
-            .annotate(**annotations)
-            .values("pk", "geom", *annotations)
-        )
+        features = self.queryset()
+        if self.parts is None:
+            # A layer made of parts keeps those with one (see `parts`): here, its outline would
+            # be built once more per feature, in the WHERE, before any box had narrowed them.
+            features = features.filter(geom__isnull=False)
+        return features.annotate(**annotations).values("pk", "geom", *annotations)
 
     def select_sql(self) -> tuple[str, tuple]:
         """SQL for `SELECT pk AS id, geom, <field> AS "<name>", ...` with bound parameters.
@@ -153,6 +178,56 @@ class Layer:
             ["q.pk AS id", "q.geom", *(f'q."f_{f.name}" AS "{f.name}"' for f in self.fields)]
         )
         return f"SELECT {columns} FROM ({sql}) AS q", params
+
+    def parts_sql(self) -> tuple[str, tuple] | None:
+        """SQL for `SELECT <feature id> AS id, <parcel id> AS parcel, geom, apn, address` of
+        the parcels the layer's features are made of (`parts`), with bound parameters; None
+        for a layer whose features are not made of parcels. APN and address are public fields
+        of every parcel layer: a search names the parcel of a lease that it found."""
+        if self.parts is None:
+            return None
+        rows = (
+            self.parts()
+            .filter(geom__isnull=False)
+            .order_by()
+            .values("pk", "geom", "apn", "address", "part_of")
+        )
+        sql, params = rows.query.sql_with_params()
+        return (
+            f"SELECT q.part_of AS id, q.pk AS parcel, q.geom, q.apn, q.address FROM ({sql}) AS q",
+            tuple(params),
+        )
+
+
+def geometry_test(alias: str, test: str, parts: tuple[str, tuple] | None) -> tuple[str, tuple]:
+    """SQL for "the feature `alias` (a row of `select_sql()`) passes `test`", with the
+    parameters of the parts' query (`test`'s own come after them, in `test`'s order).
+
+    `test` is a condition on `{geom}` that a union of parcels passes when one of them does
+    (`ST_Intersects` with a box; `&&` with a box nearly so, see below). On a layer of parcels
+    or areas it is asked of the feature's geometry; on a layer made of parts (`parts`, as
+    `Layer.parts_sql()` gives it) of the parts, whose spatial index finds the few in the box,
+    and only those features' outlines are then built: asked of the union itself, every
+    lease's would be built for each tile. `&&` of a part is narrower than `&&` of the union,
+    whose bounding box also covers the gaps between its parts: a box that meets only such a
+    gap meets none of the feature's outline, so nothing that box draws is lost.
+    """
+    if parts is None:
+        return test.format(geom=f"{alias}.geom"), ()
+    sql, params = parts
+    inside = test.format(geom="parts.geom")
+    return f"{alias}.id IN (SELECT parts.id FROM ({sql}) AS parts WHERE {inside})", params
+
+
+def box_sql(alias: str, parts: tuple[str, tuple] | None) -> tuple[str, tuple]:
+    """SQL for the bounding box (box2d) of the feature `alias`, with its parameters: of its
+    geometry; on a layer made of parts, the extent of its parts, the same box without building
+    their union (a zoomed-out tile needs only where each feature is: maps/tiles.py)."""
+    if parts is None:
+        return f"{alias}.geom::box2d", ()
+    sql, params = parts
+    extent = f"SELECT ST_Extent(parts.geom) FROM ({sql}) AS parts WHERE parts.id = {alias}.id"
+    return f"({extent})", params
 
 
 # --- the expressions layers are made of -------------------------------------------------
@@ -191,40 +266,97 @@ def _trust_parcels(on: dt.date, **holding) -> QuerySet:
     return Parcel.objects.filter(_held_now(on, **holding))
 
 
-def _lease_in_force(on: dt.date, parcel: OuterRef) -> QuerySet:
-    """The lease in force on `on` on `parcel` (the latest begun, should two overlap)."""
-    leases = GroundLease.objects.in_force(on).filter(parcels=parcel)
-    return leases.order_by("-starts_on", "-pk")
+def _lease_parcels(on: dt.date) -> QuerySet:
+    """The parcels of the outer query's lease that the trust holds on `on`: those it is drawn
+    from. A parcel the trust has let go since the lease was signed is no trust land, on the
+    map or in the finder, though the lease still names it."""
+    return _trust_parcels(on).filter(leases=OuterRef("pk"))
 
 
-def _current_lease(column: str, on: dt.date) -> Subquery:
-    return Subquery(_lease_in_force(on, OuterRef("pk")).values(column)[:1])
+def _per_lease(parcels: QuerySet, aggregate, output_field) -> Subquery:
+    """`aggregate` of `parcels` (those of the outer query's lease): one value per lease."""
+    grouped = parcels.order_by().values("leases").annotate(value=aggregate).values("value")
+    return Subquery(grouped, output_field=output_field)
 
 
-def _current_lease_status(on: dt.date) -> Subquery:
-    """The status on `on` of the lease `_current_lease` shows, by the rule the lease list's
-    "status today" and the report read (`leases.queries.status_on`), not its status field: a
-    lease recorded terminated that ends next month is active until then, on the map as in the
-    list. (A lease past its term or not yet begun is not in force, so not on the layer.)"""
-    lease = _lease_in_force(on, OuterRef("pk")).with_status_on(on)
-    return Subquery(lease.values("status_on")[:1])
+def _lease_outline(on: dt.date) -> Subquery:
+    """The lease's outline: the union of its parcels held on `on`, as one MultiPolygon in
+    EPSG:4326 (adjacent lots merge into one polygon; apart, they stay parts of one feature)."""
+    outline = Func(Union("geom"), function="ST_Multi", output_field=MultiPolygonField(srid=4326))
+    outlined = _lease_parcels(on).filter(geom__isnull=False)
+    return _per_lease(outlined, outline, MultiPolygonField(srid=4326))
+
+
+def _leases_drawn(on: dt.date) -> QuerySet:
+    """The leases in force on `on` with a parcel the trust holds then that has an outline, each
+    with its outline as `geom`: the staff lease layer's features, one per lease.
+
+    Every lease in force is its own feature, even two on the same lots (a co-op building may
+    carry a lease per unit): each one's money is on its own feature, where the layer of parcels
+    showed the latest begun of them and left the other's arrears out of every sum."""
+    # "Has an outline" as a scalar subquery, not EXISTS: PostgreSQL makes an EXISTS a join,
+    # which it planned over every lease in force (30 ms a z16 tile at 5,000 leases) before a
+    # tile's box had picked the few in it; a subquery is asked only of the leases the box keeps.
+    outlined = _lease_parcels(on).filter(geom__isnull=False).values("pk")[:1]
+    return (
+        GroundLease.objects.in_force(on)
+        .alias(outlined_parcel=Subquery(outlined))
+        .filter(outlined_parcel__isnull=False)
+        .annotate(geom=_lease_outline(on))
+    )
+
+
+def _lease_parts(on: dt.date) -> QuerySet:
+    """The parcels the lease features are drawn from (`Layer.parts`): each parcel the trust
+    holds on `on`, once per lease naming it, with that lease's id as `part_of`."""
+    return _trust_parcels(on).filter(leases__isnull=False).annotate(part_of=F("leases"))
+
+
+def _lease_column(name: str) -> ExpressionWrapper:
+    """A column of the lease, typed as its model field (an OGC API filter on `arrears` reads
+    the field's digits and places from it: maps.ogcapi.params._capacity)."""
+    return ExpressionWrapper(F(name), output_field=GroundLease._meta.get_field(name).clone())
 
 
 OPEN_MONITORING = (MonitoringStatus.OPEN.value, MonitoringStatus.IN_PROGRESS.value)
 
 
-def _open_monitoring_count(on: dt.date) -> Coalesce:
-    """How many monitoring events are open on the lease `_current_lease` shows: a terminated
-    lease's open events belong to the previous household, not to the new lease."""
-    lease = _lease_in_force(on, OuterRef(OuterRef("pk"))).values("pk")[:1]
+def _open_monitoring_count() -> Coalesce:
+    """How many monitoring events of the lease are open: only its own, so a terminated
+    lease's open events, which belong to the previous household, are not the new lease's."""
     events = (
-        MonitoringEvent.objects.filter(lease=Subquery(lease), status__in=OPEN_MONITORING)
+        MonitoringEvent.objects.filter(lease=OuterRef("pk"), status__in=OPEN_MONITORING)
         .order_by()
         .values("lease")
         .annotate(n=Count("pk"))
         .values("n")
     )
     return Coalesce(Subquery(events, output_field=IntegerField()), 0)
+
+
+def _lease_fields(on: dt.date) -> tuple[LayerField, ...]:
+    """The staff lease layer's fields: each a fact of the lease, once per lease."""
+    parcels = _lease_parcels(on)
+    apns = StringAgg("apn", ", ", order_by="apn")
+    addresses = StringAgg("address", "; ", distinct=True, filter=~Q(address=""),
+                          order_by="address")
+    return (
+        LayerField("lease", _lease_column("reference"), title="Lease (its reference)"),
+        # The status on the day, by the rule the lease list's "status today" and the report
+        # read, not the status field: a lease recorded terminated that ends next month is
+        # active until then. (One past its term or not yet begun is not in force: not here.)
+        LayerField("lease_status", status_on(on), title="Lease status", short_name="status"),
+        LayerField("arrears", _lease_column("arrears"), "decimal",
+                   title="Fees in arrears on the lease ($)"),
+        LayerField("open_monitoring", _open_monitoring_count(), "integer",
+                   title="Open monitoring events of the lease", short_name="open_evts"),
+        LayerField("parcels", _per_lease(parcels, Count("pk"), IntegerField()), "integer",
+                   title="Parcels of the lease the trust holds"),
+        LayerField("apns", _per_lease(parcels, apns, CharField()),
+                   title="Their parcel numbers (APNs)"),
+        LayerField("addresses", _per_lease(parcels, addresses, CharField()),
+                   title="Their addresses"),
+    )
 
 
 USE_FILLS = {
@@ -361,22 +493,19 @@ def _layers(today: dt.date) -> tuple[Layer, ...]:
         Layer(
             name="leases",
             title="Ground leases (staff)",
-            description="Trust parcels with their lease status, arrears and open monitoring.",
+            description="One feature per ground lease in force: the parcels of it the trust "
+            "holds, as one MultiPolygon, with the lease's status, arrears and open monitoring "
+            "events, each once, so sums over the features are the lease register's. The "
+            "feature id is the lease's id in the registry (it stays the lease's while the "
+            "lease lasts, whatever its parcels); `lease` is its reference, `apns` its parcels.",
             audience=Audience.STAFF,
-            queryset=lambda: _trust_parcels(today).filter(
-                Exists(_lease_in_force(today, OuterRef("pk")))
-            ),
-            fields=(
-                *PUBLIC_PARCEL_FIELDS,
-                LayerField("lease", _current_lease("reference", today), title="Lease"),
-                LayerField("lease_status", _current_lease_status(today), title="Lease status",
-                           short_name="status"),
-                LayerField("arrears", _current_lease("arrears", today), "decimal",
-                           title="Fees in arrears ($)"),
-                LayerField("open_monitoring", _open_monitoring_count(today), "integer",
-                           title="Open monitoring events", short_name="open_evts"),
-            ),
+            queryset=lambda: _leases_drawn(today),
+            parts=lambda: _lease_parts(today),
+            fields=_lease_fields(today),
             style=Style(fill="#1f5fa8", stroke="#0d2c52", cell_ring=True),
+            id_field="lease",
+            id_title="Feature id: the lease's id in the registry, the same while it lasts",
+            feature_noun="lease",
             detail_zoom=TRUST_DETAIL_ZOOM,
             as_of=today,
             permission="leases.view_groundlease",

@@ -57,6 +57,8 @@ POPUP_TITLES = {"use": "Current use"}
 NOTES = {
     "vacant-lots": "A vacant lot the trust does not hold (from the county's records).",
     "parcels": "From the county's parcel records.",
+    "leases": "One lease in force, drawn over all its parcels: its figures are the lease's, "
+    "shown once.",
 }
 
 
@@ -200,6 +202,7 @@ def layer_spec(layer: Layer, urls: MapUrls, z_index: int) -> dict:
         "url": url,
         "minZoom": layer.min_zoom,
         "detailZoom": layer.detail_zoom,
+        "featureNoun": layer.feature_noun,
         "zIndex": z_index,
         "staff": not layer.is_public,
         "fields": [
@@ -354,6 +357,7 @@ def legend(layers: list[Layer]) -> list[dict]:
                 "staff": not layer.is_public,
                 "min_zoom": layer.min_zoom,
                 "detail_zoom": layer.detail_zoom,
+                "counted": f"{layer.feature_noun}s",  # what its circles count, zoomed out
             }
         )
     return entries

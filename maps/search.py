@@ -1,7 +1,10 @@
 """Find parcels on the map by APN or address, over the layers' whitelisted fields only.
 
 Each layer is searched through its own `select_sql()`, so a result carries exactly the fields
-that layer shows on the map (and a point to open the popup at), never a column of the model.
+that layer shows on the map (and a point to open the popup at), never a column of the model. A
+layer whose features are made of parcels (the staff's leases) is searched through them: a
+result is the parcel found, by its APN and address (public fields of every parcel layer), with
+the fields of the feature it is part of (its lease), at a point of that parcel.
 """
 
 from __future__ import annotations
@@ -75,12 +78,14 @@ def parse_query(text: str | None) -> str:
 
 
 def searchable(layers: list[Layer]) -> list[Layer]:
-    """Parcel layers (with an APN and an address), most specific first."""
+    """Parcel layers (with an APN and an address) and layers made of parcels, most specific
+    first."""
     rank = {name: i for i, name in enumerate(SEARCH_ORDER)}
     found = [
         layer
         for layer in layers
-        if layer.delivery == "tiles" and {"apn", "address"} <= set(layer.field_names)
+        if layer.delivery == "tiles"
+        and (layer.parts is not None or {"apn", "address"} <= set(layer.field_names))
     ]
     return sorted(found, key=lambda layer: rank.get(layer.name, len(rank)))
 
@@ -124,14 +129,14 @@ def find(query: str, layers: list[Layer], *, limit: int = 10, exact_apn: bool = 
         closest = True
     if not candidates:
         return []
-    results, seen = [], set()
+    found, seen = [], set()
     for layer in searchable(layers):
-        for row in _search_layer(layer, candidates):
-            if row["id"] not in seen:
-                seen.add(row["id"])
-                results.append({**row, "closest": closest})
+        for parcel, row in _search_layer(layer, candidates):
+            if parcel not in seen:
+                seen.add(parcel)
+                found.append((parcel, {**row, "closest": closest}))
     order = {pk: i for i, pk in enumerate(candidates)}
-    return sorted(results, key=lambda row: order[row["id"]])[:limit]
+    return [row for _, row in sorted(found, key=lambda pair: order[pair[0]])][:limit]
 
 
 def _layers_day(layers: list[Layer]) -> dt.date | None:
@@ -303,15 +308,32 @@ def _first_rows(rows, limit: int) -> list[tuple]:
     )
 
 
-def _search_layer(layer: Layer, ids: list[int]) -> list[dict]:
+def _search_layer(layer: Layer, ids: list[int]) -> list[tuple[int, dict]]:
+    """The parcels `ids` that `layer` has, each as (parcel id, result): the feature's id and
+    fields, at a point of the parcel. On a layer made of parcels, the parcel's APN and address
+    come first, then the fields of the feature it is part of; a parcel of two features (lots
+    under two leases in force, a co-op's units) is found first with the one recorded last."""
     sql, params = unordered(layer).select_sql()
     columns = ", ".join(typed_column(f) for f in layer.fields)
-    statement = f"""
-        SELECT q.id, {columns},
-               ST_Y(ST_PointOnSurface(q.geom)), ST_X(ST_PointOnSurface(q.geom))
-        FROM ({sql}) AS q
-        WHERE q.id = ANY(%s)
-    """
+    parts = layer.parts_sql()
+    if parts is None:
+        names = layer.field_names
+        statement = f"""
+            SELECT q.id, q.id, {columns},
+                   ST_Y(ST_PointOnSurface(q.geom)), ST_X(ST_PointOnSurface(q.geom))
+            FROM ({sql}) AS q
+            WHERE q.id = ANY(%s)
+        """
+    else:
+        names = ("apn", "address", *layer.field_names)
+        statement = f"""
+            SELECT parts.parcel, q.id, parts.apn::text, parts.address::text, {columns},
+                   ST_Y(ST_PointOnSurface(parts.geom)), ST_X(ST_PointOnSurface(parts.geom))
+            FROM ({sql}) AS q JOIN ({parts[0]}) AS parts ON parts.id = q.id
+            WHERE parts.parcel = ANY(%s)
+            ORDER BY q.id DESC
+        """
+        params = (*params, *parts[1])
     with connection.cursor() as cursor:
         cursor.execute(statement, [*params, ids])
         rows = cursor.fetchall()
@@ -319,16 +341,15 @@ def _search_layer(layer: Layer, ids: list[int]) -> list[dict]:
     for row in rows:
         properties = {
             name: (value if value is None or isinstance(value, int | float | str) else str(value))
-            for name, value in zip(layer.field_names, row[1:-2], strict=True)
+            for name, value in zip(names, row[2:-2], strict=True)
         }
-        results.append(
-            {
-                "id": row[0],
-                "layer": layer.name,
-                "layer_title": layer.title,
-                "properties": properties,
-                "lat": round(row[-2], 7),
-                "lon": round(row[-1], 7),
-            }
-        )
+        result = {
+            "id": row[1],
+            "layer": layer.name,
+            "layer_title": layer.title,
+            "properties": properties,
+            "lat": round(row[-2], 7),
+            "lon": round(row[-1], 7),
+        }
+        results.append((row[0], result))
     return results

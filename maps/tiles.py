@@ -7,6 +7,14 @@ What reaches a tile: the layer's `select_sql()` and nothing else, so only its wh
 
 Zoom bands, so that no tile of a 1M-parcel city costs more than a few tens of milliseconds:
 - below `layer.min_zoom` a tile is empty and no query runs;
+- a feature is in a tile when its outline's box meets the tile's (with its buffer or ring of
+  cells); on a layer whose features are made of parcels (the staff's leases: one feature per
+  lease, `Layer.parts`) when one of its parcels' does, found on their spatial index, and only
+  those features' outlines are built (`maps.layers.geometry_test`), or for cells only their
+  boxes, the extent of their parcels (`maps.layers.box_sql`). The outlines drawn are the same
+  (what of a lease lies between its parcels is no part of it); a lease would be left out of the
+  cells of the tile its centre is in only if its parcels lay beyond that tile's ring of cells
+  on both sides, a tile's width apart (8 km at z12);
 - from `min_zoom` up to `layer.detail_zoom - 1` a tile carries *cells*: the tile is cut into
   16 x 16 squares (16 screen pixels) and each square with features in it becomes one point, at
   the mean of their centres, with `count` = how many (and, for a layer coloured by a field,
@@ -51,7 +59,7 @@ from django.utils import timezone
 
 from clt import planner
 from maps import versions
-from maps.layers import Layer, LayerField, get_layer
+from maps.layers import Layer, LayerField, box_sql, geometry_test, get_layer
 
 EXTENT = 4096  # tile coordinate units per side (the MVT default)
 BUFFER = 64  # units drawn beyond each edge, so strokes do not stop short at tile seams
@@ -139,6 +147,7 @@ class CompiledLayer:
     sql: str  # `unordered(layer).select_sql()`
     params: tuple
     tables: frozenset[str]  # the tables it reads (and its day): their versions make its ETags
+    parts: tuple[str, tuple] | None = None  # `layer.parts_sql()`, for a layer made of parcels
 
 
 _compiled: dict[tuple, CompiledLayer] = {}
@@ -161,13 +170,21 @@ def compiled_layer(name: str) -> CompiledLayer | None:
         layer = get_layer(name, on=inputs[0])  # built for the day it is kept under
         if layer is None:
             return None
-        sql, params = unordered(layer).select_sql()
-        tables = versions.tables_in(sql) | versions.day_input(layer.as_of)
-        found = CompiledLayer(layer, sql, tuple(params), tables)
+        found = compile_layer(layer)
         if len(_compiled) > 100:  # yesterday's entries
             _compiled.clear()
         _compiled[key] = found
     return found
+
+
+def compile_layer(layer: Layer) -> CompiledLayer:
+    """`layer` compiled: its whitelisted SELECT, its parts' (if it is made of parcels) and the
+    tables both read, with its day."""
+    sql, params = unordered(layer).select_sql()
+    parts = layer.parts_sql()
+    read = sql + (parts[0] if parts else "")
+    tables = versions.tables_in(read) | versions.day_input(layer.as_of)
+    return CompiledLayer(layer, sql, tuple(params), tables, parts)
 
 
 def tile_sql(compiled: CompiledLayer, address: TileAddress) -> tuple[str, tuple]:
@@ -181,11 +198,17 @@ def tile_sql(compiled: CompiledLayer, address: TileAddress) -> tuple[str, tuple]
     layer, features_sql, features_params = compiled.layer, compiled.sql, compiled.params
     tables = sorted(compiled.tables)
     z, x, y = address.z, address.x, address.y
+    # The tile's box, with its buffer (outlines) or its ring of cells (cells): params z, x, y,
+    # margin, after those of the layer's parts.
+    in_tile, parts_params = geometry_test("q", _IN_TILE, compiled.parts)
     if address.z < layer.detail_zoom:
         x0, y0, size = mercator_bounds(address)
+        box, box_params = box_sql("q", compiled.parts)
         sql = _CELLS_SQL.format(
             versions=versions.IN_STATEMENT_SQL,
             features=features_sql,
+            in_tile=in_tile,
+            box=box,
             extent=EXTENT,
             cell=EXTENT // CELLS_PER_SIDE,
             last_unit=EXTENT - 1,
@@ -197,18 +220,19 @@ def tile_sql(compiled: CompiledLayer, address: TileAddress) -> tuple[str, tuple]
         )
         units_per_metre = EXTENT / size
         halo = CELL_HALO / CELLS_PER_SIDE
-        params = (layer.name, x0, units_per_metre, y0, units_per_metre, *features_params)
-        params = (*params, z, x, y, halo)
+        params = (layer.name, x0, units_per_metre, y0, units_per_metre, *box_params)
+        params = (*params, *features_params, *parts_params, z, x, y, halo)
     else:
         columns = "".join(f", {typed_column(f)}" for f in layer.fields)
         sql = _OUTLINES_SQL.format(
             features=features_sql,
+            in_tile=in_tile,
             columns=columns,
             extent=EXTENT,
             buffer=BUFFER,
             versions=versions.IN_STATEMENT_SQL,
         )
-        params = (layer.name, z, x, y, *features_params, z, x, y, BUFFER / EXTENT)
+        params = (layer.name, z, x, y, *features_params, *parts_params, z, x, y, BUFFER / EXTENT)
     return sql, (*params, tables)
 
 
@@ -251,6 +275,9 @@ def mercator_bounds(address: TileAddress) -> tuple[float, float, float]:
     return -MERCATOR_HALF + address.x * size, MERCATOR_HALF - (address.y + 1) * size, size
 
 
+# A feature in the tile's box (with a margin): see `geometry_test`.
+_IN_TILE = "{geom} && ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => %s), 4326)"
+
 # Outlines that vanish when snapped to the tile's grid come out of ST_AsMVTGeom as NULL and are
 # dropped. The OFFSET 0 fence keeps that filter outside: pushed down into the scan, PostgreSQL
 # would run ST_AsMVTGeom on every parcel in the box before the layer's own conditions drop most
@@ -263,7 +290,7 @@ SELECT (
                             {extent}, {buffer}, true) AS geom,
                q.id{columns}
         FROM ({features}) AS q
-        WHERE q.geom && ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => %s), 4326)
+        WHERE {in_tile}
         OFFSET 0
     ) AS t
     WHERE t.geom IS NOT NULL
@@ -296,9 +323,9 @@ SELECT (
                        (ln(tan(radians(45 + (ST_YMin(b) + ST_YMax(b)) / 4))) * {radius} - %s) * %s
                            AS py{by}
                 FROM (
-                    SELECT q.geom::box2d AS b{by_source}
+                    SELECT {box} AS b{by_source}
                     FROM ({features}) AS q
-                    WHERE q.geom && ST_Transform(ST_TileEnvelope(%s, %s, %s, margin => %s), 4326)
+                    WHERE {in_tile}
                     OFFSET 0
                 ) AS boxes
                 OFFSET 0

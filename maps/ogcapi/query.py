@@ -4,7 +4,8 @@ Everything here wraps `Layer.select_sql()`, so only the layer's declared fields 
 a response, and binds every value as a parameter. Identifiers that are formatted into the SQL
 are the layer's own field names (declared in code, never taken from a request).
 
-Paging is by keyset: features are ordered by their id (the parcel's primary key), and a `next`
+Paging is by keyset: features are ordered by their id (the primary key of the parcel, the overlay
+area or, on the staff's lease layer, the lease each feature is), and a `next`
 link carries the last id of the page (`after=`). The next page is then `WHERE id > :after ORDER
 BY id LIMIT :n`, an index range scan whose cost does not depend on how deep the page is, where
 `OFFSET 900000` would read and throw away 900,000 rows first.
@@ -20,7 +21,7 @@ from django.core.cache import caches
 from django.db import connection
 
 from maps import versions
-from maps.layers import Layer
+from maps.layers import Layer, geometry_test
 from maps.ogcapi import crs as crs_registry
 from maps.ogcapi.crs import Crs
 from maps.ogcapi.params import BBox, FeatureFilter
@@ -226,7 +227,7 @@ def _compute_extents(layer: Layer, tables: frozenset[str]) -> tuple[Extents, dic
 def _where(layer: Layer, flt: FeatureFilter) -> tuple[str, list]:
     clauses, params = ["TRUE"], []
     if flt.bbox:
-        sql, bbox_params = _bbox_sql(flt.bbox)
+        sql, bbox_params = _bbox_sql(layer, flt.bbox)
         clauses.append(sql)
         params += bbox_params
     if flt.interval and layer.datetime_field:
@@ -243,9 +244,11 @@ def _where(layer: Layer, flt: FeatureFilter) -> tuple[str, list]:
     return " AND ".join(clauses), params
 
 
-def _bbox_sql(bbox: BBox) -> tuple[str, list]:
+def _bbox_sql(layer: Layer, bbox: BBox) -> tuple[str, list]:
     """Features whose geometry intersects the box (in the box's CRS, antimeridian split); a
-    box with no width or height is the point or line it is."""
+    box with no width or height is the point or line it is. On a layer made of parcels (the
+    leases), those with a parcel that intersects it, found on the parcels' spatial index: the
+    same features, as a union intersects a box exactly when one of its parts does."""
     if bbox.crosses_antimeridian:
         boxes = [
             (bbox.minx, bbox.miny, 180.0, bbox.maxy),
@@ -261,13 +264,16 @@ def _bbox_sql(bbox: BBox) -> tuple[str, list]:
     for box in boxes:
         envelope = _COLLAPSED_BOX if _collapsed(box) else _BOX
         if srid == 4326:
-            sql.append(f"ST_Intersects(f.geom, {envelope})")
+            sql.append(f"ST_Intersects({{geom}}, {envelope})")
             params += [*box, 4326]
         else:
             # Densify before reprojecting: a box's straight edges in feet are curves in degrees.
-            sql.append(f"ST_Intersects(f.geom, ST_Transform(ST_Segmentize({envelope}, %s), 4326))")
+            sql.append(
+                f"ST_Intersects({{geom}}, ST_Transform(ST_Segmentize({envelope}, %s), 4326))"
+            )
             params += [*box, srid, max(box[2] - box[0], box[3] - box[1], 1e-6) / 32]
-    return f"({' OR '.join(sql)})", params
+    test, parts_params = geometry_test("f", f"({' OR '.join(sql)})", layer.parts_sql())
+    return test, [*parts_params, *params]
 
 
 # A box as minx, miny, maxx, maxy, srid. ST_MakeEnvelope of a box with equal corners is a

@@ -79,7 +79,7 @@ EXPECTED = {
     "/ogcapi/collections/parcels/items": "200 200 200 200",
     "/ogcapi/collections/leases/items": "401 200 200 200",
     "/ogcapi/collections/trust-land/items/{parcel}": "200 200 200 200",
-    "/ogcapi/collections/leases/items/{parcel}": "401 200 200 200",
+    "/ogcapi/collections/leases/items/{lease}": "401 200 200 200",
     "/export/trust-land.geojson": "200 200 200 200",
     "/export/trust-land.csv": "200 200 200 200",
     "/export/leases.geojson": "401 200 200 200",
@@ -178,7 +178,9 @@ def example_urls(made: dict) -> dict[str, dict[str, str]]:
     under a name that stays the same from run to run (ids and tile numbers as placeholders)."""
     parcel: Parcel = made["parcel"]
     parcel_type = ContentType.objects.get_for_model(Parcel).pk
-    ids = {"parcel": parcel.pk, "apn": parcel.apn, "ct": parcel_type}
+    # The lease layer's features are leases, known by the lease's id (maps/layers.py).
+    ids = {"parcel": parcel.pk, "lease": made["groundlease"].pk, "apn": parcel.apn,
+           "ct": parcel_type}
     templates: dict[str, list[str]] = {
         "": ["/"],
         "healthz": ["/healthz"],
@@ -212,7 +214,7 @@ def example_urls(made: dict) -> dict[str, dict[str, str]]:
         ],
         "ogcapi/collections/<str:collection_id>/items/<str:feature_id>": [
             "/ogcapi/collections/trust-land/items/{parcel}",
-            "/ogcapi/collections/leases/items/{parcel}",
+            "/ogcapi/collections/leases/items/{lease}",
         ],
         r"export/^(?P<layer_name>[-\w]+)\.(?P<suffix>geojson|gpkg|csv|shp\.zip)$": [
             "/export/trust-land.geojson", "/export/trust-land.csv", "/export/leases.geojson",

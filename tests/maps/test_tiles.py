@@ -347,7 +347,9 @@ def test_a_staff_tile_is_private_to_the_browser(client, block):
     assert response["Cache-Control"] == "private, no-cache"
     assert "Cookie" in response["Vary"]
     features = decoded(response, "leases")
-    assert [f["properties"]["apn"] for f in features] == [block.leased.apn]
+    # One feature per lease, known by the lease's id; the block's lease is of one parcel.
+    lease = block.leased.leases.get()
+    assert [(f["id"], f["properties"]["apns"]) for f in features] == [(lease.pk, block.leased.apn)]
     assert features[0]["properties"]["arrears"] == 1234.56  # a number: MVT has no decimal
 
 
@@ -460,6 +462,7 @@ def test_a_compiled_layer_is_the_same_as_a_fresh_compile():
         compiled = tiles.compiled_layer(name)
         sql, params = tiles.unordered(layer).select_sql()
         assert (compiled.sql, compiled.params) == (sql, tuple(params)), name
+        assert compiled.parts == layer.parts_sql(), name  # the leases' parcels, for the box
 
 
 def test_a_compiled_layer_follows_the_trusts_contact(settings):

@@ -166,7 +166,10 @@
   function popupContent(spec, props) {
     var box = el("div", "clt-popup");
     box.appendChild(el("div", "clt-popup-layer", spec.title));
-    box.appendChild(el("h2", null, props.address || props.name || props.apn || spec.title));
+    // A lease (the staff's layer) is known by its reference; found by a search, by the
+    // address of the parcel found.
+    box.appendChild(el("h2", null, props.address || props.name || props.apn || props.lease ||
+                                   spec.title));
     var list = el("dl");
     spec.fields.forEach(function (field) {
       if (field.name === "address" || field.name === "contact") { return; }
@@ -288,7 +291,8 @@
     if (!isCell(props)) { return; }
     var byField = spec.style.by_field;
     var what = byField ? formatValue(spec, byField, props[byField]) : null;
-    var text = spec.title + ": " + props.count + (props.count === 1 ? " lot" : " lots") +
+    var noun = spec.featureNoun || "lot";
+    var text = spec.title + ": " + props.count + " " + noun + (props.count === 1 ? "" : "s") +
       (what ? " (" + what + ")" : "") + ". Click to zoom in.";
     hideCellCount();
     state.cellTip = L.tooltip({ direction: "top", offset: [0, -8], className: "clt-cell-tip" })
