@@ -49,7 +49,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, ExtractYear
+from django.db.models.functions import Cast, Coalesce, ExtractYear, Greatest
 from django.utils import timezone
 
 from leases.models import GroundLease, MonitoringEvent, MonitoringStatus
@@ -249,6 +249,18 @@ def _current_holding(column: str, on: dt.date) -> Subquery:
     return Subquery(membership.values(f"holding__{column}")[:1])
 
 
+def _joined_on(on: dt.date) -> Subquery:
+    """The day the parcel became the trust's: its membership's start, or its holding's
+    acquisition if that came later. Not the holding's date alone: a lot added in 2026 to a
+    garden acquired in 2025 was published as acquired in 2025, which OGC API `datetime`
+    filters, the map and downloads then contradicted `clt holdings` with. (A parcel the county
+    renumbered, moved to its new APN, shows the day of the move: the registry cannot tell that
+    move from a purchase.)"""
+    membership = _membership_held(on).order_by("-began_on")
+    joined = membership.annotate(joined_on=Greatest("began_on", "holding__acquired_on"))
+    return Subquery(joined.values("joined_on")[:1])
+
+
 def _contact() -> Value:
     return Value(settings.CLT_CONTACT, output_field=CharField())
 
@@ -390,10 +402,10 @@ def _trust_land_fields(on: dt.date) -> tuple[LayerField, ...]:
         LayerField("use", _current_holding("current_use", on), title="Current use code"),
         LayerField("available", _current_holding("available", on), "boolean",
                    title="Available now"),
-        LayerField("acquired_year", ExtractYear(_current_holding("acquired_on", on)), "integer",
+        LayerField("acquired_year", ExtractYear(_joined_on(on)), "integer",
                    title="Year the trust acquired it", short_name="acq_year"),
         # The deed's date is public record; it is what OGC API `datetime` filters on.
-        LayerField("acquired_on", _current_holding("acquired_on", on), "date",
+        LayerField("acquired_on", _joined_on(on), "date",
                    title="Date the trust acquired it", short_name="acq_date"),
         LayerField("area_m2", Cast(F("area_m2"), IntegerField()), "integer", title="Area (m²)"),
         LayerField("contact", _contact(), title="Contact the trust"),

@@ -20,7 +20,7 @@ from django.utils import timezone
 from maps import tiles
 from maps.layers import get_layer
 from parcels.actions import holding_end
-from parcels.models import Parcel
+from parcels.models import HoldingParcel, Parcel
 from tests import factories
 from tests.maps import factories_ogc as f
 from tests.maps.factories_map import LAYER_DAY
@@ -70,6 +70,23 @@ def test_a_holding_whose_end_is_dated_next_month_is_trust_land_until_that_day(da
     day(TODAY + dt.timedelta(days=30))  # the end day: no longer the trust's
     assert lot.apn not in apns("trust-land")
     assert lot.apn in apns("vacant-lots")
+
+
+def test_a_lot_added_to_a_holding_later_is_acquired_on_the_day_it_joined(client, day):
+    # QA (acquisitions coordinator): the lot joined a 2017 holding on 2026-11-01, yet every
+    # public answer said 2017, and a `datetime` filter for November missed it.
+    first = held_lot(30)
+    holding = first.holdings.get()
+    later = factories.parcel(apn="180-000-031", geom=f.lot_at(31))
+    joined = days_ago(5)
+    HoldingParcel.objects.create(holding=holding, parcel=later, began_on=joined)
+
+    rows = {r["f_apn"]: r for r in get_layer("trust-land").rows()}
+    assert rows[first.apn]["f_acquired_on"] == holding.acquired_on
+    assert rows[later.apn]["f_acquired_on"] == joined
+    assert rows[later.apn]["f_acquired_year"] == joined.year
+    since = client.get(f"/ogcapi/collections/trust-land/items?f=json&datetime={joined}/..")
+    assert [x["properties"]["apn"] for x in since.json()["features"]] == [later.apn]
 
 
 def test_a_holding_acquired_with_a_future_date_is_not_trust_land_before_that_day(day):
