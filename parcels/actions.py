@@ -10,7 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from clt.history import recorded
-from parcels.models import Holding, HoldingParcel, Parcel
+from parcels.models import (
+    OPEN_STAGES,
+    AcquisitionEvent,
+    AcquisitionStage,
+    Holding,
+    HoldingParcel,
+    Parcel,
+    latest_acquisition_step,
+)
 
 
 def holding_acquire(
@@ -24,7 +32,11 @@ def holding_acquire(
     deed_reference: str = "",
     user=None,
 ) -> Holding:
-    """Record that the trust now holds `parcels` as one holding."""
+    """Record that the trust now holds `parcels` as one holding.
+
+    Each membership is checked as the admin checks it (a parcel the county has retired, or in
+    another holding then, is refused, and nothing is written), and each parcel whose acquisition
+    pipeline is open gets its "acquired" step (`acquisition_close_for`)."""
     with recorded("holding_acquire", user):
         holding = Holding(
             name=name, current_use=current_use, acquired_via=acquired_via,
@@ -33,8 +45,56 @@ def holding_acquire(
         holding.full_clean()
         holding.save()
         for parcel in parcels:
-            HoldingParcel.objects.create(holding=holding, parcel=parcel, began_on=acquired_on)
+            membership = HoldingParcel(holding=holding, parcel=parcel, began_on=acquired_on)
+            membership.full_clean()
+            membership.save()
+            acquisition_close_for(membership)
     return holding
+
+
+def acquisition_close_for(membership: HoldingParcel) -> AcquisitionEvent | None:
+    """Record the "acquired" step of the membership's parcel, on the day it joined and naming
+    its holding, if the parcel's acquisition pipeline is open; returns the step recorded.
+
+    Run it inside the named action that added the membership. Without it the pipeline went on
+    saying "under contract" of land the trust held. A pipeline dropped or acquired already is
+    left as it is, and so is one whose latest step is dated after the parcel joined (history
+    entered late: the trust held the lot once, before it pursued it again)."""
+    latest = latest_acquisition_step(membership.parcel_id)
+    if latest is None or latest.stage not in OPEN_STAGES or latest.on > membership.began_on:
+        return None
+    return AcquisitionEvent.objects.create(
+        parcel_id=membership.parcel_id,
+        stage=AcquisitionStage.ACQUIRED,
+        on=membership.began_on,
+        holding_id=membership.holding_id,
+        reason=f"Joined the holding {membership.holding}",
+    )
+
+
+def acquisition_withdraw_for(*, holding: Holding, parcel_id: int) -> list[AcquisitionEvent]:
+    """Delete the parcel's "acquired" steps naming `holding` if the holding no longer has the
+    parcel at all (its row corrected to another parcel, or deleted); returns the steps deleted.
+
+    Run it inside the named action that changed the membership (the history keeps each step
+    deleted). Left, they said of a lot the trust never held that it was acquired, naming a
+    holding that does not hold it (`AcquisitionEvent.clean` refuses such a step)."""
+    if HoldingParcel.objects.filter(holding=holding, parcel=parcel_id).exists():
+        return []
+    steps = AcquisitionEvent.objects.filter(
+        parcel=parcel_id, holding=holding, stage=AcquisitionStage.ACQUIRED
+    )
+    withdrawn = list(steps.select_related("parcel"))
+    steps.delete()
+    return withdrawn
+
+
+def listed_message(places: list[str]) -> str:
+    """What staff are told when parcels joining an available holding put them on the public
+    "available now" list ("1422 Lynch St is now listed publicly as available."): the other
+    side of `leases.actions.unlisted_message`."""
+    named = places[0] if len(places) == 1 else f"{', '.join(places[:-1])} and {places[-1]}"
+    return f"{named} {'is' if len(places) == 1 else 'are'} now listed publicly as available."
 
 
 def holding_change_use(*, holding: Holding, current_use: str, user=None) -> Holding:

@@ -7,6 +7,7 @@ never deleted: a parcel gone from the county file is marked retired, so history 
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pghistory
@@ -15,8 +16,10 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.indexes import GistIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
+from django.db import InternalError, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 
 from clt.dates import check_registry_date, check_year_built
 from clt.history import AnyChangeRestorable
@@ -181,7 +184,33 @@ class Parcel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.apn} {self.address}".strip()
+        """ "164-102-005 1022 Rose St", marked "(retired 2026-11-24)" once the county's file no
+        longer has it: the label of every parcel lookup (autocomplete, lists), where a retired
+        parcel beside the current one it became read the same and was acquired twice."""
+        label = f"{self.apn} {self.address}".strip()
+        if self.retired_at is not None:
+            label += f" (retired {self.retired_on})"
+        return label
+
+    @property
+    def retired_on(self) -> dt.date | None:
+        """The trust's day the parcel left the county's file (None while it is in it)."""
+        return None if self.retired_at is None else timezone.localdate(self.retired_at)
+
+    def renumbered_as(self) -> Parcel | None:
+        """The current parcel that is this retired one's land under a new number, if one is:
+        it covers RENUMBERED_SHARE of this one's area, and this one as much of its own (the
+        county import's test for the held parcels it retires, parcels.importing)."""
+        from parcels.importing import RENUMBERED_SHARE  # parcels.importing imports this module
+
+        if self.geom is None:
+            return None
+        params = {"id": self.pk, "share": RENUMBERED_SHARE}
+        try:  # GEOS raises its topology errors as XX000: a hint is not worth a 500
+            with transaction.atomic():
+                return next(iter(Parcel.objects.raw(RENUMBERED_AS_SQL, params)), None)
+        except InternalError:
+            return None
 
     def validate_constraints(self, exclude=None) -> None:
         # Without an outline there is nothing for parcel_geom_valid to hold. Django checks the
@@ -195,6 +224,25 @@ class Parcel(models.Model):
     @property
     def acres(self) -> float:
         return (self.area_m2 or 0) / 4046.8564224
+
+
+# The current parcel of the same jurisdiction sharing the most land with a retired one, if that
+# is most of both (areas in metres, on `geom_m`'s index).
+RENUMBERED_AS_SQL = """
+SELECT p.*
+FROM parcels_parcel retired
+JOIN parcels_parcel p
+  ON p.geom_m && retired.geom_m AND p.jurisdiction = retired.jurisdiction
+ AND p.retired_at IS NULL AND p.id <> retired.id
+CROSS JOIN LATERAL (
+    SELECT ST_Area(ST_Intersection(p.geom_m, retired.geom_m)) AS shared_m2 OFFSET 0
+) overlap
+WHERE retired.id = %(id)s
+  AND overlap.shared_m2 >= %(share)s * ST_Area(retired.geom_m)
+  AND overlap.shared_m2 >= %(share)s * ST_Area(p.geom_m)
+ORDER BY overlap.shared_m2 DESC, p.apn
+LIMIT 1
+"""
 
 
 class HoldingUse(models.TextChoices):
@@ -326,6 +374,8 @@ class HoldingParcel(models.Model):
                 {"ended_on": f"{self.ended_on} is before the parcel joined, {self.began_on}."},
                 code="ends_before_it_begins",
             )
+        if self.parcel_id:
+            self._check_the_parcel_is_current()
         other = self.overlapping() if self.parcel_id and self.began_on else None
         if other is not None:
             raise ValidationError(
@@ -334,6 +384,23 @@ class HoldingParcel(models.Model):
                 code="overlapping_membership",
             )  # fmt: skip
 
+    def _check_the_parcel_is_current(self) -> None:
+        """A parcel the county has retired joins no holding: its land is on record under the
+        parcel that replaced it (renumbered, split or merged), and holding both counted it twice
+        (two outlines on the trust's layer, its acres twice in the report).
+
+        A membership saved with its parcel before the county retired it stays valid (the import
+        warns of those), and so does one ending by the day it was retired: history, not land
+        held twice."""
+        retired_on = self.parcel.retired_on
+        if retired_on is None or (self.ended_on is not None and self.ended_on <= retired_on):
+            return
+        saved = HoldingParcel.objects.filter(pk=self.pk, parcel=self.parcel_id)
+        if self.pk is not None and saved.exists():
+            return
+        refusal = retired_parcel_refusal(self.parcel)
+        raise ValidationError({"parcel": refusal}, code="retired_parcel")
+
     def overlapping(self) -> HoldingParcel | None:
         """Another membership of the same parcel whose period overlaps this one's."""
         others = HoldingParcel.objects.filter(parcel=self.parcel_id).exclude(pk=self.pk)
@@ -341,6 +408,23 @@ class HoldingParcel(models.Model):
         if self.ended_on is not None:
             others = others.filter(began_on__lt=self.ended_on)
         return others.select_related("holding").order_by("began_on").first()
+
+
+def retired_parcel_refusal(parcel: Parcel) -> str:
+    """Why a retired parcel cannot join a holding, and the parcel to add instead if the county
+    seems to have renumbered it ("164-102-005 was retired by the county import of 2026-11-24
+    (it looks renumbered as 164-102-905): add the current parcel instead.")."""
+    by = "by the county import of" if parcel.import_run_id else "on"
+    current = parcel.renumbered_as()
+    if current is None:
+        return (
+            f"{parcel.apn} was retired {by} {parcel.retired_on}: add the parcel the county's "
+            "file has for this land now instead."
+        )
+    return (
+        f"{parcel.apn} was retired {by} {parcel.retired_on} (it looks renumbered as "
+        f"{current.apn}): add the current parcel instead."
+    )
 
 
 def membership_period(membership: HoldingParcel) -> str:
@@ -359,6 +443,22 @@ class AcquisitionStage(models.TextChoices):
     DROPPED = "dropped", "Dropped"
 
 
+# The stages of a pipeline still being pursued; "acquired" and "dropped" close it.
+OPEN_STAGES = (
+    AcquisitionStage.PROSPECT,
+    AcquisitionStage.UNDER_REVIEW,
+    AcquisitionStage.OFFER,
+    AcquisitionStage.UNDER_CONTRACT,
+)
+
+
+def latest_acquisition_step(parcel_id: int) -> AcquisitionEvent | None:
+    """The parcel's latest step in the acquisition pipeline (None: never pursued): the last by
+    date, then by id for two steps on one day (as `parcels.queries.latest_stage`)."""
+    steps = AcquisitionEvent.objects.filter(parcel=parcel_id).select_related("parcel")
+    return steps.order_by("-on", "-id").first()
+
+
 @pghistory.track(*tracked())
 class AcquisitionEvent(models.Model):
     """One dated step of the acquisition pipeline for a parcel the trust is pursuing."""
@@ -367,11 +467,17 @@ class AcquisitionEvent(models.Model):
     stage = models.CharField(max_length=16, choices=AcquisitionStage.choices)
     on = models.DateField(validators=[check_registry_date])
     reason = models.TextField(blank=True, help_text="Required when dropped")
-    holding = models.ForeignKey(Holding, null=True, blank=True, on_delete=models.SET_NULL)
+    # PROTECT: an "acquired" step names its holding (acquired_names_its_holding), so deleting
+    # the holding cannot leave the step without one; the admin lists the steps that keep it.
+    holding = models.ForeignKey(
+        Holding, null=True, blank=True, on_delete=models.PROTECT,
+        help_text="The holding the parcel joined (required when acquired)",
+    )  # fmt: skip
 
     class Meta:
-        indexes = [models.Index(fields=["parcel", "on", "id"], name="acquisition_latest_stage")]
         ordering = ["parcel", "on", "id"]
+        # A parcel's latest stage (parcels.queries.latest_stage) is one backward step of it.
+        indexes = [models.Index(fields=["parcel", "on", "id"], name="acquisition_latest_stage")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(stage="dropped") | ~Q(reason=""),
@@ -379,12 +485,34 @@ class AcquisitionEvent(models.Model):
                 violation_error_message="Say why the acquisition was dropped.",
                 violation_error_code="dropped_without_a_reason",
             ),
+            # "Acquired" is trust land: without a holding the pipeline said so of land that no
+            # count, map or finder treated as the trust's (the demo pipeline never reaches it).
+            models.CheckConstraint(
+                condition=~Q(stage="acquired") | Q(holding__isnull=False),
+                name="acquired_names_its_holding",
+                violation_error_message="Name the holding an acquired parcel joined.",
+                violation_error_code="acquired_without_a_holding",
+            ),
         ]
+
+    def __str__(self) -> str:
+        """ "165-124-009: under contract on 2025-05-22" (it said "AcquisitionEvent object (26)"
+        in every message and list); a query for the parcel unless it was selected with it."""
+        apn = self.parcel.apn if self.parcel_id else "(no parcel)"
+        return f"{apn}: {self.get_stage_display().lower()} on {self.on}"
 
     def clean(self) -> None:
         # The holding an acquisition became holds the parcel: an event naming another holding
         # is a slip of the lookup, and would show the parcel's story ending in the wrong place.
         super().clean()
+        if self.stage == AcquisitionStage.ACQUIRED and self.holding_id is None:
+            apn = self.parcel.apn if self.parcel_id else "the parcel"
+            raise ValidationError(
+                {"holding": f"An acquired parcel is in a holding: choose the holding {apn} "
+                            f"joined, or add the holding with {apn} in it (Holdings, Add), "
+                            "which records this step itself."},
+                code="acquired_without_a_holding",
+            )  # fmt: skip
         if self.holding_id is None or self.parcel_id is None:
             return
         memberships = HoldingParcel.objects.filter(holding=self.holding_id, parcel=self.parcel_id)

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from clt import schema
 from tests import factories
@@ -76,6 +77,14 @@ def test_home_page_lists_the_homes_and_lots_available_with_links_to_the_map(clie
     assert '<a href="/map/?parcel=164-900-001">1418 Lynch St</a> · Single-family home' in listed
     assert "1420 Lynch St" not in listed
     assert "1 home or lot available now" in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def test_home_page_counts_the_county_parcels_the_map_shows_not_retired_ones(client):
+    factories.parcel(apn="164-102-004")
+    factories.parcel(apn="164-102-905")
+    factories.parcel(apn="164-102-005", retired_at=timezone.now())  # renumbered as 905
+    page = client.get("/").content.decode()
+    assert "<strong>2</strong> county parcels on the map" in page
 
 
 @pytest.mark.parametrize("unsafe", ["//evil.example/", "https://evil.example/", "/\\evil.example"])

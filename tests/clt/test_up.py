@@ -52,7 +52,7 @@ def test_up_migrates_loads_the_demo_and_serves_it():
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert health["status"] == "ok"
-    assert f"<strong>{EXPECTED['parcel_count']}</strong> parcels in the registry" in home
+    assert f"<strong>{EXPECTED['parcel_count']}</strong> county parcels on the map" in home
     assert f"<strong>{EXPECTED['holding_count']}</strong> holdings" in home
     assert "the database is already up to date" in output  # pytest-django migrated it
     assert "loaded the demo neighbourhood" in output
