@@ -477,7 +477,7 @@ class RecordedStatusFilter(admin.ChoicesFieldListFilter):
 
 
 @admin.register(GroundLease)
-class GroundLeaseAdmin(RegistryDateFields, RecordedAdmin):
+class GroundLeaseAdmin(RecordedAdmin):
     form = GroundLeaseForm
     list_display = [
         "reference",
@@ -824,7 +824,7 @@ def hud_limit_words(buyer: Party, percent: int, on: dt.date) -> str:
 
 
 @admin.register(MonitoringEvent)
-class MonitoringEventAdmin(RegistryDateFields, RecordedAdmin):
+class MonitoringEventAdmin(RecordedAdmin):
     list_display = ["lease", "type", "on", "status", "resolved_on"]
     list_filter = ["type", "status"]
     list_select_related = ["lease"]
@@ -834,7 +834,7 @@ class MonitoringEventAdmin(RegistryDateFields, RecordedAdmin):
 
 
 @admin.register(Resale)
-class ResaleAdmin(RegistryDateFields, RecordedAdmin):
+class ResaleAdmin(RecordedAdmin):
     form = ResaleForm
     list_display = [
         "lease",
@@ -944,7 +944,7 @@ class IndexSeriesAdmin(RecordedAdmin):
 
 
 @admin.register(SourceDocument)
-class SourceDocumentAdmin(RegistryDateFields, RecordedAdmin):
+class SourceDocumentAdmin(RecordedAdmin):
     list_display = ["__str__", "kind", "recorded_on", "holding", "lease"]
     list_filter = ["kind"]
     list_select_related = ["holding", "lease"]

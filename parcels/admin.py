@@ -8,6 +8,7 @@ It lives here because every other registry app's admin already depends on parcel
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
@@ -26,20 +27,33 @@ from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon, WKBWriter
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db.models import Count, DecimalField, Q, Value
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Count,
+    DateTimeField,
+    DecimalField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Concat
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from leaflet import PLUGIN_FORMS, PLUGINS
 from leaflet.admin import LeafletAdminWidget, LeafletGeoAdminMixin
 from pghistory import core as pghistory_core
 from pghistory.models import Events
 
 from clt.concurrency import StaleEditGuard
+from clt.dates import RegistryDateFields
 from clt.history import recorded
 from clt.textareas import LineFeedTextFields
 from leases.models import SourceDocument
+from parcels.actions import acquisition_close_for, acquisition_withdraw_for, listed_message
 from parcels.folding import SEARCH_HELP, folded_search
 from parcels.models import (
     AcquisitionEvent,
@@ -49,8 +63,15 @@ from parcels.models import (
     Improvement,
     Overlay,
     Parcel,
+    latest_acquisition_step,
+    membership_period,
 )
-from parcels.queries import in_metric_domain, land_use_codes, metric_domain_text
+from parcels.queries import (
+    held_memberships,
+    in_metric_domain,
+    land_use_codes,
+    metric_domain_text,
+)
 
 # ---------------------------------------------------------------------------------------------
 # History: what the change page and the History button show
@@ -64,6 +85,12 @@ class Change:
 
 
 @dataclass(frozen=True)
+class RowValue:
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One history event, as staff read it: when, which action, who, on what, what changed."""
 
@@ -71,24 +98,56 @@ class HistoryEntry:
     label: str  # insert, update, delete
     action: str  # the named action (`clt.history.recorded`), "" for an untagged change
     user: str  # "" when no user was recorded (imports, raw SQL)
-    what: str  # the record the event is about, e.g. "fee change 12"
-    changes: tuple[Change, ...]
+    what: str  # the record the event is about, e.g. "lease fee change 12" (`_what`)
+    changes: tuple[Change, ...]  # an update's fields, old and new
+    values: tuple[RowValue, ...] = ()  # an added or deleted row's fields (`_row_values`)
 
 
-def _shown(model, name: str, value: Any, limit: int = 80) -> str:
-    """A value from an event's diff as staff read it: money to the cent, outlines named."""
+# Labels of the records an event's foreign keys point at: (model, id as text) -> label.
+Labels = dict[tuple[Any, str], str]
+# The records themselves, by the same key (`_related`).
+Related = dict[tuple[Any, str], Any]
+# The record whose history a page shows: (its concrete model, its id as text).
+Page = tuple[Any, str]
+
+
+def _field(model, name: str):
+    """The field an event's diff names (by column: "parcel_id" is the parcel), if any."""
+    try:
+        return model._meta.get_field(name) if model else None
+    except FieldDoesNotExist:
+        return None
+
+
+def _shown(model, name: str, value: Any, limit: int = 80, labels: Labels | None = None) -> str:
+    """A value from an event's diff or snapshot as staff read it: money to the cent with its
+    dollar sign, outlines named, a choice by its label ("Occupancy certification"), yes or no,
+    a record by its label (`_label`: a parcel by its APN, a holding by its name), not its id."""
     if value in (None, ""):
         return "—"
-    try:
-        field = model._meta.get_field(name) if model else None
-    except FieldDoesNotExist:
-        field = None
+    field = _field(model, name)
+    if field is not None and field.many_to_one:
+        label = (labels or {}).get((field.related_model, str(value)))
+        return label or f"{field.related_model._meta.verbose_name} {value}"
     if isinstance(field, GeometryField):
         return "(an outline)"  # the coordinates are in the history browser's raw data
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(value, value))  # "Occupancy certification"
+    if isinstance(field, BooleanField):
+        return "yes" if value else "no"
     if isinstance(field, DecimalField) and isinstance(value, int | float | str):
-        return f"{Decimal(str(value)):,.{field.decimal_places}f}"
+        amount = f"{Decimal(str(value)):,.{field.decimal_places}f}"
+        return f"${amount}" if _is_money(field) else amount
+    if isinstance(field, DateTimeField) and isinstance(value, str):
+        moment = field.to_python(value)  # the snapshot's ISO text, in UTC
+        return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
     text = str(value)
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _is_money(field) -> bool:
+    """Whether `field` is a dollar amount (`parcels.models.money`: 14 digits, to the cent)."""
+    return (field.max_digits, field.decimal_places) == (14, 2)
 
 
 def _tracked_model(event):
@@ -98,40 +157,231 @@ def _tracked_model(event):
         return None
 
 
-def _what(event) -> str:
-    model = _tracked_model(event)
+@dataclass(frozen=True)
+class Joining:
+    """A join table's row: a party among a lease's lessees, a parcel among its parcels. It is
+    added or removed, never changed, so its event reads as what it did, on the lease's page
+    and on the party's or parcel's (`_joining_what`)."""
+
+    role: str  # on the lease's page: "lessee added: <party>"
+    lease: str  # the field naming the lease
+    member: str  # the field naming the party or parcel
+    joined: str  # on the party's or parcel's page, of the lease: "became a lessee of {}"
+    left: str  # "stopped being a lessee of {}"
+
+
+JOININGS = {
+    "leases.LeaseLessee": Joining(
+        "lessee", "groundlease", "party", "became a lessee of {}", "stopped being a lessee of {}"
+    ),
+    "leases.LeaseParcel": Joining(
+        "parcel", "groundlease", "parcel", "added to lease {}", "removed from lease {}"
+    ),
+}
+
+
+def _what(event, model, related: Related, labels: Labels, page: Page) -> str:
+    """What an event is about, as staff read it. A lessee or parcel added to or removed from a
+    lease says so (`_joining_what`). An added or deleted row is named by its kind and id, then
+    by its own name (its `__str__`: "monitoring event 23: Occupancy certification on
+    2026-11-24 (open)"), built from the event's snapshot since the row may be gone. An update
+    keeps "kind id", which links it to the row's insert, and lists its changes."""
     name = model._meta.verbose_name if model else event.pgh_obj_model
-    return f"{name} {event.pgh_obj_id}"
+    if model is None:
+        return f"{name} {event.pgh_obj_id}"
+    joining = JOININGS.get(model._meta.label)
+    if joining is not None:
+        return _joining_what(event, model, joining, labels, page)
+    if event.pgh_label not in ("insert", "delete"):
+        return f"{name} {event.pgh_obj_id}"
+    own = _named(_row_of(model, event.pgh_data or {}, related))
+    return f"{name} {event.pgh_obj_id}: {own}" if own else f"{name} {event.pgh_obj_id}"
+
+
+def _joining_what(event, model, joining: Joining, labels: Labels, page: Page) -> str:
+    """ "lessee added: Jordan Williams household", "parcel removed: 164-101-001" on the lease's
+    page; "became a lessee of GL-2025-017", "removed from lease GL-2025-017" on the party's or
+    the parcel's."""
+    data, added = event.pgh_data or {}, event.pgh_label == "insert"
+    lease_field = model._meta.get_field(joining.lease)
+    member_field = model._meta.get_field(joining.member)
+    member_id = data.get(member_field.attname)
+    if page == (member_field.related_model, str(member_id)):
+        lease = _shown(model, lease_field.attname, data.get(lease_field.attname), labels=labels)
+        return (joining.joined if added else joining.left).format(lease)
+    member = _shown(model, member_field.attname, member_id, labels=labels)
+    return f"{joining.role} {'added' if added else 'removed'}: {member}"
+
+
+def _row_of(model, data: dict, related: Related):
+    """The row an event's snapshot holds, as an unsaved instance of its model: its values from
+    the snapshot, the records its foreign keys name from `related` (read for every event at
+    once, not per row)."""
+    row = model()
+    for field in model._meta.concrete_fields:
+        if field.attname not in data or isinstance(field, GeometryField):
+            continue  # no name reads an outline, and parsing one is the slow part
+        value = data[field.attname]
+        if field.many_to_one:
+            setattr(row, field.attname, value)
+            record = related.get((field.related_model, str(value)))
+            if record is not None:
+                field.set_cached_value(row, record)
+            continue
+        with suppress(ValidationError, ValueError, TypeError):
+            value = field.to_python(value)  # else kept as the snapshot has it
+        setattr(row, field.attname, value)
+    return row
+
+
+class _WouldQuery(Exception):
+    """A row's `__str__` tried to read the database (`_named`)."""
+
+
+def _refuse_queries(execute, sql, params, many, context):
+    raise _WouldQuery(sql)
+
+
+def _named(row) -> str | None:
+    """`row`'s own name (`str(row)`), or None when its `__str__` would read the database: a
+    record it names is gone (a resale's lease deleted), and a page must not query per event."""
+    try:
+        with connection.execute_wrapper(_refuse_queries):
+            return str(row)
+    except _WouldQuery:
+        return None
+
+
+def _row_values(event, model, labels: Labels, page: Page) -> tuple[RowValue, ...]:
+    """The fields of a row an event added or deleted, from its snapshot, as `_shown` shows a
+    change (money as money, a record by its label), in the model's order. Left out: its id,
+    the empty ones, and the record whose page this is (a fee change's lease, on the lease's
+    page). A lessee's or parcel's place on a lease says it all in its name."""
+    if model is None or event.pgh_label not in ("insert", "delete"):
+        return ()
+    if model._meta.label in JOININGS:
+        return ()
+    data, shown = event.pgh_data or {}, []
+    for field in model._meta.concrete_fields:
+        value = data.get(field.attname)
+        if field.primary_key or value in (None, ""):
+            continue
+        if field.many_to_one and (field.related_model, str(value)) == page:
+            continue
+        shown.append(RowValue(field.name, _shown(model, field.attname, value, labels=labels)))
+    return tuple(shown)
 
 
 def history_of(obj, limit: int | None = None) -> list[HistoryEntry]:
     """The history events of `obj` and of the records hanging on it, newest first.
 
     "Hanging on it" is pghistory's `references`: events of rows with a foreign key to `obj`
-    (a lease's fee changes, a holding's parcels) as well as `obj`'s own.
+    (a lease's fee changes, a holding's parcels) as well as `obj`'s own; and the events that
+    took such a row away from `obj` (`_moved_away_from`).
     """
     events = Events.objects.references(obj).order_by("-pgh_created_at", "-pgh_id")
     events = list(events[:limit] if limit else events)
+    events = sorted(
+        {event.pgh_slug: event for event in [*events, *_moved_away_from(obj)]}.values(),
+        key=lambda event: (event.pgh_created_at, event.pgh_id),
+        reverse=True,
+    )[:limit]
     contexts = [event.pgh_context or {} for event in events]
     models = [_tracked_model(event) for event in events]
     user_ids = {context["user"] for context in contexts if context.get("user") is not None}
     usernames = {
         user.pk: user.get_username() for user in get_user_model().objects.filter(pk__in=user_ids)
     }
+    related = _related(events, models)
+    labels = {key: _label(record) for key, record in related.items()}
+    page = (obj._meta.concrete_model, str(obj.pk))
     return [
         HistoryEntry(
             at=event.pgh_created_at,
             label=event.pgh_label,
             action=context.get("action", ""),
             user=usernames.get(context.get("user"), ""),
-            what=_what(event),
+            what=_what(event, model, related, labels, page),
             changes=tuple(
-                Change(name, _shown(model, name, old), _shown(model, name, new))
+                Change(
+                    getattr(_field(model, name), "name", name),
+                    _shown(model, name, old, labels=labels),
+                    _shown(model, name, new, labels=labels),
+                )
                 for name, (old, new) in sorted((event.pgh_diff or {}).items())
             ),
+            values=_row_values(event, model, labels, page),
         )
         for event, context, model in zip(events, contexts, models, strict=True)
     ]
+
+
+def _moved_away_from(obj) -> list:
+    """The events that took a row away from `obj`: its foreign key named `obj` just before, and
+    names another record after (a membership's mistyped parcel corrected to the right one).
+
+    `references` finds an event by the row as the event left it, so the parcel entered by
+    mistake showed its row joining a holding and never leaving. One query finds them (a union
+    over the event tables pointing at `obj`'s model); a second per table with any, reads them.
+    """
+    model = obj._meta.concrete_model
+    found = []
+    for event_model in pghistory_core.event_models(references_model=model):
+        if not hasattr(event_model, "pgh_obj"):  # no row to follow from event to event
+            continue
+        for field in event_model._meta.fields:
+            if field.name == "pgh_obj" or not field.many_to_one or field.related_model != model:
+                continue
+            before = event_model.objects.filter(
+                pgh_obj_id=OuterRef("pgh_obj_id"), pgh_id__lt=OuterRef("pgh_id")
+            ).order_by("-pgh_id")
+            rows = event_model.objects.filter(**{field.attname: obj.pk}).values("pgh_obj_id")
+            moved = (
+                event_model.objects.filter(pgh_obj_id__in=rows)
+                .exclude(**{field.attname: obj.pk})
+                .alias(was=Subquery(before.values(field.attname)[:1]))
+                .filter(was=obj.pk)
+                .values_list(Value(event_model._meta.label), "pgh_obj_id", "pgh_id")
+                .order_by()
+            )
+            found.append(moved)
+    if not found:
+        return []
+    by_table: dict[str, list[tuple[int, int]]] = {}
+    for label, row_id, event_id in found[0].union(*found[1:], all=True):
+        by_table.setdefault(label, []).append((row_id, event_id))
+    events = []
+    for label, rows in by_table.items():
+        tracked = apps.get_model(label).pgh_tracked_model
+        of_rows = Events.objects.tracks(*[tracked(pk=row_id) for row_id, _ in rows])
+        events += of_rows.across(label).filter(pgh_id__in=[event_id for _, event_id in rows])
+    return events
+
+
+def _related(events: list, models: list) -> Related:
+    """Every record the events' foreign keys point at: in a change, old and new; in an added
+    or deleted row (or a lessee's or parcel's place on a lease), each it names. A query per
+    kind of record named, not per event."""
+    wanted: dict[Any, set[str]] = {}
+    for event, model in zip(events, models, strict=True):
+        values = [(name, value) for name, pair in (event.pgh_diff or {}).items()
+                  for value in pair]  # fmt: skip
+        if event.pgh_label in ("insert", "delete"):
+            values += (event.pgh_data or {}).items()
+        for name, value in values:
+            field = _field(model, name)
+            if field is not None and field.many_to_one and value not in (None, ""):
+                wanted.setdefault(field.related_model, set()).add(str(value))
+    return {
+        (related, str(record.pk)): record
+        for related, ids in wanted.items()
+        for record in related._base_manager.filter(pk__in=ids)
+    }
+
+
+def _label(record) -> str:
+    """A record as a foreign key to it reads: a parcel's APN, any other as it names itself."""
+    return record.apn if isinstance(record, Parcel) else str(record)
 
 
 def section(title: str | None, *fields: str) -> tuple[str | None, dict[str, list[str]]]:
@@ -221,7 +471,11 @@ class ReadableAutocompleteFields:
 
 
 class RecordedAdmin(
-    StaleEditGuard, ReadableAutocompleteFields, LineFeedTextFields, admin.ModelAdmin
+    StaleEditGuard,
+    RegistryDateFields,
+    ReadableAutocompleteFields,
+    LineFeedTextFields,
+    admin.ModelAdmin,
 ):
     """An admin whose writes are named actions and whose change page shows the history.
 
@@ -229,7 +483,9 @@ class RecordedAdmin(
     its history events say who acted and through which action. One request is one pghistory
     context, so the form and its inlines share the action name of the request. A change page
     saved after the record changed is refused (`StaleEditGuard`). Text boxes read the
-    browser's CRLF as LF (`LineFeedTextFields`; an inline with a TextField takes it too).
+    browser's CRLF as LF (`LineFeedTextFields`; an inline with a TextField takes it too), and
+    a date whose year has a digit too many or too few is said to look mistyped
+    (`RegistryDateFields`; an inline with a date takes it too).
     """
 
     change_form_template = "admin/clt/change_form.html"
@@ -578,6 +834,13 @@ class ParcelAdmin(MapAdmin):
         ),
     ]
 
+    change_form_template = "admin/parcels/parcel/change_form.html"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            context["clt_trust_land"] = trust_land_panel(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def get_ordering(self, request):
         """While searching, the usual (jurisdiction, APN) order as an expression no index gives.
 
@@ -598,6 +861,59 @@ class ParcelAdmin(MapAdmin):
     @admin.display(description="acres", ordering="area_m2")
     def acreage(self, parcel: Parcel) -> str:
         return f"{parcel.acres:,.3f}"
+
+
+@dataclass(frozen=True)
+class Membership:
+    holding: str
+    url: str
+    period: str  # "from 2025-01-01", "from 2019-01-01 to 2020-06-30"
+
+
+@dataclass(frozen=True)
+class TrustLandPanel:
+    """What a parcel's page says of it as trust land: the holdings it belongs or belonged to,
+    its latest step in the acquisition pipeline, and where to record its acquisition."""
+
+    memberships: tuple[Membership, ...]
+    held_now: bool
+    latest_step: AcquisitionEvent | None
+    steps_url: str  # the parcel's steps in the acquisition list
+    acquire_url: str  # a new holding with this parcel; "" when it cannot be acquired here
+    add_step_url: str  # a new step of its pipeline; "" if this user may not add one
+
+
+def trust_land_panel(request, parcel: Parcel) -> TrustLandPanel:
+    """A finder's result links to the parcel's page: it said nothing of the parcel's holdings or
+    pipeline, and acquiring it meant going to Holdings, Add and typing the APN again."""
+    rows = HoldingParcel.objects.filter(parcel=parcel).select_related("holding")
+    memberships = tuple(
+        Membership(each.holding.name, change_url_of(each.holding), membership_period(each))
+        for each in rows.order_by("-began_on", "-pk")
+    )
+    held_now = held_memberships().filter(parcel=parcel).exists()
+    may = request.user.has_perm
+    acquire = not held_now and parcel.retired_at is None and may("parcels.add_holding")
+    add_step = may("parcels.add_acquisitionevent")
+    steps = reverse("admin:parcels_acquisitionevent_changelist")
+    return TrustLandPanel(
+        memberships=memberships,
+        held_now=held_now,
+        latest_step=latest_acquisition_step(parcel.pk),
+        steps_url=f"{steps}?parcel__id__exact={parcel.pk}",
+        acquire_url=_for_parcel("admin:parcels_holding_add", parcel) if acquire else "",
+        add_step_url=_for_parcel("admin:parcels_acquisitionevent_add", parcel) if add_step else "",
+    )
+
+
+def _for_parcel(add_page: str, parcel: Parcel) -> str:
+    """An add page opened for `parcel` (`?parcel=<id>`)."""
+    return f"{reverse(add_page)}?parcel={parcel.pk}"
+
+
+def change_url_of(record) -> str:
+    return reverse(f"admin:{record._meta.app_label}_{record._meta.model_name}_change",
+                   args=[record.pk])  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -632,6 +948,7 @@ class HoldingParcelFormSet(BaseInlineFormSet):
             seen.setdefault(parcel.pk, []).append((began, ended))
         self._keep_leases()
         self._keep_within_the_holdings_dates()
+        self._keep_some_land()
 
     def _keep_leases(self) -> None:
         """A lease keeps the parcels it is on.
@@ -688,8 +1005,39 @@ class HoldingParcelFormSet(BaseInlineFormSet):
                                            f"{parcel.apn} left it then or before, "
                                            f"{fix}.")  # fmt: skip
 
+    def _keep_some_land(self) -> None:
+        """A holding keeps a parcel as long as the trust has it. One whose every parcel had
+        left it while it went on was a holding of no land, counted all the same (the home
+        page's holdings, `clt holdings`, the report): undoing a parcel recorded in error by
+        ending its row left the holding behind. (A holding recorded with no parcel at all is
+        not refused here.)"""
+        ends = []
+        for form in self.forms:
+            parcel = form.cleaned_data.get("parcel") if hasattr(form, "cleaned_data") else None
+            if parcel is None or (self.can_delete and self._should_delete_form(form)):
+                continue
+            ends.append(form.cleaned_data.get("ended_on"))
+        if not ends or None in ends:
+            return
+        last, holding_ended = max(ends), self.instance.ended_on
+        if holding_ended is None or holding_ended > last:
+            raise ValidationError(
+                f"Every parcel of this holding has left it on or before {last}: end the "
+                "holding too (Ended on), or keep a parcel in it.",
+                code="holding_without_land",
+            )
 
-class HoldingParcelInline(ReadableAutocompleteFields, admin.TabularInline):
+
+def parcel_asked_for(request) -> Parcel | None:
+    """The current parcel an add-holding page was opened for (`?parcel=<id>`, the parcel page's
+    "record its acquisition" link), if the id is one; a retired parcel is not offered."""
+    asked = request.GET.get("parcel", "") if request.method == "GET" else ""
+    if not asked.isdigit():
+        return None
+    return Parcel.objects.filter(pk=int(asked), retired_at__isnull=True).first()
+
+
+class HoldingParcelInline(RegistryDateFields, ReadableAutocompleteFields, admin.TabularInline):
     model = HoldingParcel
     formset = HoldingParcelFormSet
     extra = 0
@@ -697,13 +1045,17 @@ class HoldingParcelInline(ReadableAutocompleteFields, admin.TabularInline):
     verbose_name = "parcel"
     verbose_name_plural = "parcels (with the dates each belonged to the holding)"
 
+    def get_extra(self, request, obj=None, **kwargs):
+        # One row, for the parcel the add page was opened for (`HoldingAdmin.get_formset_kwargs`)
+        return 1 if obj is None and parcel_asked_for(request) else self.extra
+
 
 class ImprovementInline(admin.TabularInline):
     model = Improvement
     extra = 0
 
 
-class HoldingSourceInline(admin.TabularInline):
+class HoldingSourceInline(RegistryDateFields, admin.TabularInline):
     model = SourceDocument
     fk_name = "holding"
     fields = ["kind", "reference", "recorded_on"]
@@ -755,6 +1107,78 @@ class HoldingAdmin(RecordedAdmin):
     @admin.display(description="parcels now", ordering="parcel_total")
     def parcel_count(self, holding: Holding) -> int:
         return holding.parcel_total
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        """An add page opened for a parcel (`?parcel=<id>`) has it in its first parcel row."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        parcel = parcel_asked_for(request) if isinstance(inline, HoldingParcelInline) else None
+        if parcel is not None and obj.pk is None:
+            kwargs["initial"] = [{"parcel": parcel.pk}]
+        return kwargs
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is HoldingParcel:
+            self._after_memberships_saved(request, form.instance, formset)
+
+    def _after_memberships_saved(self, request, holding: Holding, formset) -> None:
+        """The parcels that joined the holding (new rows, or a row's parcel changed) and those
+        that left it by a correction (a row's parcel changed, or the row deleted): their
+        acquisition pipelines follow (`acquisition_close_for`, `acquisition_withdraw_for`,
+        inside the page's named action), and staff are told, as they are of what the public
+        now sees listed as available."""
+        deleted = formset.deleted_objects
+        moved = [f for f in formset.initial_forms if "parcel" in f.changed_data]
+        joined = [*formset.new_objects, *(f.instance for f in moved if f.instance not in deleted)]
+        left = {f.initial["parcel"] for f in moved} | {each.parcel_id for each in deleted}
+        acquired = [step for each in joined if (step := acquisition_close_for(each))]
+        withdrawn = [
+            (step, latest_acquisition_step(step.parcel_id))
+            for parcel_id in sorted(left)
+            for step in acquisition_withdraw_for(holding=holding, parcel_id=parcel_id)
+        ]
+        if acquired:
+            steps = ", ".join(f"{step.parcel.apn} acquired on {step.on}" for step in acquired)
+            self.message_user(request, f"Recorded in the acquisition pipeline: {steps}.",
+                              messages.SUCCESS)  # fmt: skip
+        for step, now in withdrawn:
+            self.message_user(request, withdrawn_message(holding, step, now), messages.WARNING)
+        for said in listed_messages(joined):
+            self.message_user(request, said, messages.INFO)
+
+
+def withdrawn_message(
+    holding: Holding, step: AcquisitionEvent, now: AcquisitionEvent | None
+) -> str:
+    """What staff are told when a parcel taken out of a holding lost its "acquired" step."""
+    stands = f"{now.get_stage_display().lower()} on {now.on}" if now else "no step recorded"
+    return (
+        f"{step.parcel.apn} is no longer in {holding}: its acquisition pipeline no longer says "
+        f"acquired on {step.on} (it stands at {stands})."
+    )
+
+
+def listed_messages(memberships: list[HoldingParcel]) -> list[str]:
+    """What staff are told of the parcels that joined a holding marked available: each is
+    on the public "available now" list from the day it joined (the layer's own rule,
+    `held_memberships`), today or later. A lot bought that day went public unannounced."""
+    ids = [each.pk for each in memberships]
+    today = timezone.localdate()
+    now = held_memberships(today).filter(pk__in=ids, holding__available=True)
+    said = []
+    places = [_place(each.parcel) for each in now.select_related("parcel").order_by("parcel")]
+    if places:
+        said.append(listed_message(places))
+    for each in memberships:
+        later = held_memberships(each.began_on).filter(pk=each.pk, holding__available=True)
+        if each.began_on > today and later.exists():
+            said.append(f"{_place(each.parcel)} will be listed publicly as available from "
+                        f"{each.began_on}.")  # fmt: skip
+    return said
+
+
+def _place(parcel: Parcel) -> str:
+    return parcel.address or parcel.apn
 
 
 @admin.register(AcquisitionEvent)

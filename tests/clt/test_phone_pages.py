@@ -112,6 +112,23 @@ def test_a_lease_page_with_its_history_fits_a_phone(browser, live_server):
         visit.close()
 
 
+def test_a_lease_history_page_fits_a_phone_its_table_scrolling_in_its_own_box(browser, live_server):
+    # Every history page was 664 px wide on a 360 px phone: the admin's stylesheet, with the
+    # table's box, was not on it (QA: lease administrator, finding 5).
+    lease = factories.lease()
+    lease.arrears, lease.notes = lease.arrears + 75, "Lease assumed by heir " * 4
+    lease.save()
+    visit = phone(browser, live_server, staff=True)
+    try:
+        visit.page.goto(f"{live_server.url}/admin/leases/groundlease/{lease.pk}/history/")
+        assert visit.page.locator("table.clt-history tbody tr").count() >= 2
+        box = visit.page.get_by_role("region", name="History table")
+        assert box.evaluate("b => getComputedStyle(b).overflowX") == "auto"
+        assert_fits_the_phone(visit, "lease-history")
+    finally:
+        visit.close()
+
+
 REFLOW_PX = 320  # WCAG 1.4.10's width: what fits it fits every wider phone (360, 390...)
 OGC_PAGES = [
     "/ogcapi/",

@@ -727,7 +727,7 @@ def test_lease_history_shows_money_to_the_cent(editor, registry):
     entries = editor.get(change_url(lease)).context["clt_history"]
 
     changes = [(c.field, c.old, c.new) for e in entries for c in e.changes]
-    assert changes == [("arrears", "0.00", "75.00")]
+    assert changes == [("arrears", "$0.00", "$75.00")]
 
 
 def test_records_without_history_tracking_keep_the_admins_own_history_page(editor, registry):
