@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from clt.dates import check_registry_date, check_year_built
 from clt.history import AnyChangeRestorable
-from parcels.queries import HoldingQuerySet, ParcelQuerySet
+from parcels.queries import PIPELINE_STATES, HoldingQuerySet, ParcelQuerySet
 
 
 # Every change to these records, by any route (admin, import, bulk SQL), leaves an event row
@@ -443,13 +443,9 @@ class AcquisitionStage(models.TextChoices):
     DROPPED = "dropped", "Dropped"
 
 
-# The stages of a pipeline still being pursued; "acquired" and "dropped" close it.
-OPEN_STAGES = (
-    AcquisitionStage.PROSPECT,
-    AcquisitionStage.UNDER_REVIEW,
-    AcquisitionStage.OFFER,
-    AcquisitionStage.UNDER_CONTRACT,
-)
+# The stages of a pipeline still being pursued; "acquired" and "dropped" close it. The finder's
+# "open" (its `pipeline` filter) is the same list.
+OPEN_STAGES = PIPELINE_STATES["open"]
 
 
 def latest_acquisition_step(parcel_id: int) -> AcquisitionEvent | None:

@@ -225,3 +225,13 @@ def test_the_api_document_describes_the_pipeline_and_what_each_answer_carries(cl
     (tolerance,) = [p for p in adjacent["parameters"] if p["name"] == "tolerance_m"]
     assert tolerance["description"].startswith("Gap (metres) that still counts as touching "
                                                "(default 0.5: ")  # fmt: skip
+
+
+def test_every_pipeline_state_names_stages_the_model_has():
+    # The finder's states are plain strings (parcels.queries loads before the models): a stage
+    # renamed in AcquisitionStage would leave its lots out of every filter without an error.
+    from parcels.models import AcquisitionStage
+    from parcels.queries import PIPELINE_STATES
+
+    named = {stage for stages in PIPELINE_STATES.values() for stage in stages}
+    assert named == set(AcquisitionStage.values)
