@@ -31,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
         # The county's current parcels, as the public map and the OGC parcels layer show them:
         # a retired parcel (renumbered, split, merged) is on record, but no longer land.
         "parcel_count": Parcel.objects.active().count(),
-        "holding_count": Holding.objects.current().count(),
+        "holding_count": Holding.objects.holding_land().count(),
         # DISTINCT over ids, not whole rows with their outlines (held_by_trust is distinct).
         "held_parcel_count": Parcel.objects.held_by_trust().values("pk").count(),
         "available_count": available.count(),

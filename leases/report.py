@@ -398,7 +398,7 @@ def holdings_on(on: dt.date):
     memberships = memberships_on(on)
     built = Q(year_built__isnull=True) | Q(year_built__lte=homes_built_by(on))
     units = Improvement.objects.filter(Q(holding=OuterRef("pk")), built)
-    return Holding.objects.current(on).annotate(
+    return Holding.objects.holding_land(on).annotate(
         n_parcels=Coalesce(per_holding(memberships, Count("pk")), 0),
         area_m2=Coalesce(per_holding(memberships, Sum("parcel__area_m2")), Value(0.0)),
         homes=Coalesce(per_holding(units, Sum("dwelling_units")), 0),

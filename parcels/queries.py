@@ -368,6 +368,15 @@ class HoldingQuerySet(models.QuerySet):
         """Holdings the trust had on `on` (today if omitted): acquired by then, not yet ended."""
         return self.filter(_dated(on or timezone.localdate(), "acquired_on", "ended_on"))
 
+    def holding_land(self, on: dt.date | None = None) -> HoldingQuerySet:
+        """`current` holdings with a parcel in them on `on` (`held_memberships`): the holdings
+        the trust counts. One whose parcels have all left it, or with none recorded yet, holds
+        no land: counted, it made the public page's "N holdings" and the report's one too
+        many (the admin now refuses to leave a holding empty; older records may be)."""
+        on = on or timezone.localdate()
+        held = held_memberships(on).filter(holding=OuterRef("pk"))
+        return self.current(on).filter(Exists(held))
+
 
 def land_use_codes() -> list[str]:
     """The county land-use codes the registry's parcels carry, in order.
