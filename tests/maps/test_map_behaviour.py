@@ -34,6 +34,10 @@ FARM_APN, FARM_ADDRESS = "170-001-011", "1202 Trust Way"  # factories_map.block'
 LAND_NOT_LOADED = "The trust's land could not be loaded; check your connection and reload."
 ACTIVE = "() => document.activeElement.id || document.activeElement.className"
 IN_LAYER_LIST = "() => !!document.activeElement.closest('.leaflet-control-layers-list')"
+# Whether the trust's land is drawn at a point of the page (x, y in CSS pixels).
+PARCEL_AT = (
+    "([x, y]) => !!document.elementFromPoint(x, y)?.closest('.leaflet-cltParcels-pane')"
+)
 
 
 @pytest.fixture
@@ -422,7 +426,10 @@ def test_the_land_not_loaded_line_goes_when_the_land_loads_and_comes_back_when_i
         wait_for_status(page, "^$")
         # Where the land failed to load, it is fetched again: the farm is drawn, and answers.
         page.evaluate("() => CLTMap.state.map.panBy([0, -300], {animate: false})")
-        page.wait_for_load_state("networkidle")
+        # Drawn where the farm is, not only idle: on a loaded machine the tile was asked for
+        # after the network went idle, and the click met the neighbourhood under it.
+        page.wait_for_function(PARCEL_AT, arg=list(visit.point_of(farm.y, farm.x)),
+                               timeout=10_000)
         visit.click_at(farm.y, farm.x)
         assert FARM_ADDRESS in visit.popup_text()
         network["down"] = True
