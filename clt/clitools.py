@@ -6,16 +6,15 @@ App command modules (`parcels/cli.py`, `leases/cli.py`, `maps/cli.py`) import fr
 
 from __future__ import annotations
 
-import calendar
 import contextlib
 import datetime as dt
 import os
-import re
 from collections.abc import Iterator
 
 import click
 
 from clt import localdb
+from clt.dates import missing_day
 
 
 def say(message: str) -> None:
@@ -90,22 +89,3 @@ class IsoDate(click.DateTime):
             if reason:
                 self.fail(f"{value} is not a date: {reason}", param, ctx)
         return super().convert(value, param, ctx)
-
-
-def missing_day(text: str) -> str | None:
-    """Why `text`, written YYYY-MM-DD, names no day ("February 2023 has 28 days"); None when
-    it does name one, or is not written that way at all."""
-    found = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
-    if not found:
-        return None
-    year, month, day = (int(part) for part in found.groups())
-    if year < 1:
-        return "the years run from 1 to 9999"
-    if not 1 <= month <= 12:
-        return f"there is no month {month}; months run from 01 to 12"
-    days = calendar.monthrange(year, month)[1]
-    if day < 1:
-        return "days are numbered from 01"
-    if day > days:
-        return f"{calendar.month_name[month]} {year} has {days} days"
-    return None

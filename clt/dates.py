@@ -16,6 +16,7 @@ looks mistyped. The admin's date fields are made of it by `RegistryDateFields`.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 
@@ -104,3 +105,22 @@ class RegistryDateFields:
         ):
             kwargs.setdefault("form_class", RegistryDateField)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+def missing_day(text: str) -> str | None:
+    """Why `text`, written YYYY-MM-DD, names no day ("February 2023 has 28 days"); None when
+    it does name one, or is not written that way at all."""
+    found = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text.strip())
+    if not found:
+        return None
+    year, month, day = (int(part) for part in found.groups())
+    if year < 1:
+        return "the years run from 1 to 9999"
+    if not 1 <= month <= 12:
+        return f"there is no month {month}; months run from 01 to 12"
+    days = calendar.monthrange(year, month)[1]
+    if day < 1:
+        return "days are numbered from 01"
+    if day > days:
+        return f"{calendar.month_name[month]} {year} has {days} days"
+    return None

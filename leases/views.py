@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from clt.dates import check_registry_date
+from clt.dates import check_registry_date, missing_day
 from leases.report import report_csv, stewardship_report
 
 
@@ -55,7 +55,8 @@ def parse_as_of(request: HttpRequest) -> dt.date:
     try:
         on = dt.date.fromisoformat(raw)  # the pattern lets by 2026-13-01 and 2023-02-30
     except ValueError:
-        raise not_a_date from None
+        reason = missing_day(raw)  # "February 2024 has 29 days", as the CLI says it
+        raise (BadDate(f"as_of: {raw} is not a date: {reason}") if reason else not_a_date) from None
     try:
         check_registry_date(on)  # 9999-12-31 was a report on a day no record can carry
     except ValidationError as exc:

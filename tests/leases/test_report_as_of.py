@@ -50,3 +50,11 @@ def test_the_first_and_last_days_the_registry_keeps_are_reports(staff, as_of):
 
     assert response.status_code == 200
     assert f"stewardship-report-{as_of.strip()}.csv" in response["Content-Disposition"]
+
+
+def test_a_day_the_calendar_does_not_have_is_named_as_the_cli_names_it(staff):
+    # It said "not a date written YYYY-MM-DD" of a date written just so.
+    response = staff.get("/staff/report.csv", {"as_of": "2024-02-30"})
+
+    assert response.status_code == 400
+    assert response.content.decode() == "as_of: 2024-02-30 is not a date: February 2024 has 29 days"
