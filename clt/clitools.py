@@ -12,9 +12,10 @@ import os
 from collections.abc import Iterator
 
 import click
+from django.core.exceptions import ValidationError
 
 from clt import localdb
-from clt.dates import missing_day
+from clt.dates import check_registry_date, missing_day
 
 
 def say(message: str) -> None:
@@ -80,12 +81,23 @@ class IsoDate(click.DateTime):
 
     name = "date"
 
-    def __init__(self) -> None:
+    def __init__(self, *, registry_range: bool = True) -> None:
         super().__init__(formats=["%Y-%m-%d"])
+        # Off for an option with a narrower check of its own that names the latest day
+        # (a token's --expires: ten years at most).
+        self.registry_range = registry_range
 
     def convert(self, value, param, ctx) -> dt.datetime:
         if isinstance(value, str):
             reason = missing_day(value)
             if reason:
                 self.fail(f"{value} is not a date: {reason}", param, ctx)
-        return super().convert(value, param, ctx)
+        converted = super().convert(value, param, ctx)
+        # The registry's dates (clt/dates.py), as the web's forms and report take them: a
+        # report "as of" 9999-12-31 answered for a day no record can carry.
+        try:
+            if self.registry_range:
+                check_registry_date(converted.date())
+        except ValidationError as exc:
+            self.fail(exc.messages[0], param, ctx)
+        return converted

@@ -119,7 +119,9 @@ def token() -> None:
 @token.command("create")
 @click.argument("username")
 @click.option("--name", required=True, help="What it is for, e.g. 'QGIS, planning laptop'.")
-@click.option("--expires", type=IsoDate(), help="Last day it works (YYYY-MM-DD).")
+@click.option(
+    "--expires", type=IsoDate(registry_range=False), help="Last day it works (YYYY-MM-DD)."
+)
 def token_create(username: str, name: str, expires) -> None:
     """Make a read-only token for USERNAME (a staff member); it is printed once, on stdout."""
     setup_django()

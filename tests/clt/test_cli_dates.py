@@ -55,3 +55,11 @@ def test_a_real_day_converts_to_midnight_as_click_datetime_does():
 def test_a_wrongly_written_date_still_says_the_format():
     with pytest.raises(click.BadParameter, match="does not match the format"):
         IsoDate().convert("31/12/2023", None, None)
+
+
+@pytest.mark.parametrize("arguments", [["holdings", "--as-of", "9999-12-31"],
+                                       ["report", "--as-of", "1799-12-31"]])  # fmt: skip
+def test_a_date_outside_the_registrys_range_is_refused_as_the_web_refuses_it(arguments):
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 2
+    assert "is outside the dates the registry keeps (1800-01-01 to 2199-12-31)" in result.output
