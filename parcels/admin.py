@@ -63,6 +63,7 @@ from parcels.models import (
     Improvement,
     Overlay,
     Parcel,
+    is_money,
     latest_acquisition_step,
     membership_period,
 )
@@ -137,17 +138,12 @@ def _shown(model, name: str, value: Any, limit: int = 80, labels: Labels | None 
         return "yes" if value else "no"
     if isinstance(field, DecimalField) and isinstance(value, int | float | str):
         amount = f"{Decimal(str(value)):,.{field.decimal_places}f}"
-        return f"${amount}" if _is_money(field) else amount
+        return f"${amount}" if is_money(field) else amount
     if isinstance(field, DateTimeField) and isinstance(value, str):
         moment = field.to_python(value)  # the snapshot's ISO text, in UTC
         return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
     text = str(value)
     return text if len(text) <= limit else f"{text[: limit - 1]}…"
-
-
-def _is_money(field) -> bool:
-    """Whether `field` is a dollar amount (`parcels.models.money`: 14 digits, to the cent)."""
-    return (field.max_digits, field.decimal_places) == (14, 2)
 
 
 def _tracked_model(event):

@@ -40,9 +40,21 @@ METRIC_SRID = 26995
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
 
+MONEY_DIGITS, MONEY_PLACES = 14, 2
+
+
 def money(**kwargs) -> models.DecimalField:
     """A dollar amount: exact decimal, cents, never negative."""
-    return models.DecimalField(max_digits=14, decimal_places=2, validators=NON_NEGATIVE, **kwargs)
+    return models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, validators=NON_NEGATIVE, **kwargs
+    )
+
+
+def is_money(field) -> bool:
+    """Whether `field` was made by `money` (a history page shows its values with a $)."""
+    return isinstance(field, models.DecimalField) and (
+        (field.max_digits, field.decimal_places) == (MONEY_DIGITS, MONEY_PLACES)
+    )
 
 
 class Jurisdiction(models.TextChoices):
