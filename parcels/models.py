@@ -459,12 +459,17 @@ class AcquisitionStage(models.TextChoices):
 # "open" (its `pipeline` filter) is the same list.
 OPEN_STAGES = PIPELINE_STATES["open"]
 
+# A parcel's steps, latest first: by date, then by id for two steps on one day. The index
+# `acquisition_latest_stage` answers it backwards; LATEST_STAGE_SQL (parcels.queries) spells the
+# same order for raw queries.
+LATEST_STEP_FIRST = ("-on", "-id")
+
 
 def latest_acquisition_step(parcel_id: int) -> AcquisitionEvent | None:
     """The parcel's latest step in the acquisition pipeline (None: never pursued): the last by
     date, then by id for two steps on one day (as `parcels.queries.latest_stage`)."""
     steps = AcquisitionEvent.objects.filter(parcel=parcel_id).select_related("parcel")
-    return steps.order_by("-on", "-id").first()
+    return steps.order_by(*LATEST_STEP_FIRST).first()
 
 
 @pghistory.track(*tracked())

@@ -338,9 +338,9 @@ def latest_stage(field: str = "stage", parcel: str = "pk") -> Subquery:
     `parcel` field (None: it was never in the pipeline): the last by date, then by id for two
     steps on one day. One backward step of the index `acquisition_latest_stage` per parcel
     (LATEST_STAGE_SQL is the same for raw queries)."""
-    from parcels.models import AcquisitionEvent
+    from parcels.models import LATEST_STEP_FIRST, AcquisitionEvent
 
-    steps = AcquisitionEvent.objects.filter(parcel=OuterRef(parcel)).order_by("-on", "-id")
+    steps = AcquisitionEvent.objects.filter(parcel=OuterRef(parcel)).order_by(*LATEST_STEP_FIRST)
     return Subquery(steps.values(field)[:1])
 
 
@@ -351,8 +351,9 @@ def latest_steps():
     return AcquisitionEvent.objects.filter(id=latest_stage("id", "parcel_id"))
 
 
-# `latest_stage` for raw queries, as a LEFT JOIN LATERAL on the parcel id column {parcel_id}:
-# the step's stage, date (ISO text, as JSON carries it) and reason (None when blank).
+# `latest_stage` for raw queries (in LATEST_STEP_FIRST's order), as a LEFT JOIN LATERAL on the
+# parcel id column {parcel_id}: the step's stage, date (ISO text, as JSON carries it) and reason
+# (None when blank).
 LATEST_STAGE_SQL = """
     SELECT e.stage AS pipeline_stage, to_char(e."on", 'YYYY-MM-DD') AS pipeline_on,
            NULLIF(e.reason, '') AS pipeline_reason
