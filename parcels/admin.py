@@ -368,16 +368,40 @@ def _related(events: list, models: list) -> Related:
             field = _field(model, name)
             if field is not None and field.many_to_one and value not in (None, ""):
                 wanted.setdefault(field.related_model, set()).add(str(value))
-    return {
+    found = {
         (related, str(record.pk)): record
         for related, ids in wanted.items()
         for record in related._base_manager.filter(pk__in=ids)
     }
+    for related, ids in wanted.items():
+        gone = {each for each in ids if (related, each) not in found}
+        found |= {(related, str(record.pk)): record for record in _as_last_seen(related, gone)}
+    return found
+
+
+def _as_last_seen(model, ids: set[str]) -> list:
+    """Records of `model` deleted since an event named them, each as history last saw it (its
+    latest snapshot, unsaved and marked `deleted_since`), so a removed lessee reads "Okafor
+    household (deleted)", not "party 20". None for a model history does not keep."""
+    snapshots = [each for each in pghistory_core.event_models(tracks_model=model)
+                 if any(field.name == "pgh_obj" for field in each._meta.fields)]  # fmt: skip
+    if not ids or not snapshots:
+        return []
+    columns = {field.attname for field in model._meta.concrete_fields}
+    latest = snapshots[0].objects.filter(pgh_obj_id__in=ids).order_by("pgh_obj_id", "-pgh_id")
+    records = []
+    for event in latest.distinct("pgh_obj_id"):
+        record = model(**{name: getattr(event, name) for name in columns if hasattr(event, name)})
+        record.deleted_since = True
+        records.append(record)
+    return records
 
 
 def _label(record) -> str:
-    """A record as a foreign key to it reads: a parcel's APN, any other as it names itself."""
-    return record.apn if isinstance(record, Parcel) else str(record)
+    """A record as a foreign key to it reads: a parcel's APN, any other as it names itself;
+    "(deleted)" after one that is gone (`_as_last_seen`)."""
+    label = record.apn if isinstance(record, Parcel) else str(record)
+    return f"{label} (deleted)" if getattr(record, "deleted_since", False) else label
 
 
 def section(title: str | None, *fields: str) -> tuple[str | None, dict[str, list[str]]]:

@@ -305,3 +305,18 @@ def test_lessee_changes_cost_no_query_per_change():
 
     assert len([e for e in entries if e.what.startswith("lessee added: ")]) == 7
     assert len(six) == len(one)
+
+
+def test_a_lessee_deleted_since_is_named_from_its_last_snapshot_not_as_party_n():
+    """A party a superuser deleted after it left a lease still reads by its name on the lease's
+    history ("party 20" told staff nothing; the left-alone item of the last stop)."""
+    household = factories.party(name="Okafor-Williams household")
+    heir = factories.party(name="Jordan Williams household")
+    lease = factories.lease(lessees=(household,))
+    lease.lessees.set([heir])
+    household.delete()
+
+    whats = {e.what for e in history_of(lease)}
+
+    assert "lessee removed: Okafor-Williams household (deleted)" in whats
+    assert "lessee added: Jordan Williams household" in whats
