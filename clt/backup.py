@@ -195,6 +195,10 @@ def restore(path: Path, *, log: Log = lambda m: None) -> None:
         except _Unreadable as exc:
             raise BackupError(f"{path} is damaged or incomplete ({exc}); {ROLLED_BACK}") from exc
     log("clt: restored; every table is as it was at the backup")
+    from parcels.metric import align_metric_columns
+
+    # A backup of a server with another CLT_METRIC_SRID: its outlines in metres follow this one's.
+    align_metric_columns(log=log)
     _say_pending_migrations(log)
 
 

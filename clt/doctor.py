@@ -226,6 +226,32 @@ def check_migrations() -> str:
     return "all applied"
 
 
+def check_place() -> str:
+    """Where the trust is: its metric CRS is one (a projected CRS in metres) and the stored
+    outlines are in it; its time zone. A registry set up for Jackson and moved to another trust
+    says so here, before a distance comes out wrong."""
+    import pyproj
+    from django.conf import settings
+    from django.db import connection
+
+    from parcels.metric import column_srid, metric_crs_problem, metric_srid
+
+    srid = metric_srid()
+    problem = metric_crs_problem(srid)
+    if problem:
+        raise Missing(f"{problem}. Fix: set CLT_METRIC_SRID, then clt migrate")
+    with connection.cursor() as cursor:
+        stored = column_srid(cursor, "parcels_parcel", "geom_m")
+    if stored and stored != srid:
+        raise Missing(
+            f"CLT_METRIC_SRID is {srid} but the parcels' outlines in metres are in EPSG:{stored}: "
+            "distances would be refused or wrong. Fix: clt migrate (it moves them)"
+        )
+    name = pyproj.CRS.from_epsg(srid).name
+    lat, lon = settings.MAP_DEFAULT_CENTER
+    return f"EPSG:{srid} ({name}); time zone {settings.TIME_ZONE}; map opens at {lat:g},{lon:g}"
+
+
 def check_map_assets() -> str:
     """The map's browser libraries are installed: without them the public map is blank."""
     from maps import assets
@@ -249,13 +275,15 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("Database", check_database),
     ("PostGIS", check_postgis),
     ("Migrations", check_migrations),
+    ("Place", check_place),
     ("Map assets", check_map_assets),
 ]
 # Without these nothing else can be checked: their one error is the report.
 ESSENTIAL = {"Django", "Settings"}
 # A check that cannot run when another failed: GeoDjango's GEOS module imports GDAL; the
 # migrations are read through GeoDjango's database backend.
-NEEDS = {"GEOS": ("GDAL",), "PostGIS": ("Database",), "Migrations": ("GDAL", "Database")}
+NEEDS = {"GEOS": ("GDAL",), "PostGIS": ("Database",), "Migrations": ("GDAL", "Database"),
+         "Place": ("GDAL", "Database")}  # fmt: skip
 WIDTH = max(len(label) for label, _ in CHECKS)
 
 

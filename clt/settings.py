@@ -14,6 +14,8 @@ Production runs ``DJANGO_SETTINGS_MODULE=clt.production``, which adds HTTPS-only
 and a required secret key and DATABASE_URL on top of this file. A number that is not one
 (``CLT_DB_POOL=abc``) is refused naming the variable (``_env_number``).
 * ``CLT_BASEMAP_URL`` / ``CLT_BASEMAP_ATTRIBUTION`` — the base map tiles residents' browsers load.
+* ``CLT_TIME_ZONE``, ``CLT_METRIC_SRID``, ``CLT_MAP_CENTER`` — where the trust is: its local
+  day, the projected CRS in metres it is measured in, where its map opens (README, Settings).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -59,6 +62,37 @@ def _env_number(
         example = default if example is None else example
         raise ImproperlyConfigured(f"{name} must be {what} (got {raw!r}): e.g. {name}={example}")
     return value
+
+
+def _env_time_zone(name: str, default: str) -> str:
+    """The tz database name environment variable `name` holds (`default` when unset), refused
+    naming the variable when no such zone exists ("America/Durham")."""
+    value = (os.environ.get(name) or "").strip() or default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"{name} must name a time zone of the tz database (got {value!r}): "
+            f"e.g. {name}=America/New_York"
+        ) from None
+    return value
+
+
+def _env_lat_lon(name: str, default: tuple[float, float]) -> tuple[float, float]:
+    """The "lat,lon" (degrees, EPSG:4326) environment variable `name` holds (`default` when
+    unset), refused naming the variable when it is not two numbers in range; a lon,lat pair
+    ("-78.9,35.99") is refused too, as its first number is no latitude."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    with contextlib.suppress(ValueError):
+        lat, lon = (float(part) for part in raw.split(","))
+        if -90 <= lat <= 90 and -180 <= lon <= 180:
+            return lat, lon
+    raise ImproperlyConfigured(
+        f"{name} must be a latitude and a longitude in degrees, in that order (got {raw!r}): "
+        f"e.g. {name}=35.994,-78.899"
+    )
 
 
 def _database() -> dict:
@@ -211,7 +245,6 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "America/Chicago"  # Jackson, Mississippi
 USE_I18N = True
 USE_TZ = True
 
@@ -245,8 +278,9 @@ BASEMAP_ATTRIBUTION = os.environ.get(
 )
 
 # --- The map (issue 5; maps/) ---------------------------------------------------------------
-# Where /map/ opens when no layer has land to fit to: Jackson City Hall.
-MAP_DEFAULT_CENTER = (32.2988, -90.1848)
+# Where /map/ opens when no layer has land to fit to (CLT_MAP_CENTER, "lat,lon"): the demo's is
+# Jackson City Hall.
+MAP_DEFAULT_CENTER = _env_lat_lon("CLT_MAP_CENTER", (32.2988, -90.1848))
 MAP_DEFAULT_ZOOM = 14
 # Vector tiles are cached under their ETag, which changes with the data (maps/tiles.py), so a
 # cached tile is never stale. Per process by default; point "tiles" at a shared cache (Redis,
@@ -276,6 +310,15 @@ CLT_EXPORT_WAIT_S = _env_number("CLT_EXPORT_WAIT_S", 10.0, example=10)
 # is flagged (a warning on the resale form, a mark in the stewardship report), not refused, as
 # boards grant exceptions. At least 1: a limit of 0 would flag every buyer.
 CLT_BUYER_INCOME_LIMIT_PCT_AMI = _env_number("CLT_BUYER_INCOME_LIMIT_PCT_AMI", 80, minimum=1)
+
+# --- Where the trust is (the demo's: Jackson, Mississippi) ------------------------------------
+# The trust's local day: "today", a lease's last day, the report's as-of day (CLT_TIME_ZONE, a
+# name from the tz database).
+TIME_ZONE = _env_time_zone("CLT_TIME_ZONE", "America/Chicago")
+# The projected CRS in metres where distances, adjacency and clusters are measured, and whose
+# area is where the registry accepts land (parcels/metric.py): the trust's state-plane zone in
+# metres or its UTM zone. `clt migrate` moves the stored outlines when it changes.
+CLT_METRIC_SRID = _env_number("CLT_METRIC_SRID", 26995, example=32119, minimum=1024)
 
 # The trust's public contact, shown on the public pages instead of any person's details.
 CLT_NAME = os.environ.get("CLT_NAME", "Fannie Lou Hamer Community Land Trust (demo)")

@@ -55,6 +55,7 @@ from clt.textareas import LineFeedTextFields
 from leases.models import SourceDocument
 from parcels.actions import acquisition_close_for, acquisition_withdraw_for, listed_message
 from parcels.folding import SEARCH_HELP, folded_search
+from parcels.metric import local_crs_example
 from parcels.models import (
     AcquisitionEvent,
     Holding,
@@ -580,10 +581,8 @@ class RecordedAdmin(
 # ---------------------------------------------------------------------------------------------
 # Parcel outlines: a Leaflet map served from our own static files, invalid polygons rejected
 
-JACKSON_CITY_HALL = (32.2988, -90.1848)  # (lat, lon): where an empty map opens
-
 LEAFLET_ADMIN = {
-    "DEFAULT_CENTER": JACKSON_CITY_HALL,
+    "DEFAULT_CENTER": settings.MAP_DEFAULT_CENTER,  # (lat, lon): where an empty map opens
     "DEFAULT_ZOOM": 15,
     # An outline is fitted up to this zoom (by `OutlineWidget`'s field: django-leaflet's own
     # fitted at 15 whatever this said). At 15 a 40-ft lot was 3 x 9 px, its vertices' handles
@@ -610,10 +609,11 @@ def outline_problem(geom: GEOSGeometry) -> str | None:
         )
     if not (-180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90):
         # Feet or metres pasted as if they were degrees; PostGIS would fail to project them.
+        srid, name = local_crs_example()
         return (
             f"its coordinates (x {xmin:,.6g} to {xmax:,.6g}, y {ymin:,.6g} to {ymax:,.6g}) are "
             "not longitude/latitude; draw it on the map, or paste WKT with its CRS, e.g. "
-            "SRID=2255;POLYGON((...)) for Mississippi West feet"
+            f"SRID={srid};POLYGON((...)) for {name}"
         )
     elsewhere = _outside_the_registry(xmin, ymin, xmax, ymax)
     if elsewhere:
@@ -680,7 +680,8 @@ class OutlineField(forms.MultiPolygonField):
             srid = self.to_python(value).srid
             raise ValidationError(
                 f"EPSG:{srid} is not a coordinate system this server knows: paste the outline "
-                "in longitude/latitude, or with a known CRS, e.g. SRID=2255;POLYGON((...))",
+                "in longitude/latitude, or with a known CRS, e.g. "
+                f"SRID={local_crs_example()[0]};POLYGON((...))",
                 code="transform_error",
             ) from None  # fmt: skip
 

@@ -93,6 +93,7 @@ from parcels.county_values import (
     UnreadValue,
     unread_warnings,
 )
+from parcels.metric import local_crs_example
 from parcels.models import METRIC_SRID, ImportRun, ImportStatus
 from parcels.queries import held_memberships
 from parcels.unchanged import (
@@ -824,16 +825,22 @@ def _wrong_place(source: Source, crs: SourceCrs, lon: float, lat: float) -> Impo
         return ImportRefused(
             f"{source.path.name}: read as {crs.label}, its features lie at lon {lon:.2f}, lat "
             f"{lat:.2f}, outside where that CRS is used ({used}): a neighbouring zone's CRS, "
-            "most likely (Mississippi East for West). Give the real one with --srid, e.g. "
-            "--srid 2255 for NAD83 / Mississippi West in US feet"
+            "most likely (a state's East zone for its West). Give the real one with --srid, "
+            f"e.g. --srid {_srid_example()}"
         )
     place = f"lie at lon {lon:.2f}, lat {lat:.2f}" if math.isfinite(lon) else "are nowhere"
     return ImportRefused(
         f"{source.path.name}: read as {crs.label}, its features {place}, outside the "
         f"area this registry keeps land in ({metric_domain_text()}). The CRS is wrong (or the "
-        "file is another region's): give the real one with --srid, e.g. --srid 2255 for NAD83 "
-        "/ Mississippi West in US feet"
+        f"file is another region's): give the real one with --srid, e.g. --srid {_srid_example()}"
+        " (a trust elsewhere sets CLT_METRIC_SRID: README, A trust elsewhere)"
     )
+
+
+def _srid_example() -> str:
+    """ "2255 for NAD83 / Mississippi West in US feet", or the trust's own (parcels.metric)."""
+    srid, name = local_crs_example()
+    return f"{srid} for {name}"
 
 
 # How far outside the area where its CRS is used a feature may lie, in degrees (a state-plane
@@ -928,7 +935,7 @@ def _outside_where_used(srid: int, lon: float, lat: float) -> str | None:
 
 def _declared_or_given_crs(source: Source, srid: int | None) -> SourceCrs:
     where = f"{source.path.name}"
-    example = "e.g. --srid 2255 for NAD83 / Mississippi West in US feet, 3814 for MARIS"
+    example = f"e.g. --srid {_srid_example()}"
     if srid is not None:
         try:
             crs = CRS.from_epsg(srid)
@@ -1200,7 +1207,7 @@ def _held_retirements(retiring: list[str], jurisdiction: str) -> list[HeldRetire
 
 
 # For each retiring held parcel, the parcel new in this file (`parcel_ready`, in EPSG:4326)
-# sharing the most land with it, if that is most of both; areas in metres (EPSG:26995, as
+# sharing the most land with it, if that is most of both; areas in metres (the metric CRS, as
 # `Parcel.geom_m`). The bounding-box test finds its few neighbours on NEW_OUTLINES_INDEX.
 RENUMBERED_SQL = """
 SELECT held.id, best.apn

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from clt.dates import check_registry_date, check_year_built
 from clt.history import AnyChangeRestorable
+from parcels.metric import MetricOutlineField, metric_srid
 from parcels.queries import PIPELINE_STATES, HoldingQuerySet, ParcelQuerySet
 
 
@@ -33,9 +34,9 @@ def tracked() -> tuple:
     return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 
 
-# NAD83 / Mississippi West in metres: the county's own zone, so lengths and areas are true to
-# a few parts per million across Hinds, Madison and Rankin counties.
-METRIC_SRID = 26995
+# The trust's metric CRS (CLT_METRIC_SRID; the demo's is NAD83 / Mississippi West in metres,
+# EPSG:26995): see parcels.metric.
+METRIC_SRID = metric_srid()
 
 NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
 
@@ -130,15 +131,10 @@ class Parcel(models.Model):
         validators=[check_registry_date],
         null=True, blank=True, help_text="When the parcel disappeared from the county file"
     )
-    # The outline in metres (NAD83 / Mississippi West, EPSG:26995), kept by the database: every
+    # The outline in the trust's metric CRS (parcels.metric), kept by the database: every
     # distance, adjacency and clustering question is asked here, on a GiST index, so queries
     # compare metres without casting to geography or transforming per row.
-    geom_m = models.GeneratedField(
-        expression=RawSQL("ST_Transform(geom, 26995)", []),
-        output_field=models.MultiPolygonField(srid=METRIC_SRID, null=True),
-        db_persist=True,
-        verbose_name="outline in metres (EPSG:26995)",
-    )
+    geom_m = MetricOutlineField(null=True, verbose_name=f"outline in metres (EPSG:{METRIC_SRID})")
     geom_note = models.CharField(
         max_length=300, blank=True, help_text="What the import did to the outline (repairs)"
     )
@@ -626,11 +622,7 @@ class Overlay(models.Model):
     name = models.CharField(max_length=200, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
     geom = models.MultiPolygonField(srid=4326)
-    geom_m = models.GeneratedField(
-        expression=RawSQL("ST_Transform(geom, 26995)", []),
-        output_field=models.MultiPolygonField(srid=METRIC_SRID),
-        db_persist=True,
-    )
+    geom_m = MetricOutlineField()
     source_file = models.CharField(max_length=500, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
 

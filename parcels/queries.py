@@ -1,7 +1,8 @@
 """Questions asked of parcels and holdings, as composable queryset methods and named queries.
 
 Where the land is: every distance, adjacency and clustering question is asked of `geom_m`, the
-outline in NAD83 / Mississippi West metres (EPSG:26995) kept by the database, on GiST indexes
+outline in the trust's metric CRS (parcels.metric: EPSG:26995, NAD83 / Mississippi West metres,
+for the demo) kept by the database, on GiST indexes
 (one on every parcel, one partial on active vacant parcels only). Bounding boxes and polygons
 given in EPSG:4326 are tested against `geom` and its own GiST index.
 
@@ -29,7 +30,9 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Least
 from django.utils import timezone
 
-METRIC_SRID = 26995  # NAD83 / Mississippi West, metres (parcels.models.METRIC_SRID)
+from parcels.metric import metric_domain, metric_srid
+
+METRIC_SRID = metric_srid()  # the trust's metric CRS (parcels.metric; parcels.models.METRIC_SRID)
 SQM_PER_ACRE = 4046.8564224
 
 # Owner of record -> who owns it. Public owners as Hinds County writes them; everything else
@@ -419,14 +422,7 @@ class Window:
         return f"{column} && ST_Expand({envelope}, %s)", [*box, margin_m]
 
 
-def _metric_domain() -> tuple[float, float, float, float]:
-    """Where EPSG:26995 is used (Mississippi west), widened by 5°: well inside where the
-    projection is defined, far beyond any parcel the registry keeps."""
-    area = pyproj.CRS.from_epsg(METRIC_SRID).area_of_use
-    return area.west - 5, area.south - 5, area.east + 5, area.north + 5
-
-
-METRIC_DOMAIN = _metric_domain()
+METRIC_DOMAIN = metric_domain(METRIC_SRID)
 
 
 def in_metric_domain(lon: float, lat: float) -> bool:
@@ -439,7 +435,8 @@ def metric_domain_text() -> str:
     """METRIC_DOMAIN in words, for messages refusing a point outside it."""
     west, south, east, north = METRIC_DOMAIN
     return (
-        f"EPSG:{METRIC_SRID}, NAD83 / Mississippi West: longitude {west:g} to {east:g}, "
+        f"EPSG:{METRIC_SRID}, {pyproj.CRS.from_epsg(METRIC_SRID).name}: "
+        f"longitude {west:g} to {east:g}, "
         f"latitude {south:g} to {north:g}"
     )
 

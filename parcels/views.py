@@ -99,5 +99,6 @@ def finder_page(request: HttpRequest) -> HttpResponse:
     held = Parcel.objects.held_by_trust().aggregate(extent=Extent("geom"))["extent"]
     context = {"tax_statuses": finder.TAX_STATUSES, "basemap": basemap, "held_extent": held,
                "tolerance_m": f"{finder.DEFAULT_TOLERANCE_M:g}",
-               "stages": dict(AcquisitionStage.choices)}  # fmt: skip
+               "stages": dict(AcquisitionStage.choices),
+               "map_center": settings.MAP_DEFAULT_CENTER}  # fmt: skip
     return render(request, "parcels/finder.html", context)

@@ -1,0 +1,206 @@
+"""The trust's metric CRS: where every distance, adjacency and clustering question is asked.
+
+Parcels and overlays keep their outline in EPSG:4326 (`geom`) and, kept by the database, in a
+projected CRS in metres (`geom_m`, on GiST indexes): the trust's own state-plane zone or UTM
+zone, where lengths and areas are true to a few parts in 10,000 over a county. Mississippi West
+(EPSG:26995) suits the demo in Jackson; a trust elsewhere sets `CLT_METRIC_SRID` (Durham, North
+Carolina: EPSG:32119, NAD83 / North Carolina in metres), and its land is measured, searched and
+accepted on import where that CRS is defined.
+
+The migrations create `geom_m` in EPSG:26995, whatever the setting (a migration is the same
+file for every trust). After every migrate, `align_metric_columns` rebuilds a column whose CRS
+is not the setting's, so a trust sets one variable and runs `clt migrate`, not a migration of
+its own; the fields deconstruct as their migration wrote them (`MetricOutlineField`), so
+`makemigrations` sees nothing to do either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyproj
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.core import checks
+from django.db import connections, transaction
+from django.db.models.expressions import RawSQL
+
+# The CRS the migrations name: the demo's, and the setting's default.
+MIGRATED_SRID = 26995
+
+
+def metric_srid() -> int:
+    """The EPSG code of the trust's metric CRS (`CLT_METRIC_SRID`)."""
+    return int(getattr(settings, "CLT_METRIC_SRID", MIGRATED_SRID))
+
+
+def _outline_expression(srid: int) -> RawSQL:
+    return RawSQL(f"ST_Transform(geom, {int(srid)})", [])
+
+
+class MetricOutlineField(models.GeneratedField):
+    """`geom` in the trust's metric CRS, stored by PostgreSQL so bulk loads and raw SQL never
+    leave it stale. Its SRID is the setting's; its deconstruction is the migration's
+    (EPSG:26995), since `align_metric_columns`, not a migration, moves the column."""
+
+    def __init__(self, *, null: bool = False, srid: int | None = None, **kwargs) -> None:
+        srid = metric_srid() if srid is None else srid
+        kwargs.setdefault("expression", _outline_expression(srid))
+        kwargs.setdefault("output_field", models.MultiPolygonField(srid=srid, null=null))
+        kwargs.setdefault("db_persist", True)
+        super().__init__(**kwargs)
+
+    def deconstruct(self):
+        name, _, args, kwargs = super().deconstruct()
+        null = kwargs["output_field"].null
+        if "verbose_name" in kwargs:
+            kwargs["verbose_name"] = f"outline in metres (EPSG:{MIGRATED_SRID})"
+        kwargs["expression"] = _outline_expression(MIGRATED_SRID)
+        kwargs["output_field"] = models.MultiPolygonField(srid=MIGRATED_SRID, null=null)
+        return name, "django.db.models.GeneratedField", args, kwargs
+
+
+def metric_domain(srid: int) -> tuple[float, float, float, float]:
+    """Where EPSG:`srid` is used (its area of use), widened by 5°, as (west, south, east,
+    north) in degrees: well inside where the projection is defined, far beyond any parcel the
+    registry keeps. Land, points and boxes outside it are refused (parcels.queries)."""
+    area = pyproj.CRS.from_epsg(srid).area_of_use
+    return area.west - 5, area.south - 5, area.east + 5, area.north + 5
+
+
+def local_crs_example() -> tuple[int, str]:
+    """A CRS to name in an example of the trust's own county files (an `--srid`, an EWKT): the
+    demo county's state-plane feet, or elsewhere the trust's metric CRS (its county's own feet
+    zone is the county's to name)."""
+    srid = metric_srid()
+    if srid == MIGRATED_SRID:
+        return 2255, "NAD83 / Mississippi West in US feet"
+    return srid, pyproj.CRS.from_epsg(srid).name
+
+
+# --- checking the setting ---------------------------------------------------------------------
+
+
+def _utm_suggestion(crs: pyproj.CRS) -> str:
+    """The WGS 84 / UTM zone over the middle of `crs`'s area of use, or over the map's centre
+    (CLT_MAP_CENTER) when that area is wider than a zone or two (a CRS of the whole world)."""
+    area = crs.area_of_use
+    if area is not None and area.east - area.west <= 12:
+        lat, lon = (area.south + area.north) / 2, (area.west + area.east) / 2
+    else:
+        lat, lon = settings.MAP_DEFAULT_CENTER
+    zone = min(60, max(1, int((lon + 180) // 6) + 1))
+    code, hemisphere = (32600 + zone, "N") if lat >= 0 else (32700 + zone, "S")
+    return (f"the trust's state-plane zone in metres, or EPSG:{code} "
+            f"(WGS 84 / UTM zone {zone}{hemisphere})")  # fmt: skip
+
+
+def metric_crs_problem(srid: int) -> str | None:
+    """Why EPSG:`srid` cannot be the trust's metric CRS (None: it can): it must be a projected
+    CRS whose axes are in metres, or distances in "metres" would be degrees or feet."""
+    try:
+        crs = pyproj.CRS.from_epsg(srid)
+    except pyproj.exceptions.CRSError:
+        return (f"CLT_METRIC_SRID={srid} is not an EPSG code PROJ knows: name a projected CRS "
+                "in metres, e.g. CLT_METRIC_SRID=32119 (NAD83 / North Carolina)")  # fmt: skip
+    if not crs.is_projected:
+        return (f"CLT_METRIC_SRID={srid} ({crs.name}) is not projected: distances in it would "
+                f"be degrees. Name {_utm_suggestion(crs)}")  # fmt: skip
+    units = {axis.unit_name for axis in crs.axis_info}
+    if units != {"metre"}:
+        unit = ", ".join(sorted(units))
+        return (f"CLT_METRIC_SRID={srid} ({crs.name}) is in {unit}, not metres. Name "
+                f"{_utm_suggestion(crs)}")  # fmt: skip
+    return None
+
+
+@checks.register(checks.Tags.database)
+def check_metric_crs(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """`CLT_METRIC_SRID` names a projected CRS in metres (a system check: `clt migrate` and the
+    server refuse to start on a wrong one, with what to set instead)."""
+    srid = metric_srid()
+    problem = metric_crs_problem(srid)
+    if problem:
+        return [checks.Error(problem, id="clt.E010")]
+    lat, lon = settings.MAP_DEFAULT_CENTER
+    west, south, east, north = metric_domain(srid)
+    if west <= lon <= east and south <= lat <= north:
+        return []
+    name = pyproj.CRS.from_epsg(srid).name
+    return [checks.Warning(
+        f"The map opens at {lat:g},{lon:g} (CLT_MAP_CENTER), outside where CLT_METRIC_SRID's "
+        f"EPSG:{srid} ({name}) is used: the registry would refuse land there",
+        hint="Set CLT_METRIC_SRID to the trust's own state-plane zone in metres or UTM zone "
+             "(or CLT_MAP_CENTER to the trust's city, as latitude,longitude), then clt migrate",
+        id="clt.W011",
+    )]  # fmt: skip
+
+
+# --- keeping the columns in the setting's CRS ---------------------------------------------------
+
+
+def _metric_columns() -> list[tuple[str, str, bool]]:
+    """(table, column, nullable) of every `MetricOutlineField`."""
+    from django.apps import apps
+
+    return [
+        (model._meta.db_table, field.column, field.output_field.null)
+        for model in apps.get_models()
+        for field in model._meta.local_fields
+        if isinstance(field, MetricOutlineField)
+    ]
+
+
+def column_srid(cursor, table: str, column: str) -> int:
+    """The SRID PostGIS declares for `table`.`column` (0 when it has none)."""
+    cursor.execute(
+        "SELECT srid FROM geometry_columns WHERE f_table_schema = current_schema() "
+        "AND f_table_name = %s AND f_geometry_column = %s", [table, column]
+    )  # fmt: skip
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _rebuild(cursor, table: str, column: str, nullable: bool, srid: int) -> None:
+    """Drop `column` and add it back generated in EPSG:`srid`, with the indexes it had (their
+    definitions read back from the catalogue, so partial indexes keep their conditions)."""
+    cursor.execute(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND tablename = %s AND indexdef ~ %s", [table, rf'\m{column}\M']
+    )  # fmt: skip
+    indexes = [row[0] for row in cursor.fetchall()]
+    kind = f"geometry(MultiPolygon, {int(srid)})" + ("" if nullable else " NOT NULL")
+    cursor.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    cursor.execute(
+        f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind} '
+        f"GENERATED ALWAYS AS (ST_Transform(geom, {int(srid)})) STORED"
+    )
+    for definition in indexes:
+        cursor.execute(definition)
+
+
+def align_metric_columns(using: str = "default", log: Callable[[str], None] = print) -> list[str]:
+    """Rebuild each metric column whose CRS is not `CLT_METRIC_SRID`'s (all in one transaction,
+    so a failure leaves them as they were); what was moved, as the lines `log` was given."""
+    srid = metric_srid()
+    if metric_crs_problem(srid):
+        return []  # the system check has said why; nothing is moved to a CRS that cannot serve
+    moved = []
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        for table, column, nullable in _metric_columns():
+            was = column_srid(cursor, table, column)
+            if was in (0, srid):
+                continue  # not migrated yet, or already there
+            cursor.execute(f'SELECT count(*) FROM "{table}"')
+            rows = cursor.fetchone()[0]
+            _rebuild(cursor, table, column, nullable, srid)
+            moved.append(f"{table}.{column}: EPSG:{was} -> EPSG:{srid} ({rows:,} rows)")
+    for line in moved:
+        log(f"  metric CRS (CLT_METRIC_SRID): {line}")
+    return moved
+
+
+def align_after_migrate(sender, using: str = "default", **kwargs) -> None:
+    """post_migrate: the metric columns follow the setting after every migrate. A move is said
+    at any verbosity (`clt migrate` runs Django's at 0): it rewrites every parcel row."""
+    align_metric_columns(using)
