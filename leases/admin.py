@@ -502,10 +502,15 @@ class GroundLeaseAdmin(RecordedAdmin):
         "parcels__apn",
         folded_search("parcels__address"),
         folded_search("lessees__name"),
+        # Its former lessees too: an heir's predecessor, a seller (QA: steward, finding 6). The
+        # lessee events name everyone who held it since they were tracked (`LeaseLessee`); the
+        # resales' sellers, those who sold before.
+        folded_search("lessee_events__party__name"),
+        folded_search("resales__seller__name"),
     ]
     search_help_text = (
-        f"A lease's reference, a holding's or lessee's name, a parcel's APN or address. "
-        f"{SEARCH_HELP}"
+        "A lease's reference, a holding's name, a lessee's name (current or former), a "
+        f"parcel's APN or address. {SEARCH_HELP}"
     )
     autocomplete_fields = ["holding", "parcels", "lessees"]
     date_hierarchy = "starts_on"
@@ -525,6 +530,7 @@ class GroundLeaseAdmin(RecordedAdmin):
         section(
             "Responsibilities",
             "fee_monthly",
+            "fee_increase_cap_pct",
             "arrears",
             "occupancy_months_per_year",
             "taxes_paid_by_lessee",

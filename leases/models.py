@@ -19,11 +19,14 @@ import pghistory
 from django.contrib.gis.db import models
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from clt.dates import check_registry_date
 from leases.queries import GroundLeaseQuerySet
+from leases.resale.dates import held_between
+from leases.resale.money import format_money, to_cent
 from parcels.models import Holding, HoldingParcel, HoldingUse, Parcel, money, tracked
 
 LEASE_TERM = [MinValueValidator(1), MaxValueValidator(999)]
@@ -132,6 +135,16 @@ class GroundLease(models.Model):
         "earlier. A change scheduled for a later date takes effect on that date (the resale "
         "price reads the fee by date)",
     )
+    # Ground leases cap the yearly raise of the fee (3% a year, or the CPI's rise): a raise
+    # beyond it is refused on the fee change (`fee_above_cap`). Blank for a lease that caps none.
+    fee_increase_cap_pct = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        verbose_name="fee increase cap (% a year)",
+        help_text="The most the lease lets the monthly fee rise: this % of the fee before, for "
+        "each whole year since that fee took effect (simple, at least one year's worth), e.g. "
+        "3. Blank: the lease caps no raise. A reduction or a suspension is always allowed",
+    )  # fmt: skip
     arrears = money(default=Decimal("0"), help_text="Unpaid fees, collected at sale")
     taxes_paid_by_lessee = models.BooleanField(default=True)
     # What the home costs to own besides the mortgage and the fee; a mortgage-based resale
@@ -205,6 +218,7 @@ class GroundLease(models.Model):
             errors.setdefault("ended_on", []).append(
                 "A terminated or expired lease needs its end date."
             )
+        lock_holding(self.holding_id)
         overlap = self.overlapping_lease()
         if overlap is not None:
             errors.setdefault("starts_on", []).append(
@@ -306,7 +320,22 @@ class GroundLease(models.Model):
 # they are). A join row is never updated, only added or removed, so an insert says who was
 # added and a delete who was removed; each carries the acting user and the action's name like
 # any event (`clt.history.recorded`), and names the lease and the party or parcel.
-@pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent())
+#
+# A lessee's events are found from their lease (`lease.lessee_events`, pghistory's own key has
+# no reverse name): the lease list's search finds a lease by a former lessee's name, an heir's
+# predecessor or a seller (QA: steward, finding 6). Every lessee added since tracking began has
+# an insert event and every one removed a delete event, so a lease's events name everyone who
+# has held it since.
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.DeleteEvent(),
+    attrs={
+        "groundlease": models.ForeignKey(
+            GroundLease, on_delete=models.DO_NOTHING, db_constraint=False,
+            related_name="lessee_events",
+        ),
+    },
+)  # fmt: skip
 class LeaseLessee(GroundLease.lessees.through):
     """A party's place among a lease's lessees (a row of `GroundLease.lessees`)."""
 
@@ -324,6 +353,26 @@ class LeaseParcel(GroundLease.parcels.through):
         proxy = True
         verbose_name = "parcel of a lease"
         verbose_name_plural = "parcels of leases"
+
+
+def lock_holding(holding_id: int | None) -> None:
+    """Lock the holding's row until the transaction ends, so that leases checked against the
+    holding's other leases (`GroundLease.overlapping_lease`) are checked one after the other.
+
+    Under READ COMMITTED a lease being signed cannot see another signed at the same moment
+    and not yet committed: two staff signing leases on one home both passed the check, and
+    the home had two leases in force (QA: review finding 1). With the lock, the second waits
+    for the first to commit, and its check then reads the first's lease. `clean` takes it, so
+    every path that validates a lease does: `lease_create` and `lease_terminate` (each in its
+    named action's transaction) and the admin's add and change pages (the admin validates the
+    form inside its transaction). FOR NO KEY UPDATE: it waits for another lease's check or an
+    edit of the holding, not for a row merely referring to the holding (a parcel's
+    membership, a source document). Outside a transaction no lock would outlive the query,
+    so none is taken: a lease saved there is checked as before.
+    """
+    if holding_id is None or not transaction.get_connection().in_atomic_block:
+        return
+    Holding.objects.select_for_update(no_key=True).filter(pk=holding_id).exists()
 
 
 Period = tuple[dt.date, dt.date | None]  # from (included) to (excluded); None: open-ended
@@ -436,7 +485,8 @@ def lease_stopped(lease: GroundLease, stops_on: dt.date) -> str:
 
 @pghistory.track(*tracked())
 class LeaseFeeChange(models.Model):
-    """A change of the monthly fee (the trust may reduce or suspend it; increases are capped)."""
+    """A change of the monthly fee: the trust may reduce or suspend it; a raise is within the
+    lease's fee increase cap, if it has one (`fee_above_cap`)."""
 
     lease = models.ForeignKey(GroundLease, on_delete=models.CASCADE, related_name="fee_changes")
     effective_on = models.DateField(validators=[check_registry_date])
@@ -475,6 +525,68 @@ class LeaseFeeChange(models.Model):
                                  "mistyped?)."},
                 code="fee_after_the_lease",
             )  # fmt: skip
+        above_cap = fee_above_cap(lease, self)
+        if above_cap:
+            raise ValidationError({"fee_monthly": above_cap}, code="fee_above_the_cap")
+
+
+def fee_above_cap(lease: GroundLease, change: LeaseFeeChange) -> str | None:
+    """Why `change` raises `lease`'s fee by more than the lease's cap allows (None when it
+    does not, or the lease caps no raise): "GL-2016-014 caps fee increases at 3% a year: from
+    $75.00 on 2025-01-01, at most $77.25 on 2026-11-01...". The docstring of `LeaseFeeChange`
+    said increases were capped, and $75 to $2,500 saved without a word (QA: steward, finding
+    5). A reduction or a suspension is never above it."""
+    cap_pct, fee = lease.fee_increase_cap_pct, change.fee_monthly
+    if cap_pct is None or fee is None:
+        return None
+    base = fee_cap_base(lease, change)
+    if base is None:
+        return None
+    base_fee, base_on = base
+    most = most_fee_allowed(base_fee, cap_pct, base_on, change.effective_on)
+    if fee <= most:
+        return None
+    named = lease.reference or "The lease"
+    cap = f"{cap_pct.normalize():f}%"
+    return (
+        f"{named} caps fee increases at {cap} a year: from {format_money(base_fee)} on "
+        f"{base_on}, at most {format_money(most)} on {change.effective_on}, not "
+        f"{format_money(fee)}. Give a fee of at most {format_money(most)}, or a later date (the "
+        f"cap allows {cap} for each whole year since {base_on}); if the lease's terms allow "
+        "more, correct its fee increase cap first."
+    )
+
+
+def fee_cap_base(lease: GroundLease, change: LeaseFeeChange) -> tuple[Decimal, dt.date] | None:
+    """The fee a raise on `change`'s date is capped from, and the day it took effect: the
+    latest of the lease's other fee changes dated before it that charges a fee, else the fee
+    at signing (as `fee_in_force` has it: the first fee change's, else the lease's fee) from
+    the lease's start. A suspension (0) waits out a hardship or repairs: it is no base, or the
+    fee could never be charged again. None for a change on the lease's start or before: it is
+    the fee at signing, which nothing caps."""
+    on = change.effective_on
+    if on is None or lease.starts_on is None or on <= lease.starts_on:
+        return None
+    others = (
+        lease.fee_changes.exclude(pk=change.pk)
+        if lease.pk is not None  # a lease being added has no fee change saved yet
+        else LeaseFeeChange.objects.none()
+    )
+    earlier = others.filter(effective_on__lt=on, fee_monthly__gt=0)
+    latest = earlier.order_by("-effective_on", "-pk").first()
+    if latest is not None:
+        return latest.fee_monthly, latest.effective_on
+    first = others.order_by("effective_on", "pk").first()
+    return (first.fee_monthly if first else lease.fee_monthly), lease.starts_on
+
+
+def most_fee_allowed(base_fee: Decimal, cap_pct: Decimal, base_on: dt.date, on: dt.date) -> Decimal:
+    """The highest monthly fee a cap of `cap_pct`% a year allows on `on`, from `base_fee` in
+    force since `base_on`: simple, `cap_pct`% of the base for each whole year between them (as
+    the resale formulas count years), at least one year's worth (a raise within the first
+    year may take the year's); to the cent, half up."""
+    years = max(1, held_between(base_on, on).years)
+    return to_cent(base_fee * (1 + cap_pct / 100 * years))
 
 
 @pghistory.track(*tracked())
