@@ -6,9 +6,10 @@ with the field named and nothing saved.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,7 @@ from leases.models import (
     MonitoringStatus,
     MonitoringType,
     Party,
+    PartyKind,
     Resale,
     formula_date_error,
     parcels_for_lease,
@@ -211,7 +213,8 @@ def resale_record(*, user=None, **fields) -> Resale:
 
 
 def resale_close(*, resale: Resale, closed_on: dt.date, user=None) -> GroundLease:
-    """Close a resale: the lease passes to the buyer, whose price and date become its base.
+    """Close a resale: the lease passes to the buyer, whose price and date become its base; or,
+    when the buyer is the trust itself, the lease ends that day (`lease_end_at_buy_back`).
 
     The seller's purchase price and date stay in the lease's history and in the resale record,
     so each home's chain of owners and prices is kept.
@@ -245,17 +248,30 @@ class Closing:
     default_cured: bool
     events_settled: tuple[MonitoringEvent, ...]
     unlisted: Holding | None
+    # A buy-back (`lease_end_at_buy_back`): the lease ended, and whether the home is listed.
+    bought_back: bool = False
+    listed: bool = False
 
     def messages(self) -> list[str]:
-        """The closing in sentences: who holds the lease now, and what was settled."""
+        """The closing in sentences: who holds the lease now (or that it ended, the trust
+        buying the home back), and what was settled."""
         lease, said = self.resale.lease, []
-        said.append(f"Lease {lease.reference} passed to {self.resale.buyer}.")
+        if self.bought_back:
+            said.append(
+                f"Lease {lease.reference} ended on {self.resale.closed_on.isoformat()}: the "
+                "trust bought the home back."
+            )
+        else:
+            said.append(f"Lease {lease.reference} passed to {self.resale.buyer}.")
         if self.arrears_collected:
             said.append(
                 f"The seller's arrears of {format_money(self.arrears_collected)} were "
                 "collected from the sale (recorded on the resale); the lease owes nothing now."
             )
-        if self.default_cured:
+        if self.default_cured and self.bought_back:
+            said.append("The lease was in default: the default was the seller's, settled by "
+                        "the sale.")  # fmt: skip
+        elif self.default_cured:
             said.append("The lease was in default: it is active again for the buyer.")
         if self.events_settled:
             labels = ", ".join(MonitoringType(event.type).label for event in self.events_settled)
@@ -265,7 +281,17 @@ class Closing:
             )
         if self.unlisted is not None:
             said.append(unlisted_message(self.unlisted))
+        if self.bought_back:
+            said.append(buy_back_listing_message(lease.holding, listed=self.listed))
         return said
+
+
+def buy_back_listing_message(holding: Holding, *, listed: bool) -> str:
+    """What staff are told of the home's listing after the trust bought it back: a closing
+    leaves the listing to them, since the trust decides when to offer the home again."""
+    if listed:
+        return f"{holding} stays listed as available."
+    return f"{holding} is not listed as available; tick Available on its holding to list it."
 
 
 def lease_pass_to_buyer(*, resale: Resale) -> Closing | None:
@@ -277,6 +303,7 @@ def lease_pass_to_buyer(*, resale: Resale) -> Closing | None:
     is history (the home has changed hands since), so it leaves the lease as it is (None). A
     closing that would pass the lease is refused (ValidationError, nothing written) when the
     seller is not a lessee or the lease was not in force on the closing date (`closing_errors`).
+    A sale to the trust itself passes nothing: the lease ends (`lease_end_at_buy_back`).
     """
     lease = resale.lease
     if resale.closed_on is None or resale.closed_on < lease.purchase_date:
@@ -284,8 +311,45 @@ def lease_pass_to_buyer(*, resale: Resale) -> Closing | None:
     errors = closing_errors(lease=lease, seller=resale.seller, closed_on=resale.closed_on)
     if errors:
         raise ValidationError(errors)
+    if is_buy_back(resale):
+        return lease_end_at_buy_back(lease=lease, resale=resale)
     lease_take_purchase(lease=lease, resale=resale)
-    return lease_settle_seller(lease=lease, resale=resale)
+    closing = lease_settle_seller(lease=lease, resale=resale)
+    return replace(closing, unlisted=holding_unlist_for(lease))
+
+
+def is_buy_back(resale: Resale) -> bool:
+    """Whether `resale`'s buyer is the land trust itself (its purchase option exercised)."""
+    return resale.buyer.kind == PartyKind.TRUST
+
+
+# The end reason a buy-back writes on its lease (`lease_end_at_buy_back`).
+BOUGHT_BACK = "The trust bought the home back at the resale closing"
+
+
+def lease_end_at_buy_back(*, lease: GroundLease, resale: Resale) -> Closing:
+    """The lease after the trust bought the home back at `resale`'s closing: the seller's side
+    settled as at any closing (`lease_settle_seller`), then the lease ended that day.
+
+    A ground lease merges back into the trust's ownership when the trust buys the improvements:
+    making the trust its own lessee kept a lease in force that owed the trust fees from itself,
+    and overwrote the seller's purchase, the base every earlier sale is priced from. So the
+    lessees and purchase stay the seller's, and the home stays off or on the public list as it
+    was: the trust decides when to offer it again. A lease already ended that day (a surrender
+    recorded first) keeps its own reason.
+    """
+    closing = lease_settle_seller(lease=lease, resale=resale)
+    ended = (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED)
+    if not (lease.ended_on == resale.closed_on and lease.status in ended):
+        lease.status = LeaseStatus.TERMINATED
+        lease.ended_on = resale.closed_on
+        lease.end_reason = BOUGHT_BACK
+        written = {"status", "ended_on", "end_reason"}
+        # Only what the ending writes, as `lease_take_purchase` does: ending a lease earlier
+        # cannot break its other rules.
+        lease.clean_fields(exclude=[f.name for f in lease._meta.fields if f.name not in written])
+        lease.save(update_fields=sorted(written))
+    return replace(closing, bought_back=True, listed=lease.holding.available)
 
 
 def lease_settle_seller(*, lease: GroundLease, resale: Resale) -> Closing:
@@ -294,9 +358,9 @@ def lease_settle_seller(*, lease: GroundLease, resale: Resale) -> Closing:
     The seller's arrears are collected from the sale proceeds (the lease's own rule: "collected
     at sale"): recorded on the resale, cleared on the lease. A lease in default is active again:
     the default was the seller's. The seller's open monitoring events about the household
-    (`SETTLED_AT_RESALE`) are resolved on the closing day; those about the home stay open. The
-    home is no longer offered (`holding_unlist_for`). Each write is a save, so the history keeps
-    the seller's figures under the closing's named action.
+    (`SETTLED_AT_RESALE`) are resolved on the closing day; those about the home stay open. Each
+    write is a save, so the history keeps the seller's figures under the closing's named action.
+    The home's listing is the caller's: a sale to a household unlists it, a buy-back does not.
     """
     collected = lease.arrears
     if collected:
@@ -312,7 +376,7 @@ def lease_settle_seller(*, lease: GroundLease, resale: Resale) -> Closing:
         arrears_collected=collected,
         default_cured=cured,
         events_settled=settle_seller_events(lease, resale),
-        unlisted=holding_unlist_for(lease),
+        unlisted=None,
     )
 
 
@@ -324,10 +388,12 @@ def settle_seller_events(lease: GroundLease, resale: Resale) -> tuple[Monitoring
         type__in=SETTLED_AT_RESALE,
         on__lte=resale.closed_on,
     ).order_by("on", "pk")
-    note = (
-        f"Settled at the resale closing on {resale.closed_on.isoformat()}: the lease passed "
-        f"from {resale.seller} to {resale.buyer}."
+    passed = (
+        f"the trust bought the home back from {resale.seller}"
+        if is_buy_back(resale)
+        else f"the lease passed from {resale.seller} to {resale.buyer}"
     )
+    note = f"Settled at the resale closing on {resale.closed_on.isoformat()}: {passed}."
     settled = []
     for event in events:
         event.status = MonitoringStatus.RESOLVED
@@ -359,13 +425,77 @@ def lease_follow_corrected_closing(
 
     If the closing as it was made the lease's current base (`closing_made_base`), the lease
     takes the corrected figures, so the next resale is priced from what was really paid and
-    when; a correction of an older sale is history and leaves the lease. Run it inside the
-    named action that saved the correction.
+    when; a correction of an older sale is history and leaves the lease. A buy-back that ended
+    the lease (`closing_ended_lease`) moves the lease's end to its corrected date. Run it
+    inside the named action that saved the correction; the resale form refuses a correction
+    the lease cannot follow (`buy_back_correction_errors`).
     """
     lease = resale.lease
-    if resale.closed_on is None or not closing_made_base(lease, was_closed_on, was_buyer_id):
+    if resale.closed_on is None:
+        return lease
+    if is_buy_back(resale):
+        # The trust is never its own lessee: a correction to the trust passes nothing (the
+        # resale form refuses one of the closing the lease's base came from).
+        ended = closing_ended_lease(lease, was_closed_on, was_buyer_id)
+        if ended and lease.ended_on != resale.closed_on:
+            lease.ended_on = resale.closed_on
+            lease.save(update_fields=["ended_on"])
+        return lease
+    if not closing_made_base(lease, was_closed_on, was_buyer_id):
         return lease
     return lease_take_purchase(lease=lease, resale=resale)
+
+
+def closing_ended_lease(
+    lease: GroundLease, closed_on: dt.date | None, buyer_id: int | None
+) -> bool:
+    """Whether a closing on `closed_on` to the party `buyer_id` is the trust's buy-back that
+    ended the lease: the lease ended that day and the buyer is the trust."""
+    ended = (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED)
+    if closed_on is None or buyer_id is None or lease.ended_on != closed_on:
+        return False
+    trust = Party.objects.filter(pk=buyer_id, kind=PartyKind.TRUST)
+    return lease.status in ended and trust.exists()
+
+
+def buy_back_correction_errors(
+    lease: GroundLease, *, was_closed_on: dt.date, closed_on: dt.date | None, buyer: Party | None
+) -> dict[str, str]:
+    """Why a correction of the buy-back that ended `lease` on `was_closed_on` cannot be
+    followed by the lease, by field (empty when it can): a cleared date or another buyer would
+    need the lease reopened, and a new date must fall within the lease as it was before it
+    ended."""
+    ended = (
+        f"This closing on {was_closed_on.isoformat()} ended lease {lease.reference}: the trust "
+        "bought the home back."
+    )
+    reopen = "reopen the lease on its page first (clear its end date, set its status)"
+    if buyer is not None and buyer.kind != PartyKind.TRUST:
+        return {"buyer": (
+            f"{ended} Another buyer would hold the lease, which has ended: {reopen}, then "
+            "record the sale to them as a resale of its own."
+        )}  # fmt: skip
+    if closed_on is None:
+        return {"closed_on": (
+            f"{ended} Clearing its date would not reopen the lease: correct the date, or "
+            f"{reopen}."
+        )}  # fmt: skip
+    if closed_on == was_closed_on:
+        return {}
+    before = copy.copy(lease)
+    before.ended_on, before.status = None, LeaseStatus.ACTIVE
+    error = closing_date_error(before, closed_on)
+    return {"closed_on": error} if error else {}
+
+
+def closing_passed_to_error(lease: GroundLease, was_closed_on: dt.date, buyer: Party) -> str:
+    """Why the buyer of the closing `lease`'s base came from cannot be corrected to `buyer`,
+    the trust: the trust never holds a lease on its own land."""
+    return (
+        f"This closing on {was_closed_on.isoformat()} passed lease {lease.reference} to its "
+        f"lessee; {buyer} cannot take their place, since a sale to the trust ends the lease. "
+        "Record the trust's purchase as a resale of its own, from the lessee."
+    )
 
 
 def closing_made_base(lease: GroundLease, closed_on: dt.date | None, buyer_id: int | None) -> bool:

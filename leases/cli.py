@@ -418,7 +418,8 @@ def render_report(report) -> str:
     monitoring = [(line.label, line.open) for line in report.monitoring]
     monitoring.append(("Total", report.monitoring_total))
     resales = [
-        (sale.lease, sale.use, sale.contract_on, sale.closed_on or "", money(sale.formula_price),
+        (sale.lease, sale.use, sale.contract_on, sale.closed_on or "under contract",
+         money(sale.formula_price),
          money(sale.agreed_price), money(sale.appraised_value), money(sale.preserved),
          pct(sale.below_market_pct),
          "bought back by the trust" if sale.bought_by_trust
@@ -432,6 +433,8 @@ def render_report(report) -> str:
          pct(totals.below_market_pct), "")
     )  # fmt: skip
     resale_notes = [totals.per_sale_note] if totals.per_sale_note else []
+    if totals.under_contract_note:
+        resale_notes.append(totals.under_contract_note)
     if totals.trust_note:
         resale_notes.append(f"{totals.trust_note} The trust paid {money(totals.trust_paid)}.")
     arrears = report.arrears

@@ -14,8 +14,15 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
-from leases.actions import closing_date_error, closing_errors, closing_made_base
-from leases.models import CapitalImprovement, GroundLease, Party, Resale
+from leases.actions import (
+    buy_back_correction_errors,
+    closing_date_error,
+    closing_ended_lease,
+    closing_errors,
+    closing_made_base,
+    closing_passed_to_error,
+)
+from leases.models import CapitalImprovement, GroundLease, Party, PartyKind, Resale
 from leases.pricing import max_resale_price
 from leases.resale import FormulaError
 from leases.resale.money import CENT, format_money
@@ -77,20 +84,26 @@ class ResaleForm(forms.ModelForm):
             self.add_error("buyer_income_pct_ami", "Give a percentage from 0 to 1000.")
         lease = data.get("lease")
         if isinstance(lease, GroundLease) and lease.pk is not None:
-            self.check_closing(lease, seller, closed_on)
+            self.check_closing(lease, seller, closed_on, buyer)
         if isinstance(lease, GroundLease) and contract_on and self.prices_anew():
             self.check_formula_price(lease, contract_on, data.get("appraised_value"))
         return data
 
     def check_closing(
-        self, lease: GroundLease, seller: Party | None, closed_on: dt.date | None
+        self,
+        lease: GroundLease,
+        seller: Party | None,
+        closed_on: dt.date | None,
+        buyer: Party | None = None,
     ) -> None:
         """Refuse a closing that cannot pass the lease to the buyer: a seller who is not its
         lessee, a lease not in force on the day (`closing_errors`).
 
         A new closing dated before the lease's purchase is history and passes nothing. A
         correction of the closing the lease's base came from is checked by its date only (the
-        buyer holds the lease by then), and cannot clear the date: the lease has passed.
+        buyer holds the lease by then), cannot clear the date (the lease has passed) and cannot
+        make the trust its buyer (a buy-back ends the lease). A correction of the trust's
+        buy-back that ended the lease keeps it ended (`buy_back_correction_errors`).
         """
         was = self.initial.get("closed_on")
         if was is None:
@@ -100,8 +113,14 @@ class ResaleForm(forms.ModelForm):
                 errors = {"closed_on": closing_date_error(lease, closed_on)}
             else:
                 errors = closing_errors(lease=lease, seller=seller, closed_on=closed_on)
+        elif self.corrects_buy_back(lease):
+            errors = buy_back_correction_errors(
+                lease, was_closed_on=was, closed_on=closed_on, buyer=buyer
+            )
         elif not self.corrects_base(lease):
             return
+        elif buyer is not None and buyer.kind == PartyKind.TRUST:
+            errors = {"buyer": closing_passed_to_error(lease, was, buyer)}
         elif closed_on is None:
             errors = {"closed_on": (
                 f"This closing on {was.isoformat()} passed lease {lease.reference} to the "
@@ -123,6 +142,15 @@ class ResaleForm(forms.ModelForm):
             stored.pk is not None
             and stored.lease_id == lease.pk
             and closing_made_base(lease, self.initial.get("closed_on"), self.initial.get("buyer"))
+        )
+
+    def corrects_buy_back(self, lease: GroundLease) -> bool:
+        """Whether this form edits the trust's buy-back that ended the lease."""
+        stored = self.instance
+        return (
+            stored.pk is not None
+            and stored.lease_id == lease.pk
+            and closing_ended_lease(lease, self.initial.get("closed_on"), self.initial.get("buyer"))
         )
 
     def prices_anew(self) -> bool:

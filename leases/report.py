@@ -9,7 +9,8 @@ Each question is one named function returning plain dataclasses, aggregated in t
 * `open_monitoring(on)`    monitoring events open on the date, by type
 * `resales_vs_market(on)`  each resale's formula and agreed price against the market appraisal,
                            and whether its buyer was above the trust's income limit
-* `resale_totals(on)`      the resales to new lessees summed; the trust's own buy-backs apart
+* `resale_totals(on)`      the resales closed to new lessees summed; the trust's own buy-backs
+                           and the sales still under contract apart
 * `holdings_as_of(on)`     the inventory: each holding with its parcels and its leases in force
 
 What the dates can and cannot say. Lifespans are dated (a holding's acquisition and end, a
@@ -20,7 +21,9 @@ its status field says. A lease's arrears and its recorded status while in force 
 not) are read from the registry's history as they stood at the end of the date, where the
 history reaches back that far; for a lease whose history begins later they are today's, and
 the report says so (`recorded_note`). A holding's use is today's. A building's homes count from
-the end of its year built: the registry keeps the year, not the day (`HOMES_RULE`).
+the end of its year built: the registry keeps the year, not the day (`HOMES_RULE`). A resale is
+listed from its contract and counted from its closing: one contracted by the date and closed
+after it is shown as it stood, under contract, with no closing date and no arrears collected.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Case, Count, F, Min, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -126,6 +129,9 @@ class ResaleLine:
     `income_limit_pct_ami` is the trust's buyer income limit the line is judged against.
     `buyer_kind` is the buyer party's kind: the trust, buying the home back under its purchase
     option, is no next household (`bought_by_trust`).
+
+    `closed_on` and `arrears_collected` (the seller's unpaid fees collected from the sale) are
+    as of the report's date: None for a sale still under contract then (`under_contract`).
     """
 
     lease: str
@@ -138,6 +144,12 @@ class ResaleLine:
     buyer_income_pct_ami: Decimal | None
     income_limit_pct_ami: int | None = None
     buyer_kind: str = PartyKind.HOUSEHOLD.value
+    arrears_collected: Decimal | None = None
+
+    @property
+    def under_contract(self) -> bool:
+        """Whether the sale had not closed by the report's date: listed, not counted."""
+        return self.closed_on is None
 
     @property
     def bought_by_trust(self) -> bool:
@@ -172,11 +184,12 @@ class ResaleLine:
 
 @dataclass(frozen=True)
 class ResaleTotals:
-    """The resales to new lessees together (`to_households` of them to households, on `leases`
-    leases): the trust's own buy-backs are apart, `trust_purchases` of them for `trust_paid`.
-    The market side counts only resales with an appraisal: `appraised` of them, appraised at
-    `appraised_total`, sold for `agreed_total_appraised`. `preserved` adds up per sale, not per
-    home: a home resold twice counts twice."""
+    """The resales closed to new lessees together (`to_households` of them to households, on
+    `leases` leases): the trust's own buy-backs are apart, `trust_purchases` of them for
+    `trust_paid`, and so are the `under_contract` sales not closed by the date. The market side
+    counts only resales with an appraisal: `appraised` of them, appraised at `appraised_total`,
+    sold for `agreed_total_appraised`. `preserved` adds up per sale, not per home: a home
+    resold twice counts twice."""
 
     resales: int
     formula_total: Decimal
@@ -188,19 +201,26 @@ class ResaleTotals:
     leases: int = 0
     trust_purchases: int = 0
     trust_paid: Decimal = Decimal("0.00")
+    under_contract: int = 0
 
     @property
     def described(self) -> str:
         """What the total counts: "2 resales to households", "1 resale to a household", or
-        "3 resales to new lessees, 2 to households" (a co-op or organisation bought one)."""
+        "3 resales to new lessees, 2 to households" (a co-op or organisation bought one); and
+        the sales under contract it leaves out ("(and 1 under contract, not counted)")."""
 
         def to_households(count: int) -> str:
             return "to a household" if count == 1 else "to households"
 
         resales = f"{self.resales} resale{plural(self.resales)}"
         if self.to_households == self.resales:
-            return f"{resales} {to_households(self.resales)}"
-        return f"{resales} to new lessees, {self.to_households} {to_households(self.to_households)}"
+            counted = f"{resales} {to_households(self.resales)}"
+        else:
+            households = f"{self.to_households} {to_households(self.to_households)}"
+            counted = f"{resales} to new lessees, {households}"
+        if self.under_contract:
+            counted += f" (and {self.under_contract} under contract, not counted)"
+        return counted
 
     @property
     def per_sale_note(self) -> str:
@@ -222,6 +242,17 @@ class ResaleTotals:
         return (
             f"Bought back by the trust: {n} sale{plural(n)}, listed and marked, not counted in "
             "the total (the trust is not the next household)."
+        )
+
+    @property
+    def under_contract_note(self) -> str:
+        """The sales contracted by the date and not closed by it, listed but not counted."""
+        if not self.under_contract:
+            return ""
+        n = self.under_contract
+        return (
+            f"Under contract, not closed by the report's date: {n} sale{plural(n)}, listed "
+            "without a closing date and not counted in the totals."
         )
 
     @property
@@ -259,6 +290,7 @@ class StewardshipReport:
             ("homes", HOMES_RULE),
             ("resales_preserved", self.resale_totals.per_sale_note),
             ("resales_bought_by_trust", self.resale_totals.trust_note),
+            ("resales_under_contract", self.resale_totals.under_contract_note),
         )
         return tuple((topic, note) for topic, note in notes if note)
 
@@ -518,22 +550,28 @@ def open_monitoring(on: dt.date) -> tuple[MonitoringLine, ...]:
 def resales_vs_market(on: dt.date) -> tuple[ResaleLine, ...]:
     """Resales contracted by `on`, oldest first, with the market appraisal at the time (and
     nothing that says where the home is), each judged against the trust's buyer income limit,
-    with the buyer's kind (the trust's own buy-backs are listed too)."""
+    with the buyer's kind (the trust's own buy-backs are listed too). A sale that closed after
+    `on` is as it stood on `on`: under contract, no closing date, no arrears collected."""
+    closed = Q(closed_on__lte=on)
     rows = (
         Resale.objects.filter(contract_on__lte=on)
+        .annotate(
+            closed_by=Case(When(closed, then=F("closed_on"))),
+            collected_by=Case(When(closed, then=F("arrears_collected"))),
+        )
         .order_by("contract_on", "lease__reference", "pk")
         .values_list(
-            "lease__reference", "lease__permitted_use", "contract_on", "closed_on",
+            "lease__reference", "lease__permitted_use", "contract_on", "closed_by",
             "formula_price", "agreed_price", "appraised_value", "buyer_income_pct_ami",
-            "buyer__kind",
+            "buyer__kind", "collected_by",
         )
     )  # fmt: skip
     uses = dict(PermittedUse.choices)
     limit = buyer_income_limit_pct_ami()
     return tuple(
         ResaleLine(reference, str(uses.get(use, use)), *rest, income_limit_pct_ami=limit,
-                   buyer_kind=kind)
-        for reference, use, *rest, kind in rows
+                   buyer_kind=kind, arrears_collected=collected)
+        for reference, use, *rest, kind, collected in rows
     )  # fmt: skip
 
 
@@ -557,12 +595,15 @@ def above_income_limit(buyer_income_pct_ami: Decimal | None, limit_pct_ami: int)
 
 
 def resale_totals(on: dt.date) -> ResaleTotals:
-    """The resales contracted by `on` to new lessees, summed in the database, and apart from
-    them the trust's own buy-backs: the trust buying a home back keeps it for a household to
-    come, and a funder asking how many homes went to the next household must not count it."""
+    """The resales closed by `on` to new lessees, summed in the database, and apart from them
+    the trust's own buy-backs (the trust buying a home back keeps it for a household to come,
+    and a funder asking how many homes went to the next household must not count it) and the
+    sales contracted by `on` but not closed by then (no home had changed hands yet)."""
     zero = Value(Decimal("0.00"))
-    bought_back = Q(buyer__kind=PartyKind.TRUST)
-    resold = ~bought_back
+    closed = Q(closed_on__lte=on)
+    trust = Q(buyer__kind=PartyKind.TRUST)
+    bought_back = closed & trust
+    resold = closed & ~trust
     appraised = resold & Q(appraised_value__isnull=False)
     row = Resale.objects.filter(contract_on__lte=on).aggregate(
         resales=Count("pk", filter=resold),
@@ -571,10 +612,11 @@ def resale_totals(on: dt.date) -> ResaleTotals:
         appraised=Count("pk", filter=appraised),
         appraised_total=Coalesce(Sum("appraised_value", filter=appraised), zero),
         agreed_total_appraised=Coalesce(Sum("agreed_price", filter=appraised), zero),
-        to_households=Count("pk", filter=Q(buyer__kind=PartyKind.HOUSEHOLD)),
+        to_households=Count("pk", filter=closed & Q(buyer__kind=PartyKind.HOUSEHOLD)),
         leases=Count("lease", filter=resold, distinct=True),
         trust_purchases=Count("pk", filter=bought_back),
         trust_paid=Coalesce(Sum("agreed_price", filter=bought_back), zero),
+        under_contract=Count("pk", filter=Q(closed_on__isnull=True) | Q(closed_on__gt=on)),
     )
     return ResaleTotals(**row)
 
@@ -679,7 +721,7 @@ def report_rows(report: StewardshipReport) -> list[tuple[str, str, str, str]]:
         item = f"{sale.lease} {sale.contract_on.isoformat()}"
         for measure in ("use", "contract_on", "closed_on", "formula_price", "agreed_price",
                         "appraised_value", "preserved", "below_market_pct",
-                        "buyer_income_pct_ami"):  # fmt: skip
+                        "buyer_income_pct_ami", "arrears_collected"):  # fmt: skip
             rows.append(("resales", item, measure, text(getattr(sale, measure))))
         above = {True: "yes", False: "no", None: ""}[sale.buyer_above_limit]
         rows.append(("resales", item, "buyer_above_income_limit", above))
@@ -690,6 +732,7 @@ def report_rows(report: StewardshipReport) -> list[tuple[str, str, str, str]]:
         rows.append(("resales", "total", measure, text(getattr(totals, measure))))
     rows.append(("resales", "bought_by_trust", "purchases", text(totals.trust_purchases)))
     rows.append(("resales", "bought_by_trust", "agreed_total", text(totals.trust_paid)))
+    rows.append(("resales", "under_contract", "sales", text(totals.under_contract)))
     return rows
 
 

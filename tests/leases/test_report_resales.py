@@ -27,6 +27,7 @@ ON = dt.date(2025, 6, 30)
 def sale(lease, buyer, day: int, agreed: str, appraised: str, pct_ami: str | None = None):
     Resale.objects.create(
         lease=lease, seller=lease.lessees.get(), buyer=buyer, contract_on=dt.date(2025, 3, day),
+        closed_on=dt.date(2025, 4, day),  # counted from the closing, by ON
         formula_price=D(agreed), agreed_price=D(agreed), appraised_value=D(appraised),
         buyer_income_pct_ami=D(pct_ami) if pct_ami else None,
     )  # fmt: skip
