@@ -320,6 +320,94 @@ TIME_ZONE = _env_time_zone("CLT_TIME_ZONE", "America/Chicago")
 # metres or its UTM zone. `clt migrate` moves the stored outlines when it changes.
 CLT_METRIC_SRID = _env_number("CLT_METRIC_SRID", 26995, example=32119, minimum=1024)
 
+
+JURISDICTION_SLUG_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def _env_jurisdictions(name: str, default: str) -> tuple[tuple[str, str], ...]:
+    """The (slug, label) pairs environment variable `name` holds as "slug:label,slug:label"
+    (`default` when unset). A label may hold a comma ("Hinds County, MS"): only a part with a
+    colon starts a pair. Refused naming the variable when a part before any colon has no slug,
+    a slug is not 1 to 32 of a-z, 0-9 and "-", a label is empty or a slug comes twice."""
+    raw = (os.environ.get(name) or "").strip() or default
+    pairs: list[tuple[str, str]] = []
+    problem = None
+    for part in filter(str.strip, raw.split(",")):
+        slug, colon, label = part.partition(":")
+        if colon:
+            pairs.append((slug.strip(), label.strip()))
+        elif pairs:
+            pairs[-1] = (pairs[-1][0], f"{pairs[-1][1]},{part}")
+        else:
+            problem = f"{part.strip()!r} has no slug"
+            break
+    problem = problem or _jurisdictions_problem(pairs)
+    if problem:
+        raise ImproperlyConfigured(
+            f"{name} must be slug:label pairs separated by commas, the first the default, each "
+            f"slug 1 to 32 of a-z, 0-9 and '-' (got {raw!r}: {problem}): "
+            f"e.g. {name}=durham-nc:Durham County NC,orange-nc:Orange County NC"
+        )
+    return tuple(pairs)
+
+
+def _jurisdictions_problem(pairs: list[tuple[str, str]]) -> str | None:
+    """What is wrong with these (slug, label) pairs, if anything."""
+    slugs = [slug for slug, _ in pairs]
+    for slug, label in pairs:
+        if not 1 <= len(slug) <= 32 or not set(slug) <= JURISDICTION_SLUG_CHARACTERS:
+            return f"{slug!r} is not a slug"
+        if not label:
+            return f"{slug!r} has no label"
+        if slugs.count(slug) > 1:
+            return f"{slug!r} comes twice"
+    return None if pairs else "it names none"
+
+
+def _env_epsg_codes(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    """The comma-separated EPSG codes environment variable `name` holds (`default` when
+    unset), refused naming the variable unless each is a projected CRS PROJ knows (a map
+    client asking for it would otherwise get a 500; degrees are CRS84's and EPSG:4326's)."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    import pyproj  # only when set: most `clt` commands never load PROJ
+
+    codes = []
+    for part in filter(str.strip, raw.split(",")):
+        text = part.strip().upper().removeprefix("EPSG:")
+        try:
+            crs = pyproj.CRS.from_epsg(int(text))
+        except ValueError:
+            problem = f"{part.strip()!r} is not a number"
+        except pyproj.exceptions.CRSError:
+            problem = f"EPSG:{text} is not a code PROJ knows"
+        else:
+            if crs.is_projected:
+                codes.append(int(text))
+                continue
+            problem = f"EPSG:{text} ({crs.name}) is not a projected CRS"
+        raise ImproperlyConfigured(
+            f"{name} must be EPSG codes of projected CRSs separated by commas (got {raw!r}: "
+            f"{problem}): e.g. {name}=2264 (NAD83 / North Carolina in US feet)"
+        )
+    return tuple(codes)
+
+
+# The counties whose parcel files the trust imports, each its APNs' namespace (CLT_JURISDICTIONS:
+# "slug:label" pairs, the first the default of `clt import-parcels` and of a new parcel;
+# parcels/jurisdictions.py). The demo's are the Jackson area's; a row keeps its jurisdiction
+# whatever the setting says later.
+CLT_JURISDICTIONS = _env_jurisdictions(
+    "CLT_JURISDICTIONS",
+    "hinds-ms:Hinds County, MS,madison-ms:Madison County, MS,rankin-ms:Rankin County, MS,"
+    "other:Other",
+)
+# The projected CRSs the OGC API and the downloads serve on request (`crs`, `bbox-crs`) besides
+# CRS84, EPSG:4326 and CLT_METRIC_SRID's, always served (maps/ogcapi/crs.py): the county's own,
+# in which its planners work (CLT_OGC_CRS; the demo's: Mississippi West feet, Mississippi TM).
+CLT_OGC_CRS = _env_epsg_codes("CLT_OGC_CRS", (2255, 3814))
+
 # The trust's public contact, shown on the public pages instead of any person's details.
 CLT_NAME = os.environ.get("CLT_NAME", "Fannie Lou Hamer Community Land Trust (demo)")
 CLT_CONTACT = os.environ.get("CLT_CONTACT", "Lumumba Center, 939 W. Capitol St., Jackson MS 39203")

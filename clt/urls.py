@@ -1,5 +1,6 @@
 """URL configuration: the public site, the staff admin."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,8 +14,9 @@ handler404 = "clt.views.not_found"
 # And so is a request refused before any view (over 1,000 query parameters, say).
 handler400 = "clt.views.bad_request"
 
-admin.site.site_header = "Land trust registry"
-admin.site.site_title = "clt staff"
+# The trust's own name (CLT_NAME) on every staff page and browser tab, not a generic one.
+admin.site.site_header = f"{settings.CLT_NAME} — registry"
+admin.site.site_title = f"{settings.CLT_NAME} — staff"
 
 urlpatterns = [
     path("", views.home, name="home"),

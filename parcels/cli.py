@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,7 +10,34 @@ import click
 
 from clt.clitools import say, setup_django, user_errors
 
-JURISDICTIONS = ("hinds-ms", "madison-ms", "rankin-ms", "other")
+
+def trust_jurisdictions() -> tuple[str, ...]:
+    """The slugs of the trust's jurisdictions (CLT_JURISDICTIONS), the default first: read from
+    the settings when --jurisdiction is parsed or its help shown, as this module is imported
+    before any command sets Django up."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clt.settings")
+    from parcels.jurisdictions import jurisdiction_choices
+
+    return tuple(slug for slug, _ in jurisdiction_choices())
+
+
+class JurisdictionChoice(click.Choice):
+    """A click.Choice of the trust's jurisdictions, read when asked (`trust_jurisdictions`)."""
+
+    def __init__(self) -> None:
+        # Not click.Choice's, which keeps the list it is given: `choices` is read each time.
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return trust_jurisdictions()
+
+
+class TrustDefaultOption(click.Option):
+    """--jurisdiction, whose default (and --help's "[default: ...]") is the setting's first."""
+
+    def get_default(self, ctx: click.Context, call: bool = True) -> str:
+        return trust_jurisdictions()[0]
 
 
 def _field_pairs(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
@@ -48,10 +76,10 @@ ENCODING = click.option(
 @click.option(
     "--jurisdiction",
     "-j",
-    type=click.Choice(JURISDICTIONS),
-    default="hinds-ms",
+    cls=TrustDefaultOption,
+    type=JurisdictionChoice(),
     show_default=True,
-    help="The county the file comes from (the APN's namespace).",
+    help="The county the file comes from (the APN's namespace): one of CLT_JURISDICTIONS.",
 )
 @click.option(
     "--srid",

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from clt.dates import check_registry_date, check_year_built
 from clt.history import AnyChangeRestorable
+from parcels.jurisdictions import Jurisdiction, JurisdictionField  # noqa: F401 (maps.search)
 from parcels.metric import MetricOutlineField, metric_srid
 from parcels.queries import PIPELINE_STATES, HoldingQuerySet, ParcelQuerySet
 
@@ -58,13 +59,6 @@ def is_money(field) -> bool:
     )
 
 
-class Jurisdiction(models.TextChoices):
-    HINDS = "hinds-ms", "Hinds County, MS"
-    MADISON = "madison-ms", "Madison County, MS"
-    RANKIN = "rankin-ms", "Rankin County, MS"
-    OTHER = "other", "Other"
-
-
 class VacancyStatus(models.TextChoices):
     VACANT = "vacant", "Vacant"
     OCCUPIED = "occupied", "Occupied (has a structure or use)"
@@ -91,9 +85,7 @@ class TaxStatus(models.TextChoices):
 class Parcel(models.Model):
     """A county parcel: where it is, what the assessor says of it, and whether it is vacant."""
 
-    jurisdiction = models.CharField(
-        max_length=32, choices=Jurisdiction.choices, default=Jurisdiction.HINDS
-    )
+    jurisdiction = JurisdictionField()  # one of CLT_JURISDICTIONS, its first by default
     apn = models.CharField("APN", max_length=64, help_text="County parcel number")
     # EPSG:4326 is canonical; NULL while a record is still being researched.
     geom = models.MultiPolygonField(srid=4326, null=True, blank=True)
@@ -570,7 +562,7 @@ class ImportRun(models.Model):
     Written outside the import's own transaction, so a failed import is on record too.
     """
 
-    jurisdiction = models.CharField(max_length=32, choices=Jurisdiction.choices)
+    jurisdiction = JurisdictionField()
     source_file = models.CharField(max_length=500)
     source_layer = models.CharField(max_length=200, blank=True)
     source_sha256 = models.CharField(max_length=64)
