@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
@@ -29,6 +29,7 @@ from parcels.queries import (
     LATEST_STAGE_SQL,
     OWNER_KINDS,
     PIPELINE_STATES,
+    REACH_BEYOND_WINDOW_M,
     SQM_PER_ACRE,
     TOUCHING_M,
     Window,
@@ -523,12 +524,31 @@ def vacant_lots_geojson(params: Mapping[str, str]) -> dict:
     return json.loads(vacant_lots_json(params))
 
 
-def _candidates(search: LotSearch) -> list[int] | None:
-    """Lot ids for adjacency/assemblages when filters beyond the window apply, else None."""
+def _candidates(search: LotSearch, reach_m: float = 0.0) -> list[int] | None:
+    """Lot ids for adjacency/assemblages when filters beyond the window apply, else None; for
+    assemblages, from the window widened by `reach_m`, as far as a group is followed beyond
+    it (`REACH_BEYOND_WINDOW_M`), or a group across the window's edge came back cut whenever
+    another filter was set."""
     if not search.filtered_beyond_window:
         return None
+    if search.bbox and reach_m:
+        search = replace(search, bbox=widened_bbox(search.bbox, reach_m))
     qs = lots_queryset(search)
     return list(qs.values_list("id", flat=True))
+
+
+def widened_bbox(
+    bbox: tuple[float, float, float, float], metres: float
+) -> tuple[float, float, float, float]:
+    """`bbox` (degrees) widened by at least `metres` on every side: a degree of latitude is
+    at least 110.5 km, one of longitude at least 111.3 km × cos(latitude) at the box's edge
+    farther from the equator."""
+    west, south, east, north = bbox
+    dlat = metres / 110_500
+    far = min(89.0, max(abs(south), abs(north)) + dlat)
+    dlon = min(180.0, metres / (111_320 * math.cos(math.radians(far))))
+    return (max(-180.0, west - dlon), max(-90.0, south - dlat),
+            min(180.0, east + dlon), min(90.0, north + dlat))  # fmt: skip
 
 
 def _tolerance(params: Mapping[str, str]) -> float:
@@ -571,7 +591,7 @@ def assemblages_geojson(params: Mapping[str, str]) -> dict:
     with without_jit():
         rows = assemblages(
             tolerance, min_lots=min_lots, min_area_m2=min_total, window=Window(search.bbox),
-            candidate_ids=_candidates(search), limit=limit,
+            candidate_ids=_candidates(search, REACH_BEYOND_WINDOW_M), limit=limit,
         )  # fmt: skip
     features = []
     for number, row in enumerate(rows, start=1):
