@@ -456,7 +456,9 @@ def _require_overlay(kind: str, name: str | None = None, *, field: str | None = 
 def ordered(search: LotSearch, qs):
     """`qs` in the order asked for, with `score` always annotated (and `distance_m` near a
     point)."""
-    qs = qs.with_score()
+    # Ordered by score, every lot is scored: "adjoins trust land" is then asked once, from the
+    # trust land; a page nearest a point scores its own lots, a probe each (`with_score`).
+    qs = qs.with_score(every_lot=search.order == "score")
     if search.near is not None:
         qs = qs.nearest(search.near)
     if search.order == "area":
