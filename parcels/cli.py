@@ -320,7 +320,8 @@ def adjacent_lots(tolerance_m, fmt, **options) -> None:
     with user_errors():
         collection = finder.adjacent_lots_geojson(_params(options) | {"tolerance_m": tolerance_m})
     _emit(collection, fmt, finder.ADJACENT_COLUMNS)
-    say(f"clt: {len(collection['features'])} vacant lots touch trust land")
+    found = len(collection["features"])
+    say(f"clt: {found} vacant lot{' touches' if found == 1 else 's touch'} trust land")
 
 
 @click.command("assemblages")
@@ -344,7 +345,8 @@ def assemblages(tolerance_m, min_lots, min_total_m2, limit, fmt, **options) -> N
     with user_errors():
         collection = finder.assemblages_geojson(params)
     _emit(collection, fmt, finder.ASSEMBLAGE_COLUMNS)
-    say(f"clt: {len(collection['features'])} assemblages")
+    found = len(collection["features"])
+    say(f"clt: {found} assemblage{'' if found == 1 else 's'}")
 
 
 COMMANDS: list[click.Command] = [
