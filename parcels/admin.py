@@ -33,6 +33,7 @@ from django.db.models import (
     Count,
     DateTimeField,
     DecimalField,
+    Model,
     OuterRef,
     Q,
     Subquery,
@@ -461,7 +462,32 @@ class _NamedByItsLabel:
         return super().media + forms.Media(js=after)
 
 
-class ReadableAutocompleteSelect(_NamedByItsLabel, _ReadableChoicesOnly, AutocompleteSelect):
+class _ChosenAlreadyRead:
+    """An autocomplete widget that names its chosen record from the one its form read with the
+    row (`chosen`), instead of reading it back.
+
+    Django's autocomplete reads each chosen id back to name it, every column included: on an
+    inline, one query a row (a 40-lot holding's page ran 52 queries, each reading both of a
+    parcel's outlines). A value other than `chosen`'s (a row posted back with another parcel)
+    is read back as before."""
+
+    chosen: Model | None = None
+
+    def optgroups(self, name, value, attr=None):
+        record, to_field = self.chosen, self.field.target_field.attname
+        if record is None or [str(v) for v in value if v] != [str(getattr(record, to_field))]:
+            return super().optgroups(name, value, attr)
+        options: list = []
+        if not self.is_required and not self.allow_multiple_selected:
+            options.append(self.create_option(name, "", "", False, 0))
+        key, label = getattr(record, to_field), self.choices.field.label_from_instance(record)
+        options.append(self.create_option(name, key, label, True, len(options)))
+        return [(None, options, 0)]
+
+
+class ReadableAutocompleteSelect(
+    _NamedByItsLabel, _ChosenAlreadyRead, _ReadableChoicesOnly, AutocompleteSelect
+):
     pass
 
 
@@ -1058,8 +1084,21 @@ def parcel_asked_for(request) -> Parcel | None:
     return Parcel.objects.filter(pk=int(asked), retired_at__isnull=True).first()
 
 
+class HoldingParcelForm(forms.ModelForm):
+    """A parcel row whose parcel box names the parcel read with the row
+    (`HoldingParcelInline.get_queryset`), not one query a row to read it again."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        box = self.fields["parcel"].widget
+        box = getattr(box, "widget", box)  # inside the admin's add/change links
+        if self.instance.parcel_id is not None and isinstance(box, _ChosenAlreadyRead):
+            box.chosen = self.instance.parcel
+
+
 class HoldingParcelInline(RegistryDateFields, ReadableAutocompleteFields, admin.TabularInline):
     model = HoldingParcel
+    form = HoldingParcelForm
     formset = HoldingParcelFormSet
     extra = 0
     autocomplete_fields = ["parcel"]
@@ -1069,6 +1108,12 @@ class HoldingParcelInline(RegistryDateFields, ReadableAutocompleteFields, admin.
     def get_extra(self, request, obj=None, **kwargs):
         # One row, for the parcel the add page was opened for (`HoldingAdmin.get_formset_kwargs`)
         return 1 if obj is None and parcel_asked_for(request) else self.extra
+
+    def get_queryset(self, request):
+        """The rows with their parcels, read in the same query, for their parcel boxes' names:
+        without the outlines, which no row shows."""
+        rows = super().get_queryset(request).select_related("parcel")
+        return rows.defer("parcel__geom", "parcel__geom_m")
 
 
 class ImprovementInline(admin.TabularInline):
