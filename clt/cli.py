@@ -182,6 +182,16 @@ def _migrate() -> None:
             say(f"clt: applied {name}")
     if not pending:
         say("clt: the database is already up to date")
+    _say_place_warnings()
+
+
+def _say_place_warnings() -> None:
+    """The trust's place as the system check sees it (`parcels.metric.check_metric_crs`), said
+    after every migrate: Django's migrate, run from here, skips the checks."""
+    from parcels.metric import check_metric_crs
+
+    for message in check_metric_crs():
+        say(f"clt: warning: {message.msg}. {message.hint or ''}".rstrip())
 
 
 @main.command("load-demo")

@@ -234,6 +234,7 @@ def check_place() -> str:
     from django.conf import settings
     from django.db import connection
 
+    from clt import places
     from parcels.metric import column_srid, metric_crs_problem, metric_srid
 
     srid = metric_srid()
@@ -247,6 +248,9 @@ def check_place() -> str:
             f"CLT_METRIC_SRID is {srid} but the parcels' outlines in metres are in EPSG:{stored}: "
             "distances would be refused or wrong. Fix: clt migrate (it moves them)"
         )
+    outside = places.centre_outside_problem(srid, settings.MAP_DEFAULT_CENTER)
+    if outside:
+        raise Missing(f"{outside}. Fix: {places.CENTRE_FIX}")
     name = pyproj.CRS.from_epsg(srid).name
     lat, lon = settings.MAP_DEFAULT_CENTER
     return f"EPSG:{srid} ({name}); time zone {settings.TIME_ZONE}; map opens at {lat:g},{lon:g}"

@@ -319,6 +319,13 @@ TIME_ZONE = _env_time_zone("CLT_TIME_ZONE", "America/Chicago")
 # area is where the registry accepts land (parcels/metric.py): the trust's state-plane zone in
 # metres or its UTM zone. `clt migrate` moves the stored outlines when it changes.
 CLT_METRIC_SRID = _env_number("CLT_METRIC_SRID", 26995, example=32119, minimum=1024)
+if os.environ.get("CLT_METRIC_SRID"):  # only when set: most `clt` commands never load PROJ
+    from clt.places import metric_crs_problem
+
+    # Refused here, so no command and no server starts with distances in feet or degrees (a
+    # system check alone was skipped by `clt migrate` and the server: a 500 on the first search).
+    if _metric_problem := metric_crs_problem(CLT_METRIC_SRID, MAP_DEFAULT_CENTER):
+        raise ImproperlyConfigured(_metric_problem)
 
 
 JURISDICTION_SLUG_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")

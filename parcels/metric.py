@@ -25,6 +25,9 @@ from django.core import checks
 from django.db import connections, transaction
 from django.db.models.expressions import RawSQL
 
+from clt import places
+from clt.places import metric_domain  # noqa: F401 (parcels.queries)
+
 # The CRS the migrations name: the demo's, and the setting's default.
 MIGRATED_SRID = 26995
 
@@ -60,14 +63,6 @@ class MetricOutlineField(models.GeneratedField):
         return name, "django.db.models.GeneratedField", args, kwargs
 
 
-def metric_domain(srid: int) -> tuple[float, float, float, float]:
-    """Where EPSG:`srid` is used (its area of use), widened by 5°, as (west, south, east,
-    north) in degrees: well inside where the projection is defined, far beyond any parcel the
-    registry keeps. Land, points and boxes outside it are refused (parcels.queries)."""
-    area = pyproj.CRS.from_epsg(srid).area_of_use
-    return area.west - 5, area.south - 5, area.east + 5, area.north + 5
-
-
 def local_crs_example() -> tuple[int, str]:
     """A CRS to name in an example of the trust's own county files (an `--srid`, an EWKT): the
     demo county's state-plane feet, or elsewhere the trust's metric CRS (its county's own feet
@@ -81,59 +76,26 @@ def local_crs_example() -> tuple[int, str]:
 # --- checking the setting ---------------------------------------------------------------------
 
 
-def _utm_suggestion(crs: pyproj.CRS) -> str:
-    """The WGS 84 / UTM zone over the middle of `crs`'s area of use, or over the map's centre
-    (CLT_MAP_CENTER) when that area is wider than a zone or two (a CRS of the whole world)."""
-    area = crs.area_of_use
-    if area is not None and area.east - area.west <= 12:
-        lat, lon = (area.south + area.north) / 2, (area.west + area.east) / 2
-    else:
-        lat, lon = settings.MAP_DEFAULT_CENTER
-    zone = min(60, max(1, int((lon + 180) // 6) + 1))
-    code, hemisphere = (32600 + zone, "N") if lat >= 0 else (32700 + zone, "S")
-    return (f"the trust's state-plane zone in metres, or EPSG:{code} "
-            f"(WGS 84 / UTM zone {zone}{hemisphere})")  # fmt: skip
-
-
 def metric_crs_problem(srid: int) -> str | None:
-    """Why EPSG:`srid` cannot be the trust's metric CRS (None: it can): it must be a projected
-    CRS whose axes are in metres, or distances in "metres" would be degrees or feet."""
-    try:
-        crs = pyproj.CRS.from_epsg(srid)
-    except pyproj.exceptions.CRSError:
-        return (f"CLT_METRIC_SRID={srid} is not an EPSG code PROJ knows: name a projected CRS "
-                "in metres, e.g. CLT_METRIC_SRID=32119 (NAD83 / North Carolina)")  # fmt: skip
-    if not crs.is_projected:
-        return (f"CLT_METRIC_SRID={srid} ({crs.name}) is not projected: distances in it would "
-                f"be degrees. Name {_utm_suggestion(crs)}")  # fmt: skip
-    units = {axis.unit_name for axis in crs.axis_info}
-    if units != {"metre"}:
-        unit = ", ".join(sorted(units))
-        return (f"CLT_METRIC_SRID={srid} ({crs.name}) is in {unit}, not metres. Name "
-                f"{_utm_suggestion(crs)}")  # fmt: skip
-    return None
+    """Why EPSG:`srid` cannot be the trust's metric CRS (None: it can): clt.places, with the
+    UTM zone of the trust's map suggested."""
+    return places.metric_crs_problem(srid, settings.MAP_DEFAULT_CENTER)
 
 
-@checks.register(checks.Tags.database)
+@checks.register()
 def check_metric_crs(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    """`CLT_METRIC_SRID` names a projected CRS in metres (a system check: `clt migrate` and the
-    server refuse to start on a wrong one, with what to set instead)."""
+    """`CLT_METRIC_SRID` names a projected CRS in metres, and the map's centre lies where it is
+    used. The settings already refuse a wrong CRS set in the environment (clt/settings.py);
+    this catches one set otherwise, and warns of the centre (run by `check`, the development
+    server, and `clt migrate`, which says it)."""
     srid = metric_srid()
     problem = metric_crs_problem(srid)
     if problem:
         return [checks.Error(problem, id="clt.E010")]
-    lat, lon = settings.MAP_DEFAULT_CENTER
-    west, south, east, north = metric_domain(srid)
-    if west <= lon <= east and south <= lat <= north:
-        return []
-    name = pyproj.CRS.from_epsg(srid).name
-    return [checks.Warning(
-        f"The map opens at {lat:g},{lon:g} (CLT_MAP_CENTER), outside where CLT_METRIC_SRID's "
-        f"EPSG:{srid} ({name}) is used: the registry would refuse land there",
-        hint="Set CLT_METRIC_SRID to the trust's own state-plane zone in metres or UTM zone "
-             "(or CLT_MAP_CENTER to the trust's city, as latitude,longitude), then clt migrate",
-        id="clt.W011",
-    )]  # fmt: skip
+    outside = places.centre_outside_problem(srid, settings.MAP_DEFAULT_CENTER)
+    if outside:
+        return [checks.Warning(outside, hint=places.CENTRE_FIX, id="clt.W011")]
+    return []
 
 
 # --- keeping the columns in the setting's CRS ---------------------------------------------------

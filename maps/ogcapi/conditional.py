@@ -36,6 +36,7 @@ from django.utils.http import parse_etags
 from maps import versions
 from maps.exporting import clt_version
 from maps.layers import Layer
+from maps.ogcapi import crs as ogc_crs
 from maps.tiles import etag_matches, layer_inputs
 
 FORMAT = "clt-ogcapi-1"  # bump when a document or download changes shape, to retire old ETags
@@ -74,6 +75,9 @@ def answer_etag(
         [(layer.name, layer.audience.value) for layer in layers],
         [str(value) for value in layer_inputs()],
         versions.versions(tables),
+        # The CRSs served (CLT_OGC_CRS and the metric CRS) are named by every collection: a
+        # restart with another list must not answer 304 to a copy naming the old one.
+        [crs.uri for crs in ogc_crs.served()],
     ]
     digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
     etag = f'W/"{digest[:32]}"'

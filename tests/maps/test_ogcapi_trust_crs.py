@@ -138,3 +138,16 @@ def test_the_trusts_metric_crs_is_served_whatever_the_setting_lists(client, durh
     answer = client.get(f"{url}?crs={EPSG}{clt_settings.CLT_METRIC_SRID}")
     assert answer.status_code == 200
     assert answer["Content-Crs"] == f"<{EPSG}{clt_settings.CLT_METRIC_SRID}>"
+
+
+@pytest.mark.django_db
+def test_a_new_list_of_crss_is_a_new_etag_not_a_304_for_the_old_list(client):
+    """Restarted with another CLT_OGC_CRS, the collections name another list: a client's copy
+    naming the old one is answered whole (QA re-test, finding 4: a 304 kept QGIS on the old
+    list until some data changed)."""
+    first = client.get("/ogcapi/collections")
+    with override_settings(CLT_OGC_CRS=(NC_FEET,)):
+        again = client.get("/ogcapi/collections", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 200
+    assert again["ETag"] != first["ETag"]
+    assert uris([NC_FEET])[0] in again.content.decode()

@@ -89,7 +89,8 @@ def test_the_field_measures_in_the_setting_and_deconstructs_as_its_migration():
     [("CLT_TIME_ZONE", "America/Durham", "CLT_TIME_ZONE=America/New_York"),
      ("CLT_MAP_CENTER", "35.99", "latitude and a longitude"),
      ("CLT_MAP_CENTER", "135.99,-78.9", "latitude and a longitude"),
-     ("CLT_METRIC_SRID", "feet", "CLT_METRIC_SRID=32119")],
+     ("CLT_METRIC_SRID", "feet", "CLT_METRIC_SRID=32119"),
+     ("CLT_METRIC_SRID", "2264", "is in US survey foot, not metres")],
 )  # fmt: skip
 @pytest.mark.django_db
 def test_a_mistyped_place_setting_is_refused_naming_the_variable(variable, value, says):
@@ -254,3 +255,30 @@ def test_an_import_refusal_suggests_the_trusts_own_crs_not_mississippis():
     assert _srid_example() == "32119 for NAD83 / North Carolina"
     with override_settings(CLT_METRIC_SRID=MIGRATED_SRID):
         assert _srid_example() == "2255 for NAD83 / Mississippi West in US feet"
+
+
+@pytest.mark.parametrize("command", ["migrate", "serve"])
+def test_a_crs_in_feet_stops_every_command_before_it_starts(command):
+    """Refused by the settings themselves: the system check alone was skipped by `clt migrate`
+    and the server, and the first search near a point was a 500 (QA re-test, finding 1)."""
+    env = {**os.environ, "CLT_METRIC_SRID": "2264", "DATABASE_URL": "postgis://x:y@127.0.0.1:1/z"}
+    result = subprocess.run([str(CLT), command], env=env, cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode != 0
+    assert "CLT_METRIC_SRID=2264 (NAD83 / North Carolina (ftUS)) is in US survey foot" in (
+        result.stdout + result.stderr
+    )
+
+
+@pytest.mark.django_db
+@override_settings(MAP_DEFAULT_CENTER=DURHAM)
+def test_migrate_and_doctor_say_when_the_map_is_outside_the_metric_crs(capsys):
+    from clt.cli import _say_place_warnings
+
+    _say_place_warnings()
+    said = capsys.readouterr()
+    assert "warning: The map opens at 35.994,-78.8986 (CLT_MAP_CENTER), outside" in (
+        said.out + said.err
+    )
+    with pytest.raises(doctor.Missing, match="Fix: Set CLT_METRIC_SRID"):
+        doctor.check_place()
