@@ -218,6 +218,9 @@ class GroundLease(models.Model):
             errors.setdefault("ended_on", []).append(
                 "A terminated or expired lease needs its end date."
             )
+        capped = self.fee_changes_above_cap()
+        if capped:
+            errors.setdefault("fee_increase_cap_pct", []).append(capped)
         lock_holding(self.holding_id)
         overlap = self.overlapping_lease()
         if overlap is not None:
@@ -229,6 +232,11 @@ class GroundLease(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+    def fee_changes_above_cap(self) -> str | None:
+        """Why the fee changes on record break this lease's cap as it now reads (None: they
+        do not): `_fee_changes_above_cap`."""
+        return _fee_changes_above_cap(self)
 
     def overlapping_lease(self) -> GroundLease | None:
         """Another lease of the same single-home holding whose period overlaps this one's.
@@ -353,6 +361,26 @@ class LeaseParcel(GroundLease.parcels.through):
         proxy = True
         verbose_name = "parcel of a lease"
         verbose_name_plural = "parcels of leases"
+
+
+def _fee_changes_above_cap(lease: GroundLease) -> str | None:
+    """The first fee change on record above `lease`'s cap as it now reads (None: none is): a
+    cap lowered or added after the raises it would have refused (QA re-test, finding 2)."""
+    if lease.pk is None or lease.fee_increase_cap_pct is None:
+        return None
+    cap = lease.fee_increase_cap_pct
+    for change in lease.fee_changes.order_by("effective_on", "pk"):
+        if not fee_above_cap(lease, change):
+            continue
+        base_fee, base_on = fee_cap_base(lease, change)
+        most = most_fee_allowed(base_fee, cap, base_on, change.effective_on)
+        return (
+            f"The fee change on record for {change.effective_on} "
+            f"({format_money(change.fee_monthly)}) is above a cap of {cap.normalize():f}% a "
+            f"year: from {format_money(base_fee)} on {base_on}, at most {format_money(most)}. "
+            "Give the cap the lease was signed with, or correct that fee change first."
+        )
+    return None
 
 
 def lock_holding(holding_id: int | None) -> None:
@@ -525,7 +553,7 @@ class LeaseFeeChange(models.Model):
                                  "mistyped?)."},
                 code="fee_after_the_lease",
             )  # fmt: skip
-        above_cap = fee_above_cap(lease, self)
+        above_cap = fee_above_cap(lease, self) or next_fee_above_cap(lease, self)
         if above_cap:
             raise ValidationError({"fee_monthly": above_cap}, code="fee_above_the_cap")
 
@@ -555,6 +583,40 @@ def fee_above_cap(lease: GroundLease, change: LeaseFeeChange) -> str | None:
         f"cap allows {cap} for each whole year since {base_on}); if the lease's terms allow "
         "more, correct its fee increase cap first."
     )
+
+
+def next_fee_above_cap(lease: GroundLease, change: LeaseFeeChange) -> str | None:
+    """Why `change`, dated before a raise already on record, would put that raise above the
+    cap (None when it would not): `change` becomes the fee the next change is capped from.
+    Checked alone, a fee of $79.50 put in 2024 under a 3% cap let the $86.25 recorded for 2026
+    stand, a rise of 8.5% over two years (QA re-test, finding 2)."""
+    cap_pct, fee, on = lease.fee_increase_cap_pct, change.fee_monthly, change.effective_on
+    if cap_pct is None or not fee or on is None or lease.pk is None:
+        return None  # a suspension (0) is no base (`fee_cap_base`)
+    later = lease.fee_changes.exclude(pk=change.pk).filter(effective_on__gt=on)
+    following = later.order_by("effective_on", "pk").first()
+    if following is None:
+        return None
+    most = most_fee_allowed(fee, cap_pct, on, following.effective_on)
+    if following.fee_monthly <= most:
+        return None
+    named = lease.reference or "The lease"
+    return (
+        f"{named} caps fee increases at {cap_pct.normalize():f}% a year: from "
+        f"{format_money(fee)} on {on}, the fee change already recorded for "
+        f"{following.effective_on} ({format_money(following.fee_monthly)}) would be above the "
+        f"most allowed, {format_money(most)}. Give a fee of at least "
+        f"{format_money(_least_base(following.fee_monthly, cap_pct, on, following.effective_on))}"
+        ", or correct the later change first."
+    )
+
+
+def _least_base(later_fee: Decimal, cap_pct: Decimal, on: dt.date, later_on: dt.date) -> Decimal:
+    """The lowest fee on `on` from which `later_fee` on `later_on` is within the cap, to the
+    cent, rounded up."""
+    years = max(1, held_between(on, later_on).years)
+    least = later_fee / (1 + cap_pct / 100 * years)
+    return least.quantize(Decimal("0.01"), rounding="ROUND_CEILING")
 
 
 def fee_cap_base(lease: GroundLease, change: LeaseFeeChange) -> tuple[Decimal, dt.date] | None:

@@ -165,3 +165,38 @@ def test_a_lease_added_with_a_cap_and_a_raise_above_it_is_refused(editor):
     assert response.status_code == 200
     assert "from $75.00 on 2025-01-01, at most $77.25 on 2026-01-01" in response.content.decode()
     assert not GroundLease.objects.filter(reference="GL-2026-001").exists()
+
+
+def test_a_fee_put_before_a_raise_on_record_may_not_leave_that_raise_above_the_cap():
+    """The raise recorded for 2027 is capped from the fee before it: one put in 2026 becomes
+    that fee (QA re-test, finding 2: $79.50 put before $86.25 left +8.5% over two years)."""
+    lease = capped_lease()
+    change(lease, dt.date(2027, 1, 1), "79.50")  # two years from $75.00 at 3%: at most $79.50
+
+    with pytest.raises(ValidationError) as refused:
+        change(lease, dt.date(2026, 1, 1), "76.00")  # within its own cap, but 2027 is then +4.6%
+
+    [message] = refused.value.message_dict["fee_monthly"]
+    assert "the fee change already recorded for 2027-01-01 ($79.50) would be above" in message
+    assert "Give a fee of at least $77.19" in message
+    change(lease, dt.date(2026, 1, 1), "77.19")  # as it says: both within the cap
+    assert fees_of(lease)[-2:] == [(dt.date(2026, 1, 1), Decimal("77.19")),
+                                   (dt.date(2027, 1, 1), Decimal("79.50"))]  # fmt: skip
+
+
+def test_a_cap_lowered_below_the_raises_on_record_is_refused_on_the_cap():
+    lease = capped_lease()
+    change(lease, dt.date(2027, 1, 1), "79.50")
+
+    lease.fee_increase_cap_pct = Decimal("1")
+    with pytest.raises(ValidationError) as refused:
+        lease.full_clean()
+
+    [message] = refused.value.message_dict["fee_increase_cap_pct"]
+    assert message == (
+        "The fee change on record for 2027-01-01 ($79.50) is above a cap of 1% a year: from "
+        "$75.00 on 2025-01-01, at most $76.50. Give the cap the lease was signed with, or "
+        "correct that fee change first."
+    )
+    lease.fee_increase_cap_pct = Decimal("3")
+    lease.full_clean()  # the cap it was signed with
