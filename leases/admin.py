@@ -221,9 +221,26 @@ def price_panel(lease: GroundLease, today: dt.date) -> SafeString:
     _, stops_on = lease.period()
     if stops_on is None or stops_on >= today:  # a sale may close on the lease's last day
         return price_breakdown(lease, today)
+    buy_back = ended_by_buy_back(lease)
+    if buy_back is not None:  # what the purchase option paid: its contract day, its appraisal
+        return format_html("{}{}", lease_ended(lease, stops_on), price_breakdown(
+            lease, buy_back.contract_on, ended=True, appraisal=buy_back.appraised_value,
+            bought_back=True,
+        ))  # fmt: skip
     return format_html(
         "{}{}", lease_ended(lease, stops_on), price_breakdown(lease, stops_on, ended=True)
     )
+
+
+def ended_by_buy_back(lease: GroundLease) -> Resale | None:
+    """The trust's buy-back that ended `lease` (closed to the trust on its end day), if any.
+    Its price is priced on the buy-back's own contract day and appraisal: priced on the end day
+    with the latest appraisal on record (a refinance's, say), the panel gave a second price for
+    the same sale beside the one recorded (QA re-test, finding 3)."""
+    if lease.ended_on is None:
+        return None
+    closings = lease.resales.filter(closed_on=lease.ended_on, buyer__kind=PartyKind.TRUST)
+    return closings.exclude(contract_on__isnull=True).order_by("-pk").first()
 
 
 def lease_ended(lease: GroundLease, stops_on: dt.date) -> SafeString:
@@ -247,13 +264,24 @@ def lease_ended(lease: GroundLease, stops_on: dt.date) -> SafeString:
     )  # fmt: skip
 
 
-def price_breakdown(lease: GroundLease, on: dt.date, *, ended: bool = False) -> SafeString:
+def price_breakdown(
+    lease: GroundLease,
+    on: dt.date,
+    *,
+    ended: bool = False,
+    appraisal: Decimal | None = None,
+    bought_back: bool = False,
+) -> SafeString:
     """The lease's maximum resale price on `on`, every line, as HTML; or why there is none.
 
-    `ended`: `on` is the day the lease ended, and the page says so."""
-    when = f"{on.isoformat()}, the day the lease ended" if ended else on.isoformat()
+    `ended`: `on` is the day the lease ended, and the page says so; with `bought_back`, `on` is
+    the contract day of the trust's buy-back that ended it, priced at its `appraisal`."""
+    if bought_back:
+        when = f"{on.isoformat()}, the contract day of the trust's buy-back"
+    else:
+        when = f"{on.isoformat()}, the day the lease ended" if ended else on.isoformat()
     try:
-        result = max_resale_price(lease, on=on)
+        result = max_resale_price(lease, on=on, appraisal=appraisal)
     except MissingInput as exc:
         return format_html(
             '<p class="errornote clt-price-error">No price on {}: {}</p>',
@@ -283,6 +311,7 @@ def price_breakdown(lease: GroundLease, on: dt.date, *, ended: bool = False) -> 
         "admin/leases/groundlease/resale_price.html",
         {
             "lines": lines, "price": dollars(result.price), "on": on, "ended": ended,
+            "bought_back": bought_back,
             # Which formula priced it: the one signed, or an amendment in force by then.
             "formula": lease.formula_in_force(on).describe(),
         },

@@ -142,7 +142,8 @@ def test_the_price_panel_says_the_trust_bought_it_back_and_prices_the_sellers_la
         "This lease ended on 2026-11-20 (terminated: The trust bought the home back at the "
         "resale closing), so it has no resale price today. Its last resale closed on "
         "2026-11-20 at $280,000.00 (formula price $281,000.00). Maximum resale price on "
-        "2026-11-20, the day the lease ended"
+        "2026-10-01, the contract day of the trust's buy-back that ended the lease, at its "
+        "appraisal"
     )
     # The seller's $250,000 of 2017-06-01 at 2% a year for 9 whole years, not the trust's
     # $280,000 of the closing day over no years.
@@ -306,3 +307,28 @@ def test_a_buy_back_that_cannot_close_is_refused_and_writes_nothing(lease, trust
 
     lease.refresh_from_db()
     assert (lease.status, lease.ended_on, lease.arrears) == ("in_default", None, Decimal("150.00"))
+
+
+def test_the_panel_prices_the_buy_back_at_its_own_appraisal_not_a_later_one(lease, trust):
+    """An appraisal-share lease: the panel gave $69,960 beside the buy-back's $108,180, from a
+    refinance appraisal on record instead of the one the closing used (QA re-test, 3)."""
+    from leases.models import Appraisal
+
+    lease.resale_formula = {"type": "appraisal_share", "share": "0.25", "share_of": "increase"}
+    lease.save()
+    Appraisal.objects.create(lease=lease, on=lease.purchase_date, value=Decimal("250000"),
+                             purpose="purchase")  # fmt: skip
+    resale = resale_record(
+        lease=lease, seller=lease.lessees.get(), buyer=trust, contract_on=CONTRACT,
+        formula_price=Decimal("262500.00"), agreed_price=Decimal("262500.00"),
+        appraised_value=Decimal("300000.00"),
+    )  # fmt: skip
+    Appraisal.objects.create(lease=lease, on=dt.date(2026, 10, 15), value=Decimal("200000"),
+                             purpose="refinance")  # a later one, lower  # fmt: skip
+    resale_close(resale=resale, closed_on=CLOSED)
+    lease.refresh_from_db()
+
+    panel = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", price_panel(lease, TODAY))).split())
+
+    # $250,000 + 25% of ($300,000 - $250,000): the buy-back's own figure, as recorded.
+    assert "Maximum resale price $262,500.00" in panel
