@@ -338,8 +338,9 @@ def test_a_terminated_lease_says_it_ended_and_gives_no_price_for_today(editor):
     assert panel.startswith(
         "This lease ended on 2024-10-31 (terminated: Surrendered on the sale of the home to the "
         "trust), so it has no resale price today. Its last resale closed on 2024-10-31 at "
-        "$280,000.00 (formula price $285,000.00). Maximum resale price on 2024-10-31, the day "
-        "the lease ended (a figure of that day, not today's), by the lease's formula"
+        "$280,000.00 (formula price $285,000.00). Maximum resale price on 2024-09-10, the "
+        "contract day of the trust's buy-back that ended the lease, at its appraisal (what its "
+        "purchase option paid, not today's), by the lease's formula"
     )
     assert "Maximum resale price $285,000.00" in panel
     assert timezone.localdate().isoformat() not in panel
