@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from clt.history import recorded
 from leases.models import (
+    ENDED_STATUSES,
     SETTLED_AT_RESALE,
     GroundLease,
     LeaseFeeChange,
@@ -168,7 +169,7 @@ def lease_terminate(
     *, lease: GroundLease, on: dt.date, reason: str, user=None
 ) -> GroundLease:
     """End a lease before its term (default, surrender); the record stays, marked terminated."""
-    if lease.status in (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED):
+    if lease.status in ENDED_STATUSES:
         raise ValidationError({"status": f"lease {lease.reference} has already ended"})
     with recorded("lease_terminate", user):
         lease.status = LeaseStatus.TERMINATED
@@ -339,8 +340,7 @@ def lease_end_at_buy_back(*, lease: GroundLease, resale: Resale) -> Closing:
     recorded first) keeps its own reason.
     """
     closing = lease_settle_seller(lease=lease, resale=resale)
-    ended = (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED)
-    if not (lease.ended_on == resale.closed_on and lease.status in ended):
+    if not (lease.ended_on == resale.closed_on and lease.status in ENDED_STATUSES):
         lease.status = LeaseStatus.TERMINATED
         lease.ended_on = resale.closed_on
         lease.end_reason = BOUGHT_BACK
@@ -451,11 +451,10 @@ def closing_ended_lease(
 ) -> bool:
     """Whether a closing on `closed_on` to the party `buyer_id` is the trust's buy-back that
     ended the lease: the lease ended that day and the buyer is the trust."""
-    ended = (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED)
     if closed_on is None or buyer_id is None or lease.ended_on != closed_on:
         return False
     trust = Party.objects.filter(pk=buyer_id, kind=PartyKind.TRUST)
-    return lease.status in ended and trust.exists()
+    return lease.status in ENDED_STATUSES and trust.exists()
 
 
 def buy_back_correction_errors(

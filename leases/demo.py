@@ -37,6 +37,7 @@ from leases.actions import (
 )
 from leases.indexes import IndexFileError, load_index_folder
 from leases.models import (
+    ENDED_STATUSES,
     Appraisal,
     CapitalImprovement,
     GroundLease,
@@ -220,7 +221,7 @@ def _load_leases(
     for line, row in read_rows(path):
         where = f"{path.name} row {line}"
         status = row["status"]
-        ended = status in (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED)
+        ended = status in ENDED_STATUSES
         with _row(where):
             lease = lease_create(
                 lessees=[_lookup(parties, key, "party", where) for key in row["lessees"].split()],

@@ -86,6 +86,10 @@ class LeaseStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+# The statuses of a lease that has ended (it needs its end date).
+ENDED_STATUSES = (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED)
+
+
 class PermittedUse(models.TextChoices):
     RESIDENTIAL = "residential", "Residential"
     AGRICULTURAL = "agricultural", "Agricultural"
@@ -214,11 +218,11 @@ class GroundLease(models.Model):
                 f"The lease ended on {self.ended_on}, so it cannot be active: set the status to "
                 "terminated or expired, or clear the end date."
             )
-        if self.status in (LeaseStatus.TERMINATED, LeaseStatus.EXPIRED) and not self.ended_on:
+        if self.status in ENDED_STATUSES and not self.ended_on:
             errors.setdefault("ended_on", []).append(
                 "A terminated or expired lease needs its end date."
             )
-        capped = self.fee_changes_above_cap()
+        capped = fee_changes_above_cap(self)
         if capped:
             errors.setdefault("fee_increase_cap_pct", []).append(capped)
         lock_holding(self.holding_id)
@@ -232,11 +236,6 @@ class GroundLease(models.Model):
             )
         if errors:
             raise ValidationError(errors)
-
-    def fee_changes_above_cap(self) -> str | None:
-        """Why the fee changes on record break this lease's cap as it now reads (None: they
-        do not): `_fee_changes_above_cap`."""
-        return _fee_changes_above_cap(self)
 
     def overlapping_lease(self) -> GroundLease | None:
         """Another lease of the same single-home holding whose period overlaps this one's.
@@ -363,7 +362,7 @@ class LeaseParcel(GroundLease.parcels.through):
         verbose_name_plural = "parcels of leases"
 
 
-def _fee_changes_above_cap(lease: GroundLease) -> str | None:
+def fee_changes_above_cap(lease: GroundLease) -> str | None:
     """The first fee change on record above `lease`'s cap as it now reads (None: none is): a
     cap lowered or added after the raises it would have refused (QA re-test, finding 2)."""
     if lease.pk is None or lease.fee_increase_cap_pct is None:

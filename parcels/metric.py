@@ -26,7 +26,6 @@ from django.db import connections, transaction
 from django.db.models.expressions import RawSQL
 
 from clt import places
-from clt.places import metric_domain  # noqa: F401 (parcels.queries)
 
 # The CRS the migrations name: the demo's, and the setting's default.
 MIGRATED_SRID = 26995

@@ -30,7 +30,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from parcels.metric import metric_domain, metric_srid
+from clt.places import metric_domain
+from parcels.metric import metric_srid
 
 METRIC_SRID = metric_srid()  # the trust's metric CRS (parcels.metric; parcels.models.METRIC_SRID)
 SQM_PER_ACRE = 4046.8564224

@@ -128,7 +128,7 @@ def describe(request: HttpRequest, layer: Layer, *, html: bool = False) -> dict:
         "description": description(layer),
         "itemType": "feature",
         **({"extent": known} if known else {}),
-        "crs": [crs.uri for crs in crs_registry.SUPPORTED],
+        "crs": [crs.uri for crs in crs_registry.served()],
         "storageCrs": crs_registry.STORAGE.uri,
         "links": [
             *format_links(request, "collection", layer.name, html=html),

@@ -46,7 +46,7 @@ CRS84 = Crs(OGC_CRS + "CRS84", 4326, "WGS 84 longitude/latitude (CRS84)", 7)
 EPSG_4326 = Crs(EPSG_CRS + "4326", 4326, "WGS 84 latitude/longitude", 7, lat_first=True)
 # Output precision, about 1 cm (in degrees, 1 cm is about 1e-7), by the unit of the CRS's axes.
 DECIMALS_BY_UNIT = {"metre": 3, "US survey foot": 2, "foot": 2}
-# How far beyond its area of use a CRS is still given a box (as parcels.metric.metric_domain).
+# How far beyond its area of use a CRS is still given a box (as clt.places.metric_domain).
 MARGIN_DEG = 5.0
 
 
@@ -97,14 +97,6 @@ def served() -> tuple[Crs, ...]:
 def _served(codes: tuple[int, ...], metric: int) -> tuple[Crs, ...]:
     trusts = dict.fromkeys(code for code in (*codes, metric) if code != 4326)
     return (CRS84, EPSG_4326, *map(epsg, trusts))
-
-
-def __getattr__(name: str) -> tuple[Crs, ...]:
-    """`SUPPORTED`: `served()`, read when asked (the collections and the OpenAPI document name
-    it), so it is the settings' whenever they are read, not when this module was imported."""
-    if name == "SUPPORTED":
-        return served()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def by_reference(value: str) -> Crs | None:

@@ -242,7 +242,7 @@ def _query(name: str, description: str, schema: dict, **extra) -> dict:
 
 
 def _common_parameters() -> dict:
-    crs_uris = [crs.uri for crs in crs_registry.SUPPORTED]
+    crs_uris = [crs.uri for crs in crs_registry.served()]
     return {
         "f": _query(
             "f",
