@@ -25,7 +25,12 @@ from clt.dates import check_registry_date, check_year_built
 from clt.history import AnyChangeRestorable
 from parcels.jurisdictions import Jurisdiction, JurisdictionField  # noqa: F401 (maps.search)
 from parcels.metric import MetricOutlineField, metric_srid
-from parcels.queries import PIPELINE_STATES, HoldingQuerySet, ParcelQuerySet
+from parcels.queries import (
+    PIPELINE_STATES,
+    ConservationEasementQuerySet,
+    HoldingQuerySet,
+    ParcelQuerySet,
+)
 
 
 # Every change to these records, by any route (admin, import, bulk SQL), leaves an event row
@@ -627,3 +632,196 @@ class Overlay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name}"
+
+
+# --- conservation easements (LADM: a restriction on the burdened land) ----------------------
+#
+# A conservation easement keeps land from development for good (or for a term): the landowner
+# grants it, a qualified organisation holds and enforces it. A community land trust holds them
+# on its own farms and woods and on land it does not own (a neighbour's farm whose owner gave
+# the trust the development rights), so an easement is an area of its own, not a holding: its
+# outline is the protected land as recorded, and the parcels it burdens are those it covers
+# (`ConservationEasementQuerySet.burdening`). Purposes and public access follow the National
+# Conservation Easement Database (NCED), so the layer reads as planners' other easement data.
+
+
+class EasementPurpose(models.TextChoices):
+    FARMLAND = "farmland", "Farmland"
+    FOREST = "forest", "Forest"
+    HABITAT = "habitat", "Wildlife habitat"
+    WATER = "water", "Water quality (stream, wetland)"
+    OPEN_SPACE = "open_space", "Open space"
+    HISTORIC = "historic", "Historic or cultural"
+
+
+class PublicAccess(models.TextChoices):
+    OPEN = "open", "Open to the public"
+    RESTRICTED = "restricted", "By arrangement"
+    CLOSED = "closed", "No public access"
+    UNKNOWN = "unknown", "Unknown"
+
+
+# Parties that may hold an easement: a qualified organisation (the trust itself, or another
+# land trust or agency), never a household.
+HOLDER_KINDS = ("trust", "organisation")
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=AnyChangeRestorable()),
+    pghistory.DeleteEvent(),
+    exclude=["area_m2", "geom_m"],
+    attrs={"geom": models.MultiPolygonField(srid=4326, spatial_index=False)},
+)
+class ConservationEasement(models.Model):
+    """A conservation easement: land kept from development, by whom, why and until when."""
+
+    name = models.CharField(max_length=200, help_text="Shown on the public map")
+    purpose = models.CharField(max_length=16, choices=EasementPurpose.choices)
+    public_access = models.CharField(
+        max_length=16, choices=PublicAccess.choices, default=PublicAccess.UNKNOWN
+    )
+    holder = models.ForeignKey(
+        "leases.Party",
+        on_delete=models.PROTECT,
+        related_name="easements_held",
+        help_text="Who holds and enforces it: the trust, or another conservation organisation",
+    )
+    grantor = models.ForeignKey(
+        "leases.Party",
+        on_delete=models.PROTECT,
+        related_name="easements_granted",
+        null=True,
+        blank=True,
+        help_text="The landowner who granted it (private: never shown publicly)",
+    )
+    began_on = models.DateField(
+        "recorded on", validators=[check_registry_date], help_text="The day it took effect"
+    )
+    ended_on = models.DateField(
+        validators=[check_registry_date],
+        null=True,
+        blank=True,
+        help_text="Blank while it lasts (a perpetual easement); a term easement's expiry, or the "
+        "day a court extinguished it",
+    )
+    recording_reference = models.CharField(
+        max_length=100, blank=True, help_text="Book/page or instrument no. of the recorded deed"
+    )
+    terms = models.TextField(
+        blank=True, help_text="What it permits and prohibits, in brief (staff only)"
+    )
+    # The protected land as the deed describes it, EPSG:4326; its parcels are those it covers.
+    geom = models.MultiPolygonField(srid=4326, verbose_name="protected area")
+    area_m2 = models.GeneratedField(
+        expression=RawSQL("ST_Area(geom::geography)", []),
+        output_field=models.FloatField(),
+        db_persist=True,
+        verbose_name="area (m²)",
+    )
+    geom_m = MetricOutlineField(verbose_name=f"protected area in metres (EPSG:{METRIC_SRID})")
+
+    objects = ConservationEasementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(geom__isvalid=True),
+                name="easement_geom_valid",
+                violation_error_message="The protected area is not a valid polygon.",
+                violation_error_code="invalid_outline",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gt=models.F("began_on")),
+                name="easement_ends_after_it_begins",
+                violation_error_message="An easement cannot end before it was recorded.",
+                violation_error_code="ends_before_it_begins",
+            ),
+        ]
+        indexes = [GistIndex(fields=["geom_m"], name="easement_geom_m")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.began_on and self.ended_on and self.ended_on <= self.began_on:
+            raise ValidationError(
+                {"ended_on": f"{self.ended_on} is not after the easement was recorded, on "
+                             f"{self.began_on}."},
+                code="ends_before_it_begins",
+            )  # fmt: skip
+        if self.holder_id and self.holder.kind not in HOLDER_KINDS:
+            raise ValidationError(
+                {"holder": f"{self.holder} is a {self.holder.get_kind_display().lower()}; an "
+                           "easement is held by the trust or another conservation "
+                           "organisation (add the organisation as a party of that kind)."},
+                code="holder_not_an_organisation",
+            )  # fmt: skip
+
+    @property
+    def perpetual(self) -> bool:
+        return self.ended_on is None
+
+    @property
+    def acres(self) -> float:
+        return (self.area_m2 or 0) / 4046.8564224
+
+
+class VisitFinding(models.TextChoices):
+    COMPLIANT = "compliant", "No issues"
+    MINOR = "minor", "Minor issue"
+    VIOLATION = "violation", "Violation"
+
+
+@pghistory.track(*tracked())
+class EasementMonitoringVisit(models.Model):
+    """A stewardship visit to an easement's land: what the monitor found, and when an issue
+    found was resolved. Holders monitor every easement at least once a year (Land Trust
+    Alliance Standards and Practices 11.C); `ConservationEasementQuerySet.monitoring_due`
+    lists those whose year has run out."""
+
+    easement = models.ForeignKey(
+        ConservationEasement, on_delete=models.CASCADE, related_name="visits"
+    )
+    on = models.DateField("visited on", validators=[check_registry_date])
+    monitor = models.CharField(max_length=100, blank=True, help_text="Who visited")
+    finding = models.CharField(
+        max_length=16, choices=VisitFinding.choices, default=VisitFinding.COMPLIANT
+    )
+    notes = models.TextField(blank=True)
+    resolved_on = models.DateField(
+        validators=[check_registry_date], null=True, blank=True,
+        help_text="When an issue found was put right",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["easement", "-on", "-id"]
+        indexes = [models.Index(fields=["easement", "on"], name="easement_visit_latest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True) | Q(resolved_on__gte=models.F("on")),
+                name="visit_resolved_after_it",
+                violation_error_message="An issue cannot be resolved before the visit found it.",
+                violation_error_code="resolved_before_found",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True) | ~Q(finding="compliant"),
+                name="visit_resolves_an_issue",
+                violation_error_message="A visit that found no issue has nothing to resolve.",
+                violation_error_code="nothing_to_resolve",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_finding_display()} on {self.on}"
+
+    def clean(self) -> None:
+        super().clean()
+        began = self.easement.began_on if self.easement_id else None
+        if self.on and began and self.on < began:
+            raise ValidationError(
+                {"on": f"{self.on} is before the easement was recorded, on {began}."},
+                code="visit_before_the_easement",
+            )

@@ -27,7 +27,7 @@ from django.contrib.gis.measure import D
 from django.db import connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Least
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from clt.places import metric_domain
@@ -159,6 +159,28 @@ class ParcelQuerySet(models.QuerySet):
     def not_held_by_trust(self, on: dt.date | None = None) -> ParcelQuerySet:
         """Parcels the trust does not hold on `on` (today if omitted), by `held_memberships`."""
         return self.exclude(Exists(held_memberships(on).filter(parcel=OuterRef("pk"))))
+
+    def under_easement(self, on: dt.date | None = None) -> ParcelQuerySet:
+        """Parcels a conservation easement in force on `on` (today if omitted) covers: land
+        kept from development, whoever owns it (`easements_covering`)."""
+        return self.filter(Exists(easements_covering(on)))
+
+    def burdened_by(self, easement) -> ParcelQuerySet:
+        """Active parcels the protected area of `easement` covers (`covering`), largest
+        share first: the parcels its deed burdens, as the county's layer draws them."""
+        from parcels.models import ConservationEasement
+
+        protected = ConservationEasement.objects.filter(pk=easement.pk).values("geom_m")
+        area = Subquery(protected, output_field=models.GeometryField(srid=METRIC_SRID))
+        return (
+            self.active()
+            .alias(protected=area)
+            .filter(geom_m__intersects=F("protected"))
+            .alias(core=_core(F("protected")))
+            .filter(geom_m__intersects=F("core"))
+            .annotate(covered_m2=_shared_m2(F("geom_m"), F("protected")))
+            .order_by("-covered_m2", "apn")
+        )
 
     # --- what the land is ----------------------------------------------------------------
 
@@ -766,3 +788,74 @@ def _dicts(sql: str, params: list) -> list[dict]:
         cursor.execute(sql, params)
         names = [c.name for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# --- conservation easements ----------------------------------------------------------------
+#
+# An easement burdens a parcel its protected area covers, not one it only touches: outlines from
+# the deed and from the county's parcel layer never share edges exactly, so "intersects" would
+# also name every neighbour along the boundary, through slivers. A parcel is covered when it
+# meets the protected area shrunk by TOUCHING_M, the registry's allowance for digitising (see
+# above): a neighbour overlapped by less than that is not burdened, a 10 m stream buffer across
+# a 100-acre farm (0.3% of it) is. Distances in metres, on `geom_m`.
+
+# Holders monitor every easement at least once a year (Land Trust Alliance Standards and
+# Practices 11.C): a visit is due on the anniversary of the last one, or of the recording.
+MONITORING_INTERVAL = "1 year"
+
+
+def _shared_m2(first, second) -> models.Func:
+    """The area in m² of the land two metric outlines share."""
+    shared = models.Func(first, second, function="ST_Intersection",
+                         output_field=models.GeometryField(srid=METRIC_SRID))  # fmt: skip
+    return models.Func(shared, function="ST_Area", output_field=models.FloatField())
+
+
+def _core(outline) -> models.Func:
+    """A metric outline shrunk by TOUCHING_M: what a parcel must meet to be covered by it."""
+    return models.Func(outline, Value(-TOUCHING_M), function="ST_Buffer",
+                       output_field=models.GeometryField(srid=METRIC_SRID))  # fmt: skip
+
+
+class ConservationEasementQuerySet(models.QuerySet):
+    def in_force(self, on: dt.date | None = None) -> ConservationEasementQuerySet:
+        """Easements recorded by `on` (the trust's today if omitted) and not ended by then:
+        the registry's dated rule, as holdings and memberships."""
+        return self.filter(_dated(on or timezone.localdate(), "began_on", "ended_on"))
+
+    def with_last_visit(self, on: dt.date | None = None) -> ConservationEasementQuerySet:
+        """Each easement with `last_visit_on`, its latest monitoring visit by `on` (None:
+        never visited), and `visit_due_on`, the day the next one is due by it."""
+        from parcels.models import EasementMonitoringVisit
+
+        on = on or timezone.localdate()
+        visits = EasementMonitoringVisit.objects.filter(easement=OuterRef("pk"), on__lte=on)
+        last = Subquery(visits.order_by("-on").values("on")[:1])
+        since = Coalesce(F("last_visit_on"), F("began_on"))
+        # date + interval '1 year' keeps the day of the month (29 February: 28 February).
+        due = models.Func(
+            since, template=f"(%(expressions)s + interval '{MONITORING_INTERVAL}')::date",
+            output_field=models.DateField(),
+        )  # fmt: skip
+        return self.annotate(last_visit_on=last).annotate(visit_due_on=due)
+
+    def monitoring_due(self, on: dt.date | None = None) -> ConservationEasementQuerySet:
+        """Easements in force on `on` whose yearly visit is due by then: none in the year
+        before it (counted from the recording for one never visited)."""
+        on = on or timezone.localdate()
+        return self.in_force(on).with_last_visit(on).filter(visit_due_on__lte=on)
+
+    def covering(self, parcel_geom_m) -> ConservationEasementQuerySet:
+        """Easements whose protected area covers the parcel with outline `parcel_geom_m` (an
+        expression: OuterRef("geom_m") in a parcel query): those it overlaps by more than
+        TOUCHING_M (see above)."""
+        covering = self.filter(geom_m__intersects=parcel_geom_m)  # on the GiST index
+        return covering.alias(core=_core(F("geom_m"))).filter(core__intersects=parcel_geom_m)
+
+
+def easements_covering(on: dt.date | None = None) -> ConservationEasementQuerySet:
+    """The easements in force on `on` that cover the outer query's parcel (an Exists of it
+    is "under a conservation easement")."""
+    from parcels.models import ConservationEasement
+
+    return ConservationEasement.objects.in_force(on).covering(OuterRef("geom_m"))

@@ -37,6 +37,8 @@ from leases.models import (
 )
 from parcels.models import (
     AcquisitionEvent,
+    ConservationEasement,
+    EasementMonitoringVisit,
     Holding,
     HoldingParcel,
     ImportRun,
@@ -130,6 +132,18 @@ def lease(
     return made
 
 
+def easement(**fields) -> ConservationEasement:
+    """A perpetual farmland easement held by the trust, over one lot (`lot()`) if no area."""
+    values = {
+        "name": f"Easement {next(_serial)}",
+        "purpose": "farmland",
+        "holder": fields.pop("holder", None) or party(kind="trust", name="The trust"),
+        "began_on": dt.date(2019, 6, 1),
+        "geom": lot(),
+    }
+    return ConservationEasement.objects.create(**{**values, **fields})
+
+
 def registry() -> dict[str, Any]:
     """One record of every registry model, each linked to the others as in real use."""
     lot_ = parcel()
@@ -137,6 +151,7 @@ def registry() -> dict[str, Any]:
     household = party(name="Hamer household")
     buyer = party(name="Evers household")
     lease_ = lease(holding_=held, lessees=(household,))
+    easement_ = easement(grantor=buyer, geom=lot_.geom)
     series = IndexSeries.objects.create(
         name="jackson-ms-ami", kind="ami", area="Jackson, MS MSA", source="HUD FY2024"
     )
@@ -188,6 +203,11 @@ def registry() -> dict[str, Any]:
         "indexvalue": IndexValue.objects.create(series=series, year=2024, value=Decimal("74300")),
         "sourcedocument": SourceDocument.objects.create(
             kind="deed", reference="Book 6789 Page 12", holding=held
+        ),
+        "conservationeasement": easement_,
+        "easementmonitoringvisit": EasementMonitoringVisit.objects.create(
+            easement=easement_, on=dt.date(2024, 5, 2), monitor="Staff", finding="minor",
+            notes="Dumped tyres by the creek",
         ),
     }
 

@@ -1,0 +1,159 @@
+"""Conservation easements: what is in force, which parcels one burdens, when a visit is due."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from parcels.models import ConservationEasement, EasementMonitoringVisit, Parcel
+from tests import factories
+from tests.factories import WEST_JACKSON, lot
+
+pytestmark = pytest.mark.django_db
+
+LON, LAT = WEST_JACKSON
+SIDE = 0.0003  # a factory lot's side in degrees (about 28 m east-west, 33 m north-south)
+METRE_DEG = 1 / 94_000  # about a metre of longitude at Jackson's latitude, in degrees
+
+
+def test_in_force_from_its_recording_until_the_day_it_ends():
+    term = factories.easement(began_on=dt.date(2020, 1, 1), ended_on=dt.date(2030, 1, 1))
+    in_force = ConservationEasement.objects.in_force
+
+    assert term not in in_force(dt.date(2019, 12, 31))
+    assert term in in_force(dt.date(2020, 1, 1))
+    assert term in in_force(dt.date(2029, 12, 31))
+    assert term not in in_force(dt.date(2030, 1, 1))  # the day it ends, as a holding's
+    assert factories.easement(began_on=dt.date(2020, 1, 1)).perpetual
+
+
+def test_a_household_cannot_hold_an_easement():
+    easement = factories.easement()
+    easement.holder = factories.party(kind="household", name="Evers household")
+
+    with pytest.raises(ValidationError) as refused:
+        easement.full_clean()
+
+    (reason,) = refused.value.message_dict["holder"]
+    assert "the trust or another conservation organisation" in reason
+
+
+def test_an_easement_cannot_end_before_it_was_recorded():
+    easement = factories.easement(began_on=dt.date(2020, 1, 1))
+    easement.ended_on = dt.date(2019, 1, 1)
+
+    with pytest.raises(ValidationError) as refused:
+        easement.full_clean()
+    assert "2019-01-01 is not after the easement was recorded" in str(refused.value)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        easement.save()
+
+
+def test_an_invalid_protected_area_is_refused_by_the_database():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        factories.easement(geom=factories.bow_tie())
+    assert not ConservationEasement.objects.exists()
+
+
+def test_it_burdens_the_parcels_it_covers_not_its_neighbours():
+    covered = factories.parcel(geom=lot(LON, LAT))
+    neighbour = factories.parcel(geom=lot(LON + SIDE, LAT))  # shares the east edge
+    easement = factories.easement(geom=lot(LON, LAT))
+
+    assert list(Parcel.objects.burdened_by(easement)) == [covered]
+    assert neighbour not in Parcel.objects.under_easement()
+    assert covered in Parcel.objects.under_easement()
+
+
+def test_a_digitising_sliver_does_not_burden_a_neighbour():
+    # The deed's outline reaches 0.3 m into the next lot: a sliver, not a burden.
+    factories.parcel(geom=lot(LON, LAT))
+    neighbour = factories.parcel(geom=lot(LON + SIDE, LAT))
+    reach = lot(LON, LAT, side_deg=SIDE)
+    reach = reach.union(lot(LON + SIDE, LAT, side_deg=0.3 * METRE_DEG))
+    easement = factories.easement(geom=_multi(reach))
+
+    assert neighbour not in Parcel.objects.burdened_by(easement)
+
+
+def test_a_narrow_strip_across_a_large_parcel_burdens_it():
+    # A 10 m stream buffer along the edge of a 400 m farm field: under 3% of it, still burdened.
+    farm = factories.parcel(geom=lot(LON, LAT, side_deg=400 * METRE_DEG))
+    strip = lot(LON, LAT, side_deg=10 * METRE_DEG).union(
+        lot(LON + 10 * METRE_DEG, LAT, side_deg=10 * METRE_DEG)
+    )
+    easement = factories.easement(purpose="water", geom=_multi(strip))
+
+    burdened = list(Parcel.objects.burdened_by(easement))
+    assert burdened == [farm]
+    assert 150 < burdened[0].covered_m2 < 250  # two 10 m squares, in square metres
+
+
+def test_an_easement_not_yet_recorded_or_ended_burdens_nothing_then():
+    lot_ = factories.parcel(geom=lot(LON, LAT))
+    factories.easement(
+        geom=lot(LON, LAT), began_on=dt.date(2020, 1, 1), ended_on=dt.date(2025, 1, 1)
+    )
+
+    assert lot_ not in Parcel.objects.under_easement(dt.date(2019, 12, 31))
+    assert lot_ in Parcel.objects.under_easement(dt.date(2024, 12, 31))
+    assert lot_ not in Parcel.objects.under_easement(dt.date(2025, 1, 1))
+
+
+def test_a_visit_is_due_a_year_after_the_recording_then_after_each_visit():
+    easement = factories.easement(began_on=dt.date(2024, 2, 29))
+    due = ConservationEasement.objects.monitoring_due
+
+    assert easement not in due(dt.date(2025, 2, 27))
+    assert easement in due(dt.date(2025, 2, 28))  # 29 February's anniversary
+    EasementMonitoringVisit.objects.create(easement=easement, on=dt.date(2025, 3, 10))
+    assert easement not in due(dt.date(2026, 3, 9))
+    assert easement in due(dt.date(2026, 3, 10))
+    # A visit dated after the day asked about does not count on that day.
+    EasementMonitoringVisit.objects.create(easement=easement, on=dt.date(2026, 4, 1))
+    assert easement in due(dt.date(2026, 3, 31))
+    shown = ConservationEasement.objects.with_last_visit(dt.date(2026, 3, 31)).get()
+    assert (shown.last_visit_on, shown.visit_due_on) == (dt.date(2025, 3, 10), dt.date(2026, 3, 10))
+
+
+def test_an_ended_easement_is_not_due_for_monitoring():
+    easement = factories.easement(began_on=dt.date(2010, 1, 1), ended_on=dt.date(2020, 1, 1))
+
+    assert easement not in ConservationEasement.objects.monitoring_due(dt.date(2024, 1, 1))
+
+
+def test_a_visit_before_the_easement_or_resolved_before_it_is_refused():
+    easement = factories.easement(began_on=dt.date(2020, 1, 1))
+    early = EasementMonitoringVisit(easement=easement, on=dt.date(2019, 5, 1))
+    with pytest.raises(ValidationError, match="before the easement was recorded"):
+        early.full_clean()
+
+    backwards = EasementMonitoringVisit(
+        easement=easement, on=dt.date(2021, 5, 1), finding="minor", resolved_on=dt.date(2021, 4, 1)
+    )
+    with pytest.raises(ValidationError, match="cannot be resolved before the visit"):
+        backwards.full_clean()
+
+    nothing = EasementMonitoringVisit(
+        easement=easement, on=dt.date(2021, 5, 1), resolved_on=dt.date(2021, 6, 1)
+    )
+    with pytest.raises(ValidationError, match="found no issue has nothing to resolve"):
+        nothing.full_clean()
+
+
+def test_every_change_to_an_easement_is_kept_in_its_history():
+    easement = factories.easement(name="Town Creek buffer")
+    easement.name = "Town Creek riparian buffer"
+    easement.save()
+
+    names = list(easement.events.order_by("pgh_id").values_list("name", flat=True))
+    assert names == ["Town Creek buffer", "Town Creek riparian buffer"]
+
+
+def _multi(geom):
+    from django.contrib.gis.geos import MultiPolygon
+
+    return geom if geom.geom_type == "MultiPolygon" else MultiPolygon(geom, srid=4326)
