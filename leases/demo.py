@@ -2,8 +2,10 @@
 
 The files (`fixtures/west_jackson/`: parties.csv, party_members.csv, leases.csv, formulas/,
 fee_changes.csv, appraisals.csv, capital_improvements.csv, repairs.csv, monitoring.csv,
-resales.csv; and the index tables in `fixtures/indexes/`) are plain data, described in the
-folder's README. They are read inside the demo's one transaction (`parcels.demo`).
+resales.csv, easements.geojson, easement_visits.csv; and the index tables in `fixtures/indexes/`)
+are plain data, described in the folder's README. They are read inside the demo's one
+transaction (`parcels.demo`); the conservation easements here, not with the parcels, because
+their holders and grantors are parties.
 
 Every write goes through the named action that staff would use (`lease_create`, `fee_change`,
 `monitoring_record`, `monitoring_resolve`, `resale_record`, `lease_terminate`), so the history
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pghistory
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from clt.clitools import describe_validation_error
 from clt.history import recorded
@@ -47,8 +49,8 @@ from leases.models import (
     RepairDeduction,
     Resale,
 )
-from parcels.demo import DemoDataError, parse_date, parse_money, read_rows
-from parcels.models import Holding
+from parcels.demo import DemoDataError, multipolygon, parse_date, parse_money, read_rows
+from parcels.models import ConservationEasement, EasementMonitoringVisit, Holding
 
 DEMO_ACTION = "demo_load"
 
@@ -64,13 +66,16 @@ class LeaseDemoSummary:
     repairs: int
     resales: int
     index_series: int
+    easements: int = 0
+    easement_visits: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.parties} parties, {self.leases} leases, {self.fee_changes} fee changes, "
             f"{self.monitoring_events} monitoring events, {self.appraisals} appraisals, "
             f"{self.capital_improvements} capital improvements, {self.repairs} repairs, "
-            f"{self.resales} resales, {self.index_series} index series"
+            f"{self.resales} resales, {self.index_series} index series, "
+            f"{self.easements} conservation easements ({self.easement_visits} visits)"
         )
 
 
@@ -96,6 +101,7 @@ def load_demo_leases(folder: Path, holdings: dict[str, Holding]) -> LeaseDemoSum
         monitoring_events=_load_monitoring(folder / "monitoring.csv", leases),
         resales=_load_resales(folder / "resales.csv", leases, parties),
         index_series=index_series,
+        **_load_easements(folder, parties),
     )
     for where, lease, ended_on, reason in endings:  # last: a lease ends after its resale
         with _row(where):
@@ -118,6 +124,7 @@ def _list_again(offered: list[Holding]) -> None:
 def forget_demo_leases(demo_parcels: QuerySet) -> None:
     """Remove the leases on the demo's holdings, with their records and their parties (an
     explicit `load-demo --force`); leases elsewhere and parties they share are kept."""
+    easement_parties = _forget_demo_easements(demo_parcels)
     lease_ids = list(
         GroundLease.objects.filter(holding__parcels__in=demo_parcels)
         .values_list("pk", flat=True)
@@ -128,6 +135,7 @@ def forget_demo_leases(demo_parcels: QuerySet) -> None:
     leases = GroundLease.objects.filter(pk__in=lease_ids)
     resales = Resale.objects.filter(lease__in=leases)
     party_ids = {
+        *easement_parties,
         *leases.values_list("lessees", flat=True),
         *resales.values_list("seller", flat=True),
         *resales.values_list("buyer", flat=True),
@@ -136,8 +144,23 @@ def forget_demo_leases(demo_parcels: QuerySet) -> None:
         resales.delete()
         leases.delete()  # cascades to fees, monitoring, appraisals, improvements, repairs
         Party.objects.filter(pk__in=party_ids).filter(
-            Q(leases__isnull=True), Q(sales__isnull=True), Q(purchases__isnull=True)
+            Q(leases__isnull=True), Q(sales__isnull=True), Q(purchases__isnull=True),
+            Q(easements_held__isnull=True), Q(easements_granted__isnull=True),
         ).delete()
+
+
+def _forget_demo_easements(demo_parcels: QuerySet) -> set[int]:
+    """Remove the conservation easements over the demo's parcels (with their visits); the ids
+    of their holders and grantors, for `forget_demo_leases` to remove with the others."""
+    over_demo = Exists(demo_parcels.filter(geom__intersects=OuterRef("geom")))
+    easements = ConservationEasement.objects.filter(over_demo)
+    parties = {
+        *easements.values_list("holder", flat=True),
+        *easements.exclude(grantor=None).values_list("grantor", flat=True),
+    }
+    with recorded("demo_forget"):
+        easements.delete()
+    return parties
 
 
 def _save(record, where: str) -> None:
@@ -354,6 +377,53 @@ def _load_resales(path: Path, leases: dict[str, GroundLease], parties: dict[str,
 
 
 # --- cells ---------------------------------------------------------------------------------------
+
+
+def _load_easements(folder: Path, parties: dict[str, Party]) -> dict[str, int]:
+    """The conservation easements (easements.geojson) and their monitoring visits
+    (easement_visits.csv): counts for the summary."""
+    path = folder / "easements.geojson"
+    if not path.exists():
+        raise DemoDataError(f"{path}: file not found")
+    easements: dict[str, ConservationEasement] = {}
+    for number, feature in enumerate(json.loads(path.read_text("utf-8"))["features"], 1):
+        row = feature["properties"]
+        where = f"{path.name} feature {number} ({row.get('key')})"
+        easement = ConservationEasement(
+            name=row["name"],
+            purpose=row["purpose"],
+            public_access=row["public_access"],
+            holder=_lookup(parties, row["holder"], "party", where),
+            grantor=_lookup(parties, row["grantor"], "party", where) if row["grantor"] else None,
+            began_on=parse_date(row["began_on"], f"{where} began_on"),
+            ended_on=parse_date(row["ended_on"], f"{where} ended_on") if row["ended_on"] else None,
+            recording_reference=row["recording_reference"],
+            terms=row["terms"],
+            geom=multipolygon(feature["geometry"], where),
+        )
+        _save(easement, where)
+        easements[row["key"]] = easement
+    return {
+        "easements": len(easements),
+        "easement_visits": _load_easement_visits(folder / "easement_visits.csv", easements),
+    }
+
+
+def _load_easement_visits(path: Path, easements: dict[str, ConservationEasement]) -> int:
+    rows = read_rows(path)
+    for line, row in rows:
+        where = f"{path.name} row {line}"
+        resolved = row["resolved_on"]
+        visit = EasementMonitoringVisit(
+            easement=_lookup(easements, row["easement"], "easement", where),
+            on=parse_date(row["on"], f"{where} on"),
+            monitor=row["monitor"],
+            finding=row["finding"],
+            notes=row["notes"],
+            resolved_on=parse_date(resolved, f"{where} resolved_on") if resolved else None,
+        )
+        _save(visit, where)
+    return len(rows)
 
 
 def _lookup(known: dict, key: str, what: str, where: str):

@@ -91,7 +91,9 @@ def parse_money(value: str, where: str) -> Decimal | None:
     return amount
 
 
-def _multipolygon(geometry: dict, where: str) -> MultiPolygon:
+def multipolygon(geometry: dict, where: str) -> MultiPolygon:
+    """A demo file's polygon or multipolygon (EPSG:4326) as a MultiPolygon, refused with
+    `where` named if it is empty or invalid."""
     geom = GEOSGeometry(json.dumps(geometry), srid=4326)
     if geom.geom_type == "Polygon":
         geom = MultiPolygon(geom, srid=4326)
@@ -113,7 +115,7 @@ def _load_parcels(path: Path) -> dict[str, Parcel]:
             Parcel(
                 jurisdiction=DEMO_JURISDICTION,
                 apn=props["apn"],
-                geom=_multipolygon(feature["geometry"], where),
+                geom=multipolygon(feature["geometry"], where),
                 address=props.get("address", ""),
                 owner_of_record=props.get("owner_of_record", ""),
                 land_use=props.get("land_use", ""),

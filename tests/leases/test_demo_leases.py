@@ -25,13 +25,16 @@ from leases.models import (
 from leases.pricing import max_resale_price
 from leases.resale import SaleInputs, parse_formula
 from parcels.demo import DEMO_DIR, DemoDataError, load_demo_neighbourhood
-from parcels.models import Holding, Parcel
+from parcels.models import ConservationEasement, EasementMonitoringVisit, Holding, Parcel
 
 pytestmark = pytest.mark.django_db
 
 # Distinctive private values a privacy test can search public pages and layers for (listed in
 # fixtures/west_jackson/README.md).
-PRIVATE_VALUES = ("Zephyrine Okonkwo-Baptiste", "41327.00", "187.43", "562.29", "PRIVATE-NOTE")
+PRIVATE_VALUES = (
+    "Zephyrine Okonkwo-Baptiste", "41327.00", "187.43", "562.29", "PRIVATE-NOTE",
+    "Heirs of Annie U. Jackson",
+)  # fmt: skip
 
 
 def rows(name: str) -> list[dict[str, str]]:
@@ -58,7 +61,7 @@ def test_every_lease_file_row_is_loaded(demo):
     assert counts == {name: len(rows(name)) for name in counts}
     # one fee change at each signing, then the changes in the file
     assert LeaseFeeChange.objects.count() == len(rows("leases.csv")) + len(rows("fee_changes.csv"))
-    assert (demo.leases.parties, demo.leases.leases, demo.leases.resales) == (19, 16, 3)
+    assert (demo.leases.parties, demo.leases.leases, demo.leases.resales) == (21, 16, 3)
     assert IndexSeries.objects.count() == demo.leases.index_series == 2
 
 
@@ -170,6 +173,9 @@ def test_the_distinctive_private_values_are_in_the_registry(demo):
     ).exists()
     assert Party.objects.filter(notes__contains="PRIVATE-NOTE").exists()
     assert MonitoringEvent.objects.filter(notes__contains="PRIVATE-NOTE").exists()
+    assert ConservationEasement.objects.filter(terms__contains="PRIVATE-NOTE").exists()
+    assert EasementMonitoringVisit.objects.filter(notes__contains="PRIVATE-NOTE").exists()
+    assert ConservationEasement.objects.filter(grantor__name="Heirs of Annie U. Jackson").exists()
     readme = (DEMO_DIR / "README.md").read_text()
     for value in PRIVATE_VALUES:
         assert value in readme
