@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from clt.dates import check_registry_date, missing_day
 from leases.report import report_csv, stewardship_report
@@ -64,7 +64,7 @@ def parse_as_of(request: HttpRequest) -> dt.date:
     return on
 
 
-@require_GET
+@require_safe
 @report_access
 def report_page(request: HttpRequest) -> HttpResponse:
     """GET /staff/report/?as_of=YYYY-MM-DD: the stewardship report as a page."""
@@ -78,7 +78,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 @report_access
 def report_download(request: HttpRequest) -> HttpResponse:
     """GET /staff/report.csv?as_of=YYYY-MM-DD: the report as CSV (section,item,measure,value)."""

@@ -16,7 +16,7 @@ from django.contrib.gis.db.models import Extent
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from clt.security import problem_response, read_only
 from parcels import finder
@@ -86,7 +86,7 @@ def assemblages(request: HttpRequest) -> HttpResponse:
     return HttpResponse(body, content_type=GEOJSON)
 
 
-@require_GET
+@require_safe
 @staff_member_required
 def finder_page(request: HttpRequest) -> HttpResponse:
     """The staff finder: filters, a map, and the results as a table.
