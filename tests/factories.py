@@ -52,7 +52,7 @@ _serial = itertools.count(1)
 # Near the Lumumba Center, 939 W. Capitol St., Jackson MS (lon, lat).
 WEST_JACKSON = (-90.2010, 32.2990)
 
-# Simple fixed-rate: 2% a year, not compounded (DOMAIN.md example 4).
+# Simple fixed-rate: 2% a year, not compounded (docs/domain.md example 4).
 FIXED_2PCT_SIMPLE = {"type": "fixed_rate", "method": "simple", "rate": "0.02"}
 
 

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db
 
 LEASES_MODELS = [model for model in admin.site._registry if model._meta.app_label == "leases"]
 
-# DOMAIN.md example 1 with a credit and a deduction: 281,250 + 6,000 - 1,200 = 286,050.
+# docs/domain.md example 1 with a credit and a deduction: 281,250 + 6,000 - 1,200 = 286,050.
 APPRAISAL_WITH_CREDITS = {
     "type": "composed",
     "base": {"type": "appraisal_share", "share": "0.25", "share_of": "increase"},

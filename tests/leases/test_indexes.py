@@ -308,7 +308,7 @@ def test_a_series_needs_a_source_and_a_known_kind(tmp_path):
 
 
 def test_lease_pricing_reads_a_loaded_index_table():
-    """DOMAIN.md example 3's shape, through the database: the illustrative AMI table moves
+    """docs/domain.md example 3's shape, through the database: the illustrative AMI table moves
     $59,000 from 2019 (62,500) to 2026 (77,400)."""
     load_index_folder()
     lease = factories.lease(

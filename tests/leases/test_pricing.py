@@ -38,7 +38,7 @@ def appraise(
 
 @pytest.fixture
 def appraised_lease():
-    """DOMAIN.md example 1: bought for $250,000, appraised $350,000 then, $475,000 now."""
+    """docs/domain.md example 1: bought for $250,000, appraised $350,000 then, $475,000 now."""
     lease = factories.lease(
         purchase_price=Decimal("250000.00"),
         purchase_date=dt.date(2017, 6, 1),
@@ -133,7 +133,7 @@ def test_improvements_approved_by_the_sale_date_are_credited_and_repairs_deducte
 
 
 def test_index_formula_reads_the_series_it_names_from_the_published_values():
-    """DOMAIN.md example 3: $136,000 with area median income up 10% gives $149,600."""
+    """docs/domain.md example 3: $136,000 with area median income up 10% gives $149,600."""
     series = IndexSeries.objects.create(name="jackson-ms-ami", kind="ami", source="HUD")
     IndexValue.objects.create(series=series, year=2019, value=Decimal("60000"))
     IndexValue.objects.create(series=series, year=2024, value=Decimal("66000"))

@@ -22,7 +22,7 @@ ADD_URL = "admin:leases_resale_add"
 
 @pytest.fixture
 def lease():
-    """DOMAIN.md example 4: $250,000 at 2% simple from 2017-06-01 is $300,000 in 2027-06-01."""
+    """docs/domain.md example 4: $250,000 at 2% simple from 2017-06-01 is $300,000 in 2027-06-01."""
     return factories.lease(reference="GL-2017-004")
 
 
@@ -450,7 +450,7 @@ def test_a_formula_price_too_large_to_record_says_so_and_why(editor):
 
 @pytest.fixture
 def hud_limits_2024():
-    """HUD's 2024 low-income (80%) limit for 4 persons, as DOMAIN.md gives it for Jackson."""
+    """HUD's 2024 low-income (80%) limit for 4 persons, as docs/domain.md gives it for Jackson."""
     series = IndexSeries.objects.create(
         name="jackson-ms-hud-income-limits", kind="hud_income_limit", source="HUD FY2024"
     )

@@ -1,4 +1,4 @@
-"""The resale formulas against DOMAIN.md's published worked examples, and each family's rules.
+"""The resale formulas against docs/domain.md's published worked examples, and each family's rules.
 
 Every price is asserted to the cent; the rounding rule is in leases/resale/__init__.py.
 """
@@ -67,7 +67,7 @@ def items(result: FormulaResult) -> list[tuple[str, D]]:
     return [(line.label, line.amount) for line in result.lines if line.kind is LineKind.ITEM]
 
 
-# --- the published worked examples (DOMAIN.md) ---------------------------------------------
+# --- the published worked examples (docs/domain.md) ---------------------------------------------
 
 EXAMPLE_2 = TimeVestedAppraisalShare(
     share_per_year=D("0.03"), minimum_years=2, share_of="increase", increase_from="purchase_price"
