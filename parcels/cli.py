@@ -188,7 +188,10 @@ def _counts_text(run) -> str:
     "--kind",
     type=click.Choice(["neighbourhood", "flood-zone", "zoning", "other"]),
     required=True,
-    help="What the polygons are (used by the finder's filters).",
+    help="What the polygons are. Neighbourhoods and flood zones are public map layers and "
+    "finder filters (`--neighbourhood`, `--outside-flood`); zoning and other polygons are kept "
+    "for reference (staff pages, Overlays) and filter nothing: the finder's `--zoning` reads "
+    "each parcel's own zoning code.",
 )
 @click.option("--name-field", help="Column that names each polygon (default: name, NAME...).")
 @click.option("--srid", type=click.IntRange(1), help="EPSG code, if the file declares none.")
@@ -197,7 +200,8 @@ def _counts_text(run) -> str:
 @click.option("--replace", is_flag=True, help="Replace the overlays of this kind from this file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def import_layer(path, kind, name_field, srid, layer, encoding, replace, quiet) -> None:
-    """Import overlay polygons (neighbourhoods, flood zones, zoning) used as finder filters."""
+    """Import overlay polygons: neighbourhoods and flood zones (map layers, finder filters),
+    zoning districts and others (kept for reference)."""
     setup_django()
     from parcels.overlays import import_overlays
 

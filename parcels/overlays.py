@@ -1,5 +1,9 @@
 """Overlay polygons (neighbourhoods, flood zones, zoning districts) read from a file.
 
+Neighbourhoods and flood zones are public map layers (maps.layers) and finder filters
+(`neighbourhood`, `outside_flood`); zoning districts and "other" polygons are kept for staff's
+reference only (the finder's `zoning` reads each parcel's own code from the county file).
+
 Small layers (tens to thousands of polygons), so GeoDjango writes them directly; the geometry
 is transformed, made valid and kept as MultiPolygon by PostGIS in the same statement.
 """

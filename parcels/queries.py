@@ -276,7 +276,8 @@ class ParcelQuerySet(models.QuerySet):
         return self.exclude(Exists(overlays))
 
     def within_m(self, point: Point, metres: float) -> ParcelQuerySet:
-        """Parcels within `metres` of `point` (in Mississippi West metres, on the index)."""
+        """Parcels within `metres` of `point`, measured in the trust's metric CRS (`geom_m`,
+        on its index)."""
         return self.filter(geom_m__dwithin=(point_m(point), D(m=metres)))
 
     def near_holdings(self, metres: float, on: dt.date | None = None) -> ParcelQuerySet:
