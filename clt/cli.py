@@ -187,11 +187,16 @@ def _migrate() -> None:
 
 def _say_place_warnings() -> None:
     """The trust's place as the system check sees it (`parcels.metric.check_metric_crs`), said
-    after every migrate: Django's migrate, run from here, skips the checks."""
-    from parcels.metric import check_metric_crs
+    after every migrate: Django's migrate, run from here, skips the checks. Then the land on
+    record, which a system check does not read (`land_outside_problem`)."""
+    from parcels.metric import LAND_FIX, check_metric_crs, land_outside_problem, metric_srid
 
-    for message in check_metric_crs():
+    messages = check_metric_crs()
+    for message in messages:
         say(f"clt: warning: {message.msg}. {message.hint or ''}".rstrip())
+    land = None if messages else land_outside_problem(metric_srid())
+    if land:
+        say(f"clt: warning: {land}. {LAND_FIX}")
 
 
 @main.command("load-demo")

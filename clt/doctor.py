@@ -235,7 +235,13 @@ def check_place() -> str:
     from django.db import connection
 
     from clt import places
-    from parcels.metric import column_srid, metric_crs_problem, metric_srid
+    from parcels.metric import (
+        LAND_FIX,
+        column_srid,
+        land_outside_problem,
+        metric_crs_problem,
+        metric_srid,
+    )
 
     srid = metric_srid()
     problem = metric_crs_problem(srid)
@@ -251,6 +257,9 @@ def check_place() -> str:
     outside = places.centre_outside_problem(srid, settings.MAP_DEFAULT_CENTER)
     if outside:
         raise Missing(f"{outside}. Fix: {places.CENTRE_FIX}")
+    land = land_outside_problem(srid)
+    if land:
+        raise Missing(f"{land}. Fix: {LAND_FIX}")
     name = pyproj.CRS.from_epsg(srid).name
     lat, lon = settings.MAP_DEFAULT_CENTER
     return f"EPSG:{srid} ({name}); time zone {settings.TIME_ZONE}; map opens at {lat:g},{lon:g}"

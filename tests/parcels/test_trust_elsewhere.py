@@ -282,3 +282,41 @@ def test_migrate_and_doctor_say_when_the_map_is_outside_the_metric_crs(capsys):
     )
     with pytest.raises(doctor.Missing, match="Fix: Set CLT_METRIC_SRID"):
         doctor.check_place()
+
+
+# North Carolina and around it, as `places.metric_domain(32119)` gives it (5° beyond its area).
+NC_DOMAIN = (-89.33, 28.83, -70.38, 41.59)
+
+
+@pytest.mark.django_db
+@override_settings(MAP_DEFAULT_CENTER=DURHAM)
+def test_migrate_and_doctor_say_when_the_land_on_record_is_outside_the_metric_crs(
+    capsys, monkeypatch
+):
+    # A registry that loaded the demo (Jackson), then set Durham's place: its parcels lie
+    # outside North Carolina's CRS, and the finder would refuse a point on them.
+    from clt.cli import _say_place_warnings
+
+    factories.parcel(geom=factories.lot(-90.8, 32.3))  # west of NC's domain
+    factories.parcel(geom=factories.lot(-90.8, 32.4))
+    factories.parcel(geom=factories.lot(*DURHAM[::-1]))
+    monkeypatch.setattr("clt.places.metric_domain", lambda srid: NC_DOMAIN)
+
+    _say_place_warnings()
+    said = capsys.readouterr()
+    assert "warning: 2 current parcels lie outside where CLT_METRIC_SRID's EPSG:26995" in (
+        said.out + said.err
+    )
+    with pytest.raises(doctor.Missing, match="2 current parcels lie outside.*empty database"):
+        doctor.check_place()
+
+
+@pytest.mark.django_db
+def test_land_inside_the_metric_crs_raises_no_word(capsys):
+    from clt.cli import _say_place_warnings
+
+    factories.parcel()  # West Jackson, in Mississippi West
+    _say_place_warnings()
+
+    assert "warning" not in capsys.readouterr().out
+    assert doctor.check_place().startswith("EPSG:26995")
