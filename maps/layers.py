@@ -36,6 +36,7 @@ from django.conf import settings
 from django.contrib.gis.db.models import MultiPolygonField, Union
 from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import (
+    BooleanField,
     CharField,
     Count,
     Exists,
@@ -54,7 +55,7 @@ from django.utils import timezone
 
 from leases.models import GroundLease, MonitoringEvent, MonitoringStatus
 from leases.queries import status_on
-from parcels.models import Overlay, OverlayKind, Parcel
+from parcels.models import ConservationEasement, Overlay, OverlayKind, Parcel
 from parcels.queries import held_memberships
 
 
@@ -412,6 +413,36 @@ def _trust_land_fields(on: dt.date) -> tuple[LayerField, ...]:
     )
 
 
+def _is(condition: Q) -> ExpressionWrapper:
+    """Whether the feature meets `condition`, as a boolean field (never NULL)."""
+    return ExpressionWrapper(condition, output_field=BooleanField())
+
+
+def _easement_fields() -> tuple[LayerField, ...]:
+    """A conservation easement's public facts: where, why, whether one may visit, since when
+    and for how long, whether the trust holds it, and the trust's contact (read when the layer
+    is built, as trust land's). Never who holds it otherwise (Party.name is private, as are the
+    grantor, the terms and the monitoring visits): `held_by_trust` is asked of the holder's
+    kind, so the holder's row is read but none of its columns is shown."""
+    return (
+        LayerField("name", F("name"), title="Name"),
+        LayerField("purpose", F("purpose"), title="Conservation purpose code"),
+        LayerField("public_access", F("public_access"), title="Public access code",
+                   short_name="access"),
+        LayerField("held_by_trust", _is(Q(holder__kind="trust")), "boolean",
+                   title="Held by the trust", short_name="by_trust"),
+        LayerField("perpetual", _is(Q(ended_on__isnull=True)), "boolean",
+                   title="Perpetual (no end date)"),
+        LayerField("recorded_year", ExtractYear("began_on"), "integer",
+                   title="Year it was recorded", short_name="rec_year"),
+        # The recording is public record; it is what OGC API `datetime` filters on.
+        LayerField("recorded_on", F("began_on"), "date", title="Date it was recorded",
+                   short_name="rec_date"),
+        LayerField("area_m2", Cast(F("area_m2"), IntegerField()), "integer", title="Area (m²)"),
+        LayerField("contact", _contact(), title="Contact the trust"),
+    )
+
+
 def _layers(today: dt.date) -> tuple[Layer, ...]:
     trust_fields = _trust_land_fields(today)
     return (
@@ -501,6 +532,26 @@ def _layers(today: dt.date) -> tuple[Layer, ...]:
             style=Style(fill="#3b8fd9", stroke="#1f5f99", opacity=0.25),
             id_field="name",
             delivery="geojson",
+        ),
+        Layer(
+            name="conserved-land",
+            title="Land under conservation easement",
+            description="Land a conservation easement in force keeps from development, "
+            "whoever owns it: its purpose, public access and when it was recorded, and whether "
+            "the trust holds it (never another holder, the landowner or the easement's terms).",
+            audience=Audience.PUBLIC,
+            # A few dozen areas, which an ended easement leaves and one recorded later joins
+            # on its day without a write: built for the day, as the trust's land is.
+            queryset=lambda: ConservationEasement.objects.in_force(today),
+            fields=_easement_fields(),
+            # A faint green wash under a dark green outline: the area reads as a boundary over
+            # the uses of the lots in it, and apart from the "conservation" use's fill.
+            style=Style(fill="#7fc97f", stroke="#1b5e20", opacity=0.15),
+            id_field="name",
+            feature_noun="easement",
+            datetime_field="recorded_on",
+            delivery="geojson",
+            as_of=today,
         ),
         Layer(
             name="leases",

@@ -26,7 +26,7 @@ from folium.template import Template
 from leases.queries import status_on_choices
 from maps import assets
 from maps.layers import Layer
-from parcels.models import HoldingUse, OverlayKind, TaxStatus
+from parcels.models import EasementPurpose, HoldingUse, OverlayKind, PublicAccess, TaxStatus
 
 MAX_ZOOM = 20
 DETAIL_ZOOM = 18  # the zoom a deep link to a parcel opens at
@@ -35,6 +35,7 @@ DETAIL_ZOOM = 18  # the zoom a deep link to a parcel opens at
 DRAW_ORDER = (
     "flood-zones",
     "neighbourhoods",
+    "conserved-land",
     "parcels",
     "vacant-lots",
     "trust-land",
@@ -48,15 +49,23 @@ LABELS = {
     "kind": dict(OverlayKind.choices),
     "tax_status": dict(TaxStatus.choices),
     "lease_status": dict(status_on_choices()),  # the status on the layer's day: status_on
+    "purpose": dict(EasementPurpose.choices),
+    "public_access": dict(PublicAccess.choices),
 }
 
 # A popup shows a coded field by its label ("Co-op housing"), so its title there is not the
 # data's ("Current use code", what exports and the OGC schemas say the column holds).
-POPUP_TITLES = {"use": "Current use"}
+POPUP_TITLES = {
+    "use": "Current use",
+    "purpose": "Conservation purpose",
+    "public_access": "Public access",
+}
 
 NOTES = {
     "vacant-lots": "A vacant lot the trust does not hold (from the county's records).",
     "parcels": "From the county's parcel records.",
+    "conserved-land": "Kept from development by a conservation easement, whoever owns the "
+    "land. Public access is the easement's; ask before visiting land that is not open.",
     "leases": "One lease in force, drawn over all its parcels: its figures are the lease's, "
     "shown once.",
 }
