@@ -33,6 +33,9 @@ PRIVATE = (
     "PRIVATE-NOTE",
     "zephyrine.ob@example.org",
     "601-555-0131",
+    # A conservation easement's grantor and its other holder (parties), in the demo's files.
+    "Heirs of Annie U. Jackson",
+    "Pearl River Land Conservancy",
 )
 PUBLIC = [name for name, layer in all_layers().items() if layer.is_public]
 
