@@ -33,7 +33,14 @@ REGISTRY_APPS = ("parcels", "leases")
 HISTORY_MODELS = ("pghistory.events", "pghistory.context")
 # Rows an editor may delete to correct a mistake: no lifespan of their own, and the deletion
 # itself stays in the history of the record they hang on.
-EDITOR_MAY_DELETE = frozenset({"leases.partymember", "leases.indexvalue", "leases.sourcedocument"})
+EDITOR_MAY_DELETE = frozenset(
+    {
+        "leases.partymember",
+        "leases.indexvalue",
+        "leases.sourcedocument",
+        "parcels.easementmonitoringvisit",
+    }
+)
 
 
 @dataclass(frozen=True)

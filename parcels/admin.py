@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +37,7 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    TextField,
     Value,
 )
 from django.db.models.functions import Concat
@@ -44,6 +45,9 @@ from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from leaflet import PLUGIN_FORMS, PLUGINS
 from leaflet.admin import LeafletAdminWidget, LeafletGeoAdminMixin
 from pghistory import core as pghistory_core
@@ -53,12 +57,15 @@ from clt.concurrency import StaleEditGuard
 from clt.dates import RegistryDateFields
 from clt.history import recorded
 from clt.textareas import LineFeedTextFields
-from leases.models import SourceDocument
+from leases.models import Party, SourceDocument
 from parcels.actions import acquisition_close_for, acquisition_withdraw_for, listed_message
 from parcels.folding import SEARCH_HELP, folded_search
 from parcels.metric import local_crs_example
 from parcels.models import (
+    HOLDER_KINDS,
     AcquisitionEvent,
+    ConservationEasement,
+    EasementMonitoringVisit,
     Holding,
     HoldingParcel,
     ImportRun,
@@ -860,10 +867,12 @@ class ParcelAdmin(MapAdmin):
     # 0005 and 0011), so a search does not read a county's million parcels.
     search_fields = ["^apn", folded_search("address"), folded_search("owner_of_record")]
     search_help_text = f"The start of an APN, or part of an address or owner. {SEARCH_HELP}"
-    readonly_fields = ["area", "acreage", "import_run", "created_at", "updated_at"]
+    readonly_fields = [
+        "area", "acreage", "easements_in_force", "import_run", "created_at", "updated_at"
+    ]
     fieldsets = [
         section(None, "jurisdiction", "apn", "address", "owner_of_record"),
-        section("Outline", "geom", "area", "acreage", "geom_note"),
+        section("Outline", "geom", "area", "acreage", "geom_note", "easements_in_force"),
         section(
             "Assessor", "land_use", "zoning", "assessed_land", "assessed_improvement", "tax_status"
         ),
@@ -908,6 +917,12 @@ class ParcelAdmin(MapAdmin):
     @admin.display(description="acres", ordering="area_m2")
     def acreage(self, parcel: Parcel) -> str:
         return f"{parcel.acres:,.3f}"
+
+    @admin.display(description="conservation easements")
+    def easements_in_force(self, parcel: Parcel) -> SafeString | str:
+        """The easements in force today that cover the parcel (`covering`), linked: land kept
+        from development, whoever owns it, which its page said nothing of."""
+        return easements_covering_parcel(parcel)
 
 
 @dataclass(frozen=True)
@@ -1301,3 +1316,187 @@ class ImportRunAdmin(StaleEditGuard, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Conservation easements: the restriction on the burdened land, its deed and its visits
+
+
+class HolderField(forms.ModelChoiceField):
+    """The holder's box: it offers the parties that may hold an easement (HOLDER_KINDS), and
+    reads back any party posted, so one that may not (a household) is refused by the model's
+    clean, naming the party and saying what to do, not by "Select a valid choice"."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return Party.objects.get(**{self.to_field_name or "pk": value})
+        except (ValueError, TypeError, ValidationError, Party.DoesNotExist):
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice",
+                params={"value": value},
+            ) from None  # fmt: skip
+
+
+class ConservationEasementForm(OutlineFormMixin, forms.ModelForm):
+    class Meta:
+        model = ConservationEasement
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        holder = self.fields.get("holder")
+        if holder is not None and self.instance.holder_id is not None:
+            # A holder recorded before its party became a household stays chosen, so saving
+            # the page says why it may not hold the easement instead of "This field is
+            # required".
+            may_hold = Q(kind__in=HOLDER_KINDS) | Q(pk=self.instance.holder_id)
+            holder.queryset = Party.objects.filter(may_hold)
+
+
+class EasementMonitoringVisitInline(RegistryDateFields, LineFeedTextFields, admin.TabularInline):
+    model = EasementMonitoringVisit
+    extra = 0
+    verbose_name = "monitoring visit"
+    fields = ["on", "monitor", "finding", "notes", "resolved_on"]
+    ordering = ["-on", "-pk"]  # the latest visit first: it says when the next is due
+    # As a lease's monitoring events: the admin's 48-em notes box pushed Delete? off the screen.
+    formfield_overrides = {TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 28})}}
+    verbose_name_plural = "monitoring visits (newest first; one is due every year)"
+
+
+class MonitoringFilter(admin.SimpleListFilter):
+    """Easements in force whose yearly visit is due today (`monitoring_due`), or those in
+    force that are not: the steward's list for the season's visits."""
+
+    title = "monitoring"
+    parameter_name = "monitoring"
+
+    def lookups(self, request, model_admin):
+        return (("due", "Visit due now"), ("done", "Up to date"))
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()  # the trust's day, not the server's
+        due = ConservationEasement.objects.monitoring_due(today).values("pk")
+        if self.value() == "due":
+            return queryset.filter(pk__in=due)
+        if self.value() == "done":
+            return queryset.in_force(today).exclude(pk__in=due)
+        return queryset
+
+
+@admin.register(ConservationEasement)
+class ConservationEasementAdmin(MapAdmin):
+    form = ConservationEasementForm
+    list_display = [
+        "name",
+        "purpose",
+        "holder",
+        "began_on",
+        "ends",
+        "acres",
+        "last_visit",
+        "visit_due",
+    ]
+    list_filter = ["purpose", "public_access", MonitoringFilter]
+    list_select_related = ["holder"]
+    search_fields = [folded_search("name"), "recording_reference"]
+    search_help_text = f"Part of a name, or the deed's recording reference. {SEARCH_HELP}"
+    autocomplete_fields = ["grantor"]  # any party: a landowner is often a household
+    readonly_fields = ["area", "acreage", "monitoring", "burdened_parcels"]
+    fieldsets = [
+        section(None, "name", "purpose", "public_access"),
+        section("Who holds it, who granted it", "holder", "grantor"),
+        section("In force", "began_on", "ended_on", "monitoring"),
+        section("The deed", "recording_reference", "terms"),
+        section("Protected area", "geom", "area", "acreage", "burdened_parcels"),
+    ]
+    inlines = [EasementMonitoringVisitInline]
+
+    def get_queryset(self, request):
+        """Each easement with its last visit and the day the next is due (`with_last_visit`),
+        in the list's own query: its cost does not grow with the easements listed."""
+        return super().get_queryset(request).with_last_visit(timezone.localdate())
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "holder":
+            kwargs.setdefault("queryset", Party.objects.filter(kind__in=HOLDER_KINDS))
+            kwargs.setdefault("form_class", HolderField)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="ended on", ordering="ended_on")
+    def ends(self, easement: ConservationEasement) -> date | str:
+        return easement.ended_on or "perpetual"
+
+    @admin.display(description="acres", ordering="area_m2")
+    def acres(self, easement: ConservationEasement) -> str:
+        return f"{easement.acres:,.2f}"
+
+    @admin.display(description="area (m²)", ordering="area_m2")
+    def area(self, easement: ConservationEasement) -> str:
+        return f"{easement.area_m2 or 0:,.0f}" if easement.pk else "—"
+
+    @admin.display(description="acres")
+    def acreage(self, easement: ConservationEasement) -> str:
+        return f"{easement.acres:,.2f}" if easement.pk else "—"
+
+    @admin.display(description="last visit", ordering="last_visit_on")
+    def last_visit(self, easement: ConservationEasement) -> date | str:
+        return easement.last_visit_on or "never"
+
+    @admin.display(description="visit due", ordering="visit_due_on")
+    def visit_due(self, easement: ConservationEasement) -> str:
+        return visit_due_words(easement, timezone.localdate())
+
+    @admin.display(description="monitoring")
+    def monitoring(self, easement: ConservationEasement) -> str:
+        if getattr(easement, "visit_due_on", None) is None:  # the add page
+            return "A visit is due every year, counted from the day it is recorded."
+        last = easement.last_visit_on
+        visited = f"Last visited on {date_format(last)}" if last else "Never visited"
+        return f"{visited}; next visit: {visit_due_words(easement, timezone.localdate())}."
+
+    @admin.display(description="parcels it burdens")
+    def burdened_parcels(self, easement: ConservationEasement) -> SafeString | str:
+        """The current parcels its protected area, as saved, covers (`burdened_by`), each
+        linked to its page, with the land the easement takes of it."""
+        if easement.pk is None:
+            return "Listed once the easement is saved."
+        parcels = Parcel.objects.burdened_by(easement).only("apn", "address")
+        rows = [
+            (change_url_of(parcel), parcel.apn, parcel.address or "no address",
+             f"{parcel.covered_m2:,.0f}")
+            for parcel in parcels
+        ]  # fmt: skip
+        if not rows:
+            return "None: its protected area covers no current parcel of the county file."
+        items = format_html_join("", '<li><a href="{}">{}</a>, {}: {} m² covered</li>', rows)
+        return format_html('<ul class="clt-burdened-parcels">{}</ul>', items)
+
+
+def visit_due_words(easement: ConservationEasement, today: date) -> str:
+    """When `easement`'s next visit is due, as staff read it on `today`: its day (written as
+    the admin writes dates), "due now" once it has come (`with_last_visit`'s annotations),
+    none once the easement has ended."""
+    if easement.ended_on is not None and easement.ended_on <= today:
+        return "none due (ended)"
+    due = easement.visit_due_on
+    return f"{date_format(due)} (due now)" if due <= today else date_format(due)
+
+
+def easements_covering_parcel(parcel: Parcel) -> SafeString | str:
+    """The easements in force today that cover `parcel` as saved (`covering`), each linked to
+    its page, with its purpose and term."""
+    if parcel.pk is None or parcel.geom_m is None:
+        return "—"
+    today = timezone.localdate()
+    covering = ConservationEasement.objects.in_force(today).covering(parcel.geom_m)
+    rows = [
+        (change_url_of(each), each.name, each.get_purpose_display().lower(),
+         f"ends {each.ended_on}" if each.ended_on else "perpetual")
+        for each in covering.only("name", "purpose", "ended_on").order_by("name")
+    ]  # fmt: skip
+    if not rows:
+        return "None in force."
+    return format_html_join(", ", '<a href="{}">{}</a> ({}, {})', rows)

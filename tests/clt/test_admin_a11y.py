@@ -134,7 +134,7 @@ def test_every_field_of_a_lease_pages_inlines_is_named(admin_client, records):
     assert empty_column_headers(page) == []
 
 
-@pytest.mark.parametrize("record", ["holding", "party", "indexseries"])
+@pytest.mark.parametrize("record", ["holding", "party", "indexseries", "conservationeasement"])
 def test_every_field_of_the_other_tabular_inlines_is_named(editor, records, record):
     page = editor.get(change_url(records[record])).content.decode()
     names = accessible_names(page)

@@ -44,6 +44,7 @@ def test_editor_may_delete_only_rows_that_correct_a_typing_mistake():
         "leases.delete_partymember",
         "leases.delete_indexvalue",
         "leases.delete_sourcedocument",
+        "parcels.delete_easementmonitoringvisit",
     }
 
 
