@@ -233,8 +233,16 @@ def layer_spec(layer: Layer, urls: MapUrls, z_index: int) -> dict:
 
 
 def in_draw_order(layers: list[Layer]) -> list[Layer]:
+    """`layers` bottom first, by DRAW_ORDER. A layer missing from it is a mistake (drawn on
+    top, it would cover the trust's land and take its clicks): refused, naming the list."""
     rank = {name: i for i, name in enumerate(DRAW_ORDER)}
-    return sorted(layers, key=lambda layer: rank.get(layer.name, len(rank)))
+    missing = [layer.name for layer in layers if layer.name not in rank]
+    if missing:
+        raise ValueError(
+            f"layer {', '.join(missing)} has no place in maps.publicmap.DRAW_ORDER: add it "
+            "there (bottom to top), so it does not draw over the trust's land"
+        )
+    return sorted(layers, key=lambda layer: rank[layer.name])
 
 
 def in_request_order(layers: list[Layer]) -> list[Layer]:

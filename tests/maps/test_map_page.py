@@ -524,3 +524,22 @@ def test_homes_and_lots_available_stand_apart_from_every_use_on_the_map():
     for use, fill in USE_FILLS.items():
         distance = sum((a - b) ** 2 for a, b in zip(available, rgb(fill), strict=True)) ** 0.5
         assert distance > 100, (use, fill)
+
+
+def test_every_declared_layer_has_a_place_in_the_draw_order():
+    # A layer left out drew on top of the map, over the trust's land, taking its clicks.
+    from maps.layers import all_layers
+    from maps.publicmap import DRAW_ORDER
+
+    assert set(all_layers()) <= set(DRAW_ORDER)
+
+
+def test_a_layer_without_a_place_in_the_draw_order_is_refused_by_name():
+    from dataclasses import replace
+
+    from maps.layers import get_layer
+    from maps.publicmap import in_draw_order
+
+    stray = replace(get_layer("flood-zones"), name="historic-districts")
+    with pytest.raises(ValueError, match="historic-districts has no place in .*DRAW_ORDER"):
+        in_draw_order([get_layer("trust-land"), stray])
