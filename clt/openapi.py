@@ -21,6 +21,7 @@ from maps.search import MAX_QUERY_CHARS, MIN_QUERY_CHARS
 from maps.views import MVT_CONTENT_TYPE as MVT
 from parcels.finder import (
     DEFAULT_TOLERANCE_M,
+    EASEMENT_CHOICES,
     MAX_DISTANCE_M,
     MAX_NEAR_HOLDINGS_M,
     MAX_PAGE_SIZE,
@@ -127,6 +128,13 @@ LOT_FILTER_PARAMS = [
         "last step says so, yet the trust does not hold it); new,open leaves out the lots "
         "dropped; any is given alone",
     ),
+    _param(
+        "easement",
+        {"type": "string", "enum": list(EASEMENT_CHOICES)},
+        "Lots a conservation easement in force covers (its protected area overlaps the lot by "
+        f"more than {DEFAULT_TOLERANCE_M:g} m, the digitising allowance): any (the default: every "
+        "lot; a vacant-lots answer marks each under_easement) or exclude (leave them out)",
+    ),
 ]
 AREA_FILTERS = ("min_area_m2", "max_area_m2", "min_acres", "max_acres")
 # An assemblage's lots are filtered before they are grouped; the group's own size is
@@ -154,7 +162,8 @@ PIPELINE_PROPERTIES = (
 LOT_PROPERTIES = (
     "Each feature's id is the parcel's; its properties: apn, address, owner_of_record, "
     "land_use, zoning, tax_status, area_m2, acres, score, distance_m (measured from near or "
-    f"address), {PIPELINE_PROPERTIES}."
+    "address), under_easement (whether a conservation easement in force covers it), "
+    f"{PIPELINE_PROPERTIES}."
 )
 ADJACENT_PROPERTIES = (
     "Each feature's id is the parcel's; its properties: apn, address, owner_of_record, "

@@ -437,6 +437,8 @@ def render_report(report) -> str:
         resale_notes.append(totals.under_contract_note)
     if totals.trust_note:
         resale_notes.append(f"{totals.trust_note} The trust paid {money(totals.trust_paid)}.")
+    conserved = report.conserved
+    easements = ("Conservation easements", conserved.described, conserved.acres_note)
     arrears = report.arrears
     in_force = f"{arrears.in_force} lease{'s' if arrears.in_force != 1 else ''} in force"
     owed = f"Fees in arrears: {money(arrears.total)} owed on {arrears.leases} of {in_force}"
@@ -450,6 +452,7 @@ def render_report(report) -> str:
             "Leases signed by the date, by status on it\n" + _table(("status", "leases"), leases),
             owed,
             "Open monitoring events\n" + _table(("type", "open"), monitoring),
+            "\n".join(line for line in easements if line),
             "Resales: formula price against the market (preserved = appraisal - agreed price)\n"
             + _table(
                 (

@@ -7,6 +7,8 @@ Each question is one named function returning plain dataclasses, aggregated in t
 * `leases_by_status(on)`   leases signed by the date, by their status on it
 * `fees_in_arrears(on)`    unpaid lease fees on leases in force: total and count, of how many
 * `open_monitoring(on)`    monitoring events open on the date, by type
+* `conservation_easements(on)`  conservation easements in force: how many, the acres they
+                           protect, who holds them, visits due and issues found still open
 * `resales_vs_market(on)`  each resale's formula and agreed price against the market appraisal,
                            and whether its buyer was above the trust's income limit
 * `resale_totals(on)`      the resales closed to new lessees summed; the trust's own buy-backs
@@ -17,7 +19,8 @@ What the dates can and cannot say. Lifespans are dated (a holding's acquisition 
 parcel's membership, a lease's start, end and expiry, a monitoring event's opening and
 resolution), so those answers are exact for any date. A lease stops on its end date, else on
 its expiry (start plus term): one past its term with no end date counts as expired, whatever
-its status field says. A lease's arrears and its recorded status while in force (in default or
+its status field says. An easement is in force from its recording to its end, that day
+excluded, as a holding. A lease's arrears and its recorded status while in force (in default or
 not) are read from the registry's history as they stood at the end of the date, where the
 history reaches back that far; for a lease whose history begins later they are today's, and
 the report says so (`recorded_note`). A holding's use is today's. A building's homes count from
@@ -36,8 +39,22 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import ClassVar
 
 from django.conf import settings
+from django.contrib.gis.db.models import Union
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Case, Count, F, Min, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    Func,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -51,7 +68,15 @@ from leases.models import (
     PermittedUse,
     Resale,
 )
-from parcels.models import Holding, HoldingParcel, HoldingUse, Improvement
+from parcels.models import (
+    ConservationEasement,
+    EasementMonitoringVisit,
+    Holding,
+    HoldingParcel,
+    HoldingUse,
+    Improvement,
+    VisitFinding,
+)
 
 SQM_PER_ACRE = 4046.8564224
 ACRE_PLACES = Decimal("0.01")
@@ -68,6 +93,11 @@ HOMES_RULE = (
     "Homes: the registry keeps the year a building was built, not the day, so its homes count "
     "from the end of that year (31 December), never before they stood; a building with no "
     "year built counts on every date."
+)
+EASEMENT_ACRES_RULE = (
+    "Easement acres: the protected areas of the easements in force merged, so land under two "
+    "easements counts once; they are apart from the land held (an easement may burden land the "
+    "trust does not own, and land it holds may be under one)."
 )
 
 
@@ -115,6 +145,42 @@ class MonitoringLine:
     type: str
     label: str
     open: int
+
+
+@dataclass(frozen=True)
+class Conserved:
+    """The conservation easements in force on the date: how many, the acres they protect
+    (`EASEMENT_ACRES_RULE`), how many the trust holds itself and how many other organisations
+    hold, how many are due a monitoring visit, and the issues visits found that were still
+    open then (`open_violations` of them violations, the rest minor)."""
+
+    easements: int
+    acres: Decimal
+    held_by_trust: int
+    held_by_others: int
+    monitoring_due: int
+    open_issues: int
+    open_violations: int
+    area_m2: float = field(default=0.0, compare=False, repr=False)
+
+    @property
+    def described(self) -> str:
+        """The easements in a sentence, as the page and the CLI give them."""
+        if not self.easements:
+            return "No conservation easement in force."
+        n, issues, violations = self.easements, self.open_issues, self.open_violations
+        return (
+            f"{n} conservation easement{plural(n)} in force, protecting {self.acres} acres: "
+            f"{self.held_by_trust} held by the trust, {self.held_by_others} by other "
+            f"organisations; {self.monitoring_due} due a monitoring visit; {issues} open "
+            f"issue{plural(issues)} from monitoring visits ({violations} "
+            f"violation{plural(violations)})."
+        )
+
+    @property
+    def acres_note(self) -> str:
+        """How the easements' acres are counted, once there are easements to count."""
+        return EASEMENT_ACRES_RULE if self.easements else ""
 
 
 @dataclass(frozen=True)
@@ -272,6 +338,7 @@ class StewardshipReport:
     leases: tuple[StatusLine, ...]
     arrears: Arrears
     monitoring: tuple[MonitoringLine, ...]
+    conserved: Conserved
     resales: tuple[ResaleLine, ...]
     resale_totals: ResaleTotals
     buyer_income_limit_pct_ami: int
@@ -288,6 +355,7 @@ class StewardshipReport:
             ("use", USE_RULE),
             ("acres", ACRES_RULE),
             ("homes", HOMES_RULE),
+            ("easement_acres", self.conserved.acres_note),
             ("resales_preserved", self.resale_totals.per_sale_note),
             ("resales_bought_by_trust", self.resale_totals.trust_note),
             ("resales_under_contract", self.resale_totals.under_contract_note),
@@ -376,6 +444,7 @@ def stewardship_report(on: dt.date | None = None) -> StewardshipReport:
         leases=leases_by_status(on),
         arrears=arrears,
         monitoring=open_monitoring(on),
+        conserved=conservation_easements(on),
         resales=resales_vs_market(on),
         resale_totals=resale_totals(on),
         buyer_income_limit_pct_ami=buyer_income_limit_pct_ami(),
@@ -545,6 +614,52 @@ def open_monitoring(on: dt.date) -> tuple[MonitoringLine, ...]:
         for kind, label in MonitoringType.choices
         if counts.get(kind)
     )
+
+
+def conservation_easements(on: dt.date) -> Conserved:
+    """The conservation easements in force on `on`, in one query: how many, the acres of their
+    protected areas merged (`EASEMENT_ACRES_RULE`), by whom they are held (the trust, or another
+    organisation), how many are due a monitoring visit (`monitoring_due`) and the issues found
+    still open (`open_easement_issues`)."""
+    issues = open_easement_issues(on).filter(easement=OuterRef("pk"))
+    violations = issues.filter(finding=VisitFinding.VIOLATION)
+    due = ConservationEasement.objects.monitoring_due(on).values("pk")
+    trust = Q(holder__kind=PartyKind.TRUST)
+    # The union's area on the spheroid, as each easement's own area_m2 is measured.
+    merged_m2 = Func(Union("geom"), template="ST_Area(%(expressions)s::geography)",
+                     output_field=FloatField())  # fmt: skip
+    row = (
+        ConservationEasement.objects.in_force(on)
+        .annotate(
+            issues=Coalesce(per_easement(issues, Count("pk")), 0),
+            violations=Coalesce(per_easement(violations, Count("pk")), 0),
+        )
+        .aggregate(
+            easements=Count("pk"),
+            held_by_trust=Count("pk", filter=trust),
+            held_by_others=Count("pk", filter=~trust),
+            monitoring_due=Count("pk", filter=Q(pk__in=due)),
+            open_issues=Coalesce(Sum("issues"), 0),
+            open_violations=Coalesce(Sum("violations"), 0),
+            area_m2=Coalesce(merged_m2, Value(0.0)),
+        )
+    )
+    return Conserved(acres=acres(row["area_m2"]), **row)
+
+
+def open_easement_issues(on: dt.date):
+    """The monitoring visits by `on` that found an issue (minor or a violation) not resolved by
+    then: what the holder still has to put right, as an open monitoring event is for a lease."""
+    unresolved = Q(resolved_on__isnull=True) | Q(resolved_on__gt=on)
+    return EasementMonitoringVisit.objects.filter(
+        unresolved, on__lte=on, finding__in=(VisitFinding.MINOR, VisitFinding.VIOLATION)
+    )
+
+
+def per_easement(rows, aggregate) -> Subquery:
+    """`aggregate` over `rows` (filtered on OuterRef easement), as a scalar subquery."""
+    # No ordering: a visit's default order follows its easement to its name, through a join.
+    return Subquery(rows.order_by().values("easement").annotate(v=aggregate).values("v")[:1])
 
 
 def resales_vs_market(on: dt.date) -> tuple[ResaleLine, ...]:
@@ -717,6 +832,18 @@ def report_rows(report: StewardshipReport) -> list[tuple[str, str, str, str]]:
     for line in report.monitoring:
         rows.append(("open_monitoring", line.type, "events", text(line.open)))
     rows.append(("open_monitoring", "total", "events", text(report.monitoring_total)))
+    conserved = report.conserved
+    for item, measure, value in (
+        ("in_force", "easements", conserved.easements),
+        ("in_force", "acres", conserved.acres),
+        ("in_force", "area_m2", square_metres(conserved.area_m2)),
+        ("held_by_trust", "easements", conserved.held_by_trust),
+        ("held_by_others", "easements", conserved.held_by_others),
+        ("monitoring_due", "easements", conserved.monitoring_due),
+        ("open_issues", "issues", conserved.open_issues),
+        ("open_violations", "issues", conserved.open_violations),
+    ):
+        rows.append(("conservation_easements", item, measure, text(value)))
     for sale in report.resales:
         item = f"{sale.lease} {sale.contract_on.isoformat()}"
         for measure in ("use", "contract_on", "closed_on", "formula_price", "agreed_price",

@@ -17,16 +17,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.db import connection
-from django.db.models import F, Func, Value
+from django.db.models import Exists, F, Func, Value
+from django.db.models.expressions import RawSQL
 
 from clt.spreadsheets import spreadsheet_safe
 from parcels.addresses import address_key, address_words
 from parcels.folding import Folded, fold
 from parcels.queries import (
     LATEST_STAGE_SQL,
+    METRIC_SRID,
     OWNER_KINDS,
     PIPELINE_STATES,
     REACH_BEYOND_WINDOW_M,
@@ -34,6 +37,7 @@ from parcels.queries import (
     TOUCHING_M,
     Window,
     assemblages,
+    easements_covering,
     in_metric_domain,
     metric_domain_text,
     touching_holdings,
@@ -60,9 +64,15 @@ ORDERS = ("distance", "area", "score")
 # and an assemblage of lots left out one by one would be cut in pieces.
 PIPELINE_CHOICES = ("any", *PIPELINE_STATES)
 PIPELINE_COLUMNS = ("pipeline_stage", "pipeline_on", "pipeline_reason")
+# `easement`: any lot (the default, each marked `under_easement` when a conservation easement in
+# force covers it: `easements_covering`), or exclude those. Such a lot is kept from development
+# whoever owns it, so it is rarely one to buy for homes; not always left out, as a farm co-op may
+# want it, and the trust may hold the easement itself.
+EASEMENT_CHOICES = ("any", "exclude")
 
 LOT_COLUMNS = ("apn", "address", "owner_of_record", "land_use", "zoning", "tax_status",
-               "area_m2", "acres", "distance_m", "score", *PIPELINE_COLUMNS)  # fmt: skip
+               "area_m2", "acres", "distance_m", "score", "under_easement",
+               *PIPELINE_COLUMNS)  # fmt: skip
 ADJACENT_COLUMNS = ("apn", "address", "owner_of_record", "land_use", "zoning", "tax_status",
                     "area_m2", "gap_m", "holdings", "touches_apns", *PIPELINE_COLUMNS)  # fmt: skip
 ASSEMBLAGE_COLUMNS = ("lots", "area_m2", "acres", "touches_trust_land", "holdings", "apns",
@@ -84,7 +94,8 @@ class FinderError(ValueError):
 # unfiltered, as if it had been applied.
 LOT_FILTERS = ("min_area_m2", "max_area_m2", "min_acres", "max_acres", "land_use", "zoning",
                "tax_status", "owner", "bbox", "polygon", "neighbourhood", "near", "address",
-               "within_m", "near_holdings_m", "outside_flood", "pipeline")  # fmt: skip
+               "within_m", "near_holdings_m", "outside_flood", "pipeline",
+               "easement")  # fmt: skip
 LOT_PARAMS = (*LOT_FILTERS, "order", "page", "limit")
 ADJACENT_PARAMS = (*LOT_FILTERS, "tolerance_m")
 ASSEMBLAGE_PARAMS = (*LOT_FILTERS, "tolerance_m", "min_lots", "min_total_m2", "limit")
@@ -196,6 +207,14 @@ def parse_pipeline(value: str, field: str = "pipeline") -> tuple[str, ...]:
     return tuple(dict.fromkeys(chosen))
 
 
+def parse_easement(value: str, field: str = "easement") -> str:
+    """One of EASEMENT_CHOICES: any (every lot, each marked) or exclude (no lot under one)."""
+    chosen = parse_choices(value, field, EASEMENT_CHOICES)
+    if len(chosen) != 1:
+        raise FinderError(field, f"give one of {', '.join(EASEMENT_CHOICES)}")
+    return chosen[0]
+
+
 def parse_codes(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
@@ -244,6 +263,7 @@ class LotSearch:
     near_holdings_m: float | None = None
     outside_flood: bool = False
     pipeline: tuple[str, ...] = ()  # PIPELINE_STATES wanted; () for any lot
+    easement: str = "any"  # EASEMENT_CHOICES: "exclude" leaves out lots under an easement
     order: str = "score"
     page: int = 1
     limit: int = 100
@@ -256,7 +276,7 @@ class LotSearch:
                     self.zoning, self.tax_status, self.owner, self.polygon is not None,
                     self.neighbourhood, self.within_m is not None,
                     self.near_holdings_m is not None, self.outside_flood,
-                    self.pipeline))  # fmt: skip
+                    self.pipeline, self.easement != "any"))  # fmt: skip
 
 
 def parse_lot_search(params: Mapping[str, str]) -> LotSearch:
@@ -294,6 +314,8 @@ def parse_lot_search(params: Mapping[str, str]) -> LotSearch:
     values["outside_flood"] = parse_flag(get.get("outside_flood", "0"), "outside_flood")
     if "pipeline" in get:
         values["pipeline"] = parse_pipeline(get["pipeline"])
+    if "easement" in get:
+        values["easement"] = parse_easement(get["easement"])
     default_order = "distance" if values["near"] is not None else "score"
     values["order"] = parse_choices(get.get("order", default_order), "order", ORDERS)[:1][0]
     if values["order"] == "distance" and values["near"] is None:
@@ -431,6 +453,8 @@ def lots_queryset(search: LotSearch, *, distance_filter: bool = True):
     if search.outside_flood:
         _require_overlay("flood-zone", field="outside_flood")
         qs = qs.outside_overlays("flood-zone")
+    if search.easement == "exclude":
+        qs = qs.exclude(Exists(easements_covering()))
     return qs
 
 
@@ -497,7 +521,10 @@ def _vacant_lots_json(search: LotSearch) -> str:
         'score', round(q.score::numeric, 3)"""
     if has_distance:
         properties += ", 'distance_m', round(q.distance_m::numeric, 1)"
-    # Each lot's latest step in the acquisition pipeline, read for the page's lots only.
+    # Whether an easement covers the lot, and its latest step in the acquisition pipeline: read
+    # for the page's lots only, never for every lot the search ranks.
+    under_easement, easement_params = _under_easement_sql("q.geom_m")
+    properties += f", 'under_easement', {under_easement}"
     properties += """, 'pipeline_stage', stage.pipeline_stage, 'pipeline_on', stage.pipeline_on,
         'pipeline_reason', stage.pipeline_reason"""
     latest_stage = LATEST_STAGE_SQL.format(parcel_id="q.id")
@@ -515,8 +542,8 @@ def _vacant_lots_json(search: LotSearch) -> str:
         {"WHERE q.distance_m <= %s" if cut else ""}
     """
     centre = json.dumps(search.centre)
-    params = [search.page, search.limit, search.limit, centre, SQM_PER_ACRE, search.limit,
-              *sql_params]  # fmt: skip
+    params = [search.page, search.limit, search.limit, centre, SQM_PER_ACRE, *easement_params,
+              search.limit, *sql_params]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(wrapped, params + ([search.within_m] if cut else []))
         return cursor.fetchone()[0]
@@ -524,6 +551,18 @@ def _vacant_lots_json(search: LotSearch) -> str:
 
 def vacant_lots_geojson(params: Mapping[str, str]) -> dict:
     return json.loads(vacant_lots_json(params))
+
+
+def _under_easement_sql(lot_geom_m: str) -> tuple[str, list]:
+    """SQL (and its parameters) answering whether a conservation easement in force today covers
+    the lot whose metric outline is the column `lot_geom_m`: `easements_covering`'s rule, as
+    the filter asks it (in force, then `covering`), compiled from the same queryset methods."""
+    from parcels.models import ConservationEasement
+
+    lot = RawSQL(lot_geom_m, (), output_field=GeometryField(srid=METRIC_SRID))
+    covering = ConservationEasement.objects.in_force().covering(lot).order_by().values("pk")
+    sql, params = covering.query.sql_with_params()
+    return f"EXISTS ({sql})", list(params)
 
 
 def _candidates(search: LotSearch, reach_m: float = 0.0) -> list[int] | None:
