@@ -101,6 +101,25 @@ def test_the_clis_csv_has_an_under_easement_column(land):
     }  # fmt: skip
 
 
+def test_the_cli_leaves_out_the_lots_under_an_easement(land):
+    result = CliRunner().invoke(
+        main, ["vacant-lots", "--easement", "exclude", "--order", "area", "--format", "csv"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert sorted(row["apn"] for row in csv.DictReader(io.StringIO(result.stdout))) == ["E3", "N2"]
+
+
+def test_every_finder_filter_is_an_option_of_the_cli_and_passed_on():
+    # A filter left out of FINDER_KEYS was dropped without a word: the whole list answered.
+    from parcels.cli import FINDER_KEYS, NOT_ON_THE_COMMAND_LINE, vacant_lots
+
+    options = {param.name for param in vacant_lots.params}
+    passed_on = {*FINDER_KEYS, "outside_flood"}
+    assert passed_on <= options
+    assert set(finder.LOT_FILTERS) - set(NOT_ON_THE_COMMAND_LINE) == passed_on
+
+
 def test_the_api_document_describes_the_filter_and_the_flag(client):
     operation = client.get("/api/openapi.json").json()["paths"]["/api/vacant-lots"]["get"]
 
