@@ -96,6 +96,10 @@ class Style:
     # Zoomed out, draw the layer's cells as rings: a subset of land drawn under it (homes
     # available now, leases) marked around the colours of its uses instead of covering them.
     cell_ring: bool = False
+    # Drawn as a dashed line above the parcel layers, with no fill: an area that spans many
+    # lots (a conservation easement) drawn under them was hidden by their fills. With no fill,
+    # a click inside it reaches the lot under it; one on its line opens the area's popup.
+    boundary: bool = False
 
 
 @dataclass(frozen=True)
@@ -544,9 +548,9 @@ def _layers(today: dt.date) -> tuple[Layer, ...]:
             # on its day without a write: built for the day, as the trust's land is.
             queryset=lambda: ConservationEasement.objects.in_force(today),
             fields=_easement_fields(),
-            # A faint green wash under a dark green outline: the area reads as a boundary over
-            # the uses of the lots in it, and apart from the "conservation" use's fill.
-            style=Style(fill="#7fc97f", stroke="#1b5e20", opacity=0.15),
+            # A dashed dark green line over the lots it covers (`Style.boundary`): the area
+            # reads as a boundary over their uses, apart from the "conservation" use's fill.
+            style=Style(fill="#7fc97f", stroke="#1b5e20", opacity=0.15, boundary=True),
             id_field="name",
             feature_noun="easement",
             datetime_field="recorded_on",

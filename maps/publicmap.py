@@ -35,11 +35,11 @@ DETAIL_ZOOM = 18  # the zoom a deep link to a parcel opens at
 DRAW_ORDER = (
     "flood-zones",
     "neighbourhoods",
-    "conserved-land",
     "parcels",
     "vacant-lots",
     "trust-land",
     "available",
+    "conserved-land",  # a boundary, drawn over the lots it covers (`Style.boundary`)
     "leases",
 )
 
@@ -228,6 +228,7 @@ def layer_spec(layer: Layer, urls: MapUrls, z_index: int) -> dict:
             "by_field": layer.style.by_field,
             "fills": layer.style.fills,
             "cell_ring": layer.style.cell_ring,
+            "boundary": layer.style.boundary,
         },
     }
 
@@ -366,7 +367,9 @@ def legend(layers: list[Layer]) -> list[dict]:
                 for value, colour in style.fills.items()
             ]
         else:
-            swatches = [{"fill": style.fill, "stroke": style.stroke, "label": ""}]
+            fill = "none" if style.boundary else style.fill  # as the map draws it
+            swatches = [{"fill": fill, "stroke": style.stroke, "label": "",
+                         "dashed": style.boundary}]  # fmt: skip
         entries.append(
             {
                 "title": layer.title,

@@ -474,3 +474,30 @@ def test_on_a_phone_a_popup_stays_clear_of_the_scale(browser, live_server, block
         scale = page.locator(".leaflet-control-scale").bounding_box()
         assert not overlap(popup, scale), (popup, scale)
         assert within(popup, page.locator(".clt-map").bounding_box())
+
+
+def test_an_easement_is_a_line_over_the_lots_it_covers_and_a_click_inside_reaches_the_lot(
+    browser, live_server, block
+):
+    # Drawn under the parcels, as it first was, the farm's fill hid the easement over it.
+    from tests import factories
+
+    farm = next(p for p in block.trust if p.apn == FARM_APN)
+    factories.easement(name="Trust Way farmland easement", geom=farm.geom)
+    inside = farm.geom.point_on_surface
+    with Visit(browser, **DESKTOP) as visit:
+        page = visit.page
+        visit.open(f"{live_server.url}/map/?lat={inside.y}&lon={inside.x}&z=18")
+        line = page.locator(".leaflet-cltBoundaries-pane path")
+        line.first.wait_for(timeout=10_000)
+        assert line.first.get_attribute("fill") == "none"
+        assert line.first.get_attribute("stroke-dasharray") == "8 5"
+        assert page.evaluate(PARCEL_AT, list(visit.point_of(inside.y, inside.x)))
+        visit.click_at(inside.y, inside.x)
+        assert FARM_ADDRESS in visit.popup_text()
+        page.keyboard.press("Escape")
+        page.locator(".leaflet-popup").wait_for(state="detached")
+        lon, lat = farm.geom[0][0][0]  # a corner of the farm: on the easement's line
+        visit.click_at(lat, lon)
+        assert "Trust Way farmland easement" in visit.popup_text()
+        assert not visit.errors, visit.errors

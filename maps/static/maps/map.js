@@ -390,6 +390,9 @@
     // Draw order: base map (tile pane), overlay areas, then the parcel layers; popups above.
     map.createPane("cltOverlays").style.zIndex = 300;
     map.createPane("cltParcels").style.zIndex = 350;
+    // Boundaries over the parcels (an easement's line over the lots it covers); unfilled, so
+    // a click inside one reaches the lot under it.
+    map.createPane("cltBoundaries").style.zIndex = 380;
   }
 
   function vectorLayer(spec) {
@@ -415,9 +418,14 @@
   }
 
   function geojsonLayer(spec) {
+    var boundary = spec.style.boundary;
     var layer = L.geoJSON(null, {
-      pane: "cltOverlays",
+      pane: boundary ? "cltBoundaries" : "cltOverlays",
       style: function () {
+        if (boundary) {
+          return { fill: false, color: spec.style.stroke, weight: 3, opacity: 0.9,
+                   dashArray: "8 5" };
+        }
         return {
           fillColor: spec.style.fill, fillOpacity: spec.style.opacity,
           color: spec.style.stroke, weight: 1.5, opacity: 0.8
@@ -629,7 +637,7 @@
     var container = map.getContainer();
     container.setAttribute("role", "region");
     container.setAttribute("aria-label", "Map of the land");
-    ["tilePane", "overlayPane", "cltOverlays", "cltParcels"].forEach(function (name) {
+    ["tilePane", "overlayPane", "cltOverlays", "cltParcels", "cltBoundaries"].forEach(function (name) {
       var pane = map.getPane(name);
       if (pane) { pane.setAttribute("aria-hidden", "true"); }
     });
