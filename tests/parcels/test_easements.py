@@ -157,3 +157,55 @@ def _multi(geom):
     from django.contrib.gis.geos import MultiPolygon
 
     return geom if geom.geom_type == "MultiPolygon" else MultiPolygon(geom, srid=4326)
+
+
+# From a union of a synth county's lots (bench/finder_easements.py), reduced to what still
+# breaks: valid in EPSG:4326, folded over itself in EPSG:26995, where GEOS refused to say
+# whether it meets the lot beside it (TopologyException: a 500 on the finder and the parcel
+# page). Three slivers of the union, and that lot.
+FOLDED_BY_THE_PROJECTION = (
+    "MULTIPOLYGON (((-90.2276016116654205 32.3036855569663075, "
+    "-90.2276010371398769 32.3041803328655988, -90.2270675881461841 32.3036851085613179, "
+    "-90.2276016116654205 32.3036855569663075)), ((-90.2279894199989485 32.3041806575655741, "
+    "-90.2276010371398769 32.3041803328655988, -90.2276015382546035 32.3037487783333788, "
+    "-90.2279894199989485 32.3041806575655741)), ((-90.2261439219434891 32.3047563430714320, "
+    "-90.2261444073245968 32.3043440298819462, -90.2264033296832082 32.3043442494699988, "
+    "-90.2261439219434891 32.3047563430714320)))"
+)
+LOT_BESIDE_IT = (
+    "MULTIPOLYGON(((-90.22617795331524 32.303340761818006,-90.22585430393666 32.30334048667971,"
+    "-90.22585389837407 32.303684081057575,-90.22617754897392 32.30368435619951,"
+    "-90.22617795331524 32.303340761818006)))"
+)
+
+
+def test_an_easement_valid_where_drawn_but_folded_in_metres_still_answers(client):
+    from django.contrib.gis.geos import GEOSGeometry
+    from django.db import connection
+
+    from parcels import finder
+    from tests.adminpages import change_url
+
+    area = GEOSGeometry(FOLDED_BY_THE_PROJECTION, srid=4326)
+    beside = factories.parcel(geom=GEOSGeometry(LOT_BESIDE_IT, srid=4326))
+    under = factories.parcel(geom=_multi(area[0].envelope))  # the first sliver's box
+    easement = factories.easement(geom=area)
+    with connection.cursor() as cursor:  # the case: valid as drawn, invalid in metres
+        cursor.execute("SELECT ST_IsValid(geom), ST_IsValid(geom_m) FROM "
+                       "parcels_conservationeasement WHERE id = %s", [easement.pk])  # fmt: skip
+        assert cursor.fetchone() == (True, False)
+
+    assert list(Parcel.objects.under_easement()) == [under]
+    assert list(Parcel.objects.burdened_by(easement)) == [under]
+    flags = {f["properties"]["apn"]: f["properties"]["under_easement"]
+             for f in finder.vacant_lots_geojson({})["features"]}  # fmt: skip
+    assert flags == {under.apn: True, beside.apn: False}
+    client.force_login(factories.user(role="read-only"))
+    assert client.get(change_url(beside)).status_code == 200
+    assert client.get(change_url(easement)).status_code == 200
+
+
+def _multi(geom):
+    from django.contrib.gis.geos import MultiPolygon
+
+    return geom if geom.geom_type == "MultiPolygon" else MultiPolygon(geom, srid=4326)
