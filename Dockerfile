@@ -31,9 +31,15 @@ RUN pip install --no-cache-dir -e . \
        CLT_SECRET_KEY=build-only-placeholder-never-used-to-sign-anything-0123456789 \
        python -m django collectstatic --noinput --settings=clt.production
 
-# clt backup/restore need pg_dump/pg_restore (postgresql-client-15, above); an import writes
-# its reject file under .clt/imports, which the app's user must own.
-RUN useradd --system --home /app clt && mkdir -p /app/.clt/imports && chown -R clt /app/.clt
+# The app's user writes only what it owns: .clt (an import's reject files in .clt/imports,
+# the downloads' cache) and /backups, where `clt backup` writes (pg_dump, from
+# postgresql-client-15 above) into a named volume (docker-compose.yml), kept when the container
+# is recreated. .clt is also its home: gunicorn 25.1+ makes its control socket in
+# $HOME/.gunicorn, and with root's /app as home it logged "Control server error" at every
+# start. A home it can write, not --no-control-socket: gunicorn before 25.1 (pyproject allows
+# 22) refuses that option and would not start.
+RUN useradd --system --home-dir /app/.clt clt \
+    && mkdir -p /app/.clt/imports /backups && chown -R clt /app/.clt /backups
 USER clt
 EXPOSE 8000
 # Threads (gunicorn's gthread worker): a download waiting for its file to be built, or a slow

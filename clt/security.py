@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
+from django.template import loader
 from django.utils.functional import SimpleLazyObject
+from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 
 from clt import statement_timeout
@@ -200,7 +202,8 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: a database outage anywhere (a middleware, a lazy session) is still a 503.
+    """handler500: a database outage anywhere (a middleware, a lazy session) is still a 503;
+    any other error is the site's own 500 page.
 
     Django calls this inside its `except` block, so the exception is `sys.exc_info()`'s.
     """
@@ -209,6 +212,28 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return took_too_long(request, exception)
     if isinstance(exception, DATABASE_ERRORS):
         return database_unavailable(request, exception)
-    from django.views.defaults import server_error as django_server_error
+    return server_error_page()
 
-    return django_server_error(request)
+
+def server_error_page() -> HttpResponse:
+    """The site's 500 page: its name, a sentence, a way home and the trust's contact.
+
+    Django's own handler renders 500.html with no context at all (no context processors, so no
+    name or contact) and, without one, a bare "Server Error (500)". This page is given the two
+    settings and needs nothing else: no database, no request, no static files (a missing
+    collectstatic manifest fails every page that links one), no inline style or script (the
+    CSP would block them). Whatever broke the request may break the template too, so a plain
+    page saying the same is the fallback: the page that reports an error must not raise one.
+    """
+    name, contact = settings.CLT_NAME, settings.CLT_CONTACT
+    try:
+        body = loader.get_template("500.html").render({"clt_name": name, "clt_contact": contact})
+    except Exception:  # any failure at all: the fallback below must always answer
+        logger.exception("the 500 page (clt/templates/500.html) failed; served the plain one")
+        body = (
+            f"<!doctype html><title>Server error — {escape(name)}</title>"
+            "<h1>Something went wrong</h1><p>This page could not be shown, because of an error "
+            'on our side. <a href="/">Back to the home page</a>.</p>'
+            f"<p>Contact: {escape(contact)}</p>"
+        )
+    return HttpResponse(body, status=500, content_type="text/html; charset=utf-8")

@@ -163,3 +163,44 @@ def test_gunicorn_takes_the_shells_place_so_docker_stop_reaches_it(compose, tmp_
     env = {"PATH": f"{stubs}:/usr/bin:/bin", "CLT_DEMO": "0"}
     subprocess.run(shlex.split(command), env=env, timeout=10, check=True)
     assert (tmp_path / "parent").read_text().strip() != "sh"  # started by us, not by the shell
+
+
+def image_user_setup(dockerfile: str) -> tuple[str, list[str]]:
+    """The app user's home in the image, and the folders chown'ed to it, from the Dockerfile's
+    one `useradd` instruction (continuation lines joined)."""
+    joined = dockerfile.replace("\\\n", " ")
+    run = next(line for line in joined.splitlines() if line.startswith("RUN useradd"))
+    home = re.search(r"--home(?:-dir)? (\S+) clt\b", run).group(1)
+    owned = re.search(r"chown -R clt ((?:/\S+ ?)+)", run).group(1).split()
+    assert joined.index(run) < joined.index("\nUSER clt")  # done as root, before the switch
+    return home, owned
+
+
+def test_backups_go_to_a_named_volume_the_apps_user_can_write(compose, dockerfile):
+    # The user owns only what is chown'ed to it: `clt backup` in /app (root's) failed, and a
+    # file written elsewhere in the container was lost when compose recreated it.
+    assert "backups:/backups" in compose["services"]["web"]["volumes"]
+    assert "backups" in compose["volumes"]
+    _, owned = image_user_setup(dockerfile)
+    assert "/backups" in owned  # a new named volume takes the image folder's owner
+    readme = (ROOT / "README.md").read_text()
+    assert "docker compose exec web clt backup /backups/" in readme
+    assert "docker compose exec web clt restore /backups/" in readme
+
+
+def test_the_apps_user_has_a_home_it_can_write_for_gunicorns_control_socket(dockerfile):
+    # gunicorn 25.1+ makes its control socket in $HOME/.gunicorn: with root's /app as home it
+    # logged "Control server error" at every start.
+    home, owned = image_user_setup(dockerfile)
+    assert any(home == folder or home.startswith(folder + "/") for folder in owned), home
+
+
+def test_gunicorn_is_given_no_option_an_allowed_older_gunicorn_refuses(compose, dockerfile):
+    # --no-control-socket and --control-socket came with gunicorn 25.1; pyproject allows older
+    # ones, which stop at an unknown option.
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    oldest = re.search(r'"gunicorn>=([\d.]+)', pyproject).group(1)
+    if tuple(int(part) for part in oldest.split(".")) < (25, 1):
+        cmd = re.search(r"^CMD (\[.*?\])$", dockerfile, re.M | re.S).group(1)
+        for serving in (cmd, compose["services"]["web"]["command"]):
+            assert "control-socket" not in serving
