@@ -1,7 +1,12 @@
 """Backup and restore of the whole registry with pg_dump / pg_restore (custom format).
 
-Everything is in the dump: the registry, its history (pghistory's event tables and the
-triggers that fill them), users, tokens, sessions. Two choices make it safe:
+The registry is the `public` schema, and all of it is in the dump: the parcels and leases,
+their history (pghistory's event tables, the triggers that fill them and their functions),
+users, tokens, sessions, with the extensions installed in `public` that it uses (PostGIS,
+pg_trgm). Other schemas are not: the official postgis/postgis Docker image also creates
+postgis_topology and postgis_tiger_geocoder, whose schemas (topology, tiger, tiger_data) belong
+to those extensions, and a restore that dropped and recreated them failed. Two choices make it
+safe:
 
 * A backup is written to `FILE.partial` (readable by its owner only: it holds households'
   names and incomes) and renamed when pg_dump succeeds, so a failed or killed backup never
@@ -14,7 +19,11 @@ A restore is more than `pg_restore --clean` onto a database that has moved on si
 * **The PostGIS extension stays.** `--clean` would drop and recreate it, which needs a
   superuser and fails as soon as anything outside the dump uses it. The dump's extension
   entries are left out; `CREATE EXTENSION IF NOT EXISTS` (the dump's own statement) runs instead,
-  so an empty database can be restored into too.
+  for the extensions in `public`, so an empty database can be restored into too.
+* **Only `public` is restored.** Backups written before the dump was limited to `public` carry
+  the Docker image's other extensions' schemas and rows: those entries are left out (pg_restore's
+  own `--schema=public` selection), and the database's extensions and schemas are left as they
+  are, the `public` schema itself included (its owner and grants are the server's set-up).
 * **The trust's own SRIDs do not collide.** PostGIS marks the rows a user adds to
   `spatial_ref_sys` for pg_dump, so they are in the dump; with the extension left in place they
   are still in the table too. Those rows (whatever the extension's dump filter selects) are
@@ -100,7 +109,7 @@ def _connection_args() -> tuple[list[str], dict[str, str]]:
 
 
 def backup(path: Path, *, force: bool = False, log: Log = lambda m: None) -> int:
-    """Dump the whole database to `path` (custom format); return the file's size in bytes."""
+    """Dump the registry to `path` (custom format); return the file's size in bytes."""
     if path.exists() and not force:
         raise BackupError(f"{path} already exists; pass --force to replace it")
     if not path.parent.is_dir():
@@ -113,7 +122,8 @@ def backup(path: Path, *, force: bool = False, log: Log = lambda m: None) -> int
     try:
         _create_private(partial, path)
         result = subprocess.run(
-            [str(pg_dump), *args, "--format=custom", "--file", str(partial)],
+            [str(pg_dump), *args, *_registry_only(pg_dump), "--format=custom",
+             "--file", str(partial)],
             env=env, capture_output=True, text=True,
         )  # fmt: skip
         if result.returncode != 0:
@@ -127,6 +137,30 @@ def backup(path: Path, *, force: bool = False, log: Log = lambda m: None) -> int
     size = path.stat().st_size
     log(f"clt: wrote {path} ({tables} tables, {size / 1e6:.1f} MB)")
     return size
+
+
+def _registry_only(pg_dump: Path) -> list[str]:
+    """pg_dump's options selecting the registry: the `public` schema and its extensions.
+
+    `--schema` alone would leave out every CREATE EXTENSION, which a restore onto an empty
+    database needs (geometry columns, the trigram index). A pg_dump older than 14 has no
+    `--extension`: it dumps the whole database, which a restore narrows to `public` all the same.
+    """
+    version = subprocess.run([str(pg_dump), "--version"], capture_output=True, text=True).stdout
+    found = re.search(r"\) (\d+)", version)
+    if not found or int(found.group(1)) < 14:
+        return []
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT extname FROM pg_catalog.pg_extension"
+            " WHERE extnamespace = 'public'::regnamespace ORDER BY extname"
+        )
+        names = [name for (name,) in cursor.fetchall()]
+    # A pattern in double quotes is a name, taken as it is.
+    quoted = ['"' + name.replace('"', '""') + '"' for name in names]
+    return ["--schema=public", *(f"--extension={name}" for name in quoted)]
 
 
 def _create_private(partial: Path, path: Path) -> None:
@@ -145,14 +179,19 @@ def _create_private(partial: Path, path: Path) -> None:
         ) from exc
 
 
-def listing(path: Path) -> list[str]:
-    """The dump's table of contents (`pg_restore --list`), or BackupError if it is not one."""
+def listing(path: Path, *selection: str) -> list[str]:
+    """The dump's table of contents (`pg_restore --list`), or BackupError if it is not one.
+
+    `selection`: pg_restore's options narrowing it (`--schema=public`).
+    """
     if not path.is_file():
         raise BackupError(f"{path} does not exist")
     if path.stat().st_size == 0:
         raise BackupError(f"{path} is empty (0 bytes): not a backup")
     pg_restore = client_program("pg_restore", _server_major())
-    result = subprocess.run([str(pg_restore), "--list", str(path)], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(pg_restore), "--list", *selection, str(path)], capture_output=True, text=True
+    )
     if result.returncode != 0:
         reason = _one_line(result.stderr)
         if "end of file" in reason:
@@ -178,9 +217,12 @@ def restore(path: Path, *, log: Log = lambda m: None) -> None:
     with tempfile.TemporaryDirectory(prefix="clt-restore-") as scratch:
         render = functools.partial(_render, pg_restore, path, Path(scratch) / "part.list")
         extensions = [line for line in lines if _EXTENSION.match(line)]
-        extension_rows = _extension_table_data(lines)
+        # public's entries only: not the schemas themselves, nor topology's and tiger's objects
+        # and rows, which older backups of the Docker image's database carry.
+        registry = listing(path, "--schema=public")
+        extension_rows = _extension_table_data(registry)
         use_list = Path(scratch) / "restore.list"
-        rest = [line for line in lines if line not in {*extensions, *extension_rows}]
+        rest = [line for line in registry if line not in set(extension_rows)]
         use_list.write_text("\n".join(rest) + "\n")
         script = [str(pg_restore), "--clean", "--if-exists", "--no-owner", "--exit-on-error",
                   "--use-list", str(use_list), "--file", "-", str(path)]  # fmt: skip
@@ -227,13 +269,15 @@ DECLARE
     statement text;
     found boolean;
 BEGIN
-    -- The rows of extension tables that pg_dump keeps (spatial_ref_sys: the trust's own SRIDs),
-    -- selected by the extension's own dump filter; the dump's copy of them follows. Only if
-    -- there are any: a database owner who is not a superuser may not write to these tables.
+    -- The rows of extension tables in public that pg_dump keeps (spatial_ref_sys: the trust's
+    -- own SRIDs), selected by the extension's own dump filter; the dump's copy of them follows.
+    -- Only if there are any: a database owner who is not a superuser may not write to these
+    -- tables. Those in other schemas (topology's, tiger's) are not the registry's: left alone.
     SELECT array_agg(format('FROM %s %s', c.oid::regclass, u.condition)) INTO statements
     FROM pg_catalog.pg_extension AS e
     CROSS JOIN LATERAL unnest(e.extconfig, e.extcondition) AS u(config, condition)
-    JOIN pg_catalog.pg_class AS c ON c.oid = u.config AND c.relkind = 'r';
+    JOIN pg_catalog.pg_class AS c ON c.oid = u.config AND c.relkind = 'r'
+    WHERE c.relnamespace = 'public'::regnamespace;
     FOREACH statement IN ARRAY coalesce(statements, '{}') LOOP
         EXECUTE 'SELECT EXISTS (SELECT ' || statement || ')' INTO found;
         IF found THEN EXECUTE 'DELETE ' || statement; END IF;
@@ -310,8 +354,16 @@ def _render(pg_restore: Path, path: Path, list_file: Path, entries: list[str]) -
 
 
 def _create_extensions(sql: str) -> str:
-    """The dump's own `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA ...` statements, alone."""
-    return "".join(line + "\n" for line in sql.splitlines() if line.startswith("CREATE EXTENSION "))
+    """The dump's own `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA public` statements, alone.
+
+    Those of other schemas (postgis_tiger_geocoder's `WITH SCHEMA tiger`, in older backups of
+    the Docker image's database) are not the registry's: on an empty database their schema
+    does not exist, and elsewhere they are there already.
+    """
+    return "".join(
+        line + "\n" for line in sql.splitlines()
+        if line.startswith("CREATE EXTENSION ") and line.endswith(" WITH SCHEMA public;")
+    )  # fmt: skip
 
 
 def _has_rows(sql: str) -> bool:
