@@ -399,6 +399,7 @@ def _load_easements(folder: Path, parties: dict[str, Party]) -> dict[str, int]:
             ended_on=parse_date(row["ended_on"], f"{where} ended_on") if row["ended_on"] else None,
             recording_reference=row["recording_reference"],
             terms=row["terms"],
+            baseline_on=parse_date(row["baseline_on"], f"{where} baseline_on"),
             geom=multipolygon(feature["geometry"], where),
         )
         _save(easement, where)

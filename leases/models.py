@@ -1105,6 +1105,9 @@ class SourceKind(models.TextChoices):
     LAND_PATENT = "land_patent", "Land patent"
     RECORDED_LEASE = "recorded_lease", "Recorded lease"
     APPRAISAL = "appraisal", "Appraisal report"
+    EASEMENT_DEED = "easement_deed", "Conservation easement deed"
+    BASELINE = "baseline_report", "Baseline documentation report"
+    MONITORING = "monitoring_report", "Monitoring report"
     OTHER = "other", "Other"
 
 
@@ -1112,7 +1115,7 @@ class SourceKind(models.TextChoices):
 class SourceDocument(models.Model):
     """A document behind a record (LADM source): deed, patent, recorded lease, appraisal."""
 
-    kind = models.CharField(max_length=16, choices=SourceKind.choices)
+    kind = models.CharField(max_length=24, choices=SourceKind.choices)
     reference = models.CharField(max_length=200, help_text="Book/page, instrument no. or file")
     recorded_on = models.DateField(validators=[check_registry_date], null=True, blank=True)
     holding = models.ForeignKey(
@@ -1121,6 +1124,10 @@ class SourceDocument(models.Model):
     lease = models.ForeignKey(
         GroundLease, null=True, blank=True, on_delete=models.CASCADE, related_name="sources"
     )
+    easement = models.ForeignKey(
+        "parcels.ConservationEasement", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="sources",
+    )  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.reference}"

@@ -437,6 +437,9 @@ def _easement_fields() -> tuple[LayerField, ...]:
                    title="Held by the trust", short_name="by_trust"),
         LayerField("perpetual", _is(Q(ended_on__isnull=True)), "boolean",
                    title="Perpetual (no end date)"),
+        # A term easement's end is recorded with it (public record, as the recording is).
+        LayerField("ends_on", F("ended_on"), "date",
+                   title="Date it ends (a term easement; none when perpetual)"),
         LayerField("recorded_year", ExtractYear("began_on"), "integer",
                    title="Year it was recorded", short_name="rec_year"),
         # The recording is public record; it is what OGC API `datetime` filters on.

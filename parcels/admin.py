@@ -1366,6 +1366,32 @@ class EasementMonitoringVisitInline(RegistryDateFields, LineFeedTextFields, admi
     verbose_name_plural = "monitoring visits (newest first; one is due every year)"
 
 
+class EasementSourceInline(RegistryDateFields, admin.TabularInline):
+    model = SourceDocument
+    fk_name = "easement"
+    fields = ["kind", "reference", "recorded_on"]
+    extra = 0
+    verbose_name_plural = "sources (the recorded deed, the baseline report, monitoring reports)"
+
+
+class BaselineFilter(admin.SimpleListFilter):
+    """Easements whose baseline documentation is on record, or not: without it a visit has
+    nothing to compare the land with (Land Trust Alliance Standards and Practices 11.B)."""
+
+    title = "baseline documentation"
+    parameter_name = "baseline"
+
+    def lookups(self, request, model_admin):
+        return (("missing", "Not on record"), ("recorded", "On record"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "missing":
+            return queryset.filter(baseline_on__isnull=True)
+        if self.value() == "recorded":
+            return queryset.filter(baseline_on__isnull=False)
+        return queryset
+
+
 class MonitoringFilter(admin.SimpleListFilter):
     """Easements in force whose yearly visit is due today (`monitoring_due`), or those in
     force that are not: the steward's list for the season's visits."""
@@ -1399,7 +1425,7 @@ class ConservationEasementAdmin(MapAdmin):
         "last_visit",
         "visit_due",
     ]
-    list_filter = ["purpose", "public_access", MonitoringFilter]
+    list_filter = ["purpose", "public_access", MonitoringFilter, BaselineFilter]
     list_select_related = ["holder"]
     search_fields = [folded_search("name"), "recording_reference"]
     search_help_text = f"Part of a name, or the deed's recording reference. {SEARCH_HELP}"
@@ -1409,10 +1435,10 @@ class ConservationEasementAdmin(MapAdmin):
         section(None, "name", "purpose", "public_access"),
         section("Who holds it, who granted it", "holder", "grantor"),
         section("In force", "began_on", "ended_on", "monitoring"),
-        section("The deed", "recording_reference", "terms"),
+        section("The deed", "recording_reference", "terms", "baseline_on"),
         section("Protected area", "geom", "area", "acreage", "burdened_parcels"),
     ]
-    inlines = [EasementMonitoringVisitInline]
+    inlines = [EasementMonitoringVisitInline, EasementSourceInline]
 
     def get_queryset(self, request):
         """Each easement with its last visit and the day the next is due (`with_last_visit`),

@@ -27,6 +27,7 @@ from parcels.jurisdictions import Jurisdiction, JurisdictionField  # noqa: F401 
 from parcels.metric import MetricOutlineField, metric_srid
 from parcels.queries import (
     PIPELINE_STATES,
+    TOUCHING_M,
     ConservationEasementQuerySet,
     HoldingQuerySet,
     ParcelQuerySet,
@@ -711,6 +712,17 @@ class ConservationEasement(models.Model):
     terms = models.TextField(
         blank=True, help_text="What it permits and prohibits, in brief (staff only)"
     )
+    # Land Trust Alliance Standards and Practices 11.B: the land's condition when the easement
+    # was granted, documented and signed by the landowner, is what every later visit and any
+    # enforcement is measured against.
+    baseline_on = models.DateField(
+        "baseline documented on",
+        validators=[check_registry_date],
+        null=True,
+        blank=True,
+        help_text="The day the baseline documentation (the land's condition at the grant) was "
+        "signed; attach the report under Sources",
+    )
     # The protected land as the deed describes it, EPSG:4326; its parcels are those it covers.
     geom = models.MultiPolygonField(srid=4326, verbose_name="protected area")
     area_m2 = models.GeneratedField(
@@ -758,6 +770,35 @@ class ConservationEasement(models.Model):
                            "easement is held by the trust or another conservation "
                            "organisation (add the organisation as a party of that kind)."},
                 code="holder_not_an_organisation",
+            )  # fmt: skip
+        if self.holder_id and self.holder_id == self.grantor_id:
+            raise ValidationError(
+                {"grantor": f"{self.holder} is named as holder and as grantor: an easement is "
+                            "granted by the landowner to another party."},
+                code="granted_to_itself",
+            )  # fmt: skip
+        self._check_no_merger()
+
+    def _check_no_merger(self) -> None:
+        """The trust does not hold an easement on land it holds: the two interests merge and
+        the easement protects nothing (its own farm's easement is held by a conservancy, the
+        trust granting it). Asked of the parcels the trust holds on the recording day that the
+        area covers (beyond the digitising allowance, `covering`'s rule)."""
+        if not (self.holder_id and self.began_on and self.geom) or self.holder.kind != "trust":
+            return
+        if not self.geom.valid:
+            return  # the form says why first
+        core = self.geom.transform(METRIC_SRID, clone=True).buffer(-TOUCHING_M)
+        held = Parcel.objects.held_by_trust(self.began_on).filter(geom_m__intersects=core)
+        apns = sorted(held.values_list("apn", flat=True))
+        if apns:
+            named = ", ".join(apns[:5]) + (f" and {len(apns) - 5} more" if len(apns) > 5 else "")
+            raise ValidationError(
+                {"holder": f"The trust holds {named} on {self.began_on}, inside this area: an "
+                           "easement the trust held on its own land would merge into its "
+                           "ownership and protect nothing. Name another organisation (a "
+                           "conservancy) as the holder, with the trust as the grantor."},
+                code="merged_with_the_land",
             )  # fmt: skip
 
     @property
@@ -825,3 +866,14 @@ class EasementMonitoringVisit(models.Model):
                 {"on": f"{self.on} is before the easement was recorded, on {began}."},
                 code="visit_before_the_easement",
             )
+        # A visit is recorded once it has happened: one dated ahead (a mistyped year) became
+        # the last visit on its day, and the easement left "visit due" with no one gone.
+        today = timezone.localdate()
+        for name in ("on", "resolved_on"):
+            day = getattr(self, name)
+            if day and day > today:
+                raise ValidationError(
+                    {name: f"{day} is after today ({today}): record a visit, or an issue put "
+                           "right, once it has happened."},
+                    code="in_the_future",
+                )  # fmt: skip

@@ -117,6 +117,7 @@ def test_a_feature_carries_the_public_facts_of_its_easement_and_nothing_else(cli
         "public_access": "open",
         "held_by_trust": True,
         "perpetual": True,
+        "ends_on": None,
         "recorded_year": 2021,
         "recorded_on": "2021-08-17",
         "area_m2": round(easement.area_m2),
@@ -142,6 +143,7 @@ def test_held_by_trust_is_whether_the_trust_holds_it(client, day):
 
     assert features["Trust farm"]["properties"]["held_by_trust"] is True
     assert features["Trust farm"]["properties"]["perpetual"] is False
+    assert features["Trust farm"]["properties"]["ends_on"] == "2040-01-01"  # a term's end
     assert features["Neighbour's farm"]["properties"]["held_by_trust"] is False
     assert features["Neighbour's farm"]["properties"]["perpetual"] is True
 

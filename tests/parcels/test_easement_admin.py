@@ -255,3 +255,22 @@ def test_the_visits_are_listed_newest_first(editor):
 
     shown = [form.instance.on.year for form in inline.formset.forms]
     assert shown == [2024, 2023, 2022]
+
+
+def test_the_baseline_filter_and_the_sources_of_an_easement(editor):
+    from leases.models import SourceDocument
+
+    documented = factories.easement(name="Documented", baseline_on=dt.date(2019, 5, 20))
+    factories.easement(name="No baseline")
+    SourceDocument.objects.create(
+        kind="baseline_report", reference="Baseline report, signed 2019-05-20",
+        easement=documented,
+    )  # fmt: skip
+    url = changelist_url(ConservationEasement)
+
+    missing = found(editor.get(url, {"baseline": "missing"}))
+    page = editor.get(change_url(documented)).content.decode()
+
+    assert [each.name for each in missing] == ["No baseline"]
+    assert "Baseline report, signed 2019-05-20" in page
+    assert "baseline documented on" in page.lower()

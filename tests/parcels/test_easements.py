@@ -209,3 +209,67 @@ def _multi(geom):
     from django.contrib.gis.geos import MultiPolygon
 
     return geom if geom.geom_type == "MultiPolygon" else MultiPolygon(geom, srid=4326)
+
+
+# --- what cannot be recorded ----------------------------------------------------------------
+
+
+def test_the_trust_cannot_hold_an_easement_on_land_it_holds():
+    # The two interests merge: an easement the trust held on its own garden protects nothing.
+    garden = factories.parcel(apn="164-104-003", geom=lot(LON, LAT))
+    factories.holding(parcels=[garden], acquired_on=dt.date(2015, 1, 1))
+    trust = factories.party(kind="trust", name="The trust")
+    easement = ConservationEasement(
+        name="Garden", purpose="open_space", holder=trust, began_on=dt.date(2020, 1, 1),
+        geom=lot(LON, LAT),
+    )  # fmt: skip
+
+    with pytest.raises(ValidationError) as refused:
+        easement.full_clean()
+    (reason,) = refused.value.message_dict["holder"]
+    assert reason.startswith("The trust holds 164-104-003 on 2020-01-01, inside this area")
+    assert "Name another organisation (a conservancy) as the holder" in reason
+
+    easement.holder = factories.party(kind="organisation", name="Pearl River Conservancy")
+    easement.grantor = trust
+    easement.full_clean()  # the trust grants it to a conservancy: the farm's way
+
+
+def test_the_trust_may_hold_one_on_its_neighbours_land_or_land_it_bought_later():
+    neighbour = factories.parcel(geom=lot(LON + SIDE, LAT))  # the easement's edge touches it
+    factories.holding(parcels=[neighbour], acquired_on=dt.date(2015, 1, 1))
+    later = factories.parcel(geom=lot(LON, LAT))
+    factories.holding(parcels=[later], acquired_on=dt.date(2024, 1, 1))
+    easement = ConservationEasement(
+        name="Meadow", purpose="open_space", holder=factories.party(kind="trust", name="T"),
+        grantor=factories.party(name="Heirs"), began_on=dt.date(2020, 1, 1), geom=lot(LON, LAT),
+    )  # fmt: skip
+
+    easement.full_clean()
+
+
+def test_an_easement_is_not_granted_by_its_holder():
+    conservancy = factories.party(kind="organisation", name="Conservancy")
+    easement = factories.easement(holder=conservancy)
+    easement.grantor = conservancy
+
+    with pytest.raises(ValidationError, match="named as holder and as grantor"):
+        easement.full_clean()
+
+
+def test_a_visit_or_a_resolution_dated_after_today_is_refused(settings):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    easement = factories.easement(began_on=dt.date(2020, 1, 1))
+    ahead = EasementMonitoringVisit(easement=easement, on=today + dt.timedelta(days=1))
+    with pytest.raises(ValidationError, match="is after today .*once it has happened"):
+        ahead.full_clean()
+    resolved_ahead = EasementMonitoringVisit(
+        easement=easement, on=today, finding="violation",
+        resolved_on=today + dt.timedelta(days=30),
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as refused:
+        resolved_ahead.full_clean()
+    assert "resolved_on" in refused.value.message_dict
+    EasementMonitoringVisit(easement=easement, on=today).full_clean()  # today is fine
