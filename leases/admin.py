@@ -980,8 +980,9 @@ class IndexSeriesAdmin(RecordedAdmin):
 
 @admin.register(SourceDocument)
 class SourceDocumentAdmin(RecordedAdmin):
-    list_display = ["__str__", "kind", "recorded_on", "holding", "lease"]
+    list_display = ["__str__", "kind", "recorded_on", "holding", "lease", "easement"]
     list_filter = ["kind"]
-    list_select_related = ["holding", "lease"]
-    search_fields = ["reference", folded_search("holding__name"), "lease__reference"]
-    autocomplete_fields = ["holding", "lease"]
+    list_select_related = ["holding", "lease", "easement"]
+    search_fields = ["reference", folded_search("holding__name"), "lease__reference",
+                     folded_search("easement__name")]  # fmt: skip
+    autocomplete_fields = ["holding", "lease", "easement"]
