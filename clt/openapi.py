@@ -169,12 +169,15 @@ ADJACENT_PROPERTIES = (
     "Each feature's id is the parcel's; its properties: apn, address, owner_of_record, "
     "land_use, zoning, tax_status, area_m2, gap_m (to the nearest trust land), holdings (the "
     "names of the holdings it touches) and holding_ids (their ids, in the same order), "
-    f"touches_apns (the trust's parcels it touches), {PIPELINE_PROPERTIES}."
+    "touches_apns (the trust's parcels it touches), under_easement (whether a conservation "
+    f"easement in force covers it), {PIPELINE_PROPERTIES}."
 )
 ASSEMBLAGE_PROPERTIES = (
     "Each feature is a group of touching lots, largest first: lots, area_m2, acres, apns and "
     "parcel_ids (in the same order), touches_trust_land, holdings (names) and holding_ids (in "
-    "the same order), pipeline (its lots in the acquisition pipeline: apn, stage, on, reason)."
+    "the same order), under_easement_apns (the APNs of its lots a conservation easement in "
+    "force covers, in order; empty when none), pipeline (its lots in the acquisition pipeline: "
+    "apn, stage, on, reason)."
 )
 
 

@@ -17,19 +17,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.gdal import GDALException
 from django.contrib.gis.geos import GEOSException, GEOSGeometry, Point
 from django.db import connection
 from django.db.models import Exists, F, Func, Value
-from django.db.models.expressions import RawSQL
 
 from clt.spreadsheets import spreadsheet_safe
 from parcels.addresses import address_key, address_words
 from parcels.folding import Folded, fold
 from parcels.queries import (
     LATEST_STAGE_SQL,
-    METRIC_SRID,
     OWNER_KINDS,
     PIPELINE_STATES,
     REACH_BEYOND_WINDOW_M,
@@ -41,6 +38,7 @@ from parcels.queries import (
     in_metric_domain,
     metric_domain_text,
     touching_holdings,
+    under_easement_sql,
     without_jit,
 )
 
@@ -74,9 +72,10 @@ LOT_COLUMNS = ("apn", "address", "owner_of_record", "land_use", "zoning", "tax_s
                "area_m2", "acres", "distance_m", "score", "under_easement",
                *PIPELINE_COLUMNS)  # fmt: skip
 ADJACENT_COLUMNS = ("apn", "address", "owner_of_record", "land_use", "zoning", "tax_status",
-                    "area_m2", "gap_m", "holdings", "touches_apns", *PIPELINE_COLUMNS)  # fmt: skip
+                    "area_m2", "gap_m", "holdings", "touches_apns", "under_easement",
+                    *PIPELINE_COLUMNS)  # fmt: skip
 ASSEMBLAGE_COLUMNS = ("lots", "area_m2", "acres", "touches_trust_land", "holdings", "apns",
-                      "pipeline")  # fmt: skip
+                      "under_easement_apns", "pipeline")  # fmt: skip
 
 
 class FinderError(ValueError):
@@ -523,7 +522,7 @@ def _vacant_lots_json(search: LotSearch) -> str:
         properties += ", 'distance_m', round(q.distance_m::numeric, 1)"
     # Whether an easement covers the lot, and its latest step in the acquisition pipeline: read
     # for the page's lots only, never for every lot the search ranks.
-    under_easement, easement_params = _under_easement_sql("q.geom_m")
+    under_easement, easement_params = under_easement_sql("q.geom_m")
     properties += f", 'under_easement', {under_easement}"
     properties += """, 'pipeline_stage', stage.pipeline_stage, 'pipeline_on', stage.pipeline_on,
         'pipeline_reason', stage.pipeline_reason"""
@@ -551,18 +550,6 @@ def _vacant_lots_json(search: LotSearch) -> str:
 
 def vacant_lots_geojson(params: Mapping[str, str]) -> dict:
     return json.loads(vacant_lots_json(params))
-
-
-def _under_easement_sql(lot_geom_m: str) -> tuple[str, list]:
-    """SQL (and its parameters) answering whether a conservation easement in force today covers
-    the lot whose metric outline is the column `lot_geom_m`: `easements_covering`'s rule, as
-    the filter asks it (in force, then `covering`), compiled from the same queryset methods."""
-    from parcels.models import ConservationEasement
-
-    lot = RawSQL(lot_geom_m, (), output_field=GeometryField(srid=METRIC_SRID))
-    covering = ConservationEasement.objects.in_force().covering(lot).order_by().values("pk")
-    sql, params = covering.query.sql_with_params()
-    return f"EXISTS ({sql})", list(params)
 
 
 def _candidates(search: LotSearch, reach_m: float = 0.0) -> list[int] | None:
@@ -643,6 +630,7 @@ def assemblages_geojson(params: Mapping[str, str]) -> dict:
                 "lots": row["lots"], "area_m2": round(row["area_m2"], 1),
                 "acres": round(row["acres"], 4), "apns": row["apns"],
                 "touches_trust_land": row["touches_trust_land"], "holdings": row["holdings"],
+                "under_easement_apns": row["under_easement_apns"],
                 "pipeline": row["pipeline"], "parcel_ids": row["parcel_ids"],
                 "holding_ids": row["holding_ids"],
             },

@@ -568,6 +568,22 @@ def _held_sql(on: dt.date, window: Window, margin_m: float = 0.0) -> tuple[str, 
     return sql, [*params, *window_params]
 
 
+def under_easement_sql(lot_geom_m: str, on: dt.date | None = None) -> tuple[str, list]:
+    """SQL (and its parameters) answering whether a conservation easement in force on `on`
+    (today if omitted) covers the lot whose metric outline is the column `lot_geom_m`: the
+    finder's `under_easement`, in its list of lots, beside trust land and in assemblages.
+
+    `easements_covering`'s rule as the filter asks it (`in_force`, then `covering`), compiled
+    from the same queryset methods, never written again here. Asked of the lots answered (a
+    page, the lots found touching, the groups' members), not of every candidate."""
+    from parcels.models import ConservationEasement
+
+    lot = RawSQL(lot_geom_m, (), output_field=models.GeometryField(srid=METRIC_SRID))
+    covering = ConservationEasement.objects.in_force(on).covering(lot).order_by().values("pk")
+    sql, params = covering.query.sql_with_params()
+    return f"EXISTS ({sql})", list(params)
+
+
 def touching_holdings(
     tolerance_m: float,
     *,
@@ -578,8 +594,9 @@ def touching_holdings(
     """Vacant lots within `tolerance_m` of trust land (0 = sharing an edge or a corner), with
     the holdings each touches (`holdings`, names in order, and `holding_ids`, theirs, in the same
     order), the gap in metres and the lot's latest step in the acquisition pipeline
-    (`pipeline_stage`, `pipeline_on`, `pipeline_reason`; None when it never was in it); lots
-    the trust already holds excluded.
+    (`pipeline_stage`, `pipeline_on`, `pipeline_reason`; None when it never was in it), and
+    whether a conservation easement in force on `on` covers it (`under_easement`); lots the
+    trust already holds excluded.
 
     The tolerance is needed on real layers: neighbouring county polygons leave slivers and gaps
     of a few centimetres to half a metre (TOUCHING_M). `candidate_ids` restricts the lots (the
@@ -589,12 +606,14 @@ def touching_holdings(
     where, params = window.sql("v.geom_m")
     held_sql, held_params = _held_sql(on, window, tolerance_m)
     candidates = "AND v.id = ANY(%s)" if candidate_ids is not None else ""
-    # The holdings and the stage are looked up by key for each lot found, after the grouping.
+    # The holdings, the stage and the easements are looked up for each lot found, after the
+    # grouping: by key, and on the easements' metric index.
+    under_easement, easement_params = under_easement_sql("t.geom_m", on)
     sql = f"""
         WITH held AS ({held_sql}),
         touching AS (
             SELECT v.id, v.apn, v.address, v.owner_of_record, v.land_use, v.zoning,
-                   v.tax_status, v.area_m2, ST_AsGeoJSON(v.geom, 6) AS geometry,
+                   v.tax_status, v.area_m2, ST_AsGeoJSON(v.geom, 6) AS geometry, v.geom_m,
                    array_agg(DISTINCT held.holding_id) AS held_by,
                    array_agg(DISTINCT held.apn ORDER BY held.apn) AS touches_apns,
                    round(min(ST_Distance(v.geom_m, held.geom_m))::numeric, 2)::float AS gap_m
@@ -608,8 +627,8 @@ def touching_holdings(
         )
         SELECT t.id, t.apn, t.address, t.owner_of_record, t.land_use, t.zoning, t.tax_status,
                t.area_m2, t.gap_m, holdings.names AS holdings, holdings.ids AS holding_ids,
-               t.touches_apns, stage.pipeline_stage, stage.pipeline_on, stage.pipeline_reason,
-               t.geometry
+               t.touches_apns, {under_easement} AS under_easement,
+               stage.pipeline_stage, stage.pipeline_on, stage.pipeline_reason, t.geometry
         FROM touching t
         CROSS JOIN LATERAL (
             SELECT array_agg(h.name ORDER BY h.name, h.id) AS names,
@@ -622,7 +641,7 @@ def touching_holdings(
     all_params = [*held_params, tolerance_m, *params]
     if candidate_ids is not None:
         all_params.append(candidate_ids)
-    return _dicts(sql, all_params)
+    return _dicts(sql, [*all_params, *easement_params])
 
 
 def assemblages(
@@ -638,8 +657,10 @@ def assemblages(
     """Groups of vacant lots that touch one another (connected components at `tolerance_m`),
     largest combined area first: member count, APNs and their parcel ids (`parcel_ids`, in the
     same order), combined area (m², acres), the merged outline, whether the group touches land
-    the trust holds (and which holdings: `holdings` and `holding_ids`, in the same order), and
-    its lots in the acquisition pipeline (`pipeline`: each one's APN and latest step).
+    the trust holds (and which holdings: `holdings` and `holding_ids`, in the same order), its
+    lots in the acquisition pipeline (`pipeline`: each one's APN and latest step), and the
+    APNs of its lots a conservation easement in force on `on` covers (`under_easement_apns`,
+    in order; empty when none).
 
     ST_ClusterDBSCAN with minpoints 1 is exactly "connected components of the graph whose
     edges join lots closer than eps", computed in metres on the index. The outline closes
@@ -657,8 +678,10 @@ def assemblages(
     reach_sql, reach_params = _reach_sql(tolerance_m, window, candidate_ids, memberships,
                                          memberships_params)  # fmt: skip
     half = tolerance_m / 2
+    under_easement, easement_params = under_easement_sql("m.geom_m", on)
     # Members are fetched back by primary key, and trust land near them found on the metric
-    # index of all parcels, so the cost follows the groups returned, not the lots clustered.
+    # index of all parcels, and easements over them on the easements' own, so the cost follows
+    # the groups returned, not the lots clustered.
     sql = f"""
         WITH RECURSIVE {reach_sql},
         lots AS (
@@ -676,7 +699,8 @@ def assemblages(
         )
         SELECT g.cluster, g.lots, g.area_m2, g.apns, g.ids AS parcel_ids,
                ST_AsGeoJSON(ST_Transform(outline.geom, 4326), 6) AS geometry,
-               touching.holdings, touching.holding_ids, pipeline.steps AS pipeline
+               touching.holdings, touching.holding_ids, pipeline.steps AS pipeline,
+               easement.apns AS under_easement_apns
         FROM groups g
         CROSS JOIN LATERAL (
             SELECT CASE WHEN %s > 0
@@ -702,10 +726,16 @@ def assemblages(
             CROSS JOIN LATERAL ({LATEST_STAGE_SQL.format(parcel_id="m.id")}) stage
             WHERE m.id = ANY(g.ids)
         ) pipeline
+        CROSS JOIN LATERAL (
+            SELECT coalesce(array_agg(m.apn ORDER BY m.apn), '{{}}') AS apns
+            FROM parcels_parcel m
+            WHERE m.id = ANY(g.ids) AND {under_easement}
+        ) easement
         ORDER BY g.area_m2 DESC, g.apns[1]
     """
     all_params = [*reach_params, tolerance_m, min_lots, min_area_m2, limit,
-                  tolerance_m, half, half, tolerance_m, *memberships_params]  # fmt: skip
+                  tolerance_m, half, half, tolerance_m, *memberships_params,
+                  *easement_params]  # fmt: skip
     rows = _dicts(sql, all_params)
     for row in rows:
         row["acres"] = row["area_m2"] / SQM_PER_ACRE
