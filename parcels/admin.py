@@ -76,6 +76,13 @@ from parcels.models import (
     latest_acquisition_step,
     membership_period,
 )
+from parcels.outline_changes import (
+    OutlineChange,
+    Outlines,
+    area_words,
+    outline_key,
+    outlines_of,
+)
 from parcels.queries import (
     held_memberships,
     in_metric_domain,
@@ -257,11 +264,14 @@ def _named(row) -> str | None:
         return None
 
 
-def _row_values(event, model, labels: Labels, page: Page) -> tuple[RowValue, ...]:
+def _row_values(
+    event, model, labels: Labels, page: Page, outlines: Outlines | None = None
+) -> tuple[RowValue, ...]:
     """The fields of a row an event added or deleted, from its snapshot, as `_shown` shows a
-    change (money as money, a record by its label), in the model's order. Left out: its id,
-    the empty ones, and the record whose page this is (a fee change's lease, on the lease's
-    page). A lessee's or parcel's place on a lease says it all in its name."""
+    change (money as money, a record by its label, an outline by its area), in the model's
+    order. Left out: its id, the empty ones, and the record whose page this is (a fee change's
+    lease, on the lease's page). A lessee's or parcel's place on a lease says it all in its
+    name."""
     if model is None or event.pgh_label not in ("insert", "delete"):
         return ()
     if model._meta.label in JOININGS:
@@ -273,8 +283,35 @@ def _row_values(event, model, labels: Labels, page: Page) -> tuple[RowValue, ...
             continue
         if field.many_to_one and (field.related_model, str(value)) == page:
             continue
-        shown.append(RowValue(field.name, _shown(model, field.attname, value, labels=labels)))
+        measured = _measured(field, value, None, outlines or {})
+        if measured is not None:
+            shown.append(RowValue(field.name, area_words(measured.old_m2)))
+        else:
+            shown.append(RowValue(field.name, _shown(model, field.attname, value, labels=labels)))
     return tuple(shown)
+
+
+def _measured(field, old: Any, new: Any, outlines: Outlines) -> OutlineChange | None:
+    """The outline `field` had before and after (`new` None: a row's outline alone), as
+    `outlines_of` measured it; None for a field that is not an outline."""
+    if not isinstance(field, GeometryField):
+        return None
+    return outlines.get((outline_key(old), outline_key(new)))
+
+
+def _change(model, name: str, old: Any, new: Any, labels: Labels, outlines: Outlines) -> Change:
+    """One field an update changed, old → new, as `_shown` shows each value; an outline by its
+    area before and after (`OutlineChange.words`: "595 m² (0.147 ac) → 616 m² (0.152 ac;
+    +21 m²)"), since "(an outline) → (an outline)" said nothing of what changed."""
+    field = _field(model, name)
+    measured = _measured(field, old, new, outlines)
+    if measured is not None:
+        return Change(field.name, *measured.words())
+    return Change(
+        getattr(field, "name", name),
+        _shown(model, name, old, labels=labels),
+        _shown(model, name, new, labels=labels),
+    )
 
 
 def history_of(obj, limit: int | None = None) -> list[HistoryEntry]:
@@ -299,6 +336,7 @@ def history_of(obj, limit: int | None = None) -> list[HistoryEntry]:
     }
     related = _related(events, models)
     labels = {key: _label(record) for key, record in related.items()}
+    outlines = outlines_of(events, models)
     page = (obj._meta.concrete_model, str(obj.pk))
     return [
         HistoryEntry(
@@ -308,14 +346,10 @@ def history_of(obj, limit: int | None = None) -> list[HistoryEntry]:
             user=usernames.get(context.get("user"), ""),
             what=_what(event, model, related, labels, page),
             changes=tuple(
-                Change(
-                    getattr(_field(model, name), "name", name),
-                    _shown(model, name, old, labels=labels),
-                    _shown(model, name, new, labels=labels),
-                )
+                _change(model, name, old, new, labels, outlines)
                 for name, (old, new) in sorted((event.pgh_diff or {}).items())
             ),
-            values=_row_values(event, model, labels, page),
+            values=_row_values(event, model, labels, page, outlines),
         )
         for event, context, model in zip(events, contexts, models, strict=True)
     ]

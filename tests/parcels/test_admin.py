@@ -482,7 +482,8 @@ def test_history_names_a_changed_outline_instead_of_printing_its_coordinates(edi
     entries = editor.get(change_url(parcel)).context["clt_history"]
 
     changes = [(c.field, c.old, c.new) for e in entries for c in e.changes]
-    assert changes == [("geom", "(an outline)", "(an outline)")]
+    moved = "940 m² (0.232 ac; same area, moved up to 854.8 m)"  # by its area: not its WKT
+    assert changes == [("geom", "940 m² (0.232 ac)", moved)]
 
 
 def test_outline_problem_names_the_point_where_the_ring_crosses_itself():
