@@ -17,6 +17,7 @@ import re
 import traceback
 from collections.abc import Callable
 from ctypes import byref, c_int
+from pathlib import Path
 
 
 class Missing(Exception):
@@ -278,6 +279,101 @@ def check_map_assets() -> str:
     return ", ".join(f"{name} {version}" for name, version in pinned.items())
 
 
+COLLECT_FIX = (
+    "clt manage collectstatic --noinput, with these same settings (DJANGO_SETTINGS_MODULE, "
+    "CLT_STATIC_ROOT), then restart the server (a running one keeps the manifest it started with)"
+)
+
+
+def check_static_files() -> str:
+    """Production's collected static files are there for this code: under the manifest storage
+    (clt.production) a page naming a file its manifest lacks is a 500, and without a manifest
+    every page is one, which `check --deploy` does not see."""
+    import django
+
+    django.setup()  # the finders list the installed apps' static folders
+    from django.conf import settings
+    from django.contrib.staticfiles.storage import ManifestFilesMixin
+    from django.core.files.storage import storages
+    from django.utils.module_loading import import_string
+
+    configured = storages.backends["staticfiles"]
+    backend = import_string(configured["BACKEND"])
+    if not issubclass(backend, ManifestFilesMixin):
+        return "served from the app's folders (no collectstatic with these settings)"
+    manifest = Path(settings.STATIC_ROOT) / backend.manifest_name
+    fails = f"so every page fails. Fix: {COLLECT_FIX}"
+    try:  # a storage of its own, which reads the manifest from the disk as a restart would
+        collected = storages.create_storage(configured).hashed_files
+    except ValueError as exc:  # not JSON, or a version Django cannot read: the storage refuses
+        raise Missing(f"{manifest} cannot be read ({exc}), {fails}") from exc
+    if not collected:
+        raise Missing(f"no static files manifest at {manifest}, {fails}")
+    lacking = sorted(_static_files_of_the_code() - collected.keys())
+    if lacking:
+        raise Missing(
+            f"the static files manifest at {manifest} is older than the code: it lacks "
+            f"{_some(lacking)}, and the pages naming them fail. Fix: {COLLECT_FIX}"
+        )
+    return f"{len(collected)} files collected in {settings.STATIC_ROOT}"
+
+
+def _static_files_of_the_code() -> set[str]:
+    """Every static file's name the finders find, as collectstatic copies them (its ignore
+    patterns left out): the names a manifest collected from this code has."""
+    from django.apps import apps
+    from django.contrib.staticfiles.finders import get_finders
+
+    ignored = apps.get_app_config("staticfiles").ignore_patterns
+    return {path for finder in get_finders() for path, _ in finder.list(ignored)}
+
+
+def _some(names: list[str], *, shown: int = 3) -> str:
+    """ "5 files (a.js, b.css, c.svg and 2 more)", the first few named."""
+    listed = ", ".join(names[:shown])
+    if len(names) > shown:
+        listed += f" and {len(names) - shown} more"
+    return f"{len(names)} {'file' if len(names) == 1 else 'files'} ({listed})"
+
+
+def check_export_cache() -> str:
+    """The downloads' folder (CLT_EXPORT_CACHE_DIR) can be made and written: each download of a
+    public layer is built into it, and every one was a 500 when it could not be (a file in its
+    path).
+
+    Checked as the user doctor runs as (run it as the server's); nothing is left behind: a
+    missing folder is not made (made by root, the server could not write it), its nearest
+    existing parent is looked at instead, and an existing one gets a file written and removed.
+    """
+    import tempfile
+
+    from django.conf import settings
+
+    folder = Path(settings.CLT_EXPORT_CACHE_DIR).absolute()
+    where = f"the downloads' folder {folder}"
+    fails = (
+        "so every download of a public layer (/export/...) fails. Fix: set CLT_EXPORT_CACHE_DIR "
+        "to a folder the server's user can write, or make it one"
+    )
+    try:  # the folder, or the nearest of its parents that is there (the root always is)
+        existing = next(path for path in (folder, *folder.parents) if path.exists())
+        is_folder = existing.is_dir()
+    except PermissionError as exc:  # a parent this user may not look into
+        denied = f"{exc.strerror}: {exc.filename}"
+        raise Missing(f"{where} cannot be looked at ({denied}), {fails}") from exc
+    if not is_folder:
+        raise Missing(f"{where} cannot be made: {existing} is a file, not a folder, {fails}")
+    if existing != folder:
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise Missing(f"{where} cannot be made: this user cannot write in {existing}, {fails}")
+        return f"{folder} (made at the first download)"
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        raise Missing(f"{where} cannot be written ({exc.strerror}), {fails}") from exc
+    return str(folder)
+
+
 CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("Python", check_python),
     ("Django", check_django),
@@ -290,13 +386,15 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("Migrations", check_migrations),
     ("Place", check_place),
     ("Map assets", check_map_assets),
+    ("Static", check_static_files),
+    ("Downloads", check_export_cache),
 ]
 # Without these nothing else can be checked: their one error is the report.
 ESSENTIAL = {"Django", "Settings"}
 # A check that cannot run when another failed: GeoDjango's GEOS module imports GDAL; the
 # migrations are read through GeoDjango's database backend.
 NEEDS = {"GEOS": ("GDAL",), "PostGIS": ("Database",), "Migrations": ("GDAL", "Database"),
-         "Place": ("GDAL", "Database")}  # fmt: skip
+         "Place": ("GDAL", "Database"), "Static": ("GDAL",)}  # fmt: skip
 WIDTH = max(len(label) for label, _ in CHECKS)
 
 

@@ -1,13 +1,14 @@
-"""Production's static files (`clt.production`): hashed names, compressed once, kept a year.
+"""Production's static files (`clt.production`): hashed names, compressed once, kept ten years.
 
 `collectstatic` copies each file to a name carrying a digest of its content
 (`leaflet.cc48e11dbfdc.js`), rewrites the references between files (CSS `url()`, a script's
 `sourceMappingURL`) to those names, writes a .gz beside each text file, and records the names in
 `staticfiles.json`. Pages name the files through `{% static %}` / `static()`, so they get the
-hashed names, which whitenoise serves with `Cache-Control: max-age=315360000, public, immutable`:
-a returning visitor asks for none of them again, and a changed file has a new name, so nobody
-keeps an old one. Unhashed names are cached 60 s; development and the tests use them, served
-from the source folders with no collectstatic (clt/settings.py).
+hashed names, which whitenoise serves with `Cache-Control: max-age=315360000, public, immutable`
+(ten years, whitenoise's figure for a name that never changes content): a returning visitor asks
+for none of them again, and a changed file has a new name, so nobody keeps an old one. Unhashed
+names are cached 60 s; development and the tests use them, served from the source folders with
+no collectstatic (clt/settings.py).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import connection
 from django.db.utils import OperationalError
@@ -53,7 +54,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     expects (for Docker and load balancers).
 
     A 503 while migrations are pending: the pages would be 500s asking for columns the tables do
-    not have yet, so no traffic should come here until `clt migrate` has run.
+    not have yet, so no traffic should come here until `clt migrate` has run. A 503 too when
+    production's static files were never collected: every page is then a 500, naming them.
     """
     try:
         with connection.cursor() as cursor:
@@ -67,7 +69,31 @@ def healthz(request: HttpRequest) -> JsonResponse:
             {"status": "migrations pending", "pending": len(pending), "fix": "clt migrate"},
             status=503,
         )
+    if static_manifest_missing():
+        return JsonResponse(
+            {"status": "static files not collected",
+             "fix": "clt manage collectstatic --noinput (with these settings), then restart"},
+            status=503,
+        )  # fmt: skip
     return JsonResponse({"status": "ok", "postgis": postgis})
+
+
+def static_manifest_missing() -> bool:
+    """Whether the settings use the manifest storage (clt.production) and it has no manifest:
+    every `{% static %}`, so every page, then fails ("no static files manifest at ...").
+
+    Asks the storage, not the disk: it reads staticfiles.json once, when first used, and keeps
+    it for the life of the process, so this costs nothing on each check, and it is what the
+    pages see: a manifest collected later reaches no worker that has used the storage until a
+    restart. Static files do not change under a running server but by a deploy, which restarts
+    it. A manifest from an older version, lacking only the new files, fails only the pages
+    naming them: `clt doctor` finds it.
+    """
+    try:
+        manifest_storage = isinstance(staticfiles_storage, ManifestFilesMixin)
+    except ValueError:  # a manifest it cannot read: the storage, so every page, fails to start
+        return True
+    return manifest_storage and not staticfiles_storage.hashed_files
 
 
 FAVICON = Path(__file__).resolve().parent / "static" / "clt" / "favicon.svg"

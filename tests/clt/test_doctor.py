@@ -104,3 +104,49 @@ def test_a_database_that_cannot_be_used_is_told_apart_by_its_reason(change, expe
     assert line(result.stdout, "Database").endswith(expected.format(**parts)), result.stdout
     assert line(result.stdout, "PostGIS") == "  !! PostGIS    not checked: Database failed"
     assert "Traceback" not in result.stdout + result.stderr
+
+
+DOWNLOADS_FIX = (
+    "so every download of a public layer (/export/...) fails. Fix: set CLT_EXPORT_CACHE_DIR to a "
+    "folder the server's user can write, or make it one"
+)
+
+
+@pytest.mark.django_db
+def test_doctor_fails_when_a_file_stands_where_the_downloads_folder_would_be(settings, tmp_path):
+    (tmp_path / "notadir").write_text("")
+    settings.CLT_EXPORT_CACHE_DIR = tmp_path / "notadir" / "exports"
+    ok, output = run_in_process()
+    assert not ok
+    assert line(output, "Downloads") == (
+        f"  !! Downloads  the downloads' folder {tmp_path}/notadir/exports cannot be made: "
+        f"{tmp_path}/notadir is a file, not a folder, {DOWNLOADS_FIX}"
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in any folder")
+def test_doctor_fails_when_the_downloads_folder_cannot_be_written(settings, tmp_path):
+    (tmp_path / "exports").mkdir(mode=0o500)
+    settings.CLT_EXPORT_CACHE_DIR = tmp_path / "exports"
+    ok, output = run_in_process()
+    assert not ok
+    assert line(output, "Downloads") == (
+        f"  !! Downloads  the downloads' folder {tmp_path}/exports cannot be written "
+        f"(Permission denied), {DOWNLOADS_FIX}"
+    )
+
+
+@pytest.mark.django_db
+def test_doctor_passes_a_downloads_folder_it_can_make_and_leaves_nothing_behind(settings, tmp_path):
+    settings.CLT_EXPORT_CACHE_DIR = tmp_path / "exports" / "cache"
+    _, output = run_in_process()
+    assert line(output, "Downloads") == (
+        f"  ok Downloads  {tmp_path}/exports/cache (made at the first download)"
+    )
+    assert list(tmp_path.iterdir()) == []  # made by the server's user, not by doctor's
+
+    settings.CLT_EXPORT_CACHE_DIR = tmp_path
+    _, output = run_in_process()
+    assert line(output, "Downloads") == f"  ok Downloads  {tmp_path}"
+    assert list(tmp_path.iterdir()) == []  # the file written to try it is gone
