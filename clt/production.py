@@ -53,7 +53,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if _env_flag("CLT_BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     AXES_CLIENT_IP_CALLABLE = "clt.lockout.client_ip_behind_proxy"
-# Static files under hashed names, gzipped at collectstatic and cached for a year
+# Static files under hashed names, gzipped at collectstatic and cached for ten years
 # (clt/staticfiles.py); served from STATIC_ROOT alone, where collectstatic put them: the
 # finders would put the source folders' uncompressed, unhashed copies in their place.
 STORAGES = {

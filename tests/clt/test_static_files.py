@@ -1,5 +1,5 @@
 """Static files: production collects them under hashed names, gzipped, and serves them cached for
-a year (clt/staticfiles.py); development serves the source folders, gzipped as they are sent;
+ten years (clt/staticfiles.py); development serves the source folders, gzipped as they are sent;
 and /favicon.ico is the site's icon, not a 404."""
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def test_production_pages_name_static_files_by_their_hashed_names(client, produc
     assert re.search(r'href="/static/clt/site\.[0-9a-f]{12}\.css"', html)
 
 
-def test_a_hashed_static_file_is_cached_for_a_year_and_sent_gzipped(client, production_static):
+def test_a_hashed_static_file_is_cached_for_ten_years_and_sent_gzipped(client, production_static):
     response = client.get(static(LEAFLET), headers=GZIP)
 
     assert response.status_code == 200
