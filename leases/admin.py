@@ -63,7 +63,7 @@ from leases.pricing import hud_income_limit, max_resale_price, not_on_record_nee
 from leases.queries import NOT_STARTED, status_on_choices
 from leases.report import above_income_limit, buyer_income_limit_pct_ami
 from leases.resale import FormulaError, MissingInput
-from parcels.admin import ReadableAutocompleteFields, RecordedAdmin, section
+from parcels.admin import ReadableAutocompleteFields, RecordedAdmin, SourceInline, section
 from parcels.folding import SEARCH_HELP, folded_search
 
 logger = logging.getLogger(__name__)
@@ -200,11 +200,8 @@ class ResaleInline(RegistryDateFields, ReadableAutocompleteFields, admin.Stacked
     readonly_fields = ["arrears_collected"]  # written by the closing (lease_settle_seller)
 
 
-class LeaseSourceInline(RegistryDateFields, admin.TabularInline):
-    model = SourceDocument
+class LeaseSourceInline(SourceInline):
     fk_name = "lease"
-    fields = ["kind", "reference", "recorded_on"]
-    extra = 0
     verbose_name_plural = "sources (recorded lease, appraisal reports)"
 
 

@@ -1170,11 +1170,17 @@ class ImprovementInline(admin.TabularInline):
     extra = 0
 
 
-class HoldingSourceInline(RegistryDateFields, admin.TabularInline):
+class SourceInline(RegistryDateFields, admin.TabularInline):
+    """The documents behind a record (LADM sources), under the record they stand behind: a
+    subclass names the record (`fk_name`) and the documents it usually has."""
+
     model = SourceDocument
-    fk_name = "holding"
     fields = ["kind", "reference", "recorded_on"]
     extra = 0
+
+
+class HoldingSourceInline(SourceInline):
+    fk_name = "holding"
     verbose_name_plural = "sources (deeds, patents)"
 
 
@@ -1400,11 +1406,8 @@ class EasementMonitoringVisitInline(RegistryDateFields, LineFeedTextFields, admi
     verbose_name_plural = "monitoring visits (newest first; one is due every year)"
 
 
-class EasementSourceInline(RegistryDateFields, admin.TabularInline):
-    model = SourceDocument
+class EasementSourceInline(SourceInline):
     fk_name = "easement"
-    fields = ["kind", "reference", "recorded_on"]
-    extra = 0
     verbose_name_plural = "sources (the recorded deed, the baseline report, monitoring reports)"
 
 

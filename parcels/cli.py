@@ -200,8 +200,10 @@ def _counts_text(run) -> str:
 @click.option("--replace", is_flag=True, help="Replace the overlays of this kind from this file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def import_layer(path, kind, name_field, srid, layer, encoding, replace, quiet) -> None:
-    """Import overlay polygons: neighbourhoods and flood zones (map layers, finder filters),
-    zoning districts and others (kept for reference)."""
+    """Import overlay polygons: neighbourhoods, flood zones, zoning districts.
+
+    Neighbourhoods and flood zones are map layers and finder filters; zoning districts and
+    others are kept for reference."""
     setup_django()
     from parcels.overlays import import_overlays
 

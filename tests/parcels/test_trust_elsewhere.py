@@ -196,7 +196,7 @@ def metric_columns(database_url: str) -> dict[str, int]:
             "SELECT indexname FROM pg_indexes WHERE indexdef ~ 'geom_m' ORDER BY 1"
         ).fetchall()
     assert [name for (name,) in indexes] == [
-        "overlay_geom_m", "parcel_geom_m", "parcel_vacant_geom_m"
+        "easement_geom_m", "overlay_geom_m", "parcel_geom_m", "parcel_vacant_geom_m"
     ]  # the partial index of vacant lots came back with the column
     return dict(rows)
 
@@ -208,8 +208,8 @@ def test_a_durham_trust_imports_its_county_and_measures_it_in_its_own_metres(
 ):
     migrated = clt(durham_database, NC_METRES, "migrate")
     assert "parcels_parcel.geom_m: EPSG:26995 -> EPSG:32119" in migrated.stdout
-    assert metric_columns(durham_database) == {"parcels_parcel": NC_METRES,
-                                              "parcels_overlay": NC_METRES}  # fmt: skip
+    metric_tables = ("parcels_parcel", "parcels_overlay", "parcels_conservationeasement")
+    assert metric_columns(durham_database) == dict.fromkeys(metric_tables, NC_METRES)
 
     clt(durham_database, NC_METRES, "import-parcels", str(durham_county_file(tmp_path)),
         "--jurisdiction", "other", "--vacant-codes", "VAC", "--quiet")  # fmt: skip
