@@ -212,6 +212,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return took_too_long(request, exception)
     if isinstance(exception, DATABASE_ERRORS):
         return database_unavailable(request, exception)
+    if _wants_json(request):  # an API client reads a problem document, as its 4xx and 503s
+        response = problem_response(
+            500, "Server error",
+            "The request failed because of an error on our side; it has been logged. "
+            f"Try again later, or contact the trust: {settings.CLT_CONTACT}",
+        )  # fmt: skip
+        response["Cache-Control"] = "no-store"
+        return response
     return server_error_page()
 
 

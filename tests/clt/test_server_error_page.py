@@ -31,7 +31,23 @@ def broken_page(client):
     """The response to the page that raises, as a visitor gets it (DEBUG off, as in tests)."""
     assert not settings.DEBUG
     client.raise_request_exception = False
-    return client.get("/test-broken-page/")
+    return client.get("/test-broken-page/", HTTP_ACCEPT=BROWSER_ACCEPT)
+
+
+# What a browser asks for a page (Chromium's Accept header).
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_an_error_answering_an_api_client_is_a_problem_document(client):
+    # A GIS client or script reads JSON: an HTML page was all it got of a 500.
+    client.raise_request_exception = False
+    response = client.get("/test-broken-page/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["title"] == "Server error" and settings.CLT_CONTACT in problem["detail"]
+    assert "hunter2" not in response.content.decode() and "SecretBreakage" not in problem["detail"]
 
 
 def test_an_error_in_a_page_is_a_500_with_the_trusts_name_a_way_home_and_its_contact(broken_page):
@@ -65,7 +81,7 @@ def test_the_500_page_renders_without_a_static_files_manifest(client, settings, 
     settings.STATIC_ROOT = tmp_path
     client.raise_request_exception = False
     assert client.get("/nope/").status_code == 500  # the 404 page links the site's CSS
-    page = client.get("/test-broken-page/").content.decode()
+    page = client.get("/test-broken-page/", HTTP_ACCEPT=BROWSER_ACCEPT).content.decode()
     assert "not yours" in page and settings.CLT_CONTACT in page  # 500.html, not the fallback
 
 
@@ -77,7 +93,7 @@ def test_a_500_page_whose_template_fails_is_the_plain_page_with_the_name_and_con
 
     monkeypatch.setattr("django.template.loader.get_template", broken_template)
     client.raise_request_exception = False
-    response = client.get("/test-broken-page/")
+    response = client.get("/test-broken-page/", HTTP_ACCEPT=BROWSER_ACCEPT)
     page = response.content.decode()
     assert response.status_code == 500
     assert f"<title>Server error — {settings.CLT_NAME}</title>" in page
