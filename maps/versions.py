@@ -91,7 +91,16 @@ def watch_all_layers(**kwargs) -> None:
             return  # maps' own migration has not run yet
     _watched.clear()
     layers = all_layers().values()
-    watch(set().union(*(layer_tables(layer) | provenance_tables(layer) for layer in layers)))
+    read = set().union(*(layer_tables(layer) | provenance_tables(layer) for layer in layers))
+    # Only the tables there are: a migrate back to an older state (a table not yet created)
+    # ended in a traceback here, after the rollback itself had gone through.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relname = ANY(%s) "
+            "AND pg_table_is_visible(oid)", [sorted(read)]
+        )  # fmt: skip
+        present = {row[0] for row in cursor.fetchall()}
+    watch(table for table in read if table in present or table.startswith(DAY_PREFIX))
 
 
 def versions(tables: Iterable[str]) -> dict[str, int]:

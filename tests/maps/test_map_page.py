@@ -543,3 +543,21 @@ def test_a_layer_without_a_place_in_the_draw_order_is_refused_by_name():
     stray = replace(get_layer("flood-zones"), name="historic-districts")
     with pytest.raises(ValueError, match="historic-districts has no place in .*DRAW_ORDER"):
         in_draw_order([get_layer("trust-land"), stray])
+
+
+def test_watching_the_layers_after_a_migrate_back_skips_the_tables_not_there(monkeypatch):
+    # `migrate parcels 0016` rolled back, then ended in a traceback here: the easements' table
+    # a layer reads was gone.
+    from django.db import connection
+
+    from maps import versions
+
+    monkeypatch.setattr(versions, "_watched", set())  # this test's triggers roll back with it
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE parcels_conservationeasement RENAME TO easements_set_aside")
+        versions.watch_all_layers()
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = %s "
+            "AND tgrelid = 'parcels_parcel'::regclass", [versions.TRIGGER]
+        )  # fmt: skip
+        assert cursor.fetchone()[0] == 1  # the tables there are still watched
