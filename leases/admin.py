@@ -975,8 +975,25 @@ class IndexSeriesAdmin(RecordedAdmin):
         super().save_formset(request, form, formset, change)
 
 
+class SourceDocumentForm(forms.ModelForm):
+    class Meta:
+        model = SourceDocument
+        fields = ["kind", "reference", "recorded_on", "holding", "lease", "easement"]
+
+    def clean(self):
+        """On its own page a source names its record (under a record's page, that record)."""
+        cleaned = super().clean()
+        if not any(cleaned.get(name) for name in ("holding", "lease", "easement")):
+            raise forms.ValidationError(
+                "A source stands behind one record: choose its holding, its lease or its "
+                "easement.", code="one_record",
+            )  # fmt: skip
+        return cleaned
+
+
 @admin.register(SourceDocument)
 class SourceDocumentAdmin(RecordedAdmin):
+    form = SourceDocumentForm
     list_display = ["__str__", "kind", "recorded_on", "holding", "lease", "easement"]
     list_filter = ["kind"]
     list_select_related = ["holding", "lease", "easement"]

@@ -1131,3 +1131,43 @@ class SourceDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.reference}"
+
+    def clean(self) -> None:
+        """A source stands behind one record, is of a kind that record has, and was recorded
+        by today: one saved with no record, a recorded lease on an easement or a report dated
+        next year were all accepted."""
+        super().clean()
+        records = {"holding": self.holding_id, "lease": self.lease_id,
+                   "easement": self.easement_id}  # fmt: skip
+        named = [name for name, pk in records.items() if pk is not None]
+        # None yet is left to the form: under its record's page the record is set on saving.
+        if len(named) > 1:
+            raise ValidationError(
+                "A source stands behind one record: choose its holding, its lease or its "
+                f"easement, not {' and '.join(named)}.",
+                code="one_record",
+            )
+        allowed = SOURCE_KINDS_OF[named[0]] if named else tuple(SourceKind)
+        if self.kind and self.kind not in allowed:
+            kinds = ", ".join(str(SourceKind(kind).label).lower() for kind in allowed)
+            raise ValidationError(
+                {"kind": f"The source of {'an' if named[0] == 'easement' else 'a'} "
+                         f"{named[0]} is one of: {kinds}."},
+                code="kind_of_record",
+            )
+        today = timezone.localdate()
+        if self.recorded_on and self.recorded_on > today:
+            raise ValidationError(
+                {"recorded_on": f"{self.recorded_on} is after today ({today}): a document is "
+                                "recorded once it exists."},
+                code="in_the_future",
+            )  # fmt: skip
+
+
+# The kinds of source each record may have (`SourceDocument.clean`).
+SOURCE_KINDS_OF = {
+    "holding": (SourceKind.DEED, SourceKind.LAND_PATENT, SourceKind.APPRAISAL, SourceKind.OTHER),
+    "lease": (SourceKind.RECORDED_LEASE, SourceKind.APPRAISAL, SourceKind.DEED, SourceKind.OTHER),
+    "easement": (SourceKind.EASEMENT_DEED, SourceKind.BASELINE, SourceKind.MONITORING,
+                 SourceKind.APPRAISAL, SourceKind.OTHER),
+}

@@ -771,6 +771,13 @@ class ConservationEasement(models.Model):
                            "organisation (add the organisation as a party of that kind)."},
                 code="holder_not_an_organisation",
             )  # fmt: skip
+        today = timezone.localdate()
+        if self.baseline_on and self.baseline_on > today:
+            raise ValidationError(
+                {"baseline_on": f"{self.baseline_on} is after today ({today}): record the "
+                                "baseline once its documentation is signed."},
+                code="in_the_future",
+            )  # fmt: skip
         if self.holder_id and self.holder_id == self.grantor_id:
             raise ValidationError(
                 {"grantor": f"{self.holder} is named as holder and as grantor: an easement is "

@@ -274,3 +274,14 @@ def test_the_baseline_filter_and_the_sources_of_an_easement(editor):
     assert [each.name for each in missing] == ["No baseline"]
     assert "Baseline report, signed 2019-05-20" in page
     assert "baseline documented on" in page.lower()
+
+
+def test_a_source_added_on_its_own_page_must_name_its_record(editor):
+    from leases.models import SourceDocument
+
+    response = editor.post(reverse("admin:leases_sourcedocument_add"),
+                           {"kind": "deed", "reference": "Book 9 Page 9"})  # fmt: skip
+
+    assert response.status_code == 200
+    assert "A source stands behind one record" in response.content.decode()
+    assert not SourceDocument.objects.exists()

@@ -273,3 +273,33 @@ def test_a_visit_or_a_resolution_dated_after_today_is_refused(settings):
         resolved_ahead.full_clean()
     assert "resolved_on" in refused.value.message_dict
     EasementMonitoringVisit(easement=easement, on=today).full_clean()  # today is fine
+
+
+def test_a_baseline_dated_after_today_is_refused():
+    from django.utils import timezone
+
+    easement = factories.easement(baseline_on=timezone.localdate() + dt.timedelta(days=90))
+
+    with pytest.raises(ValidationError) as refused:
+        easement.full_clean()
+    assert "once its documentation is signed" in refused.value.message_dict["baseline_on"][0]
+
+
+def test_a_source_stands_behind_one_record_of_a_kind_it_has_recorded_by_today():
+    from django.utils import timezone
+
+    from leases.models import SourceDocument
+
+    easement = factories.easement()
+    lease_deed = SourceDocument(kind="recorded_lease", reference="Book 1", easement=easement)
+    with pytest.raises(ValidationError, match="The source of an easement is one of"):
+        lease_deed.full_clean()
+    ahead = SourceDocument(kind="monitoring_report", reference="Report", easement=easement,
+                           recorded_on=timezone.localdate() + dt.timedelta(days=1))  # fmt: skip
+    with pytest.raises(ValidationError, match="a document is recorded once it exists"):
+        ahead.full_clean()
+    two = SourceDocument(kind="deed", reference="Book 2", easement=easement,
+                         holding=factories.holding())  # fmt: skip
+    with pytest.raises(ValidationError, match="not holding and easement"):
+        two.full_clean()
+    SourceDocument(kind="baseline_report", reference="Baseline", easement=easement).full_clean()
