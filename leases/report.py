@@ -75,8 +75,10 @@ from parcels.models import (
     HoldingParcel,
     HoldingUse,
     Improvement,
+    Parcel,
     VisitFinding,
 )
+from parcels.queries import merged_with_trust_land
 
 SQM_PER_ACRE = 4046.8564224
 ACRE_PLACES = Decimal("0.01")
@@ -162,6 +164,9 @@ class Conserved:
     open_issues: int
     open_violations: int
     area_m2: float = field(default=0.0, compare=False, repr=False)
+    # Of those the trust holds, those over land it holds too (`merged_with_trust_land`): the
+    # interests merge and the easement protects nothing there until another holder takes it.
+    merged: int = 0
 
     @property
     def described(self) -> str:
@@ -171,11 +176,19 @@ class Conserved:
         n, issues, violations = self.easements, self.open_issues, self.open_violations
         return (
             f"{n} conservation easement{plural(n)} in force, protecting {self.acres} acres: "
-            f"{self.held_by_trust} held by the trust, {self.held_by_others} by other "
+            f"{self.held_by_trust} held by the trust{self.merged_words}, "
+            f"{self.held_by_others} by other "
             f"organisations; {self.monitoring_due} due a monitoring visit; {issues} open "
             f"issue{plural(issues)} from monitoring visits ({violations} "
             f"violation{plural(violations)})."
         )
+
+    @property
+    def merged_words(self) -> str:
+        if not self.merged:
+            return ""
+        return (f" ({self.merged} over land the trust now holds: merged, protecting nothing "
+                "until another organisation holds it)")  # fmt: skip
 
     @property
     def acres_note(self) -> str:
@@ -624,6 +637,7 @@ def conservation_easements(on: dt.date) -> Conserved:
     issues = open_easement_issues(on).filter(easement=OuterRef("pk"))
     violations = issues.filter(finding=VisitFinding.VIOLATION)
     due = ConservationEasement.objects.monitoring_due(on).values("pk")
+    merged = merged_with_trust_land(Parcel.objects.all(), on).values("pk")
     trust = Q(holder__kind=PartyKind.TRUST)
     # The union's area on the spheroid, as each easement's own area_m2 is measured.
     merged_m2 = Func(Union("geom"), template="ST_Area(%(expressions)s::geography)",
@@ -639,6 +653,7 @@ def conservation_easements(on: dt.date) -> Conserved:
             held_by_trust=Count("pk", filter=trust),
             held_by_others=Count("pk", filter=~trust),
             monitoring_due=Count("pk", filter=Q(pk__in=due)),
+            merged=Count("pk", filter=Q(pk__in=merged)),
             open_issues=Coalesce(Sum("issues"), 0),
             open_violations=Coalesce(Sum("violations"), 0),
             area_m2=Coalesce(merged_m2, Value(0.0)),
@@ -838,6 +853,7 @@ def report_rows(report: StewardshipReport) -> list[tuple[str, str, str, str]]:
         ("in_force", "acres", conserved.acres),
         ("in_force", "area_m2", square_metres(conserved.area_m2)),
         ("held_by_trust", "easements", conserved.held_by_trust),
+        ("held_by_trust_over_its_land", "easements", conserved.merged),
         ("held_by_others", "easements", conserved.held_by_others),
         ("monitoring_due", "easements", conserved.monitoring_due),
         ("open_issues", "issues", conserved.open_issues),

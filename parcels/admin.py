@@ -87,6 +87,7 @@ from parcels.queries import (
     held_memberships,
     in_metric_domain,
     land_use_codes,
+    merged_with_trust_land,
     metric_domain_text,
 )
 
@@ -1266,6 +1267,22 @@ class HoldingAdmin(RecordedAdmin):
             self.message_user(request, withdrawn_message(holding, step, now), messages.WARNING)
         for said in listed_messages(joined):
             self.message_user(request, said, messages.INFO)
+        for said in merged_messages(joined):
+            self.message_user(request, said, messages.WARNING)
+
+
+def merged_messages(memberships: list[HoldingParcel]) -> list[str]:
+    """What staff are told when land that joined a holding lies under an easement the trust
+    holds: the two interests merge, and the easement protects nothing (the same easement
+    recorded now would be refused, `ConservationEasement.clean`)."""
+    parcels = Parcel.objects.filter(pk__in=[each.parcel_id for each in memberships])
+    merged = merged_with_trust_land(parcels, timezone.localdate()).order_by("name")
+    return [
+        f"The trust holds the conservation easement {easement} over land this holding now has: "
+        "the easement merges with the trust's ownership and protects nothing there. Assign it "
+        "to another organisation (a conservancy), or record its end."
+        for easement in merged
+    ]
 
 
 def withdrawn_message(
@@ -1467,10 +1484,10 @@ class ConservationEasementAdmin(MapAdmin):
     search_fields = [folded_search("name"), "recording_reference"]
     search_help_text = f"Part of a name, or the deed's recording reference. {SEARCH_HELP}"
     autocomplete_fields = ["grantor"]  # any party: a landowner is often a household
-    readonly_fields = ["area", "acreage", "monitoring", "burdened_parcels"]
+    readonly_fields = ["area", "acreage", "monitoring", "burdened_parcels", "merger"]
     fieldsets = [
         section(None, "name", "purpose", "public_access"),
-        section("Who holds it, who granted it", "holder", "grantor"),
+        section("Who holds it, who granted it", "holder", "grantor", "merger"),
         section("In force", "began_on", "ended_on", "monitoring"),
         section("The deed", "recording_reference", "terms", "baseline_on"),
         section("Protected area", "geom", "area", "acreage", "burdened_parcels"),
@@ -1519,6 +1536,25 @@ class ConservationEasementAdmin(MapAdmin):
         last = easement.last_visit_on
         visited = f"Last visited on {date_format(last)}" if last else "Never visited"
         return f"{visited}; next visit: {visit_due_words(easement, timezone.localdate())}."
+
+    @admin.display(description="merged with trust land")
+    def merger(self, easement: ConservationEasement) -> str:
+        """Whether the trust holds it over land the trust has come to hold since (a purchase
+        under it): the interests merge and it protects nothing, which the page said nothing
+        of, though the same easement recorded today would be refused."""
+        if easement.pk is None:
+            return "—"
+        today = timezone.localdate()
+        merged = merged_with_trust_land(Parcel.objects.all(), today).filter(pk=easement.pk)
+        if not merged.exists():
+            return "No: the trust holds none of the land under it."
+        apns = Parcel.objects.burdened_by(easement).held_by_trust(today)
+        named = ", ".join(sorted(apns.values_list("apn", flat=True)))
+        return (
+            f"Yes: the trust now holds {named} under it, so the easement merges with its "
+            "ownership and protects nothing there. Assign it to another organisation (a "
+            "conservancy), or record its end."
+        )
 
     @admin.display(description="parcels it burdens")
     def burdened_parcels(self, easement: ConservationEasement) -> SafeString | str:

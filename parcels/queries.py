@@ -901,6 +901,19 @@ class ConservationEasementQuerySet(models.QuerySet):
         return covering.alias(core=_core(F("geom_m"))).filter(core__intersects=parcel_geom_m)
 
 
+def merged_with_trust_land(parcels, on: dt.date | None = None) -> ConservationEasementQuerySet:
+    """The easements the trust holds, in force on `on` (today if omitted), over any of
+    `parcels` that it holds then: merged with its ownership of the land, they protect nothing
+    (`ConservationEasement.clean` refuses one recorded so; this finds those the trust came to
+    by buying land under them). `parcels`: a Parcel queryset (every parcel: all merged)."""
+    from parcels.models import ConservationEasement
+
+    held = parcels.held_by_trust(on).filter(geom_m__bboverlaps=OuterRef("geom_m"))
+    over = held.alias(core=_core(OuterRef("geom_m"))).filter(geom_m__intersects=F("core"))
+    trusts = ConservationEasement.objects.in_force(on).filter(holder__kind="trust")
+    return trusts.filter(Exists(over))
+
+
 def easements_covering(on: dt.date | None = None) -> ConservationEasementQuerySet:
     """The easements in force on `on` that cover the outer query's parcel (an Exists of it
     is "under a conservation easement")."""

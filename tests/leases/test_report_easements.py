@@ -117,6 +117,7 @@ def test_the_csv_has_a_row_for_each_easement_figure_and_the_acres_note(easements
         ["conservation_easements", "in_force", "acres", f"{conserved.acres:f}"],
         ["conservation_easements", "in_force", "area_m2", f"{round(conserved.area_m2, 2):.2f}"],
         ["conservation_easements", "held_by_trust", "easements", "1"],
+        ["conservation_easements", "held_by_trust_over_its_land", "easements", "0"],
         ["conservation_easements", "held_by_others", "easements", "1"],
         ["conservation_easements", "monitoring_due", "easements", "1"],
         ["conservation_easements", "open_issues", "issues", "2"],
@@ -150,3 +151,15 @@ def test_a_report_with_no_easement_says_so_without_the_acres_note():
     assert report.conserved.described == "No conservation easement in force."
     assert "easement_acres" not in dict(report.notes)
     assert "Conservation easements\nNo conservation easement in force." in render_report(report)
+
+
+def test_an_easement_the_trust_holds_over_land_it_bought_since_is_counted_as_merged():
+    # The trust held the meadow's easement, then bought the lot under it: the interests merge.
+    lot_ = factories.parcel(geom=lot(LON, LAT))
+    factories.easement(name="Meadow", geom=lot(LON, LAT), began_on=dt.date(2020, 1, 1))
+    factories.holding(parcels=[lot_], acquired_on=dt.date(2026, 1, 5))
+
+    assert conservation_easements(dt.date(2026, 1, 4)).merged == 0
+    bought = conservation_easements(dt.date(2026, 1, 5))
+    assert (bought.held_by_trust, bought.merged) == (1, 1)
+    assert "(1 over land the trust now holds: merged, protecting nothing" in bought.described

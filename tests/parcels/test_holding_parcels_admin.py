@@ -151,3 +151,33 @@ def test_a_holding_ending_after_its_last_parcel_left_is_refused_naming_that_day(
         "Every parcel of this holding has left it on or before 2021-06-30: end the holding too "
         "(Ended on), or keep a parcel in it."
     ]
+
+
+# --- land bought under an easement the trust holds: the interests merge, and staff are told --
+
+
+def test_a_parcel_joining_under_an_easement_the_trust_holds_is_said_to_merge_it(editor, lynch_st):
+    meadow = factories.parcel(apn="166-156-001", address="1603 Florence Ave",
+                              geom=factories.lot(-90.2100, 32.2990))  # fmt: skip
+    easement = factories.easement(name="Florence Avenue pollinator meadow", geom=meadow.geom,
+                                  began_on=dt.date(2023, 9, 1))  # fmt: skip
+    today = timezone.localdate()
+
+    response = editor.post(change_url(lynch_st), with_new_row(editor, lynch_st, meadow, today))
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    merged = [line for line in said(response) if "merges with the trust's ownership" in line]
+    assert merged and "Florence Avenue pollinator meadow" in merged[0]
+    page = editor.get(change_url(easement)).content.decode()
+    assert "Yes: the trust now holds 166-156-001 under it" in page
+
+
+def test_a_parcel_joining_beside_an_easement_is_not_said_to_merge_it(editor, lynch_st):
+    factories.easement(geom=factories.lot(-90.2100, 32.2990))
+    beside = factories.parcel(geom=factories.lot(-90.2100 + 0.0003, 32.2990))  # shares an edge
+    data = with_new_row(editor, lynch_st, beside, timezone.localdate())
+
+    response = editor.post(change_url(lynch_st), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert not [line for line in said(response) if "merges" in line]
