@@ -309,23 +309,15 @@ def check_static_files() -> str:
         raise Missing(f"{manifest} cannot be read ({exc}), {fails}") from exc
     if not collected:
         raise Missing(f"no static files manifest at {manifest}, {fails}")
-    lacking = sorted(_static_files_of_the_code() - collected.keys())
+    from clt.staticfiles import files_of_the_code
+
+    lacking = sorted(files_of_the_code() - collected.keys())
     if lacking:
         raise Missing(
             f"the static files manifest at {manifest} is older than the code: it lacks "
             f"{_some(lacking)}, and the pages naming them fail. Fix: {COLLECT_FIX}"
         )
     return f"{len(collected)} files collected in {settings.STATIC_ROOT}"
-
-
-def _static_files_of_the_code() -> set[str]:
-    """Every static file's name the finders find, as collectstatic copies them (its ignore
-    patterns left out): the names a manifest collected from this code has."""
-    from django.apps import apps
-    from django.contrib.staticfiles.finders import get_finders
-
-    ignored = apps.get_app_config("staticfiles").ignore_patterns
-    return {path for finder in get_finders() for path, _ in finder.list(ignored)}
 
 
 def _some(names: list[str], *, shown: int = 3) -> str:

@@ -31,3 +31,14 @@ class CollectedStaticFiles(CompressedManifestStaticFilesStorage):
                 "CLT_STATIC_ROOT (the Docker image does it when it is built)"
             )
         return super().stored_name(name)
+
+
+def files_of_the_code() -> set[str]:
+    """Every static file's name the finders find, as collectstatic copies them (its ignore
+    patterns left out): the names a manifest collected from this code has (`clt doctor`,
+    `/healthz`)."""
+    from django.apps import apps
+    from django.contrib.staticfiles.finders import get_finders
+
+    ignored = apps.get_app_config("staticfiles").ignore_patterns
+    return {path for finder in get_finders() for path, _ in finder.list(ignored)}

@@ -71,11 +71,37 @@ def healthz(request: HttpRequest) -> JsonResponse:
         )
     if static_manifest_missing():
         return JsonResponse(
-            {"status": "static files not collected",
-             "fix": "clt manage collectstatic --noinput (with these settings), then restart"},
-            status=503,
-        )  # fmt: skip
+            {"status": "static files not collected", "fix": COLLECT_FIX}, status=503
+        )
+    if static_manifest_lacks_files():
+        return JsonResponse(
+            {"status": "static files older than the code", "fix": COLLECT_FIX}, status=503
+        )
     return JsonResponse({"status": "ok", "postgis": postgis})
+
+
+COLLECT_FIX = "clt manage collectstatic --noinput (with these settings), then restart"
+
+
+def static_manifest_lacks_files() -> bool:
+    """Whether the manifest the storage read lacks a static file of this code: collected by an
+    older version and not again after an upgrade, so the pages naming the new files (the map)
+    are 500s while the rest answer. The likeliest way to forget collectstatic, which `/healthz`
+    said "ok" to.
+
+    Asked once per storage, so once a process (the storage keeps its manifest until a
+    restart): listing the static folders takes a few milliseconds, never per check."""
+    if static_manifest_missing():
+        return False  # said above
+    storage = staticfiles_storage._wrapped if hasattr(staticfiles_storage, "_wrapped") else None
+    if not isinstance(storage, ManifestFilesMixin):
+        return False
+    lacking = getattr(storage, "clt_lacking", None)
+    if lacking is None:
+        from clt.staticfiles import files_of_the_code
+
+        lacking = storage.clt_lacking = bool(files_of_the_code() - storage.hashed_files.keys())
+    return lacking
 
 
 def static_manifest_missing() -> bool:

@@ -152,10 +152,12 @@ def test_a_static_root_that_cannot_be_made_does_not_stop_the_settings_loading(tm
 
 @pytest.mark.django_db
 def test_production_redirects_to_https_but_not_the_health_check(tmp_path):
-    # What collectstatic leaves, as far as /healthz looks: without it, it is a 503.
-    (tmp_path / "staticfiles.json").write_text(
-        json.dumps({"version": "1.1", "paths": {"clt/site.css": "clt/site.0123456789ab.css"}})
-    )
+    # What collectstatic leaves, as far as /healthz looks (a name for every file of the code):
+    # without it, or lacking one, it is a 503.
+    from clt.staticfiles import files_of_the_code
+
+    paths = {name: name for name in files_of_the_code()}
+    (tmp_path / "staticfiles.json").write_text(json.dumps({"version": "1.1", "paths": paths}))
     code = (
         "import json, django; django.setup(); from django.test import Client; "
         "client = Client(headers={'host': 'clt.example.org'}); "

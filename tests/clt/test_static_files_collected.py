@@ -144,3 +144,19 @@ def test_health_check_is_503_when_the_manifest_cannot_be_read(client, production
 
     assert response.status_code == 503
     assert response.json() == NOT_COLLECTED
+
+
+def test_health_check_is_503_when_the_manifest_is_older_than_the_code(
+    client, production_storage, collected, tmp_path
+):
+    # After an upgrade without collectstatic: the map, naming a file the manifest lacks, was a
+    # 500 while /healthz said "ok" and the load balancer kept sending residents to it.
+    manifest = json.loads((collected / MANIFEST).read_text())
+    del manifest["paths"]["maps/map.js"]
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    production_storage.STATIC_ROOT = tmp_path
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {**NOT_COLLECTED, "status": "static files older than the code"}
