@@ -27,7 +27,6 @@ from parcels.jurisdictions import Jurisdiction, JurisdictionField  # noqa: F401 
 from parcels.metric import MetricOutlineField, metric_srid
 from parcels.queries import (
     PIPELINE_STATES,
-    TOUCHING_M,
     ConservationEasementQuerySet,
     HoldingQuerySet,
     ParcelQuerySet,
@@ -795,8 +794,9 @@ class ConservationEasement(models.Model):
             return
         if not self.geom.valid:
             return  # the form says why first
-        core = self.geom.transform(METRIC_SRID, clone=True).buffer(-TOUCHING_M)
-        held = Parcel.objects.held_by_trust(self.began_on).filter(geom_m__intersects=core)
+        area = self.geom.transform(METRIC_SRID, clone=True)  # not saved yet: no geom_m
+        protected_m = models.Value(area, output_field=models.GeometryField(srid=METRIC_SRID))
+        held = Parcel.objects.held_by_trust(self.began_on).covered_by(protected_m)
         apns = sorted(held.values_list("apn", flat=True))
         if apns:
             named = ", ".join(apns[:5]) + (f" and {len(apns) - 5} more" if len(apns) > 5 else "")
