@@ -513,9 +513,9 @@ def holdings_on(on: dt.date):
     built = Q(year_built__isnull=True) | Q(year_built__lte=homes_built_by(on))
     units = Improvement.objects.filter(Q(holding=OuterRef("pk")), built)
     return Holding.objects.holding_land(on).annotate(
-        n_parcels=Coalesce(per_holding(memberships, Count("pk")), 0),
-        area_m2=Coalesce(per_holding(memberships, Sum("parcel__area_m2")), Value(0.0)),
-        homes=Coalesce(per_holding(units, Sum("dwelling_units")), 0),
+        n_parcels=Coalesce(per_record(memberships, "holding", Count("pk")), 0),
+        area_m2=Coalesce(per_record(memberships, "holding", Sum("parcel__area_m2")), Value(0.0)),
+        homes=Coalesce(per_record(units, "holding", Sum("dwelling_units")), 0),
     )
 
 
@@ -525,9 +525,11 @@ def memberships_on(on: dt.date):
     return HoldingParcel.objects.filter(current, holding=OuterRef("pk"))
 
 
-def per_holding(rows, aggregate) -> Subquery:
-    """`aggregate` over `rows` (filtered on OuterRef holding), as a scalar subquery."""
-    return Subquery(rows.values("holding").annotate(v=aggregate).values("v")[:1])
+def per_record(rows, record: str, aggregate) -> Subquery:
+    """`aggregate` over `rows` (filtered on the outer query's `record`: "holding",
+    "easement"), as a scalar subquery. No ordering: a row's default order (a visit's follows
+    its easement to its name) would join and group by more than the record."""
+    return Subquery(rows.order_by().values(record).annotate(v=aggregate).values("v")[:1])
 
 
 def held_by_use(on: dt.date) -> tuple[UseLine, ...]:
@@ -645,8 +647,8 @@ def conservation_easements(on: dt.date) -> Conserved:
     row = (
         ConservationEasement.objects.in_force(on)
         .annotate(
-            issues=Coalesce(per_easement(issues, Count("pk")), 0),
-            violations=Coalesce(per_easement(violations, Count("pk")), 0),
+            issues=Coalesce(per_record(issues, "easement", Count("pk")), 0),
+            violations=Coalesce(per_record(violations, "easement", Count("pk")), 0),
         )
         .aggregate(
             easements=Count("pk"),
@@ -669,12 +671,6 @@ def open_easement_issues(on: dt.date):
     return EasementMonitoringVisit.objects.filter(
         unresolved, on__lte=on, finding__in=(VisitFinding.MINOR, VisitFinding.VIOLATION)
     )
-
-
-def per_easement(rows, aggregate) -> Subquery:
-    """`aggregate` over `rows` (filtered on OuterRef easement), as a scalar subquery."""
-    # No ordering: a visit's default order follows its easement to its name, through a join.
-    return Subquery(rows.order_by().values("easement").annotate(v=aggregate).values("v")[:1])
 
 
 def resales_vs_market(on: dt.date) -> tuple[ResaleLine, ...]:
