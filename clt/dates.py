@@ -44,6 +44,17 @@ def check_registry_date(value: dt.date | dt.datetime | None) -> None:
         )
 
 
+def refuse_after_today(field: str, day: dt.date | None, advice: str) -> None:
+    """Refuse `day`, the value of `field`, if it is after the trust's today: something that is
+    recorded once it has happened (a visit, a signed baseline, a recorded document). `advice`
+    says when to record it ("record the baseline once its documentation is signed.")."""
+    today = timezone.localdate()
+    if day and day > today:
+        raise ValidationError(
+            {field: f"{day} is after today ({today}): {advice}"}, code="in_the_future"
+        )
+
+
 def check_year_built(value: int | None) -> None:
     """A year a building can have been built in: from EARLIEST_BUILT to next year."""
     if value is None:

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clt.dates import check_registry_date
+from clt.dates import check_registry_date, refuse_after_today
 from leases.queries import GroundLeaseQuerySet
 from leases.resale.dates import held_between
 from leases.resale.money import format_money, to_cent
@@ -1155,13 +1155,8 @@ class SourceDocument(models.Model):
                          f"{named[0]} is one of: {kinds}."},
                 code="kind_of_record",
             )
-        today = timezone.localdate()
-        if self.recorded_on and self.recorded_on > today:
-            raise ValidationError(
-                {"recorded_on": f"{self.recorded_on} is after today ({today}): a document is "
-                                "recorded once it exists."},
-                code="in_the_future",
-            )  # fmt: skip
+        refuse_after_today("recorded_on", self.recorded_on,
+                           "a document is recorded once it exists.")  # fmt: skip
 
 
 # The kinds of source each record may have (`SourceDocument.clean`).

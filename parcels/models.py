@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from clt.dates import check_registry_date, check_year_built
+from clt.dates import check_registry_date, check_year_built, refuse_after_today
 from clt.history import AnyChangeRestorable
 from parcels.jurisdictions import Jurisdiction, JurisdictionField  # noqa: F401 (maps.search)
 from parcels.metric import MetricOutlineField, metric_srid
@@ -770,13 +770,9 @@ class ConservationEasement(models.Model):
                            "organisation (add the organisation as a party of that kind)."},
                 code="holder_not_an_organisation",
             )  # fmt: skip
-        today = timezone.localdate()
-        if self.baseline_on and self.baseline_on > today:
-            raise ValidationError(
-                {"baseline_on": f"{self.baseline_on} is after today ({today}): record the "
-                                "baseline once its documentation is signed."},
-                code="in_the_future",
-            )  # fmt: skip
+        refuse_after_today(
+            "baseline_on", self.baseline_on, "record the baseline once its documentation is signed."
+        )
         if self.holder_id and self.holder_id == self.grantor_id:
             raise ValidationError(
                 {"grantor": f"{self.holder} is named as holder and as grantor: an easement is "
@@ -875,12 +871,8 @@ class EasementMonitoringVisit(models.Model):
             )
         # A visit is recorded once it has happened: one dated ahead (a mistyped year) became
         # the last visit on its day, and the easement left "visit due" with no one gone.
-        today = timezone.localdate()
         for name in ("on", "resolved_on"):
-            day = getattr(self, name)
-            if day and day > today:
-                raise ValidationError(
-                    {name: f"{day} is after today ({today}): record a visit, or an issue put "
-                           "right, once it has happened."},
-                    code="in_the_future",
-                )  # fmt: skip
+            refuse_after_today(
+                name, getattr(self, name), "record a visit, or an issue put right, once it has "
+                "happened."
+            )  # fmt: skip
