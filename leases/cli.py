@@ -22,6 +22,7 @@ import click
 
 from clt.clitools import IsoDate, say, setup_django, user_errors
 from clt.spreadsheets import safe_if_text
+from parcels.cli import JurisdictionChoice, TrustDefaultOption
 
 ISO_DATE = IsoDate()
 
@@ -350,6 +351,54 @@ def load_index(path, series, kind, source, area, replace) -> None:  # fmt: skip
     say(f"clt: loaded {path.name} as {loaded}")
 
 
+# --- import-registry -----------------------------------------------------------------------------
+
+
+@click.command("import-registry")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), required=False)
+@click.option(
+    "--jurisdiction",
+    "-j",
+    cls=TrustDefaultOption,
+    type=JurisdictionChoice(),
+    show_default=True,
+    help="The county whose parcels the holdings' APNs name: one of CLT_JURISDICTIONS.",
+)
+@click.option("--dry-run", is_flag=True, help="Read and check every row; write nothing.")
+@click.option(
+    "--template",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the format's CSV files, empty, and a README of every column into this folder "
+    "(new or empty), and stop.",
+)
+def import_registry(folder, jurisdiction, dry_run, template) -> None:
+    """Bring the trust's records in from a folder of CSV files (spreadsheets), once.
+
+    Holdings (on parcels already imported by APN), parties and household members, ground leases
+    with their resale formulas, fee changes, appraisals, capital improvements, repairs,
+    monitoring events, resales, the acquisition pipeline and conservation easements: the files
+    you have, in the format of the demo's (fixtures/west_jackson/). All or nothing: a refused
+    row names the file, row and column, and nothing is written. Records already in the registry
+    are refused, not entered twice.
+    """
+    setup_django()
+    from clt.registry_import import import_registry as run_import
+    from clt.registry_import import write_template
+
+    with user_errors():
+        if template:
+            write_template(template)
+            say(f"clt: wrote the registry's empty tables and README.txt into {template}")
+            return
+        if folder is None:
+            raise click.UsageError("give the FOLDER to import (or --template DIR)")
+        summary = run_import(folder, jurisdiction, dry_run=dry_run, say=say)
+    if dry_run:
+        say(f"clt: dry run, nothing written; the folder would bring in {summary}")
+    else:
+        say(f"clt: imported {summary}")
+
+
 # --- report --------------------------------------------------------------------------------------
 
 
@@ -529,4 +578,4 @@ def _csv(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
     return out.getvalue()
 
 
-COMMANDS: list[click.Command] = [resale_price, holdings, load_index, report]
+COMMANDS: list[click.Command] = [import_registry, resale_price, holdings, load_index, report]

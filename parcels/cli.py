@@ -311,8 +311,8 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "geo
 @click.option("--page", default="1", show_default=True)
 @FORMAT
 def vacant_lots(order, limit, page, fmt, **options) -> None:
-    """Find vacant lots: filter by area, use, zoning, tax status, owner, place, pipeline stage;
-    sort; page. Each lot shows its latest step in the acquisition pipeline, if it has one."""
+    """Find vacant lots by area, use, zoning, tax status, owner, place, pipeline stage; sort;
+    page. Each lot shows its latest step in the acquisition pipeline, if it has one."""
     setup_django()
     from parcels import finder
 

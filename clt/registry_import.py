@@ -1,0 +1,248 @@
+"""Bring a trust's own records in, once, from a folder of spreadsheets: `clt import-registry`.
+
+A trust adopting clt has its holdings, households, leases, appraisals and resales in
+spreadsheets (or HomeKeeper, exported to them). Typed into the staff pages one by one, 40
+homes with their histories are days of work and a source of slips; this reads them from a
+folder of CSV tables in the format of `clt.registry_files` (the demo's own format: see
+`fixtures/west_jackson/` for a worked example, and `--template` for empty tables with every
+column explained).
+
+The county's parcels come first (`clt import-parcels`): holdings name their parcels by APN.
+Then the folder is read whole, in one transaction, every record validated as the staff pages
+validate it, through the named actions staff use: a refused row names the file, row and column,
+and nothing is written. `--dry-run` does all of that and rolls back.
+
+It brings records in once: a party, holding, lease or easement already in the registry is
+refused, all of them listed, rather than entered twice. Records already in are edited on the
+staff pages, not imported again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import transaction
+from django.db.models import Q
+
+from clt.registry_files import (
+    EASEMENTS,
+    FORMULAS_FOLDER,
+    TABLES,
+    Origin,
+    RegistryFileError,
+    Table,
+    choices_of,
+    read_features,
+    read_rows,
+)
+from leases.registry_import import LeaseFiles, LeaseFilesSummary
+from parcels.registry_import import HoldingFiles, HoldingFilesSummary, ParcelFinder, apns_named
+
+IMPORT_ACTION = "registry_import"
+# Records already in, named up to this many per file; the rest counted.
+CONFLICTS_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class RegistryImportSummary:
+    holdings: HoldingFilesSummary
+    leases: LeaseFilesSummary
+
+    def __str__(self) -> str:
+        land = (
+            f"{self.holdings.holdings} holdings, {self.holdings.improvements} improvements, "
+            f"{self.holdings.acquisition_events} acquisition events"
+        )
+        return f"{land}; {self.leases}"
+
+
+def import_registry(
+    folder: Path,
+    jurisdiction: str,
+    *,
+    dry_run: bool = False,
+    say: Callable[[str], None] = lambda line: None,
+) -> RegistryImportSummary:
+    """Read `folder` into the registry, all or nothing (nothing at all with `dry_run`)."""
+    _check_folder(folder)
+    find_parcel = registry_parcels(folder, jurisdiction)
+    refuse_records_already_in(folder)
+    origin = Origin(action=IMPORT_ACTION, source=f"import {folder.name}", say=say)
+    with transaction.atomic():
+        holding_files = HoldingFiles(folder, find_parcel, origin, optional=True)
+        holdings = holding_files.load()
+        leases = LeaseFiles(folder, holding_files.holdings, origin, optional=True).load()
+        if dry_run:
+            transaction.set_rollback(True)
+    return RegistryImportSummary(holdings, leases)
+
+
+def _check_folder(folder: Path) -> None:
+    """A folder holding at least one file of the format, and no file it does not know: a
+    "leases (1).csv" or "holding.csv" would otherwise be left out without a word."""
+    if not folder.is_dir():
+        raise RegistryFileError(f"{folder}: not a folder (give the one that holds the CSV files)")
+    known = {*TABLES, EASEMENTS.file, FORMULAS_FOLDER}
+    present = {path.name for path in folder.iterdir() if not _ignored(path)}
+    unknown = sorted(present - known)
+    if unknown:
+        raise RegistryFileError(
+            f"{folder}: {', '.join(unknown)}: not a file of the registry's format; its files are "
+            f"{', '.join([*TABLES, EASEMENTS.file])} and {FORMULAS_FOLDER}/ (rename the file, or "
+            "move it out of the folder)"
+        )
+    if not present:
+        raise RegistryFileError(
+            f"{folder}: none of the registry's files ({', '.join(TABLES)}, ...); "
+            "`clt import-registry --template DIR` writes them, empty"
+        )
+
+
+def _ignored(path: Path) -> bool:
+    """Files a folder of spreadsheets carries beside the tables: notes, hidden files, the
+    lock files of an open spreadsheet ("~$holdings.xlsx", ".~lock.holdings.csv#")."""
+    name = path.name
+    return name.startswith((".", "~$")) or name.lower().startswith("readme")
+
+
+def registry_parcels(folder: Path, jurisdiction: str) -> ParcelFinder:
+    """How the folder's APNs find the registry's parcels in `jurisdiction`: fetched in one
+    query, each missing one refused naming the row and where it should have come from."""
+    from parcels.models import Parcel
+
+    named = apns_named(folder)
+    parcels = {
+        parcel.apn: parcel
+        for parcel in Parcel.objects.filter(jurisdiction=jurisdiction, apn__in=named)
+    }
+
+    def find(apn: str, where: str) -> Parcel:
+        if apn not in parcels:
+            raise RegistryFileError(
+                f"{where}: no parcel with APN '{apn}' in {jurisdiction}; import the county's "
+                "parcels first (`clt import-parcels`), or give the county with -j"
+            )
+        return parcels[apn]
+
+    return find
+
+
+def refuse_records_already_in(folder: Path) -> None:
+    """Refuse a folder naming records the registry already has, by file, the first few of
+    each named: importing twice would enter each household, holding and lease twice."""
+    by_file = [_holdings_in(folder), _parties_in(folder), _leases_in(folder),
+               _easements_in(folder)]  # fmt: skip
+    total = sum(len(found) for found in by_file)
+    if not total:
+        return
+    lines = []
+    for found in by_file:
+        lines.extend(f"  {line}" for line in found[:CONFLICTS_SHOWN])
+        if len(found) > CONFLICTS_SHOWN:
+            lines.append(f"  and {len(found) - CONFLICTS_SHOWN} more in the same file")
+    raise RegistryFileError(
+        f"{total} of the folder's records are already in the registry; this command brings "
+        "records in once (edit those already in on the staff pages, and take their rows out "
+        "of the folder):\n" + "\n".join(lines)
+    )
+
+
+def _parties_in(folder: Path) -> list[str]:
+    from leases.models import Party
+
+    found = []
+    for line, row in read_rows(folder, "parties.csv", optional=True):
+        same = Party.objects.filter(kind=row["kind"], name__iexact=row["name"]).first()
+        if same:
+            found.append(f"parties.csv row {line}: {same.kind} '{same.name}' (party {same.pk})")
+    return found
+
+
+def _holdings_in(folder: Path) -> list[str]:
+    from parcels.models import Holding
+
+    found = []
+    for line, row in read_rows(folder, "holdings.csv", optional=True):
+        same = Holding.objects.filter(name__iexact=row["name"]).first()
+        if same:
+            found.append(f"holdings.csv row {line}: holding '{same.name}' (holding {same.pk})")
+    return found
+
+
+def _leases_in(folder: Path) -> list[str]:
+    from leases.models import GroundLease
+
+    rows = read_rows(folder, "leases.csv", optional=True)
+    known = set(
+        GroundLease.objects.filter(
+            Q(reference__in=[row["reference"] for _, row in rows])
+        ).values_list("reference", flat=True)
+    )
+    return [f"leases.csv row {line}: lease {row['reference']}"
+            for line, row in rows if row["reference"] in known]  # fmt: skip
+
+
+def _easements_in(folder: Path) -> list[str]:
+    from parcels.models import ConservationEasement
+
+    found = []
+    for number, row, _ in read_features(folder, EASEMENTS, optional=True):
+        same = ConservationEasement.objects.filter(name__iexact=row["name"]).first()
+        if same:
+            found.append(f"easements.geojson feature {number}: easement '{same.name}'")
+    return found
+
+
+# --- the template --------------------------------------------------------------------------------
+
+
+def write_template(folder: Path) -> list[Path]:
+    """Write each CSV file of the format with its header and no rows, and a README listing
+    every column (what it holds, and the values it takes), into `folder` (made if need be; an
+    existing file is never replaced)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / name for name in (*TABLES, "README.txt")]
+    existing = [path.name for path in paths if path.exists()]
+    if existing:
+        raise RegistryFileError(
+            f"{folder}: {', '.join(existing)} already there; give a new or empty folder"
+        )
+    for name, table in TABLES.items():
+        (folder / name).write_text(",".join(table.columns) + "\n", encoding="utf-8")
+    (folder / FORMULAS_FOLDER).mkdir(exist_ok=True)
+    (folder / "README.txt").write_text(template_readme(), encoding="utf-8")
+    return paths
+
+
+def template_readme() -> str:
+    parts = [
+        "The registry's import format (clt import-registry FOLDER)\n",
+        "Fill in the tables you have, one row per record, and leave out or empty the rest.",
+        "Save each as CSV (UTF-8). Dates are YYYY-MM-DD; amounts are dollars (12500.00 or",
+        "$12,500.00); yes/no columns take yes or no. Required columns are marked *.",
+        "Rows name each other by key: a party's key, a holding's name, a lease's reference.",
+        "Holdings name their parcels by APN: import the county's parcels first.",
+        "Resale formulas are JSON files in formulas/ (docs/resale-formulas.md); a lease names",
+        "one by its file name without .json. Conservation easements are a GeoJSON file,",
+        "easements.geojson (longitude/latitude), one feature per easement.",
+        "A worked example of every file: fixtures/west_jackson/ in clt's source.\n",
+    ]
+    for table in (*TABLES.values(), EASEMENTS):
+        parts.append(f"{table.file}: {table.about}")
+        parts.extend(_column_lines(table))
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _column_lines(table: Table) -> list[str]:
+    lines = []
+    for column in table.columns:
+        mark = "*" if column in table.required else " "
+        about = table.required.get(column) or table.optional.get(column, "")
+        values = choices_of(table, column)
+        if values:
+            about = ": ".join(filter(None, (about, f"one of {', '.join(values)}")))
+        lines.append(f"  {mark} {column}" + (f" - {about}" if about else ""))
+    return lines

@@ -1,0 +1,410 @@
+"""Read a registry folder's parties, ground leases and what hangs on them into the registry.
+
+The files and their columns are `clt.registry_files.TABLES`: parties.csv, party_members.csv,
+leases.csv with formulas/*.json, fee_changes.csv, appraisals.csv, capital_improvements.csv,
+repairs.csv, monitoring.csv, resales.csv, and the conservation easements (easements.geojson,
+easement_visits.csv), read here because their holders and grantors are parties. Both
+`clt import-registry` and the demo (`leases.demo`) read them, inside the caller's transaction.
+
+Every write goes through the named action staff would use (`lease_create`, `fee_change`,
+`monitoring_record`, `monitoring_resolve`, `resale_record`, `lease_terminate`), so each record's
+history says which action wrote it and, under `source`, which file and row. Records with no named
+action (parties, appraisals, improvements, repairs, easements) are written under the origin's
+action (`registry_import`, `demo_load`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pghistory
+
+from clt.history import recorded
+from clt.registry_files import (
+    EASEMENTS,
+    FORMULAS_FOLDER,
+    Origin,
+    RegistryFileError,
+    keys,
+    lookup,
+    multipolygon,
+    parse_date,
+    parse_decimal,
+    parse_flag,
+    parse_money,
+    parse_optional_date,
+    parse_whole,
+    read_features,
+    read_rows,
+)
+from leases.actions import (
+    fee_change,
+    lease_create,
+    lease_terminate,
+    monitoring_record,
+    monitoring_resolve,
+    resale_record,
+)
+from leases.models import (
+    ENDED_STATUSES,
+    Appraisal,
+    CapitalImprovement,
+    GroundLease,
+    LeaseStatus,
+    Party,
+    PartyMember,
+    RepairDeduction,
+)
+from parcels.models import ConservationEasement, EasementMonitoringVisit, Holding
+
+
+@dataclass(frozen=True)
+class LeaseFilesSummary:
+    parties: int
+    leases: int
+    fee_changes: int
+    monitoring_events: int
+    appraisals: int
+    capital_improvements: int
+    repairs: int
+    resales: int
+    index_series: int = 0  # the demo's index tables (a trust loads its own: `clt load-index`)
+    easements: int = 0
+    easement_visits: int = 0
+
+    def __str__(self) -> str:
+        indexes = f"{self.index_series} index series, " if self.index_series else ""
+        return (
+            f"{self.parties} parties, {self.leases} leases, {self.fee_changes} fee changes, "
+            f"{self.monitoring_events} monitoring events, {self.appraisals} appraisals, "
+            f"{self.capital_improvements} capital improvements, {self.repairs} repairs, "
+            f"{self.resales} resales, {indexes}"
+            f"{self.easements} conservation easements ({self.easement_visits} visits)"
+        )
+
+
+class LeaseFiles:
+    """The lease files of one folder, read onto `holdings` (by name), written as `origin`.
+
+    `optional`: a file the folder lacks is read as empty (a trust brings in what it has); the
+    demo ships every file, and a missing one is a mistake there."""
+
+    def __init__(
+        self, folder: Path, holdings: dict[str, Holding], origin: Origin, *, optional: bool
+    ) -> None:
+        self.folder = folder
+        self.holdings = holdings
+        self.origin = origin
+        self.optional = optional
+        self.parties: dict[str, Party] = {}
+        self.leases: dict[str, GroundLease] = {}
+
+    def load(self, index_series: int = 0) -> LeaseFilesSummary:
+        offered = [holding for holding in self.holdings.values() if holding.available]
+        self.parties = self._parties()
+        self._members()
+        formulas = self._formulas()
+        self.leases, endings = self._leases(formulas)
+        summary = LeaseFilesSummary(
+            parties=len(self.parties),
+            leases=len(self.leases),
+            fee_changes=self._fee_changes(),
+            appraisals=self._appraisals(),
+            capital_improvements=self._capital_improvements(),
+            repairs=self._repairs(),
+            monitoring_events=self._monitoring(),
+            resales=self._resales(),
+            index_series=index_series,
+            **self._easements(),
+        )
+        for where, lease, status, ended_on, reason in endings:  # last: after its resales
+            self._end(where, lease, status, ended_on, reason)
+        self._list_again(offered)
+        return summary
+
+    def rows(self, file: str):
+        rows = read_rows(self.folder, file, optional=self.optional)
+        self.origin.reading(file, len(rows))
+        return rows
+
+    # --- one file each ---------------------------------------------------------------------------
+
+    def _parties(self) -> dict[str, Party]:
+        parties: dict[str, Party] = {}
+        for line, row in self.rows("parties.csv"):
+            where = f"parties.csv row {line}"
+            if row["key"] in parties:
+                raise RegistryFileError(f"{where}: party key '{row['key']}' appears twice")
+            party = Party(
+                kind=row["kind"],
+                name=row["name"],
+                email=row.get("email", ""),
+                phone=row.get("phone", ""),
+                mailing_address=row.get("mailing_address", ""),
+                household_size=parse_whole(
+                    row.get("household_size", ""), f"{where} household_size"
+                ),
+                annual_income=parse_money(
+                    row.get("annual_income", ""), f"{where} annual_income"
+                ),
+                notes=row.get("notes", ""),
+            )
+            self.origin.save(party, where)
+            parties[row["key"]] = party
+        return parties
+
+    def _members(self) -> int:
+        rows = self.rows("party_members.csv")
+        for line, row in rows:
+            where = f"party_members.csv row {line}"
+            member = PartyMember(
+                party=lookup(self.parties, row["party"], "party", where),
+                name=row["name"],
+                share=parse_decimal(row.get("share", ""), f"{where} share"),
+                is_contact=parse_flag(row.get("is_contact", ""), f"{where} is_contact"),
+            )
+            self.origin.save(member, where)
+        return len(rows)
+
+    def _formulas(self) -> dict[str, dict]:
+        """Each formula's JSON form, by file name without `.json`."""
+        folder = self.folder / FORMULAS_FOLDER
+        if not folder.is_dir():
+            if self.optional:
+                return {}
+            raise RegistryFileError(f"{folder}: folder not found")
+        formulas = {}
+        for path in sorted(folder.glob("*.json")):
+            try:
+                formulas[path.stem] = json.loads(path.read_text(encoding="utf-8-sig"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise RegistryFileError(f"formulas/{path.name}: not valid JSON ({exc})") from exc
+        return formulas
+
+    def _leases(self, formulas: dict[str, dict]) -> tuple[dict[str, GroundLease], list[tuple]]:
+        """The leases, by reference, and the endings to record once everything else is in."""
+        leases: dict[str, GroundLease] = {}
+        endings = []
+        for line, row in self.rows("leases.csv"):
+            where = f"leases.csv row {line}"
+            if row["reference"] in leases:
+                raise RegistryFileError(f"{where}: lease '{row['reference']}' appears twice")
+            status = row.get("status", "") or LeaseStatus.ACTIVE
+            ended = status in ENDED_STATUSES
+            with self.origin.row(where):
+                lease = lease_create(
+                    lessees=[lookup(self.parties, key, "party", where)
+                             for key in keys(row["lessees"])],
+                    reference=row["reference"],
+                    holding=lookup(self.holdings, row["holding"], "holding", where),
+                    starts_on=parse_date(row["starts_on"], f"{where} starts_on"),
+                    term_years=parse_whole(row["term_years"], f"{where} term_years"),
+                    permitted_use=row["permitted_use"],
+                    fee_monthly=parse_money(row["fee_monthly"], f"{where} fee_monthly"),
+                    purchase_price=parse_money(row["purchase_price"], f"{where} purchase_price"),
+                    purchase_date=parse_date(row["purchase_date"], f"{where} purchase_date"),
+                    resale_formula=self._formula(formulas, row["formula"], where),
+                    status=LeaseStatus.ACTIVE if ended else status,
+                    notes=row.get("notes", ""),
+                    **_given(
+                        occupancy_months_per_year=parse_whole(
+                            row.get("occupancy_months_per_year", ""),
+                            f"{where} occupancy_months_per_year",
+                        ),
+                        arrears=parse_money(row.get("arrears", ""), f"{where} arrears"),
+                        transfer_on_death=row.get("transfer_on_death", ""),
+                    ),
+                )  # fmt: skip
+            if ended:
+                if not row.get("ended_on"):
+                    raise RegistryFileError(
+                        f"{where} ended_on: a {status} lease says when it ended"
+                    )
+                ended_on = parse_date(row["ended_on"], f"{where} ended_on")
+                endings.append((where, lease, status, ended_on, row.get("end_reason", "")))
+            leases[lease.reference] = lease
+        return leases, endings
+
+    def _formula(self, formulas: dict[str, dict], name: str, where: str) -> dict:
+        if name not in formulas:
+            known = ", ".join(sorted(formulas)) or "none"
+            raise RegistryFileError(
+                f"{where} formula: no formula '{name}' (a file formulas/{name}.json; "
+                f"the folder has: {known})"
+            )
+        return formulas[name]
+
+    def _fee_changes(self) -> int:
+        rows = self.rows("fee_changes.csv")
+        for line, row in rows:
+            where = f"fee_changes.csv row {line}"
+            with self.origin.row(where):
+                fee_change(
+                    lease=lookup(self.leases, row["lease"], "lease", where),
+                    fee_monthly=parse_money(row["fee_monthly"], f"{where} fee_monthly"),
+                    effective_on=parse_date(row["effective_on"], f"{where} effective_on"),
+                    reason=row.get("reason", ""),
+                )
+        return len(rows)
+
+    def _appraisals(self) -> int:
+        rows = self.rows("appraisals.csv")
+        for line, row in rows:
+            where = f"appraisals.csv row {line}"
+            appraisal = Appraisal(
+                lease=lookup(self.leases, row["lease"], "lease", where),
+                on=parse_date(row["on"], f"{where} on"),
+                value=parse_money(row["value"], f"{where} value"),
+                purpose=row["purpose"],
+                appraiser=row.get("appraiser", ""),
+            )
+            self.origin.save(appraisal, where)
+        return len(rows)
+
+    def _capital_improvements(self) -> int:
+        rows = self.rows("capital_improvements.csv")
+        for line, row in rows:
+            where = f"capital_improvements.csv row {line}"
+            improvement = CapitalImprovement(
+                lease=lookup(self.leases, row["lease"], "lease", where),
+                description=row["description"],
+                approved_on=parse_date(row["approved_on"], f"{where} approved_on"),
+                completed_on=parse_optional_date(
+                    row.get("completed_on", ""), f"{where} completed_on"
+                ),
+                cost=parse_money(row["cost"], f"{where} cost"),
+                credit=parse_money(row.get("credit", ""), f"{where} credit"),
+            )
+            self.origin.save(improvement, where)
+        return len(rows)
+
+    def _repairs(self) -> int:
+        rows = self.rows("repairs.csv")
+        for line, row in rows:
+            where = f"repairs.csv row {line}"
+            repair = RepairDeduction(
+                lease=lookup(self.leases, row["lease"], "lease", where),
+                description=row["description"],
+                assessed_on=parse_date(row["assessed_on"], f"{where} assessed_on"),
+                amount=parse_money(row["amount"], f"{where} amount"),
+            )
+            self.origin.save(repair, where)
+        return len(rows)
+
+    def _monitoring(self) -> int:
+        rows = self.rows("monitoring.csv")
+        for line, row in rows:
+            where = f"monitoring.csv row {line}"
+            lease = lookup(self.leases, row["lease"], "lease", where)
+            with self.origin.row(where):
+                event = monitoring_record(
+                    lease=lease, type=row["type"], on=parse_date(row["on"], f"{where} on"),
+                    notes=row.get("notes", ""),
+                )  # fmt: skip
+            if row.get("resolved_on"):
+                with self.origin.row(where):
+                    monitoring_resolve(
+                        event=event,
+                        on=parse_date(row["resolved_on"], f"{where} resolved_on"),
+                        notes=row.get("resolution", ""),
+                    )
+        return len(rows)
+
+    def _resales(self) -> int:
+        rows = self.rows("resales.csv")
+        for line, row in rows:
+            where = f"resales.csv row {line}"
+            with self.origin.row(where):
+                resale_record(
+                    lease=lookup(self.leases, row["lease"], "lease", where),
+                    seller=lookup(self.parties, row["seller"], "party", where),
+                    buyer=lookup(self.parties, row["buyer"], "party", where),
+                    contract_on=parse_date(row["contract_on"], f"{where} contract_on"),
+                    closed_on=parse_optional_date(row.get("closed_on", ""), f"{where} closed_on"),
+                    formula_price=parse_money(row["formula_price"], f"{where} formula_price"),
+                    agreed_price=parse_money(row["agreed_price"], f"{where} agreed_price"),
+                    appraised_value=parse_money(
+                        row.get("appraised_value", ""), f"{where} appraised_value"
+                    ),
+                    buyer_income_pct_ami=parse_decimal(
+                        row.get("buyer_income_pct_ami", ""), f"{where} buyer_income_pct_ami"
+                    ),
+                )
+        return len(rows)
+
+    def _easements(self) -> dict[str, int]:
+        """The conservation easements (easements.geojson) and their monitoring visits
+        (easement_visits.csv): counts for the summary."""
+        easements: dict[str, ConservationEasement] = {}
+        for number, row, geometry in read_features(self.folder, EASEMENTS, optional=self.optional):
+            where = f"easements.geojson feature {number} ({row['key']})"
+            if row["key"] in easements:
+                raise RegistryFileError(f"{where}: easement key '{row['key']}' appears twice")
+            grantor = row.get("grantor", "")
+            easement = ConservationEasement(
+                name=row["name"],
+                purpose=row["purpose"],
+                public_access=row["public_access"],
+                holder=lookup(self.parties, row["holder"], "party", where),
+                grantor=lookup(self.parties, grantor, "party", where) if grantor else None,
+                began_on=parse_date(row["began_on"], f"{where} began_on"),
+                ended_on=parse_optional_date(row.get("ended_on", ""), f"{where} ended_on"),
+                recording_reference=row.get("recording_reference", ""),
+                terms=row.get("terms", ""),
+                baseline_on=parse_optional_date(row.get("baseline_on", ""), f"{where} baseline_on"),
+                geom=multipolygon(geometry, where),
+            )
+            self.origin.save(easement, where)
+            easements[row["key"]] = easement
+        return {
+            "easements": len(easements),
+            "easement_visits": self._easement_visits(easements),
+        }
+
+    def _easement_visits(self, easements: dict[str, ConservationEasement]) -> int:
+        rows = self.rows("easement_visits.csv")
+        for line, row in rows:
+            where = f"easement_visits.csv row {line}"
+            visit = EasementMonitoringVisit(
+                easement=lookup(easements, row["easement"], "easement", where),
+                on=parse_date(row["on"], f"{where} on"),
+                monitor=row.get("monitor", ""),
+                finding=row["finding"],
+                notes=row.get("notes", ""),
+                resolved_on=parse_optional_date(row.get("resolved_on", ""), f"{where} resolved_on"),
+            )
+            self.origin.save(visit, where)
+        return len(rows)
+
+    # --- after the rows ------------------------------------------------------------------------
+
+    def _end(self, where: str, lease: GroundLease, status: str, on, reason: str) -> None:
+        """End a lease the file says has ended: terminated by the named action; expired (its
+        term ran out) by the origin's, as no action expires a lease."""
+        with self.origin.row(where):
+            if status == LeaseStatus.TERMINATED:
+                lease_terminate(lease=lease, on=on, reason=reason)
+                return
+            with recorded(self.origin.action):
+                lease.status, lease.ended_on, lease.end_reason = status, on, reason
+                lease.full_clean()
+                lease.save(update_fields=["status", "ended_on", "end_reason"])
+
+    def _list_again(self, offered: list[Holding]) -> None:
+        """Offer again the homes holdings.csv lists as available today that a lease read here
+        took off the list when it was signed (`lease_create`): that lease has since ended, and
+        the trust offered the home again."""
+        source = f"{self.origin.source} holdings.csv available"
+        with recorded(self.origin.action), pghistory.context(source=source):
+            for holding in offered:
+                if not holding.available:
+                    holding.available = True
+                    holding.save(update_fields=["available"])
+
+
+def _given(**values) -> dict:
+    """The optional values a row gave: a blank cell leaves the model's default."""
+    return {name: value for name, value in values.items() if value not in (None, "")}
+
