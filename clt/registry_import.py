@@ -38,6 +38,7 @@ from clt.registry_files import (
     read_rows,
 )
 from leases.registry_import import LeaseFiles, LeaseFilesSummary
+from maps.search import ApnKey, apn_key
 from parcels.registry_import import HoldingFiles, HoldingFilesSummary, ParcelFinder, apns_named
 
 IMPORT_ACTION = "registry_import"
@@ -109,24 +110,47 @@ def _ignored(path: Path) -> bool:
 
 def registry_parcels(folder: Path, jurisdiction: str) -> ParcelFinder:
     """How the folder's APNs find the registry's parcels in `jurisdiction`: fetched in one
-    query, each missing one refused naming the row and where it should have come from."""
+    query, each missing one refused naming the row and where it should have come from.
+
+    A spreadsheet often writes an APN as the tax bill does not ("165142004" for the county's
+    "165-142-004", or with spaces): an APN not found as written is found by its digits and
+    letters (`maps.search.ApnKey`, on the index the map's search uses), when they name one
+    parcel and one only."""
     from parcels.models import Parcel
 
     named = apns_named(folder)
-    parcels = {
-        parcel.apn: parcel
-        for parcel in Parcel.objects.filter(jurisdiction=jurisdiction, apn__in=named)
-    }
+    in_county = Parcel.objects.filter(jurisdiction=jurisdiction)
+    parcels = {parcel.apn: parcel for parcel in in_county.filter(apn__in=named)}
+    spelt_otherwise = _by_apn_key(in_county, named - parcels.keys())
 
     def find(apn: str, where: str) -> Parcel:
-        if apn not in parcels:
+        if apn in parcels:
+            return parcels[apn]
+        same_key = spelt_otherwise.get(apn_key(apn), [])
+        current = [parcel for parcel in same_key if parcel.retired_on is None]
+        if len(same_key) == 1 or len(current) == 1:
+            return (current or same_key)[0]
+        if same_key:
             raise RegistryFileError(
-                f"{where}: no parcel with APN '{apn}' in {jurisdiction}; import the county's "
-                "parcels first (`clt import-parcels`), or give the county with -j"
+                f"{where}: APN '{apn}' could be any of "
+                f"{', '.join(parcel.apn for parcel in same_key)}; write it as the county does"
             )
-        return parcels[apn]
+        raise RegistryFileError(
+            f"{where}: no parcel with APN '{apn}' in {jurisdiction}; import the county's "
+            "parcels first (`clt import-parcels`), or give the county with -j"
+        )
 
     return find
+
+
+def _by_apn_key(parcels, apns: set[str]) -> dict[str, list]:
+    """The parcels whose APN, without separators, is that of one of `apns`, by that key."""
+    keys = {apn_key(apn) for apn in apns} - {""}
+    found: dict[str, list] = {}
+    if keys:
+        for parcel in parcels.alias(key=ApnKey("apn")).filter(key__in=keys).order_by("apn"):
+            found.setdefault(apn_key(parcel.apn), []).append(parcel)
+    return found
 
 
 def refuse_records_already_in(folder: Path) -> None:

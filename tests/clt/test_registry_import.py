@@ -105,15 +105,17 @@ def test_what_a_spreadsheet_writes_is_read(county, tmp_path):
     folder = tmp_path / "from-excel"
     folder.mkdir()
     # Excel's CSV UTF-8: a byte-order mark; cells padded; an amount with $ and commas; yes/no;
-    # a row of empty cells at the end; optional columns left out.
+    # a row of empty cells at the end; optional columns left out; the APN as the tax bill
+    # does not write it (the county's is 165-142-004).
     write(folder, "holdings.csv",
-          "\ufeffname,current_use,acquired_via,acquired_on,price,available,apns\n"
-          " 1418 Rose St ,single_family_home,purchase,2015-08-21,\"$13,000.00\",yes,165-142-004\n"
-          ",,,,,,\n")  # fmt: skip
+          "\ufeffname,current_use,acquired_via,acquired_on,price,available,apns\r\n"
+          " 1418 Rose St ,single_family_home,purchase,2015-08-21,\"$13,000.00\",yes,165142004\r\n"
+          ",,,,,,\r\n")  # fmt: skip
     summary = import_registry(folder, "hinds-ms")
     assert summary.holdings.holdings == 1
     holding = Holding.objects.get()
     assert (holding.name, holding.price, holding.available) == ("1418 Rose St", 13000, True)
+    assert list(holding.parcels.values_list("apn", flat=True)) == ["165-142-004"]
 
 
 @pytest.mark.parametrize(
