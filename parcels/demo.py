@@ -41,11 +41,12 @@ class DemoSummary:
     improvements: int
     acquisition_events: int
     leases: LeaseDemoSummary | None = None
+    overlays: int = 0
 
     def __str__(self) -> str:
         land = (
             f"{self.parcels} parcels, {self.holdings} holdings, {self.improvements} improvements, "
-            f"{self.acquisition_events} acquisition events"
+            f"{self.acquisition_events} acquisition events, {self.overlays} overlays"
         )
         return f"{land}; {self.leases}" if self.leases else land
 
@@ -54,6 +55,7 @@ def load_demo_neighbourhood(folder: Path = DEMO_DIR) -> DemoSummary:
     """Replace the registry's demo jurisdiction with the files in `folder`; all or nothing."""
     # leases.demo names this module's DemoDataError, so it is imported here, not above.
     from leases.demo import forget_demo_leases, load_demo_leases
+    from parcels.demo_overlays import load_demo_overlays  # it names DemoDataError too
 
     with transaction.atomic():
         # Leases hold on to their holdings (PROTECT): an earlier demo's go first.
@@ -62,8 +64,10 @@ def load_demo_neighbourhood(folder: Path = DEMO_DIR) -> DemoSummary:
         holding_files = HoldingFiles(folder, _finder(parcels), DEMO_HOLDINGS_ORIGIN, optional=False)
         held = holding_files.load()
         leases = load_demo_leases(folder, holding_files.holdings)
+        overlays = load_demo_overlays(folder / "overlays.geojson")
     return DemoSummary(
-        len(parcels), held.holdings, held.improvements, held.acquisition_events, leases
+        len(parcels), held.holdings, held.improvements, held.acquisition_events, leases,
+        overlays,
     )
 
 
