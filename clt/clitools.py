@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 
 import click
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from clt import localdb
 from clt.dates import check_registry_date, missing_day
@@ -50,10 +50,12 @@ def setup_django(*, database: bool = True) -> None:
 
 
 def describe_validation_error(exc) -> str:
-    """A Django ValidationError as one line: `field: message; field: message`."""
+    """A Django ValidationError as one line: `field: message; field: message` (an error of the
+    whole record, Django's `__all__`, without a field: it names nothing a person typed)."""
     if hasattr(exc, "error_dict"):
         return "; ".join(
-            f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()
+            f"{field}: {' '.join(messages)}" if field != NON_FIELD_ERRORS else " ".join(messages)
+            for field, messages in exc.message_dict.items()
         )
     return " ".join(exc.messages)
 

@@ -294,6 +294,11 @@ FORMULAS_FOLDER = "formulas"
 
 def choices_of(table: Table, column: str) -> list[str]:
     """The values a column takes, from its model's field of the same name ([] if free text)."""
+    return [value for value, _ in labelled_choices(table, column)]
+
+
+def labelled_choices(table: Table, column: str) -> list[tuple[str, str]]:
+    """(value, label) of each choice of a column's model field; [] if it has none."""
     from django.apps import apps
     from django.core.exceptions import FieldDoesNotExist
 
@@ -303,7 +308,45 @@ def choices_of(table: Table, column: str) -> list[str]:
         field = apps.get_model(table.model)._meta.get_field(column)
     except FieldDoesNotExist:
         return []
-    return [value for value, _ in field.choices or ()]
+    return [(str(value), str(label)) for value, label in field.choices or ()]
+
+
+def _spelling(text: str) -> str:
+    """A choice as people type it, for comparing: "In default", "in-default", "IN_DEFAULT"."""
+    return re.sub(r"[\s_-]+", "_", text.strip().lower())
+
+
+class ChoiceReader:
+    """Reads a table's choice columns as the staff pages show them or as the codes: "In
+    default" and "in_default" are both `in_default`; anything else is refused, listing them."""
+
+    def __init__(self, table: Table) -> None:
+        self.file = table.file
+        self.columns: dict[str, dict[str, str]] = {}
+        self.listed: dict[str, str] = {}
+        for column in table.columns:
+            choices = labelled_choices(table, column)
+            if choices:
+                self.columns[column] = {
+                    **{_spelling(label): value for value, label in choices},
+                    **{_spelling(value): value for value, _ in choices},
+                }
+                self.listed[column] = ", ".join(
+                    f"{value} ({label})" if _spelling(label) != _spelling(value) else value
+                    for value, label in choices
+                )
+
+    def read(self, cells: dict[str, str], where: str) -> dict[str, str]:
+        for column, spellings in self.columns.items():
+            text = cells.get(column, "")
+            if not text:
+                continue
+            if _spelling(text) not in spellings:
+                raise RegistryFileError(
+                    f"{where} {column}: '{text}' is not one of: {self.listed[column]}"
+                )
+            cells[column] = spellings[_spelling(text)]
+        return cells
 
 
 class Row(dict):
@@ -329,6 +372,7 @@ def read_rows(folder: Path, file: str, *, optional: bool = False) -> list[tuple[
     try:
         header = [name.strip() for name in next(reader, [])]
         _check_header(TABLES[file], header)
+        choices = ChoiceReader(TABLES[file])
         rows = []
         for number, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
@@ -339,7 +383,7 @@ def read_rows(folder: Path, file: str, *, optional: bool = False) -> list[tuple[
                     f"{len(header)} (a comma inside a cell needs the cell in double quotes)"
                 )
             values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
-            rows.append((number, Row(file, values)))
+            rows.append((number, Row(file, choices.read(values, f"{file} row {number}"))))
     except csv.Error as exc:
         raise RegistryFileError(f"{file}: not a CSV file the registry can read ({exc})") from None
     return rows
@@ -349,9 +393,11 @@ def _text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")  # Excel's "CSV UTF-8" begins with a BOM
     except UnicodeDecodeError as exc:
+        row = exc.object[: exc.start].count(b"\n") + 1
+        line = exc.object.split(b"\n")[row - 1].decode("cp1252", "replace").strip()
         raise RegistryFileError(
-            f"{path.name}: not UTF-8 text (byte {exc.start:,} is not); in a spreadsheet, "
-            "save it as 'CSV UTF-8'"
+            f"{path.name} row {row}: not UTF-8 text ('{line[:60]}': an accented letter saved "
+            "in Windows' encoding); in a spreadsheet, save the file as 'CSV UTF-8'"
         ) from None
 
 
@@ -394,6 +440,7 @@ def read_features(folder: Path, table: Table, *, optional: bool = False):
             f"{table.file}: not a GeoJSON FeatureCollection ({exc})"
         ) from None
     read = []
+    choices = ChoiceReader(table)
     for number, feature in enumerate(features, start=1):
         properties = (feature or {}).get("properties") or {}
         where = f"{table.file} feature {number}"
@@ -402,6 +449,7 @@ def read_features(folder: Path, table: Table, *, optional: bool = False):
             raise RegistryFileError(f"{where}: no property {_names(missing)}")
         cells = {name: str(value if value is not None else "").strip()
                  for name, value in properties.items()}  # fmt: skip
+        cells = choices.read(cells, where)
         read.append((number, Row(table.file, cells), feature.get("geometry")))
     return read
 
@@ -513,19 +561,23 @@ class Origin:
             self.say(f"clt: {file}: {rows:,} rows")
 
     @contextlib.contextmanager
-    def row(self, where: str) -> Iterator[None]:
+    def row(self, where: str, columns: dict[str, str] | None = None) -> Iterator[None]:
         """Tag the history written inside with the file and row; a refused row becomes a
-        RegistryFileError naming them."""
+        RegistryFileError naming them, and the column for a model field `columns` renames
+        (a membership's `began_on` is the holdings' `apns` cell)."""
         try:
             with pghistory.context(source=f"{self.source} {where}"):
                 yield
         except ValidationError as exc:
+            if columns and hasattr(exc, "error_dict"):
+                exc = ValidationError({columns.get(field, field): errors
+                                       for field, errors in exc.error_dict.items()})  # fmt: skip
             raise RegistryFileError(f"{where}: {describe_validation_error(exc)}") from exc
 
-    def save(self, record, where: str) -> None:
+    def save(self, record, where: str, columns: dict[str, str] | None = None) -> None:
         """Validate and save one record, its history tagged with the file and row."""
         # The caller's transaction makes the folder all or nothing: no savepoint per record.
-        with self.row(where), pghistory.context(action=self.action, user=None):
+        with self.row(where, columns), pghistory.context(action=self.action, user=None):
             if self.validate:
                 record.full_clean()
             record.save()

@@ -122,6 +122,7 @@ def registry_parcels(folder: Path, jurisdiction: str) -> ParcelFinder:
     in_county = Parcel.objects.filter(jurisdiction=jurisdiction)
     parcels = {parcel.apn: parcel for parcel in in_county.filter(apn__in=named)}
     spelt_otherwise = _by_apn_key(in_county, named - parcels.keys())
+    county_parcels = in_county.count() if named - parcels.keys() else 0
 
     def find(apn: str, where: str) -> Parcel:
         if apn in parcels:
@@ -135,9 +136,15 @@ def registry_parcels(folder: Path, jurisdiction: str) -> ParcelFinder:
                 f"{where}: APN '{apn}' could be any of "
                 f"{', '.join(parcel.apn for parcel in same_key)}; write it as the county does"
             )
+        if county_parcels:
+            raise RegistryFileError(
+                f"{where}: no parcel with APN '{apn}' among {jurisdiction}'s "
+                f"{county_parcels:,} parcels; check it against the county's file (or give "
+                "another county with -j)"
+            )
         raise RegistryFileError(
-            f"{where}: no parcel with APN '{apn}' in {jurisdiction}; import the county's "
-            "parcels first (`clt import-parcels`), or give the county with -j"
+            f"{where}: no parcel with APN '{apn}': {jurisdiction} has no parcels yet; import "
+            "the county's parcels first (`clt import-parcels`), or give the county with -j"
         )
 
     return find
@@ -157,7 +164,7 @@ def refuse_records_already_in(folder: Path) -> None:
     """Refuse a folder naming records the registry already has, by file, the first few of
     each named: importing twice would enter each household, holding and lease twice."""
     by_file = [_holdings_in(folder), _parties_in(folder), _leases_in(folder),
-               _easements_in(folder)]  # fmt: skip
+               _easements_in(folder), *_lease_records_in(folder)]  # fmt: skip
     total = sum(len(found) for found in by_file)
     if not total:
         return
@@ -208,6 +215,39 @@ def _leases_in(folder: Path) -> list[str]:
             for line, row in rows if row["reference"] in known]  # fmt: skip
 
 
+# A later folder adds records to leases already in: the same record twice is refused. Each
+# file's record is the same when these columns are (the model's fields of the same names).
+SAME_LEASE_RECORD = {
+    "fee_changes.csv": ("leases.LeaseFeeChange", ("effective_on",)),
+    "appraisals.csv": ("leases.Appraisal", ("on", "purpose")),
+    "capital_improvements.csv": ("leases.CapitalImprovement", ("description", "approved_on")),
+    "repairs.csv": ("leases.RepairDeduction", ("description", "assessed_on")),
+    "monitoring.csv": ("leases.MonitoringEvent", ("type", "on")),
+    "resales.csv": ("leases.Resale", ("contract_on",)),
+}
+
+
+def _lease_records_in(folder: Path) -> list[list[str]]:
+    """Rows adding to a lease already in the registry a record it already has."""
+    from django.apps import apps
+    from django.core.exceptions import ValidationError
+
+    found = []
+    for file, (model, columns) in SAME_LEASE_RECORD.items():
+        records = apps.get_model(model).objects
+        in_file = []
+        for line, row in read_rows(folder, file, optional=True):
+            same = {"lease__reference": row["lease"]} | {c: row[c] for c in columns}
+            try:
+                if records.filter(**same).exists():
+                    in_file.append(f"{file} row {line}: lease {row['lease']}, "
+                                   + ", ".join(row[c] for c in columns))  # fmt: skip
+            except ValidationError:
+                continue  # a cell that is no date: the row is refused, saying so, when read
+        found.append(in_file)
+    return found
+
+
 def _easements_in(folder: Path) -> list[str]:
     from parcels.models import ConservationEasement
 
@@ -227,7 +267,7 @@ def write_template(folder: Path) -> list[Path]:
     every column (what it holds, and the values it takes), into `folder` (made if need be; an
     existing file is never replaced)."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / name for name in (*TABLES, "README.txt")]
+    paths = [folder / name for name in (*TABLES, EASEMENTS.file, "README.txt")]
     existing = [path.name for path in paths if path.exists()]
     if existing:
         raise RegistryFileError(
@@ -235,6 +275,9 @@ def write_template(folder: Path) -> list[Path]:
         )
     for name, table in TABLES.items():
         (folder / name).write_text(",".join(table.columns) + "\n", encoding="utf-8")
+    (folder / EASEMENTS.file).write_text(
+        '{"type": "FeatureCollection", "features": []}\n', encoding="utf-8"
+    )
     (folder / FORMULAS_FOLDER).mkdir(exist_ok=True)
     (folder / "README.txt").write_text(template_readme(), encoding="utf-8")
     return paths

@@ -7,7 +7,7 @@ easement_visits.csv), read here because their holders and grantors are parties. 
 `clt import-registry` and the demo (`leases.demo`) read them, inside the caller's transaction.
 
 Every write goes through the named action staff would use (`lease_create`, `fee_change`,
-`monitoring_record`, `monitoring_resolve`, `resale_record`, `lease_terminate`), so each record's
+`monitoring_record`, `monitoring_resolve`, `resale_record`), so each record's
 history says which action wrote it and, under `source`, which file and row. Records with no named
 action (parties, appraisals, improvements, repairs, easements) are written under the origin's
 action (`registry_import`, `demo_load`).
@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pghistory
+from django.core.exceptions import ValidationError
 
+from clt.dates import refuse_after_today
 from clt.history import recorded
 from clt.registry_files import (
     EASEMENTS,
@@ -42,7 +45,6 @@ from clt.registry_files import (
 from leases.actions import (
     fee_change,
     lease_create,
-    lease_terminate,
     monitoring_record,
     monitoring_resolve,
     resale_record,
@@ -54,8 +56,10 @@ from leases.models import (
     GroundLease,
     LeaseStatus,
     Party,
+    PartyKind,
     PartyMember,
     RepairDeduction,
+    Resale,
 )
 from parcels.models import ConservationEasement, EasementMonitoringVisit, Holding
 
@@ -106,10 +110,11 @@ class LeaseFiles:
         self.parties = self._parties()
         self._members()
         formulas = self._formulas()
-        self.leases, endings = self._leases(formulas)
+        self.leases = self._leases(formulas)
+        leases_read = len(self.leases)  # before rows below add leases already in the registry
         summary = LeaseFilesSummary(
             parties=len(self.parties),
-            leases=len(self.leases),
+            leases=leases_read,
             fee_changes=self._fee_changes(),
             appraisals=self._appraisals(),
             capital_improvements=self._capital_improvements(),
@@ -119,10 +124,34 @@ class LeaseFiles:
             index_series=index_series,
             **self._easements(),
         )
-        for where, lease, status, ended_on, reason in endings:  # last: after its resales
-            self._end(where, lease, status, ended_on, reason)
         self._list_again(offered)
         return summary
+
+    def lease(self, reference: str, where: str) -> GroundLease:
+        """The lease a row names: one of the folder's, or one already in the registry (a later
+        folder adds fee changes, appraisals or monitoring events to leases brought in before)."""
+        if reference not in self.leases:
+            known = GroundLease.objects.filter(reference=reference).first()
+            if known is None:
+                raise RegistryFileError(
+                    f"{where}: no lease '{reference}' in leases.csv or in the registry"
+                )
+            self.leases[reference] = known
+        return self.leases[reference]
+
+    def holding(self, name: str, where: str) -> Holding:
+        """The holding a row names: one of the folder's, or the one holding of that name
+        already in the registry."""
+        if name in self.holdings:
+            return self.holdings[name]
+        known = list(Holding.objects.filter(name=name)[:2])
+        if len(known) != 1:
+            found = "none" if not known else "two or more"
+            raise RegistryFileError(
+                f"{where}: no holding '{name}' in holdings.csv, and {found} of that name in the "
+                "registry"
+            )
+        return known[0]
 
     def rows(self, file: str):
         rows = read_rows(self.folder, file, optional=self.optional)
@@ -157,15 +186,25 @@ class LeaseFiles:
 
     def _members(self) -> int:
         rows = self.rows("party_members.csv")
+        shares: dict[str, Decimal] = {}
         for line, row in rows:
             where = f"party_members.csv row {line}"
+            share = parse_decimal(row.get("share", ""), f"{where} share")
             member = PartyMember(
-                party=lookup(self.parties, row["party"], "party", where),
+                party=lookup(self.parties, row["party"], "party", f"{where} party"),
                 name=row["name"],
-                share=parse_decimal(row.get("share", ""), f"{where} share"),
                 is_contact=parse_flag(row.get("is_contact", ""), f"{where} is_contact"),
+                **_given(share=share),  # blank: the model's 1, the whole interest
             )
             self.origin.save(member, where)
+            shares[row["party"]] = shares.get(row["party"], Decimal(0)) + member.share
+            if shares[row["party"]] > 1:
+                raise RegistryFileError(
+                    f"{where} share: {row['party']}'s members' shares add up to "
+                    f"{shares[row['party']].normalize():f} by this row; each is a fraction of "
+                    "the party's interest, so together they are at most 1 (two equal members "
+                    "hold 0.5 each; a blank share is 1)"
+                )
         return len(rows)
 
     def _formulas(self) -> dict[str, dict]:
@@ -183,22 +222,22 @@ class LeaseFiles:
                 raise RegistryFileError(f"formulas/{path.name}: not valid JSON ({exc})") from exc
         return formulas
 
-    def _leases(self, formulas: dict[str, dict]) -> tuple[dict[str, GroundLease], list[tuple]]:
-        """The leases, by reference, and the endings to record once everything else is in."""
+    def _leases(self, formulas: dict[str, dict]) -> dict[str, GroundLease]:
+        """The leases, by reference, each as it stands today: an ended one is written with its
+        status and end date, so the next lease on the same home, which starts after it ended,
+        is not refused as overlapping it (the records after it in the folder, its fee changes
+        and resales, are within its dates)."""
         leases: dict[str, GroundLease] = {}
-        endings = []
         for line, row in self.rows("leases.csv"):
             where = f"leases.csv row {line}"
             if row["reference"] in leases:
                 raise RegistryFileError(f"{where}: lease '{row['reference']}' appears twice")
-            status = row.get("status", "") or LeaseStatus.ACTIVE
-            ended = status in ENDED_STATUSES
             with self.origin.row(where):
                 lease = lease_create(
-                    lessees=[lookup(self.parties, key, "party", where)
+                    lessees=[lookup(self.parties, key, "party", f"{where} lessees")
                              for key in keys(row["lessees"])],
                     reference=row["reference"],
-                    holding=lookup(self.holdings, row["holding"], "holding", where),
+                    holding=self.holding(row["holding"], f"{where} holding"),
                     starts_on=parse_date(row["starts_on"], f"{where} starts_on"),
                     term_years=parse_whole(row["term_years"], f"{where} term_years"),
                     permitted_use=row["permitted_use"],
@@ -206,7 +245,9 @@ class LeaseFiles:
                     purchase_price=parse_money(row["purchase_price"], f"{where} purchase_price"),
                     purchase_date=parse_date(row["purchase_date"], f"{where} purchase_date"),
                     resale_formula=self._formula(formulas, row["formula"], where),
-                    status=LeaseStatus.ACTIVE if ended else status,
+                    status=row.get("status", "") or LeaseStatus.ACTIVE,
+                    ended_on=parse_optional_date(row.get("ended_on", ""), f"{where} ended_on"),
+                    end_reason=row.get("end_reason", ""),
                     notes=row.get("notes", ""),
                     **_given(
                         occupancy_months_per_year=parse_whole(
@@ -217,15 +258,8 @@ class LeaseFiles:
                         transfer_on_death=row.get("transfer_on_death", ""),
                     ),
                 )  # fmt: skip
-            if ended:
-                if not row.get("ended_on"):
-                    raise RegistryFileError(
-                        f"{where} ended_on: a {status} lease says when it ended"
-                    )
-                ended_on = parse_date(row["ended_on"], f"{where} ended_on")
-                endings.append((where, lease, status, ended_on, row.get("end_reason", "")))
             leases[lease.reference] = lease
-        return leases, endings
+        return leases
 
     def _formula(self, formulas: dict[str, dict], name: str, where: str) -> dict:
         if name not in formulas:
@@ -242,7 +276,7 @@ class LeaseFiles:
             where = f"fee_changes.csv row {line}"
             with self.origin.row(where):
                 fee_change(
-                    lease=lookup(self.leases, row["lease"], "lease", where),
+                    lease=self.lease(row["lease"], f"{where} lease"),
                     fee_monthly=parse_money(row["fee_monthly"], f"{where} fee_monthly"),
                     effective_on=parse_date(row["effective_on"], f"{where} effective_on"),
                     reason=row.get("reason", ""),
@@ -254,7 +288,7 @@ class LeaseFiles:
         for line, row in rows:
             where = f"appraisals.csv row {line}"
             appraisal = Appraisal(
-                lease=lookup(self.leases, row["lease"], "lease", where),
+                lease=self.lease(row["lease"], f"{where} lease"),
                 on=parse_date(row["on"], f"{where} on"),
                 value=parse_money(row["value"], f"{where} value"),
                 purpose=row["purpose"],
@@ -268,7 +302,7 @@ class LeaseFiles:
         for line, row in rows:
             where = f"capital_improvements.csv row {line}"
             improvement = CapitalImprovement(
-                lease=lookup(self.leases, row["lease"], "lease", where),
+                lease=self.lease(row["lease"], f"{where} lease"),
                 description=row["description"],
                 approved_on=parse_date(row["approved_on"], f"{where} approved_on"),
                 completed_on=parse_optional_date(
@@ -285,7 +319,7 @@ class LeaseFiles:
         for line, row in rows:
             where = f"repairs.csv row {line}"
             repair = RepairDeduction(
-                lease=lookup(self.leases, row["lease"], "lease", where),
+                lease=self.lease(row["lease"], f"{where} lease"),
                 description=row["description"],
                 assessed_on=parse_date(row["assessed_on"], f"{where} assessed_on"),
                 amount=parse_money(row["amount"], f"{where} amount"),
@@ -297,12 +331,17 @@ class LeaseFiles:
         rows = self.rows("monitoring.csv")
         for line, row in rows:
             where = f"monitoring.csv row {line}"
-            lease = lookup(self.leases, row["lease"], "lease", where)
+            lease = self.lease(row["lease"], f"{where} lease")
             with self.origin.row(where):
                 event = monitoring_record(
                     lease=lease, type=row["type"], on=parse_date(row["on"], f"{where} on"),
                     notes=row.get("notes", ""),
                 )  # fmt: skip
+            if row.get("resolution") and not row.get("resolved_on"):
+                raise RegistryFileError(
+                    f"{where} resolved_on: the row gives a resolution but no date it was "
+                    "resolved; give resolved_on, or move the text to notes"
+                )
             if row.get("resolved_on"):
                 with self.origin.row(where):
                     monitoring_resolve(
@@ -313,12 +352,16 @@ class LeaseFiles:
         return len(rows)
 
     def _resales(self) -> int:
+        """The sales of each home, oldest first: checked as a chain, since `resale_record`
+        takes a closing as typed (the staff pages close a sale by `resale_close`, which checks
+        its date and seller against the lease as it stands that day)."""
         rows = self.rows("resales.csv")
+        previous: dict[int, tuple[Resale, str]] = {}  # by lease: its last sale so far, and row
         for line, row in rows:
             where = f"resales.csv row {line}"
             with self.origin.row(where):
-                resale_record(
-                    lease=lookup(self.leases, row["lease"], "lease", where),
+                resale = resale_record(
+                    lease=self.lease(row["lease"], f"{where} lease"),
                     seller=lookup(self.parties, row["seller"], "party", where),
                     buyer=lookup(self.parties, row["buyer"], "party", where),
                     contract_on=parse_date(row["contract_on"], f"{where} contract_on"),
@@ -332,6 +375,10 @@ class LeaseFiles:
                         row.get("buyer_income_pct_ami", ""), f"{where} buyer_income_pct_ami"
                     ),
                 )
+                _check_sale(resale, previous.get(resale.lease_id, (None, ""))[0])
+            previous[resale.lease_id] = (resale, where)
+        for resale, where in previous.values():
+            _check_last_buyer(resale, where)
         return len(rows)
 
     def _easements(self) -> dict[str, int]:
@@ -380,18 +427,6 @@ class LeaseFiles:
 
     # --- after the rows ------------------------------------------------------------------------
 
-    def _end(self, where: str, lease: GroundLease, status: str, on, reason: str) -> None:
-        """End a lease the file says has ended: terminated by the named action; expired (its
-        term ran out) by the origin's, as no action expires a lease."""
-        with self.origin.row(where):
-            if status == LeaseStatus.TERMINATED:
-                lease_terminate(lease=lease, on=on, reason=reason)
-                return
-            with recorded(self.origin.action):
-                lease.status, lease.ended_on, lease.end_reason = status, on, reason
-                lease.full_clean()
-                lease.save(update_fields=["status", "ended_on", "end_reason"])
-
     def _list_again(self, offered: list[Holding]) -> None:
         """Offer again the homes holdings.csv lists as available today that a lease read here
         took off the list when it was signed (`lease_create`): that lease has since ended, and
@@ -408,3 +443,36 @@ def _given(**values) -> dict:
     """The optional values a row gave: a blank cell leaves the model's default."""
     return {name: value for name, value in values.items() if value not in (None, "")}
 
+
+def _check_sale(resale: Resale, before: Resale | None) -> None:
+    """A sale's dates, and its place in its home's chain: closed on or after its contract and
+    not after today, after the sale before it, and sold by that sale's buyer."""
+    if resale.closed_on is not None:
+        if resale.closed_on < resale.contract_on:
+            raise ValidationError({"closed_on": f"{resale.closed_on} is before the contract "
+                                                f"date {resale.contract_on}"})  # fmt: skip
+        refuse_after_today("closed_on", resale.closed_on, "record a closing once it happened.")
+    if before is None:
+        return
+    if resale.contract_on <= (before.closed_on or before.contract_on):
+        raise ValidationError({"contract_on": f"{resale.contract_on} is not after the sale "
+                                              f"before it ({before}): list sales oldest "
+                                              "first"})  # fmt: skip
+    if resale.seller_id != before.buyer_id:
+        raise ValidationError({"seller": f"{resale.seller} sells, but the sale before it "
+                                         f"({before}) was to {before.buyer}: the chain of "
+                                         "owners is broken"})  # fmt: skip
+
+
+def _check_last_buyer(resale: Resale, where: str) -> None:
+    """The last closed sale of a lease in force passed it to its lessees today (or to the
+    trust, which bought it back)."""
+    lease = resale.lease
+    if resale.closed_on is None or lease.status in ENDED_STATUSES:
+        return
+    lessees = list(lease.lessees.all())
+    if resale.buyer not in lessees and resale.buyer.kind != PartyKind.TRUST:
+        raise RegistryFileError(
+            f"{where} buyer: the last sale of {lease.reference} was to {resale.buyer}, but "
+            f"leases.csv gives its lessees today as {', '.join(map(str, lessees))}"
+        )

@@ -31,6 +31,8 @@ from parcels.models import AcquisitionEvent, Holding, HoldingParcel, Improvement
 
 # The parcel with this APN, or a RegistryFileError naming `where` and where it should be.
 ParcelFinder = Callable[[str, str], Parcel]
+# A membership's fields as the holdings file writes them: its parcels are the `apns` cell.
+MEMBERSHIP_COLUMNS = {"parcel": "apns", "began_on": "apns", "holding": "apns"}
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,27 @@ class HoldingFiles:
             for apn in apns:
                 membership = HoldingParcel(
                     holding=holding,
-                    parcel=self.find_parcel(apn, f"{where} apns"),
+                    parcel=self._parcel(apn, apns, f"{where} apns"),
                     began_on=holding.acquired_on,
                     ended_on=holding.ended_on,
                 )
-                self.origin.save(membership, f"{where} (APN {apn})")
+                self.origin.save(membership, f"{where} (APN {apn})", MEMBERSHIP_COLUMNS)
             holdings[holding.name] = holding
         return holdings
+
+    def _parcel(self, apn: str, apns: list[str], where: str) -> Parcel:
+        """One of a holding's parcels; when it is not found and the cell listed several, say
+        that a space separates APNs ("164 103 001" is three)."""
+        try:
+            return self.find_parcel(apn, where)
+        except RegistryFileError as exc:
+            if len(apns) < 2:
+                raise
+            listed = ", ".join(f"'{each}'" for each in apns)
+            raise RegistryFileError(
+                f"{exc} (the cell lists {len(apns)} APNs, {listed}: spaces separate APNs, so "
+                "write an APN with its dashes, as the county does)"
+            ) from None
 
     def _improvements(self) -> int:
         rows = self.rows("improvements.csv")

@@ -93,7 +93,8 @@ def test_importing_again_is_refused_listing_what_is_already_in(county, folder):
 
 def test_a_parcel_not_yet_imported_says_to_import_the_county_first(folder):
     with pytest.raises(RegistryFileError, match=r"holdings.csv row 2 apns: no parcel with APN "
-                       r"'165-142-004' in hinds-ms; import the county's parcels first"):
+                       r"'165-142-004': hinds-ms has no parcels yet; import the county's parcels "
+                       r"first"):
         import_registry(folder, "hinds-ms")
 
 
@@ -128,9 +129,10 @@ def test_what_a_spreadsheet_writes_is_read(county, tmp_path):
         ("parties.csv", "key,kind,name\nanna,household,Anna, Bo\n",
          r"parties.csv row 2: 4 cells where the header has 3 \(a comma inside a cell needs"),
         ("parties.csv", "key,kind,name\nnene,household,Ren\xe9e\n",
-         r"parties.csv: not UTF-8 text .*save it as 'CSV UTF-8'"),
+         r"parties.csv row 2: not UTF-8 text \('nene,household,Ren\xe9e': .*save the file as "
+         r"'CSV UTF-8'"),
         ("parties.csv", "key,kind,name\nbo,houshold,Bo\n",
-         r"parties.csv row 2: kind: Value 'houshold' is not a valid choice"),
+         r"parties.csv row 2 kind: 'houshold' is not one of: household, cooperative"),
         ("leases (1).csv", "reference\n",
          r"leases \(1\).csv: not a file of the registry's format"),
     ],
@@ -171,3 +173,97 @@ def test_the_command_says_what_came_in_and_fails_in_one_line(county, folder, mon
     again = CliRunner().invoke(main, ["import-registry", str(folder)])
     assert again.exit_code == 1 and "Traceback" not in again.output
     assert "already in the registry" in again.output
+
+
+# --- one home's story, by hand ----------------------------------------------------------------
+
+HOME = {
+    "holdings.csv": "name,current_use,acquired_via,acquired_on,apns\n"
+                    "1418 Rose St,single_family_home,purchase,2015-08-21,165-142-004\n",
+    "parties.csv": "key,kind,name\nfirst,household,First household\n"
+                   "next,household,Next household\ntrust,trust,The trust\n",
+    "party_members.csv": "party,name,share\nfirst,Ada First,0.5\nfirst,Bo First,0.5\n"
+                         "next,Cy Next,\n",
+    "leases.csv": "reference,holding,lessees,starts_on,term_years,permitted_use,fee_monthly,"
+                  "purchase_price,purchase_date,formula,status,ended_on,end_reason\n"
+                  "GL-1,1418 Rose St,first,2016-03-01,99,Residential,25,62000,2016-03-01,"
+                  "fixed,Terminated,2020-02-29,Surrendered\n"
+                  "GL-2,1418 Rose St,next,2020-03-01,99,residential,25,60000,2020-03-01,"
+                  "fixed,,,\n",
+    "resales.csv": "lease,seller,buyer,contract_on,closed_on,formula_price,agreed_price\n",
+    "monitoring.csv": "lease,type,on,notes,resolved_on,resolution\n"
+                      "GL-2,Occupancy certification,2024-01-10,Certified,2024-01-10,Done\n",
+    "formulas/fixed.json": '{"type": "fixed_rate", "method": "simple", "rate": "0.02"}',
+}  # fmt: skip
+
+
+def home_folder(tmp_path: Path, **changed: str) -> Path:
+    """One home's records, with `changed` files (by name, dots as underscores) replaced."""
+    folder = tmp_path / "home"
+    (folder / "formulas").mkdir(parents=True)
+    for name, text in HOME.items():
+        write(folder, name, changed.get(name.replace(".", "_").replace("/", "_"), text))
+    return folder
+
+
+def test_a_home_leased_again_after_its_lease_ended_comes_in_whole(county, tmp_path):
+    """The next lease on a home starts after the one before ended: it was refused as
+    overlapping when every lease was written in force and ended after the rest. Labels as
+    the staff pages show them ("Terminated", "Residential", "Occupancy certification") are
+    read as the codes, and a blank share is the whole interest."""
+    import_registry(home_folder(tmp_path), "hinds-ms")
+    ended, current = GroundLease.objects.order_by("starts_on")
+    assert (ended.status, str(ended.ended_on), current.status) == (
+        "terminated", "2020-02-29", "active")
+    assert current.monitoring.get().type == "occupancy_certification"
+    assert Party.objects.get(name="Next household").members.get().share == 1
+
+
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        ({"leases_csv": HOME["leases.csv"].replace("fixed,Terminated,", "fixed,,")},
+         r"leases.csv row 2: status: The lease ended on 2020-02-29, so it cannot be active"),
+        ({"leases_csv": HOME["leases.csv"].replace("Terminated", "Ended")},
+         r"leases.csv row 2 status: 'Ended' is not one of: active, in_default, terminated, "),
+        ({"party_members_csv": HOME["party_members.csv"].replace("Bo First,0.5", "Bo First,0.75")},
+         r"party_members.csv row 3 share: first's members' shares add up to 1.25"),
+        ({"monitoring_csv": HOME["monitoring.csv"].replace("2024-01-10,Done", ",Done")},
+         r"monitoring.csv row 2 resolved_on: the row gives a resolution but no date"),
+        ({"resales_csv": HOME["resales.csv"] + "GL-2,next,trust,2024-05-01,2024-04-01,1,1\n"},
+         r"resales.csv row 2: closed_on: 2024-04-01 is before the contract date 2024-05-01"),
+        ({"resales_csv": HOME["resales.csv"] + "GL-2,next,first,2023-05-01,2023-06-01,1,1\n"
+                                               "GL-2,next,trust,2024-05-01,2024-06-01,1,1\n"},
+         r"resales.csv row 3: seller: Next household sells, but the sale before it .* was to "
+         r"First household: the chain of owners is broken"),
+        ({"resales_csv": HOME["resales.csv"] + "GL-2,next,first,2023-05-01,2023-06-01,1,1\n"},
+         r"resales.csv row 2 buyer: the last sale of GL-2 was to First household, but leases.csv "
+         r"gives its lessees today as Next household"),
+        ({"holdings_csv": HOME["holdings.csv"].replace("165-142-004", "165 142 004")},
+         r"no parcel with APN '165' among hinds-ms's 385 parcels.* \(the cell lists 3 APNs, "
+         r"'165', '142', '004': spaces separate APNs"),
+    ],
+    ids=["ended, not said so", "unknown status", "shares above 1", "resolved, no date",
+         "closed before its contract", "chain broken", "last buyer not the lessee",
+         "APN with spaces"],
+)
+def test_what_the_staff_pages_would_refuse_is_refused_naming_the_cell(
+    county, tmp_path, changed, message
+):
+    with pytest.raises(RegistryFileError, match=message):
+        import_registry(home_folder(tmp_path, **changed), "hinds-ms")
+    assert counts() == (0, 0, 0, 0, 0)
+
+
+def test_a_later_folder_adds_records_to_a_lease_already_in(county, tmp_path):
+    import_registry(home_folder(tmp_path), "hinds-ms")
+    later = tmp_path / "later"
+    later.mkdir()
+    write(later, "monitoring.csv", "lease,type,on\nGL-2,inspection,2025-02-01\n")
+    summary = import_registry(later, "hinds-ms")
+    assert summary.leases.monitoring_events == 1
+    assert GroundLease.objects.get(reference="GL-2").monitoring.count() == 2
+    with pytest.raises(RegistryFileError, match=r"monitoring.csv row 2: lease GL-2, inspection, "
+                       r"2025-02-01"):
+        import_registry(later, "hinds-ms")  # the same batch again
+    assert GroundLease.objects.get(reference="GL-2").monitoring.count() == 2
