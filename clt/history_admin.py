@@ -86,8 +86,26 @@ class RecentChangesAdmin(EventsAdmin):
         return [COUNTED.get(spec, spec) for spec in super().get_list_filter(request)]
 
     def get_list_display(self, request):
-        shown = super().get_list_display(request)
-        return ["changes" if name == "pgh_diff" else name for name in shown]
+        """pghistory's columns, each event's action and source before its changes: pghistory's
+        list showed no context, so an imported lease read as a bare insert from nowhere."""
+        columns = super().get_list_display(request)
+        shown = ["changes" if name == "pgh_diff" else name for name in columns]
+        at = shown.index("changes") if "changes" in shown else len(shown)
+        return [*shown[:at], "action", "source", *shown[at:]]
+
+    @admin.display(description="action")
+    def action(self, event) -> str | None:
+        """The named action the event was written under (`clt.history.recorded`), if any. Its
+        context is read with the event (`pgh_context`): no query per row."""
+        return (event.pgh_context or {}).get("action") or None  # None: the list's "-"
+
+    @admin.display(description="source")
+    def source(self, event) -> str | None:
+        """The file and row an import or the demo read the record from ("import our-records
+        leases.csv row 4", `clt.registry_files.Origin.row`), if any. Shown as text, escaped
+        by the list: a file's name is whatever its user chose."""
+        source = (event.pgh_context or {}).get("source")
+        return str(source) if source else None
 
     @admin.display(description="pgh diff", ordering="pgh_diff")
     def changes(self, event) -> str | None:

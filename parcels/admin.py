@@ -110,7 +110,8 @@ class RowValue:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One history event, as staff read it: when, which action, who, on what, what changed."""
+    """One history event, as staff read it: when, which action, who, from where, on what, what
+    changed."""
 
     at: datetime
     label: str  # insert, update, delete
@@ -119,6 +120,9 @@ class HistoryEntry:
     what: str  # the record the event is about, e.g. "lease fee change 12" (`_what`)
     changes: tuple[Change, ...]  # an update's fields, old and new
     values: tuple[RowValue, ...] = ()  # an added or deleted row's fields (`_row_values`)
+    # The file and row an import or the demo read the record from ("import our-records
+    # leases.csv row 4", `clt.registry_files.Origin.row`); "" for a change made otherwise.
+    source: str = ""
 
 
 # Labels of the records an event's foreign keys point at: (model, id as text) -> label.
@@ -351,6 +355,7 @@ def history_of(obj, limit: int | None = None) -> list[HistoryEntry]:
                 for name, (old, new) in sorted((event.pgh_diff or {}).items())
             ),
             values=_row_values(event, model, labels, page, outlines),
+            source=str(context.get("source") or ""),
         )
         for event, context, model in zip(events, contexts, models, strict=True)
     ]
