@@ -22,7 +22,7 @@ import click
 
 from clt.clitools import IsoDate, say, setup_django, user_errors
 from clt.spreadsheets import safe_if_text
-from parcels.cli import JurisdictionChoice, TrustDefaultOption
+from parcels.cli import jurisdiction_option
 
 ISO_DATE = IsoDate()
 
@@ -356,14 +356,7 @@ def load_index(path, series, kind, source, area, replace) -> None:  # fmt: skip
 
 @click.command("import-registry")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), required=False)
-@click.option(
-    "--jurisdiction",
-    "-j",
-    cls=TrustDefaultOption,
-    type=JurisdictionChoice(),
-    show_default=True,
-    help="The county whose parcels the holdings' APNs name: one of CLT_JURISDICTIONS.",
-)
+@jurisdiction_option("The county whose parcels the holdings' APNs name")
 @click.option("--dry-run", is_flag=True, help="Read and check every row; write nothing.")
 @click.option(
     "--template",

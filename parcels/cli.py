@@ -71,16 +71,17 @@ ENCODING = click.option(
 )
 
 
+def jurisdiction_option(about: str):
+    """--jurisdiction/-j: one of the trust's counties, the first by default."""
+    return click.option(
+        "--jurisdiction", "-j", cls=TrustDefaultOption, type=JurisdictionChoice(),
+        show_default=True, help=f"{about}: one of CLT_JURISDICTIONS.",
+    )  # fmt: skip
+
+
 @click.command("import-parcels")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option(
-    "--jurisdiction",
-    "-j",
-    cls=TrustDefaultOption,
-    type=JurisdictionChoice(),
-    show_default=True,
-    help="The county the file comes from (the APN's namespace): one of CLT_JURISDICTIONS.",
-)
+@jurisdiction_option("The county the file comes from (the APN's namespace)")
 @click.option(
     "--srid",
     type=click.IntRange(1),
