@@ -359,6 +359,46 @@ class Row(dict):
     def __missing__(self, column: str) -> str:
         raise RegistryFileError(f"{self.file}: no column '{column}'")
 
+    def read(self, column: str, parse: Callable, where: str):
+        """The cell of `column` (blank if the file has no such column) read by `parse`, whose
+        refusal names `where` and the column."""
+        return parse(self.get(column, ""), f"{where} {column}")
+
+
+# Refused rows listed in one message, up to this many; the rest counted.
+PROBLEMS_SHOWN = 25
+
+
+class RowProblems:
+    """The refused rows of a file, gathered so that one run lists them all (a folder of 30
+    homes with US dates was 30 runs, a row at a time). Used as `with problems:` around each
+    row; `refuse()` once the file is read: the files after it are not (they would name what
+    this one failed to write), and the caller's transaction writes nothing."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def __enter__(self) -> RowProblems:
+        return self
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        if isinstance(exc, RegistryFileError):
+            self.found.append(str(exc))
+            return True  # the next row
+        return False
+
+    def refuse(self) -> None:
+        found, self.found = self.found, []
+        if len(found) == 1:
+            raise RegistryFileError(found[0])
+        if found:
+            shown = "\n".join(f"  {problem}" for problem in found[:PROBLEMS_SHOWN])
+            more = len(found) - PROBLEMS_SHOWN
+            raise RegistryFileError(
+                f"{len(found)} rows refused (nothing was written; correct them and run again):\n"
+                f"{shown}" + (f"\n  and {more} more" if more > 0 else "")
+            )
+
 
 def read_rows(folder: Path, file: str, *, optional: bool = False) -> list[tuple[int, Row]]:
     """The rows of `folder/file` with the row number a spreadsheet shows (the header is 1),

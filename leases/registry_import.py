@@ -30,6 +30,7 @@ from clt.registry_files import (
     FORMULAS_FOLDER,
     Origin,
     RegistryFileError,
+    RowProblems,
     keys,
     lookup,
     multipolygon,
@@ -102,6 +103,7 @@ class LeaseFiles:
         self.holdings = holdings
         self.origin = origin
         self.optional = optional
+        self.problems = RowProblems()
         self.parties: dict[str, Party] = {}
         self.leases: dict[str, GroundLease] = {}
 
@@ -124,6 +126,7 @@ class LeaseFiles:
             index_series=index_series,
             **self._easements(),
         )
+        self.problems.refuse()  # the last file's
         self._list_again(offered)
         return summary
 
@@ -154,6 +157,7 @@ class LeaseFiles:
         return known[0]
 
     def rows(self, file: str):
+        self.problems.refuse()  # the file before had none
         rows = read_rows(self.folder, file, optional=self.optional)
         self.origin.reading(file, len(rows))
         return rows
@@ -163,48 +167,46 @@ class LeaseFiles:
     def _parties(self) -> dict[str, Party]:
         parties: dict[str, Party] = {}
         for line, row in self.rows("parties.csv"):
-            where = f"parties.csv row {line}"
-            if row["key"] in parties:
-                raise RegistryFileError(f"{where}: party key '{row['key']}' appears twice")
-            party = Party(
-                kind=row["kind"],
-                name=row["name"],
-                email=row.get("email", ""),
-                phone=row.get("phone", ""),
-                mailing_address=row.get("mailing_address", ""),
-                household_size=parse_whole(
-                    row.get("household_size", ""), f"{where} household_size"
-                ),
-                annual_income=parse_money(
-                    row.get("annual_income", ""), f"{where} annual_income"
-                ),
-                notes=row.get("notes", ""),
-            )
-            self.origin.save(party, where)
-            parties[row["key"]] = party
+            with self.problems:
+                where = f"parties.csv row {line}"
+                if row["key"] in parties:
+                    raise RegistryFileError(f"{where}: party key '{row['key']}' appears twice")
+                party = Party(
+                    kind=row["kind"],
+                    name=row["name"],
+                    email=row.get("email", ""),
+                    phone=row.get("phone", ""),
+                    mailing_address=row.get("mailing_address", ""),
+                    household_size=row.read("household_size", parse_whole, where),
+                    annual_income=row.read("annual_income", parse_money, where),
+                    notes=row.get("notes", ""),
+                )
+                self.origin.save(party, where)
+                parties[row["key"]] = party
         return parties
 
     def _members(self) -> int:
         rows = self.rows("party_members.csv")
         shares: dict[str, Decimal] = {}
         for line, row in rows:
-            where = f"party_members.csv row {line}"
-            share = parse_decimal(row.get("share", ""), f"{where} share")
-            member = PartyMember(
-                party=lookup(self.parties, row["party"], "party", f"{where} party"),
-                name=row["name"],
-                is_contact=parse_flag(row.get("is_contact", ""), f"{where} is_contact"),
-                **_given(share=share),  # blank: the model's 1, the whole interest
-            )
-            self.origin.save(member, where)
-            shares[row["party"]] = shares.get(row["party"], Decimal(0)) + member.share
-            if shares[row["party"]] > 1:
-                raise RegistryFileError(
-                    f"{where} share: {row['party']}'s members' shares add up to "
-                    f"{shares[row['party']].normalize():f} by this row; each is a fraction of "
-                    "the party's interest, so together they are at most 1 (two equal members "
-                    "hold 0.5 each; a blank share is 1)"
+            with self.problems:
+                where = f"party_members.csv row {line}"
+                share = row.read("share", parse_decimal, where)
+                member = PartyMember(
+                    party=lookup(self.parties, row["party"], "party", f"{where} party"),
+                    name=row["name"],
+                    is_contact=row.read("is_contact", parse_flag, where),
+                    **_given(share=share),  # blank: the model's 1, the whole interest
                 )
+                self.origin.save(member, where)
+                shares[row["party"]] = shares.get(row["party"], Decimal(0)) + member.share
+                if shares[row["party"]] > 1:
+                    raise RegistryFileError(
+                        f"{where} share: {row['party']}'s members' shares add up to "
+                        f"{shares[row['party']].normalize():f} by this row; each is a fraction of "
+                        "the party's interest, so together they are at most 1 (two equal members "
+                        "hold 0.5 each; a blank share is 1)"
+                    )
         return len(rows)
 
     def _formulas(self) -> dict[str, dict]:
@@ -229,36 +231,37 @@ class LeaseFiles:
         and resales, are within its dates)."""
         leases: dict[str, GroundLease] = {}
         for line, row in self.rows("leases.csv"):
-            where = f"leases.csv row {line}"
-            if row["reference"] in leases:
-                raise RegistryFileError(f"{where}: lease '{row['reference']}' appears twice")
-            with self.origin.row(where):
-                lease = lease_create(
-                    lessees=[lookup(self.parties, key, "party", f"{where} lessees")
-                             for key in keys(row["lessees"])],
-                    reference=row["reference"],
-                    holding=self.holding(row["holding"], f"{where} holding"),
-                    starts_on=parse_date(row["starts_on"], f"{where} starts_on"),
-                    term_years=parse_whole(row["term_years"], f"{where} term_years"),
-                    permitted_use=row["permitted_use"],
-                    fee_monthly=parse_money(row["fee_monthly"], f"{where} fee_monthly"),
-                    purchase_price=parse_money(row["purchase_price"], f"{where} purchase_price"),
-                    purchase_date=parse_date(row["purchase_date"], f"{where} purchase_date"),
-                    resale_formula=self._formula(formulas, row["formula"], where),
-                    status=row.get("status", "") or LeaseStatus.ACTIVE,
-                    ended_on=parse_optional_date(row.get("ended_on", ""), f"{where} ended_on"),
-                    end_reason=row.get("end_reason", ""),
-                    notes=row.get("notes", ""),
-                    **_given(
-                        occupancy_months_per_year=parse_whole(
-                            row.get("occupancy_months_per_year", ""),
-                            f"{where} occupancy_months_per_year",
+            with self.problems:
+                where = f"leases.csv row {line}"
+                if row["reference"] in leases:
+                    raise RegistryFileError(f"{where}: lease '{row['reference']}' appears twice")
+                with self.origin.row(where):
+                    lease = lease_create(
+                        lessees=[lookup(self.parties, key, "party", f"{where} lessees")
+                                 for key in keys(row["lessees"])],
+                        reference=row["reference"],
+                        holding=self.holding(row["holding"], f"{where} holding"),
+                        starts_on=row.read("starts_on", parse_date, where),
+                        term_years=row.read("term_years", parse_whole, where),
+                        permitted_use=row["permitted_use"],
+                        fee_monthly=row.read("fee_monthly", parse_money, where),
+                        purchase_price=row.read("purchase_price", parse_money, where),
+                        purchase_date=row.read("purchase_date", parse_date, where),
+                        resale_formula=self._formula(formulas, row["formula"], where),
+                        status=row.get("status", "") or LeaseStatus.ACTIVE,
+                        ended_on=row.read("ended_on", parse_optional_date, where),
+                        end_reason=row.get("end_reason", ""),
+                        notes=row.get("notes", ""),
+                        **_given(
+                            occupancy_months_per_year=parse_whole(
+                                row.get("occupancy_months_per_year", ""),
+                                f"{where} occupancy_months_per_year",
+                            ),
+                            arrears=row.read("arrears", parse_money, where),
+                            transfer_on_death=row.get("transfer_on_death", ""),
                         ),
-                        arrears=parse_money(row.get("arrears", ""), f"{where} arrears"),
-                        transfer_on_death=row.get("transfer_on_death", ""),
-                    ),
-                )  # fmt: skip
-            leases[lease.reference] = lease
+                    )  # fmt: skip
+                leases[lease.reference] = lease
         return leases
 
     def _formula(self, formulas: dict[str, dict], name: str, where: str) -> dict:
@@ -273,82 +276,85 @@ class LeaseFiles:
     def _fee_changes(self) -> int:
         rows = self.rows("fee_changes.csv")
         for line, row in rows:
-            where = f"fee_changes.csv row {line}"
-            with self.origin.row(where):
-                fee_change(
-                    lease=self.lease(row["lease"], f"{where} lease"),
-                    fee_monthly=parse_money(row["fee_monthly"], f"{where} fee_monthly"),
-                    effective_on=parse_date(row["effective_on"], f"{where} effective_on"),
-                    reason=row.get("reason", ""),
-                )
+            with self.problems:
+                where = f"fee_changes.csv row {line}"
+                with self.origin.row(where):
+                    fee_change(
+                        lease=self.lease(row["lease"], f"{where} lease"),
+                        fee_monthly=row.read("fee_monthly", parse_money, where),
+                        effective_on=row.read("effective_on", parse_date, where),
+                        reason=row.get("reason", ""),
+                    )
         return len(rows)
 
     def _appraisals(self) -> int:
         rows = self.rows("appraisals.csv")
         for line, row in rows:
-            where = f"appraisals.csv row {line}"
-            appraisal = Appraisal(
-                lease=self.lease(row["lease"], f"{where} lease"),
-                on=parse_date(row["on"], f"{where} on"),
-                value=parse_money(row["value"], f"{where} value"),
-                purpose=row["purpose"],
-                appraiser=row.get("appraiser", ""),
-            )
-            self.origin.save(appraisal, where)
+            with self.problems:
+                where = f"appraisals.csv row {line}"
+                appraisal = Appraisal(
+                    lease=self.lease(row["lease"], f"{where} lease"),
+                    on=row.read("on", parse_date, where),
+                    value=row.read("value", parse_money, where),
+                    purpose=row["purpose"],
+                    appraiser=row.get("appraiser", ""),
+                )
+                self.origin.save(appraisal, where)
         return len(rows)
 
     def _capital_improvements(self) -> int:
         rows = self.rows("capital_improvements.csv")
         for line, row in rows:
-            where = f"capital_improvements.csv row {line}"
-            improvement = CapitalImprovement(
-                lease=self.lease(row["lease"], f"{where} lease"),
-                description=row["description"],
-                approved_on=parse_date(row["approved_on"], f"{where} approved_on"),
-                completed_on=parse_optional_date(
-                    row.get("completed_on", ""), f"{where} completed_on"
-                ),
-                cost=parse_money(row["cost"], f"{where} cost"),
-                credit=parse_money(row.get("credit", ""), f"{where} credit"),
-            )
-            self.origin.save(improvement, where)
+            with self.problems:
+                where = f"capital_improvements.csv row {line}"
+                improvement = CapitalImprovement(
+                    lease=self.lease(row["lease"], f"{where} lease"),
+                    description=row["description"],
+                    approved_on=row.read("approved_on", parse_date, where),
+                    completed_on=row.read("completed_on", parse_optional_date, where),
+                    cost=row.read("cost", parse_money, where),
+                    credit=row.read("credit", parse_money, where),
+                )
+                self.origin.save(improvement, where)
         return len(rows)
 
     def _repairs(self) -> int:
         rows = self.rows("repairs.csv")
         for line, row in rows:
-            where = f"repairs.csv row {line}"
-            repair = RepairDeduction(
-                lease=self.lease(row["lease"], f"{where} lease"),
-                description=row["description"],
-                assessed_on=parse_date(row["assessed_on"], f"{where} assessed_on"),
-                amount=parse_money(row["amount"], f"{where} amount"),
-            )
-            self.origin.save(repair, where)
+            with self.problems:
+                where = f"repairs.csv row {line}"
+                repair = RepairDeduction(
+                    lease=self.lease(row["lease"], f"{where} lease"),
+                    description=row["description"],
+                    assessed_on=row.read("assessed_on", parse_date, where),
+                    amount=row.read("amount", parse_money, where),
+                )
+                self.origin.save(repair, where)
         return len(rows)
 
     def _monitoring(self) -> int:
         rows = self.rows("monitoring.csv")
         for line, row in rows:
-            where = f"monitoring.csv row {line}"
-            lease = self.lease(row["lease"], f"{where} lease")
-            with self.origin.row(where):
-                event = monitoring_record(
-                    lease=lease, type=row["type"], on=parse_date(row["on"], f"{where} on"),
-                    notes=row.get("notes", ""),
-                )  # fmt: skip
-            if row.get("resolution") and not row.get("resolved_on"):
-                raise RegistryFileError(
-                    f"{where} resolved_on: the row gives a resolution but no date it was "
-                    "resolved; give resolved_on, or move the text to notes"
-                )
-            if row.get("resolved_on"):
+            with self.problems:
+                where = f"monitoring.csv row {line}"
+                lease = self.lease(row["lease"], f"{where} lease")
                 with self.origin.row(where):
-                    monitoring_resolve(
-                        event=event,
-                        on=parse_date(row["resolved_on"], f"{where} resolved_on"),
-                        notes=row.get("resolution", ""),
+                    event = monitoring_record(
+                        lease=lease, type=row["type"], on=row.read("on", parse_date, where),
+                        notes=row.get("notes", ""),
+                    )  # fmt: skip
+                if row.get("resolution") and not row.get("resolved_on"):
+                    raise RegistryFileError(
+                        f"{where} resolved_on: the row gives a resolution but no date it was "
+                        "resolved; give resolved_on, or move the text to notes"
                     )
+                if row.get("resolved_on"):
+                    with self.origin.row(where):
+                        monitoring_resolve(
+                            event=event,
+                            on=row.read("resolved_on", parse_date, where),
+                            notes=row.get("resolution", ""),
+                        )
         return len(rows)
 
     def _resales(self) -> int:
@@ -358,53 +364,53 @@ class LeaseFiles:
         rows = self.rows("resales.csv")
         previous: dict[int, tuple[Resale, str]] = {}  # by lease: its last sale so far, and row
         for line, row in rows:
-            where = f"resales.csv row {line}"
-            with self.origin.row(where):
-                resale = resale_record(
-                    lease=self.lease(row["lease"], f"{where} lease"),
-                    seller=lookup(self.parties, row["seller"], "party", where),
-                    buyer=lookup(self.parties, row["buyer"], "party", where),
-                    contract_on=parse_date(row["contract_on"], f"{where} contract_on"),
-                    closed_on=parse_optional_date(row.get("closed_on", ""), f"{where} closed_on"),
-                    formula_price=parse_money(row["formula_price"], f"{where} formula_price"),
-                    agreed_price=parse_money(row["agreed_price"], f"{where} agreed_price"),
-                    appraised_value=parse_money(
-                        row.get("appraised_value", ""), f"{where} appraised_value"
-                    ),
-                    buyer_income_pct_ami=parse_decimal(
-                        row.get("buyer_income_pct_ami", ""), f"{where} buyer_income_pct_ami"
-                    ),
-                )
-                _check_sale(resale, previous.get(resale.lease_id, (None, ""))[0])
-            previous[resale.lease_id] = (resale, where)
+            with self.problems:
+                where = f"resales.csv row {line}"
+                with self.origin.row(where):
+                    resale = resale_record(
+                        lease=self.lease(row["lease"], f"{where} lease"),
+                        seller=lookup(self.parties, row["seller"], "party", where),
+                        buyer=lookup(self.parties, row["buyer"], "party", where),
+                        contract_on=row.read("contract_on", parse_date, where),
+                        closed_on=row.read("closed_on", parse_optional_date, where),
+                        formula_price=row.read("formula_price", parse_money, where),
+                        agreed_price=row.read("agreed_price", parse_money, where),
+                        appraised_value=row.read("appraised_value", parse_money, where),
+                        buyer_income_pct_ami=row.read("buyer_income_pct_ami", parse_decimal, where),
+                    )
+                    _check_sale(resale, previous.get(resale.lease_id, (None, ""))[0])
+                previous[resale.lease_id] = (resale, where)
         for resale, where in previous.values():
-            _check_last_buyer(resale, where)
+            with self.problems:
+                _check_last_buyer(resale, where)
         return len(rows)
 
     def _easements(self) -> dict[str, int]:
         """The conservation easements (easements.geojson) and their monitoring visits
         (easement_visits.csv): counts for the summary."""
         easements: dict[str, ConservationEasement] = {}
+        self.problems.refuse()  # the file before had none
         for number, row, geometry in read_features(self.folder, EASEMENTS, optional=self.optional):
-            where = f"easements.geojson feature {number} ({row['key']})"
-            if row["key"] in easements:
-                raise RegistryFileError(f"{where}: easement key '{row['key']}' appears twice")
-            grantor = row.get("grantor", "")
-            easement = ConservationEasement(
-                name=row["name"],
-                purpose=row["purpose"],
-                public_access=row["public_access"],
-                holder=lookup(self.parties, row["holder"], "party", where),
-                grantor=lookup(self.parties, grantor, "party", where) if grantor else None,
-                began_on=parse_date(row["began_on"], f"{where} began_on"),
-                ended_on=parse_optional_date(row.get("ended_on", ""), f"{where} ended_on"),
-                recording_reference=row.get("recording_reference", ""),
-                terms=row.get("terms", ""),
-                baseline_on=parse_optional_date(row.get("baseline_on", ""), f"{where} baseline_on"),
-                geom=multipolygon(geometry, where),
-            )
-            self.origin.save(easement, where)
-            easements[row["key"]] = easement
+            with self.problems:
+                where = f"easements.geojson feature {number} ({row['key']})"
+                if row["key"] in easements:
+                    raise RegistryFileError(f"{where}: easement key '{row['key']}' appears twice")
+                grantor = row.get("grantor", "")
+                easement = ConservationEasement(
+                    name=row["name"],
+                    purpose=row["purpose"],
+                    public_access=row["public_access"],
+                    holder=lookup(self.parties, row["holder"], "party", where),
+                    grantor=lookup(self.parties, grantor, "party", where) if grantor else None,
+                    began_on=row.read("began_on", parse_date, where),
+                    ended_on=row.read("ended_on", parse_optional_date, where),
+                    recording_reference=row.get("recording_reference", ""),
+                    terms=row.get("terms", ""),
+                    baseline_on=row.read("baseline_on", parse_optional_date, where),
+                    geom=multipolygon(geometry, where),
+                )
+                self.origin.save(easement, where)
+                easements[row["key"]] = easement
         return {
             "easements": len(easements),
             "easement_visits": self._easement_visits(easements),
@@ -413,16 +419,17 @@ class LeaseFiles:
     def _easement_visits(self, easements: dict[str, ConservationEasement]) -> int:
         rows = self.rows("easement_visits.csv")
         for line, row in rows:
-            where = f"easement_visits.csv row {line}"
-            visit = EasementMonitoringVisit(
-                easement=lookup(easements, row["easement"], "easement", where),
-                on=parse_date(row["on"], f"{where} on"),
-                monitor=row.get("monitor", ""),
-                finding=row["finding"],
-                notes=row.get("notes", ""),
-                resolved_on=parse_optional_date(row.get("resolved_on", ""), f"{where} resolved_on"),
-            )
-            self.origin.save(visit, where)
+            with self.problems:
+                where = f"easement_visits.csv row {line}"
+                visit = EasementMonitoringVisit(
+                    easement=lookup(easements, row["easement"], "easement", where),
+                    on=row.read("on", parse_date, where),
+                    monitor=row.get("monitor", ""),
+                    finding=row["finding"],
+                    notes=row.get("notes", ""),
+                    resolved_on=row.read("resolved_on", parse_optional_date, where),
+                )
+                self.origin.save(visit, where)
         return len(rows)
 
     # --- after the rows ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from clt.registry_files import (
     Origin,
     RegistryFileError,
+    RowProblems,
     keys,
     lookup,
     parse_date,
@@ -52,17 +53,21 @@ class HoldingFiles:
         self.find_parcel = find_parcel
         self.origin = origin
         self.optional = optional
+        self.problems = RowProblems()
         self.holdings: dict[str, Holding] = {}
 
     def load(self) -> HoldingFilesSummary:
         self.holdings = self._holdings()
-        return HoldingFilesSummary(
+        summary = HoldingFilesSummary(
             holdings=len(self.holdings),
             improvements=self._improvements(),
             acquisition_events=self._acquisitions(),
         )
+        self.problems.refuse()  # the last file's
+        return summary
 
     def rows(self, file: str):
+        self.problems.refuse()  # the file before had none
         rows = read_rows(self.folder, file, optional=self.optional)
         self.origin.reading(file, len(rows))
         return rows
@@ -70,35 +75,36 @@ class HoldingFiles:
     def _holdings(self) -> dict[str, Holding]:
         holdings: dict[str, Holding] = {}
         for line, row in self.rows("holdings.csv"):
-            where = f"holdings.csv row {line}"
-            if row["name"] in holdings:
-                raise RegistryFileError(f"{where}: holding '{row['name']}' appears twice")
-            apns = keys(row["apns"])
-            if not apns:
-                raise RegistryFileError(
-                    f"{where} apns: no APN; name the holding's parcels, separated by spaces"
+            with self.problems:
+                where = f"holdings.csv row {line}"
+                if row["name"] in holdings:
+                    raise RegistryFileError(f"{where}: holding '{row['name']}' appears twice")
+                apns = keys(row["apns"])
+                if not apns:
+                    raise RegistryFileError(
+                        f"{where} apns: no APN; name the holding's parcels, separated by spaces"
+                    )
+                holding = Holding(
+                    name=row["name"],
+                    current_use=row["current_use"],
+                    acquired_via=row["acquired_via"],
+                    acquired_on=row.read("acquired_on", parse_date, where),
+                    price=row.read("price", parse_money, where) or Decimal("0"),
+                    deed_reference=row.get("deed_reference", ""),
+                    available=row.read("available", parse_flag, where),
+                    ended_on=row.read("ended_on", parse_optional_date, where),
+                    notes=row.get("notes", ""),
                 )
-            holding = Holding(
-                name=row["name"],
-                current_use=row["current_use"],
-                acquired_via=row["acquired_via"],
-                acquired_on=parse_date(row["acquired_on"], f"{where} acquired_on"),
-                price=parse_money(row.get("price", ""), f"{where} price") or Decimal("0"),
-                deed_reference=row.get("deed_reference", ""),
-                available=parse_flag(row.get("available", ""), f"{where} available"),
-                ended_on=parse_optional_date(row.get("ended_on", ""), f"{where} ended_on"),
-                notes=row.get("notes", ""),
-            )
-            self.origin.save(holding, where)
-            for apn in apns:
-                membership = HoldingParcel(
-                    holding=holding,
-                    parcel=self._parcel(apn, apns, f"{where} apns"),
-                    began_on=holding.acquired_on,
-                    ended_on=holding.ended_on,
-                )
-                self.origin.save(membership, f"{where} (APN {apn})", MEMBERSHIP_COLUMNS)
-            holdings[holding.name] = holding
+                self.origin.save(holding, where)
+                for apn in apns:
+                    membership = HoldingParcel(
+                        holding=holding,
+                        parcel=self._parcel(apn, apns, f"{where} apns"),
+                        began_on=holding.acquired_on,
+                        ended_on=holding.ended_on,
+                    )
+                    self.origin.save(membership, f"{where} (APN {apn})", MEMBERSHIP_COLUMNS)
+                holdings[holding.name] = holding
         return holdings
 
     def _parcel(self, apn: str, apns: list[str], where: str) -> Parcel:
@@ -118,31 +124,33 @@ class HoldingFiles:
     def _improvements(self) -> int:
         rows = self.rows("improvements.csv")
         for line, row in rows:
-            where = f"improvements.csv row {line}"
-            improvement = Improvement(
-                holding=lookup(self.holdings, row["holding"], "holding", where),
-                kind=row["kind"],
-                description=row["description"],
-                year_built=parse_whole(row.get("year_built", ""), f"{where} year_built"),
-                dwelling_units=parse_whole(row.get("dwelling_units", ""), f"{where} dwelling_units")
-                or 0,
-            )
-            self.origin.save(improvement, where)
+            with self.problems:
+                where = f"improvements.csv row {line}"
+                improvement = Improvement(
+                    holding=lookup(self.holdings, row["holding"], "holding", where),
+                    kind=row["kind"],
+                    description=row["description"],
+                    year_built=row.read("year_built", parse_whole, where),
+                    dwelling_units=row.read("dwelling_units", parse_whole, where)
+                    or 0,
+                )
+                self.origin.save(improvement, where)
         return len(rows)
 
     def _acquisitions(self) -> int:
         rows = self.rows("acquisitions.csv")
         for line, row in rows:
-            where = f"acquisitions.csv row {line}"
-            holding = row.get("holding", "")
-            event = AcquisitionEvent(
-                parcel=self.find_parcel(row["apn"], f"{where} apn"),
-                stage=row["stage"],
-                on=parse_date(row["on"], f"{where} on"),
-                reason=row.get("reason", ""),
-                holding=lookup(self.holdings, holding, "holding", where) if holding else None,
-            )
-            self.origin.save(event, where)
+            with self.problems:
+                where = f"acquisitions.csv row {line}"
+                holding = row.get("holding", "")
+                event = AcquisitionEvent(
+                    parcel=self.find_parcel(row["apn"], f"{where} apn"),
+                    stage=row["stage"],
+                    on=row.read("on", parse_date, where),
+                    reason=row.get("reason", ""),
+                    holding=lookup(self.holdings, holding, "holding", where) if holding else None,
+                )
+                self.origin.save(event, where)
         return len(rows)
 
 

@@ -267,3 +267,21 @@ def test_a_later_folder_adds_records_to_a_lease_already_in(county, tmp_path):
                        r"2025-02-01"):
         import_registry(later, "hinds-ms")  # the same batch again
     assert GroundLease.objects.get(reference="GL-2").monitoring.count() == 2
+
+
+def test_every_refused_row_of_a_file_is_listed_in_one_run(county, folder):
+    holdings = folder / "holdings.csv"
+    lines = holdings.read_text().splitlines()
+    for at in (2, 5):  # dates as a US spreadsheet writes them
+        fields = lines[at - 1].split(",")
+        fields[3] = "8/21/2015"
+        lines[at - 1] = ",".join(fields)
+    holdings.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RegistryFileError) as refused:
+        import_registry(folder, "hinds-ms")
+    assert str(refused.value).splitlines() == [
+        "2 rows refused (nothing was written; correct them and run again):",
+        "  holdings.csv row 2 acquired_on: '8/21/2015' is not a date (YYYY-MM-DD)",
+        "  holdings.csv row 5 acquired_on: '8/21/2015' is not a date (YYYY-MM-DD)",
+    ]
+    assert counts() == (0, 0, 0, 0, 0)
