@@ -30,6 +30,8 @@ from parcels.queries import (
     ConservationEasementQuerySet,
     HoldingQuerySet,
     ParcelQuerySet,
+    in_metric_domain,
+    metric_domain_text,
 )
 
 
@@ -779,7 +781,24 @@ class ConservationEasement(models.Model):
                             "granted by the landowner to another party."},
                 code="granted_to_itself",
             )  # fmt: skip
+        self._check_where_the_registry_keeps_land()
         self._check_no_merger()
+
+    def _check_where_the_registry_keeps_land(self) -> None:
+        """An area far from the registry's land (a file in another CRS read as degrees, lon
+        and lat swapped) is refused, as a county file would be: measured in the metric CRS it
+        is distorted, and nothing it could burden is on record there."""
+        if not self.geom or self.geom.empty:
+            return
+        west, south, east, north = self.geom.extent
+        if not (in_metric_domain(west, south) and in_metric_domain(east, north)):
+            raise ValidationError(
+                {"geom": f"The area lies at lon {self.geom.centroid.x:.2f}, lat "
+                         f"{self.geom.centroid.y:.2f}, outside where this registry keeps land "
+                         f"({metric_domain_text()}): is it in another CRS, or are longitude "
+                         "and latitude swapped?"},
+                code="outside_the_registry",
+            )  # fmt: skip
 
     def _check_no_merger(self) -> None:
         """The trust does not hold an easement on land it holds: the two interests merge and

@@ -5,6 +5,7 @@ the demo's parcels brought in as a county's are (`import_parcels`), so these tes
 the demo's files pass every check the staff pages make (the demo loader itself skips them).
 """
 
+import re
 import shutil
 from pathlib import Path
 
@@ -285,3 +286,15 @@ def test_every_refused_row_of_a_file_is_listed_in_one_run(county, folder):
         "  holdings.csv row 5 acquired_on: '8/21/2015' is not a date (YYYY-MM-DD)",
     ]
     assert counts() == (0, 0, 0, 0, 0)
+
+
+def test_an_easement_far_from_the_registrys_land_is_refused(county, folder):
+    easements = folder / "easements.geojson"
+    text = easements.read_text()
+    # Ten degrees east, in Georgia: a file drawn in another CRS and read as degrees.
+    moved = re.sub(r"-90\.(\d+)", r"-80.\1", text)
+    assert moved != text
+    easements.write_text(moved)
+    with pytest.raises(RegistryFileError, match=r"easements.geojson feature 1 \(freedom-farm\): "
+                       r"geom: The area lies at lon -80.\d+, lat 32.\d+, outside where"):
+        import_registry(folder, "hinds-ms")
