@@ -413,19 +413,22 @@ def read_rows(folder: Path, file: str, *, optional: bool = False) -> list[tuple[
         header = [name.strip() for name in next(reader, [])]
         _check_header(TABLES[file], header)
         choices = ChoiceReader(TABLES[file])
+        problems = RowProblems()
         rows = []
         for number, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
                 continue  # a spreadsheet's empty rows, or a blank line at the end
-            if len(cells) != len(header):
-                raise RegistryFileError(
-                    f"{file} row {number}: {len(cells)} cells where the header has "
-                    f"{len(header)} (a comma inside a cell needs the cell in double quotes)"
-                )
-            values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
-            rows.append((number, Row(file, choices.read(values, f"{file} row {number}"))))
+            with problems:
+                if len(cells) != len(header):
+                    raise RegistryFileError(
+                        f"{file} row {number}: {len(cells)} cells where the header has "
+                        f"{len(header)} (a comma inside a cell needs the cell in double quotes)"
+                    )
+                values = {name: cell.strip() for name, cell in zip(header, cells, strict=True)}
+                rows.append((number, Row(file, choices.read(values, f"{file} row {number}"))))
     except csv.Error as exc:
         raise RegistryFileError(f"{file}: not a CSV file the registry can read ({exc})") from None
+    problems.refuse()  # every row's, in one message
     return rows
 
 
@@ -481,16 +484,19 @@ def read_features(folder: Path, table: Table, *, optional: bool = False):
         ) from None
     read = []
     choices = ChoiceReader(table)
+    problems = RowProblems()
     for number, feature in enumerate(features, start=1):
-        properties = (feature or {}).get("properties") or {}
-        where = f"{table.file} feature {number}"
-        missing = [name for name in table.required if name not in properties]
-        if missing:
-            raise RegistryFileError(f"{where}: no property {_names(missing)}")
-        cells = {name: str(value if value is not None else "").strip()
-                 for name, value in properties.items()}  # fmt: skip
-        cells = choices.read(cells, where)
-        read.append((number, Row(table.file, cells), feature.get("geometry")))
+        with problems:
+            properties = (feature or {}).get("properties") or {}
+            where = f"{table.file} feature {number}"
+            missing = [name for name in table.required if name not in properties]
+            if missing:
+                raise RegistryFileError(f"{where}: no property {_names(missing)}")
+            cells = {name: str(value if value is not None else "").strip()
+                     for name, value in properties.items()}  # fmt: skip
+            cells = choices.read(cells, where)
+            read.append((number, Row(table.file, cells), feature.get("geometry")))
+    problems.refuse()
     return read
 
 

@@ -30,10 +30,10 @@ from clt.registry_files import (
     EASEMENTS,
     FORMULAS_FOLDER,
     TABLES,
+    ChoiceReader,
     Origin,
     RegistryFileError,
     Table,
-    choices_of,
     read_features,
     read_rows,
 )
@@ -174,9 +174,9 @@ def refuse_records_already_in(folder: Path) -> None:
         if len(found) > CONFLICTS_SHOWN:
             lines.append(f"  and {len(found) - CONFLICTS_SHOWN} more in the same file")
     raise RegistryFileError(
-        f"{total} of the folder's records are already in the registry; this command brings "
-        "records in once (edit those already in on the staff pages, and take their rows out "
-        "of the folder):\n" + "\n".join(lines)
+        f"{total} of the folder's records are already in the registry (or twice in the "
+        "folder); this command brings records in once (edit those already in on the staff "
+        "pages, and take their rows out of the folder):\n" + "\n".join(lines)
     )
 
 
@@ -228,7 +228,7 @@ SAME_LEASE_RECORD = {
 
 
 def _lease_records_in(folder: Path) -> list[list[str]]:
-    """Rows adding to a lease already in the registry a record it already has."""
+    """Rows adding to a lease a record it already has, in the registry or in a row above."""
     from django.apps import apps
     from django.core.exceptions import ValidationError
 
@@ -236,12 +236,18 @@ def _lease_records_in(folder: Path) -> list[list[str]]:
     for file, (model, columns) in SAME_LEASE_RECORD.items():
         records = apps.get_model(model).objects
         in_file = []
+        seen: dict[tuple, int] = {}  # the same record twice in the file: its first row
         for line, row in read_rows(folder, file, optional=True):
+            key = (row["lease"], *(row[c] for c in columns))
+            named = f"{file} row {line}: lease {', '.join(key)}"
+            if key in seen:
+                in_file.append(f"{named} (as row {seen[key]})")
+                continue
+            seen[key] = line
             same = {"lease__reference": row["lease"]} | {c: row[c] for c in columns}
             try:
                 if records.filter(**same).exists():
-                    in_file.append(f"{file} row {line}: lease {row['lease']}, "
-                                   + ", ".join(row[c] for c in columns))  # fmt: skip
+                    in_file.append(named)
             except ValidationError:
                 continue  # a cell that is no date: the row is refused, saying so, when read
         found.append(in_file)
@@ -308,8 +314,8 @@ def _column_lines(table: Table) -> list[str]:
     for column in table.columns:
         mark = "*" if column in table.required else " "
         about = table.required.get(column) or table.optional.get(column, "")
-        values = choices_of(table, column)
+        values = ChoiceReader(table).listed.get(column)
         if values:
-            about = ": ".join(filter(None, (about, f"one of {', '.join(values)}")))
+            about = ": ".join(filter(None, (about, f"one of {values}")))
         lines.append(f"  {mark} {column}" + (f" - {about}" if about else ""))
     return lines

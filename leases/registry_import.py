@@ -44,6 +44,7 @@ from clt.registry_files import (
     read_rows,
 )
 from leases.actions import (
+    closing_date_error,
     fee_change,
     lease_create,
     monitoring_record,
@@ -235,7 +236,15 @@ class LeaseFiles:
                 where = f"leases.csv row {line}"
                 if row["reference"] in leases:
                     raise RegistryFileError(f"{where}: lease '{row['reference']}' appears twice")
+                status = row.get("status", "") or LeaseStatus.ACTIVE
+                ended_on = row.read("ended_on", parse_optional_date, where)
                 with self.origin.row(where):
+                    if status in ENDED_STATUSES:
+                        refuse_after_today(
+                            "ended_on", ended_on,
+                            "a lease is recorded as ended once it has ended (until then it is "
+                            "active, and its end is recorded on the day)",
+                        )  # fmt: skip
                     lease = lease_create(
                         lessees=[lookup(self.parties, key, "party", f"{where} lessees")
                                  for key in keys(row["lessees"])],
@@ -248,8 +257,8 @@ class LeaseFiles:
                         purchase_price=row.read("purchase_price", parse_money, where),
                         purchase_date=row.read("purchase_date", parse_date, where),
                         resale_formula=self._formula(formulas, row["formula"], where),
-                        status=row.get("status", "") or LeaseStatus.ACTIVE,
-                        ended_on=row.read("ended_on", parse_optional_date, where),
+                        status=status,
+                        ended_on=ended_on,
                         end_reason=row.get("end_reason", ""),
                         notes=row.get("notes", ""),
                         **_given(
@@ -362,15 +371,18 @@ class LeaseFiles:
         takes a closing as typed (the staff pages close a sale by `resale_close`, which checks
         its date and seller against the lease as it stands that day)."""
         rows = self.rows("resales.csv")
-        previous: dict[int, tuple[Resale, str]] = {}  # by lease: its last sale so far, and row
+        previous: dict[str, Resale] = {}  # by lease: its sale before, in the folder
+        last_closed: dict[str, tuple[Resale, str]] = {}  # by lease: its last closing, and row
+        refused: set[str] = set()  # leases with a sale refused: their chain is not checked on
         for line, row in rows:
+            through = False
             with self.problems:
                 where = f"resales.csv row {line}"
                 with self.origin.row(where):
                     resale = resale_record(
                         lease=self.lease(row["lease"], f"{where} lease"),
-                        seller=lookup(self.parties, row["seller"], "party", where),
-                        buyer=lookup(self.parties, row["buyer"], "party", where),
+                        seller=lookup(self.parties, row["seller"], "party", f"{where} seller"),
+                        buyer=lookup(self.parties, row["buyer"], "party", f"{where} buyer"),
                         contract_on=row.read("contract_on", parse_date, where),
                         closed_on=row.read("closed_on", parse_optional_date, where),
                         formula_price=row.read("formula_price", parse_money, where),
@@ -378,11 +390,17 @@ class LeaseFiles:
                         appraised_value=row.read("appraised_value", parse_money, where),
                         buyer_income_pct_ami=row.read("buyer_income_pct_ami", parse_decimal, where),
                     )
-                    _check_sale(resale, previous.get(resale.lease_id, (None, ""))[0])
-                previous[resale.lease_id] = (resale, where)
-        for resale, where in previous.values():
+                    _check_sale(resale, previous.get(row["lease"]))
+                previous[row["lease"]] = resale
+                if resale.closed_on is not None:
+                    last_closed[row["lease"]] = (resale, where)
+                through = True
+            if not through:
+                refused.add(row["lease"])
+        for reference, (resale, where) in last_closed.items():
             with self.problems:
-                _check_last_buyer(resale, where)
+                if reference not in refused:
+                    _check_last_buyer(resale, where)
         return len(rows)
 
     def _easements(self) -> dict[str, int]:
@@ -452,18 +470,27 @@ def _given(**values) -> dict:
 
 
 def _check_sale(resale: Resale, before: Resale | None) -> None:
-    """A sale's dates, and its place in its home's chain: closed on or after its contract and
-    not after today, after the sale before it, and sold by that sale's buyer."""
+    """A sale as the staff pages check a closing, and its place in its home's chain: a sale
+    between two parties, closed on or after its contract, not after today and while its lease
+    was in force (a buy-back may close the day the lease ends); after the sale before it
+    closed, and by that sale's buyer."""
+    if resale.seller_id == resale.buyer_id:
+        raise ValidationError({"buyer": f"{resale.buyer} is both seller and buyer"})
     if resale.closed_on is not None:
         if resale.closed_on < resale.contract_on:
             raise ValidationError({"closed_on": f"{resale.closed_on} is before the contract "
                                                 f"date {resale.contract_on}"})  # fmt: skip
         refuse_after_today("closed_on", resale.closed_on, "record a closing once it happened.")
+        _check_closed_in_force(resale)
     if before is None:
         return
-    if resale.contract_on <= (before.closed_on or before.contract_on):
-        raise ValidationError({"contract_on": f"{resale.contract_on} is not after the sale "
-                                              f"before it ({before}): list sales oldest "
+    if before.closed_on is None:
+        raise ValidationError({"contract_on": f"the sale before it ({before}) has not closed: "
+                                              "a home is sold again once the sale before it "
+                                              "closed"})  # fmt: skip
+    if resale.contract_on < before.closed_on:
+        raise ValidationError({"contract_on": f"{resale.contract_on} is before the sale before "
+                                              f"it closed ({before}): list sales oldest "
                                               "first"})  # fmt: skip
     if resale.seller_id != before.buyer_id:
         raise ValidationError({"seller": f"{resale.seller} sells, but the sale before it "
@@ -471,14 +498,35 @@ def _check_sale(resale: Resale, before: Resale | None) -> None:
                                          "owners is broken"})  # fmt: skip
 
 
-def _check_last_buyer(resale: Resale, where: str) -> None:
-    """The last closed sale of a lease in force passed it to its lessees today (or to the
-    trust, which bought it back)."""
+def _check_closed_in_force(resale: Resale) -> None:
+    """Only a lease in force passes to a buyer (`closing_date_error`); the trust's buy-back
+    may close on the day the lease ends, as the staff pages end it then."""
     lease = resale.lease
-    if resale.closed_on is None or lease.status in ENDED_STATUSES:
+    _, stops_on = lease.period()
+    buy_back = resale.buyer.kind == PartyKind.TRUST and resale.closed_on == stops_on
+    if not buy_back:
+        error = closing_date_error(lease, resale.closed_on)
+        if error:
+            raise ValidationError({"closed_on": error})
+
+
+def _check_last_buyer(resale: Resale, where: str) -> None:
+    """The last closing of a lease left it as leases.csv says it is today: with the buyer as
+    its lessee, or, when the trust bought the home back, ended that day (the staff pages end a
+    lease at a buy-back; the next household signs a new one)."""
+    lease = resale.lease
+    if resale.buyer.kind == PartyKind.TRUST:
+        if lease.status not in ENDED_STATUSES or lease.ended_on != resale.closed_on:
+            raise RegistryFileError(
+                f"{where} buyer: the trust bought the home back on {resale.closed_on}, so lease "
+                f"{lease.reference} ends that day: give it status terminated and ended_on "
+                f"{resale.closed_on} in leases.csv (a next household signs a new lease)"
+            )
+        return
+    if lease.status in ENDED_STATUSES:
         return
     lessees = list(lease.lessees.all())
-    if resale.buyer not in lessees and resale.buyer.kind != PartyKind.TRUST:
+    if resale.buyer not in lessees:
         raise RegistryFileError(
             f"{where} buyer: the last sale of {lease.reference} was to {resale.buyer}, but "
             f"leases.csv gives its lessees today as {', '.join(map(str, lessees))}"

@@ -156,7 +156,7 @@ def test_the_template_is_every_table_empty_and_its_readme_lists_the_models_choic
         assert (folder / name).read_text() == ",".join(table.columns) + "\n"
     readme = template_readme()
     # values come from the models, so they cannot drift from what the registry accepts
-    assert "one of purchase, donation, tax_forfeit_patent, city_transfer" in readme
+    assert "one of purchase, donation, tax_forfeit_patent (Tax-forfeit land patent), " in readme
     assert "* acquired_on" in readme
     import_registry(folder, "hinds-ms")  # the empty tables are a valid folder
     with pytest.raises(RegistryFileError, match="already there"):
@@ -240,13 +240,28 @@ def test_a_home_leased_again_after_its_lease_ended_comes_in_whole(county, tmp_pa
         ({"resales_csv": HOME["resales.csv"] + "GL-2,next,first,2023-05-01,2023-06-01,1,1\n"},
          r"resales.csv row 2 buyer: the last sale of GL-2 was to First household, but leases.csv "
          r"gives its lessees today as Next household"),
+        ({"resales_csv": HOME["resales.csv"] + "GL-2,next,next,2024-05-01,,1,1\n"},
+         r"resales.csv row 2: buyer: Next household is both seller and buyer"),
+        ({"resales_csv": HOME["resales.csv"] + "GL-2,next,first,2023-05-01,,1,1\n"
+                                               "GL-2,first,next,2024-05-01,2024-06-01,1,1\n"},
+         r"resales.csv row 3: contract_on: the sale before it .* has not closed"),
+        ({"resales_csv": HOME["resales.csv"] + "GL-1,first,next,2021-05-01,2021-06-01,1,1\n"},
+         r"resales.csv row 2: closed_on: Lease GL-1 ended on 2020-02-29 \(terminated\), "
+         r"before this closing on 2021-06-01"),
+        ({"resales_csv": HOME["resales.csv"] + "GL-2,next,trust,2024-05-01,2024-06-01,1,1\n"},
+         r"resales.csv row 2 buyer: the trust bought the home back on 2024-06-01, so lease GL-2 "
+         r"ends that day: give it status terminated and ended_on 2024-06-01"),
+        ({"leases_csv": HOME["leases.csv"].replace("Terminated,2020-02-29", "Expired,2027-02-28")},
+         r"leases.csv row 2: ended_on: 2027-02-28 is after today .* a lease is recorded as ended "
+         r"once it has ended"),
         ({"holdings_csv": HOME["holdings.csv"].replace("165-142-004", "165 142 004")},
          r"no parcel with APN '165' among hinds-ms's 385 parcels.* \(the cell lists 3 APNs, "
          r"'165', '142', '004': spaces separate APNs"),
     ],
     ids=["ended, not said so", "unknown status", "shares above 1", "resolved, no date",
          "closed before its contract", "chain broken", "last buyer not the lessee",
-         "APN with spaces"],
+         "sold to itself", "sold before the sale before closed", "closed after the lease ended",
+         "bought back, lease not ended", "ended in the future", "APN with spaces"],
 )
 def test_what_the_staff_pages_would_refuse_is_refused_naming_the_cell(
     county, tmp_path, changed, message
@@ -298,3 +313,23 @@ def test_an_easement_far_from_the_registrys_land_is_refused(county, folder):
     with pytest.raises(RegistryFileError, match=r"easements.geojson feature 1 \(freedom-farm\): "
                        r"geom: The area lies at lon -80.\d+, lat 32.\d+, outside where"):
         import_registry(folder, "hinds-ms")
+
+
+def test_one_refused_sale_leaves_the_rest_of_its_chain_unjudged(county, tmp_path):
+    resales = (HOME["resales.csv"] + "GL-2,next,first,2023-05-01,2023-06-01,1,1\n"
+               "GL-2,first,next,2024-05-01,2030-06-01,1,1\n")  # closes after today
+    with pytest.raises(RegistryFileError) as refused:
+        import_registry(home_folder(tmp_path, resales_csv=resales), "hinds-ms")
+    assert "resales.csv row 3: closed_on: 2030-06-01 is after today" in str(refused.value)
+    assert "row 2" not in str(refused.value)  # its buyer is not today's lessee: row 3 says why
+
+
+def test_the_same_record_twice_in_a_later_folder_is_refused(county, tmp_path):
+    import_registry(home_folder(tmp_path), "hinds-ms")
+    later = tmp_path / "later"
+    later.mkdir()
+    write(later, "appraisals.csv", "lease,on,value,purpose\nGL-2,2025-02-01,90000,refinance\n"
+                                   "GL-2,2025-02-01,90000,Refinance\n")  # fmt: skip
+    with pytest.raises(RegistryFileError, match=r"appraisals.csv row 3: lease GL-2, 2025-02-01, "
+                       r"refinance \(as row 2\)"):
+        import_registry(later, "hinds-ms")
