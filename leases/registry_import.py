@@ -131,6 +131,16 @@ class LeaseFiles:
         self._list_again(offered)
         return summary
 
+    def party(self, key: str, where: str) -> Party:
+        """The party a row names by its key in parties.csv (keys live only in the folder: a
+        party already in the registry is named by no key)."""
+        if key not in self.parties:
+            raise RegistryFileError(
+                f"{where}: no party '{key}' in parties.csv (a folder names parties by the keys "
+                "of its own parties.csv; one already in the registry cannot be named)"
+            )
+        return self.parties[key]
+
     def lease(self, reference: str, where: str) -> GroundLease:
         """The lease a row names: one of the folder's, or one already in the registry (a later
         folder adds fee changes, appraisals or monitoring events to leases brought in before)."""
@@ -194,7 +204,7 @@ class LeaseFiles:
                 where = f"party_members.csv row {line}"
                 share = row.read("share", parse_decimal, where)
                 member = PartyMember(
-                    party=lookup(self.parties, row["party"], "party", f"{where} party"),
+                    party=self.party(row["party"], f"{where} party"),
                     name=row["name"],
                     is_contact=row.read("is_contact", parse_flag, where),
                     **_given(share=share),  # blank: the model's 1, the whole interest
@@ -246,7 +256,7 @@ class LeaseFiles:
                             "active, and its end is recorded on the day)",
                         )  # fmt: skip
                     lease = lease_create(
-                        lessees=[lookup(self.parties, key, "party", f"{where} lessees")
+                        lessees=[self.party(key, f"{where} lessees")
                                  for key in keys(row["lessees"])],
                         reference=row["reference"],
                         holding=self.holding(row["holding"], f"{where} holding"),
@@ -381,8 +391,8 @@ class LeaseFiles:
                 with self.origin.row(where):
                     resale = resale_record(
                         lease=self.lease(row["lease"], f"{where} lease"),
-                        seller=lookup(self.parties, row["seller"], "party", f"{where} seller"),
-                        buyer=lookup(self.parties, row["buyer"], "party", f"{where} buyer"),
+                        seller=self.party(row["seller"], f"{where} seller"),
+                        buyer=self.party(row["buyer"], f"{where} buyer"),
                         contract_on=row.read("contract_on", parse_date, where),
                         closed_on=row.read("closed_on", parse_optional_date, where),
                         formula_price=row.read("formula_price", parse_money, where),
@@ -418,8 +428,8 @@ class LeaseFiles:
                     name=row["name"],
                     purpose=row["purpose"],
                     public_access=row["public_access"],
-                    holder=lookup(self.parties, row["holder"], "party", where),
-                    grantor=lookup(self.parties, grantor, "party", where) if grantor else None,
+                    holder=self.party(row["holder"], f"{where} holder"),
+                    grantor=self.party(grantor, f"{where} grantor") if grantor else None,
                     began_on=row.read("began_on", parse_date, where),
                     ended_on=row.read("ended_on", parse_optional_date, where),
                     recording_reference=row.get("recording_reference", ""),
