@@ -50,6 +50,8 @@ CONFLICTS_SHOWN = 3
 class RegistryImportSummary:
     holdings: HoldingFilesSummary
     leases: LeaseFilesSummary
+    # What came in but looks wrong, for a person to check (`doubts`); nothing refused.
+    warnings: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         land = (
@@ -74,10 +76,53 @@ def import_registry(
     with transaction.atomic():
         holding_files = HoldingFiles(folder, find_parcel, origin, optional=True)
         holdings = holding_files.load()
-        leases = LeaseFiles(folder, holding_files.holdings, origin, optional=True).load()
+        lease_files = LeaseFiles(folder, holding_files.holdings, origin, optional=True)
+        leases = lease_files.load()
+        warnings = doubts(holding_files.holdings.values(), lease_files.parties.values())
         if dry_run:
             transaction.set_rollback(True)
-    return RegistryImportSummary(holdings, leases)
+    return RegistryImportSummary(holdings, leases, tuple(warnings))
+
+
+def doubts(holdings, parties) -> list[str]:
+    """What the folder brought in that is allowed but often a slip in a spreadsheet, for a
+    person to check: a home offered while a lease is in force on it (right during a resale,
+    else a stale column that puts a family's home on the public map), members' shares adding
+    up to less than the whole, and two parties or holdings whose names differ only in case
+    or spacing (one household typed twice)."""
+    from leases.models import GroundLease
+
+    found = []
+    for holding in holdings:
+        if holding.available:
+            lease = GroundLease.objects.filter(holding=holding).in_force().first()
+            if lease:
+                found.append(
+                    f"holdings.csv: '{holding}' is offered (available) while lease "
+                    f"{lease.reference} is in force on it: the public map lists it as available "
+                    "now; right during a resale, else set available to no on its page"
+                )
+    for party in parties:
+        shares = [member.share for member in party.members.all()]
+        if shares and sum(shares) < 1:
+            found.append(f"party_members.csv: {party}'s members' shares add up to "
+                         f"{sum(shares).normalize():f}, not 1")  # fmt: skip
+    found.extend(_same_names("parties.csv", "party", [(p.kind, p.name) for p in parties]))
+    found.extend(_same_names("holdings.csv", "holding", [("", h.name) for h in holdings]))
+    return found
+
+
+def _same_names(file: str, what: str, names: list[tuple[str, str]]) -> list[str]:
+    """Names that differ only in case or spacing ("1002 Rose St", "1002 ROSE ST")."""
+    seen: dict[tuple[str, str], str] = {}
+    found = []
+    for kind, name in names:
+        key = (kind, " ".join(name.lower().split()))
+        if key in seen and seen[key] != name:
+            found.append(f"{file}: {what} '{name}' and '{seen[key]}' differ only in case or "
+                         "spacing: one typed twice?")  # fmt: skip
+        seen.setdefault(key, name)
+    return found
 
 
 def _check_folder(folder: Path) -> None:

@@ -386,6 +386,8 @@ def import_registry(folder, jurisdiction, dry_run, template) -> None:
         if folder is None:
             raise click.UsageError("give the FOLDER to import (or --template DIR)")
         summary = run_import(folder, jurisdiction, dry_run=dry_run, say=say)
+    for warning in summary.warnings:
+        say(f"clt: check: {warning}")
     if dry_run:
         say(f"clt: dry run, nothing written; the folder would bring in {summary}")
     else:
