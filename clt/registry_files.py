@@ -468,6 +468,31 @@ def _names(names: list[str]) -> str:
     return ", ".join(f"'{name}'" for name in names)
 
 
+class FolderFiles:
+    """What reads a folder's files needs (`parcels.registry_import.HoldingFiles`,
+    `leases.registry_import.LeaseFiles`): the folder, who writes its records, whether a file
+    may be absent, and the refused rows of the file being read."""
+
+    def __init__(self, folder: Path, origin: Origin, *, optional: bool) -> None:
+        self.folder = folder
+        self.origin = origin
+        # A file the folder lacks is read as empty (a trust brings in what it has); the demo
+        # ships every file, and a missing one is a mistake there.
+        self.optional = optional
+        self.problems = RowProblems()
+
+    def rows(self, file: str) -> list[tuple[int, Row]]:
+        """A file's rows, once the file before had no refused row (`RowProblems`)."""
+        self.problems.refuse()
+        rows = read_rows(self.folder, file, optional=self.optional)
+        self.origin.reading(file, len(rows))
+        return rows
+
+    def features(self, table: Table):
+        self.problems.refuse()
+        return read_features(self.folder, table, optional=self.optional)
+
+
 def read_features(folder: Path, table: Table, *, optional: bool = False):
     """(number, properties, geometry) of each feature of a GeoJSON file of the format."""
     path = folder / table.file

@@ -28,9 +28,9 @@ from clt.history import recorded
 from clt.registry_files import (
     EASEMENTS,
     FORMULAS_FOLDER,
+    FolderFiles,
     Origin,
     RegistryFileError,
-    RowProblems,
     keys,
     lookup,
     multipolygon,
@@ -40,8 +40,6 @@ from clt.registry_files import (
     parse_money,
     parse_optional_date,
     parse_whole,
-    read_features,
-    read_rows,
 )
 from leases.actions import (
     closing_date_error,
@@ -91,20 +89,14 @@ class LeaseFilesSummary:
         )
 
 
-class LeaseFiles:
-    """The lease files of one folder, read onto `holdings` (by name), written as `origin`.
-
-    `optional`: a file the folder lacks is read as empty (a trust brings in what it has); the
-    demo ships every file, and a missing one is a mistake there."""
+class LeaseFiles(FolderFiles):
+    """The lease files of one folder, read onto `holdings` (by name), written as `origin`."""
 
     def __init__(
         self, folder: Path, holdings: dict[str, Holding], origin: Origin, *, optional: bool
     ) -> None:
-        self.folder = folder
+        super().__init__(folder, origin, optional=optional)
         self.holdings = holdings
-        self.origin = origin
-        self.optional = optional
-        self.problems = RowProblems()
         self.parties: dict[str, Party] = {}
         self.leases: dict[str, GroundLease] = {}
 
@@ -166,12 +158,6 @@ class LeaseFiles:
                 "registry"
             )
         return known[0]
-
-    def rows(self, file: str):
-        self.problems.refuse()  # the file before had none
-        rows = read_rows(self.folder, file, optional=self.optional)
-        self.origin.reading(file, len(rows))
-        return rows
 
     # --- one file each ---------------------------------------------------------------------------
 
@@ -417,8 +403,7 @@ class LeaseFiles:
         """The conservation easements (easements.geojson) and their monitoring visits
         (easement_visits.csv): counts for the summary."""
         easements: dict[str, ConservationEasement] = {}
-        self.problems.refuse()  # the file before had none
-        for number, row, geometry in read_features(self.folder, EASEMENTS, optional=self.optional):
+        for number, row, geometry in self.features(EASEMENTS):
             with self.problems:
                 where = f"easements.geojson feature {number} ({row['key']})"
                 if row["key"] in easements:

@@ -16,9 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from clt.registry_files import (
+    FolderFiles,
     Origin,
     RegistryFileError,
-    RowProblems,
     keys,
     lookup,
     parse_date,
@@ -43,17 +43,14 @@ class HoldingFilesSummary:
     acquisition_events: int
 
 
-class HoldingFiles:
+class HoldingFiles(FolderFiles):
     """The holding files of one folder, on parcels `find_parcel` finds, written as `origin`."""
 
     def __init__(
         self, folder: Path, find_parcel: ParcelFinder, origin: Origin, *, optional: bool
     ) -> None:
-        self.folder = folder
+        super().__init__(folder, origin, optional=optional)
         self.find_parcel = find_parcel
-        self.origin = origin
-        self.optional = optional
-        self.problems = RowProblems()
         self.holdings: dict[str, Holding] = {}
 
     def load(self) -> HoldingFilesSummary:
@@ -65,12 +62,6 @@ class HoldingFiles:
         )
         self.problems.refuse()  # the last file's
         return summary
-
-    def rows(self, file: str):
-        self.problems.refuse()  # the file before had none
-        rows = read_rows(self.folder, file, optional=self.optional)
-        self.origin.reading(file, len(rows))
-        return rows
 
     def _holdings(self) -> dict[str, Holding]:
         holdings: dict[str, Holding] = {}
