@@ -292,11 +292,6 @@ EASEMENTS = Table(
 FORMULAS_FOLDER = "formulas"
 
 
-def choices_of(table: Table, column: str) -> list[str]:
-    """The values a column takes, from its model's field of the same name ([] if free text)."""
-    return [value for value, _ in labelled_choices(table, column)]
-
-
 def labelled_choices(table: Table, column: str) -> list[tuple[str, str]]:
     """(value, label) of each choice of a column's model field; [] if it has none."""
     from django.apps import apps

@@ -28,8 +28,6 @@ DEMO_ACTION = "demo_load"
 
 DEMO_ORIGIN = Origin(action=DEMO_ACTION, source="demo")
 
-LeaseDemoSummary = LeaseFilesSummary
-
 
 def load_demo_leases(folder: Path, holdings: dict[str, Holding]) -> LeaseFilesSummary:
     """Load the lease files in `folder` onto the demo's `holdings` (by name); the caller holds

@@ -22,7 +22,7 @@ from parcels.models import AcquisitionEvent, Holding, Parcel
 from parcels.registry_import import HoldingFiles
 
 if TYPE_CHECKING:
-    from leases.demo import LeaseDemoSummary
+    from leases.registry_import import LeaseFilesSummary
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "west_jackson"
 DEMO_JURISDICTION = "hinds-ms"
@@ -40,7 +40,7 @@ class DemoSummary:
     holdings: int
     improvements: int
     acquisition_events: int
-    leases: LeaseDemoSummary | None = None
+    leases: LeaseFilesSummary | None = None
     overlays: int = 0
 
     def __str__(self) -> str:
