@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models.functions import Lower
 
 from clt.registry_files import (
     EASEMENTS,
@@ -228,9 +228,11 @@ def refuse_records_already_in(folder: Path) -> None:
 def _parties_in(folder: Path) -> list[str]:
     from leases.models import Party
 
+    rows = read_rows(folder, "parties.csv", optional=True)
+    known = _named_alike(Party.objects.all(), [row["name"] for _, row in rows], kind=True)
     found = []
-    for line, row in read_rows(folder, "parties.csv", optional=True):
-        same = Party.objects.filter(kind=row["kind"], name__iexact=row["name"]).first()
+    for line, row in rows:
+        same = known.get((row["kind"], row["name"].lower()))
         if same:
             found.append(f"parties.csv row {line}: {same.kind} '{same.name}' (party {same.pk})")
     return found
@@ -239,22 +241,39 @@ def _parties_in(folder: Path) -> list[str]:
 def _holdings_in(folder: Path) -> list[str]:
     from parcels.models import Holding
 
-    found = []
-    for line, row in read_rows(folder, "holdings.csv", optional=True):
-        same = Holding.objects.filter(name__iexact=row["name"]).first()
-        if same:
-            found.append(f"holdings.csv row {line}: holding '{same.name}' (holding {same.pk})")
-    return found
+    rows = read_rows(folder, "holdings.csv", optional=True)
+    known = _named_alike(Holding.objects.all(), [row["name"] for _, row in rows])
+    return [f"holdings.csv row {line}: holding '{same.name}' (holding {same.pk})"
+            for line, row in rows if (same := known.get(row["name"].lower()))]  # fmt: skip
+
+
+def _easements_in(folder: Path) -> list[str]:
+    from parcels.models import ConservationEasement
+
+    features = read_features(folder, EASEMENTS, optional=True)
+    names = [row["name"] for _, row, _ in features]
+    known = _named_alike(ConservationEasement.objects.all(), names)
+    return [f"easements.geojson feature {number}: easement '{same.name}'"
+            for number, row, _ in features if (same := known.get(row["name"].lower()))]  # fmt: skip
+
+
+def _named_alike(records, names: list[str], *, kind: bool = False) -> dict:
+    """The records named as one of `names` but for case, in one query: by lower-cased name, or
+    by (kind, lower-cased name); the first by id where several are."""
+    folded = records.annotate(folded=Lower("name")).filter(folded__in={n.lower() for n in names})
+    known: dict = {}
+    for record in folded.order_by("pk"):
+        known.setdefault((record.kind, record.folded) if kind else record.folded, record)
+    return known
 
 
 def _leases_in(folder: Path) -> list[str]:
     from leases.models import GroundLease
 
     rows = read_rows(folder, "leases.csv", optional=True)
+    references = [row["reference"] for _, row in rows]
     known = set(
-        GroundLease.objects.filter(
-            Q(reference__in=[row["reference"] for _, row in rows])
-        ).values_list("reference", flat=True)
+        GroundLease.objects.filter(reference__in=references).values_list("reference", flat=True)
     )
     return [f"leases.csv row {line}: lease {row['reference']}"
             for line, row in rows if row["reference"] in known]  # fmt: skip
@@ -273,40 +292,30 @@ SAME_LEASE_RECORD = {
 
 
 def _lease_records_in(folder: Path) -> list[list[str]]:
-    """Rows adding to a lease a record it already has, in the registry or in a row above."""
+    """Rows adding to a lease a record it already has, in the registry or in a row above: the
+    records of the leases a file names, one query per file."""
     from django.apps import apps
-    from django.core.exceptions import ValidationError
 
     found = []
     for file, (model, columns) in SAME_LEASE_RECORD.items():
-        records = apps.get_model(model).objects
+        rows = read_rows(folder, file, optional=True)
+        on_record = {
+            tuple(map(str, values))  # dates as the files write them, YYYY-MM-DD
+            for values in apps.get_model(model).objects.filter(
+                lease__reference__in={row["lease"] for _, row in rows}
+            ).values_list("lease__reference", *columns)
+        } if rows else set()  # fmt: skip
         in_file = []
         seen: dict[tuple, int] = {}  # the same record twice in the file: its first row
-        for line, row in read_rows(folder, file, optional=True):
+        for line, row in rows:
             key = (row["lease"], *(row[c] for c in columns))
             named = f"{file} row {line}: lease {', '.join(key)}"
             if key in seen:
                 in_file.append(f"{named} (as row {seen[key]})")
-                continue
-            seen[key] = line
-            same = {"lease__reference": row["lease"]} | {c: row[c] for c in columns}
-            try:
-                if records.filter(**same).exists():
-                    in_file.append(named)
-            except ValidationError:
-                continue  # a cell that is no date: the row is refused, saying so, when read
+            elif key in on_record:
+                in_file.append(named)
+            seen.setdefault(key, line)
         found.append(in_file)
-    return found
-
-
-def _easements_in(folder: Path) -> list[str]:
-    from parcels.models import ConservationEasement
-
-    found = []
-    for number, row, _ in read_features(folder, EASEMENTS, optional=True):
-        same = ConservationEasement.objects.filter(name__iexact=row["name"]).first()
-        if same:
-            found.append(f"easements.geojson feature {number}: easement '{same.name}'")
     return found
 
 
