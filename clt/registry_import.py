@@ -90,23 +90,31 @@ def doubts(holdings, parties) -> list[str]:
     else a stale column that puts a family's home on the public map), members' shares adding
     up to less than the whole, and two parties or holdings whose names differ only in case
     or spacing (one household typed twice)."""
-    from leases.models import GroundLease
+    from django.db.models import Sum
 
-    found = []
-    for holding in holdings:
-        if holding.available:
-            lease = GroundLease.objects.filter(holding=holding).in_force().first()
-            if lease:
-                found.append(
-                    f"holdings.csv: '{holding}' is offered (available) while lease "
-                    f"{lease.reference} is in force on it: the public map lists it as available "
-                    "now; right during a resale, else set available to no on its page"
-                )
-    for party in parties:
-        shares = [member.share for member in party.members.all()]
-        if shares and sum(shares) < 1:
-            found.append(f"party_members.csv: {party}'s members' shares add up to "
-                         f"{sum(shares).normalize():f}, not 1")  # fmt: skip
+    from leases.models import GroundLease, PartyMember
+
+    holdings, parties = list(holdings), list(parties)
+    offered = [holding for holding in holdings if holding.available]
+    leased: dict[int, str] = {}  # an offered holding's lease in force, one query for them all
+    in_force = GroundLease.objects.filter(holding__in=offered).in_force().order_by("pk")
+    for holding_id, reference in in_force.values_list("holding_id", "reference"):
+        leased.setdefault(holding_id, reference)
+    found = [
+        f"holdings.csv: '{holding}' is offered (available) while lease {leased[holding.pk]} is "
+        "in force on it: the public map lists it as available now; right during a resale, else "
+        "set available to no on its page"
+        for holding in offered if holding.pk in leased
+    ]  # fmt: skip
+    shares = dict(
+        PartyMember.objects.filter(party__in=parties)
+        .values("party").annotate(total=Sum("share")).values_list("party", "total")
+    )  # fmt: skip
+    found.extend(
+        f"party_members.csv: {party}'s members' shares add up to "
+        f"{shares[party.pk].normalize():f}, not 1"
+        for party in parties if party.pk in shares and shares[party.pk] < 1
+    )  # fmt: skip
     found.extend(_same_names("parties.csv", "party", [(p.kind, p.name) for p in parties]))
     found.extend(_same_names("holdings.csv", "holding", [("", h.name) for h in holdings]))
     return found
