@@ -99,6 +99,7 @@ class LeaseFiles(FolderFiles):
         self.holdings = holdings
         self.parties: dict[str, Party] = {}
         self.leases: dict[str, GroundLease] = {}
+        self.holdings_in_registry: dict[str, list[Holding]] = {}
 
     def load(self, index_series: int = 0) -> LeaseFilesSummary:
         offered = [holding for holding in self.holdings.values() if holding.available]
@@ -150,7 +151,9 @@ class LeaseFiles(FolderFiles):
         already in the registry."""
         if name in self.holdings:
             return self.holdings[name]
-        known = list(Holding.objects.filter(name=name)[:2])
+        if name not in self.holdings_in_registry:  # asked once per name, not per row
+            self.holdings_in_registry[name] = list(Holding.objects.filter(name=name)[:2])
+        known = self.holdings_in_registry[name]
         if len(known) != 1:
             found = "none" if not known else "two or more"
             raise RegistryFileError(
