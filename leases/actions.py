@@ -222,13 +222,7 @@ def resale_close(*, resale: Resale, closed_on: dt.date, user=None) -> GroundLeas
     """
     if resale.closed_on is not None:
         raise ValidationError({"closed_on": f"this resale closed on {resale.closed_on}"})
-    if closed_on > timezone.localdate():
-        raise ValidationError({"closed_on": f"{closed_on} is after today: record a closing "
-                                            "once it has happened"})  # fmt: skip
-    if closed_on < resale.contract_on:
-        raise ValidationError(
-            {"closed_on": f"{closed_on} is before the contract date {resale.contract_on}"}
-        )
+    check_closing_day(resale.contract_on, closed_on)
     if closed_on >= resale.lease.purchase_date:  # else history: it passes nothing
         errors = closing_errors(lease=resale.lease, seller=resale.seller, closed_on=closed_on)
         if errors:
@@ -238,6 +232,17 @@ def resale_close(*, resale: Resale, closed_on: dt.date, user=None) -> GroundLeas
         resale.save(update_fields=["closed_on"])
         lease_pass_to_buyer(resale=resale)
     return resale.lease
+
+
+def check_closing_day(contract_on: dt.date, closed_on: dt.date) -> None:
+    """A closing happens once it has (not after today), and on or after its contract."""
+    if closed_on > timezone.localdate():
+        raise ValidationError({"closed_on": f"{closed_on} is after today: record a closing "
+                                            "once it has happened"})  # fmt: skip
+    if closed_on < contract_on:
+        raise ValidationError(
+            {"closed_on": f"{closed_on} is before the contract date {contract_on}"}
+        )
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from clt.registry_files import (
     parse_whole,
 )
 from leases.actions import (
+    check_closing_day,
     closing_date_error,
     fee_change,
     lease_create,
@@ -475,10 +476,7 @@ def _check_sale(resale: Resale, before: Resale | None) -> None:
     if resale.seller_id == resale.buyer_id:
         raise ValidationError({"buyer": f"{resale.buyer} is both seller and buyer"})
     if resale.closed_on is not None:
-        if resale.closed_on < resale.contract_on:
-            raise ValidationError({"closed_on": f"{resale.closed_on} is before the contract "
-                                                f"date {resale.contract_on}"})  # fmt: skip
-        refuse_after_today("closed_on", resale.closed_on, "record a closing once it happened.")
+        check_closing_day(resale.contract_on, resale.closed_on)
         _check_closed_in_force(resale)
     if before is None:
         return
