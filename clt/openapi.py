@@ -111,13 +111,14 @@ LOT_FILTER_PARAMS = [
     _param(
         "neighbourhood",
         {"type": "string"},
-        "Only in this neighbourhood overlay (400 when none by this name is loaded)",
+        "Only lots in this neighbourhood overlay, overlapping it by more than 0.5 m (a lot "
+        "sharing only an edge with it is not in it; 400 when none by this name is loaded)",
     ),
     _param(
         "outside_flood",
         {"type": "boolean"},
-        "Leave out lots a flood zone touches (400 when no flood-zone overlay is loaded: "
-        "clt import-layer FILE --kind flood-zone)",
+        "Leave out lots in a flood zone: overlapping one by more than 0.5 m (400 when no "
+        "flood-zone overlay is loaded: clt import-layer FILE --kind flood-zone)",
     ),
     _comma_list(
         "pipeline",

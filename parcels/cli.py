@@ -243,7 +243,10 @@ def _finder_options(function):
         click.option("--tax-status", help="current, delinquent, forfeited (comma-separated)."),
         click.option("--owner", help="Owner kinds: city, state, county, private."),
         click.option("--bbox", help="minlon,minlat,maxlon,maxlat (EPSG:4326)."),
-        click.option("--neighbourhood", help="Name of a neighbourhood overlay."),
+        click.option(
+            "--neighbourhood",
+            help="Name of a neighbourhood overlay: lots overlapping it by more than 0.5 m.",
+        ),
         click.option("--near", help="lon,lat of a point to measure distance from."),
         click.option("--address", help="An address in the registry to measure distance from."),
         click.option("--within-m", help="Only lots within this many metres of --near/--address."),
@@ -251,8 +254,8 @@ def _finder_options(function):
         click.option(
             "--outside-flood",
             is_flag=True,
-            help="Skip lots touching a flood zone (refused when none is loaded: "
-            "clt import-layer FILE --kind flood-zone).",
+            help="Skip lots in a flood zone, overlapping one by more than 0.5 m (refused when "
+            "none is loaded: clt import-layer FILE --kind flood-zone).",
         ),
         click.option("--pipeline", help=PIPELINE_HELP),
         click.option(

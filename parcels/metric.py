@@ -36,18 +36,35 @@ def metric_srid() -> int:
     return int(getattr(settings, "CLT_METRIC_SRID", MIGRATED_SRID))
 
 
-def _outline_expression(srid: int) -> RawSQL:
-    return RawSQL(f"ST_Transform(geom, {int(srid)})", [])
+def outline_sql(srid: int, inset_m: float = 0) -> str:
+    """The SQL of `geom` in EPSG:`srid`, shrunk by `inset_m` metres when given. A shrunk
+    outline is a Polygon or, for an area no wider than twice the inset, empty: ST_Multi keeps
+    the column's one type (MULTIPOLYGON EMPTY meets nothing)."""
+    outline = f"ST_Transform(geom, {int(srid)})"
+    if not inset_m:
+        return outline
+    return f"ST_Multi(ST_Buffer({outline}, {-float(inset_m)!r}))"
+
+
+def _outline_expression(srid: int, inset_m: float = 0) -> RawSQL:
+    return RawSQL(outline_sql(srid, inset_m), [])
 
 
 class MetricOutlineField(models.GeneratedField):
     """`geom` in the trust's metric CRS, stored by PostgreSQL so bulk loads and raw SQL never
     leave it stale. Its SRID is the setting's; its deconstruction is the migration's
-    (EPSG:26995), since `align_metric_columns`, not a migration, moves the column."""
+    (EPSG:26995), since `align_metric_columns`, not a migration, moves the column.
 
-    def __init__(self, *, null: bool = False, srid: int | None = None, **kwargs) -> None:
+    `inset_m` stores the outline shrunk by that many metres instead: what another outline must
+    meet to overlap this one by more than the digitising allowance (an overlay's `core_m`).
+    A buffer is computed once, when the row is written, never per parcel asked about."""
+
+    def __init__(
+        self, *, null: bool = False, srid: int | None = None, inset_m: float = 0, **kwargs
+    ) -> None:
         srid = metric_srid() if srid is None else srid
-        kwargs.setdefault("expression", _outline_expression(srid))
+        self.inset_m = inset_m
+        kwargs.setdefault("expression", _outline_expression(srid, inset_m))
         kwargs.setdefault("output_field", models.MultiPolygonField(srid=srid, null=null))
         kwargs.setdefault("db_persist", True)
         super().__init__(**kwargs)
@@ -57,7 +74,11 @@ class MetricOutlineField(models.GeneratedField):
         null = kwargs["output_field"].null
         if "verbose_name" in kwargs:
             kwargs["verbose_name"] = f"outline in metres (EPSG:{MIGRATED_SRID})"
-        kwargs["expression"] = _outline_expression(MIGRATED_SRID)
+        # The expression as it stands, moved to the migration's CRS: a clone (built from this)
+        # keeps its inset, which is not a GeneratedField's argument.
+        here = f"ST_Transform(geom, {int(self.output_field.srid)})"
+        migrated = f"ST_Transform(geom, {MIGRATED_SRID})"
+        kwargs["expression"] = RawSQL(self.expression.sql.replace(here, migrated), [])
         kwargs["output_field"] = models.MultiPolygonField(srid=MIGRATED_SRID, null=null)
         return name, "django.db.models.GeneratedField", args, kwargs
 
@@ -132,12 +153,12 @@ def land_outside_problem(srid: int, using: str = "default") -> str | None:
 # --- keeping the columns in the setting's CRS ---------------------------------------------------
 
 
-def _metric_columns() -> list[tuple[str, str, bool]]:
-    """(table, column, nullable) of every `MetricOutlineField`."""
+def _metric_columns() -> list[tuple[str, str, bool, float]]:
+    """(table, column, nullable, inset in metres) of every `MetricOutlineField`."""
     from django.apps import apps
 
     return [
-        (model._meta.db_table, field.column, field.output_field.null)
+        (model._meta.db_table, field.column, field.output_field.null, field.inset_m)
         for model in apps.get_models()
         for field in model._meta.local_fields
         if isinstance(field, MetricOutlineField)
@@ -154,7 +175,9 @@ def column_srid(cursor, table: str, column: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _rebuild(cursor, table: str, column: str, nullable: bool, srid: int) -> None:
+def _rebuild(
+    cursor, table: str, column: str, nullable: bool, srid: int, inset_m: float = 0
+) -> None:
     """Drop `column` and add it back generated in EPSG:`srid`, with the indexes it had (their
     definitions read back from the catalogue, so partial indexes keep their conditions)."""
     cursor.execute(
@@ -166,7 +189,7 @@ def _rebuild(cursor, table: str, column: str, nullable: bool, srid: int) -> None
     cursor.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
     cursor.execute(
         f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind} '
-        f"GENERATED ALWAYS AS (ST_Transform(geom, {int(srid)})) STORED"
+        f"GENERATED ALWAYS AS ({outline_sql(srid, inset_m)}) STORED"
     )
     for definition in indexes:
         cursor.execute(definition)
@@ -180,13 +203,13 @@ def align_metric_columns(using: str = "default", log: Callable[[str], None] = pr
         return []  # the system check has said why; nothing is moved to a CRS that cannot serve
     moved = []
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
-        for table, column, nullable in _metric_columns():
+        for table, column, nullable, inset_m in _metric_columns():
             was = column_srid(cursor, table, column)
             if was in (0, srid):
                 continue  # not migrated yet, or already there
             cursor.execute(f'SELECT count(*) FROM "{table}"')
             rows = cursor.fetchone()[0]
-            _rebuild(cursor, table, column, nullable, srid)
+            _rebuild(cursor, table, column, nullable, srid, inset_m)
             moved.append(f"{table}.{column}: EPSG:{was} -> EPSG:{srid} ({rows:,} rows)")
     for line in moved:
         log(f"  metric CRS (CLT_METRIC_SRID): {line}")

@@ -27,6 +27,7 @@ from parcels.jurisdictions import Jurisdiction, JurisdictionField  # noqa: F401 
 from parcels.metric import MetricOutlineField, metric_srid
 from parcels.queries import (
     PIPELINE_STATES,
+    TOUCHING_M,
     ConservationEasementQuerySet,
     HoldingQuerySet,
     ParcelQuerySet,
@@ -615,13 +616,19 @@ class OverlayKind(models.TextChoices):
 
 
 class Overlay(models.Model):
-    """A polygon from another layer (neighbourhood, flood zone, zoning) used to filter parcels."""
+    """A polygon from another layer (neighbourhood, flood zone, zoning) used to filter parcels.
+
+    A parcel is in an overlay when it overlaps it by more than TOUCHING_M, the registry's
+    allowance for digitising: when it meets `core_m`, the overlay shrunk by that much
+    (`ParcelQuerySet.in_overlay`). Neighbourhoods are often drawn on lot lines, and a lot
+    sharing only an edge with one, or lapping into it by a sliver, is not in it."""
 
     kind = models.CharField(max_length=16, choices=OverlayKind.choices)
     name = models.CharField(max_length=200, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
     geom = models.MultiPolygonField(srid=4326)
     geom_m = MetricOutlineField()
+    core_m = MetricOutlineField(inset_m=TOUCHING_M)
     source_file = models.CharField(max_length=500, blank=True)
     imported_at = models.DateTimeField(auto_now_add=True)
 
@@ -630,6 +637,7 @@ class Overlay(models.Model):
         indexes = [
             models.Index(fields=["kind", "name"], name="overlay_kind_name"),
             GistIndex(fields=["geom_m"], name="overlay_geom_m"),
+            GistIndex(fields=["core_m"], name="overlay_core_m"),
         ]
 
     def __str__(self) -> str:

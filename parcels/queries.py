@@ -265,19 +265,21 @@ class ParcelQuerySet(models.QuerySet):
         return self.filter(geom__intersects=polygon)
 
     def in_overlay(self, kind: str, name: str) -> ParcelQuerySet:
-        """Parcels meeting the overlay polygon(s) of `kind` called `name` (a neighbourhood)."""
+        """Parcels in the overlay polygon(s) of `kind` called `name` (a neighbourhood):
+        overlapping one by more than TOUCHING_M (`Overlay.core_m`), not sharing an edge."""
         from parcels.models import Overlay
 
         overlays = Overlay.objects.filter(
-            kind=kind, name__iexact=name, geom_m__intersects=OuterRef("geom_m")
+            kind=kind, name__iexact=name, core_m__intersects=OuterRef("geom_m")
         )
         return self.filter(Exists(overlays))
 
     def outside_overlays(self, kind: str) -> ParcelQuerySet:
-        """Parcels that meet no overlay of `kind` (e.g. no flood zone touches them)."""
+        """Parcels in no overlay of `kind` (`in_overlay`'s rule): a lot beside a flood zone,
+        or lapping into it by less than TOUCHING_M (digitising), is outside it."""
         from parcels.models import Overlay
 
-        overlays = Overlay.objects.filter(kind=kind, geom_m__intersects=OuterRef("geom_m"))
+        overlays = Overlay.objects.filter(kind=kind, core_m__intersects=OuterRef("geom_m"))
         return self.exclude(Exists(overlays))
 
     def within_m(self, point: Point, metres: float) -> ParcelQuerySet:

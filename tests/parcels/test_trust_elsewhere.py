@@ -84,6 +84,19 @@ def test_the_field_measures_in_the_setting_and_deconstructs_as_its_migration():
     assert kwargs["expression"].sql == f"ST_Transform(geom, {MIGRATED_SRID})"
 
 
+@override_settings(CLT_METRIC_SRID=NC_METRES)
+def test_a_shrunk_outline_keeps_its_inset_through_deconstruction_and_clones():
+    """Django clones fields from their deconstruction: the inset, not a GeneratedField
+    argument, must survive in the expression (it was lost: a migration of the plain outline)."""
+    field = MetricOutlineField(inset_m=0.5)
+    assert field.expression.sql == "ST_Multi(ST_Buffer(ST_Transform(geom, 32119), -0.5))"
+    for copy in (field, field.clone()):
+        _, _, _, kwargs = copy.deconstruct()
+        assert kwargs["expression"].sql == (
+            f"ST_Multi(ST_Buffer(ST_Transform(geom, {MIGRATED_SRID}), -0.5))"
+        )
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "says"),
     [("CLT_TIME_ZONE", "America/Durham", "CLT_TIME_ZONE=America/New_York"),
@@ -188,17 +201,30 @@ def true_distances(database_url: str) -> dict[str, float]:
 
 
 def metric_columns(database_url: str) -> dict[str, int]:
+    """Table -> SRID of each `geom_m`; the overlays' `core_m` (their outline shrunk by
+    TOUCHING_M) moved with it, still shrunk, and every index came back."""
     with psycopg.connect(database_url.replace("postgis://", "postgresql://", 1)) as db:
         rows = db.execute(
             "SELECT f_table_name, srid FROM geometry_columns WHERE f_geometry_column = 'geom_m'"
         ).fetchall()
+        (core_srid,) = db.execute(
+            "SELECT srid FROM geometry_columns WHERE f_geometry_column = 'core_m'"
+        ).fetchone()
+        (core_sql,) = db.execute(
+            "SELECT generation_expression FROM information_schema.columns "
+            "WHERE table_name = 'parcels_overlay' AND column_name = 'core_m'"
+        ).fetchone()
         indexes = db.execute(
-            "SELECT indexname FROM pg_indexes WHERE indexdef ~ 'geom_m' ORDER BY 1"
+            "SELECT indexname FROM pg_indexes WHERE indexdef ~ '(geom|core)_m' ORDER BY 1"
         ).fetchall()
     assert [name for (name,) in indexes] == [
-        "easement_geom_m", "overlay_geom_m", "parcel_geom_m", "parcel_vacant_geom_m"
+        "easement_geom_m", "overlay_core_m", "overlay_geom_m", "parcel_geom_m",
+        "parcel_vacant_geom_m",
     ]  # the partial index of vacant lots came back with the column
-    return dict(rows)
+    tables = dict(rows)
+    assert core_srid == tables["parcels_overlay"]
+    assert f"st_buffer(st_transform(geom, {core_srid}), ('-0.5'" in core_sql.lower(), core_sql
+    return tables
 
 
 @pytest.mark.slow
