@@ -199,21 +199,33 @@ def _counts_text(run) -> str:
 @LAYER
 @ENCODING
 @click.option("--replace", is_flag=True, help="Replace the overlays of this kind from this file.")
+@click.option(
+    "--all-zones",
+    is_flag=True,
+    help="With --kind flood-zone: keep every polygon of a FEMA flood map (its SFHA_TF or "
+    "FLD_ZONE column), zone X included. By default only the special flood hazard area (1% "
+    "annual chance: zones A, AE, AH, AO, AR, A99, V, VE) is kept.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def import_layer(path, kind, name_field, srid, layer, encoding, replace, quiet) -> None:
+def import_layer(path, kind, name_field, srid, layer, encoding, replace, all_zones, quiet) -> None:
     """Import overlay polygons: neighbourhoods, flood zones, zoning districts.
 
     Neighbourhoods and flood zones are map layers and finder filters; zoning districts and
-    others are kept for reference."""
+    others are kept for reference. A FEMA flood map (National Flood Hazard Layer) covers the
+    whole county: its zone X is left out unless --all-zones."""
     setup_django()
     from parcels.overlays import import_overlays
 
+    if all_zones and kind != "flood-zone":
+        raise click.UsageError("--all-zones is for --kind flood-zone")
     with user_errors():
-        count = import_overlays(
+        imported = import_overlays(
             path, kind=kind, name_field=name_field, srid=srid, layer=layer, encoding=encoding,
-            replace=replace, progress=not quiet,
+            replace=replace, all_zones=all_zones, progress=not quiet,
         )  # fmt: skip
-    say(f"clt: imported {count:,} {kind} polygons from {path.name}")
+    say(f"clt: imported {imported.count:,} {kind} polygons from {path.name}")
+    if imported.left_out:
+        say(f"clt: {imported.left_out}")
 
 
 # parcels.finder.PIPELINE_CHOICES, in words (the finder is imported once Django is set up).

@@ -11,6 +11,8 @@ is transformed, made valid and kept as MultiPolygon by PostGIS in the same state
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,26 @@ from parcels.models import Overlay
 NAME_CANDIDATES = ("name", "nbhd_name", "neighborhood", "neighbourhood", "label", "zone",
                    "fld_zone", "zone_name", "district", "title")  # fmt: skip
 
+# FEMA's National Flood Hazard Layer (its S_FLD_HAZ_AR polygons), the flood map a county
+# publishes, covers the whole county: the special flood hazard area, the floodplain with a 1%
+# chance of flooding each year where flood insurance is required (zones A, AE, AH, AO, AR,
+# A99, V, VE; A1-A30 and V1-V30 on older maps), and zone X (a 0.2% chance, or minimal hazard)
+# and D (not studied) everywhere else. Imported whole, every lot in the county was "in a flood
+# zone", so the finder's outside-flood filter found none. A flood-zone file with FEMA's
+# columns keeps the special flood hazard area unless told otherwise (--all-zones).
+SFHA_FLAG, FLOOD_ZONE_CODE = "sfha_tf", "fld_zone"
+SFHA_ZONES = re.compile(r"A|AE|AH|AO|AR|A99|A\d{1,2}|V|VE|V\d{1,2}")
+SFHA_TRUE = frozenset({"T", "TRUE", "Y", "YES", "1"})
+
+
+@dataclass(frozen=True)
+class ImportedOverlays:
+    """What `import_overlays` brought in: how many polygons, and what it left out and why
+    ('' when it kept every polygon of the file)."""
+
+    count: int
+    left_out: str = ""
+
 
 def import_overlays(
     path: Path | str,
@@ -50,9 +72,12 @@ def import_overlays(
     layer: str | None = None,
     encoding: str | None = None,
     replace: bool = False,
+    all_zones: bool = False,
     progress: bool = False,
-) -> int:
-    """Import the polygons in `path` as overlays of `kind`; returns how many. All or nothing.
+) -> ImportedOverlays:
+    """Import the polygons in `path` as overlays of `kind`; says how many, and which it left
+    out (a FEMA flood map's polygons outside the special flood hazard area, unless
+    `all_zones`: see SFHA_ZONES). All or nothing.
 
     A row without a usable polygon (no geometry, invalid WKT, empty, no area once made valid)
     refuses the whole file, naming the row: an overlay is a filter (outside flood zones), and
@@ -70,13 +95,17 @@ def import_overlays(
     _refuse_other_than_polygons(path, geometries)
     if crs.keep_within:
         _refuse_far_off(source, crs, geometries)
+    kept, left_out = np.ones(len(frame), dtype=bool), ""
+    if kind == "flood-zone" and not all_zones:
+        kept, left_out = _special_flood_hazard_area(path, frame)
     rows = [
-        (_name(feature[name_column] if name_column else None, f"{kind} {row}")[:200],
+        (row, _name(feature[name_column] if name_column else None, f"{kind} {row}")[:200],
          json.dumps({c: _plain(feature[c]) for c in source.columns if c in feature.index}),
          geometry.wkb)
-        for row, ((_, feature), geometry) in enumerate(
-            zip(frame.iterrows(), geometries, strict=True), start=1
+        for row, ((_, feature), geometry, keep) in enumerate(
+            zip(frame.iterrows(), geometries, kept, strict=True), start=1
         )
+        if keep
     ]  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
         earlier = Overlay.objects.filter(kind=kind, source_file=path.name)
@@ -93,7 +122,47 @@ def import_overlays(
             [kind, path.name],
         )
         cursor.execute("DROP TABLE overlay_ready")
-    return len(frame)
+    return ImportedOverlays(len(rows), left_out)
+
+
+def _special_flood_hazard_area(path: Path, frame) -> tuple[np.ndarray, str]:
+    """Which rows of a flood map lie in FEMA's special flood hazard area (all of them for a
+    file without FEMA's columns), and what was left out, tallied by zone. Refused when that
+    leaves nothing: a file of zone X only is not a map of flood zones to keep lots out of."""
+    columns = {column.lower(): column for column in frame.columns}
+    if SFHA_FLAG in columns:
+        flags = frame[columns[SFHA_FLAG]].astype("string").str.strip().str.upper()
+        kept = flags.isin(SFHA_TRUE).fillna(False).to_numpy(dtype=bool)
+        rule = f"{columns[SFHA_FLAG]} = T"
+    elif FLOOD_ZONE_CODE in columns:
+        zones = frame[columns[FLOOD_ZONE_CODE]].astype("string").str.strip().str.upper()
+        kept = zones.str.fullmatch(SFHA_ZONES).fillna(False).to_numpy(dtype=bool)
+        rule = f"{columns[FLOOD_ZONE_CODE]} A or V zones"
+    else:
+        return np.ones(len(frame), dtype=bool), ""
+    tally = _zone_tally(frame, columns, ~kept)
+    if not kept.any():
+        raise ImportRefused(
+            f"{path.name}: no polygon lies in FEMA's special flood hazard area ({rule}; the "
+            f"file holds {tally}), so no lot would be kept out as flooded. To import every "
+            "zone as a flood zone, add --all-zones. Nothing was imported"
+        )
+    if kept.all():
+        return kept, ""
+    return kept, (
+        f"left out {tally}: outside FEMA's special flood hazard area ({rule}); to import "
+        "every zone, add --all-zones"
+    )
+
+
+def _zone_tally(frame, columns: dict[str, str], rows: np.ndarray) -> str:
+    """'zone X ×1,204, zone D ×3' of `rows` by their FLD_ZONE (else a count of polygons)."""
+    count = int(rows.sum())
+    if FLOOD_ZONE_CODE not in columns:
+        return f"{count:,} polygon{'s' if count != 1 else ''}"
+    zones = frame[columns[FLOOD_ZONE_CODE]][rows].astype("string").str.strip().fillna("(none)")
+    counts = sorted(zones.value_counts().items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"zone {zone} ×{n:,}" for zone, n in counts)
 
 
 def _refuse_importing_again(earlier, kind: str, path: Path) -> None:
@@ -115,8 +184,11 @@ def _refuse_importing_again(earlier, kind: str, path: Path) -> None:
 OVERLAY_BATCH = 2_000
 
 
-def _stage_overlays(cursor, rows: list[tuple[str, str, bytes]], srid: int, progress: bool) -> None:
-    """(name, attributes, WKB) of each row, made valid and transformed, into the temporary
+def _stage_overlays(
+    cursor, rows: list[tuple[int, str, str, bytes]], srid: int, progress: bool
+) -> None:
+    """(row number, name, attributes, WKB) of each row, made valid and transformed, into the
+    temporary
     table overlay_ready, a batch of rows per statement (one statement per row took 8 s for
     20,000 polygons), with a progress bar when there is more than one batch."""
     cursor.execute(
@@ -128,14 +200,14 @@ def _stage_overlays(cursor, rows: list[tuple[str, str, bytes]], srid: int, progr
               leave=False) as bar:  # fmt: skip
         for start in range(0, len(rows), OVERLAY_BATCH):
             batch = rows[start : start + OVERLAY_BATCH]
-            names, attributes, wkbs = (list(column) for column in zip(*batch, strict=True))
+            numbers, names, attributes, wkbs = (list(c) for c in zip(*batch, strict=True))
             cursor.execute(
                 """INSERT INTO overlay_ready
-                   SELECT %s + n, name, attributes, ST_Multi(ST_CollectionExtract(ST_MakeValid(
+                   SELECT row_no, name, attributes, ST_Multi(ST_CollectionExtract(ST_MakeValid(
                               ST_Transform(ST_GeomFromWKB(wkb, %s), 4326)), 3))
-                   FROM unnest(%s::text[], %s::text[]::jsonb[], %s::bytea[])
-                        WITH ORDINALITY AS given(name, attributes, wkb, n)""",
-                [start, srid, names, attributes, wkbs],
+                   FROM unnest(%s::integer[], %s::text[], %s::text[]::jsonb[], %s::bytea[])
+                        AS given(row_no, name, attributes, wkb)""",
+                [srid, numbers, names, attributes, wkbs],
             )
             bar.update(len(batch))
 
