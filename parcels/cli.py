@@ -67,6 +67,7 @@ ENCODING = click.option(
     metavar="NAME",
     help="Encoding of a shapefile's text when its .cpg is missing or wrong (e.g. CP1252, "
     "LATIN1). Without it, a shapefile naming none is read as UTF-8 if its text is, else as "
+    "CP1252 if its bytes 0x80-0x9F are CP1252's punctuation (Windows GIS exports), else as "
     "ISO-8859-1.",
 )
 

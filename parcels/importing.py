@@ -393,7 +393,7 @@ def open_source(
                 **options,
             )  # fmt: skip
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise _gdal_cannot_read(path, layer, exc) from exc
+        raise _no_such_layer(path, gdal_path, layer) or _gdal_cannot_read(path, layer, exc) from exc
     if info.get("geometry_type") is None:
         names = list(dict.fromkeys(c.lower() for c in WKT_COLUMNS))  # GDAL ignores the case
         hint = (
@@ -446,10 +446,10 @@ def _text_encoding(
     overlays' route) decode it as ISO-8859-1, while its Arrow batches (the parcel import's)
     hand the bytes on as if they were UTF-8, and PostgreSQL refuses them. So both read it alike
     here: as UTF-8 when all of it is valid UTF-8 (as it was read before: its rows keep their
-    hashes), else as pyogrio reads it, ISO-8859-1. Either way GDAL recodes it, in C: no row
-    is decoded in Python. Finding out costs a read of the attributes (1 s per 300,000 rows
-    here), for a shapefile naming no encoding only. Other formats are UTF-8 by definition
-    (GeoJSON, GeoPackage), or read as such (CSV).
+    hashes), else as CP1252 or ISO-8859-1 by its bytes (`_undeclared_encoding`). Either way
+    GDAL recodes it, in C: no row is decoded in Python. Finding out costs a read of the
+    attributes (1 s per 300,000 rows here), for a shapefile naming no encoding only. Other
+    formats are UTF-8 by definition (GeoJSON, GeoPackage), or read as such (CSV).
     """
     shapefile = gdal_path.lower().endswith(".shp")
     if given:
@@ -467,9 +467,52 @@ def _text_encoding(
             declared = pyogrio.read_info(gdal_path, layer=layer)["encoding"]
         if declared == "UTF-8":  # declared, so GDAL recodes it (or it is UTF-8 already)
             return None
-        return "UTF-8" if first_text_not_utf8(gdal_path, layer, {}) is None else declared
+        return _undeclared_encoding(gdal_path, layer, declared)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
         return None  # the read that follows says what is wrong with the file
+
+
+# Bytes 0x80-0x9F are control characters in ISO-8859-1 (C1), which no real text holds, and
+# letters and punctuation in Windows' CP1252 (’ – “ ” € Š ...), all but five it leaves unused.
+C1_BYTES = np.zeros(256, dtype=bool)
+C1_BYTES[0x80:0xA0] = True
+NOT_IN_CP1252 = np.zeros(256, dtype=bool)
+NOT_IN_CP1252[[0x81, 0x8D, 0x8F, 0x90, 0x9D]] = True
+
+
+def _undeclared_encoding(gdal_path: str, layer: str | None, fallback: str) -> str:
+    """The encoding a shapefile naming none has its text in, by its bytes: UTF-8 when all of it
+    is valid UTF-8; else CP1252 when it holds bytes 0x80-0x9F, all of them CP1252's (a Windows
+    export: ISO-8859-1 would read "O’Neal" as "O\x92Neal"); else `fallback` (pyogrio's
+    ISO-8859-1), which reads text without those bytes as CP1252 does, so its rows keep their
+    hashes. One read of the attributes, checked in C (Arrow, numpy)."""
+    utf8, c1, cp1252 = True, False, True
+    with quiet_invalid_wkt(), pyogrio.raw.open_arrow(
+        gdal_path, layer=layer, read_geometry=False, batch_size=BATCH_SIZE, use_pyarrow=True,
+    ) as (_, reader):  # fmt: skip
+        for batch in reader:
+            for column in batch.columns:
+                if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+                    continue
+                utf8 = utf8 and _first_invalid_utf8(column) is None
+                text = _text_bytes(column)
+                c1 = c1 or bool(C1_BYTES[text].any())
+                cp1252 = cp1252 and not NOT_IN_CP1252[text].any()
+            if not utf8 and not cp1252:
+                return fallback
+    if utf8:
+        return "UTF-8"
+    return "CP1252" if c1 else fallback
+
+
+def _text_bytes(array: pa.Array) -> np.ndarray:
+    """The bytes of a string array's values, all together, as they are (not copied)."""
+    _, offsets, data = array.buffers()
+    if offsets is None or data is None:
+        return np.empty(0, dtype=np.uint8)
+    kind = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    ends = np.frombuffer(offsets, dtype=kind, count=array.offset + len(array) + 1)
+    return np.frombuffer(data, dtype=np.uint8)[ends[array.offset] : ends[-1]]
 
 
 def _check_encoding_name(name: str) -> None:
@@ -754,7 +797,30 @@ def _default_layer(gdal_path: str, options: dict, path: Path) -> str | None:
         return "parcels"
     if len(spatial) == 1:
         return spatial[0]
-    raise ImportRefused(f"{path} has several layers ({', '.join(names)}); choose one with --layer")
+    raise ImportRefused(f"{path} has several layers {_layers_to_choose(names)}")
+
+
+def _layers_to_choose(names: list[str]) -> str:
+    return f"({', '.join(names)}); choose one with --layer"
+
+
+def _no_such_layer(path: Path, gdal_path: str, layer: str | None) -> ImportRefused | None:
+    """The refusal of a --layer the file does not hold, naming the layers it does; None when it
+    holds it (GDAL finds a layer in any case), or when they cannot be listed: then GDAL's own
+    reason says what is wrong."""
+    if layer is None:
+        return None
+    try:
+        with quiet_invalid_wkt():
+            names = [str(name) for name, _ in pyogrio.list_layers(gdal_path)]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        return None
+    if layer.casefold() in (name.casefold() for name in names):
+        return None
+    return ImportRefused(
+        f"{path} has no layer named {layer!r} (--layer); it has {_many(len(names), 'layer')} "
+        f"{_layers_to_choose(names)}"
+    )
 
 
 def _short(exc: Exception) -> str:
@@ -769,9 +835,30 @@ class SourceCrs:
     srid: int
     label: str  # as recorded on the ImportRun
     # Set when some features lie far from the rest: the lon/lat box every feature's centre
-    # must lie in, and that box in words for the rows rejected outside it.
+    # must lie in (west > east when it crosses the antimeridian: ask `contains`), and that box
+    # in words for the rows rejected outside it.
     keep_within: tuple[float, float, float, float] | None = None
     outside_text: str = ""
+
+    def contains(self, lon: float | np.ndarray, lat: float | np.ndarray) -> bool | np.ndarray:
+        """Whether each point (lon/lat degrees; numbers, or numpy arrays of them) lies where a
+        feature read in this CRS may lie: in `keep_within`, across the antimeridian too. All
+        of them do when it is None: the whole file lies there."""
+        if self.keep_within is None:
+            return np.ones(np.shape(lon), dtype=bool) if np.ndim(lon) else True
+        return in_lon_lat_box(self.keep_within, lon, lat)
+
+
+def in_lon_lat_box(
+    box: tuple[float, ...], lon: float | np.ndarray, lat: float | np.ndarray
+) -> bool | np.ndarray:
+    """Whether each point lies in the lon/lat `box` (west, south, east, north). A box whose west
+    is greater than its east crosses the antimeridian, as EPSG writes an area of use that does
+    (NAD83's, EPSG:4269, from 167.65 to -40.73: the Aleutians to Greenland) and GeoJSON a bbox
+    (RFC 7946, 5.2): it holds the longitudes from west to 180 and from -180 to east."""
+    west, south, east, north = box
+    along = ((west <= lon) & (lon <= east)) if west <= east else ((west <= lon) | (lon <= east))
+    return along & (south <= lat) & (lat <= north)
 
 
 def _looks_like_degrees(bounds: tuple[float, float, float, float] | None) -> bool:
@@ -853,25 +940,79 @@ def _allowed_area(crs: SourceCrs) -> tuple[tuple[float, float, float, float], st
     where the CRS is used (widened by a degree); and the box in words, for a reject reason."""
     from parcels.queries import METRIC_DOMAIN, metric_domain_text
 
-    west, south, east, north = METRIC_DOMAIN
     declared = CRS.from_epsg(crs.srid)
+    used = _used_area(declared)
+    registry = f"the area this registry keeps land in ({metric_domain_text()})"
+    # A CRS of the world, or of a continent (NAD83's): the registry's area binds.
+    if used is None or _box_within(METRIC_DOMAIN, used):
+        return METRIC_DOMAIN, registry
     area = declared.area_of_use
-    if area is None:
-        return METRIC_DOMAIN, f"the area this registry keeps land in ({metric_domain_text()})"
-    used = (area.west - AREA_OF_USE_MARGIN, area.south - AREA_OF_USE_MARGIN,
-            area.east + AREA_OF_USE_MARGIN, area.north + AREA_OF_USE_MARGIN)  # fmt: skip
-    box = (max(west, used[0]), max(south, used[1]), min(east, used[2]), min(north, used[3]))
-    if _box_within(METRIC_DOMAIN, used):  # a CRS of the world: the registry's area binds
-        return box, f"the area this registry keeps land in ({metric_domain_text()})"
-    return box, (
+    return _box_overlap(METRIC_DOMAIN, used), (
         f"where EPSG:{crs.srid} ({declared.name}) is used: longitude {area.west:g} to "
         f"{area.east:g}, latitude {area.south:g} to {area.north:g}"
     )
 
 
+def _used_area(crs: CRS) -> tuple[float, float, float, float] | None:
+    """Where `crs` is used (its EPSG area of use), widened by AREA_OF_USE_MARGIN, as a lon/lat
+    box whose longitudes lie in -180..180 (west > east: across the antimeridian); None for a
+    CRS with no stated area."""
+    area = crs.area_of_use
+    if area is None:
+        return None
+    south, north = area.south - AREA_OF_USE_MARGIN, area.north + AREA_OF_USE_MARGIN
+    if _degrees_east(area.west, area.east) + 2 * AREA_OF_USE_MARGIN >= 360:
+        return -180.0, south, 180.0, north
+    return (_longitude(area.west - AREA_OF_USE_MARGIN), south,
+            _longitude(area.east + AREA_OF_USE_MARGIN), north)  # fmt: skip
+
+
 def _box_within(inner: tuple[float, ...], outer: tuple[float, ...]) -> bool:
-    return (outer[0] <= inner[0] <= inner[2] <= outer[2]
-            and outer[1] <= inner[1] <= inner[3] <= outer[3])  # fmt: skip
+    """Whether the lon/lat box `inner` lies in `outer`; either may cross the antimeridian
+    (west > east: `in_lon_lat_box`)."""
+    if not all(math.isfinite(v) for v in inner):
+        return False
+    if not outer[1] <= inner[1] <= inner[3] <= outer[3]:
+        return False
+    outer_east = _degrees_east(outer[0], outer[2])
+    inner_west = (inner[0] - outer[0]) % 360  # where `inner` starts, in degrees east of `outer`
+    return outer_east >= 360 or inner_west + _degrees_east(inner[0], inner[2]) <= outer_east
+
+
+def _box_overlap(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, ...]:
+    """The lon/lat box where boxes `a` and `b` overlap (either may cross the antimeridian); NaNs,
+    a box nothing lies in, where they do not. Should they overlap in two separate places (each
+    box wider than the gap the other leaves, a metric CRS over more than half the globe), `a`."""
+    south, north = max(a[1], b[1]), min(a[3], b[3])
+    a_east, b_east = _degrees_east(a[0], a[2]), _degrees_east(b[0], b[2])
+    if b_east >= 360:
+        return a[0], south, a[2], north
+    if a_east >= 360:
+        return b[0], south, b[2], north
+    b_west = (b[0] - a[0]) % 360  # where `b` starts and ends, in degrees east of a's west
+    b_end = b_west + b_east
+    pieces = []
+    if b_west <= a_east:  # `b` starts inside `a`
+        pieces.append((b[0], a[2] if a_east <= b_end else b[2]))
+    if b_end >= 360:  # `b` runs on round the globe, into `a` from its west
+        pieces.append((a[0], a[2] if a_east <= b_end - 360 else b[2]))
+    if not pieces or south > north:
+        return (math.nan,) * 4
+    if len(pieces) > 1:
+        return a[0], south, a[2], north
+    (west, east), *_ = pieces
+    return _longitude(west), south, _longitude(east), north
+
+
+def _degrees_east(west: float, east: float) -> float:
+    """How many degrees of longitude lie from `west` eastward to `east` (across the antimeridian
+    when west > east)."""
+    return east - west if west <= east else east - west + 360
+
+
+def _longitude(degrees: float) -> float:
+    """`degrees` of longitude as -180..180 (190 is -170)."""
+    return degrees if -180 <= degrees <= 180 else (degrees + 180) % 360 - 180
 
 
 def _bounds_in_degrees(bounds: tuple[float, ...], srid: int) -> tuple[float, ...]:
@@ -920,13 +1061,11 @@ def _outside_where_used(srid: int, lon: float, lat: float) -> str | None:
     """Where EPSG:`srid` is used, in words, if the point lies more than a degree outside it;
     None inside it, or for a CRS with no stated area (a state-plane zone is a few degrees
     wide, so a file labelled with the next zone lands hundreds of km outside it)."""
-    area = CRS.from_epsg(srid).area_of_use
-    if area is None:
+    crs = CRS.from_epsg(srid)
+    used = _used_area(crs)
+    if used is None or in_lon_lat_box(used, lon, lat):
         return None
-    margin = AREA_OF_USE_MARGIN
-    if (area.west - margin <= lon <= area.east + margin
-            and area.south - margin <= lat <= area.north + margin):  # fmt: skip
-        return None
+    area = crs.area_of_use
     return (
         f"{area.name}: longitude {area.west:g} to {area.east:g}, latitude {area.south:g} "
         f"to {area.north:g}"
@@ -1029,8 +1168,9 @@ def import_parcels(
         )  # fmt: skip
         log(f"clt: import {run.pk}: {path.name}, {source.features:,} features, {crs.label}")
         if source.encoding not in (None, "UTF-8") and not encoding:
+            other = "CP850" if source.encoding == "CP1252" else "CP1252"
             log(f"clt: {path.name} names no encoding (no .cpg): its text is read as "
-                f"{source.encoding}; if names look wrong, give --encoding (e.g. CP1252)")
+                f"{source.encoding}; if names look wrong, give --encoding (e.g. {other})")
         log(mapping.describe())
         phases = Phases(log if progress else None)
         held_interrupt = _HeldInterrupt()
@@ -1894,7 +2034,8 @@ def _prepare(cursor, params: dict) -> None:
 def _reject_far_off(cursor, crs: SourceCrs) -> None:
     """Reject the rows whose outline lies outside the area `crs` allows: a stray feature far
     from the rest of the file (at the CRS's false origin, say). Run only for a file whose
-    bounding box reaches outside that area (`_check_lands_here`)."""
+    bounding box reaches outside that area (`_check_lands_here`). The area may cross the
+    antimeridian (west > east), as `SourceCrs.contains` reads it: no envelope can say that."""
     cursor.execute(
         """UPDATE parcel_ready r
            SET reject = format('lies at lon %%s, lat %%s, outside %%s',
@@ -1903,8 +2044,11 @@ def _reject_far_off(cursor, crs: SourceCrs) -> None:
            FROM (SELECT row_no, ST_Centroid(geom) AS c FROM parcel_ready
                  WHERE reject IS NULL) centre
            WHERE r.row_no = centre.row_no
-             AND NOT ST_Intersects(centre.c, ST_MakeEnvelope(%(west)s, %(south)s, %(east)s,
-                                                             %(north)s, 4326))""",
+             AND NOT coalesce(
+                 ST_Y(c) BETWEEN %(south)s AND %(north)s
+                 AND (ST_X(c) BETWEEN %(west)s AND %(east)s
+                      OR %(west)s > %(east)s AND (ST_X(c) >= %(west)s OR ST_X(c) <= %(east)s)),
+                 false)""",
         {**dict(zip(("west", "south", "east", "north"), crs.keep_within, strict=True)),
          "outside": crs.outside_text},
     )  # fmt: skip
