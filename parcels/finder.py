@@ -37,6 +37,9 @@ from parcels.queries import (
     easements_covering,
     in_metric_domain,
     metric_domain_text,
+    overlay_name_key,
+    overlay_name_key_sql,
+    overlays_named,
     touching_holdings,
     under_easement_sql,
     without_jit,
@@ -465,15 +468,53 @@ def _require_overlay(kind: str, name: str | None = None, *, field: str | None = 
 
     overlays = Overlay.objects.filter(kind=kind)
     if name is not None:
-        if not overlays.filter(name__iexact=name).exists():
-            raise FinderError(
-                field or kind, f"no {kind} overlay named '{name}' (import it: clt import-layer)"
-            )
+        if not overlays_named(kind, name).exists():
+            raise _no_overlay_named(kind, name, field or kind)
     elif not overlays.exists():
         raise FinderError(
             field or kind, f"no {kind} overlay is loaded, so no lot can be checked against one "
             f"(import it: clt import-layer FILE --kind {kind})"
         )  # fmt: skip
+
+
+MAX_OVERLAY_NAMES_SHOWN = 20
+
+
+def overlay_names(kind: str) -> list[str]:
+    """The names the overlays of `kind` may be picked by, in order: one for each name as names
+    are matched (`overlay_name_key`), its runs of whitespace one space (what to type)."""
+    from parcels.models import Overlay
+
+    names = (
+        Overlay.objects.filter(kind=kind)
+        .annotate(name_key=overlay_name_key_sql())
+        .exclude(name_key="")
+        .order_by("name_key", "name")
+        .distinct("name_key")
+        .values_list("name", "name_key")
+    )
+    return [" ".join(name.split()) for name, _ in names]
+
+
+def _no_overlay_named(kind: str, name: str, field: str) -> FinderError:
+    """The error for a `name` no overlay of `kind` has: the names loaded to pick from (the
+    likeliest meant first), or, when there are none, how to import some."""
+    names = overlay_names(kind)
+    if not names:
+        return FinderError(
+            field, f"no {kind} overlay with a name is loaded, so none is named '{name}' "
+            f"(import them: clt import-layer FILE --kind {kind})"
+        )  # fmt: skip
+    keys = {overlay_name_key(n): n for n in names}
+    meant = difflib.get_close_matches(overlay_name_key(name), keys, n=1)
+    hint = f" (did you mean '{keys[meant[0]]}'?)" if meant else ""
+    shown = ", ".join(names[:MAX_OVERLAY_NAMES_SHOWN])
+    more = len(names) - MAX_OVERLAY_NAMES_SHOWN
+    listed = f"{shown} and {more} more" if more > 0 else shown
+    return FinderError(
+        field, f"no {kind} overlay named '{name}'{hint}; pick one of the {len(names)} loaded: "
+        f"{listed}"
+    )  # fmt: skip
 
 
 def ordered(search: LotSearch, qs):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,12 +26,13 @@ from django.contrib.gis.gdal import CoordTransform, SpatialReference
 from django.contrib.gis.geos import GEOSGeometry, Point, Polygon
 from django.contrib.gis.measure import D
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Exists, F, Func, OuterRef, Q, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from clt.places import metric_domain
+from parcels.folding import Folded, fold
 from parcels.metric import metric_srid
 
 METRIC_SRID = metric_srid()  # the trust's metric CRS (parcels.metric; parcels.models.METRIC_SRID)
@@ -128,6 +130,38 @@ def trust_land_near(metres: float, on: dt.date | None = None):
     outer query's parcel (for Exists): found on the metric index first, then matched to
     memberships and their holdings by key."""
     return held_memberships(on).filter(parcel__geom_m__dwithin=(OuterRef("geom_m"), D(m=metres)))
+
+
+# An overlay's name as staff type it: folded as their searches fold (parcels.folding: case,
+# accents, apostrophes), every run of whitespace one space, none at the ends. So "O'Neal Park"
+# finds an imported "O’Neal Park", "bethel" finds "Béthel", and "Belhaven" a "Belhaven  " an
+# exported attribute table padded. The spaces are listed rather than `\s`, so that Python and
+# PostgreSQL agree on them: ASCII's, and those Unicode's NFKD (in the fold) does not already
+# make a plain space, as it does U+00A0 and the fixed-width spaces.
+NAME_SPACES = "[\t\n\v\f\r \u0085\u1680\u2028\u2029]+"
+
+
+def overlay_name_key(name: str) -> str:
+    """`name` as overlay names are compared: "  o’neal   Park " is "ONEAL PARK"."""
+    return re.sub(NAME_SPACES, " ", fold(name)).strip(" ")
+
+
+def overlay_name_key_sql() -> Func:
+    """The database's `overlay_name_key` of an overlay's name, for a filter or an annotation."""
+    spaced = Func(Folded(F("name")), Value(NAME_SPACES), Value(" "), Value("g"),
+                  function="regexp_replace")  # fmt: skip
+    return Func(spaced, Value(" "), function="BTRIM")
+
+
+def overlays_named(kind: str, name: str) -> models.QuerySet:
+    """The overlays of `kind` called `name` as staff type it (`overlay_name_key`); none for a
+    name that folds to nothing ("'"), which would otherwise find the unnamed."""
+    from parcels.models import Overlay
+
+    key = overlay_name_key(name)
+    if not key:
+        return Overlay.objects.none()
+    return Overlay.objects.alias(name_key=overlay_name_key_sql()).filter(kind=kind, name_key=key)
 
 
 class ParcelQuerySet(models.QuerySet):
@@ -265,13 +299,13 @@ class ParcelQuerySet(models.QuerySet):
         return self.filter(geom__intersects=polygon)
 
     def in_overlay(self, kind: str, name: str) -> ParcelQuerySet:
-        """Parcels in the overlay polygon(s) of `kind` called `name` (a neighbourhood):
-        overlapping one by more than TOUCHING_M (`Overlay.core_m`), not sharing an edge."""
-        from parcels.models import Overlay
-
-        overlays = Overlay.objects.filter(
-            kind=kind, name__iexact=name, core_m__intersects=OuterRef("geom_m")
-        )
+        """Parcels in the overlay polygon(s) of `kind` called `name` (a neighbourhood), as staff
+        type it (`overlays_named`): overlapping one by more than TOUCHING_M (`Overlay.core_m`),
+        not sharing an edge; in any one of the polygons of that name (a neighbourhood in
+        pieces)."""
+        # Folded names are compared on the overlays' side alone (a few rows); the parcels' side
+        # stays `core_m && geom_m`, on the index of the parcels' outlines.
+        overlays = overlays_named(kind, name).filter(core_m__intersects=OuterRef("geom_m"))
         return self.filter(Exists(overlays))
 
     def outside_overlays(self, kind: str) -> ParcelQuerySet:

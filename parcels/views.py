@@ -100,5 +100,6 @@ def finder_page(request: HttpRequest) -> HttpResponse:
     context = {"tax_statuses": finder.TAX_STATUSES, "basemap": basemap, "held_extent": held,
                "tolerance_m": f"{finder.DEFAULT_TOLERANCE_M:g}",
                "stages": dict(AcquisitionStage.choices),
+               "neighbourhoods": finder.overlay_names("neighbourhood"),
                "map_center": settings.MAP_DEFAULT_CENTER}  # fmt: skip
     return render(request, "parcels/finder.html", context)
