@@ -227,6 +227,8 @@ def import_layer(path, kind, name_field, srid, layer, encoding, replace, all_zon
     say(f"clt: imported {imported.count:,} {kind} polygons from {path.name}")
     if imported.left_out:
         say(f"clt: {imported.left_out}")
+    for note in imported.notes:
+        say(f"clt: {note}")
 
 
 # parcels.finder.PIPELINE_CHOICES, in words (the finder is imported once Django is set up).

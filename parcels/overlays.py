@@ -20,6 +20,7 @@ import pyogrio
 import pyogrio.errors
 import shapely
 from django.db import connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 from pyproj import Transformer
 from tqdm import tqdm
@@ -37,6 +38,7 @@ from parcels.importing import (
     read_outlines,
     source_crs,
 )
+from parcels.metric import metric_srid
 from parcels.models import Overlay
 
 NAME_CANDIDATES = ("name", "nbhd_name", "neighborhood", "neighbourhood", "label", "zone",
@@ -57,10 +59,14 @@ SFHA_TRUE = frozenset({"T", "TRUE", "Y", "YES", "1"})
 @dataclass(frozen=True)
 class ImportedOverlays:
     """What `import_overlays` brought in: how many polygons, and what it left out and why
-    ('' when it kept every polygon of the file)."""
+    ('' when it kept every polygon of the file). `notes` are what else staff should know, a
+    line each: what --replace replaced (or that it found nothing to replace, and where the
+    kind's other overlays come from), polygons named by row for want of a name column, and
+    polygons PostGIS repaired."""
 
     count: int
     left_out: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def import_overlays(
@@ -81,7 +87,8 @@ def import_overlays(
 
     A row without a usable polygon (no geometry, invalid WKT, empty, no area once made valid)
     refuses the whole file, naming the row: an overlay is a filter (outside flood zones), and
-    one silently missing would let through the lots it should have kept out.
+    one silently missing would let through the lots it should have kept out. So is a file
+    already in, under its own name (unless `replace`) or another (see "sources" below).
     """
     path = Path(path)
     source = open_source(path, layer, encoding)
@@ -90,6 +97,9 @@ def import_overlays(
     frame = _read(source)
     if len(frame) == 0:
         raise ImportRefused(f"{path.name}: the layer has no features; there is nothing to import")
+    notes: list[str] = []
+    if name_column is None:  # refused for neighbourhoods, said for the other kinds
+        notes.append(_named_by_row(path, kind, _text_columns(source, frame)))
     geometries = np.asarray(frame.geometry.array, dtype=object)
     _refuse_missing_geometry(source, geometries, frame.index.to_numpy())
     _refuse_other_than_polygons(path, geometries)
@@ -108,13 +118,18 @@ def import_overlays(
         if keep
     ]  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
-        earlier = Overlay.objects.filter(kind=kind, source_file=path.name)
-        if replace:
-            earlier.delete()
-        else:
-            _refuse_importing_again(earlier, kind, path)
         _stage_overlays(cursor, rows, crs.srid, progress)
         _refuse_without_area(cursor, path)
+        earlier = Overlay.objects.filter(kind=kind, source_file=path.name)
+        if not earlier.exists():
+            _refuse_copy_of_another_file(cursor, kind, path)
+            if replace:
+                notes.append(_nothing_to_replace(kind, path, len(rows)))
+        elif replace:
+            notes.append(_replace_earlier(cursor, earlier, kind, path))
+        else:
+            _refuse_importing_again(cursor, earlier, kind, path)
+        notes.extend(_repaired(cursor))
         cursor.execute(
             """INSERT INTO parcels_overlay (kind, name, attributes, geom, source_file,
                    imported_at)
@@ -122,7 +137,7 @@ def import_overlays(
             [kind, path.name],
         )
         cursor.execute("DROP TABLE overlay_ready")
-    return ImportedOverlays(len(rows), left_out)
+    return ImportedOverlays(len(rows), left_out, tuple(notes))
 
 
 def _special_flood_hazard_area(path: Path, frame) -> tuple[np.ndarray, str]:
@@ -165,20 +180,134 @@ def _zone_tally(frame, columns: dict[str, str], rows: np.ndarray) -> str:
     return ", ".join(f"zone {zone} ×{n:,}" for zone, n in counts)
 
 
-def _refuse_importing_again(earlier, kind: str, path: Path) -> None:
+# --- sources: the file a kind's overlays came from -----------------------------------------
+#
+# Overlays remember the bare name of their file (`source_file`), and --replace replaces those
+# of the same kind and name: a new edition saved under the old one's name. A name is not a
+# map, though: FEMA calls the flood layer S_FLD_HAZ_AR in every county, and one map saved as
+# .gpkg and as .geojson has two names. So a name's overlays lying apart from the new file's
+# polygons are another area's, and are neither replaced nor said to be this file again; and a
+# file whose polygons are mostly in already, from a file of another name, is that map again.
+
+
+def _refuse_importing_again(cursor, earlier, kind: str, path: Path) -> None:
     """Refuse a file whose overlays of `kind` are already in the registry: imported twice,
     each polygon is listed twice (on the map, in the legend's counts); --replace says what
-    was meant. A file of another name is another set of areas, and is added."""
-    first = earlier.order_by("imported_at").values_list("imported_at", flat=True).first()
-    if first is None:
-        return
-    count = earlier.count()
+    was meant. When the earlier ones lie apart, they are another area's map under the same
+    name, and the file is to be renamed instead."""
+    count, imported = _count_and_date(earlier)
+    are = "are" if count != 1 else "is"
+    what = (f"{path.name}: {_overlays(count, kind)} from a file of this name {are} already "
+            f"in the registry (imported {imported})")  # fmt: skip
+    if _lies_apart(cursor, kind, path.name):
+        raise ImportRefused(
+            f"{what}, covering another area than this file. To keep both, {_rename(path)} "
+            "and import it again. Nothing was imported"
+        )
     raise ImportRefused(
-        f"{path.name}: {count} {kind} overlay{'s' if count != 1 else ''} from a file of this "
-        f"name {'are' if count != 1 else 'is'} already in the registry (imported "
-        f"{timezone.localdate(first):%Y-%m-%d}); importing it again would list each twice. "
-        "To replace them with this file, add --replace. Nothing was imported"
+        f"{what}; importing it again would list each twice. To replace them with this file, "
+        "add --replace. Nothing was imported"
     )
+
+
+def _replace_earlier(cursor, earlier, kind: str, path: Path) -> str:
+    """Delete the overlays of `kind` from a file of this name, and say how many and from when;
+    refused when they lie apart from this file's polygons: another area's map under the same
+    name (FEMA's S_FLD_HAZ_AR of the neighbouring county), which --replace would delete."""
+    count, imported = _count_and_date(earlier)
+    if _lies_apart(cursor, kind, path.name):
+        raise ImportRefused(
+            f"{path.name}: --replace would delete the {_overlays(count, kind)} from a file of "
+            f"this name (imported {imported}), and they lie apart from this file's polygons: "
+            f"another area's map. To keep both, {_rename(path)} and import it without "
+            "--replace. Nothing was imported"
+        )
+    earlier.delete()
+    return f"replaced {_overlays(count, kind)} from {path.name} (imported {imported})"
+
+
+def _nothing_to_replace(kind: str, path: Path, count: int) -> str:
+    """What --replace found when no overlay came from a file of this name: nothing replaced,
+    and where the kind's overlays come from now, so staff see an earlier edition saved under
+    another name is still on the map."""
+    sources = (
+        Overlay.objects.filter(kind=kind).values("source_file")
+        .annotate(count=Count("pk"), first=Min("imported_at")).order_by("first", "source_file")
+    )  # fmt: skip
+    others = [f"{s['source_file']} ({s['count']:,}, imported "
+              f"{timezone.localdate(s['first']):%Y-%m-%d})" for s in sources]  # fmt: skip
+    said = f"--replace found no {kind} overlays from a file named {path.name} to replace"
+    if not others:
+        return f"{said}; no other {kind} overlays are in the registry"
+    return (
+        f"{said}; {kind} overlays now come from {', '.join(others)} and {path.name} ({count:,}, "
+        "this file). To replace an earlier edition, import the new one under the earlier "
+        "file's name with --replace"
+    )
+
+
+def _refuse_copy_of_another_file(cursor, kind: str, path: Path) -> None:
+    """Refuse a file most of whose polygons are already overlays of `kind` from a file of
+    another name: the same map in another format (.gpkg, then .geojson), which would list each
+    area twice. Polygons are compared snapped to SAME_POLYGON_GRID and put in a canonical
+    order (ST_Normalize), so a format's rounding and ring order do not tell copies apart."""
+    cursor.execute(
+        """WITH new AS (SELECT row_no, geom, ST_Normalize(ST_SnapToGrid(geom, %(grid)s)) AS shape
+                        FROM overlay_ready)
+           SELECT o.source_file, min(o.imported_at), count(DISTINCT n.row_no),
+                  (SELECT count(*) FROM overlay_ready)
+           FROM new n JOIN parcels_overlay o
+             ON o.kind = %(kind)s AND o.source_file <> %(name)s AND o.geom && n.geom
+            AND ST_Normalize(ST_SnapToGrid(o.geom, %(grid)s)) = n.shape
+           GROUP BY o.source_file ORDER BY 3 DESC, 1 LIMIT 1""",
+        {"grid": SAME_POLYGON_GRID, "kind": kind, "name": path.name},
+    )
+    found = cursor.fetchone()
+    if found is None or found[2] * 2 <= found[3]:
+        return
+    other, first, same, total = found
+    raise ImportRefused(
+        f"{path.name}: {same:,} of its {total:,} polygons are already in the registry, as {kind} "
+        f"overlays from {other} (imported {timezone.localdate(first):%Y-%m-%d}): the same map "
+        "under another name. Importing it would list each area twice, and --replace is not the "
+        "fix: it replaces only the overlays from a file of the same name. To update that map, "
+        f"import its new edition under the earlier file's name ({other}) with --replace. "
+        "Nothing was imported"
+    )
+
+
+# Two polygons are the same when equal snapped to this grid, in degrees (about 1 cm).
+SAME_POLYGON_GRID = 1e-7
+
+
+def _lies_apart(cursor, kind: str, source_file: str) -> bool:
+    """Whether no overlay of `kind` from `source_file` comes near the file being imported (no
+    bounding box of one meets a box of the other's polygons): another area's map under the same
+    name, not an earlier edition of this one, which covers much the same ground."""
+    cursor.execute(
+        """SELECT NOT EXISTS (SELECT FROM parcels_overlay o JOIN overlay_ready n
+                                ON o.geom && n.geom
+                              WHERE o.kind = %s AND o.source_file = %s)""",
+        [kind, source_file],
+    )
+    return cursor.fetchone()[0]
+
+
+def _count_and_date(overlays) -> tuple[int, str]:
+    """How many `overlays`, and the date the first of them was imported ('2025-06-30')."""
+    found = overlays.aggregate(count=Count("pk"), first=Min("imported_at"))
+    return found["count"], f"{timezone.localdate(found['first']):%Y-%m-%d}"
+
+
+def _overlays(count: int, kind: str) -> str:
+    """'3 flood-zone overlays', '1 neighbourhood overlay'."""
+    return f"{count:,} {kind} overlay{'s' if count != 1 else ''}"
+
+
+def _rename(path: Path) -> str:
+    """The advice to rename `path` after the area it covers (a shapefile with its parts)."""
+    parts = " (with its .dbf, .shx and .prj)" if path.suffix.lower() == ".shp" else ""
+    return f"rename this file after its area{parts}, e.g. {path.stem}_countyname{path.suffix},"
 
 
 OVERLAY_BATCH = 2_000
@@ -187,13 +316,14 @@ OVERLAY_BATCH = 2_000
 def _stage_overlays(
     cursor, rows: list[tuple[int, str, str, bytes]], srid: int, progress: bool
 ) -> None:
-    """(row number, name, attributes, WKB) of each row, made valid and transformed, into the
-    temporary
-    table overlay_ready, a batch of rows per statement (one statement per row took 8 s for
-    20,000 polygons), with a progress bar when there is more than one batch."""
+    """(row number, name, attributes, WKB) of each row, made 2D, transformed and made valid,
+    into the temporary table overlay_ready, a batch of rows per statement (one statement per
+    row took 8 s for 20,000 polygons), with a progress bar when there is more than one batch.
+    Z and M values are dropped (ArcGIS exports PolygonZ; an overlay is a 2D area); why PostGIS
+    found a polygon invalid is kept in `invalid_reason`, for `_repaired`."""
     cursor.execute(
         "CREATE TEMP TABLE overlay_ready (row_no integer, name text, attributes jsonb, "
-        "geom geometry(MultiPolygon, 4326)) ON COMMIT DROP"
+        "invalid_reason text, geom geometry(MultiPolygon, 4326)) ON COMMIT DROP"
     )
     shown = progress and len(rows) > OVERLAY_BATCH  # a single statement needs no bar
     with tqdm(total=len(rows), unit=" polygons", disable=not shown, desc="importing",
@@ -203,26 +333,63 @@ def _stage_overlays(
             numbers, names, attributes, wkbs = (list(c) for c in zip(*batch, strict=True))
             cursor.execute(
                 """INSERT INTO overlay_ready
-                   SELECT row_no, name, attributes, ST_Multi(ST_CollectionExtract(ST_MakeValid(
-                              ST_Transform(ST_GeomFromWKB(wkb, %s), 4326)), 3))
+                   SELECT row_no, name, attributes, reason, ST_Multi(ST_CollectionExtract(
+                              CASE WHEN reason IS NULL THEN shape ELSE ST_MakeValid(shape) END, 3))
                    FROM unnest(%s::integer[], %s::text[], %s::text[]::jsonb[], %s::bytea[])
-                        AS given(row_no, name, attributes, wkb)""",
-                [srid, numbers, names, attributes, wkbs],
+                        AS given(row_no, name, attributes, wkb)
+                   CROSS JOIN LATERAL (
+                       SELECT ST_Transform(ST_Force2D(ST_GeomFromWKB(wkb, %s)), 4326) AS shape
+                       OFFSET 0) read
+                   CROSS JOIN LATERAL (
+                       SELECT (ST_IsValidDetail(shape)).reason OFFSET 0) checked""",
+                [numbers, names, attributes, wkbs, srid],
             )
             bar.update(len(batch))
 
 
 def _refuse_without_area(cursor, path: Path) -> None:
+    """Refuse, naming the first, the polygons with no area: none left once made valid, or
+    under 1 m² in the trust's metric CRS (points on a line in feet keep a few nm² once in
+    degrees, and would be stored with an empty core that no lot can meet)."""
+    # Measured in metres only when small in degrees: 1e-8 square degrees is over 20 m² up to
+    # 80° of latitude, and most polygons are spared a transform.
     cursor.execute(
-        "SELECT min(row_no), count(*) FROM overlay_ready WHERE ST_IsEmpty(geom) OR geom IS NULL"
+        """SELECT min(row_no), count(*) FROM overlay_ready
+           WHERE geom IS NULL OR ST_IsEmpty(geom)
+              OR (ST_Area(geom) < 1e-8 AND ST_Area(ST_Transform(geom, %s)) < 1)""",
+        [metric_srid()],
     )
     first, count = cursor.fetchone()
     if count:
         raise ImportRefused(
-            f"{path.name}: row {first}: the polygon has no area (zero area, or nothing left "
+            f"{path.name}: row {first}: the polygon has no area (under 1 m², or nothing left "
             f"once made valid){f' ({count:,} such rows)' if count > 1 else ''}; fix or remove "
             "it. Nothing was imported"
         )
+
+
+REPAIRED_ROWS_SHOWN = 10
+SELF_INTERSECTION = re.compile(r"(ring )?self-intersection", re.IGNORECASE)
+
+
+def _repaired(cursor) -> list[str]:
+    """'repaired 2 self-intersecting polygons (rows 3, 7)' when ST_MakeValid changed any (a
+    bow tie becomes two triangles), as the parcel import flags its repairs; [] when none.
+    Other defects (a hole outside its shell) are named by PostGIS's reason."""
+    cursor.execute(
+        "SELECT row_no, invalid_reason FROM overlay_ready WHERE invalid_reason IS NOT NULL "
+        "ORDER BY row_no"
+    )
+    found = cursor.fetchall()
+    if not found:
+        return []
+    rows = ", ".join(str(row) for row, _ in found[:REPAIRED_ROWS_SHOWN])
+    rows += ", …" if len(found) > REPAIRED_ROWS_SHOWN else ""
+    reasons = sorted({reason.lower() for _, reason in found})
+    s = "s" if len(found) != 1 else ""
+    if all(SELF_INTERSECTION.fullmatch(reason) for reason in reasons):
+        return [f"repaired {len(found):,} self-intersecting polygon{s} (row{s} {rows})"]
+    return [f"repaired {len(found):,} invalid polygon{s} (row{s} {rows}: {', '.join(reasons)})"]
 
 
 def _refuse_far_off(source: Source, crs: SourceCrs, geometries: np.ndarray) -> None:
@@ -231,8 +398,7 @@ def _refuse_far_off(source: Source, crs: SourceCrs, geometries: np.ndarray) -> N
     centres = shapely.centroid(geometries)
     to_degrees = Transformer.from_crs(crs.srid, 4326, always_xy=True)
     lon, lat = to_degrees.transform(shapely.get_x(centres), shapely.get_y(centres))
-    west, south, east, north = crs.keep_within
-    outside = np.flatnonzero(~((west <= lon) & (lon <= east) & (south <= lat) & (lat <= north)))
+    outside = np.flatnonzero(~crs.contains(lon, lat))
     if len(outside) == 0:
         return
     at = int(outside[0])
@@ -355,15 +521,49 @@ def _name_column(columns: list[str], name_field: str | None) -> str | None:
     return next((by_lower[c] for c in NAME_CANDIDATES if c in by_lower), None)
 
 
+def _text_columns(source: Source, frame) -> list[str]:
+    """The file's columns holding text (what a column of names would be), in its order."""
+    return [column for column in source.columns
+            if column in frame.columns and frame[column].dtype.kind in "OSU"]  # fmt: skip
+
+
+def _named_by_row(path: Path, kind: str, text_columns: list[str]) -> str:
+    """What to say when no column names the polygons: they are named by row ('zoning 3').
+    Refused for neighbourhoods: the finder and the public map go by their names, and "Belhaven"
+    published as "neighbourhood 3" can be neither found nor recognised."""
+    columns = (f"its text columns: {', '.join(text_columns)}" if text_columns
+               else "it has no text columns")  # fmt: skip
+    looked = f"none of {', '.join(NAME_CANDIDATES)}"
+    choose = f"--name-field {text_columns[0] if text_columns else 'COLUMN'}"
+    if kind == "neighbourhood":
+        raise ImportRefused(
+            f"{path.name}: no column of neighbourhood names found ({looked}); {columns}. Name "
+            f"the column that holds them, e.g. {choose}. Nothing was imported"
+        )
+    return (
+        f"no column of names found ({looked}; {columns}): the polygons are named by row "
+        f"({kind} 1, {kind} 2, …). To name them from a column, import again with --replace "
+        f"{choose}"
+    )
+
+
 def _name(value, fallback: str) -> str:
     """An overlay's name from its name column: lists joined, objects as JSON, and the fallback
-    (its kind and row) where the cell is empty, never "nan" or "None"."""
+    (its kind and row) where the cell is empty, never "nan" or "None". Spaces around it are
+    dropped and runs of them inside made one ("Belhaven  " as exported is "Belhaven"): the
+    finder strips what staff type, and would never match it."""
     value = _plain(value)
-    if value is None or value == "":
-        return fallback
     if isinstance(value, list):
-        return LIST_SEPARATOR.join(str(v) for v in value)
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
+        value = LIST_SEPARATOR.join(_spaced(v) for v in value if _spaced(v))
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False)
+    name = "" if value is None else _spaced(value)
+    return name or fallback
+
+
+def _spaced(value) -> str:
+    """`value` as text, without spaces around it and with one space for each run inside."""
+    return " ".join(str(value).split()) if value is not None else ""
 
 
 def _plain(value):

@@ -116,6 +116,7 @@ def test_the_same_file_imported_again_is_refused_unless_replacing(tmp_path):
     assert Overlay.objects.count() == 2  # not 4: each flood zone listed once
     assert import_layer(path, "--replace").exit_code == 0
     assert Overlay.objects.count() == 2
-    other = geojson(tmp_path / "flood-2027.geojson", ["AO"], [SQUARE])
+    beside = shapely.box(LON + 0.002, LAT, LON + 0.003, LAT + 0.001)
+    other = geojson(tmp_path / "flood-2027.geojson", ["AO"], [beside])
     assert import_layer(other).exit_code == 0  # another file: more areas, added
     assert Overlay.objects.count() == 3

@@ -92,7 +92,7 @@ def test_without_the_flag_the_zone_codes_say_which_are_the_hazard_area(land, tmp
     result = import_layer(fema_file(tmp_path / "zones.gpkg", rows, columns=("FLD_ZONE",)))
 
     assert result.exit_code == 0, result.output
-    assert sorted(Overlay.objects.values_list("name", flat=True)) == ["A12", "A99", "VE", "ae "]
+    assert sorted(Overlay.objects.values_list("name", flat=True)) == ["A12", "A99", "VE", "ae"]
     assert "left out zone AREA NOT INCLUDED ×1, zone OPEN WATER ×1, zone X ×1" in result.output
     assert "(FLD_ZONE A or V zones)" in result.output
 
