@@ -2,8 +2,12 @@
 
 A resale's formula price is the lease's formula on the contract date (`leases.pricing`), not a
 figure staff type: left blank it is filled in; above the formula's price it is refused. Only a
-sale the formula cannot price (a historical sale before the current purchase, a missing input)
-takes a price entered by hand.
+sale the formula cannot price from the registry takes a price entered by hand: a historical sale
+before the current purchase, or a formula reading what the registry does not keep (the seller's
+mortgage and closing costs, `NOT_ON_RECORD`). A missing appraisal is asked for on the form, a
+missing index value is loaded: a typed cap was accepted unchecked, and a home closed at $150,000
+against a formula price of $59,030. The closing prices the sale again, from the records as they
+stand then (an appraisal or a repair entered since the contract).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from leases.actions import (
     closing_errors,
     closing_made_base,
     closing_passed_to_error,
+    closing_seller_error,
 )
 from leases.models import CapitalImprovement, GroundLease, Party, PartyKind, Resale
-from leases.pricing import max_resale_price
+from leases.pricing import NOT_ON_RECORD, priced_sale
 from leases.resale import FormulaError
 from leases.resale.money import CENT, format_money
 
@@ -31,6 +36,13 @@ MAX_PCT_AMI = Decimal(1000)
 # The first price the formula_price field cannot hold (its whole digits, from the model).
 _PRICE_FIELD = Resale._meta.get_field("formula_price")
 RECORDABLE_PRICE = Decimal(10) ** (_PRICE_FIELD.max_digits - _PRICE_FIELD.decimal_places)
+# Where staff record what a formula lacks, by the input it names (`ResaleForm.cannot_price`).
+RECORD_FIRST = {
+    "appraisal_at_purchase": "add the appraisal at purchase under Appraisals on the lease page",
+    "indexes": "load the index value with clt load-index",
+    "target_income_annual": "load HUD's income limits with clt load-index",
+    "": "correct that on the lease page",
+}
 # What the formula price depends on: a form that changes none of them keeps its stored price.
 PRICED_FROM = {"lease", "contract_on", "appraised_value", "formula_price"}
 
@@ -62,6 +74,12 @@ class ResaleForm(forms.ModelForm):
             "Left blank, the lease's formula price on the contract date is filled in; "
             "a price above it is refused"
         )
+        appraised = self.fields.get("appraised_value")
+        if appraised is not None:
+            appraised.help_text = (
+                "Market value at resale. Left blank, the appraisal on record the formula "
+                "priced the sale from is filled in"
+            )
 
     def clean(self) -> dict:
         data = super().clean()
@@ -69,6 +87,11 @@ class ResaleForm(forms.ModelForm):
         if seller is not None and seller == buyer:
             self.add_error("buyer", "The buyer must be another party than the seller.")
         contract_on, closed_on = data.get("contract_on"), data.get("closed_on")
+        if contract_on and contract_on > timezone.localdate():  # the formula prices that day
+            self.add_error(
+                "contract_on", f"{contract_on.isoformat()} is after today: record the sale "
+                "once its contract is signed (the formula prices it on the contract date).",
+            )  # fmt: skip
         if closed_on and closed_on > timezone.localdate():  # closing passes the lease at once
             self.add_error(
                 "closed_on", f"{closed_on.isoformat()} is after today: record the closing "
@@ -85,9 +108,68 @@ class ResaleForm(forms.ModelForm):
         lease = data.get("lease")
         if isinstance(lease, GroundLease) and lease.pk is not None:
             self.check_closing(lease, seller, closed_on, buyer)
+            self.check_seller_on_contract(lease, seller, contract_on, closed_on)
+            self.check_place_in_chain(lease, seller, buyer, closed_on)
         if isinstance(lease, GroundLease) and contract_on and self.prices_anew():
             self.check_formula_price(lease, contract_on, data.get("appraised_value"))
         return data
+
+    def check_seller_on_contract(
+        self,
+        lease: GroundLease,
+        seller: Party | None,
+        contract_on: dt.date | None,
+        closed_on: dt.date | None,
+    ) -> None:
+        """Refuse a sale contracted by someone who does not hold the lease: only the closing
+        asked (`check_closing`), so a contract with the wrong seller was priced and kept. A
+        sale before the lease's purchase is history (the seller held it then), and a closing
+        is checked at its own date."""
+        if closed_on or seller is None or not contract_on or "seller" in self.errors:
+            return
+        if contract_on < lease.purchase_date:
+            return
+        if self.instance.pk is not None and not {"seller", "lease"} & set(self.changed_data):
+            return
+        error = closing_seller_error(lease, seller)
+        if error:
+            self.add_error("seller", error)
+
+    def check_place_in_chain(
+        self,
+        lease: GroundLease,
+        seller: Party | None,
+        buyer: Party | None,
+        closed_on: dt.date | None,
+    ) -> None:
+        """A sale recorded as history (closed before the lease's purchase: it passes nothing)
+        still fits its home's chain of owners: its seller bought from the sale before it, and
+        its buyer sold in the sale after it. Without this, a household that had sold was
+        recorded selling the home again, and the report counted the phantom sale; the import
+        checks the same chain (`leases.registry_import._check_sale`)."""
+        if closed_on is None or closed_on >= lease.purchase_date or seller is None:
+            return
+        if self.initial.get("closed_on") is not None and not {
+            "seller", "buyer", "closed_on", "lease"
+        } & set(self.changed_data):
+            return
+        closed = lease.resales.exclude(pk=self.instance.pk).filter(closed_on__isnull=False)
+        closed = closed.select_related("seller", "buyer")
+        before = closed.filter(closed_on__lte=closed_on).order_by("-closed_on", "-pk").first()
+        after = closed.filter(closed_on__gt=closed_on).order_by("closed_on", "pk").first()
+        if before is not None and before.buyer_id != seller.pk and "seller" not in self.errors:
+            self.add_error("seller", (
+                f"The sale before this one, closed on {before.closed_on.isoformat()}, was to "
+                f"{before.buyer}: the home's next seller is {before.buyer}. Choose them as the "
+                "seller, or check this sale's closing date."
+            ))  # fmt: skip
+        sold_on = after is not None and buyer is not None and after.seller_id != buyer.pk
+        if sold_on and "buyer" not in self.errors:
+            self.add_error("buyer", (
+                f"The next sale, closed on {after.closed_on.isoformat()}, was by "
+                f"{after.seller}: this sale's buyer is who sold then. Choose "
+                f"{after.seller} as the buyer, or check this sale's closing date."
+            ))  # fmt: skip
 
     def check_closing(
         self,
@@ -154,8 +236,12 @@ class ResaleForm(forms.ModelForm):
         )
 
     def prices_anew(self) -> bool:
-        """Whether the formula price is set or depends on a change in this form."""
-        return self.instance.pk is None or bool(PRICED_FROM & set(self.changed_data))
+        """Whether the formula price is set or depends on a change in this form, or the form
+        closes the sale: the closing prices it again, from the records as they stand (an
+        appraisal saved with the sale, or a repair entered since, was not counted)."""
+        if self.instance.pk is None or PRICED_FROM & set(self.changed_data):
+            return True
+        return self.initial.get("closed_on") is None and bool(self.cleaned_data.get("closed_on"))
 
     def check_formula_price(
         self, lease: GroundLease, on: dt.date, appraisal: Decimal | None
@@ -171,25 +257,12 @@ class ResaleForm(forms.ModelForm):
         try:
             if lease.pk is None:
                 raise FormulaError("lease", "the lease is not saved yet")
-            result = max_resale_price(lease, on=on, appraisal=appraisal)
+            result, inputs = priced_sale(lease, on=on, appraisal=appraisal)
         except FormulaError as exc:
-            if exc.field == "appraisal_at_resale" and appraisal is not None:
-                # The appraisal typed here is what is wrong (a negative value): typing a price
-                # by hand would not correct it.
-                if "appraised_value" not in self.errors:
-                    self.add_error(
-                        "appraised_value",
-                        f"The lease's formula cannot price the sale on {on.isoformat()} from "
-                        f"this appraised value ({exc.message}): correct the appraisal.",
-                    )
-                return
-            if entered is None and "formula_price" not in self.errors:
-                self.add_error(
-                    "formula_price",
-                    f"The lease's formula cannot price a sale on {on.isoformat()} ({exc}); "
-                    "enter the formula price by hand.",
-                )
+            self.cannot_price(lease, on, appraisal, entered, exc)
             return
+        if appraisal is None and inputs.appraisal_at_resale is not None:
+            self.cleaned_data["appraised_value"] = inputs.appraisal_at_resale
         if entered is None and result.price >= RECORDABLE_PRICE:
             self.add_error(
                 "formula_price",
@@ -216,6 +289,51 @@ class ResaleForm(forms.ModelForm):
                 f"Above the formula's price on {on.isoformat()}: {format_money(result.price)}. "
                 f"See its lines on the lease page, or with `{see}`.",
             )
+
+    def cannot_price(
+        self,
+        lease: GroundLease,
+        on: dt.date,
+        appraisal: Decimal | None,
+        entered: Decimal | None,
+        exc: FormulaError,
+    ) -> None:
+        """Say, at the field that fixes it, why the formula cannot price the sale. A price
+        typed by hand is taken only where the registry cannot give the formula what it reads:
+        a sale before the lease's purchase (history), or the seller's mortgage and closing
+        costs (`NOT_ON_RECORD`, priced with `clt resale-price --input`)."""
+        if exc.field == "appraisal_at_resale":
+            if "appraised_value" in self.errors:
+                return
+            if appraisal is not None:  # the value typed here is what is wrong (negative)
+                fix = f"from this appraised value ({exc.message}): correct the appraisal."
+            else:
+                fix = (f"without the appraised value at resale ({exc.message}): give it here "
+                       "(or add the appraisal on the lease page), and the formula price is "
+                       "filled in from it.")  # fmt: skip
+            self.add_error(
+                "appraised_value",
+                f"The lease's formula cannot price the sale on {on.isoformat()} {fix}",
+            )
+            return
+        by_hand = exc.field == "sale_date" or exc.field in NOT_ON_RECORD
+        if "formula_price" in self.errors or (by_hand and entered is not None):
+            return
+        if exc.field in NOT_ON_RECORD:
+            fix = (
+                f"the registry does not keep it: price the sale with `clt resale-price --lease "
+                f"{lease.reference} --sale-date {on.isoformat()} --input {exc.field}=AMOUNT` "
+                "and enter that formula price by hand."
+            )
+        elif by_hand:
+            fix = "enter the formula price by hand."
+        else:
+            fix = f"{RECORD_FIRST.get(exc.field.split('.')[0], RECORD_FIRST[''])}, then save " \
+                "again: a price typed by hand could not be checked against the formula."
+        self.add_error(
+            "formula_price",
+            f"The lease's formula cannot price a sale on {on.isoformat()} ({exc}); {fix}",
+        )
 
 
 IMPROVEMENT_CREDIT_LABEL = "Value added (appraised)"

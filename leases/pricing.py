@@ -86,10 +86,18 @@ def max_resale_price(
     `appraisal` prices against that value at resale instead of the latest one on record (a
     what-if, or an appraisal not entered yet).
     """
+    return priced_sale(lease, on=on, appraisal=appraisal)[0]
+
+
+def priced_sale(
+    lease: GroundLease, *, on: dt.date | None = None, appraisal: Decimal | None = None
+) -> tuple[FormulaResult, SaleInputs]:
+    """`max_resale_price` with the inputs it priced from (the appraisal on record it used, for
+    a resale to keep beside its price)."""
     on = on or timezone.localdate()
     in_force = lease.formula_in_force(on).formula  # the one of the contract date
     inputs = sale_inputs(lease, on=on, appraisal=appraisal, formula=in_force)
-    return parse_formula(in_force).evaluate(inputs)
+    return parse_formula(in_force).evaluate(inputs), inputs
 
 
 def not_on_record_needed(lease: GroundLease, *, on: dt.date) -> tuple[str, ...]:

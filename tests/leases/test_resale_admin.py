@@ -77,21 +77,23 @@ def test_the_demo_lease_gl_2019_003_refuses_a_typed_price_of_250000(editor):
     assert error.startswith("Above the formula's price on 2026-10-01: $69,960.00.")
 
 
-def test_a_blank_formula_price_is_filled_with_the_leases_formula_price(editor, lease):
+def test_a_blank_formula_price_is_filled_with_the_leases_formula_price(
+    editor, lease, after_the_sale
+):
     response = post_resale(editor, lease)
 
     assert response.status_code == 302
     assert Resale.objects.get().formula_price == Decimal("300000.00")
 
 
-def test_a_price_at_or_below_the_formula_is_kept_as_entered(editor, lease):
+def test_a_price_at_or_below_the_formula_is_kept_as_entered(editor, lease, after_the_sale):
     response = post_resale(editor, lease, formula_price="295000.00")
 
     assert response.status_code == 302
     assert Resale.objects.get().formula_price == Decimal("295000.00")
 
 
-def test_the_given_appraisal_prices_the_sale(editor):
+def test_the_given_appraisal_prices_the_sale(editor, after_the_sale):
     lease = factories.lease(resale_formula={"type": "appraised_value"})
 
     response = post_resale(editor, lease, appraised_value="280000.00", agreed_price="275000")
@@ -100,17 +102,50 @@ def test_the_given_appraisal_prices_the_sale(editor):
     assert Resale.objects.get().formula_price == Decimal("280000.00")
 
 
-def test_a_sale_the_formula_cannot_price_needs_the_price_by_hand(editor):
-    lease = factories.lease(
-        resale_formula={"type": "appraisal_share", "share": "0.25", "share_of": "increase"}
+def test_a_sale_the_formula_cannot_price_for_want_of_an_appraisal_asks_for_it(
+    editor, after_the_sale
+):
+    """The form has the appraised value's field: the formula prices from it. A cap typed by
+    hand was taken unchecked (a home closed at $150,000 against a formula's $59,030)."""
+    lease = factories.lease(resale_formula={
+        "type": "appraisal_share", "share": "0.25", "share_of": "increase",
+        "increase_from": "purchase_price",
+    })  # fmt: skip
+
+    for typed in ("", "400000.00"):
+        response = post_resale(editor, lease, formula_price=typed)
+
+        assert response.status_code == 200
+        [error] = field_errors(response, "appraised_value")
+        assert error.startswith("The lease's formula cannot price the sale on 2027-06-01 "
+                                "without the appraised value at resale (")  # fmt: skip
+        assert error.endswith("give it here (or add the appraisal on the lease page), and the "
+                              "formula price is filled in from it.")  # fmt: skip
+        assert field_errors(response, "formula_price") == []
+    assert not Resale.objects.exists()
+
+    response = post_resale(editor, lease, appraised_value="330000.00", agreed_price="265000")
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    # $250,000 + 25% of the $80,000 increase
+    assert Resale.objects.get().formula_price == Decimal("270000.00")
+
+
+def test_a_formula_reading_the_sellers_mortgage_takes_the_price_by_hand(editor, after_the_sale):
+    """The registry does not keep the seller's mortgage or closing costs: the price is worked
+    out with `clt resale-price --input` and typed, as the message says."""
+    lease = factories.lease(resale_formula={
+        "type": "itemized", "inflation_rate": "0.02", "inflation_method": "simple",
+        "improvement_share": "0.5",
+    })  # fmt: skip
+
+    [error] = field_errors(post_resale(editor, lease), "formula_price")
+
+    assert error.endswith(
+        "the registry does not keep it: price the sale with `clt resale-price --lease "
+        f"{lease.reference} --sale-date 2027-06-01 --input principal_paid=AMOUNT` and enter "
+        "that formula price by hand."
     )
-
-    response = post_resale(editor, lease)
-
-    [error] = field_errors(response, "formula_price")
-    assert error.startswith("The lease's formula cannot price a sale on 2027-06-01 (")
-    assert "appraisal_at_resale" in error
-    assert error.endswith("enter the formula price by hand.")
     assert post_resale(editor, lease, formula_price="295000").status_code == 302
 
 
@@ -496,7 +531,7 @@ def test_a_buyer_at_the_income_limit_is_not_warned(editor, lease, after_the_sale
 
 
 def test_a_resale_above_the_limit_saved_before_closing_says_an_exception_is_needed(
-    editor, lease, hud_limits_2024
+    editor, lease, hud_limits_2024, after_the_sale
 ):
     response = post_resale(editor, lease, buyer=buyer_of_four(), buyer_income_pct_ami="80.1")
 

@@ -69,7 +69,8 @@ def test_a_pct_of_ami_the_buyers_recorded_income_contradicts_is_warned_of_naming
     lease = factories.lease(reference="GL-2017-004")
 
     response = post_resale(
-        editor, lease, buyer=buyer("61000", 4), buyer_income_pct_ami="95.0", agreed_price="1"
+        editor, lease, buyer=buyer("61000", 4), buyer_income_pct_ami="95.0", agreed_price="1",
+        contract_on="2026-10-01",
     )
 
     assert response.status_code == 302  # warned, not refused
@@ -86,7 +87,8 @@ def test_the_median_is_adjusted_for_the_household_size_as_hud_does(editor, ami_2
     lease = factories.lease(reference="GL-2017-004")
 
     response = post_resale(
-        editor, lease, buyer=buyer("54180", 1), buyer_income_pct_ami="70.0", agreed_price="1"
+        editor, lease, buyer=buyer("54180", 1), buyer_income_pct_ami="70.0", agreed_price="1",
+        contract_on="2026-10-01",
     )
 
     [warning] = [said for said in warnings_said(response) if "recorded income" in said]
@@ -102,7 +104,8 @@ def test_a_pct_of_ami_within_a_few_points_of_the_recorded_income_is_not_warned_o
     lease = factories.lease(reference="GL-2017-004")
 
     response = post_resale(
-        editor, lease, buyer=buyer("61000", 4), buyer_income_pct_ami="80.0", agreed_price="1"
+        editor, lease, buyer=buyer("61000", 4), buyer_income_pct_ami="80.0", agreed_price="1",
+        contract_on="2026-10-01",
     )
 
     assert response.status_code == 302
@@ -113,7 +116,8 @@ def test_without_an_ami_series_loaded_nothing_is_compared(editor):
     lease = factories.lease(reference="GL-2017-004")
 
     response = post_resale(
-        editor, lease, buyer=buyer("61000", 4), buyer_income_pct_ami="95.0", agreed_price="1"
+        editor, lease, buyer=buyer("61000", 4), buyer_income_pct_ami="95.0", agreed_price="1",
+        contract_on="2026-10-01",
     )
 
     assert response.status_code == 302
