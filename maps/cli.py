@@ -1,5 +1,7 @@
 """`clt` commands of the maps app (gathered by clt/cli.py)."""
 
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -39,13 +41,15 @@ def map_assets(force: bool, check: bool) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     required=True,
-    help="The file to write (for shp, a .zip gets the zipped set).",
+    help="The file to write (for shp, a .zip gets the zipped set); '-' writes GeoJSON or CSV "
+    "to stdout (the CSV without its CSVW metadata).",
 )
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
 @click.option("--bbox", help="minx,miny,maxx,maxy (lon,lat in CRS84 unless --bbox-crs).")
-@click.option("--bbox-crs", help="CRS of --bbox, e.g. http://www.opengis.net/def/crs/EPSG/0/2255")
-@click.option("--crs", help="CRS of the output (not for GeoJSON), e.g. ...EPSG/0/2255")
+@click.option("--bbox-crs", help="CRS of --bbox, e.g. EPSG:2255 (or its URI).")
+@click.option("--crs", help="CRS of the output (not for GeoJSON), e.g. EPSG:2255.")
 @click.option("--datetime", "when", help="RFC 3339 date, date-time or interval (dated layers).")
 @click.option(
     "--where",
@@ -57,6 +61,7 @@ def export(
     layer_name: str,
     fmt: str,
     output: Path,
+    force: bool,
     bbox: str | None,
     bbox_crs: str | None,
     crs: str | None,
@@ -67,7 +72,7 @@ def export(
     setup_django()
     from django.http import QueryDict
 
-    from maps.exporting import Export, write_file
+    from maps.exporting import STREAMABLE, Export, write_file
     from maps.layers import all_layers
     from maps.ogcapi.params import parse_crs, parse_filter
     from maps.ogcapi.query import count as features_matched
@@ -84,11 +89,17 @@ def export(
             f"layer '{layer.name}' has no dates to filter on; dated layers: {dated}",
             param_hint="--datetime",
         )
-    folder = output.resolve().parent
-    if not folder.is_dir():
+    to_stdout = str(output) == "-"
+    if to_stdout and fmt not in STREAMABLE:
+        kind, suffix = FILE_ONLY[fmt]
         raise click.BadParameter(
-            f"folder {folder} does not exist; create it or write elsewhere", param_hint="--output"
+            f"a {kind} cannot be written to stdout ('-'): GDAL writes it as a file, in place; "
+            f"give a file name, e.g. -o {layer.name}.{suffix} (stdout takes "
+            f"{' or '.join(STREAMABLE)})",
+            param_hint="--output",
         )
+    if not to_stdout:
+        _check_output(output, force=force)
     query = QueryDict(mutable=True)
     for name, value in (("bbox", bbox), ("bbox-crs", bbox_crs), ("datetime", when)):
         if value is not None:
@@ -103,12 +114,48 @@ def export(
         query.appendlist(name, value)
     with user_errors():
         spec = Export(layer, parse_filter(layer, query), parse_crs(crs))
-        write_file(spec, fmt, output)
+        if to_stdout:
+            _write_to_stdout(spec, fmt)
+        else:
+            write_file(spec, fmt, output)
     # Counted, not summed from the provenance's sources: a lease whose parcels came from two
     # county files is under both, and an overlay names no file.
     count = features_matched(layer, spec.filter)
     noun = "feature" if count == 1 else "features"
-    say(f"clt: wrote {layer.name} to {output}" + (f" ({count:,} {noun})" if count else ""))
+    where_to = "stdout" if to_stdout else output
+    say(f"clt: wrote {layer.name} to {where_to}" + (f" ({count:,} {noun})" if count else ""))
+    if to_stdout and fmt == "csv":
+        say("clt: the CSV alone; its CSVW metadata is written beside a file (-o NAME.csv)")
+
+
+# The formats `clt export -o -` refuses: what each is, and the suffix of a file name for it.
+FILE_ONLY = {"gpkg": ("GeoPackage", "gpkg"), "shp": ("Shapefile", "shp.zip")}
+
+
+def _check_output(output: Path, *, force: bool) -> None:
+    """The export's file, checked before anything is read: its folder must exist, and a file
+    already there is replaced only with --force, as `clt report --csv` and `clt backup` do (a
+    second export to tl2255.gpkg silently replaced a county-CRS GeoPackage with a CRS84 one)."""
+    folder = output.resolve().parent
+    if not folder.is_dir():
+        raise click.BadParameter(
+            f"folder {folder} does not exist; create it or write elsewhere", param_hint="--output"
+        )
+    if output.exists() and not force:
+        raise click.ClickException(f"-o {output}: the file exists; pass --force to replace it")
+
+
+def _write_to_stdout(spec, fmt: str) -> None:
+    """The export on stdout, as bytes (UTF-8, as PostGIS wrote it). A reader that stops early
+    (`| head`) ends the export quietly, as it would any other command: no traceback, and no
+    second complaint when Python flushes stdout at exit."""
+    from maps.exporting import write_stream
+
+    try:
+        write_stream(spec, fmt, sys.stdout.buffer)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
 
 
 @click.group("token")

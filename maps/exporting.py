@@ -43,6 +43,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PureWindowsPath
+from typing import BinaryIO
 
 from django.conf import settings
 from django.db import connection
@@ -58,6 +59,9 @@ from maps.ogcapi.params import FeatureFilter
 from maps.ogcapi.query import feature_json_sql, geometry_sql, layer_sql
 
 FORMATS = ("geojson", "gpkg", "csv", "shp")
+# Formats written front to back, which a pipe can take: GDAL writes a GeoPackage (a SQLite
+# database) and a Shapefile (a set of files) in place, going back over what it wrote.
+STREAMABLE = ("geojson", "csv")
 CHUNK_BYTES = 256 * 1024
 # COPY's CSV mode with control characters as delimiter and quote passes JSON text through
 # untouched (PostgreSQL's JSON escapes every control character), where the text mode would
@@ -494,10 +498,7 @@ def write_file(export: Export, fmt: str, path: Path) -> dict:
     A file that cannot be written (a missing or read-only folder, a full disk) is an
     ExportError naming it, and leaves no part of the export behind.
     """
-    if fmt not in FORMATS:
-        raise ExportError(f"'{fmt}' is not one of {', '.join(FORMATS)}")
-    if fmt == "geojson" and export.crs != crs_registry.CRS84:
-        raise ExportError("GeoJSON is always CRS84 longitude/latitude (RFC 7946)")
+    _check_format(export, fmt)
     if fmt == "shp":
         _check_shapefile_name(path)
     meta = provenance(export, fmt)
@@ -509,6 +510,34 @@ def write_file(export: Export, fmt: str, path: Path) -> dict:
             f"cannot write {path}: {reason}; choose a folder you may write to"
         ) from exc
     return meta
+
+
+def write_stream(export: Export, fmt: str, out: BinaryIO) -> dict:
+    """Write a GeoJSON or CSV export to `out` (stdout, for `clt export -o -`); returns the
+    provenance.
+
+    The GeoJSON carries its provenance inside. The CSV goes alone, as `clt report --csv -`
+    writes its CSV: its CSVW metadata is a second document, which a pipe has no place for (and
+    on stderr it would be mixed with the messages for people).
+    """
+    _check_format(export, fmt)
+    if fmt not in STREAMABLE:
+        raise ExportError(
+            f"{fmt} cannot be written to a stream; write {' or '.join(STREAMABLE)}, or a file"
+        )
+    meta = provenance(export, fmt)
+    for chunk in geojson_chunks(export, meta) if fmt == "geojson" else csv_chunks(export):
+        out.write(chunk)
+    out.flush()
+    return meta
+
+
+def _check_format(export: Export, fmt: str) -> None:
+    """Refuse a format there is no writer for, and GeoJSON in a CRS other than CRS84."""
+    if fmt not in FORMATS:
+        raise ExportError(f"'{fmt}' is not one of {', '.join(FORMATS)}")
+    if fmt == "geojson" and export.crs != crs_registry.CRS84:
+        raise ExportError("GeoJSON is always CRS84 longitude/latitude (RFC 7946)")
 
 
 def _check_shapefile_name(path: Path) -> None:

@@ -697,11 +697,12 @@ def assemblages(
 ) -> list[dict]:
     """Groups of vacant lots that touch one another (connected components at `tolerance_m`),
     largest combined area first: member count, APNs and their parcel ids (`parcel_ids`, in the
-    same order), combined area (m², acres), the merged outline, whether the group touches land
-    the trust holds (and which holdings: `holdings` and `holding_ids`, in the same order), its
-    lots in the acquisition pipeline (`pipeline`: each one's APN and latest step), and the
-    APNs of its lots a conservation easement in force on `on` covers (`under_easement_apns`,
-    in order; empty when none).
+    same order), combined area (m², acres), the merged outline (GeoJSON, outer rings
+    counter-clockwise as RFC 7946 §3.1.6 asks; ST_Union winds them clockwise), whether the
+    group touches land the trust holds (and which holdings: `holdings` and `holding_ids`, in
+    the same order), its lots in the acquisition pipeline (`pipeline`: each one's APN and
+    latest step), and the APNs of its lots a conservation easement in force on `on` covers
+    (`under_easement_apns`, in order; empty when none).
 
     ST_ClusterDBSCAN with minpoints 1 is exactly "connected components of the graph whose
     edges join lots closer than eps", computed in metres on the index. The outline closes
@@ -739,7 +740,8 @@ def assemblages(
             LIMIT %s
         )
         SELECT g.cluster, g.lots, g.area_m2, g.apns, g.ids AS parcel_ids,
-               ST_AsGeoJSON(ST_Transform(outline.geom, 4326), 6) AS geometry,
+               ST_AsGeoJSON(ST_ForcePolygonCCW(ST_Transform(outline.geom, 4326)), 6)
+                   AS geometry,
                touching.holdings, touching.holding_ids, pipeline.steps AS pipeline,
                easement.apns AS under_easement_apns
         FROM groups g

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
+from maps.ogcapi.conditional import conditional
 from maps.ogcapi.params import check_known
-from maps.ogcapi.responses import format_links, html_response, json_response, ogc_view, wants_html
+from maps.ogcapi.responses import (
+    HTML,
+    JSON,
+    format_links,
+    html_response,
+    json_response,
+    ogc_view,
+    wants_html,
+)
 
 CONFORMS_TO = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -20,6 +29,7 @@ CONFORMS_TO = (
 def conformance(request: HttpRequest) -> HttpResponse:
     check_known(request.GET, ["f"])
     html = wants_html(request)
+    conditional(request, [], representation=HTML if html else JSON)  # changes with the code
     body = {
         "conformsTo": list(CONFORMS_TO),
         "links": format_links(request, "conformance", html=html),

@@ -100,10 +100,24 @@ def _served(codes: tuple[int, ...], metric: int) -> tuple[Crs, ...]:
 
 
 def by_reference(value: str) -> Crs | None:
-    """The served CRS a URI or safe CURIE (`[EPSG:2255]`) names, or None."""
+    """The served CRS a reference names, or None: a URI (as Part 2 asks), a safe CURIE
+    (`[EPSG:2255]`), or as planners and GDAL write it, `EPSG:2255` or the OGC URN
+    `urn:ogc:def:crs:EPSG::2255`. EPSG:4326 is latitude first in every spelling, as the EPSG
+    registry defines it; CRS84 (`OGC:CRS84`) is longitude first."""
     text = value.strip()
     if text.startswith("[") and text.endswith("]"):
-        authority, _, code = text[1:-1].partition(":")
+        text = text[1:-1]
+    if text.lower().startswith("urn:ogc:def:crs:"):  # urn:ogc:def:crs:AUTHORITY:VERSION:CODE
+        authority, _, code = text[len("urn:ogc:def:crs:") :].partition(":")
+        text = f"{authority}:{code.rpartition(':')[2]}"
+    authority, colon, code = text.partition(":")
+    if colon and authority.upper() in ("EPSG", "OGC"):
         text = (OGC_CRS if authority.upper() == "OGC" else EPSG_CRS) + code
     text = text.replace("https://", "http://", 1)
     return next((crs for crs in served() if crs.uri == text), None)
+
+
+def short_name(crs: Crs) -> str:
+    """`crs` as people write it: `EPSG:2255`, `OGC:CRS84` (what `by_reference` also reads)."""
+    authority = "OGC" if crs.uri.startswith(OGC_CRS) else "EPSG"
+    return f"{authority}:{crs.uri.rpartition('/')[2]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from maps.ogcapi.conditional import conditional
 from maps.ogcapi.params import check_known
 from maps.ogcapi.responses import (
     HTML,
@@ -26,6 +27,8 @@ TITLE = "Land trust map layers (OGC API - Features)"
 def landing(request: HttpRequest) -> HttpResponse:
     check_known(request.GET, ["f"])
     html = wants_html(request)
+    # No layer under it: its ETag changes with the trust's name, the host and the code.
+    conditional(request, [], representation=HTML if html else JSON)
     body = {
         "title": TITLE,
         "description": (

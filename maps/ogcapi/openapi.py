@@ -20,6 +20,7 @@ from clt.security import PROBLEM
 from maps.layers import Layer, LayerField, layers_for
 from maps.ogcapi import crs as crs_registry
 from maps.ogcapi.collections import UNDATED, description
+from maps.ogcapi.conditional import conditional
 from maps.ogcapi.landing import TITLE
 from maps.ogcapi.params import LIMIT_DEFAULT, LIMIT_MAX, check_known
 from maps.ogcapi.responses import (
@@ -39,8 +40,14 @@ REF = "#/components/"
 @ogc_view
 def openapi(request: HttpRequest) -> HttpResponse:
     check_known(request.GET, ["f"])
-    document = definition(request, layers_for(request.user))
-    if wants_html(request):
+    html = wants_html(request)
+    layers = layers_for(request.user)
+    # One ETag per set of layers the asker may see (staff get the leases' paths); it also
+    # changes when their data does, which the definition does not print: a refetch, never a
+    # stale copy. GDAL and QGIS read it on every connection.
+    conditional(request, layers, representation=HTML if html else OPENAPI)
+    document = definition(request, layers)
+    if html:
         return html_response(request, "api.html", {"doc": document})
     return json_response(document, content_type=OPENAPI)
 
@@ -48,12 +55,30 @@ def openapi(request: HttpRequest) -> HttpResponse:
 def definition(request: HttpRequest, layers: list[Layer]) -> dict:
     """The OpenAPI 3.0 document for these layers, served from this request's host."""
     paths = {
-        "/": _get("getLandingPage", "Landing page", "LandingPage", ["f"], tag="Capabilities"),
+        "/": _get(
+            "getLandingPage",
+            "Landing page",
+            "LandingPage",
+            ["f"],
+            tag="Capabilities",
+            revalidates=True,
+        ),
         "/conformance": _get(
-            "getConformance", "Conformance classes", "Conformance", ["f"], tag="Capabilities"
+            "getConformance",
+            "Conformance classes",
+            "Conformance",
+            ["f"],
+            tag="Capabilities",
+            revalidates=True,
         ),
         "/api": _get(
-            "getApi", "This API definition", None, ["f"], tag="Capabilities", media=OPENAPI
+            "getApi",
+            "This API definition",
+            None,
+            ["f"],
+            tag="Capabilities",
+            media=OPENAPI,
+            revalidates=True,
         ),
         "/collections": _get(
             "getCollections",

@@ -147,16 +147,27 @@ def parse_cursor(name: str, value: str | None) -> int | None:
 
 
 def parse_crs(value: str | None, name: str = "crs") -> Crs:
-    """`crs` / `bbox-crs`: a URI (or safe CURIE) of a served CRS, CRS84 when absent.
+    """`crs` / `bbox-crs`: a served CRS by its URI, safe CURIE, `EPSG:2255` or OGC URN
+    (`crs.by_reference`), CRS84 when absent.
 
     Part 2, /req/crs/fc-crs-valid-value and /req/crs/fc-bbox-crs-valid-value: a CRS the
-    collection does not list is a 400.
+    collection does not list is a 400. The message lists those served and how to write one:
+    "'EPSG:2255' is not a CRS this API serves" sent the demo county's planners away from
+    their own CRS, which was served under its URI.
     """
     if value is None:
         return crs_registry.CRS84
     found = crs_registry.by_reference(value)
     if found is None:
-        raise ParamError(name, f"'{value}' is not a CRS this API serves")
+        served = crs_registry.served()
+        example = next((crs for crs in served if crs.srid != 4326), served[-1])  # the trust's
+        short = crs_registry.short_name(example)
+        raise ParamError(
+            name,
+            f"'{value}' is not a CRS this API serves, or not written as one: it serves "
+            f"{', '.join(map(crs_registry.short_name, served))}, written as {short}, "
+            f"[{short}] or {example.uri}",
+        )
     return found
 
 
@@ -366,13 +377,25 @@ def _typed(field: LayerField, value: str) -> object:
         return _decimal(field, value)
     if field.type == "date":
         return _date(field.name, value)
-    if field.type == "boolean":  # as JSON writes it, which is what the features show
-        if value.lower() not in ("true", "false"):
-            raise ParamError(field.name, f"'{value}' is not true or false")
-        return value.lower() == "true"
+    if field.type == "boolean":
+        return _boolean(field.name, value)
     if "\x00" in value:
         raise ParamError(field.name, "may not contain a NUL character")
     return value
+
+
+# A boolean as clients write it: JSON's true/false (what the features show), and 1/0, which is
+# how GDAL's OAPIF driver (so QGIS) sends `-where "available=1"` on an OGR boolean field (OGR
+# stores booleans as integers); yes/no as people type them. Any case.
+BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _boolean(name: str, value: str) -> bool:
+    """`value` as a boolean (BOOLEAN_WORDS), or a 400 naming the field."""
+    found = BOOLEAN_WORDS.get(value.strip().lower())
+    if found is None:
+        raise ParamError(name, f"'{value}' is not true or false")
+    return found
 
 
 def _decimal(field: LayerField, value: str) -> Decimal:

@@ -447,7 +447,8 @@ def test_a_cli_export_that_fails_midway_leaves_the_earlier_file_and_no_part(
     monkeypatch.setattr(exporting, "geojson_chunks", disk_fills)
     output = tmp_path / "trust.geojson"
     output.write_text("yesterday's export")
-    result = CliRunner().invoke(main, ["export", "trust-land", "-f", "geojson", "-o", str(output)])
+    arguments = ["export", "trust-land", "-f", "geojson", "-o", str(output), "--force"]
+    result = CliRunner().invoke(main, arguments)
     assert result.exit_code == 1
     assert f"cannot write {output}: No space left on device" in result.output
     assert output.read_text() == "yesterday's export"
