@@ -899,6 +899,8 @@ class Appraisal(models.Model):
         accept), so not by more before the lease's start. "Other" is not checked: the trust
         may have the home valued before signing."""
         super().clean()
+        # A year typed wrong (2062 for 2026) silently dropped the appraisal from today's price.
+        refuse_after_today("on", self.on, "record an appraisal once it has been made.")
         lease = lease_of(self)
         if lease is None or lease.starts_on is None or self.on is None:
             return
@@ -970,6 +972,13 @@ class RepairDeduction(models.Model):
     def __str__(self) -> str:
         """ "Porch steps, assessed 2026-10-01" (it said "RepairDeduction object (1)")."""
         return f"{self.description}, assessed {self.assessed_on}"
+
+    def clean(self) -> None:
+        """A repair is recorded once assessed: one dated after today (a mistyped year) was
+        left out of today's price without a word."""
+        super().clean()
+        refuse_after_today("assessed_on", self.assessed_on,
+                           "record a repair once it has been assessed.")  # fmt: skip
 
 
 @pghistory.track(*tracked())

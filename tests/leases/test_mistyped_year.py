@@ -73,3 +73,26 @@ def test_a_lease_start_on_the_add_page_says_the_year_is_mistyped(editor):
         "“20266-12-01” has a 5-digit year, 20266: is the year mistyped? The registry keeps "
         "dates from 1800-01-01 to 2199-12-31, written like 2026-11-01."
     ]
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "fields"),
+    [("Appraisal", "on", {"value": "100000", "purpose": "resale"}),
+     ("RepairDeduction", "assessed_on", {"description": "Roof", "amount": "5000"})],
+)  # fmt: skip
+def test_an_appraisal_or_a_repair_dated_after_today_is_refused(model, field, fields):
+    """Typed 2062 for 2026, it dropped out of today's price without a word (QA s19)."""
+    import datetime as dt
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    lease = factories.lease()
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    record = apps.get_model("leases", model)(lease=lease, **{field: tomorrow}, **fields)
+
+    with pytest.raises(ValidationError) as refused:
+        record.full_clean()
+
+    [message] = refused.value.message_dict[field]
+    assert message.startswith(f"{tomorrow} is after today ({timezone.localdate()}): record ")
