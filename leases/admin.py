@@ -38,6 +38,7 @@ from leases.actions import (
 )
 from leases.buyer_income import income_pct_mismatch
 from leases.forms import CapitalImprovementForm, ResaleForm
+from leases.indexes import leases_reading, value_key
 from leases.models import (
     Appraisal,
     CapitalImprovement,
@@ -918,6 +919,31 @@ class IndexValueFormSet(BaseInlineFormSet):
             if key in saved_first:
                 form.add_error(None, _repeated_index_value(key, saved_first[key]))
             saved_first.setdefault(key, form.instance.pk is not None)
+        self.refuse_dropping_what_leases_read(set(saved_first))
+
+    def refuse_dropping_what_leases_read(self, kept: set[tuple]) -> None:
+        """Refuse deleting (or re-keying) a saved value a lease reads today, as `clt load-index
+        --replace` refuses it (`leases.indexes.leases_reading`): deleted here, the lease pages
+        said "No price" and nothing had said why."""
+        series = self.instance
+        if series.pk is None:
+            return
+        dropped = set()
+        for form in self.forms:
+            if form.instance.pk is None:
+                continue
+            was = tuple(form.initial.get(name) for name in INDEX_KEY)
+            if was not in kept:
+                dropped.add(was)
+        on_record = {value_key(value): value for value in series.values.all()}
+        problems = leases_reading(series, dropped, on_record)
+        if problems:
+            raise forms.ValidationError(
+                "These values cannot be deleted or moved to another year: leases in force read "
+                f"them today ({'; '.join(problems)}). Correct a value's number instead, or load "
+                "the series again with clt load-index.",
+                code="read_by_leases",
+            )
 
     def mark_entered_in_admin(self, *, username: str, on: dt.date) -> None:
         """Give each value typed or changed on this page (its number or its year, month, size

@@ -245,16 +245,7 @@ def refuse_dropping_what_leases_read(
 ) -> None:
     """IndexLoadRefused naming each lease and value, if `dropped` holds a value a lease whose
     rules still apply reads today (`values_read`)."""
-    if not dropped:
-        return
-    today = timezone.localdate()
-    leases = GroundLease.objects.not_stopped_by(today).order_by("reference")
-    problems = [
-        f"lease {lease.reference} reads {describe_key(key)} ({why})"
-        for lease in leases.only("reference", "starts_on", "purchase_date", "resale_formula")
-        for key, why in values_read(lease, record, set(on_record), today)
-        if key in dropped
-    ]
+    problems = leases_reading(record, dropped, on_record)
     if problems:
         listed = "\n".join(f"  {problem}" for problem in problems)
         raise IndexLoadRefused(
@@ -262,6 +253,24 @@ def refuse_dropping_what_leases_read(
             f"was loaded:\n{listed}\nLoad the file without --replace to add and update its "
             "years and keep the others, or include these values in the file."
         )
+
+
+def leases_reading(
+    record: IndexSeries, dropped: set[IndexValueKey], on_record: dict[IndexValueKey, IndexValue]
+) -> list[str]:
+    """"lease GL-2022-013 reads year 2026 (the index for a sale today on 2026-11-24)" for each
+    value in `dropped` that a lease whose rules still apply reads today (`values_read`): what
+    removing them would leave unpriced, by `clt load-index --replace` or in the admin."""
+    if not dropped:
+        return []
+    today = timezone.localdate()
+    leases = GroundLease.objects.not_stopped_by(today).order_by("reference")
+    return [
+        f"lease {lease.reference} reads {describe_key(key)} ({why})"
+        for lease in leases.only("reference", "starts_on", "purchase_date", "resale_formula")
+        for key, why in values_read(lease, record, set(on_record), today)
+        if key in dropped
+    ]
 
 
 def values_read(

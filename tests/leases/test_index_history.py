@@ -5,6 +5,7 @@ such home's price, so the edit must leave who, when and the old value, and the v
 it was typed in the admin, not published in the file it was first loaded from.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,27 @@ def test_a_series_page_titles_its_values_without_a_query_per_value(editor):
 
     assert "bls-cpi 2020-12" in page
     assert len(twelve_values.captured_queries) == len(one_value.captured_queries)
+
+
+def test_a_value_a_lease_reads_today_cannot_be_deleted_in_the_admin(editor, monkeypatch):
+    """`clt load-index --replace` refused dropping it; the admin deleted it, and the lease
+    pages of GL-2019-004 and GL-2022-013 said "No price" (QA s19)."""
+    from parcels.demo import load_demo_neighbourhood
+
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: dt.date(2026, 11, 24))
+    load_demo_neighbourhood()
+    series = IndexSeries.objects.get(name="illustrative-demo-ami")
+    data = factories.admin_form_data(editor.get(change_url(series)))
+    data[f"{row_of(data, 2026)}DELETE"] = "on"
+
+    response = editor.post(change_url(series), data)
+
+    assert response.status_code == 200
+    [error] = response.context["inline_admin_formsets"][0].formset.non_form_errors()
+    assert error == (
+        "These values cannot be deleted or moved to another year: leases in force read them "
+        "today (lease GL-2019-004 reads year 2026 (the index for a sale today on 2026-11-24); "
+        "lease GL-2022-013 reads year 2026 (the index for a sale today on 2026-11-24)). Correct "
+        "a value's number instead, or load the series again with clt load-index."
+    )
+    assert series.values.filter(year=2026).exists()
