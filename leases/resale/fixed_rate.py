@@ -83,12 +83,14 @@ def write_simple(ledger: Ledger, base: Decimal, rate: Decimal, held: Held) -> No
 
 
 def write_compound(ledger: Ledger, base: Decimal, rate: Decimal, held: Held) -> None:
-    """Compound appreciation over the whole years, then a prorated part-year if any."""
-    grown = base * (1 + rate) ** held.years
-    ledger.item(
+    """Compound appreciation over the whole years, then a prorated part-year if any, on the
+    value the paper shows after them (base plus the line above, in cents): worked from the
+    unrounded value, the part-year was a cent off its own line's figures (1.5% × 8/12 of
+    $41,851.50 is $418.52, not $418.51), as a household redoing it with a calculator finds."""
+    grown = base + ledger.item(
         f"Compound appreciation: {format_rate(rate)} a year over {held.describe_years()} "
         f"((1 + {format_rate(rate)})^{held.years} - 1)",
-        grown - base,
+        base * (1 + rate) ** held.years - base,
     )
     if held.months:
         ledger.item(part_year_label(held, rate, grown), grown * rate * held.months / 12)
@@ -97,7 +99,9 @@ def write_compound(ledger: Ledger, base: Decimal, rate: Decimal, held: Held) -> 
 def write_yearly_rates(
     ledger: Ledger, base: Decimal, rates: tuple[Decimal, ...], held: Held, method: str
 ) -> None:
-    """One line per year held, each at its own rate; the last may be a part-year."""
+    """One line per year held, each at its own rate; the last may be a part-year. Compound
+    years grow the value the paper shows (each line in cents), so every line can be redone
+    from the figures printed above it."""
     value = base
     for year, rate in enumerate(rates, start=1):
         on = base if method == "simple" else value
@@ -108,8 +112,7 @@ def write_yearly_rates(
         else:
             growth = on * rate
             label = f"Year {year}: {format_rate(rate)} of {on_text}"
-        ledger.item(label, growth)
-        value += growth
+        value += ledger.item(label, growth)
 
 
 def part_year_label(held: Held, rate: Decimal, on: Decimal, on_text: str | None = None) -> str:

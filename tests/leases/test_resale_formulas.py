@@ -355,9 +355,36 @@ def test_compound_rate_prorated_by_months_earns_simple_interest_on_the_part_year
 
     assert items(result)[2] == (
         "Year 8, 5 of 12 months: 1.5% × 5/12 of $388,445.72",
-        D("2427.79"),  # 388,445.7195... × 0.015 × 5/12 = 2,427.7857...
+        D("2427.79"),  # 388,445.72 × 0.015 × 5/12 = 2,427.78575, of the value shown
     )
     assert result.price == D("390873.51")
+
+
+def test_the_part_year_is_worked_from_the_value_the_paper_shows():
+    """$41,233 × 1.015 is $41,851.495, shown $41,851.50; 1.5% × 8/12 of it is $418.515: the
+    line says $418.52, as a calculator does from the paper. Worked from the unrounded value it
+    said $418.51, a cent off its own figures (QA s19: ~3,500 such cases)."""
+    formula = FixedRate(method="compound", rate=D("0.015"), prorate="months")
+
+    result = formula.evaluate(sale("41233", "2024-01-15", "2025-09-15"))
+
+    assert items(result)[1:] == [
+        ("Compound appreciation: 1.5% a year over 1 completed year ((1 + 1.5%)^1 - 1)",
+         D("618.50")),
+        ("Year 2, 8 of 12 months: 1.5% × 8/12 of $41,851.50", D("418.52")),
+    ]  # fmt: skip
+    assert result.price == D("42270.02")
+
+
+def test_compounded_yearly_rates_grow_the_value_the_paper_shows():
+    formula = FixedRate(method="compound", rates=(D("0.015"), D("0.015")), prorate="months")
+
+    result = formula.evaluate(sale("41233", "2024-01-15", "2025-09-15"))
+
+    assert items(result)[1:] == [
+        ("Year 1: 1.5% of $41,233.00", D("618.50")),
+        ("Year 2, 8 of 12 months: 1.5% × 8/12 of $41,851.50", D("418.52")),
+    ]
 
 
 def test_yearly_rates_compounded_apply_each_rate_to_the_value_at_the_start_of_its_year():
