@@ -574,7 +574,7 @@ def _vacant_lots_json(search: LotSearch) -> str:
             'page', %s, 'limit', %s, 'has_next', count(*) > %s, 'centre', %s::json,
             'features', coalesce(json_agg(json_build_object(
                 'type', 'Feature', 'id', q.id,
-                'geometry', ST_AsGeoJSON(q.geom, 6)::json,
+                'geometry', ST_AsGeoJSON(ST_ForcePolygonCCW(q.geom), 6)::json,
                 'properties', json_build_object({properties})
             ) ORDER BY q.rank) FILTER (WHERE q.rank <= %s), '[]'::json))::text
         FROM (SELECT inner_q.*, row_number() OVER () AS rank FROM ({sql}) inner_q) q

@@ -1,7 +1,7 @@
-"""An assemblage's merged outline follows RFC 7946 §3.1.6, outer rings counter-clockwise and
-holes clockwise, in every GeoJSON that serves it: `/api/assemblages` and `clt assemblages
---format geojson` (QA round s19, tester A: all 29 outlines of the demo came out clockwise, as
-ST_Union winds them).
+"""GeoJSON from the finder follows RFC 7946 §3.1.6, outer rings counter-clockwise and holes
+clockwise: the assemblages' merged outlines (`/api/assemblages`, `clt assemblages --format
+geojson`: all 29 of the demo's came out clockwise, as ST_Union winds them; QA round s19), and
+the lots themselves, kept as the county drew them (a shapefile draws outer rings clockwise).
 
 The lots: a block of three by three around an occupied lot, so the eight vacant ones merge into
 one outline with a hole; one lot is drawn clockwise, as a county file may draw it.
@@ -85,3 +85,26 @@ def test_the_cli_writes_the_assemblage_outline_counter_clockwise(block):
     # Only turned round: the outline is still the eight lots' (nine less the middle one).
     area = shapely.geometry.shape(feature["geometry"]).area
     assert area == pytest.approx(8 * SIDE * SIDE, rel=1e-4)
+
+
+def test_a_lot_drawn_clockwise_is_served_counter_clockwise_by_the_finder(block):
+    """A shapefile draws outer rings clockwise (ESRI's rule), and the registry keeps them as
+    drawn: the finder's lots, like its assemblages, turn them round for GeoJSON."""
+    assert not shapely.from_wkt(Parcel.objects.get(apn="B00").geom.wkt).geoms[0].exterior.is_ccw
+    features = finder.vacant_lots_geojson({})["features"]
+    by_apn = {f["properties"]["apn"]: f["geometry"] for f in features}
+    assert ring_directions(by_apn["B00"]) == [["CCW"]]
+
+
+def test_a_lot_drawn_clockwise_beside_trust_land_is_served_counter_clockwise(block):
+    import datetime as dt
+
+    from parcels.actions import holding_acquire
+
+    holding_acquire(
+        name="Block garden", parcels=[Parcel.objects.get(apn="B11")],
+        current_use="community_garden", acquired_via="donation", acquired_on=dt.date(2020, 1, 1),
+    )  # fmt: skip
+    features = finder.adjacent_lots_geojson({})["features"]
+    by_apn = {f["properties"]["apn"]: f["geometry"] for f in features}
+    assert ring_directions(by_apn["B00"]) == [["CCW"]]
