@@ -654,7 +654,8 @@ def touching_holdings(
         WITH held AS ({held_sql}),
         touching AS (
             SELECT v.id, v.apn, v.address, v.owner_of_record, v.land_use, v.zoning,
-                   v.tax_status, v.area_m2, ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom), 6) AS geometry, v.geom_m,
+                   v.tax_status, v.area_m2, v.geom_m,
+                   ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom), 6) AS geometry,
                    array_agg(DISTINCT held.holding_id) AS held_by,
                    array_agg(DISTINCT held.apn ORDER BY held.apn) AS touches_apns,
                    round(min(ST_Distance(v.geom_m, held.geom_m))::numeric, 2)::float AS gap_m
