@@ -280,8 +280,13 @@ def values_read(
     today reads for a sale today, each with why: the index period of its purchase and of
     today, or the HUD income limit in effect today."""
     formula, found = lease.formula_in_force(today).formula, []
+    periods = {
+        year if month is None else (year, month)
+        for year, month, size, percent in keys
+        if size is None and percent is None  # index points, not income limits
+    }
     for on, why in ((lease.purchase_date, "its purchase"), (today, "a sale today")):
-        for period in index_periods_read(formula, record.name, on):
+        for period in index_periods_read(formula, record.name, on, periods):
             year, month = period if isinstance(period, tuple) else (period, None)
             found.append(((year, month, None, None), f"the index for {why} on {on.isoformat()}"))
     target = income_limit_target(formula)

@@ -70,6 +70,7 @@ from leases.resale.income_limits import (
     larger_household_limit,
     sizes_read,
 )
+from leases.resale.index import latest_key, period_key
 from leases.resale.inputs import IndexKey, IndexTable, key_text
 from leases.resale.money import format_money
 
@@ -298,14 +299,22 @@ def series_named(formula: Any) -> set[str]:
     return {node["series"] for node in _nodes(formula) if isinstance(node.get("series"), str)}
 
 
-def index_periods_read(formula: Any, series: str, on: dt.date) -> set[IndexKey]:
+def index_periods_read(
+    formula: Any, series: str, on: dt.date, keys: set[IndexKey] | None = None
+) -> set[IndexKey]:
     """The periods of `series` a formula's index parts read for the date `on` (its year, or
-    its (year, month) for a monthly part). Each part reads the purchase date and the sale date."""
-    return {
-        (on.year, on.month) if node.get("period") == "month" else on.year
-        for node in _nodes(formula)
-        if node.get("type") == "index" and node.get("series") == series
-    }
+    its (year, month) for a monthly part). Each part reads the purchase date and the sale date.
+    A part reading the latest value (`"read": "latest"`) reads, when `on`'s period is not among
+    `keys` (the series' periods on record), the latest of them before it."""
+    read: set[IndexKey] = set()
+    for node in _nodes(formula):
+        if node.get("type") != "index" or node.get("series") != series:
+            continue
+        key = period_key(on, node.get("period", "year"))
+        if node.get("read") == "latest" and keys is not None and key not in keys:
+            key = latest_key(keys, key) or key
+        read.add(key)
+    return read
 
 
 def index_tables(names: set[str]) -> dict[str, IndexTable]:
@@ -330,14 +339,17 @@ def index_sources(formula: Any, purchase_date: dt.date, on: dt.date) -> dict[str
     series loaded year by year has one per load), else the series'."""
     sources: dict[str, str] = {}
     for name in sorted(series_named(formula)):
-        read = index_periods_read(formula, name, purchase_date)
-        read |= index_periods_read(formula, name, on)
-        rows = IndexValue.objects.filter(
-            series__name=name, household_size__isnull=True, percent_of_median__isnull=True
-        ).values_list("year", "month", "source", "series__source")
+        rows = [
+            (year if month is None else (year, month), source, series_source)
+            for year, month, source, series_source in IndexValue.objects.filter(
+                series__name=name, household_size__isnull=True, percent_of_median__isnull=True
+            ).values_list("year", "month", "source", "series__source")
+        ]
+        keys = {key for key, _, _ in rows}
+        read = index_periods_read(formula, name, purchase_date, keys)
+        read |= index_periods_read(formula, name, on, keys)
         by_source: dict[str, list[IndexKey]] = {}
-        for year, month, source, series_source in rows:
-            key: IndexKey = year if month is None else (year, month)
+        for key, source, series_source in rows:
             if key in read:
                 text = source.strip() or series_source.strip() or "source not recorded"
                 by_source.setdefault(text, []).append(key)

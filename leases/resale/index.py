@@ -5,12 +5,16 @@
 The index is any published table (HUD area median income, CPI, local wages) given in the
 inputs under a series name: a table keyed by year, or by (year, month) with ``"period":
 "month"``, read at the purchase date and at the sale date; or just its two values. A year the
-table does not have is an error naming the year, never a guess.
+table does not have is an error naming the year, never a guess; unless the formula says
+``"read": "latest"``, as leases that price on "the most recently published" index do: HUD
+publishes a year's median income in the spring and the BLS a month's CPI in the middle of the
+next, so a sale in February reads last year's figure, and the paper says which it read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
@@ -31,6 +35,7 @@ class IndexFormula(Formula):
     title: ClassVar[str] = "index formula"
     series: str = param(Kind.TEXT)
     period: str = param(Kind.CHOICE, default="year", choices=("year", "month"))
+    read: str = param(Kind.CHOICE, default="period", choices=("period", "latest"))
     label: str | None = param(Kind.TEXT, default=None)
 
     def check(self) -> None:
@@ -65,15 +70,31 @@ class IndexFormula(Formula):
         )
 
     def lookup(self, table: IndexTable, on: dt.date, date_field: str) -> tuple[str, Decimal]:
-        """The table's value for the period holding `on`, or an error naming the period."""
-        key: IndexKey = on.year if self.period == "year" else (on.year, on.month)
-        if key not in table:
-            raise FormulaError(
-                f"indexes.{self.series}",
-                f"has no value for {key_text(key)} (the {self.period} of the {date_field} "
-                f"{on.isoformat()}); the table has {describe_keys(table)}",
-            )
-        return key_text(key), table[key]
+        """The table's value for the period holding `on` (with `read` "latest", the latest on
+        record up to it), or an error naming the period."""
+        key = period_key(on, self.period)
+        if key in table:
+            return key_text(key), table[key]
+        latest = latest_key(table, key) if self.read == "latest" else None
+        if latest is not None:
+            return f"{key_text(latest)} (the latest on record by {on.isoformat()})", table[latest]
+        before = " or before it" if self.read == "latest" else ""
+        raise FormulaError(
+            f"indexes.{self.series}",
+            f"has no value for {key_text(key)}{before} (the {self.period} of the {date_field} "
+            f"{on.isoformat()}); the table has {describe_keys(table)}",
+        )
+
+
+def period_key(on: dt.date, period: str) -> IndexKey:
+    """The key of the period holding `on`: its year, or (year, month)."""
+    return on.year if period == "year" else (on.year, on.month)
+
+
+def latest_key(keys: Iterable[IndexKey], target: IndexKey) -> IndexKey | None:
+    """The latest of `keys` on or before `target`, of its kind (years, or (year, month)s)."""
+    monthly = isinstance(target, tuple)
+    return max((k for k in keys if isinstance(k, tuple) == monthly and k <= target), default=None)
 
 
 def describe_keys(table: IndexTable) -> str:

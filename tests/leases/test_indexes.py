@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from leases.indexes import (
     INDEX_DIR,
@@ -347,3 +348,39 @@ def test_an_index_value_the_loader_would_refuse_is_refused_on_its_field(field, b
     with pytest.raises(ValidationError) as refused:
         value.full_clean()
     assert refused.value.message_dict == {field: [message]}
+
+
+# --- "the most recently published" (an index formula with "read": "latest") ------------------
+
+
+def latest_ami_lease(**fields):
+    return factories.lease(
+        purchase_price=Decimal("59000.00"), purchase_date=dt.date(2019, 12, 2),
+        resale_formula={"type": "index", "series": AMI, "read": "latest"}, **fields,
+    )  # fmt: skip
+
+
+def test_a_lease_reading_the_latest_index_prices_a_sale_before_this_years_table():
+    """In February 2027, before HUD's FY2027 table, a lease on "the most recently published"
+    median income prices from 2026's, and names that value's source."""
+    load_index_folder()  # 2015-2026
+    result = max_resale_price(latest_ami_lease(), on=dt.date(2027, 2, 10))
+
+    assert result.price == Decimal("73065.60")  # 59,000 x 77,400 / 62,500, as in 2026
+    [line] = [line.label for line in result.lines if line.label.startswith("Change with")]
+    assert "2026 (the latest on record by 2027-02-10) 77,400" in line
+    assert "source: " in line
+
+
+def test_a_replace_dropping_the_latest_value_such_a_lease_reads_is_refused(tmp_path, monkeypatch):
+    load_index_folder()  # 2015-2026
+    latest_ami_lease(reference="GL-2019-004")
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: dt.date(2027, 2, 10))
+    without_2026 = "year,value\n" + "".join(f"{y},{70000 + y}\n" for y in range(2015, 2026))
+
+    with pytest.raises(IndexLoadRefused) as refused:
+        load(write(tmp_path, without_2026), series=AMI, source="HUD", replace=True)
+
+    assert "lease GL-2019-004 reads year 2026 (the index for a sale today on 2027-02-10)" in (
+        str(refused.value)
+    )

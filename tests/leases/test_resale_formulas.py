@@ -318,6 +318,38 @@ def test_index_table_without_the_sale_year_is_an_error_naming_the_year():
     assert "the table has 2017, 2023" in str(error.value)
 
 
+def test_an_index_read_latest_takes_the_latest_value_published_by_the_sale():
+    """A lease pricing on "the most recently published" median income: a sale in February
+    2024, before HUD's 2024 table, reads 2023's, and the paper says so."""
+    inputs = sale(
+        "136000", "2017-05-01", "2024-02-10", indexes={"ami": {2017: D("60000"), 2023: D("66000")}}
+    )
+
+    result = IndexFormula(series="ami", read="latest").evaluate(inputs)
+
+    assert result.price == D("149600.00")
+    assert ("2017 60,000 → 2023 (the latest on record by 2024-02-10) 66,000"
+            in items(result)[1][0])  # fmt: skip
+
+
+def test_an_index_read_latest_reads_its_own_period_when_it_is_there_and_months_by_month():
+    table = {(2019, 6): D("255.1"), (2024, 1): D("300"), (2024, 3): D("306.12")}
+    inputs = sale("200000", "2019-06-20", "2024-02-28", indexes={"cpi": table})
+    formula = IndexFormula(series="cpi", period="month", read="latest")
+
+    assert "2019-06 255.1 → 2024-01 (the latest on record by 2024-02-28) 300" in (
+        items(formula.evaluate(inputs))[1][0]
+    )
+    later = sale("200000", "2019-06-20", "2024-03-02", indexes={"cpi": table})
+    assert formula.evaluate(later).price == D("240000.00")
+
+
+def test_an_index_read_latest_with_nothing_before_the_date_is_an_error():
+    inputs = sale("136000", "2016-05-01", "2024-02-10", indexes={"ami": {2017: D("60000")}})
+    with pytest.raises(FormulaError, match="no value for 2016 or before it"):
+        IndexFormula(series="ami", read="latest").evaluate(inputs)
+
+
 def test_index_series_missing_from_the_inputs_is_an_error_naming_the_series():
     inputs = sale(indexes={"cpi": {2015: D("1"), 2022: D("2")}})
     with pytest.raises(FormulaError, match="^indexes: no index series 'ami'.*have: cpi"):
