@@ -286,7 +286,10 @@ def price_breakdown(
             when, missing_input(lease, on, exc),
         )  # fmt: skip
     except FormulaError as exc:
-        return format_html('<p class="errornote clt-price-error">No price on {}: {}</p>', when, exc)
+        return format_html(
+            '<p class="errornote clt-price-error">No price on {}: {}{}</p>',
+            when, exc, missing_index_fix(exc),
+        )  # fmt: skip
     except (ValueError, ArithmeticError) as exc:
         # Figures no formula was written for (a date at the edge of the calendar, an amount
         # past any decimal): the admin would show a bare "-" for them, so say so instead.
@@ -376,6 +379,20 @@ def missing_input(lease: GroundLease, on: dt.date, exc: MissingInput) -> SafeStr
             "income limit for them is then read from the loaded tables)."
         )
     return str(exc)
+
+
+def missing_index_fix(exc: FormulaError) -> str:
+    """What to do about an index value the formula lacks: load it, or, for a lease that prices
+    on the most recently published figure, say so in its formula (the page said only what was
+    missing, every January until HUD published)."""
+    if not exc.field.startswith("indexes.") or "has no value for" not in exc.message:
+        return ""
+    series = exc.field.removeprefix("indexes.")
+    return (
+        f". Load it with clt load-index FILE --series {series} (see the README); or, if the "
+        'lease prices on the most recently published figure, add "read": "latest" to its '
+        "index formula above"
+    )
 
 
 def words_and(items: list[str]) -> str:

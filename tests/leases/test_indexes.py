@@ -384,3 +384,24 @@ def test_a_replace_dropping_the_latest_value_such_a_lease_reads_is_refused(tmp_p
     assert "lease GL-2019-004 reads year 2026 (the index for a sale today on 2027-02-10)" in (
         str(refused.value)
     )
+
+
+def test_the_lease_page_says_how_to_get_a_price_when_this_years_index_is_missing(editor):
+    """Every January until HUD publishes, an index-priced home had "No price" and no fix."""
+    from tests.adminpages import change_url
+    from tests.leases.test_admin import price_panel_of
+
+    IndexSeries.objects.create(name="thin-ami", kind="ami", source="HUD")
+    IndexValue.objects.create(series=IndexSeries.objects.get(name="thin-ami"), year=2019,
+                              value=Decimal(62500))  # fmt: skip
+    lease = factories.lease(purchase_date=dt.date(2019, 12, 2),
+                            resale_formula={"type": "index", "series": "thin-ami"})  # fmt: skip
+
+    panel = price_panel_of(editor.get(change_url(lease)).content.decode())
+
+    assert f"has no value for {timezone.localdate().year}" in panel
+    assert panel.endswith(
+        "Load it with clt load-index FILE --series thin-ami (see the README); or, if the lease "
+        'prices on the most recently published figure, add "read": "latest" to its index '
+        "formula above"
+    )
