@@ -28,7 +28,7 @@ from leases.actions import (
     closing_seller_error,
 )
 from leases.models import CapitalImprovement, GroundLease, Party, PartyKind, Resale
-from leases.pricing import NOT_ON_RECORD, priced_sale
+from leases.pricing import NOT_ON_RECORD, not_on_record_needed, priced_sale
 from leases.resale import FormulaError
 from leases.resale.money import CENT, format_money
 
@@ -105,14 +105,50 @@ class ResaleForm(forms.ModelForm):
         pct = data.get("buyer_income_pct_ami")
         if pct is not None and not Decimal(0) <= pct <= MAX_PCT_AMI:
             self.add_error("buyer_income_pct_ami", "Give a percentage from 0 to 1000.")
+        self.check_agreed_within_formula_price()
+        self.check_closed_cap_not_raised()
         lease = data.get("lease")
         if isinstance(lease, GroundLease) and lease.pk is not None:
             self.check_closing(lease, seller, closed_on, buyer)
             self.check_seller_on_contract(lease, seller, contract_on, closed_on)
             self.check_place_in_chain(lease, seller, buyer, closed_on)
         if isinstance(lease, GroundLease) and contract_on and self.prices_anew():
-            self.check_formula_price(lease, contract_on, data.get("appraised_value"))
+            self.check_formula_price(lease, contract_on, self.appraisal_to_price_on())
         return data
+
+    def check_agreed_within_formula_price(self) -> None:
+        """An agreed price above the formula price given, at its field with the cap (a closed
+        sale's correction met only the database's constraint, a page-level message)."""
+        entered = self.cleaned_data.get("formula_price")
+        agreed = self.cleaned_data.get("agreed_price")
+        if entered is not None and agreed is not None and agreed > entered:
+            self.add_error(
+                "agreed_price", f"Above the formula price given: {format_money(entered)}."
+            )
+
+    def check_closed_cap_not_raised(self) -> None:
+        """A closed sale's formula price was its cap when it closed, checked then: a
+        correction may lower it, never raise it. The closing that passed the lease cannot be
+        priced again (the lease's purchase is that sale's own), and raising its price moved the
+        lease's base: a $72,625 cap edited to $150,000 took the home's price from $73,250 to
+        $133,000."""
+        was, now = self.initial.get("formula_price"), self.cleaned_data.get("formula_price")
+        if self.instance.pk is None or self.initial.get("closed_on") is None:
+            return
+        if was is not None and now is not None and Decimal(now) > Decimal(was):
+            self.add_error("formula_price", (
+                f"This sale closed with a formula price of {format_money(Decimal(was))}, its "
+                "cap when it closed: a correction may lower it, not raise it."
+            ))  # fmt: skip
+
+    def appraisal_to_price_on(self) -> Decimal | None:
+        """The appraised value to price the sale on: the one typed in this form, else the
+        records' (None). A value kept from an earlier save (filled in from the records then)
+        gives way to the records as they stand at the closing, and is used only when they
+        hold none (`check_formula_price` falls back to it)."""
+        if self.instance.pk is None or "appraised_value" in self.changed_data:
+            return self.cleaned_data.get("appraised_value")
+        return None
 
     def check_seller_on_contract(
         self,
@@ -125,9 +161,18 @@ class ResaleForm(forms.ModelForm):
         asked (`check_closing`), so a contract with the wrong seller was priced and kept. A
         sale before the lease's purchase is history (the seller held it then), and a closing
         is checked at its own date."""
-        if closed_on or seller is None or not contract_on or "seller" in self.errors:
-            return
-        if contract_on < lease.purchase_date:
+        if not contract_on or (closed_on and closed_on < lease.purchase_date):
+            return  # history: the seller held the lease then
+        if self.instance.pk is not None and self.initial.get("closed_on") is not None:
+            return  # a closed sale: its corrections are checked as a closing (`check_closing`)
+        if contract_on < lease.purchase_date and "contract_on" not in self.errors:
+            self.add_error("contract_on", (
+                f"{contract_on.isoformat()} is before the lessee's purchase of the home on "
+                f"{lease.purchase_date.isoformat()}: a lessee contracts to sell once they hold "
+                "the lease. Correct the date; a sale that closed before that purchase is "
+                "recorded with its closing date (history)."
+            ))  # fmt: skip
+        if closed_on or seller is None or "seller" in self.errors:
             return
         if self.instance.pk is not None and not {"seller", "lease"} & set(self.changed_data):
             return
@@ -142,16 +187,21 @@ class ResaleForm(forms.ModelForm):
         buyer: Party | None,
         closed_on: dt.date | None,
     ) -> None:
-        """A sale recorded as history (closed before the lease's purchase: it passes nothing)
-        still fits its home's chain of owners: its seller bought from the sale before it, and
-        its buyer sold in the sale after it. Without this, a household that had sold was
-        recorded selling the home again, and the report counted the phantom sale; the import
-        checks the same chain (`leases.registry_import._check_sale`)."""
-        if closed_on is None or closed_on >= lease.purchase_date or seller is None:
+        """A sale recorded as history (closed before the lease's purchase: it passes nothing),
+        or a closed sale corrected, fits its home's chain of owners: closed while the lease
+        was in force, its seller bought from the sale before it, and its buyer sold in the
+        sale after it. Without this, a household that had sold was recorded selling the home
+        again (or a sale re-dated past the next), and the report counted the phantom sale; the
+        import checks the same chain (`leases.registry_import._check_sale`)."""
+        if closed_on is None or seller is None:
             return
-        if self.initial.get("closed_on") is not None and not {
-            "seller", "buyer", "closed_on", "lease"
-        } & set(self.changed_data):
+        corrected = self.initial.get("closed_on") is not None
+        if corrected and not {"seller", "buyer", "closed_on", "lease"} & set(self.changed_data):
+            return
+        if not corrected and closed_on >= lease.purchase_date:
+            return  # a new closing passes the lease: its seller is checked as its lessee
+        if closed_on < lease.starts_on and "closed_on" not in self.errors:
+            self.add_error("closed_on", closing_date_error(lease, closed_on))
             return
         closed = lease.resales.exclude(pk=self.instance.pk).filter(closed_on__isnull=False)
         closed = closed.select_related("seller", "buyer")
@@ -250,18 +300,21 @@ class ResaleForm(forms.ModelForm):
         agreed price above either, each at its field with the price it is above."""
         entered = self.cleaned_data.get("formula_price")
         agreed = self.cleaned_data.get("agreed_price")
-        if entered is not None and agreed is not None and agreed > entered:
-            self.add_error(
-                "agreed_price", f"Above the formula price given: {format_money(entered)}."
-            )
+        kept = self.initial.get("appraised_value") if appraisal is None else None
         try:
             if lease.pk is None:
                 raise FormulaError("lease", "the lease is not saved yet")
-            result, inputs = priced_sale(lease, on=on, appraisal=appraisal)
+            try:
+                result, inputs = priced_sale(lease, on=on, appraisal=appraisal)
+            except FormulaError as exc:
+                if exc.field != "appraisal_at_resale" or kept is None:
+                    raise
+                appraisal = Decimal(kept)  # the records hold none: the value saved before
+                result, inputs = priced_sale(lease, on=on, appraisal=appraisal)
         except FormulaError as exc:
             self.cannot_price(lease, on, appraisal, entered, exc)
             return
-        if appraisal is None and inputs.appraisal_at_resale is not None:
+        if inputs.appraisal_at_resale is not None:
             self.cleaned_data["appraised_value"] = inputs.appraisal_at_resale
         if entered is None and result.price >= RECORDABLE_PRICE:
             self.add_error(
@@ -309,8 +362,8 @@ class ResaleForm(forms.ModelForm):
                 fix = f"from this appraised value ({exc.message}): correct the appraisal."
             else:
                 fix = (f"without the appraised value at resale ({exc.message}): give it here "
-                       "(or add the appraisal on the lease page), and the formula price is "
-                       "filled in from it.")  # fmt: skip
+                       "(or add the appraisal on the lease page, and save it before the "
+                       "resale), and the formula price is filled in from it.")  # fmt: skip
             self.add_error(
                 "appraised_value",
                 f"The lease's formula cannot price the sale on {on.isoformat()} {fix}",
@@ -320,10 +373,12 @@ class ResaleForm(forms.ModelForm):
         if "formula_price" in self.errors or (by_hand and entered is not None):
             return
         if exc.field in NOT_ON_RECORD:
+            needed = not_on_record_needed(lease, on=on) or (exc.field,)
+            inputs = " ".join(f"--input {name}=AMOUNT" for name in needed)
             fix = (
                 f"the registry does not keep it: price the sale with `clt resale-price --lease "
-                f"{lease.reference} --sale-date {on.isoformat()} --input {exc.field}=AMOUNT` "
-                "and enter that formula price by hand."
+                f"{lease.reference} --sale-date {on.isoformat()} {inputs}` and enter that "
+                "formula price by hand."
             )
         elif by_hand:
             fix = "enter the formula price by hand."

@@ -119,8 +119,9 @@ def test_a_sale_the_formula_cannot_price_for_want_of_an_appraisal_asks_for_it(
         [error] = field_errors(response, "appraised_value")
         assert error.startswith("The lease's formula cannot price the sale on 2027-06-01 "
                                 "without the appraised value at resale (")  # fmt: skip
-        assert error.endswith("give it here (or add the appraisal on the lease page), and the "
-                              "formula price is filled in from it.")  # fmt: skip
+        assert error.endswith("give it here (or add the appraisal on the lease page, and save "
+                              "it before the resale), and the formula price is filled in from "
+                              "it.")  # fmt: skip
         assert field_errors(response, "formula_price") == []
     assert not Resale.objects.exists()
 
@@ -143,8 +144,8 @@ def test_a_formula_reading_the_sellers_mortgage_takes_the_price_by_hand(editor, 
 
     assert error.endswith(
         "the registry does not keep it: price the sale with `clt resale-price --lease "
-        f"{lease.reference} --sale-date 2027-06-01 --input principal_paid=AMOUNT` and enter "
-        "that formula price by hand."
+        f"{lease.reference} --sale-date 2027-06-01 --input principal_paid=AMOUNT --input "
+        "seller_closing_costs=AMOUNT` and enter that formula price by hand."
     )
     assert post_resale(editor, lease, formula_price="295000").status_code == 302
 
@@ -219,7 +220,16 @@ def test_closing_passes_the_lease_even_when_the_lease_breaks_a_newer_rule(editor
     assert lease.purchase_date == dt.date(2026, 2, 1)
 
 
+def signed_in_2012(lease: GroundLease) -> GroundLease:
+    """`lease` as signed in 2012 by an earlier household: a sale closed before its current
+    purchase, in 2017, was a sale of this lease (one before its start is refused)."""
+    GroundLease.objects.filter(pk=lease.pk).update(starts_on=dt.date(2012, 6, 1))
+    lease.refresh_from_db()
+    return lease
+
+
 def test_a_historical_resale_closed_before_the_current_purchase_leaves_the_lease(editor, lease):
+    lease = signed_in_2012(lease)
     seller, lessee = factories.party(), lease.lessees.get()
 
     response = post_resale(
@@ -413,6 +423,7 @@ def test_correcting_the_buyer_of_the_latest_closing_makes_them_the_lessee(
 
 
 def test_correcting_a_historical_closing_leaves_the_lease(editor, lease):
+    lease = signed_in_2012(lease)
     seller, lessee = factories.party(), lease.lessees.get()
     post_resale(
         editor, lease, seller=seller.pk, buyer=lessee.pk, contract_on="2017-04-01",

@@ -88,7 +88,7 @@ def test_a_household_that_sold_cannot_be_recorded_selling_the_home_again(editor,
 def test_a_sale_before_the_first_recorded_one_fits_when_its_buyer_sold_next(editor, demo):
     lease = GroundLease.objects.get(reference="GL-2016-001")
     builder = factories.party(name="Habitat builder")
-    data = history_sale(lease, builder, household("Delacroix"), "2016-02-01")
+    data = history_sale(lease, builder, household("Delacroix"), "2016-03-01")  # its start
 
     assert editor.post(reverse("admin:leases_resale_add"), data).status_code == 302
     assert lease.resales.count() == 3
@@ -131,3 +131,88 @@ def test_the_appraisal_the_formula_priced_from_is_kept_with_the_sale(editor, dem
     resale = Resale.objects.get(lease=lease, contract_on=dt.date(2026, 11, 22))
     latest = lease.appraisals.filter(on__lte=dt.date(2026, 11, 22)).order_by("on").last()
     assert resale.appraised_value == latest.value
+
+
+# --- holes found by the re-test (QA s19, tester D) -------------------------------------------
+
+
+def demo_resale(lease_reference: str, closed_on: str) -> Resale:
+    return Resale.objects.get(lease__reference=lease_reference, closed_on=closed_on)
+
+
+def test_a_closed_sales_cap_cannot_be_raised_nor_its_agreed_price_above_it(editor, demo):
+    """GL-2016-001's 2024 closing made the lease's base: $150,000 typed over its $72,625 cap
+    took the home's price from $73,250 to $133,000."""
+    resale = demo_resale("GL-2016-001", "2024-09-20")
+    page = factories.admin_form_data(editor.get(change_url(resale)))
+
+    raised = editor.post(change_url(resale), {**page, "formula_price": "150000.00",
+                                              "agreed_price": "150000.00"})  # fmt: skip
+    above = editor.post(change_url(resale), {**page, "agreed_price": "80000.00"})
+
+    assert field_errors(raised, "formula_price") == [
+        "This sale closed with a formula price of $72,625.00, its cap when it closed: a "
+        "correction may lower it, not raise it."
+    ]
+    assert field_errors(above, "agreed_price") == ["Above the formula price given: $72,625.00."]
+    lease = GroundLease.objects.get(reference="GL-2016-001")
+    assert lease.purchase_price == Decimal("72000.00")
+
+
+def test_a_contract_dated_before_the_lessees_purchase_does_not_escape_the_cap(editor, demo):
+    """GL-2023-010 was bought on 2023-06-01: a contract dated the day before, closed now, was
+    taken as history and its typed $150,000 passed the lease."""
+    lease = GroundLease.objects.get(reference="GL-2023-010")
+
+    response = post_resale(editor, lease, contract_on="2023-05-31", closed_on="2026-11-20",
+                           formula_price="150000", agreed_price="150000",
+                           appraised_value="100000")  # fmt: skip
+
+    [error] = field_errors(response, "contract_on")
+    assert error.startswith("2023-05-31 is before the lessee's purchase of the home on "
+                            "2023-06-01: a lessee contracts to sell once they hold the lease.")
+    assert lease.resales.count() == 0
+
+
+def test_a_history_sale_moved_past_the_next_sale_breaks_the_chain_and_is_refused(editor, demo):
+    resale = demo_resale("GL-2016-001", "2020-07-15")  # Delacroix-Hale to Pruitt
+    page = factories.admin_form_data(editor.get(change_url(resale)))
+
+    response = editor.post(change_url(resale), {**page, "closed_on": "2025-01-01"})
+
+    [error] = field_errors(response, "seller")
+    assert error.startswith("The sale before this one, closed on 2024-09-20, was to "
+                            "Okonkwo-Baptiste household")  # fmt: skip
+
+
+def test_a_history_sale_before_the_lease_started_is_refused(editor, demo):
+    lease = GroundLease.objects.get(reference="GL-2016-001")  # from 2016-03-01
+    data = history_sale(lease, factories.party(name="Builder"), household("Delacroix"),
+                        "2015-01-01")  # fmt: skip
+
+    response = editor.post(reverse("admin:leases_resale_add"), data)
+
+    [error] = field_errors(response, "closed_on")
+    assert error.startswith("Lease GL-2016-001 starts on 2016-03-01, after this closing on "
+                            "2015-01-01")  # fmt: skip
+
+
+def test_the_closing_prices_on_an_appraisal_entered_since_the_contract(editor, demo):
+    """The appraised value filled in when the contract was recorded gives way to a newer
+    appraisal at the closing: $95,000 on 2026-10-25 takes GL-2020-006's cap from $75,222 to
+    $71,617, under the $74,000 agreed."""
+    from leases.models import Appraisal
+
+    lease = GroundLease.objects.get(reference="GL-2020-006")
+    post_resale(editor, lease, contract_on="2026-11-01", agreed_price="74000")
+    resale = Resale.objects.get(lease=lease, contract_on=dt.date(2026, 11, 1))
+    assert resale.appraised_value == Decimal("109000.00")
+    Appraisal.objects.create(lease=lease, on=dt.date(2026, 10, 25), value=Decimal(95000),
+                             purpose="resale")  # fmt: skip
+    page = closing_data(editor, resale, dt.date(2026, 11, 20))
+
+    response = editor.post(change_url(resale), {**page, "formula_price": ""})
+
+    assert field_errors(response, "agreed_price") == [
+        "Above the formula's price on 2026-11-01: $71,617.00."
+    ]
