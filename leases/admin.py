@@ -1010,6 +1010,19 @@ class IndexSeriesAdmin(RecordedAdmin):
     search_fields = ["name", "area", "source"]
     inlines = [IndexValueInline]
 
+    def get_deleted_objects(self, objs, request):
+        """Keep a series leases read today from deletion, as its values are kept
+        (`IndexValueFormSet.refuse_dropping_what_leases_read`): deleting the whole series
+        took every value with it, and the lease pages said "No price". The admin lists each
+        lease as what protects it, for the delete page and the list's delete action alike."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = list(protected)
+        for series in objs:
+            on_record = {value_key(value): value for value in series.values.all()}
+            problems = leases_reading(series, set(on_record), on_record)
+            protected += [f"{problem}, from index series {series}" for problem in problems]
+        return deleted, counts, perms_needed, protected
+
     def save_formset(self, request, form, formset, change):
         if isinstance(formset, IndexValueFormSet):
             formset.mark_entered_in_admin(

@@ -226,3 +226,25 @@ def test_a_value_a_lease_reads_today_cannot_be_deleted_in_the_admin(editor, monk
         "a value's number instead, or load the series again with clt load-index."
     )
     assert series.values.filter(year=2026).exists()
+
+
+def test_a_series_leases_read_today_cannot_be_deleted_in_the_admin(admin_client, monkeypatch):
+    """Deleting the whole series went round the guard on its values (QA s19; an
+    administrator may delete a series, an editor may not)."""
+    from django.urls import reverse
+
+    from parcels.demo import load_demo_neighbourhood
+
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: dt.date(2026, 11, 24))
+    load_demo_neighbourhood()
+    series = IndexSeries.objects.get(name="illustrative-demo-ami")
+    url = reverse("admin:leases_indexseries_delete", args=[series.pk])
+
+    page = admin_client.get(url)
+    response = admin_client.post(url, {"post": "yes"})
+
+    assert "lease GL-2019-004 reads year 2026 (the index for a sale today on 2026-11-24), from " \
+        "index series illustrative-demo-ami" in [str(item) for item in page.context["protected"]]
+    assert response.status_code == 200  # the page again, not the deletion
+    assert IndexSeries.objects.filter(pk=series.pk).exists()
+    assert series.values.count() == 12
