@@ -44,6 +44,7 @@ from clt.registry_files import (
 from leases.actions import (
     check_closing_day,
     closing_date_error,
+    closing_seller_error,
     fee_change,
     lease_create,
     monitoring_record,
@@ -62,6 +63,8 @@ from leases.models import (
     RepairDeduction,
     Resale,
 )
+from leases.pricing import NOT_ON_RECORD, max_resale_price
+from leases.resale import FormulaError
 from parcels.models import ConservationEasement, EasementMonitoringVisit, Holding
 
 
@@ -391,6 +394,8 @@ class LeaseFiles(FolderFiles):
                         buyer_income_pct_ami=row.read("buyer_income_pct_ami", parse_decimal, where),
                     )
                     _check_sale(resale, previous.get(row["lease"]))
+                    if resale.closed_on is None:
+                        _check_open_contract(resale)
                 previous[row["lease"]] = resale
                 if resale.closed_on is not None:
                     last_closed[row["lease"]] = (resale, where)
@@ -492,6 +497,45 @@ def _check_sale(resale: Resale, before: Resale | None) -> None:
         raise ValidationError({"seller": f"{resale.seller} sells, but the sale before it "
                                          f"({before}) was to {before.buyer}: the chain of "
                                          "owners is broken"})  # fmt: skip
+
+
+def _check_open_contract(resale: Resale) -> None:
+    """A sale under contract, as the staff pages record one (`leases.forms.ResaleForm`):
+    signed by today, by the lessee since their purchase, at a formula price the lease's formula
+    gives on the contract date from the registry's records (the file's appraised value, else
+    the appraisals imported), or typed only where the registry cannot price it (the seller's
+    mortgage and closing costs). The import took any figure: $90,000 over a formula's $79,800,
+    a cap typed where the formula needed an appraisal, a contract dated next month."""
+    lease, on = resale.lease, resale.contract_on
+    refuse_after_today("contract_on", on, "record a sale once its contract is signed.")
+    if on < lease.purchase_date:
+        raise ValidationError({"contract_on": (
+            f"{on} is before the lessee's purchase of the home on {lease.purchase_date}: a "
+            "lessee contracts to sell once they hold the lease"
+        )})  # fmt: skip
+    seller_error = closing_seller_error(lease, resale.seller)
+    if seller_error:
+        raise ValidationError({"seller": seller_error})
+    try:
+        result = max_resale_price(lease, on=on, appraisal=resale.appraised_value)
+    except FormulaError as exc:
+        if exc.field == "appraisal_at_resale":
+            raise ValidationError({"appraised_value": (
+                f"the lease's formula cannot price the sale on {on} without the appraised value "
+                f"at resale ({exc.message}): give it in appraised_value, or the appraisal in "
+                "appraisals.csv"
+            )}) from None  # fmt: skip
+        if exc.field in NOT_ON_RECORD:
+            return  # the seller's mortgage or costs: the price is as worked out and typed
+        raise ValidationError({"formula_price": (
+            f"the lease's formula cannot price the sale on {on} ({exc}): a price typed here "
+            "could not be checked against it"
+        )}) from None  # fmt: skip
+    if resale.formula_price > result.price:
+        raise ValidationError({"formula_price": (
+            f"{resale.formula_price} is above the formula's price on {on}: {result.price} "
+            f"(its lines: clt resale-price --lease {lease.reference} --sale-date {on})"
+        )})  # fmt: skip
 
 
 def _check_closed_in_force(resale: Resale) -> None:

@@ -243,6 +243,19 @@ def test_a_home_leased_again_after_its_lease_ended_comes_in_whole(county, tmp_pa
          r"gives its lessees today as Next household"),
         ({"resales_csv": HOME["resales.csv"] + "GL-2,next,next,2024-05-01,,1,1\n"},
          r"resales.csv row 2: buyer: Next household is both seller and buyer"),
+        # A sale under contract is checked as the staff pages record one (QA s19): its formula
+        # price is the formula's ($60,000 at 2% simple over 4 years), its seller the lessee.
+        ({"resales_csv": HOME["resales.csv"] + "GL-2,next,first,2024-05-01,,90000,80000\n"},
+         r"resales.csv row 2: formula_price: 90000(.00)? is above the formula's price on "
+         r"2024-05-01: 64800.00 \(its lines: clt resale-price --lease GL-2 --sale-date "),
+        ({"resales_csv": HOME["resales.csv"] + "GL-2,first,next,2024-05-01,,1,1\n"},
+         r"resales.csv row 2: seller: First household is not a lessee of lease GL-2"),
+        ({"resales_csv": HOME["resales.csv"] + "GL-2,next,first,2099-05-01,,1,1\n"},
+         r"resales.csv row 2: contract_on: 2099-05-01 is after today .* record a sale once its "
+         r"contract is signed"),
+        ({"resales_csv": HOME["resales.csv"] + "GL-2,next,first,2019-05-01,,1,1\n"},
+         r"resales.csv row 2: contract_on: 2019-05-01 is before the lessee's purchase of the "
+         r"home on 2020-03-01"),
         ({"resales_csv": HOME["resales.csv"] + "GL-2,next,first,2023-05-01,,1,1\n"
                                                "GL-2,first,next,2024-05-01,2024-06-01,1,1\n"},
          r"resales.csv row 3: contract_on: the sale before it .* has not closed"),
@@ -261,7 +274,8 @@ def test_a_home_leased_again_after_its_lease_ended_comes_in_whole(county, tmp_pa
     ],
     ids=["ended, not said so", "unknown status", "shares above 1", "resolved, no date",
          "closed before its contract", "chain broken", "last buyer not the lessee",
-         "sold to itself", "sold before the sale before closed", "closed after the lease ended",
+         "sold to itself", "contract above the formula", "contract by another",
+         "contract after today", "contract before the purchase", "sold before the sale before closed", "closed after the lease ended",
          "bought back, lease not ended", "ended in the future", "APN with spaces"],
 )
 def test_what_the_staff_pages_would_refuse_is_refused_naming_the_cell(
