@@ -275,7 +275,8 @@ def test_a_home_leased_again_after_its_lease_ended_comes_in_whole(county, tmp_pa
     ids=["ended, not said so", "unknown status", "shares above 1", "resolved, no date",
          "closed before its contract", "chain broken", "last buyer not the lessee",
          "sold to itself", "contract above the formula", "contract by another",
-         "contract after today", "contract before the purchase", "sold before the sale before closed", "closed after the lease ended",
+         "contract after today", "contract before the purchase",
+         "sold before the sale before closed", "closed after the lease ended",
          "bought back, lease not ended", "ended in the future", "APN with spaces"],
 )
 def test_what_the_staff_pages_would_refuse_is_refused_naming_the_cell(
