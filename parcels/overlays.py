@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyogrio
 import pyogrio.errors
 import shapely
@@ -38,8 +39,9 @@ from parcels.importing import (
     read_outlines,
     source_crs,
 )
-from parcels.metric import metric_srid
+from parcels.metric import metric_srid, outline_sql
 from parcels.models import Overlay
+from parcels.queries import TOUCHING_M, overlay_name_key, overlay_name_key_sql
 
 NAME_CANDIDATES = ("name", "nbhd_name", "neighborhood", "neighbourhood", "label", "zone",
                    "fld_zone", "zone_name", "district", "title")  # fmt: skip
@@ -54,15 +56,17 @@ NAME_CANDIDATES = ("name", "nbhd_name", "neighborhood", "neighbourhood", "label"
 SFHA_FLAG, FLOOD_ZONE_CODE = "sfha_tf", "fld_zone"
 SFHA_ZONES = re.compile(r"A|AE|AH|AO|AR|A99|A\d{1,2}|V|VE|V\d{1,2}")
 SFHA_TRUE = frozenset({"T", "TRUE", "Y", "YES", "1"})
+# The kinds the finder filters lots by (`--neighbourhood`, `--outside-flood`).
+FINDER_KINDS = ("neighbourhood", "flood-zone")
 
 
 @dataclass(frozen=True)
 class ImportedOverlays:
     """What `import_overlays` brought in: how many polygons, and what it left out and why
     ('' when it kept every polygon of the file). `notes` are what else staff should know, a
-    line each: what --replace replaced (or that it found nothing to replace, and where the
-    kind's other overlays come from), polygons named by row for want of a name column, and
-    polygons PostGIS repaired."""
+    line each: what --replace replaced, polygons named by row for want of a name column or of
+    a name in it, polygons PostGIS repaired, polygons too narrow to filter a lot, and
+    neighbourhood names the finder reads as one with another file's."""
 
     count: int
     left_out: str = ""
@@ -88,7 +92,8 @@ def import_overlays(
     A row without a usable polygon (no geometry, invalid WKT, empty, no area once made valid)
     refuses the whole file, naming the row: an overlay is a filter (outside flood zones), and
     one silently missing would let through the lots it should have kept out. So is a file
-    already in, under its own name (unless `replace`) or another (see "sources" below).
+    already in, under its own name (unless `replace`) or another, and `replace` finding
+    nothing of the file's name to replace (see "sources" below).
     """
     path = Path(path)
     source = open_source(path, layer, encoding)
@@ -108,28 +113,26 @@ def import_overlays(
     kept, left_out = np.ones(len(frame), dtype=bool), ""
     if kind == "flood-zone" and not all_zones:
         kept, left_out = _special_flood_hazard_area(path, frame)
+    names = [_name(value) for value in frame[name_column]] if name_column else [""] * len(frame)
+    if name_column:  # blank cells: refused for neighbourhoods, said for the other kinds
+        notes.extend(_unnamed(path, kind, name_column, names, kept))
     rows = [
-        (row, _name(feature[name_column] if name_column else None, f"{kind} {row}")[:200],
+        (row, name or f"{kind} {row}",
          json.dumps({c: _plain(feature[c]) for c in source.columns if c in feature.index}),
          geometry.wkb)
-        for row, ((_, feature), geometry, keep) in enumerate(
-            zip(frame.iterrows(), geometries, kept, strict=True), start=1
+        for row, ((_, feature), name, geometry, keep) in enumerate(
+            zip(frame.iterrows(), names, geometries, kept, strict=True), start=1
         )
         if keep
     ]  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
         _stage_overlays(cursor, rows, crs.srid, progress)
         _refuse_without_area(cursor, path)
-        earlier = Overlay.objects.filter(kind=kind, source_file=path.name)
-        if not earlier.exists():
-            _refuse_copy_of_another_file(cursor, kind, path)
-            if replace:
-                notes.append(_nothing_to_replace(kind, path, len(rows)))
-        elif replace:
-            notes.append(_replace_earlier(cursor, earlier, kind, path))
-        else:
-            _refuse_importing_again(cursor, earlier, kind, path)
+        notes.extend(_against_earlier_files(cursor, kind, path, replace))
         notes.extend(_repaired(cursor))
+        notes.extend(_narrower_than_the_rule(cursor, kind))
+        if kind == "neighbourhood":
+            notes.extend(_names_in_other_files(kind, path, [name for _, name, _, _ in rows]))
         cursor.execute(
             """INSERT INTO parcels_overlay (kind, name, attributes, geom, source_file,
                    imported_at)
@@ -142,31 +145,74 @@ def import_overlays(
 
 def _special_flood_hazard_area(path: Path, frame) -> tuple[np.ndarray, str]:
     """Which rows of a flood map lie in FEMA's special flood hazard area (all of them for a
-    file without FEMA's columns), and what was left out, tallied by zone. Refused when that
-    leaves nothing: a file of zone X only is not a map of flood zones to keep lots out of."""
+    file without FEMA's columns), and what was left out, tallied by zone. A row says so by its
+    SFHA_TF flag or, where that is blank, by its FLD_ZONE (an A or V zone): a blank flag on an
+    AE polygon is not "outside". A row saying neither is left out, and why is said. Refused
+    when that leaves nothing: a file of zone X only is not a map of flood zones to keep lots
+    out of."""
     columns = {column.lower(): column for column in frame.columns}
-    if SFHA_FLAG in columns:
-        flags = frame[columns[SFHA_FLAG]].astype("string").str.strip().str.upper()
-        kept = flags.isin(SFHA_TRUE).fillna(False).to_numpy(dtype=bool)
-        rule = f"{columns[SFHA_FLAG]} = T"
-    elif FLOOD_ZONE_CODE in columns:
-        zones = frame[columns[FLOOD_ZONE_CODE]].astype("string").str.strip().str.upper()
-        kept = zones.str.fullmatch(SFHA_ZONES).fillna(False).to_numpy(dtype=bool)
-        rule = f"{columns[FLOOD_ZONE_CODE]} A or V zones"
-    else:
+    if SFHA_FLAG not in columns and FLOOD_ZONE_CODE not in columns:
         return np.ones(len(frame), dtype=bool), ""
-    tally = _zone_tally(frame, columns, ~kept)
+    flags, zones = _given(frame, columns, SFHA_FLAG), _given(frame, columns, FLOOD_ZONE_CODE)
+    by_flag = flags.notna().to_numpy(dtype=bool)
+    by_zone = ~by_flag & zones.notna().to_numpy(dtype=bool)
+    kept = (by_flag & flags.isin(SFHA_TRUE).to_numpy(dtype=bool)) | (
+        by_zone & zones.str.fullmatch(SFHA_ZONES).fillna(False).to_numpy(dtype=bool)
+    )
+    rule = _sfha_rule(columns, by_zone)
+    outside, unsaid = (by_flag | by_zone) & ~kept, ~(by_flag | by_zone)
+    unsaid_text = _unsaid(columns, unsaid) if unsaid.any() else ""
     if not kept.any():
         raise ImportRefused(
             f"{path.name}: no polygon lies in FEMA's special flood hazard area ({rule}; the "
-            f"file holds {tally}), so no lot would be kept out as flooded. To import every "
+            f"file holds {_zone_tally(frame, columns, ~kept)}), so no lot would be kept out as "
+            f"flooded.{f' Of them, {unsaid_text}.' if unsaid_text else ''} To import every "
             "zone as a flood zone, add --all-zones. Nothing was imported"
         )
     if kept.all():
         return kept, ""
-    return kept, (
-        f"left out {tally}: outside FEMA's special flood hazard area ({rule}); to import "
-        "every zone, add --all-zones"
+    said = [f"{_zone_tally(frame, columns, outside)}: outside FEMA's special flood hazard area "
+            f"({rule})"] if outside.any() else []  # fmt: skip
+    said += [unsaid_text] if unsaid_text else []
+    return kept, f"left out {'; and '.join(said)}; to import every zone, add --all-zones"
+
+
+def _given(frame, columns: dict[str, str], column: str) -> pd.Series:
+    """The `column` (SFHA_TF, FLD_ZONE) of each row as text, trimmed and in upper case; NA
+    where blank (null, empty or spaces) and in every row of a file without it. An integer
+    flag with a blank in its column is read as a float (1.0), and is "1" here."""
+    if column not in columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="string")
+    values = frame[columns[column]]
+    text = values.astype("string").str.strip().str.upper()
+    if values.dtype.kind == "f":
+        text = text.str.replace(r"\.0+$", "", regex=True)
+    return text.mask(text == "")
+
+
+def _sfha_rule(columns: dict[str, str], by_zone: np.ndarray) -> str:
+    """'SFHA_TF = T', 'FLD_ZONE A or V zones', or both when a row's zone stood in for its
+    blank flag."""
+    flag = f"{columns[SFHA_FLAG]} = T" if SFHA_FLAG in columns else ""
+    zone = f"{columns[FLOOD_ZONE_CODE]} A or V zones" if FLOOD_ZONE_CODE in columns else ""
+    if flag and zone and by_zone.any():
+        return f"{flag}; where it is blank, {zone}"
+    return flag or zone
+
+
+def _unsaid(columns: dict[str, str], rows: np.ndarray) -> str:
+    """The rows saying neither SFHA_TF nor FLD_ZONE, which no rule can keep: '1 polygon (row
+    4) whose SFHA_TF is blank, in a file without FLD_ZONE: nothing says it lies in the special
+    flood hazard area'."""
+    count, where = int(rows.sum()), _rows(np.flatnonzero(rows) + 1)
+    blank = " and ".join(columns[c] for c in (SFHA_FLAG, FLOOD_ZONE_CODE) if c in columns)
+    are = "are" if " and " in blank else "is"
+    lacking = next((f", in a file without {c.upper()}" for c in (SFHA_FLAG, FLOOD_ZONE_CODE)
+                    if c not in columns), "")  # fmt: skip
+    return (
+        f"{count:,} polygon{'s' if count != 1 else ''} ({where}) whose {blank} {are} "
+        f"blank{lacking}: nothing says {'it lies' if count == 1 else 'they lie'} in the "
+        "special flood hazard area"
     )
 
 
@@ -175,7 +221,8 @@ def _zone_tally(frame, columns: dict[str, str], rows: np.ndarray) -> str:
     count = int(rows.sum())
     if FLOOD_ZONE_CODE not in columns:
         return f"{count:,} polygon{'s' if count != 1 else ''}"
-    zones = frame[columns[FLOOD_ZONE_CODE]][rows].astype("string").str.strip().fillna("(none)")
+    zones = frame[columns[FLOOD_ZONE_CODE]][rows].astype("string").str.strip()
+    zones = zones.mask(zones == "").fillna("(none)")
     counts = sorted(zones.value_counts().items(), key=lambda item: (-item[1], item[0]))
     return ", ".join(f"zone {zone} ×{n:,}" for zone, n in counts)
 
@@ -185,9 +232,26 @@ def _zone_tally(frame, columns: dict[str, str], rows: np.ndarray) -> str:
 # Overlays remember the bare name of their file (`source_file`), and --replace replaces those
 # of the same kind and name: a new edition saved under the old one's name. A name is not a
 # map, though: FEMA calls the flood layer S_FLD_HAZ_AR in every county, and one map saved as
-# .gpkg and as .geojson has two names. So a name's overlays lying apart from the new file's
-# polygons are another area's, and are neither replaced nor said to be this file again; and a
-# file whose polygons are mostly in already, from a file of another name, is that map again.
+# .gpkg and as .geojson has two names. So a name's overlays whose areas do not overlap the new
+# file's (`_lies_apart`: the neighbouring county's, meeting it at the county line) are another
+# area's, and are neither replaced nor said to be this file again; a file whose polygons are
+# mostly in already, from a file of another name, is that map again; and --replace finding
+# nothing of the name to replace imports nothing (it would add a second edition).
+
+
+def _against_earlier_files(cursor, kind: str, path: Path, replace: bool) -> list[str]:
+    """Refuse the staged file when it is a map already in (under another name; under its own
+    without `replace`) or when `replace` finds nothing of its name to replace; otherwise, with
+    `replace`, delete the overlays it replaces and say so."""
+    _refuse_copy_of_another_file(cursor, kind, path)
+    earlier = Overlay.objects.filter(kind=kind, source_file=path.name)
+    if not replace:
+        if earlier.exists():
+            _refuse_importing_again(cursor, earlier, kind, path)
+        return []
+    if not earlier.exists():
+        _refuse_nothing_to_replace(kind, path)
+    return [_replace_earlier(cursor, earlier, kind, path)]
 
 
 def _refuse_importing_again(cursor, earlier, kind: str, path: Path) -> None:
@@ -226,23 +290,28 @@ def _replace_earlier(cursor, earlier, kind: str, path: Path) -> str:
     return f"replaced {_overlays(count, kind)} from {path.name} (imported {imported})"
 
 
-def _nothing_to_replace(kind: str, path: Path, count: int) -> str:
-    """What --replace found when no overlay came from a file of this name: nothing replaced,
-    and where the kind's overlays come from now, so staff see an earlier edition saved under
-    another name is still on the map."""
+def _refuse_nothing_to_replace(kind: str, path: Path) -> None:
+    """Refuse --replace when no overlay of `kind` came from a file of this name, saying where
+    the kind's overlays come from: imported anyway, a new edition saved under a new name was
+    listed beside the earlier one, every area twice, and --replace meant the opposite."""
     sources = (
         Overlay.objects.filter(kind=kind).values("source_file")
         .annotate(count=Count("pk"), first=Min("imported_at")).order_by("first", "source_file")
     )  # fmt: skip
     others = [f"{s['source_file']} ({s['count']:,}, imported "
               f"{timezone.localdate(s['first']):%Y-%m-%d})" for s in sources]  # fmt: skip
-    said = f"--replace found no {kind} overlays from a file named {path.name} to replace"
+    said = f"{path.name}: --replace found no {kind} overlays from a file named {path.name}"
     if not others:
-        return f"{said}; no other {kind} overlays are in the registry"
-    return (
-        f"{said}; {kind} overlays now come from {', '.join(others)} and {path.name} ({count:,}, "
-        "this file). To replace an earlier edition, import the new one under the earlier "
-        "file's name with --replace"
+        raise ImportRefused(
+            f"{said}, nor any other {kind} overlays, to replace. To add it, import it without "
+            "--replace. Nothing was imported"
+        )
+    raise ImportRefused(
+        f"{said} to replace; {kind} overlays come from {', '.join(others)}. To replace an "
+        "earlier edition, import the new one under the earlier file's name, in its format "
+        "(ogr2ogr converts one to another), with --replace: rename a GeoPackage or GeoJSON; "
+        "rename each part of a shapefile (.shp, .dbf, .shx, .prj). To add it, import it "
+        "without --replace. Nothing was imported"
     )
 
 
@@ -281,14 +350,21 @@ SAME_POLYGON_GRID = 1e-7
 
 
 def _lies_apart(cursor, kind: str, source_file: str) -> bool:
-    """Whether no overlay of `kind` from `source_file` comes near the file being imported (no
-    bounding box of one meets a box of the other's polygons): another area's map under the same
-    name, not an earlier edition of this one, which covers much the same ground."""
+    """Whether no overlay of `kind` from `source_file` overlaps a polygon of the file being
+    imported by more than TOUCHING_M, the registry's rule for a lot in an overlay (it meets
+    the overlay's `core_m`): another area's map under the same name, not an earlier edition of
+    this one, which overlaps it nearly everywhere. The neighbouring county's map meets this
+    one along the county line (FEMA clips each county's at it), where bounding boxes, and
+    even outlines drawn twice a few centimetres apart, meet too; their areas do not."""
+    # The old overlays' cores are on an index (overlay_core_m); the new polygons are moved to
+    # the metric CRS once each, not once for every old polygon they are compared with.
     cursor.execute(
-        """SELECT NOT EXISTS (SELECT FROM parcels_overlay o JOIN overlay_ready n
-                                ON o.geom && n.geom
-                              WHERE o.kind = %s AND o.source_file = %s)""",
-        [kind, source_file],
+        """SELECT NOT EXISTS (
+               SELECT FROM (SELECT ST_Transform(geom, %s) AS geom_m FROM overlay_ready
+                            OFFSET 0) n
+               JOIN parcels_overlay o ON o.core_m && n.geom_m AND ST_Intersects(o.core_m, n.geom_m)
+               WHERE o.kind = %s AND o.source_file = %s)""",
+        [metric_srid(), kind, source_file],
     )
     return cursor.fetchone()[0]
 
@@ -372,6 +448,15 @@ REPAIRED_ROWS_SHOWN = 10
 SELF_INTERSECTION = re.compile(r"(ring )?self-intersection", re.IGNORECASE)
 
 
+def _rows(numbers) -> str:
+    """'row 4', 'rows 3, 7': the file's row numbers, the first REPAIRED_ROWS_SHOWN and '…' of
+    more."""
+    numbers = [int(n) for n in numbers]
+    shown = ", ".join(str(n) for n in numbers[:REPAIRED_ROWS_SHOWN])
+    more = ", …" if len(numbers) > REPAIRED_ROWS_SHOWN else ""
+    return f"row{'s' if len(numbers) != 1 else ''} {shown}{more}"
+
+
 def _repaired(cursor) -> list[str]:
     """'repaired 2 self-intersecting polygons (rows 3, 7)' when ST_MakeValid changed any (a
     bow tie becomes two triangles), as the parcel import flags its repairs; [] when none.
@@ -390,6 +475,40 @@ def _repaired(cursor) -> list[str]:
     if all(SELF_INTERSECTION.fullmatch(reason) for reason in reasons):
         return [f"repaired {len(found):,} self-intersecting polygon{s} (row{s} {rows})"]
     return [f"repaired {len(found):,} invalid polygon{s} (row{s} {rows}: {', '.join(reasons)})"]
+
+
+def _narrower_than_the_rule(cursor, kind: str) -> list[str]:
+    """'1 polygon narrower than 1 m (row 4): …', the staged polygons nothing is left of once
+    shrunk by TOUCHING_M in the metric CRS: their `core_m`, which a lot must meet to be in the
+    overlay, is empty, and a drainage channel 0.8 m wide through a lot keeps it out of no
+    search. Only for the kinds the finder filters by; [] when there are none."""
+    if kind not in FINDER_KINDS:
+        return []
+    # Only a polygon of area A ≤ 2rP + πr²N (perimeter P, N vertices) can lie within r of its
+    # outline everywhere (the points at distance t from it lie on lines beside its edges and
+    # arcs round its vertices, 2P + 2πtN long at most). That rules out nearly every polygon of
+    # a county's map, and only the rest are shrunk here: the insert shrinks each for `core_m`
+    # already, and shrinking thousands of detailed polygons twice would double that work.
+    srid, r_m = metric_srid(), TOUCHING_M * 1.1  # a margin for the buffer's rounded corners
+    cursor.execute(
+        f"""SELECT row_no FROM (SELECT row_no, geom, ST_Transform(geom, %s) AS geom_m
+                                FROM overlay_ready OFFSET 0) staged
+            WHERE CASE WHEN ST_Area(geom_m) <= 2 * %s * ST_Perimeter(geom_m)
+                                                + pi() * %s ^ 2 * ST_NPoints(geom_m)
+                       THEN ST_IsEmpty({outline_sql(srid, TOUCHING_M)}) ELSE false END
+            ORDER BY row_no""",
+        [srid, r_m, r_m],
+    )
+    narrow = [row for (row,) in cursor.fetchall()]
+    if not narrow:
+        return []
+    one = len(narrow) == 1
+    return [
+        f"{len(narrow):,} polygon{'' if one else 's'} narrower than {2 * TOUCHING_M:g} m "
+        f"({_rows(narrow)}): a lot is in an overlay when it overlaps it by more than "
+        f"{TOUCHING_M:g} m, and nothing is left of {'it' if one else 'them'} shrunk by "
+        f"{TOUCHING_M:g} m, so {'it filters' if one else 'they filter'} no lot"
+    ]
 
 
 def _refuse_far_off(source: Source, crs: SourceCrs, geometries: np.ndarray) -> None:
@@ -547,18 +666,80 @@ def _named_by_row(path: Path, kind: str, text_columns: list[str]) -> str:
     )
 
 
-def _name(value, fallback: str) -> str:
-    """An overlay's name from its name column: lists joined, objects as JSON, and the fallback
-    (its kind and row) where the cell is empty, never "nan" or "None". Spaces around it are
-    dropped and runs of them inside made one ("Belhaven  " as exported is "Belhaven"): the
-    finder strips what staff type, and would never match it."""
+def _unnamed(
+    path: Path, kind: str, column: str, names: list[str], kept: np.ndarray
+) -> list[str]:
+    """Refuse a neighbourhood file with rows whose name is blank, naming them: a neighbourhood
+    is found by its name (the finder, the public map's legend), and "neighbourhood 3" is
+    neither found nor recognised. For the other kinds, the rows kept are named by row, and
+    the note says which; [] when every row kept has a name."""
+    blank = [row for row, (name, keep) in enumerate(zip(names, kept, strict=True), start=1)
+             if keep and not name]  # fmt: skip
+    if not blank:
+        return []
+    if kind == "neighbourhood":
+        many = len(blank) > REPAIRED_ROWS_SHOWN
+        raise ImportRefused(
+            f"{path.name}: {_rows(blank)}: no name in column {column}"
+            f"{f' ({len(blank):,} such rows)' if many else ''}; a neighbourhood is found by its "
+            "name (the finder's --neighbourhood, the public map). Fill the names in or remove "
+            "those rows. Nothing was imported"
+        )
+    return [
+        f"{_rows(blank)}: no name in column {column}; named by row ({kind} {blank[0]}"
+        f"{', …' if len(blank) > 1 else ''})"
+    ]
+
+
+NAMES_SHOWN = 10
+
+
+def _names_in_other_files(kind: str, path: Path, names: list[str]) -> list[str]:
+    """A note naming this file's names that the finder reads as one with names from other
+    files (`overlay_name_key`: "Bethel" and "Béthel", "ONeal Park" and "O’Neal Park"; the same
+    name too): `--neighbourhood Béthel` then finds the lots of both files' polygons, silently.
+    [] when none. Whether they are one place (keep one file) is for staff to say."""
+    keys: dict[str, str] = {}
+    for name in names:
+        keys.setdefault(overlay_name_key(name), name)
+    keys.pop("", None)
+    found = (
+        Overlay.objects.filter(kind=kind).exclude(source_file=path.name)
+        .annotate(key=overlay_name_key_sql()).filter(key__in=list(keys))
+        .values_list("key", "name", "source_file").distinct().order_by("key", "name", "source_file")
+    )  # fmt: skip
+    elsewhere: dict[str, list[str]] = {}
+    for key, name, source_file in found:
+        given = keys[key]
+        elsewhere.setdefault(given, []).append(
+            f"also in {source_file}" if name == given else f"as '{name}' in {source_file}"
+        )
+    if not elsewhere:
+        return []
+    met = [f"'{name}' ({'; '.join(elsewhere[name])})" for name in keys.values()
+           if name in elsewhere]  # fmt: skip
+    shown = ", ".join(met[:NAMES_SHOWN]) + (", …" if len(met) > NAMES_SHOWN else "")
+    one = len(met) == 1
+    return [
+        f"{len(met):,} {kind} name{'' if one else 's'} of this file match{'es' if one else ''} "
+        "names from other files as the finder matches names (case, accents, apostrophes and "
+        f"spacing aside): {shown}. The finder reads {'them' if one else 'each such name'} as "
+        f"one {kind}: --{kind} finds the lots in both. If they are the same place, keep one "
+        "file: import the one to keep under the other's file name with --replace"
+    ]
+
+
+def _name(value) -> str:
+    """An overlay's name from its name column: lists joined, objects as JSON, and '' where the
+    cell is empty (`_unnamed`), never "nan" or "None". Spaces around it are dropped and runs of
+    them inside made one ("Belhaven  " as exported is "Belhaven"): the finder strips what staff
+    type, and would never match it. At most 200 characters, the column's."""
     value = _plain(value)
     if isinstance(value, list):
         value = LIST_SEPARATOR.join(_spaced(v) for v in value if _spaced(v))
     elif isinstance(value, dict):
         value = json.dumps(value, ensure_ascii=False)
-    name = "" if value is None else _spaced(value)
-    return name or fallback
+    return ("" if value is None else _spaced(value))[:200]
 
 
 def _spaced(value) -> str:

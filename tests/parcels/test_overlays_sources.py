@@ -249,19 +249,3 @@ def test_replace_says_how_many_overlays_it_replaced_and_from_when(tmp_path):
     ]
     assert stored() == [("Belhaven", "nbhd.geojson")]
 
-
-def test_replace_finding_nothing_to_replace_says_so_and_where_the_overlays_come_from(tmp_path):
-    old = layer(tmp_path / "nbhd.geojson", {"name": ["Belhaven", "Fondren"]}, [WEST, EAST])
-    assert import_layer(old, "neighbourhood").exit_code == 0
-    new = layer(tmp_path / "nbhd_2026.geojson", {"name": ["Belhaven"]}, [WEST.union(EAST)])
-
-    result = import_layer(new, "neighbourhood", "--replace")
-
-    assert result.output.splitlines() == [
-        "clt: imported 1 neighbourhood polygons from nbhd_2026.geojson",
-        "clt: --replace found no neighbourhood overlays from a file named nbhd_2026.geojson to "
-        f"replace; neighbourhood overlays now come from nbhd.geojson (2, imported {today()}) "
-        "and nbhd_2026.geojson (1, this file). To replace an earlier edition, import the new "
-        "one under the earlier file's name with --replace",
-    ]
-    assert [source for _, source in stored()] == ["nbhd.geojson"] * 2 + ["nbhd_2026.geojson"]
