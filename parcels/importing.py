@@ -144,6 +144,19 @@ class ImportRefused(ValueError):
     """The file cannot be imported as asked; the message says why and what to do instead."""
 
 
+# How many rows a message names before "…".
+ROWS_SHOWN = 10
+
+
+def rows_text(numbers) -> str:
+    """'row 4', 'rows 3, 7': the file's row numbers, the first ROWS_SHOWN and '…' of
+    more."""
+    numbers = [int(n) for n in numbers]
+    shown = ", ".join(str(n) for n in numbers[:ROWS_SHOWN])
+    more = ", …" if len(numbers) > ROWS_SHOWN else ""
+    return f"row{'s' if len(numbers) != 1 else ''} {shown}{more}"
+
+
 class NothingImportable(ImportRefused):
     """Every feature of the file was rejected; `reject_file` lists them with the reasons."""
 
