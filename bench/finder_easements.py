@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,6 +33,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from bench.timing import p50_ms  # noqa: E402
 from parcels import finder  # noqa: E402
 from parcels.models import ConservationEasement  # noqa: E402
 from parcels.queries import TOUCHING_M  # noqa: E402
@@ -63,15 +62,6 @@ SELECT count(*) FILTER (WHERE EXISTS (
       AND ST_Intersects(ST_Buffer(e.geom_m, -{TOUCHING_M}), p.geom_m)))
 FROM parcels_parcel p WHERE p.id = ANY(%s)
 """
-
-
-def p50_ms(run, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def first_page(params: dict) -> dict:

@@ -48,6 +48,7 @@ import shapely  # noqa: E402
 from django.db import connection  # noqa: E402
 from pyproj import Transformer  # noqa: E402
 
+from bench.timing import p50_ms  # noqa: E402
 from parcels import finder  # noqa: E402
 from parcels.metric import metric_srid  # noqa: E402
 from parcels.models import Overlay  # noqa: E402
@@ -148,15 +149,6 @@ def ogr2ogr_s(path: Path) -> float:
 
 def startup_s() -> float:
     return timed([str(CLT), "import-layer", "--help"])
-
-
-def p50_ms(run, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def bare(sql: str) -> tuple[int, float]:
