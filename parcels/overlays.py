@@ -81,9 +81,10 @@ def import_overlays(
     out (a FEMA flood map's polygons outside the special flood hazard area, unless
     `all_zones`: `parcels.flood_maps`). All or nothing.
 
-    A row without a usable polygon (no geometry, invalid WKT, empty, no area once made valid)
-    refuses the whole file, naming the row: an overlay is a filter (outside flood zones), and
-    one silently missing would let through the lots it should have kept out. So is a file
+    A row without a usable polygon (no geometry, invalid WKT, empty) refuses the whole file,
+    naming the row: an overlay is a filter (outside flood zones), and one silently missing would
+    let through the lots it should have kept out. A polygon with no area once made valid (under
+    1 m²) is left out and said: no lot can be in it. So is a file
     already in, under its own name (unless `replace`) or another, and `replace` finding
     nothing of the file's name to replace (see "sources" below).
     """
@@ -119,7 +120,8 @@ def import_overlays(
     ]  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
         _stage_overlays(cursor, rows, crs.srid, progress)
-        _refuse_without_area(cursor, path)
+        without_area = _leave_out_without_area(cursor, path)
+        notes.extend(without_area)
         notes.extend(_against_earlier_files(cursor, kind, path, replace))
         notes.extend(_repaired(cursor))
         notes.extend(_narrower_than_the_rule(cursor, kind))
@@ -131,8 +133,10 @@ def import_overlays(
                SELECT %s, name, attributes, geom, %s, now() FROM overlay_ready ORDER BY row_no""",
             [kind, path.name],
         )
+        cursor.execute("SELECT count(*) FROM overlay_ready")
+        (imported,) = cursor.fetchone()
         cursor.execute("DROP TABLE overlay_ready")
-    return ImportedOverlays(len(rows), left_out, tuple(notes))
+    return ImportedOverlays(imported, left_out, tuple(notes))
 
 
 # --- sources: the file a kind's overlays came from -----------------------------------------
@@ -331,25 +335,36 @@ def _stage_overlays(
             bar.update(len(batch))
 
 
-def _refuse_without_area(cursor, path: Path) -> None:
-    """Refuse, naming the first, the polygons with no area: none left once made valid, or
-    under 1 m² in the trust's metric CRS (points on a line in feet keep a few nm² once in
-    degrees, and would be stored with an empty core that no lot can meet)."""
+def _leave_out_without_area(cursor, path: Path) -> list[str]:
+    """Leave out the polygons with no area, saying which: none left once made valid, or under
+    1 m² in the trust's metric CRS (points on a line in feet keep a few nm² once in degrees).
+    No lot can be in one (its shrunk outline, `core_m`, is empty), so nothing is lost; a FEMA
+    map with one such sliver was refused whole, and could not be fixed by the trust. A file
+    of nothing else is refused: there is nothing to import."""
     # Measured in metres only when small in degrees: 1e-8 square degrees is over 20 m² up to
     # 80° of latitude, and most polygons are spared a transform.
     cursor.execute(
-        """SELECT min(row_no), count(*) FROM overlay_ready
+        """DELETE FROM overlay_ready
            WHERE geom IS NULL OR ST_IsEmpty(geom)
-              OR (ST_Area(geom) < 1e-8 AND ST_Area(ST_Transform(geom, %s)) < 1)""",
+              OR (ST_Area(geom) < 1e-8 AND ST_Area(ST_Transform(geom, %s)) < 1)
+           RETURNING row_no""",
         [metric_srid()],
     )
-    first, count = cursor.fetchone()
-    if count:
+    gone = sorted(row for (row,) in cursor.fetchall())
+    if not gone:
+        return []
+    why = "under 1 m², or nothing left once made valid"
+    cursor.execute("SELECT EXISTS (SELECT FROM overlay_ready)")
+    if not cursor.fetchone()[0]:
         raise ImportRefused(
-            f"{path.name}: row {first}: the polygon has no area (under 1 m², or nothing left "
-            f"once made valid){f' ({count:,} such rows)' if count > 1 else ''}; fix or remove "
-            "it. Nothing was imported"
+            f"{path.name}: no polygon has an area ({rows_text(gone)}: {why}); there is nothing "
+            "to import. Nothing was imported"
         )
+    count = len(gone)
+    return [
+        f"left out {count:,} polygon{'s' if count != 1 else ''} with no area ({rows_text(gone)}: "
+        f"{why}): no lot can be in {'it' if count == 1 else 'them'}"
+    ]
 
 
 SELF_INTERSECTION = re.compile(r"(ring )?self-intersection", re.IGNORECASE)

@@ -8,6 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+import shapely.affinity
 from click.testing import CliRunner
 
 from clt.cli import main
@@ -57,14 +58,30 @@ def test_a_csv_row_with_invalid_wkt_is_refused_naming_the_row(tmp_path, existing
     assert list(Overlay.objects.order_by("pk").values_list("pk", "source_file")) == existing
 
 
-def test_a_polygon_without_area_is_refused_naming_the_row(tmp_path, existing):
-    path = geojson(tmp_path / "flood.geojson", ["AE", "flat"], [SQUARE, FLAT])
+def test_a_polygon_without_area_is_left_out_naming_the_row(tmp_path, existing):
+    """No lot can be in it; a FEMA map with one such sliver was refused whole (QA s19)."""
+    moved = shapely.affinity.translate(SQUARE, xoff=0.0001)  # a new edition of the square
+    path = geojson(tmp_path / "flood.geojson", ["AE", "flat"], [moved, FLAT])
+
+    result = import_layer(path, "--replace")
+
+    assert result.exit_code == 0, result.output
+    assert "clt: left out 1 polygon with no area (row 2: under 1 m², or nothing left once " \
+        "made valid): no lot can be in it\n" in result.output
+    assert result.output.startswith("clt: imported 1 flood-zone polygons from flood.geojson\n")
+    assert Overlay.objects.filter(source_file="flood.geojson").count() == 1
+
+
+def test_a_file_of_polygons_without_area_is_refused(tmp_path, existing):
+    path = geojson(tmp_path / "flood.geojson", ["flat"], [FLAT])
 
     result = import_layer(path, "--replace")
 
     assert result.exit_code == 1
-    assert result.output.startswith("Error: flood.geojson: row 2: the polygon has no area")
-    assert len(result.output.splitlines()) == 1
+    assert result.output == (
+        "Error: flood.geojson: no polygon has an area (row 1: under 1 m², or nothing left once "
+        "made valid); there is nothing to import. Nothing was imported\n"
+    )
     assert list(Overlay.objects.order_by("pk").values_list("pk", "source_file")) == existing
 
 

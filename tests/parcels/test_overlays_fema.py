@@ -126,7 +126,7 @@ def test_a_refusal_names_the_file_s_row_when_zones_before_it_were_left_out(land,
     result = import_layer(path)
 
     assert result.exit_code == 1
-    assert result.output.startswith("Error: nfhl.gpkg: row 3: the polygon has no area")
+    assert result.output.startswith("Error: nfhl.gpkg: no polygon has an area (row 3: ")
     assert not Overlay.objects.exists()
 
 
