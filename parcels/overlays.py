@@ -381,13 +381,12 @@ def _repaired(cursor) -> list[str]:
     found = cursor.fetchall()
     if not found:
         return []
-    rows = ", ".join(str(row) for row, _ in found[:ROWS_SHOWN])
-    rows += ", …" if len(found) > ROWS_SHOWN else ""
+    rows = rows_text(row for row, _ in found)
     reasons = sorted({reason.lower() for _, reason in found})
     s = "s" if len(found) != 1 else ""
     if all(SELF_INTERSECTION.fullmatch(reason) for reason in reasons):
-        return [f"repaired {len(found):,} self-intersecting polygon{s} (row{s} {rows})"]
-    return [f"repaired {len(found):,} invalid polygon{s} (row{s} {rows}: {', '.join(reasons)})"]
+        return [f"repaired {len(found):,} self-intersecting polygon{s} ({rows})"]
+    return [f"repaired {len(found):,} invalid polygon{s} ({rows}: {', '.join(reasons)})"]
 
 
 def _narrower_than_the_rule(cursor, kind: str) -> list[str]:
