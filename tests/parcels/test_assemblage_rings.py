@@ -20,6 +20,7 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from clt.cli import main
 from parcels import finder
 from parcels.models import Parcel
+from tests.maps.test_planner_clients import ring_directions
 
 pytestmark = pytest.mark.django_db
 
@@ -45,17 +46,6 @@ def block():
                 vacancy_status="occupied" if middle else "vacant", land_use="R1" if middle
                 else "V", address=f"{col}{row} Block St",
             )  # fmt: skip
-
-
-def ring_directions(geometry: dict) -> list[list[str]]:
-    """Each polygon's rings as 'CCW' or 'CW', exterior first."""
-    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else (
-        geometry["coordinates"]
-    )
-    return [
-        ["CCW" if shapely.LinearRing(ring).is_ccw else "CW" for ring in polygon]
-        for polygon in polygons
-    ]
 
 
 @pytest.mark.parametrize("tolerance_m", ["0", "0.5"])
