@@ -541,6 +541,18 @@ def closing_seller_error(lease: GroundLease, seller: Party) -> str | None:
     )
 
 
+def contract_date_error(lease: GroundLease, contract_on: dt.date) -> str | None:
+    """Why a sale of `lease` cannot be contracted on `contract_on` (None if it can): only a
+    lessee contracts to sell, so not before the current lessee's purchase (such a contract
+    escaped the formula's cap as "history"). The resale form and the import both ask."""
+    if contract_on >= lease.purchase_date:
+        return None
+    return (
+        f"{contract_on.isoformat()} is before the lessee's purchase of the home on "
+        f"{lease.purchase_date.isoformat()}: a lessee contracts to sell once they hold the lease"
+    )
+
+
 def closing_date_error(lease: GroundLease, closed_on: dt.date) -> str | None:
     """Why a closing on `closed_on` cannot pass `lease`: the lease was not in force that day."""
     if lease.in_force_on(closed_on):

@@ -26,6 +26,7 @@ from leases.actions import (
     closing_made_base,
     closing_passed_to_error,
     closing_seller_error,
+    contract_date_error,
 )
 from leases.models import CapitalImprovement, GroundLease, Party, PartyKind, Resale
 from leases.pricing import NOT_ON_RECORD, not_on_record_needed, priced_sale
@@ -165,11 +166,10 @@ class ResaleForm(forms.ModelForm):
             return  # history: the seller held the lease then
         if self.instance.pk is not None and self.initial.get("closed_on") is not None:
             return  # a closed sale: its corrections are checked as a closing (`check_closing`)
-        if contract_on < lease.purchase_date and "contract_on" not in self.errors:
+        early = contract_date_error(lease, contract_on)
+        if early and "contract_on" not in self.errors:
             self.add_error("contract_on", (
-                f"{contract_on.isoformat()} is before the lessee's purchase of the home on "
-                f"{lease.purchase_date.isoformat()}: a lessee contracts to sell once they hold "
-                "the lease. Correct the date; a sale that closed before that purchase is "
+                f"{early}. Correct the date; a sale that closed before that purchase is "
                 "recorded with its closing date (history)."
             ))  # fmt: skip
         if closed_on or seller is None or "seller" in self.errors:

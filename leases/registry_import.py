@@ -45,6 +45,7 @@ from leases.actions import (
     check_closing_day,
     closing_date_error,
     closing_seller_error,
+    contract_date_error,
     fee_change,
     lease_create,
     monitoring_record,
@@ -508,11 +509,9 @@ def _check_open_contract(resale: Resale) -> None:
     a cap typed where the formula needed an appraisal, a contract dated next month."""
     lease, on = resale.lease, resale.contract_on
     refuse_after_today("contract_on", on, "record a sale once its contract is signed.")
-    if on < lease.purchase_date:
-        raise ValidationError({"contract_on": (
-            f"{on} is before the lessee's purchase of the home on {lease.purchase_date}: a "
-            "lessee contracts to sell once they hold the lease"
-        )})  # fmt: skip
+    early = contract_date_error(lease, on)
+    if early:
+        raise ValidationError({"contract_on": early})
     seller_error = closing_seller_error(lease, resale.seller)
     if seller_error:
         raise ValidationError({"seller": seller_error})
