@@ -139,7 +139,8 @@ def _field_record(field: LayerField, fmt: str) -> dict:
 def source_imports(export: Export) -> list[dict]:
     """The imports (county files) the exported features came from, with counts and dates.
 
-    Parcels name their `import_run` (file, checksum, when); other models their `source_file`.
+    Parcels name their `import_run` (file, checksum, when); other models their `source_file`
+    (and `source_layer`: which of a file's layers, when it holds several).
     A layer made of parcels (the leases) names the imports of its features' parcels, with how
     many of the exported features each drew parcels from (`features`) and how many parcels
     (`parcels`): a lease whose parcels came from two files is counted under both.
@@ -147,7 +148,7 @@ def source_imports(export: Export) -> list[dict]:
     layer = export.layer
     model = _source_model(layer)
     fields = {f.name for f in model._meta.get_fields()}
-    keys = [k for k in ("import_run", "source_file") if k in fields]
+    keys = [k for k in ("import_run", "source_file", "source_layer") if k in fields]
     if not keys:
         return []
     updated = next((Max(k) for k in ("updated_at", "imported_at") if k in fields), None)
@@ -184,6 +185,8 @@ def source_imports(export: Export) -> list[dict]:
             "features": row["features"],
             **({"parcels": row["parcels"]} if "parcels" in row else {}),
         }
+        if row.get("source_layer"):
+            source["layer"] = row["source_layer"]
         if run:
             source["sha256"] = run.source_sha256
             source["imported_at"] = _iso(run.finished_at or run.started_at)

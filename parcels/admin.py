@@ -1346,7 +1346,7 @@ class ImprovementAdmin(RecordedAdmin):
 @admin.register(Overlay)
 class OverlayAdmin(MapAdmin):
     form = OverlayForm
-    list_display = ["name", "kind", "source_file", "imported_at"]
+    list_display = ["name", "kind", "source_file", "source_layer", "imported_at"]
     list_filter = ["kind"]
     search_fields = ["name"]
 

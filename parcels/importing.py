@@ -385,6 +385,10 @@ class Source:
     # The encoding its text is read in when chosen here, not declared by the file: a shapefile
     # naming none (`_text_encoding`), or --encoding. GDAL recodes it (open option ENCODING).
     encoding: str | None = None
+    # Which of its file's datasets or layers this is when the file holds several ('' when it
+    # holds one): two layers of a GeoPackage, or two counties' S_FLD_HAZ_AR.shp in one zip, are
+    # two maps of one file name (`part_of_file`).
+    part: str = ""
 
 
 def open_source(
@@ -430,7 +434,26 @@ def open_source(
         bounds=bounds,
         open_options=options,
         encoding=chosen_encoding,
+        part=part_of_file(path, gdal_path, options, layer),
     )
+
+
+def part_of_file(path: Path, gdal_path: str, options: dict, layer: str | None) -> str:
+    """What of `path` GDAL reads at `gdal_path` when the file holds several datasets or layers,
+    named as --layer names it: the zip's member ('hinds/S_FLD_HAZ_AR.shp'), the layer
+    ('floodway'), or both ('nfhl.gpkg:floodway'); '' when the file holds one."""
+    parts = []
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            found = _zip_datasets(archive)
+        if len(found) > 1:
+            member = gdal_path.removeprefix(f"/vsizip/{path.resolve()}/")
+            parts.append(_zip_layer_names(found)[member])
+    if layer is not None and not options:  # a GeoJSON or CSV (read with options) holds one
+        with quiet_invalid_wkt():
+            if len(pyogrio.list_layers(gdal_path)) > 1:
+                parts.append(layer)
+    return ":".join(parts)
 
 
 def _check_has_attributes(source: Source) -> None:

@@ -630,6 +630,10 @@ class Overlay(models.Model):
     geom_m = MetricOutlineField()
     core_m = MetricOutlineField(inset_m=TOUCHING_M)
     source_file = models.CharField(max_length=500, blank=True)
+    source_layer = models.CharField(
+        max_length=300, blank=True,
+        help_text="Which of the file's layers or datasets, when it holds several",
+    )  # fmt: skip
     imported_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -54,13 +54,15 @@ FINDER_KINDS = ("neighbourhood", "flood-zone")
 
 @dataclass(frozen=True)
 class ImportedOverlays:
-    """What `import_overlays` brought in: how many polygons, and what it left out and why
-    ('' when it kept every polygon of the file). `notes` are what else staff should know, a
+    """What `import_overlays` brought in: how many polygons, from what (the file's name, or the
+    layer of it: 'layer floodway of nfhl.gpkg'), and what it left out and why ('' when it kept
+    every polygon of the file). `notes` are what else staff should know, a
     line each: what --replace replaced, polygons named by row for want of a name column or of
     a name in it, polygons PostGIS repaired, polygons too narrow to filter a lot, and
     neighbourhood names the finder reads as one with another file's."""
 
     count: int
+    source: str
     left_out: str = ""
     notes: tuple[str, ...] = ()
 
@@ -122,27 +124,30 @@ def import_overlays(
         _stage_overlays(cursor, rows, crs.srid, progress)
         without_area = _leave_out_without_area(cursor, path)
         notes.extend(without_area)
-        notes.extend(_against_earlier_files(cursor, kind, path, replace))
+        notes.extend(_against_earlier_files(cursor, kind, source, replace))
         notes.extend(_repaired(cursor))
         notes.extend(_narrower_than_the_rule(cursor, kind))
         if kind == "neighbourhood":
-            notes.extend(_names_in_other_files(kind, path, [name for _, name, _, _ in rows]))
+            notes.extend(_names_in_other_files(kind, source, [name for _, name, _, _ in rows]))
         cursor.execute(
             """INSERT INTO parcels_overlay (kind, name, attributes, geom, source_file,
-                   imported_at)
-               SELECT %s, name, attributes, geom, %s, now() FROM overlay_ready ORDER BY row_no""",
-            [kind, path.name],
+                   source_layer, imported_at)
+               SELECT %s, name, attributes, geom, %s, %s, now()
+               FROM overlay_ready ORDER BY row_no""",
+            [kind, path.name, source.part],
         )
         cursor.execute("SELECT count(*) FROM overlay_ready")
         (imported,) = cursor.fetchone()
         cursor.execute("DROP TABLE overlay_ready")
-    return ImportedOverlays(imported, left_out, tuple(notes))
+    read = _source_text(path.name, source.part)
+    return ImportedOverlays(imported, read, left_out, tuple(notes))
 
 
 # --- sources: the file a kind's overlays came from -----------------------------------------
 #
-# Overlays remember the bare name of their file (`source_file`), and --replace replaces those
-# of the same kind and name: a new edition saved under the old one's name. A name is not a
+# Overlays remember the bare name of their file (`source_file`), and which of its layers they
+# are when it holds several (`source_layer`: `Source.part`); --replace replaces those of the
+# same kind, name and layer: a new edition saved under the old one's name. A name is not a
 # map, though: FEMA calls the flood layer S_FLD_HAZ_AR in every county, and one map saved as
 # .gpkg and as .geojson has two names. So a name's overlays whose areas do not overlap the new
 # file's (`_lies_apart`: the neighbouring county's, meeting it at the county line) are another
@@ -151,33 +156,49 @@ def import_overlays(
 # nothing of the name to replace imports nothing (it would add a second edition).
 
 
-def _against_earlier_files(cursor, kind: str, path: Path, replace: bool) -> list[str]:
+def _against_earlier_files(cursor, kind: str, source: Source, replace: bool) -> list[str]:
     """Refuse the staged file when it is a map already in (under another name; under its own
     without `replace`) or when `replace` finds nothing of its name to replace; otherwise, with
     `replace`, delete the overlays it replaces and say so."""
-    _refuse_copy_of_another_file(cursor, kind, path)
-    earlier = Overlay.objects.filter(kind=kind, source_file=path.name)
+    _refuse_copy_of_another_file(cursor, kind, source)
+    earlier = Overlay.objects.filter(kind=kind, **_from_source(source))
     if not replace:
         if earlier.exists():
-            _refuse_importing_again(cursor, earlier, kind, path)
+            _refuse_importing_again(cursor, earlier, kind, source)
         return []
     if not earlier.exists():
-        _refuse_nothing_to_replace(kind, path)
-    return [_replace_earlier(cursor, earlier, kind, path)]
+        _refuse_nothing_to_replace(kind, source)
+    return [_replace_earlier(cursor, earlier, kind, source)]
 
 
-def _refuse_importing_again(cursor, earlier, kind: str, path: Path) -> None:
+def _from_source(source: Source) -> dict[str, str]:
+    """The lookup of the overlays imported from `source`'s file name and layer."""
+    return {"source_file": source.path.name, "source_layer": source.part}
+
+
+def _source_text(source_file: str, source_layer: str) -> str:
+    """'nbhd.geojson'; 'layer floodway of nfhl.gpkg' when it is one of the file's layers."""
+    return f"layer {source_layer} of {source_file}" if source_layer else source_file
+
+
+def _this_file(source: Source) -> str:
+    """'a file of this name', or 'layer floodway of a file of this name'."""
+    return f"layer {source.part} of a file of this name" if source.part else "a file of this name"
+
+
+def _refuse_importing_again(cursor, earlier, kind: str, source: Source) -> None:
     """Refuse a file whose overlays of `kind` are already in the registry: imported twice,
     each polygon is listed twice (on the map, in the legend's counts); --replace says what
     was meant. When the earlier ones lie apart, they are another area's map under the same
     name, and the file is to be renamed instead."""
     count, imported = _count_and_date(earlier)
     are = "are" if count != 1 else "is"
-    what = (f"{path.name}: {_overlays(count, kind)} from a file of this name {are} already "
-            f"in the registry (imported {imported})")  # fmt: skip
-    if _lies_apart(cursor, kind, path.name):
+    what = (f"{source.path.name}: {_overlays(count, kind)} from {_this_file(source)} {are} "
+            f"already in the registry (imported {imported})")  # fmt: skip
+    if _lies_apart(cursor, kind, source):
         raise ImportRefused(
-            f"{what}, covering another area than this file. To keep both, {_rename(path)} "
+            f"{what}, covering another area than this file. To keep both, "
+            f"{_rename(source.path)} "
             "and import it again. Nothing was imported"
         )
     raise ImportRefused(
@@ -186,48 +207,54 @@ def _refuse_importing_again(cursor, earlier, kind: str, path: Path) -> None:
     )
 
 
-def _replace_earlier(cursor, earlier, kind: str, path: Path) -> str:
-    """Delete the overlays of `kind` from a file of this name, and say how many and from when;
-    refused when they lie apart from this file's polygons: another area's map under the same
-    name (FEMA's S_FLD_HAZ_AR of the neighbouring county), which --replace would delete."""
+def _replace_earlier(cursor, earlier, kind: str, source: Source) -> str:
+    """Delete the overlays of `kind` from a file of this name (and layer), and say how many and
+    from when; refused when they lie apart from this file's polygons: another area's map under
+    the same name (FEMA's S_FLD_HAZ_AR of the neighbouring county), which --replace would
+    delete."""
     count, imported = _count_and_date(earlier)
-    if _lies_apart(cursor, kind, path.name):
+    if _lies_apart(cursor, kind, source):
         raise ImportRefused(
-            f"{path.name}: --replace would delete the {_overlays(count, kind)} from a file of "
-            f"this name (imported {imported}), and they lie apart from this file's polygons: "
-            f"another area's map. To keep both, {_rename(path)} and import it without "
-            "--replace. Nothing was imported"
+            f"{source.path.name}: --replace would delete the {_overlays(count, kind)} from "
+            f"{_this_file(source)} (imported {imported}), and they lie apart from this file's "
+            f"polygons: another area's map. To keep both, {_rename(source.path)} and import it "
+            "without --replace. Nothing was imported"
         )
     earlier.delete()
-    return f"replaced {_overlays(count, kind)} from {path.name} (imported {imported})"
+    replaced = _source_text(source.path.name, source.part)
+    return f"replaced {_overlays(count, kind)} from {replaced} (imported {imported})"
 
 
-def _refuse_nothing_to_replace(kind: str, path: Path) -> None:
+def _refuse_nothing_to_replace(kind: str, source: Source) -> None:
     """Refuse --replace when no overlay of `kind` came from a file of this name, saying where
     the kind's overlays come from: imported anyway, a new edition saved under a new name was
     listed beside the earlier one, every area twice, and --replace meant the opposite."""
     sources = (
-        Overlay.objects.filter(kind=kind).values("source_file")
-        .annotate(count=Count("pk"), first=Min("imported_at")).order_by("first", "source_file")
+        Overlay.objects.filter(kind=kind).values("source_file", "source_layer")
+        .annotate(count=Count("pk"), first=Min("imported_at"))
+        .order_by("first", "source_file", "source_layer")
     )  # fmt: skip
-    others = [f"{s['source_file']} ({s['count']:,}, imported "
+    others = [f"{_source_text(s['source_file'], s['source_layer'])} ({s['count']:,}, imported "
               f"{timezone.localdate(s['first']):%Y-%m-%d})" for s in sources]  # fmt: skip
-    said = f"{path.name}: --replace found no {kind} overlays from a file named {path.name}"
+    name = source.path.name
+    named = _source_text(f"a file named {name}", source.part)
+    said = f"{name}: --replace found no {kind} overlays from {named}"
     if not others:
         raise ImportRefused(
             f"{said}, nor any other {kind} overlays, to replace. To add it, import it without "
             "--replace. Nothing was imported"
         )
+    and_layer = " (and layer)" if any(s["source_layer"] for s in sources) else ""
     raise ImportRefused(
         f"{said} to replace; {kind} overlays come from {', '.join(others)}. To replace an "
-        "earlier edition, import the new one under the earlier file's name, in its format "
-        "(ogr2ogr converts one to another), with --replace: rename a GeoPackage or GeoJSON; "
+        f"earlier edition, import the new one under the earlier file's name{and_layer}, in its "
+        "format (ogr2ogr converts one to another), with --replace: rename a GeoPackage or GeoJSON; "
         "rename each part of a shapefile (.shp, .dbf, .shx, .prj). To add it, import it "
         "without --replace. Nothing was imported"
     )
 
 
-def _refuse_copy_of_another_file(cursor, kind: str, path: Path) -> None:
+def _refuse_copy_of_another_file(cursor, kind: str, source: Source) -> None:
     """Refuse a file most of whose polygons are already overlays of `kind` from a file of
     another name: the same map in another format (.gpkg, then .geojson), which would list each
     area twice. Polygons are compared snapped to SAME_POLYGON_GRID and put in a canonical
@@ -235,22 +262,23 @@ def _refuse_copy_of_another_file(cursor, kind: str, path: Path) -> None:
     cursor.execute(
         """WITH new AS (SELECT row_no, geom, ST_Normalize(ST_SnapToGrid(geom, %(grid)s)) AS shape
                         FROM overlay_ready)
-           SELECT o.source_file, min(o.imported_at), count(DISTINCT n.row_no),
+           SELECT o.source_file, o.source_layer, min(o.imported_at), count(DISTINCT n.row_no),
                   (SELECT count(*) FROM overlay_ready)
            FROM new n JOIN parcels_overlay o
-             ON o.kind = %(kind)s AND o.source_file <> %(name)s AND o.geom && n.geom
-            AND ST_Normalize(ST_SnapToGrid(o.geom, %(grid)s)) = n.shape
-           GROUP BY o.source_file ORDER BY 3 DESC, 1 LIMIT 1""",
-        {"grid": SAME_POLYGON_GRID, "kind": kind, "name": path.name},
+             ON o.kind = %(kind)s AND (o.source_file, o.source_layer) <> (%(name)s, %(layer)s)
+            AND o.geom && n.geom AND ST_Normalize(ST_SnapToGrid(o.geom, %(grid)s)) = n.shape
+           GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2 LIMIT 1""",
+        {"grid": SAME_POLYGON_GRID, "kind": kind, "name": source.path.name, "layer": source.part},
     )
     found = cursor.fetchone()
-    if found is None or found[2] * 2 <= found[3]:
+    if found is None or found[3] * 2 <= found[4]:
         return
-    other, first, same, total = found
+    other_file, other_layer, first, same, total = found
+    other = _source_text(other_file, other_layer)
     raise ImportRefused(
-        f"{path.name}: {same:,} of its {total:,} polygons are already in the registry, as {kind} "
-        f"overlays from {other} (imported {timezone.localdate(first):%Y-%m-%d}): the same map "
-        "under another name. Importing it would list each area twice, and --replace is not the "
+        f"{source.path.name}: {same:,} of its {total:,} polygons are already in the registry, as "
+        f"{kind} overlays from {other} (imported {timezone.localdate(first):%Y-%m-%d}): the same "
+        "map under another name. Importing it would list each area twice, and --replace is not the "
         "fix: it replaces only the overlays from a file of the same name. To update that map, "
         f"import its new edition under the earlier file's name ({other}) with --replace. "
         "Nothing was imported"
@@ -261,13 +289,14 @@ def _refuse_copy_of_another_file(cursor, kind: str, path: Path) -> None:
 SAME_POLYGON_GRID = 1e-7
 
 
-def _lies_apart(cursor, kind: str, source_file: str) -> bool:
-    """Whether no overlay of `kind` from `source_file` overlaps a polygon of the file being
-    imported by more than TOUCHING_M, the registry's rule for a lot in an overlay (it meets
-    the overlay's `core_m`): another area's map under the same name, not an earlier edition of
-    this one, which overlaps it nearly everywhere. The neighbouring county's map meets this
-    one along the county line (FEMA clips each county's at it), where bounding boxes, and
-    even outlines drawn twice a few centimetres apart, meet too; their areas do not."""
+def _lies_apart(cursor, kind: str, source: Source) -> bool:
+    """Whether no overlay of `kind` from `source`'s file name and layer overlaps a polygon of the
+    file being imported by more than TOUCHING_M, the registry's rule for a lot in an overlay
+    (it meets the overlay's `core_m`): another area's map under the same name, not an earlier
+    edition of this one, which overlaps it nearly everywhere. The neighbouring county's map
+    meets this one along the county line (FEMA clips each county's at it), where bounding
+    boxes, and even outlines drawn twice a few centimetres apart, meet too; their areas do
+    not."""
     # The old overlays' cores are on an index (overlay_core_m); the new polygons are moved to
     # the metric CRS once each, not once for every old polygon they are compared with.
     cursor.execute(
@@ -275,8 +304,8 @@ def _lies_apart(cursor, kind: str, source_file: str) -> bool:
                SELECT FROM (SELECT ST_Transform(geom, %s) AS geom_m FROM overlay_ready
                             OFFSET 0) n
                JOIN parcels_overlay o ON o.core_m && n.geom_m AND ST_Intersects(o.core_m, n.geom_m)
-               WHERE o.kind = %s AND o.source_file = %s)""",
-        [metric_srid(), kind, source_file],
+               WHERE o.kind = %s AND o.source_file = %s AND o.source_layer = %s)""",
+        [metric_srid(), kind, source.path.name, source.part],
     )
     return cursor.fetchone()[0]
 
@@ -606,7 +635,7 @@ def _unnamed(
 NAMES_SHOWN = 10
 
 
-def _names_in_other_files(kind: str, path: Path, names: list[str]) -> list[str]:
+def _names_in_other_files(kind: str, source: Source, names: list[str]) -> list[str]:
     """A note naming this file's names that the finder reads as one with names from other
     files (`overlay_name_key`: "Bethel" and "Béthel", "ONeal Park" and "O’Neal Park"; the same
     name too): `--neighbourhood Béthel` then finds the lots of both files' polygons, silently.
@@ -616,15 +645,16 @@ def _names_in_other_files(kind: str, path: Path, names: list[str]) -> list[str]:
         keys.setdefault(overlay_name_key(name), name)
     keys.pop("", None)
     found = (
-        Overlay.objects.filter(kind=kind).exclude(source_file=path.name)
+        Overlay.objects.filter(kind=kind).exclude(**_from_source(source))
         .annotate(key=overlay_name_key_sql()).filter(key__in=list(keys))
-        .values_list("key", "name", "source_file").distinct().order_by("key", "name", "source_file")
+        .values_list("key", "name", "source_file", "source_layer").distinct()
+        .order_by("key", "name", "source_file", "source_layer")
     )  # fmt: skip
     elsewhere: dict[str, list[str]] = {}
-    for key, name, source_file in found:
-        given = keys[key]
+    for key, name, source_file, source_layer in found:
+        given, other = keys[key], _source_text(source_file, source_layer)
         elsewhere.setdefault(given, []).append(
-            f"also in {source_file}" if name == given else f"as '{name}' in {source_file}"
+            f"also in {other}" if name == given else f"as '{name}' in {other}"
         )
     if not elsewhere:
         return []

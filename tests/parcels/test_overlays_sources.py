@@ -6,6 +6,8 @@ S_FLD_HAZ_AR in every county) and one map saved under two names is not listed tw
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -250,3 +252,69 @@ def test_replace_says_how_many_overlays_it_replaced_and_from_when(tmp_path):
     ]
     assert stored() == [("Belhaven", "nbhd.geojson")]
 
+
+
+# --- files holding several maps: a GeoPackage's layers, a zip's datasets ------------------------
+
+
+def flood_layer(path: Path, name: str, polygon) -> None:
+    """Write `polygon` as the layer `name` of the GeoPackage `path` (replacing it if there)."""
+    gpd.GeoDataFrame({"FLD_ZONE": ["AE"]}, geometry=[polygon], crs=4326).to_file(path, layer=name)
+
+
+def test_two_layers_of_one_geopackage_are_two_maps_and_replace_replaces_only_its_own(tmp_path):
+    path = tmp_path / "nfhl.gpkg"
+    flood_layer(path, "flood_100yr", WEST.union(EAST))
+    flood_layer(path, "floodway", WEST)
+    assert import_layer(path, "flood-zone", "--layer", "flood_100yr").exit_code == 0
+
+    floodway = import_layer(path, "flood-zone", "--layer", "floodway")
+    wider = shapely.affinity.scale(WEST, 1.5, 1.0)
+    flood_layer(path, "floodway", wider)  # the floodway's new edition
+    replaced = import_layer(path, "flood-zone", "--layer", "floodway", "--replace")
+
+    imported = "clt: imported 1 flood-zone polygons from layer floodway of nfhl.gpkg"
+    assert floodway.output == f"{imported}\n"
+    assert replaced.output.splitlines() == [
+        imported,
+        f"clt: replaced 1 flood-zone overlay from layer floodway of nfhl.gpkg (imported {today()})",
+    ]
+    stored = {o.source_layer: shapely.from_wkt(o.geom.wkt) for o in Overlay.objects.all()}
+    assert sorted(stored) == ["flood_100yr", "floodway"]
+    assert stored["floodway"].equals(shapely.MultiPolygon([wider]))
+
+
+def test_two_counties_flood_maps_in_one_zip_are_both_imported(land, tmp_path):
+    hinds, madison = fema(tmp_path / "hinds", HINDS), fema(tmp_path / "madison", MADISON)
+    path = tmp_path / "nfhl.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for county in (hinds, madison):
+            for part in county.parent.iterdir():
+                archive.write(part, f"{county.parent.name}/{part.name}")
+
+    results = [import_layer(path, "flood-zone", "--layer", f"{county}/S_FLD_HAZ_AR.shp")
+               for county in ("hinds", "madison")]  # fmt: skip
+
+    assert [(r.exit_code, r.output.splitlines()[0]) for r in results] == [
+        (0, "clt: imported 2 flood-zone polygons from layer hinds/S_FLD_HAZ_AR.shp of nfhl.zip"),
+        (0, "clt: imported 2 flood-zone polygons from layer madison/S_FLD_HAZ_AR.shp of nfhl.zip"),
+    ]
+    assert sorted(Overlay.objects.values_list("source_file", "source_layer").distinct()) == [
+        ("nfhl.zip", "hinds/S_FLD_HAZ_AR.shp"), ("nfhl.zip", "madison/S_FLD_HAZ_AR.shp")
+    ]
+    assert "V7" not in search(outside_flood=1)
+
+
+def test_an_export_of_flood_zones_names_the_layers_its_polygons_came_from(client, tmp_path):
+    path = tmp_path / "nfhl.gpkg"
+    flood_layer(path, "flood_100yr", WEST.union(EAST))
+    flood_layer(path, "floodway", WEST)
+    for name in ("flood_100yr", "floodway"):
+        assert import_layer(path, "flood-zone", "--layer", name).exit_code == 0
+
+    response = client.get("/export/flood-zones.geojson")
+
+    sources = json.loads(b"".join(response.streaming_content))["metadata"]["sources"]
+    assert [(s["file"], s.get("layer"), s["features"]) for s in sources] == [
+        ("nfhl.gpkg", "flood_100yr", 1), ("nfhl.gpkg", "floodway", 1)
+    ]
