@@ -224,7 +224,8 @@ def import_layer(path, kind, name_field, srid, layer, encoding, replace, all_zon
             path, kind=kind, name_field=name_field, srid=srid, layer=layer, encoding=encoding,
             replace=replace, all_zones=all_zones, progress=not quiet,
         )  # fmt: skip
-    say(f"clt: imported {imported.count:,} {kind} polygons from {imported.source}")
+    polygons = "polygon" if imported.count == 1 else "polygons"
+    say(f"clt: imported {imported.count:,} {kind} {polygons} from {imported.source}")
     if imported.left_out:
         say(f"clt: {imported.left_out}")
     for note in imported.notes:

@@ -68,7 +68,7 @@ def test_a_polygon_without_area_is_left_out_naming_the_row(tmp_path, existing):
     assert result.exit_code == 0, result.output
     assert "clt: left out 1 polygon with no area (row 2: under 1 m², or nothing left once " \
         "made valid): no lot can be in it\n" in result.output
-    assert result.output.startswith("clt: imported 1 flood-zone polygons from flood.geojson\n")
+    assert result.output.startswith("clt: imported 1 flood-zone polygon from flood.geojson\n")
     assert Overlay.objects.filter(source_file="flood.geojson").count() == 1
 
 

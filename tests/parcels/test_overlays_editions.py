@@ -176,7 +176,7 @@ def test_a_channel_just_over_1_m_wide_filters_and_is_not_said(land, tmp_path):
 
     result = import_layer(path, "flood-zone")
 
-    assert result.output == "clt: imported 1 flood-zone polygons from flood_channel.gpkg\n"
+    assert result.output == "clt: imported 1 flood-zone polygon from flood_channel.gpkg\n"
     assert "V7" not in search(outside_flood=1)
 
 
@@ -232,7 +232,7 @@ def test_a_row_saying_neither_flag_nor_zone_is_left_out_and_why_is_said(tmp_path
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[:2] == [
-        "clt: imported 1 flood-zone polygons from nfhl.gpkg",
+        "clt: imported 1 flood-zone polygon from nfhl.gpkg",
         f"clt: left out 1 polygon (row 2) {why}: nothing says it lies in the special flood "
         "hazard area; to import every zone, add --all-zones",
     ]  # (without FLD_ZONE, the polygons are also said to be named by row)

@@ -64,7 +64,7 @@ def test_a_fema_flood_map_keeps_the_special_flood_hazard_area_and_says_what_it_l
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "clt: imported 1 flood-zone polygons from nfhl.gpkg",
+        "clt: imported 1 flood-zone polygon from nfhl.gpkg",
         "clt: left out zone X ×2, zone D ×1: outside FEMA's special flood hazard area "
         "(SFHA_TF = T); to import every zone, add --all-zones",
     ]

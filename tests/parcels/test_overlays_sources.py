@@ -111,7 +111,7 @@ def test_a_polygon_left_with_almost_no_area_by_reprojection_is_left_out(tmp_path
 
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "clt: imported 1 flood-zone polygons from flood.gpkg\n"
+        "clt: imported 1 flood-zone polygon from flood.gpkg\n"
         "clt: left out 1 polygon with no area (row 2: under 1 m², or nothing left once made "
         "valid): no lot can be in it\n"
     )
@@ -148,7 +148,7 @@ def test_other_kinds_without_a_name_column_are_named_by_row_and_the_import_says_
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "clt: imported 1 zoning polygons from districts.gpkg",
+        "clt: imported 1 zoning polygon from districts.gpkg",
         "clt: no column of names found (none of name, nbhd_name, neighborhood, neighbourhood, "
         "label, zone, fld_zone, zone_name, district, title; its text columns: CODE_DESC): the "
         "polygons are named by row (zoning 1, zoning 2, …). To name them from a column, import "
@@ -247,7 +247,7 @@ def test_replace_says_how_many_overlays_it_replaced_and_from_when(tmp_path):
     result = import_layer(path, "neighbourhood", "--replace")
 
     assert result.output.splitlines() == [
-        "clt: imported 1 neighbourhood polygons from nbhd.geojson",
+        "clt: imported 1 neighbourhood polygon from nbhd.geojson",
         f"clt: replaced 2 neighbourhood overlays from nbhd.geojson (imported {today()})",
     ]
     assert stored() == [("Belhaven", "nbhd.geojson")]
@@ -273,7 +273,7 @@ def test_two_layers_of_one_geopackage_are_two_maps_and_replace_replaces_only_its
     flood_layer(path, "floodway", wider)  # the floodway's new edition
     replaced = import_layer(path, "flood-zone", "--layer", "floodway", "--replace")
 
-    imported = "clt: imported 1 flood-zone polygons from layer floodway of nfhl.gpkg"
+    imported = "clt: imported 1 flood-zone polygon from layer floodway of nfhl.gpkg"
     assert floodway.output == f"{imported}\n"
     assert replaced.output.splitlines() == [
         imported,
