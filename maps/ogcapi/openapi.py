@@ -267,7 +267,15 @@ def _query(name: str, description: str, schema: dict, **extra) -> dict:
 
 
 def _common_parameters() -> dict:
-    crs_uris = [crs.uri for crs in crs_registry.served()]
+    served = crs_registry.served()
+    crs_uris = [crs.uri for crs in served]
+    # The schema lists the URIs Part 2 asks for; the text, the spellings planners and GDAL send
+    # too (`crs_registry.by_reference`), which a client reading only the enum would not know.
+    example = crs_registry.short_name(next((c for c in served if c.srid != 4326), served[-1]))
+    spellings = (
+        f"A URI; also read: {example}, [{example}] (a safe CURIE) and "
+        f"urn:ogc:def:crs:{example.replace(':', '::')}, and OGC:CRS84."
+    )
     return {
         "f": _query(
             "f",
@@ -282,12 +290,12 @@ def _common_parameters() -> dict:
         ),
         "bbox-crs": _query(
             "bbox-crs",
-            "The CRS of bbox (a URI).",
+            f"The CRS of bbox. {spellings}",
             {"type": "string", "format": "uri", "enum": crs_uris},
         ),
         "crs": _query(
             "crs",
-            "The CRS of the returned geometries (a URI).",
+            f"The CRS of the returned geometries. {spellings}",
             {"type": "string", "format": "uri", "enum": crs_uris},
         ),
         "datetime": _query(
@@ -339,9 +347,10 @@ def _field_param_name(layer: Layer, lf: LayerField) -> str:
 
 
 def _field_parameter(lf: LayerField) -> dict:
-    return _query(
-        lf.name, f"Features whose {lf.title or lf.name} equals this value.", _json_schema(lf)
-    )
+    said = f"Features whose {lf.title or lf.name} equals this value."
+    if lf.type == "boolean":  # as GDAL sends them (1/0), and as people type them
+        said += " true or false; also read: 1 or 0, yes or no, in any case."
+    return _query(lf.name, said, _json_schema(lf))
 
 
 def _json_schema(lf: LayerField) -> dict:

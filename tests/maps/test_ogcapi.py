@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from django.db import connection
@@ -84,6 +85,20 @@ def test_limit_is_declared_with_its_default_and_maximum(client):
     doc = get_json(client, "/ogcapi/api")
     schema = doc["components"]["parameters"]["limit"]["schema"]
     assert (schema["minimum"], schema["default"], schema["maximum"]) == (1, 10, 10_000)
+
+
+def test_the_api_definition_says_each_crs_spelling_it_reads_and_each_is_read(client, street):
+    doc = get_json(client, "/ogcapi/api")
+    said = doc["components"]["parameters"]["crs"]["description"]
+    spellings = re.findall(r"\[?EPSG:\d+\]?|urn:ogc:def:crs:EPSG::\d+|OGC:CRS84", said)
+
+    answers = {s: client.get("/ogcapi/collections/trust-land/items", {"crs": s}) for s in spellings}
+
+    assert spellings == ["EPSG:2255", "[EPSG:2255]", "urn:ogc:def:crs:EPSG::2255", "OGC:CRS84"]
+    assert {s: r.status_code for s, r in answers.items()} == dict.fromkeys(spellings, 200)
+    assert "1 or 0, yes or no" in doc["components"]["parameters"]["trust-land.available"][
+        "description"
+    ]
 
 
 # --- content negotiation ---------------------------------------------------------------
