@@ -664,10 +664,11 @@ def _names_in_other_files(kind: str, source: Source, names: list[str]) -> list[s
     one = len(met) == 1
     return [
         f"{len(met):,} {kind} name{'' if one else 's'} of this file match{'es' if one else ''} "
-        "names from other files as the finder matches names (case, accents, apostrophes and "
-        f"spacing aside): {shown}. The finder reads {'them' if one else 'each such name'} as "
-        f"one {kind}: --{kind} finds the lots in both. If they are the same place, keep one "
-        "file: import the one to keep under the other's file name with --replace"
+        "names from other files as the finder matches names (case, accents, apostrophes, "
+        f"spacing and dashes aside): {shown}. The finder reads "
+        f"{'them' if one else 'each such name'} as one {kind}: --{kind} finds the lots in both. "
+        "If they are the same place, keep one file: import the one to keep under the other's "
+        "file name with --replace"
     ]
 
 

@@ -137,20 +137,26 @@ def trust_land_near(metres: float, on: dt.date | None = None):
 # finds an imported "O’Neal Park", "bethel" finds "Béthel", and "Belhaven" a "Belhaven  " an
 # exported attribute table padded. The spaces are listed rather than `\s`, so that Python and
 # PostgreSQL agree on them: ASCII's, and those Unicode's NFKD (in the fold) does not already
-# make a plain space, as it does U+00A0 and the fixed-width spaces.
+# make a plain space, as it does U+00A0 and the fixed-width spaces. Dashes are one dash, with
+# no space around it: a name copied from a word processor has an en dash ("Belhaven–Fondren")
+# where staff type a hyphen, with or without spaces ("Belhaven - Fondren").
 NAME_SPACES = "[\t\n\v\f\r \u0085\u1680\u2028\u2029]+"
+NAME_DASHES = " ?[-\u2010-\u2015\u2212\ufe58\ufe63\uff0d] ?"
 
 
 def overlay_name_key(name: str) -> str:
-    """`name` as overlay names are compared: "  o’neal   Park " is "ONEAL PARK"."""
-    return re.sub(NAME_SPACES, " ", fold(name)).strip(" ")
+    """`name` as overlay names are compared: "  o’neal   Park " is "ONEAL PARK", and
+    "Belhaven – Fondren" is "BELHAVEN-FONDREN"."""
+    spaced = re.sub(NAME_SPACES, " ", fold(name))
+    return re.sub(NAME_DASHES, "-", spaced).strip(" ")
 
 
 def overlay_name_key_sql() -> Func:
     """The database's `overlay_name_key` of an overlay's name, for a filter or an annotation."""
     spaced = Func(Folded(F("name")), Value(NAME_SPACES), Value(" "), Value("g"),
                   function="regexp_replace")  # fmt: skip
-    return Func(spaced, Value(" "), function="BTRIM")
+    dashed = Func(spaced, Value(NAME_DASHES), Value("-"), Value("g"), function="regexp_replace")
+    return Func(dashed, Value(" "), function="BTRIM")
 
 
 def overlays_named(kind: str, name: str) -> models.QuerySet:

@@ -1,8 +1,8 @@
 """A neighbourhood is picked by its name as staff type it, as their other searches read names:
-with or without apostrophes and accents, in any case, whatever the spacing ("O'Neal Park" finds
-an imported "O’Neal Park", "Bethel" finds "Béthel", "Belhaven" finds a "Belhaven  " padded by an
-exported attribute table). A name that matches none lists the names loaded, and the finder page
-offers them.
+with or without apostrophes and accents, in any case, whatever the spacing and the dash
+("O'Neal Park" finds an imported "O’Neal Park", "Bethel" finds "Béthel", "Belhaven" finds a
+"Belhaven  " padded by an exported attribute table, "Belhaven-Fondren" a "Belhaven – Fondren").
+A name that matches none lists the names loaded, and the finder page offers them.
 
 test_finder's neighbourhood: V1 and V2 share an edge near the trust's farm; V6, V7 and V8 are a
 row of three far east.
@@ -50,6 +50,9 @@ def refusal(**params: str) -> str:
         (" West  Jackson", "west jackson"),
         ("West\u00a0Jackson", "West  Jackson "),  # a no-break space
         ("West\tJackson", "West Jackson"),
+        ("Belhaven–Fondren", "Belhaven-Fondren"),  # an en dash from a word processor
+        ("Belhaven - Fondren", "belhaven-fondren"),
+        ("Belhaven-Fondren", "Belhaven — Fondren"),
     ],
 )
 def test_a_neighbourhood_is_found_by_its_name_as_typed(land, imported, typed):
@@ -153,7 +156,8 @@ def test_the_finder_page_offers_the_neighbourhoods_loaded(land, admin_client):
 
 @pytest.mark.parametrize(
     "name",
-    ["  O’Neal\u00a0\tPark ", "Be\u0301thel", "ʼ", "", "Peña  Park", "D\u2018Angelo\u2028Row"],
+    ["  O’Neal\u00a0\tPark ", "Be\u0301thel", "ʼ", "", "Peña  Park", "D\u2018Angelo\u2028Row",
+     "Belhaven \u2013 Fondren", "\u2212 North\uff0d", "Belhaven-\u00a0Fondren"],
 )
 def test_the_database_keys_a_name_as_python_does(name):
     """`in_overlay` compares the database's key of each overlay's name with Python's of the

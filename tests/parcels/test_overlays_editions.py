@@ -133,8 +133,9 @@ def test_neighbourhood_names_matching_another_files_once_folded_are_said(land, t
     assert result.output.splitlines() == [
         "clt: imported 4 neighbourhood polygons from county_nbhd.geojson",
         "clt: 3 neighbourhood names of this file match names from other files as the finder "
-        "matches names (case, accents, apostrophes and spacing aside): 'Bethel' (as 'Béthel' "
-        "in neighborhoods.geojson), 'ONeal Park' (as 'O’Neal Park' in neighborhoods.geojson), "
+        "matches names (case, accents, apostrophes, spacing and dashes aside): 'Bethel' (as "
+        "'Béthel' in neighborhoods.geojson), 'ONeal Park' (as 'O’Neal Park' in "
+        "neighborhoods.geojson), "
         "'Fondren' (also in neighborhoods.geojson). The finder reads each such name as one "
         "neighbourhood: --neighbourhood finds the lots in both. If they are the same place, "
         "keep one file: import the one to keep under the other's file name with --replace",
