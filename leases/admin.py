@@ -63,7 +63,7 @@ from leases.models import (
 from leases.pricing import hud_income_limit, max_resale_price, not_on_record_needed
 from leases.queries import NOT_STARTED, status_on_choices
 from leases.report import above_income_limit, buyer_income_limit_pct_ami
-from leases.resale import FormulaError, MissingInput
+from leases.resale import FormulaError, MissingIndexValue, MissingInput
 from parcels.admin import ReadableAutocompleteFields, RecordedAdmin, SourceInline, section
 from parcels.folding import SEARCH_HELP, folded_search
 
@@ -385,13 +385,14 @@ def missing_index_fix(exc: FormulaError) -> str:
     """What to do about an index value the formula lacks: load it, or, for a lease that prices
     on the most recently published figure, say so in its formula (the page said only what was
     missing, every January until HUD published)."""
-    if not exc.field.startswith("indexes.") or "has no value for" not in exc.message:
+    if not isinstance(exc, MissingIndexValue):
         return ""
-    series = exc.field.removeprefix("indexes.")
+    load = f". Load it with clt load-index FILE --series {exc.series} (see the README)"
+    if exc.reads_latest:  # none on record by the date: only loading one helps
+        return load
     return (
-        f". Load it with clt load-index FILE --series {series} (see the README); or, if the "
-        'lease prices on the most recently published figure, add "read": "latest" to its '
-        "index formula above"
+        f"{load}; or, if the lease prices on the most recently published figure, add "
+        '"read": "latest" to its index formula above'
     )
 
 

@@ -33,7 +33,7 @@ from leases.resale.compose import (
     SellingAllowance,
 )
 from leases.resale.dates import Held, completed_months, held_between
-from leases.resale.errors import FormulaError, MissingInput
+from leases.resale.errors import FormulaError, MissingIndexValue, MissingInput
 from leases.resale.fixed_rate import FixedRate
 from leases.resale.index import IndexFormula
 from leases.resale.inputs import Improvement, IndexPoints, Repair, SaleInputs
@@ -63,6 +63,7 @@ __all__ = [
     "LesserOf",
     "Line",
     "LineKind",
+    "MissingIndexValue",
     "MissingInput",
     "MortgageBased",
     "Repair",

@@ -1,4 +1,5 @@
-"""The one error the resale engine raises for anything a user or a stored formula got wrong."""
+"""The one error the resale engine raises for anything a user or a stored formula got wrong,
+and its kinds a page answers with a fix of their own (an input to give, an index to load)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,27 @@ class FormulaError(ValueError):
         super().__init__(f"{field}: {message}")
 
     def within(self, prefix: str) -> FormulaError:
-        """The same error, with its field placed under `prefix` (e.g. "steps[1]")."""
+        """The same error, of its own kind, with its field placed under `prefix` ("steps[1]")."""
         if not prefix:
             return self
         field = f"{prefix}{self.field}" if self.field.startswith("[") else f"{prefix}.{self.field}"
-        return FormulaError(field, self.message)
+        moved = type(self).__new__(type(self))  # its kind and what it carries (`MissingInput`)
+        moved.__dict__.update(self.__dict__)
+        moved.field = field
+        moved.args = (f"{field}: {self.message}",)
+        return moved
+
+
+class MissingIndexValue(FormulaError):
+    """An index series has no value for the period the formula reads: every January until HUD
+    publishes the year's median income, for a lease priced on it. `series` names it, so a page
+    can say which to load; `reads_latest`, whether the formula already takes the latest value
+    on record (then none is on record by the date, and only loading one helps)."""
+
+    def __init__(self, series: str, message: str, *, reads_latest: bool) -> None:
+        self.series = series
+        self.reads_latest = reads_latest
+        super().__init__(f"indexes.{series}", message)
 
 
 class MissingInput(FormulaError):

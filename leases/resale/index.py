@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 from leases.resale.base import Formula
-from leases.resale.errors import FormulaError
+from leases.resale.errors import FormulaError, MissingIndexValue
 from leases.resale.fields import Kind, param
 from leases.resale.inputs import IndexKey, IndexPoints, IndexTable, SaleInputs, key_text
 from leases.resale.money import format_number, format_ratio
@@ -79,10 +79,11 @@ class IndexFormula(Formula):
         if latest is not None:
             return f"{key_text(latest)} (the latest on record by {on.isoformat()})", table[latest]
         before = " or before it" if self.read == "latest" else ""
-        raise FormulaError(
-            f"indexes.{self.series}",
+        raise MissingIndexValue(
+            self.series,
             f"has no value for {key_text(key)}{before} (the {self.period} of the {date_field} "
             f"{on.isoformat()}); the table has {describe_keys(table)}",
+            reads_latest=self.read == "latest",
         )
 
 

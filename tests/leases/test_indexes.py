@@ -405,3 +405,19 @@ def test_the_lease_page_says_how_to_get_a_price_when_this_years_index_is_missing
         'prices on the most recently published figure, add "read": "latest" to its index '
         "formula above"
     )
+
+
+def test_a_lease_already_reading_the_latest_index_is_told_only_to_load_one(editor):
+    """With "read": "latest" and no value on record by the date, adding it is no fix."""
+    from tests.adminpages import change_url
+    from tests.leases.test_admin import price_panel_of
+
+    series = IndexSeries.objects.create(name="thin-ami", kind="ami", source="HUD")
+    IndexValue.objects.create(series=series, year=2020, value=Decimal(64000))  # after purchase
+    lease = factories.lease(purchase_date=dt.date(2019, 12, 2), resale_formula={
+        "type": "index", "series": "thin-ami", "read": "latest"})  # fmt: skip
+
+    panel = price_panel_of(editor.get(change_url(lease)).content.decode())
+
+    assert "or before it" in panel
+    assert panel.endswith("Load it with clt load-index FILE --series thin-ami (see the README)")

@@ -19,6 +19,7 @@ from leases.resale import (
     ImprovementCredit,
     IndexPoints,
     LesserOf,
+    MissingIndexValue,
     SaleInputs,
     SellingAllowance,
     formula_to_json,
@@ -255,6 +256,20 @@ def test_formula_error_is_a_value_error_whose_text_starts_with_the_field():
     assert isinstance(error, ValueError)
     assert str(error) == "rates[2]: must not be negative"
     assert error.within("base").field == "base.rates[2]"
+
+
+def test_an_error_placed_under_a_step_keeps_its_kind_and_what_it_carries():
+    """A page answers some kinds with a fix of their own (`leases.admin.missing_index_fix`)."""
+    error = MissingIndexValue("hinds-ami", "has no value for 2027", reads_latest=True)
+
+    moved = error.within("steps[1]")
+
+    assert isinstance(moved, MissingIndexValue)
+    assert (moved.field, moved.series, moved.reads_latest) == (
+        "steps[1].indexes.hinds-ami", "hinds-ami", True
+    )
+    assert str(moved) == "steps[1].indexes.hinds-ami: has no value for 2027"
+    assert error.field == "indexes.hinds-ami"  # the error itself is left as it was
 
 
 # --- inputs --------------------------------------------------------------------------------
