@@ -246,6 +246,19 @@ def test_the_mode_menu_results_and_attribution_are_told_apart(finder):
     assert decorations and set(decorations) == {"underline"}
 
 
+def test_the_map_is_a_named_region_whose_drawn_lots_screen_readers_skip(finder):
+    # WCAG 4.1.2: the map takes the focus (Leaflet's keyboard panning), and was an unnamed
+    # group holding an unnamed image; the results table says the lots in words.
+    lots(3)
+    search(finder)
+    count_line(finder, "3 lots shown")
+    page = finder.page
+    assert page.get_by_role("region", name=re.compile(r"^Map of the lots found")).count() == 1
+    assert page.locator(".leaflet-overlay-pane path").count() == 3
+    snapshot = page.locator("#map").aria_snapshot()
+    assert "img" not in snapshot, snapshot
+
+
 def test_holdings_and_an_assemblages_lots_open_in_the_admin_and_each_lot_shows_its_stage(finder):
     """The table showed the holdings' ids (8, 15, 25…) in a column of their own, an
     assemblage's APNs as plain text, and no lot's place in the acquisition pipeline."""
