@@ -33,8 +33,10 @@ DETAIL_ZOOM = 18  # the zoom a deep link to a parcel opens at
 
 # Bottom to top: a layer later in this list draws over (and takes clicks before) earlier ones.
 DRAW_ORDER = (
-    "flood-zones",
+    # Neighbourhoods, the larger areas, under the flood zones: drawn over them, they took every
+    # tap on a flood zone inside one.
     "neighbourhoods",
+    "flood-zones",
     "parcels",
     "vacant-lots",
     "trust-land",
@@ -200,6 +202,7 @@ class MapUrls:
     tile: str  # with {layer} and Leaflet's {z}/{x}/{y}
     geojson: str  # with {layer}
     search: str
+    areas: str = ""  # what a parcel lies in, for its popup (maps.areas); "" asks nothing
 
 
 def layer_spec(layer: Layer, urls: MapUrls, z_index: int) -> dict:
@@ -312,6 +315,7 @@ def build_map(
     folium.LayerControl(collapsed=True, position="topright", autoZIndex=False).add_to(m)
     config = {
         "searchUrl": urls.search,
+        "areasUrl": urls.areas,
         "contact": settings.CLT_CONTACT,
         "selected": selected,
     }
@@ -356,20 +360,22 @@ def render(m: LocalMap) -> RenderedMap:
 
 def legend(layers: list[Layer]) -> list[dict]:
     """The legend of the layers the map lists (`with_features`): each one's title and colours,
-    top layer first."""
+    top layer first. A swatch is filled as the map fills the layer (its opacity): drawn solid,
+    the neighbourhoods' slate blue was nowhere to be found on the map, which fills them at 4%."""
     entries = []
     for layer in reversed(in_draw_order(layers)):
         style = layer.style
         if style.by_field:
             labels = LABELS.get(style.by_field, {})
             swatches = [
-                {"fill": colour, "stroke": style.stroke, "label": labels.get(value, value)}
+                {"fill": colour, "stroke": style.stroke, "label": labels.get(value, value),
+                 "opacity": style.opacity}
                 for value, colour in style.fills.items()
-            ]
+            ]  # fmt: skip
         else:
             fill = "none" if style.boundary else style.fill  # as the map draws it
             swatches = [{"fill": fill, "stroke": style.stroke, "label": "",
-                         "dashed": style.boundary}]  # fmt: skip
+                         "dashed": style.boundary, "opacity": style.opacity}]  # fmt: skip
         entries.append(
             {
                 "title": layer.title,

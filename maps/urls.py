@@ -8,6 +8,7 @@ urlpatterns = [
     path("map/", views.public_map, name="map"),
     path("map/staff/", views.staff_map, name="staff-map"),
     path("map/search.json", views.search, name="map-search"),
+    path("map/areas.json", views.parcel_areas, name="map-areas"),
     path("map/staff/search.json", views.staff_search, name="staff-map-search"),
     # The same searches as pages of links, for the map's form when its scripts did not load.
     path("map/search/", views.search_page, name="map-search-page"),

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_safe
 from clt import compression, security
 from maps import publicmap, tiles, versions
 from maps import search as map_search
+from maps.areas import areas_of_parcel
 from maps.credentials import refusal
 from maps.layers import Layer, all_layers, get_layer, layers_for, staff_layers_for
 from maps.ogcapi.query import extents
@@ -158,6 +159,24 @@ def _search_answer(request: HttpRequest, layers: list[Layer]) -> HttpResponse:
 
 
 @security.read_only
+def parcel_areas(request: HttpRequest) -> HttpResponse:
+    """GET /map/areas.json?apn=: the flood zones, neighbourhoods and conservation easements a
+    parcel lies in, as its popup lists them (`maps.areas`), from the layers this user may see.
+    A 404 for an APN the map shows no parcel of."""
+    apn = request.GET.get("apn", "").strip()
+    if not apn or len(apn) > map_search.MAX_QUERY_CHARS:
+        return problem(400, "Bad parcel number", "apn: give the parcel number (APN) of a parcel")
+    lines = areas_of_parcel(apn, request.user)
+    if lines is None:
+        return problem(404, "Not found", f"apn: no parcel {apn} on the map")
+    response = JsonResponse({"apn": apn, "areas": lines})
+    # Areas and easements change by import and by staff edits: asked again each time, as a
+    # popup opens (a query of a few milliseconds); a staff user's answer is theirs alone.
+    response["Cache-Control"] = "no-cache" if request.user.is_anonymous else "private, no-cache"
+    return response
+
+
+@security.read_only
 def search_page(request: HttpRequest) -> HttpResponse:
     """GET /map/search/?q=: the public search as a page of links to the map, each opening on
     the parcel found. What the map's search form asks for: where the map's scripts did not
@@ -265,6 +284,7 @@ def _map_page(request: HttpRequest, layers: list[Layer], *, staff: bool) -> Http
         .replace("/1/2/3.pbf", "/{z}/{x}/{y}.pbf"),
         geojson=reverse("map-layer-geojson", args=["xlayerx"]).replace("xlayerx", "{layer}"),
         search=reverse("staff-map-search" if staff else "map-search"),
+        areas=reverse("map-areas"),
     )
     listed = publicmap.with_features(layers)  # the search still reads every layer
     folium_map = publicmap.build_map(

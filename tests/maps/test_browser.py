@@ -15,11 +15,31 @@ from django.conf import settings
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
 from maps.layers import USE_FILLS
+from parcels.models import Overlay
 from tests import factories
 from tests.browser import ARTIFACTS, PARCEL_PATHS, PARCELS_DRAWN, Visit
 from tests.maps import factories_map
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def luminance(hex_colour: str) -> float:
+    """WCAG's relative luminance of "#rrggbb"."""
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG's contrast ratio of two colours."""
+    light, dark = sorted([luminance(a), luminance(b)], reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def hue(hex_colour: str) -> float:
+    import colorsys
+
+    return colorsys.rgb_to_hsv(*(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)))[0]
 
 
 def centre(parcel) -> tuple[float, float]:
@@ -40,6 +60,8 @@ def test_a_resident_finds_the_trusts_land_without_any_third_party(browser, live_
         app = urlsplit(live_server.url).hostname
         assert visit.hosts() <= {app, basemap}, visit.hosts()
         assert basemap in visit.hosts()  # it was asked for, blocked, and the map drew anyway
+        visit.page.locator("#clt-search-status", has_text="The street map is not available "
+                           "right now; the trust's land is shown without it.").wait_for()
         assert any("/tiles/trust-land/18/" in url for url in visit.requests)
         assert visit.page.evaluate(f"() => {PARCEL_PATHS}") > 0
         assert not [m for m in visit.console if "Content Security Policy" in m], visit.console
@@ -57,6 +79,7 @@ def test_a_resident_finds_the_trusts_land_without_any_third_party(browser, live_
 
 def test_search_finds_an_apn_and_opens_its_popup(browser, live_server, block):
     farm = next(p for p in block.trust if p.apn.startswith("170-001-"))
+    Overlay.objects.create(kind="flood-zone", name="Town Creek AE", geom=farm.geom)
     with Visit(browser, viewport={"width": 1200, "height": 800}) as visit:
         visit.open(f"{live_server.url}/map/")
         visit.page.fill("#clt-q", farm.apn)
@@ -64,6 +87,10 @@ def test_search_finds_an_apn_and_opens_its_popup(browser, live_server, block):
         text = visit.popup_text()
         assert farm.address in text
         assert "Urban farm" in text
+        # What the farm lies in, asked as the popup opens ("is it in a flood zone?").
+        area = visit.page.locator(".leaflet-popup .clt-popup-area")
+        area.first.wait_for()
+        assert area.all_inner_texts() == ["Town Creek AE", "Trust Way Neighbourhood"]
         visit.page.wait_for_function(PARCELS_DRAWN)
         # What is left of "X'" is one letter: the server's 400, said without the API's words
         visit.page.fill("#clt-q", "X'")
@@ -101,16 +128,23 @@ def test_zoomed_out_trust_land_is_circles_in_its_uses_colours_that_zoom_in(
         tip = visit.page.locator(".clt-cell-tip")
         tip.wait_for()
         assert re.fullmatch(
-            r"Land held by the trust: \d+ lots? \(Urban farm\)\. Click to zoom in\.",
+            r"Land held by the trust: \d+ lots? \(Urban farm\)\. Tap or click to zoom in\.",
             tip.inner_text(),
         ), tip.inner_text()
+        box = tip.bounding_box()  # WCAG 1.4.13: the pointer may move onto the count, to read it
+        visit.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=4)
+        visit.page.wait_for_timeout(500)
+        assert tip.is_visible()
         visit.page.mouse.dblclick(x, y)  # a double click too goes to the lots, not one zoom in
         visit.page.wait_for_function("() => CLTMap.state.map.getZoom() >= 13")
         outline = visit.page.locator(
             f".leaflet-cltParcels-pane svg path[fill='{USE_FILLS['urban_farm']}']"
         ).first
         outline.wait_for()
-        assert outline.get_attribute("stroke") == USE_FILLS["urban_farm"]  # lots in their colour
+        # Lots in a darker shade of their colour, to be seen against the base map (WCAG 1.4.11).
+        stroke = outline.get_attribute("stroke")
+        assert contrast(stroke, "#f2efe9") >= 3 and contrast(stroke, "#dddddd") >= 3, stroke
+        assert hue(stroke) == pytest.approx(hue(USE_FILLS["urban_farm"]), abs=0.02)
         # The count went with its circle (the pointer may now rest on a county count instead).
         tips = visit.page.evaluate(
             "() => [...document.querySelectorAll('.clt-cell-tip')].map(e => e.textContent)"
@@ -190,10 +224,18 @@ def test_a_keyboard_user_lands_on_the_popup_of_the_result_they_chose(browser, li
         assert page.locator("h1").inner_text().startswith("Map of the land held by")
         region = page.locator(".clt-map")
         assert region.get_attribute("role") == "region" and region.get_attribute("aria-label")
-        assert page.evaluate(
-            "() => ['cltParcels', 'cltOverlays'].every(name => document.querySelector("
-            "'.leaflet-' + name + '-pane').getAttribute('aria-hidden') === 'true')"
+        panes = ["cltParcels", "cltOverlay-neighbourhoods", "cltOverlay-flood-zones"]
+        page.wait_for_function(f"() => !!document.querySelector('.leaflet-{panes[-1]}-pane')")
+        hidden_and_stacked = page.evaluate(
+            f"() => {panes}.map(name => {{ const pane = document.querySelector("
+            "'.leaflet-' + name + '-pane'); "
+            "return [pane.getAttribute('aria-hidden'), Number(pane.style.zIndex)]; })"
         )
+        assert [hidden for hidden, _ in hidden_and_stacked] == ["true"] * 3
+        # Flood zones over the neighbourhoods (a tap on one inside a neighbourhood reaches
+        # it), both under the parcels.
+        parcels, neighbourhoods, flood_zones = (z for _, z in hidden_and_stacked)
+        assert neighbourhoods < flood_zones < parcels
         page.fill("#clt-q", "Trust Way")
         page.press("#clt-q", "Enter")
         first = page.locator("#clt-search-results button").first

@@ -100,6 +100,11 @@
   var land = { failed: {}, retrying: {}, retryDue: null, retriedAt: 0 };
   var RETRY_EVERY_MS = 2000;
   var LAND_NOT_LOADED = "The trust's land could not be loaded; check your connection and reload.";
+  // The base map (its streets and their names) is another host's; when it does not answer,
+  // the trust's land still draws, on blank grey, which a resident took for a broken page.
+  var BASEMAP_NOT_LOADED = "The street map is not available right now; the trust's land is " +
+                           "shown without it.";
+  var BASEMAP_WAIT_MS = 8000;  // a base map whose tiles hang, neither loading nor failing
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -137,14 +142,40 @@
           weight: 1, opacity: own ? 0.9 : 0.4
         };
       }
-      // Below z15 a lot is a few pixels wide: a dark outline would hide the colour of its use.
+      // Below z15 a lot is a few pixels wide: a near-black outline would hide the colour of
+      // its use, and one in the fill's own colour was too faint to see (1.5:1 against the
+      // base map, for the garden's light green; WCAG 1.4.11 asks 3:1): a darker shade of it.
       var fill = fillFor(spec, props);
       return {
         fill: true, fillColor: fill, fillOpacity: spec.style.opacity,
-        stroke: true, color: zoom < 15 ? fill : spec.style.stroke,
+        stroke: true, color: zoom < 15 ? shadeFor(fill) : spec.style.stroke,
         weight: zoom >= 17 ? 1.5 : 1, opacity: 0.9
       };
     };
+  }
+
+  // A shade of `hex` ("#7fbf3f") dark enough to stand out 3:1 against a light base map (the
+  // OpenStreetMap land colour, #f2efe9, or Leaflet's grey #ddd where the base map is not
+  // drawn): its linear RGB scaled down to a relative luminance of at most SHADE_LUMINANCE, so
+  // its hue stays. Colours already that dark are kept.
+  var SHADE_LUMINANCE = 0.2;
+  var shades = {};
+  function shadeFor(hex) {
+    if (shades[hex]) { return shades[hex]; }
+    var m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex || "");
+    if (!m) { return hex; }
+    var linear = [m[1], m[2], m[3]].map(function (h) {
+      var c = parseInt(h, 16) / 255;
+      return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    var luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
+    var scale = Math.min(1, SHADE_LUMINANCE / Math.max(luminance, 1e-6));
+    shades[hex] = "#" + linear.map(function (c) {
+      var v = c * scale;
+      v = v <= 0.0031308 ? v * 12.92 : 1.055 * Math.pow(v, 1 / 2.4) - 0.055;
+      return ("0" + Math.round(v * 255).toString(16)).slice(-2);
+    }).join("");
+    return shades[hex];
   }
 
   function formatValue(spec, field, value, type) {
@@ -179,12 +210,31 @@
       list.appendChild(el("dd", null, value));
     });
     box.appendChild(list);
+    if (props.apn && state.config && state.config.areasUrl) { addAreas(list, props.apn); }
     if (spec.note) { box.appendChild(el("p", "clt-popup-note", spec.note)); }
     var contact = props.contact || (state.config && state.config.contact);
     if (contact && !spec.staff) {
       box.appendChild(el("p", "clt-popup-contact", "Contact the trust: " + contact));
     }
     return box;
+  }
+
+  // The flood zones, neighbourhoods and conservation easements a parcel lies in, added to its
+  // popup's list when the answer comes ("is my street in a flood zone?" is a resident's first
+  // question, and the flood zone itself lies under the neighbourhoods). Asked each time a
+  // popup opens: the areas change by import. A failed answer leaves the popup as it was.
+  function addAreas(list, apn) {
+    var url = state.config.areasUrl + "?apn=" + encodeURIComponent(apn);
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { areas: [] }; })
+      .then(function (data) {
+        (data.areas || []).forEach(function (area) {
+          list.appendChild(el("dt", null, area.label));
+          list.appendChild(el("dd", "clt-popup-area", area.value));
+        });
+        if (data.areas && data.areas.length) { refitPopup(); }
+      })
+      .catch(function () {});
   }
 
   // Keep clear of the zoom buttons (top left) and the layer switcher (top right), and narrow
@@ -293,15 +343,31 @@
     var what = byField ? formatValue(spec, byField, props[byField]) : null;
     var noun = spec.featureNoun || "lot";
     var text = spec.title + ": " + props.count + " " + noun + (props.count === 1 ? "" : "s") +
-      (what ? " (" + what + ")" : "") + ". Click to zoom in.";
+      (what ? " (" + what + ")" : "") + ". Tap or click to zoom in.";
     hideCellCount();
-    state.cellTip = L.tooltip({ direction: "top", offset: [0, -8], className: "clt-cell-tip" })
+    state.cellTip = L.tooltip({ direction: "top", offset: [0, -8], className: "clt-cell-tip",
+                                interactive: true })
       .setLatLng(e.latlng)
       .setContent(el("span", null, text))
       .addTo(state.map);
+    // WCAG 1.4.13: the pointer may move onto the count to read it; it stays until the
+    // pointer leaves both (or Escape).
+    var tip = state.cellTip.getElement();
+    tip.addEventListener("mouseenter", function () { state.overCellTip = true; });
+    tip.addEventListener("mouseleave", function () {
+      state.overCellTip = false;
+      hideCellCount();
+    });
+  }
+
+  // The pointer left a circle: its count goes, unless the pointer went onto the count (it has
+  // 300 ms to cross the gap between them).
+  function leaveCell() {
+    window.setTimeout(function () { if (!state.overCellTip) { hideCellCount(); } }, 300);
   }
 
   function hideCellCount() {
+    state.overCellTip = false;
     if (state.cellTip) {
       state.map.removeLayer(state.cellTip);
       state.cellTip = null;
@@ -356,13 +422,37 @@
     return Object.keys(object).length === 0;
   }
 
-  function setLandNotLoaded(notLoaded) {
+  function setLandNotLoaded(notLoaded) { sayInStatus(LAND_NOT_LOADED, notLoaded); }
+
+  // Add `note` to the search's status line, or take it out (`shown` false).
+  function sayInStatus(note, shown) {
     var status = document.getElementById("clt-search-status");
-    if (!status || (status.textContent.indexOf(LAND_NOT_LOADED) !== -1) === notLoaded) { return; }
-    status.textContent = notLoaded
-      ? (status.textContent ? status.textContent + " " : "") + LAND_NOT_LOADED
-      : status.textContent.replace(LAND_NOT_LOADED, "").trim();
+    if (!status || (status.textContent.indexOf(note) !== -1) === shown) { return; }
+    status.textContent = shown
+      ? (status.textContent ? status.textContent + " " : "") + note
+      : status.textContent.replace(note, "").trim();
     if (state.map) { fitMapToScreen(); }  // the line moved the map's foot on a phone's screen
+  }
+
+  // Say when the base map does not load (its tiles fail, or none has come in BASEMAP_WAIT_MS),
+  // and take it back when a tile comes.
+  function watchBaseMap(map) {
+    var base = null;
+    map.eachLayer(function (layer) {
+      if (layer instanceof L.TileLayer) { base = layer; }
+    });
+    if (!base) { return; }
+    var loaded = false;
+    base.on("tileload", function () {
+      loaded = true;
+      sayInStatus(BASEMAP_NOT_LOADED, false);
+    });
+    base.on("tileerror", function () {
+      if (!loaded) { sayInStatus(BASEMAP_NOT_LOADED, true); }
+    });
+    window.setTimeout(function () {
+      if (!loaded) { sayInStatus(BASEMAP_NOT_LOADED, true); }
+    }, BASEMAP_WAIT_MS);
   }
 
   // What a deep link opened, in the search's status line while it is open, for a screen
@@ -411,16 +501,29 @@
     });
     layer.on("click", function (e) { onVectorClick(spec, e); });
     layer.on("mouseover", function (e) { showCellCount(spec, e); });
-    layer.on("mouseout", hideCellCount);
+    layer.on("mouseout", leaveCell);
     layer.on("load", function () { markLoaded(spec.name); });
     state.layers[spec.name] = { layer: layer, spec: spec };
     return layer;
   }
 
+  // An area layer's own pane, stacked by its place in the draw order (in one shared pane, the
+  // layer whose data came first was drawn under, and the neighbourhoods could take every tap
+  // on the flood zone). Under the parcels' pane (350): 300 + its place, 1 to 8.
+  function overlayPane(spec) {
+    var name = "cltOverlay-" + spec.name;
+    if (!state.map.getPane(name)) {
+      var pane = state.map.createPane(name);
+      pane.style.zIndex = String(300 + Math.min(spec.zIndex || 0, 49));
+      pane.setAttribute("aria-hidden", "true");
+    }
+    return name;
+  }
+
   function geojsonLayer(spec) {
     var boundary = spec.style.boundary;
     var layer = L.geoJSON(null, {
-      pane: boundary ? "cltBoundaries" : "cltOverlays",
+      pane: boundary ? "cltBoundaries" : overlayPane(spec),
       style: function () {
         if (boundary) {
           return { fill: false, color: spec.style.stroke, weight: 3, opacity: 0.9,
@@ -509,6 +612,7 @@
       state.map.closePopup();  // the parcel found before, and its parcel= in the URL
       if (q.length < 2) {
         status.textContent = "Type at least 2 letters or digits of an address or APN.";
+        fitMapToScreen();  // the line pushed the map's foot below the screen
         return;
       }
       status.textContent = "Searching…";
@@ -532,6 +636,7 @@
             status.textContent = "";
           }
           if (results.length === 1 && !data.more && !results[0].closest) {
+            fitMapToScreen();  // an earlier search's line may have gone: the map takes it back
             showResult(results[0]);
             return;
           }
@@ -644,6 +749,7 @@
     map.on("moveend", writeUrl);
     map.on("popupclose", function () { state.openApn = null; writeUrl(); });
     map.on("resize", refitPopup);
+    watchBaseMap(map);
     // A zoomed-out circle's count shows on hover: Escape hides it, the pointer staying put.
     document.addEventListener("keydown", function (event) {
       if (isEscape(event)) { hideCellCount(); }
