@@ -3,6 +3,9 @@
 from django.conf import settings
 from django.http import HttpRequest
 
+from clt.contact import contact_html
+
 
 def site(request: HttpRequest) -> dict[str, str]:
-    return {"clt_name": settings.CLT_NAME, "clt_contact": settings.CLT_CONTACT}
+    """The contact with its phone numbers and e-mail addresses as links (`clt.contact`)."""
+    return {"clt_name": settings.CLT_NAME, "clt_contact": contact_html(settings.CLT_CONTACT)}

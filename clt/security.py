@@ -25,6 +25,7 @@ from django.utils.html import escape
 from django.views.decorators.csrf import csrf_exempt
 
 from clt import statement_timeout
+from clt.contact import contact_html
 
 logger = logging.getLogger("clt.security")
 
@@ -235,7 +236,9 @@ def server_error_page() -> HttpResponse:
     """
     name, contact = settings.CLT_NAME, settings.CLT_CONTACT
     try:
-        body = loader.get_template("500.html").render({"clt_name": name, "clt_contact": contact})
+        body = loader.get_template("500.html").render(
+            {"clt_name": name, "clt_contact": contact_html(contact)}
+        )
     except Exception:  # any failure at all: the fallback below must always answer
         logger.exception("the 500 page (clt/templates/500.html) failed; served the plain one")
         body = (

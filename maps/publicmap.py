@@ -23,6 +23,7 @@ from django.templatetags.static import static
 from folium.map import FitBounds
 from folium.template import Template
 
+from clt.contact import contact_parts
 from leases.queries import status_on_choices
 from maps import assets
 from maps.layers import Layer
@@ -317,6 +318,7 @@ def build_map(
         "searchUrl": urls.search,
         "areasUrl": urls.areas,
         "contact": settings.CLT_CONTACT,
+        "contactParts": contact_parts(settings.CLT_CONTACT),  # phone and e-mail as links
         "selected": selected,
     }
     StartMap(config).add_to(m)

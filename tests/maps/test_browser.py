@@ -195,6 +195,7 @@ def test_a_first_visit_loads_tiles_only_at_the_zoom_it_shows(browser, live_serve
 def test_the_map_works_on_a_360_px_phone(browser, live_server, block, settings, mobile):
     # A trust's full name wraps the header onto more lines: the map must still fit below it.
     settings.CLT_NAME = "Fannie Lou Hamer Community Land Trust of Cooperation Jackson (demo)"
+    settings.CLT_CONTACT = "Lumumba Center. Call (601) 555-0142 or write info@example.org"
     with Visit(
         browser,
         viewport={"width": 360, "height": 740},
@@ -204,6 +205,10 @@ def test_the_map_works_on_a_360_px_phone(browser, live_server, block, settings, 
     ) as visit:
         visit.open(f"{live_server.url}/map/?parcel={block.available[0].apn}")
         assert "Held vacant" in visit.popup_text()
+        links = visit.page.locator(".leaflet-popup .clt-popup-contact a")  # a phone calls it
+        assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
+            "tel:+16015550142", "mailto:info@example.org"
+        ]
         visit.page.wait_for_timeout(500)  # the map pans to show the popup whole
         popup = visit.page.locator(".leaflet-popup").bounding_box()
         assert popup["x"] >= 0 and popup["x"] + popup["width"] <= 360, popup  # all on screen

@@ -214,7 +214,15 @@
     if (spec.note) { box.appendChild(el("p", "clt-popup-note", spec.note)); }
     var contact = props.contact || (state.config && state.config.contact);
     if (contact && !spec.staff) {
-      box.appendChild(el("p", "clt-popup-contact", "Contact the trust: " + contact));
+      var said = el("p", "clt-popup-contact", "Contact the trust: ");
+      // The trust's own contact, its phone and e-mail as links to tap (clt/contact.py).
+      var parts = state.config && contact === state.config.contact && state.config.contactParts;
+      (parts || [{ text: contact }]).forEach(function (part) {
+        var node = part.href ? el("a", null, part.text) : document.createTextNode(part.text);
+        if (part.href) { node.href = part.href; }
+        said.appendChild(node);
+      });
+      box.appendChild(said);
     }
     return box;
   }
