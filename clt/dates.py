@@ -10,8 +10,8 @@ range said. The range is wide on purpose: deeds and indexes reach back to the 18
 
 A year of four digits out of that range is parsed, then refused by `check_registry_date`; one of
 one to three or of five and more digits (`20266-11-01`, `226-11-01`) is no date Django parses,
-and its "Enter a valid date." did not say what was wrong: `RegistryDateField` says the year
-looks mistyped. The admin's date fields are made of it by `RegistryDateFields`.
+and Django's "Enter a valid date." did not say what was wrong: `RegistryDateField` says the year
+looks mistyped, and how a date is written. The admin's date fields are made of it by `RegistryDateFields`.
 """
 
 from __future__ import annotations
@@ -88,8 +88,13 @@ def mistyped_year(text: str) -> str | None:
 
 class RegistryDateField(forms.DateField):
     """A form's date field that says, of a date whose year has too many or too few digits, that
-    the year looks mistyped, with the dates the registry keeps; any other text that is no date
-    keeps Django's "Enter a valid date."."""
+    the year looks mistyped, with the dates the registry keeps; of any other text that is no
+    date, how to write one (Django's "Enter a valid date." did not, for "31/31/2020": WCAG
+    3.3.3, an error's suggestion)."""
+
+    default_error_messages = {
+        "invalid": "Enter a valid date, written like 2026-11-01 or 11/01/2026 (month first)."
+    }
 
     def to_python(self, value):
         try:

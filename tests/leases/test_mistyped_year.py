@@ -28,14 +28,17 @@ def test_other_text_is_not_taken_for_a_mistyped_year(text):
     assert mistyped_year(text) is None
 
 
-def test_the_field_says_the_year_is_mistyped_and_keeps_djangos_message_for_other_text():
+def test_the_field_says_the_year_is_mistyped_and_how_to_write_a_date_for_other_text():
     field = RegistryDateField()
     assert field.clean("2026-11-01").isoformat() == "2026-11-01"
     assert form_error(field, "20266-11-01") == [
         "“20266-11-01” has a 5-digit year, 20266: is the year mistyped? The registry keeps "
         "dates from 1800-01-01 to 2199-12-31, written like 2026-11-01."
     ]
-    assert form_error(field, "2026-13-45") == ["Enter a valid date."]
+    # WCAG 3.3.3: Django's "Enter a valid date." did not say how to write one.
+    assert form_error(field, "31/31/2020") == [
+        "Enter a valid date, written like 2026-11-01 or 11/01/2026 (month first)."
+    ]
 
 
 def form_error(field, text: str) -> list[str]:
