@@ -172,6 +172,8 @@ SECURITY_SCHEMES = {
 
 def _error_responses() -> dict:
     problem = {PROBLEM: {"schema": _ref("Problem")}}
+    # To a browser that asked for HTML (f=html, or by Accept), the same as a page.
+    problem_or_page = {**problem, HTML: {"schema": {"type": "string"}}}
     challenge = {
         "WWW-Authenticate": {
             "description": "How to authenticate: Basic, or Bearer to a client that sent Bearer",
@@ -184,14 +186,18 @@ def _error_responses() -> dict:
             "has not changed",
             "headers": {"ETag": {"description": "The same ETag", "schema": {"type": "string"}}},
         },
-        "BadRequest": {"description": "A query parameter is invalid", "content": problem},
+        "BadRequest": {
+            "description": "A query parameter is invalid", "content": problem_or_page
+        },
         "Unauthorized": {
             "description": "Credentials are needed (a staff layer) or were sent and are wrong",
             "headers": challenge,
-            "content": problem,
+            "content": problem_or_page,
         },
-        "Forbidden": {"description": "The layer is for the trust's staff", "content": problem},
-        "NotFound": {"description": "No such collection or feature", "content": problem},
+        "Forbidden": {
+            "description": "The layer is for the trust's staff", "content": problem_or_page
+        },
+        "NotFound": {"description": "No such collection or feature", "content": problem_or_page},
         "TooManyFailedLogins": {
             "description": "Too many wrong passwords for this user name from this address: "
             "refused, even the right one, until Retry-After has passed (clt.lockout)",

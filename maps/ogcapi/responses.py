@@ -47,9 +47,9 @@ def ogc_view(view: Callable) -> Callable:
         try:
             response = view(request, *args, **kwargs)
         except ParamError as exc:
-            response = problem(400, "Invalid query parameter", str(exc))
+            response = _error(request, 400, "Invalid query parameter", str(exc))
         except Problem as exc:
-            response = problem(exc.status, exc.title, exc.detail)
+            response = _error(request, exc.status, exc.title, exc.detail)
             for name, value in exc.headers.items():
                 response[name] = value
         except NotModified:
@@ -58,6 +58,20 @@ def ogc_view(view: Callable) -> Callable:
         return _keep_out_of_shared_caches(request, response)
 
     return wrapper
+
+
+def _error(request: HttpRequest, status: int, title: str, detail: str) -> HttpResponse:
+    """A problem document, or, to a browser asking for HTML (`f=html`, or by Accept), a page
+    saying the same: a browser showed the JSON as bare text, a page with no title or language
+    (WCAG 2.4.2, 3.1.1). A request whose `f` is itself the error gets the document."""
+    try:
+        html = wants_html(request)
+    except ParamError:
+        html = False
+    if not html:
+        return problem(status, title, detail)
+    context = {"status": status, "title": title, "detail": detail}
+    return render(request, "ogcapi/problem.html", context, status=status)
 
 
 def _validated(request: HttpRequest, response: HttpResponse) -> None:

@@ -731,3 +731,20 @@ def test_anonymous_api_definition_and_collections_never_mention_private_fields(c
     )
     for private in ("arrears", "lease_status", "open_monitoring", "owner_of_record"):
         assert private not in text
+
+
+def test_an_error_a_browser_asked_for_as_html_is_a_page_with_a_title(client):
+    # WCAG 2.4.2 and 3.1.1: the problem's JSON reached a browser as bare text.
+    page = client.get("/ogcapi/collections/flood-zones/items/999999?f=html")
+    asked = client.get("/ogcapi/collections/nowhere", HTTP_ACCEPT="text/html,*/*;q=0.8")
+    as_json = client.get("/ogcapi/collections/nowhere")
+    bad_f = client.get("/ogcapi/collections?f=pdf", HTTP_ACCEPT="text/html")
+
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert "<title>Not found — OGC API" in html and '<html lang="en"' in html
+    assert asked.status_code == 404 and "there is no collection &#x27;nowhere&#x27;" in (
+        asked.content.decode()
+    )
+    assert as_json["Content-Type"] == "application/problem+json"
+    assert bad_f.status_code == 400 and bad_f["Content-Type"] == "application/problem+json"
