@@ -11,7 +11,8 @@ range said. The range is wide on purpose: deeds and indexes reach back to the 18
 A year of four digits out of that range is parsed, then refused by `check_registry_date`; one of
 one to three or of five and more digits (`20266-11-01`, `226-11-01`) is no date Django parses,
 and Django's "Enter a valid date." did not say what was wrong: `RegistryDateField` says the year
-looks mistyped, and how a date is written. The admin's date fields are made of it by `RegistryDateFields`.
+looks mistyped, and how a date is written. The admin's date fields are made of it by
+`RegistryDateFields`.
 """
 
 from __future__ import annotations
