@@ -2,11 +2,12 @@
 
 from django.urls import path, re_path
 
-from maps import views
+from maps import land_list, views
 
 urlpatterns = [
     path("map/", views.public_map, name="map"),
     path("map/staff/", views.staff_map, name="staff-map"),
+    path("map/list/", land_list.land_list, name="map-list"),  # the land as text, without the map
     path("map/search.json", views.search, name="map-search"),
     path("map/areas.json", views.parcel_areas, name="map-areas"),
     path("map/staff/search.json", views.staff_search, name="staff-map-search"),
