@@ -4,6 +4,7 @@ blocked. Shared by the map's walk-through and the pages' phone checks."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from pathlib import Path
@@ -49,11 +50,18 @@ def browser():
         chromium.close()
 
 
-class Visit:
-    """A browser tab that records every request and console message, with the base map and
-    every other outside host blocked."""
+# A 1x1 grey PNG: the base map's tiles as a stand-in serves them.
+TILE_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGO4CwAA3wDeKXlwtgAAAABJRU5ErkJggg=="
+)
 
-    def __init__(self, browser, **context_options):
+
+class Visit:
+    """A browser tab that records every request and console message, with every outside host
+    blocked. The base map's host is answered by a stand-in (a grey tile), as a reachable base
+    map would be, unless `basemap_blocked`: then the map says the street map did not load."""
+
+    def __init__(self, browser, *, basemap_blocked: bool = False, **context_options):
         self.context = browser.new_context(**context_options)
         self.page = self.context.new_page()
         self.requests: list[str] = []
@@ -63,6 +71,12 @@ class Visit:
         self.page.on("console", lambda message: self.console.append(message.text))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.route(re.compile(r"^(?!https?://(localhost|127\.0\.0\.1)[:/])"), _abort)
+        if not basemap_blocked:  # routes registered later are asked first
+            from django.conf import settings
+
+            basemap = urlsplit(settings.BASEMAP_URL).hostname
+            if basemap:
+                self.page.route(f"https://{basemap}/**", _stand_in_tile)
 
     def open(self, url: str) -> None:
         self.page.goto(url)
@@ -117,3 +131,7 @@ def staff_visit(browser, live_server, **context_options) -> Visit:
 
 def _abort(route) -> None:
     route.abort()
+
+
+def _stand_in_tile(route) -> None:
+    route.fulfill(body=TILE_PNG, content_type="image/png")

@@ -54,7 +54,7 @@ def block():
 
 def test_a_resident_finds_the_trusts_land_without_any_third_party(browser, live_server, block):
     lat, lon = centre(block.leased)
-    with Visit(browser, viewport={"width": 1200, "height": 800}) as visit:
+    with Visit(browser, basemap_blocked=True, viewport={"width": 1200, "height": 800}) as visit:
         visit.open(f"{live_server.url}/map/?lat={lat:.6f}&lon={lon:.6f}&z=18")
         basemap = urlsplit(settings.BASEMAP_URL).hostname
         app = urlsplit(live_server.url).hostname

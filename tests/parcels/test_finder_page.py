@@ -253,7 +253,7 @@ def test_the_map_is_a_named_region_whose_drawn_lots_screen_readers_skip(finder):
     search(finder)
     count_line(finder, "3 lots shown")
     page = finder.page
-    assert page.get_by_role("region", name=re.compile(r"^Map of the lots found")).count() == 1
+    assert page.get_by_role("region", name="Map of the lots found", exact=True).count() == 1
     assert page.locator(".leaflet-overlay-pane path").count() == 3
     snapshot = page.locator("#map").aria_snapshot()
     assert "img" not in snapshot, snapshot
