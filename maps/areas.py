@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import GEOSGeometry
+from django.db.models.functions import Upper
 
 from maps.layers import get_layer
 from parcels.models import Parcel
@@ -65,12 +66,13 @@ def areas_of_parcel(apn: str, user) -> list[dict[str, str]] | None:
 def _metric_outline(apn: str) -> GEOSGeometry | None:
     """The metric outline of the parcel the map shows with this APN (a current one, or one
     the trust holds that a county re-import retired); the first, should two counties share
-    the number."""
-    found = (
-        Parcel.objects.active_or_held().filter(apn=apn).order_by("retired_at", "pk")
-        .values_list("geom_m", flat=True).first()
+    the number. Found on the index of upper(apn) (`parcel_apn_prefix`): the unique index
+    leads with the jurisdiction, which a popup does not know."""
+    return (
+        Parcel.objects.active_or_held()
+        .alias(apn_upper=Upper("apn")).filter(apn_upper=apn.upper(), apn=apn)
+        .order_by("retired_at", "pk").values_list("geom_m", flat=True).first()
     )  # fmt: skip
-    return found
 
 
 def _names_said(names: list[str], layer: str) -> str:
