@@ -57,9 +57,11 @@ LABELS = {
 }
 
 # A popup shows a coded field by its label ("Co-op housing"), so its title there is not the
-# data's ("Current use code", what exports and the OGC schemas say the column holds).
+# data's ("Current use code", what exports and the OGC schemas say the column holds); an area
+# in the units residents measure land in, so not "Area (m²)".
 POPUP_TITLES = {
     "use": "Current use",
+    "area_m2": "Area",  # said in acres and square feet (the data's column, in m²)
     "purpose": "Conservation purpose",
     "public_access": "Public access",
 }

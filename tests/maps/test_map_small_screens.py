@@ -20,7 +20,7 @@ PHONE = {
     "is_mobile": True,
     "has_touch": True,
 }
-# The resident tester's parcel: a large lot (its area, "13,295 m² (3.29 acres)", is long too),
+# The resident tester's parcel: a large lot (its area, "3.29 acres (143,108 sq ft)", is long too),
 # in no neighbourhood or flood zone, so no long value widens the popup's value column.
 APN, ADDRESS, ACQUIRED_ON = "164-114-004", "1419 Bell St", dt.date(2016, 2, 22)
 # Lines of text a value is laid out on: its text's boxes, one per line (a block's own box is
@@ -71,7 +71,9 @@ def test_on_a_phone_a_popups_parcel_number_date_and_area_each_stay_on_one_line(
         values = {
             "Parcel number (APN)": APN,
             "Date the trust acquired it": ACQUIRED_ON.isoformat(),
-            "Area (m²)": f"{round(bell_street.area_m2):,} m²",
+            # In the units residents measure land in (the tile carries whole m²).
+            "Area": f"{round(bell_street.area_m2) / 4046.8564224:.2f} acres "
+            f"({round(round(bell_street.area_m2) / 0.09290304):,} sq ft)",
         }
         for label, shown in values.items():
             value = value_of(page, label)

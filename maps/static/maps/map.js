@@ -187,9 +187,10 @@
     }
     if (value === "true" || value === true) { return "Yes"; }
     if (value === "false" || value === false) { return "No"; }
-    if (field === "area_m2") {
+    if (field === "area_m2") {  // as residents (and the county's records) measure land
       var acres = Number(value) / 4046.8564224;
-      return Number(value).toLocaleString("en-US") + " m² (" + acres.toFixed(2) + " acres)";
+      var squareFeet = Math.round(Number(value) / 0.09290304);
+      return acres.toFixed(2) + " acres (" + squareFeet.toLocaleString("en-US") + " sq ft)";
     }
     return value;
   }
