@@ -18,7 +18,10 @@ It then measures:
    outline, and by plain ST_Intersects (the rule before), with how many lots they disagree on;
 3. the finder's pages in process (HTTP adds its own floor: BENCHMARKS.md, issue 4): the first
    page by score, and the nearest 100 lots within 2 km of sample points, each with
-   `outside_flood` and without; the first page of one neighbourhood.
+   `outside_flood` and without; the first page of one neighbourhood;
+4. what a parcel's popup asks on the public map (`/map/areas.json`: its flood zone and
+   neighbourhood), through the Django test client, against one bare SQL statement answering
+   the same, for sample parcels. `--popups-only` measures only the import and this.
 
 The overlays it imports are removed at the end.
 """
@@ -185,6 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--streams", type=int, default=6)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--popups-only", action="store_true")
     args = parser.parse_args()
     if Overlay.objects.exists():
         sys.exit("this registry has overlays already: run on one without (a synth county)")
@@ -207,8 +211,10 @@ def main() -> None:
         report_import(len(zones), vertices, import_s, reference_s)
         print(f"clt import-layer of 40 neighbourhoods {hoods_s:7.2f} s (the command's start-up: "
               f"{startup_s():.2f} s for clt import-layer --help)")
-        report_rule()
-        report_pages(args.runs)
+        if not args.popups_only:
+            report_rule()
+            report_pages(args.runs)
+        report_popup_areas(args.runs)
     finally:
         Overlay.objects.filter(source_file__in=(FLOOD_FILE, HOODS_FILE)).delete()
 
@@ -276,6 +282,40 @@ def report_pages(runs: int) -> None:
     print(f"  outside_flood                      p50 {near_outside_ms:7.1f} ms "
           f"(x{near_outside_ms / near_ms:.2f}; the rule before: {near_touching_ms:.1f} ms, "
           f"x{near_touching_ms / near_ms:.2f})")
+
+
+# The same question as maps.areas, in one statement: the overlays a parcel lies in.
+POPUP_AREAS_SQL = """
+    SELECT o.kind, o.name FROM parcels_parcel p
+    JOIN parcels_overlay o ON o.core_m && p.geom_m AND ST_Intersects(o.core_m, p.geom_m)
+    WHERE upper(p.apn) = upper(%s) AND p.apn = %s AND p.retired_at IS NULL"""
+
+
+def report_popup_areas(runs: int, parcels: int = 50) -> None:
+    """A popup's areas for `parcels` sample parcels, each `runs` times: p50 over all, in ms."""
+    from django.test import Client
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT apn FROM parcels_parcel TABLESAMPLE SYSTEM (1) REPEATABLE (7) "
+                       "WHERE retired_at IS NULL LIMIT %s", [parcels])  # fmt: skip
+        apns = [apn for (apn,) in cursor.fetchall()]
+    client = Client(HTTP_HOST="127.0.0.1")
+
+    def app(apn: str) -> None:
+        response = client.get("/map/areas.json", {"apn": apn})
+        assert response.status_code == 200, response.content
+
+    def sql(apn: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(POPUP_AREAS_SQL, [apn, apn])
+            cursor.fetchall()
+
+    for apn in apns:
+        app(apn), sql(apn)  # warm
+    app_ms = statistics.median(p50_ms(lambda a=apn: app(a), runs) for apn in apns)
+    sql_ms = statistics.median(p50_ms(lambda a=apn: sql(a), runs) for apn in apns)
+    print(f"popup areas, {len(apns)} parcels: GET /map/areas.json p50 {app_ms:6.2f} ms, "
+          f"one bare statement {sql_ms:6.2f} ms (x{app_ms / sql_ms:.1f})")
 
 
 if __name__ == "__main__":
