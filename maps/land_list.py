@@ -160,7 +160,9 @@ def zoom_to_show(width_m: float, height_m: float, lat: float) -> int:
 
 def _parcel_rows(layer: Layer) -> QuerySet:
     """The parcel layer's rows, by address, without their outlines (the list draws none)."""
-    rows = layer.rows().values("f_apn", "f_address", "f_use", "f_available", "f_area_m2")
+    rows = layer.rows().values(
+        "f_apn", "f_address", "f_place", "f_use", "f_available", "f_area_m2"
+    )
     return rows.order_by("f_address", "f_apn", "pk")
 
 
@@ -168,8 +170,10 @@ def _parcel_place(row: dict, *, mark_available: bool) -> Place:
     what = use_label(row["f_use"])
     if mark_available and row["f_available"]:
         what += ", available now"
+    address = row["f_address"] or row["f_apn"]
     return Place(
-        name=row["f_address"] or row["f_apn"],
+        # A farm, a garden or a co-op by its name too, as the map's popup says it.
+        name=f"{row['f_place']}, {address}" if row["f_place"] else address,
         apn=row["f_apn"],
         what=what,
         acres=acres(row["f_area_m2"]),

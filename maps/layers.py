@@ -55,7 +55,7 @@ from django.utils import timezone
 
 from leases.models import GroundLease, MonitoringEvent, MonitoringStatus
 from leases.queries import status_on
-from parcels.models import ConservationEasement, Overlay, OverlayKind, Parcel
+from parcels.models import ConservationEasement, HoldingUse, Overlay, OverlayKind, Parcel
 from parcels.queries import held_memberships
 
 
@@ -254,6 +254,23 @@ def _current_holding(column: str, on: dt.date) -> Subquery:
     return Subquery(membership.values(f"holding__{column}")[:1])
 
 
+# The uses whose land is a public place, known by its name: a farm, a garden, a co-op's
+# building, the woods. A household's home never is: staff name its holding after the address
+# or the family ("Hamer home"), and a name there would say who lives in it.
+NAMED_PLACE_USES = (
+    HoldingUse.URBAN_FARM, HoldingUse.COMMUNITY_GARDEN, HoldingUse.COMMERCIAL_COOP,
+    HoldingUse.COOP_HOUSING, HoldingUse.CONSERVATION,
+)  # fmt: skip
+
+
+def _place_name(on: dt.date) -> Coalesce:
+    """The name of the place the parcel is part of on `on` ("Freedom Farm"), for the uses in
+    NAMED_PLACE_USES; "" for a home or a held lot (see there)."""
+    membership = _membership_held(on).order_by("-began_on")
+    named = membership.filter(holding__current_use__in=NAMED_PLACE_USES)
+    return Coalesce(Subquery(named.values("holding__name")[:1]), Value(""))
+
+
 def _joined_on(on: dt.date) -> Subquery:
     """The day the parcel became the trust's: its membership's start, or its holding's
     acquisition if that came later. Not the holding's date alone: a lot added in 2026 to a
@@ -404,6 +421,7 @@ PUBLIC_PARCEL_FIELDS = (
 def _trust_land_fields(on: dt.date) -> tuple[LayerField, ...]:
     return (
         *PUBLIC_PARCEL_FIELDS,
+        LayerField("place", _place_name(on), title="Name of the place (a farm, a garden, a co-op)"),
         LayerField("use", _current_holding("current_use", on), title="Current use code"),
         LayerField("available", _current_holding("available", on), "boolean",
                    title="Available now"),

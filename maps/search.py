@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import CharField, F, Func, Q
 
 from clt import planner
-from maps.layers import Layer
+from maps.layers import NAMED_PLACE_USES, Layer
 from maps.tiles import typed_column, unordered
 from parcels.addresses import (
     HOUSE_NUMBER,
@@ -29,6 +29,7 @@ from parcels.addresses import (
 )
 from parcels.folding import Folded, word_runs
 from parcels.models import Jurisdiction, Parcel
+from parcels.queries import held_memberships
 
 MAX_QUERY_CHARS = 100
 APN_LIKE = re.compile(r"[0-9][0-9A-Za-z.-]*")
@@ -186,7 +187,8 @@ def candidate_ids(
     as_typed = " ".join(address_words(query, abbreviated=False))
     if as_typed and as_typed != phrase:  # a file may spell "Road" out
         together |= Q(address__folded_search=as_typed)
-    found = _matching_ids(parcels.filter(together), limit)
+    found = _named_place_ids(query, on, limit)
+    found += [pk for pk in _matching_ids(parcels.filter(together), limit) if pk not in found]
     apart = [word for word in words if word_runs(word)]  # not "-" or "&" alone
     if not found and len(apart) > 1:
         each_word = Q()
@@ -194,6 +196,18 @@ def candidate_ids(
             each_word &= Q(address__folded_search=word)
         found = _matching_ids(parcels.filter(each_word), limit)
     return found
+
+
+def _named_place_ids(query: str, on: dt.date | None, limit: int) -> list[int]:
+    """The parcels of the trust's named places ("Freedom Farm", "Cleveland Avenue Community
+    Garden": the uses of NAMED_PLACE_USES, whose names the map shows) whose name has `query`,
+    as a search box means it: a resident looks for the farm by its name, not its address. A
+    home's holding is never searched by its name, which is not public."""
+    named = held_memberships(on).filter(
+        holding__current_use__in=NAMED_PLACE_USES, holding__name__folded_search=query.strip()
+    )
+    return list(named.order_by("holding__name", "parcel_id").values_list("parcel_id", flat=True)
+                .distinct()[:limit])  # fmt: skip
 
 
 # What a guess may cost a public search: an address has few words ("1419 Dr Robert Smith Sr

@@ -87,6 +87,8 @@ def test_search_finds_an_apn_and_opens_its_popup(browser, live_server, block):
         text = visit.popup_text()
         assert farm.address in text
         assert "Urban farm" in text
+        # A farm is known by its name (its holding's), its address under it.
+        assert visit.page.inner_text(".leaflet-popup h2") == "Holding urban_farm"
         # What the farm lies in, asked as the popup opens ("is it in a flood zone?").
         area = visit.page.locator(".leaflet-popup .clt-popup-area")
         area.first.wait_for()

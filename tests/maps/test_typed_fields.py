@@ -105,7 +105,8 @@ def test_a_shapefile_has_money_in_cents_and_short_names_a_reader_can_tell_apart(
     source = f"/vsizip/{trust}/trust_land.shp"
     types = field_types(source, "trust_land")
     assert list(types) == [
-        "id", "apn", "address", "use", "available", "acq_year", "acq_date", "area_m2", "contact",
+        "id", "apn", "address", "place", "use", "available", "acq_year", "acq_date", "area_m2",
+        "contact",
     ]  # fmt: skip
     assert types["available"].startswith("Integer")
     frame = pyogrio.read_dataframe(source)

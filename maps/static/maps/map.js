@@ -199,12 +199,15 @@
     var box = el("div", "clt-popup");
     box.appendChild(el("div", "clt-popup-layer", spec.title));
     // A lease (the staff's layer) is known by its reference; found by a search, by the
-    // address of the parcel found.
-    box.appendChild(el("h2", null, props.address || props.name || props.apn || props.lease ||
-                                   spec.title));
+    // address of the parcel found. A farm, a garden or a co-op by its name ("Freedom Farm"),
+    // its address then listed under it.
+    var heading = props.place || props.address || props.name || props.apn || props.lease ||
+                  spec.title;
+    box.appendChild(el("h2", null, heading));
     var list = el("dl");
     spec.fields.forEach(function (field) {
-      if (field.name === "address" || field.name === "contact") { return; }
+      if (field.name === "contact" || field.name === "place") { return; }
+      if (field.name === "address" && heading === props.address) { return; }
       var value = formatValue(spec, field.name, props[field.name], field.type);
       if (value === null) { return; }
       list.appendChild(el("dt", null, field.title));
@@ -651,7 +654,9 @@
           }
           results.forEach(function (result) {
             var item = el("li");
-            var button = el("button", null, (result.properties.address || "(no address)") +
+            var place = result.properties.place;  // a farm, a garden, a co-op, by its name
+            var button = el("button", null, (place ? place + ", " : "") +
+                            (result.properties.address || "(no address)") +
                             " — " + result.properties.apn);
             button.type = "button";
             button.appendChild(el("small", null, result.layer_title));
