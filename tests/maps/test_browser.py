@@ -253,3 +253,23 @@ def test_a_keyboard_user_lands_on_the_popup_of_the_result_they_chose(browser, li
         assert page.evaluate(
             "() => !!document.activeElement.closest('.leaflet-popup')"
         ), "focus fell back to the page instead of the popup the result opened"
+
+
+def test_layers_switched_off_stay_off_in_the_link_and_a_reload(browser, live_server, block):
+    with Visit(browser, viewport={"width": 1200, "height": 800}) as visit:
+        visit.open(f"{live_server.url}/map/?off=neighbourhoods")
+        page = visit.page
+        shown = "name => CLTMap.state.map.hasLayer(CLTMap.state.layers[name].layer)"
+        assert page.evaluate(f"({shown})('neighbourhoods')") is False
+        assert page.evaluate(f"({shown})('flood-zones')") is True
+        page.locator(".leaflet-control-layers").hover()  # the switcher opens
+        box = page.get_by_label("Flood zones")
+        box.uncheck()
+        page.wait_for_function("() => location.search.includes('off=flood-zones%2Cneighbourhoods')")
+        page.get_by_label("Neighbourhoods").check()
+        page.wait_for_function("() => /off=flood-zones(&|$)/.test(location.search)")
+        page.reload()
+        page.wait_for_function(PARCELS_DRAWN)
+        assert page.evaluate(f"({shown})('flood-zones')") is False
+        assert page.evaluate(f"({shown})('neighbourhoods')") is True
+        assert not visit.errors, visit.errors

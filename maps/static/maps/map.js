@@ -579,7 +579,25 @@
     params.set("lat", c.lat.toFixed(5));
     params.set("lon", c.lng.toFixed(5));
     params.set("z", String(state.map.getZoom()));
+    var off = layersSwitchedOff();
+    if (off.length) { params.set("off", off.join(",")); }
     window.history.replaceState(null, "", window.location.pathname + "?" + params.toString());
+  }
+
+  // The layers switched off in the layer switcher, by name: a shared link shows what its
+  // sender saw ("off=neighbourhoods"), and a reload keeps them off.
+  function layersSwitchedOff() {
+    return Object.keys(state.layers).filter(function (name) {
+      return !state.map.hasLayer(state.layers[name].layer);
+    }).sort();
+  }
+
+  function switchOffFromUrl() {
+    var off = new URLSearchParams(window.location.search).get("off");
+    (off ? off.split(",") : []).forEach(function (name) {
+      var entry = state.layers[name];
+      if (entry && state.map.hasLayer(entry.layer)) { state.map.removeLayer(entry.layer); }
+    });
   }
 
   // --- search ----------------------------------------------------------------------------
@@ -760,7 +778,8 @@
       var pane = map.getPane(name);
       if (pane) { pane.setAttribute("aria-hidden", "true"); }
     });
-    map.on("moveend", writeUrl);
+    switchOffFromUrl();
+    map.on("moveend overlayadd overlayremove", writeUrl);
     map.on("popupclose", function () { state.openApn = null; writeUrl(); });
     map.on("resize", refitPopup);
     watchBaseMap(map);
