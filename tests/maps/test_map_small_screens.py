@@ -52,10 +52,15 @@ def test_the_map_page_never_scrolls_sideways_on_a_small_or_zoomed_screen(
     with Visit(browser, **{**PHONE, "viewport": {"width": 180, "height": 370}}) as visit:
         page = visit.page
         visit.open(f"{live_server.url}/map/?parcel={APN}")
+        popup = page.locator(".leaflet-popup").bounding_box()  # its close button on screen too
+        assert popup["x"] >= 0 and popup["x"] + popup["width"] <= 180, popup
         for width, height in ((180, 370), (240, 480), (280, 480), (320, 568), (740, 360)):
             page.set_viewport_size({"width": width, "height": height})
             page.wait_for_timeout(100)  # the map is fitted to the screen again
             assert page.evaluate(SCROLL_WIDTH) <= width, (width, height)
+            page.goto(f"{live_server.url}/map/list/")  # the site's other pages' header too
+            assert page.evaluate(SCROLL_WIDTH) <= width, ("list", width, height)
+            page.go_back()
             button = page.locator(".clt-search button").bounding_box()
             assert button["x"] + button["width"] <= width + 1, (width, height, button)
         assert not visit.errors, visit.errors

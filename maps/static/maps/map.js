@@ -156,9 +156,10 @@
 
   // A shade of `hex` ("#7fbf3f") dark enough to stand out 3:1 against a light base map (the
   // OpenStreetMap land colour, #f2efe9, or Leaflet's grey #ddd where the base map is not
-  // drawn): its linear RGB scaled down to a relative luminance of at most SHADE_LUMINANCE, so
-  // its hue stays. Colours already that dark are kept.
-  var SHADE_LUMINANCE = 0.2;
+  // drawn, and OSM's residential grey, #e0dfdf): its linear RGB scaled down to a relative
+  // luminance of at most SHADE_LUMINANCE, so its hue stays; drawn at 0.9 opacity over those
+  // greys, 0.2 gave 2.7:1, 0.14 gives 3.2:1 or more. Colours already that dark are kept.
+  var SHADE_LUMINANCE = 0.14;
   var shades = {};
   function shadeFor(hex) {
     if (shades[hex]) { return shades[hex]; }
@@ -214,7 +215,14 @@
       list.appendChild(el("dd", null, value));
     });
     box.appendChild(list);
-    if (props.apn && state.config && state.config.areasUrl) { addAreas(list, props.apn); }
+    if (props.apn && state.config && state.config.areasUrl) {
+      // A list of its own, a live region: the lines come after the popup took the focus
+      // (a search's), and a screen reader reading it would not hear them otherwise.
+      var areas = el("dl", "clt-popup-areas");
+      areas.setAttribute("aria-live", "polite");
+      box.appendChild(areas);
+      addAreas(areas, props.apn);
+    }
     if (spec.note) { box.appendChild(el("p", "clt-popup-note", spec.note)); }
     var contact = props.contact || (state.config && state.config.contact);
     if (contact && !spec.staff) {
@@ -234,19 +242,27 @@
   // The flood zones, neighbourhoods and conservation easements a parcel lies in, added to its
   // popup's list when the answer comes ("is my street in a flood zone?" is a resident's first
   // question, and the flood zone itself lies under the neighbourhoods). Asked each time a
-  // popup opens: the areas change by import. A failed answer leaves the popup as it was.
+  // popup opens: the areas change by import. A failed answer says so: silence would read as
+  // "in no flood zone".
   function addAreas(list, apn) {
     var url = state.config.areasUrl + "?apn=" + encodeURIComponent(apn);
+    function add(label, value) {
+      list.appendChild(el("dt", null, label));
+      list.appendChild(el("dd", "clt-popup-area", value));
+    }
     fetch(url, { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : { areas: [] }; })
+      .then(function (r) {
+        if (!r.ok) { throw new Error(url + ": " + r.status); }
+        return r.json();
+      })
       .then(function (data) {
-        (data.areas || []).forEach(function (area) {
-          list.appendChild(el("dt", null, area.label));
-          list.appendChild(el("dd", "clt-popup-area", area.value));
-        });
+        (data.areas || []).forEach(function (area) { add(area.label, area.value); });
         if (data.areas && data.areas.length) { refitPopup(); }
       })
-      .catch(function () {});
+      .catch(function () {
+        add("Flood zone, neighbourhood", "Could not be checked just now; reopen to try again.");
+        refitPopup();
+      });
   }
 
   // Keep clear of the zoom buttons (top left) and the layer switcher (top right), and narrow
@@ -263,11 +279,15 @@
     var between = size.x >= 56 + 280 + 44 + 60;
     var top = between ? 12 : 56;
     var right = between ? 60 : 12;
+    // A map narrower than a phone (a phone zoomed to 200%: 180 px) has no room beside the
+    // zoom buttons: the popup goes over them (they are under it, top left), and fits.
+    var left = size.x >= 320 ? 56 : 4;
+    if (left === 4) { right = 4; }
     var bottom = bottomControlsHeight() + 4;
     return {
-      maxWidth: Math.max(160, Math.min(280, size.x - 56 - right - 44 - 4)),
+      maxWidth: Math.max(100, Math.min(280, size.x - left - right - 44 - 4)),
       maxHeight: Math.max(120, size.y - top - bottom - 28 - 20 - 4),
-      autoPanPaddingTopLeft: [56, top],
+      autoPanPaddingTopLeft: [left, top],
       autoPanPaddingBottomRight: [right, bottom]
     };
   }
