@@ -112,15 +112,23 @@ class RegistryDateField(forms.DateField):
             ) from exc
 
 
+# Said under every admin date field, before anything is typed (WCAG 3.3.2): the format was
+# said only once a date was refused.
+DATE_FORMAT_HELP = "Written like 2026-11-01 (or 11/01/2026, month first)."
+
+
 class RegistryDateFields:
     """A ModelAdmin or inline mixin: each model DateField's form field is a `RegistryDateField`
-    (with whatever widget the admin gives it). Date-times are left to Django's own field."""
+    (with whatever widget the admin gives it), its help text saying how a date is written.
+    Date-times are left to Django's own field."""
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.DateField) and not isinstance(
             db_field, models.DateTimeField
         ):
             kwargs.setdefault("form_class", RegistryDateField)
+            said = str(db_field.help_text).strip()
+            kwargs.setdefault("help_text", f"{said} {DATE_FORMAT_HELP}".strip())
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 

@@ -2,6 +2,8 @@
 not only "Enter a valid date." (QA: lease administrator, finding 6; README: "a year typed with
 a digit too many is a form error saying so")."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -99,3 +101,12 @@ def test_an_appraisal_or_a_repair_dated_after_today_is_refused(model, field, fie
 
     [message] = refused.value.message_dict[field]
     assert message.startswith(f"{tomorrow} is after today ({timezone.localdate()}): record ")
+
+
+def test_a_date_field_says_how_a_date_is_written_before_one_is_refused(editor):
+    """WCAG 3.3.2: the format was said only in the error, once a date was refused."""
+    page = editor.get(change_url(factories.lease())).content.decode()
+
+    helps = re.findall(r'<div class="help"[^>]*id="id_starts_on_helptext">\s*<div>([^<]*)<', page)
+    assert helps == ["Written like 2026-11-01 (or 11/01/2026, month first)."]
+    assert 'aria-describedby="id_starts_on_helptext"' in page
