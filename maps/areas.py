@@ -62,7 +62,7 @@ def areas_of_parcel(apn: str, user) -> list[dict[str, str]] | None:
         found = kind.lies_in(layer.rows(), outline).values_list("f_name", flat=True)
         names = [name or "" for name in found]
         if names:
-            lines.append({"label": kind.label, "value": _names_said(names, kind.layer)})
+            lines.append({"label": kind.label, "value": _names_said(names)})
         elif kind.none and layer.queryset().exists():  # "none" only where a map is loaded
             lines.append({"label": kind.label, "value": kind.none})
     return lines
@@ -80,7 +80,7 @@ def _metric_outline(apn: str) -> GEOSGeometry | None:
     )  # fmt: skip
 
 
-def _names_said(names: list[str], layer: str) -> str:
+def _names_said(names: list[str]) -> str:
     """The areas' names, once each, in order: 'Zone AE', 'Poindexter Park, West Jackson'. An
     area named by its row at import ('flood-zone 3', for want of a name in its file) is
     'Yes': a number from a file tells a resident nothing."""
