@@ -215,6 +215,7 @@ def import_layer(path, kind, name_field, srid, layer, encoding, replace, all_zon
     others are kept for reference. A FEMA flood map (National Flood Hazard Layer) covers the
     whole county: its zone X is left out unless --all-zones."""
     setup_django()
+    from parcels.importing import count_text
     from parcels.overlays import import_overlays
 
     if all_zones and kind != "flood-zone":
@@ -224,8 +225,7 @@ def import_layer(path, kind, name_field, srid, layer, encoding, replace, all_zon
             path, kind=kind, name_field=name_field, srid=srid, layer=layer, encoding=encoding,
             replace=replace, all_zones=all_zones, progress=not quiet,
         )  # fmt: skip
-    polygons = "polygon" if imported.count == 1 else "polygons"
-    say(f"clt: imported {imported.count:,} {kind} {polygons} from {imported.source}")
+    say(f"clt: imported {count_text(imported.count, f'{kind} polygon')} from {imported.source}")
     if imported.left_out:
         say(f"clt: {imported.left_out}")
     for note in imported.notes:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from parcels.importing import ImportRefused, rows_text
+from parcels.importing import ImportRefused, count_text, rows_text
 
 # FEMA's National Flood Hazard Layer (its S_FLD_HAZ_AR polygons), the flood map a county
 # publishes, covers the whole county: the special flood hazard area, the floodplain with a 1%
@@ -92,7 +92,7 @@ def _unsaid(columns: dict[str, str], rows: np.ndarray) -> str:
     lacking = next((f", in a file without {c.upper()}" for c in (SFHA_FLAG, FLOOD_ZONE_CODE)
                     if c not in columns), "")  # fmt: skip
     return (
-        f"{count:,} polygon{'s' if count != 1 else ''} ({where}) whose {blank} {are} "
+        f"{count_text(count, 'polygon')} ({where}) whose {blank} {are} "
         f"blank{lacking}: nothing says {'it lies' if count == 1 else 'they lie'} in the "
         "special flood hazard area"
     )
@@ -102,7 +102,7 @@ def _zone_tally(frame, columns: dict[str, str], rows: np.ndarray) -> str:
     """'zone X ×1,204, zone D ×3' of `rows` by their FLD_ZONE (else a count of polygons)."""
     count = int(rows.sum())
     if FLOOD_ZONE_CODE not in columns:
-        return f"{count:,} polygon{'s' if count != 1 else ''}"
+        return count_text(count, "polygon")
     zones = frame[columns[FLOOD_ZONE_CODE]][rows].astype("string").str.strip()
     zones = zones.mask(zones == "").fillna("(none)")
     counts = sorted(zones.value_counts().items(), key=lambda item: (-item[1], item[0]))

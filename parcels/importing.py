@@ -148,6 +148,11 @@ class ImportRefused(ValueError):
 ROWS_SHOWN = 10
 
 
+def count_text(count: int, one: str, many: str | None = None) -> str:
+    """A count and its noun: "1 new parcel", "150,000 new parcels", "2 indexes"."""
+    return f"{count:,} {one if count == 1 else many or one + 's'}"
+
+
 def rows_text(numbers) -> str:
     """'row 4', 'rows 3, 7': the file's row numbers, the first ROWS_SHOWN and '…' of
     more."""
@@ -854,7 +859,7 @@ def _no_such_layer(path: Path, gdal_path: str, layer: str | None) -> ImportRefus
     if layer.casefold() in (name.casefold() for name in names):
         return None
     return ImportRefused(
-        f"{path} has no layer named {layer!r} (--layer); it has {_many(len(names), 'layer')} "
+        f"{path} has no layer named {layer!r} (--layer); it has {count_text(len(names), 'layer')} "
         f"{_layers_to_choose(names)}"
     )
 
@@ -2013,7 +2018,7 @@ def _process(
         outcome.retired = len(outcome.retiring)
         comparing()
         sent = staged.rows - outcome.unchanged
-        with phases(f"checking and transforming {_many(sent, 'new or changed outline')}"):
+        with phases(f"checking and transforming {count_text(sent, 'new or changed outline')}"):
             _prepare(cursor, _prepare_params(mapping, crs, staged, run))
             if crs.keep_within:
                 _reject_far_off(cursor, crs)
@@ -2415,7 +2420,8 @@ def _write(
     assignments = ", ".join(f"{name} = r.{name}" for name in WRITTEN_FIELDS)
     changed, new = outcome.changed, outcome.new
     with connection.cursor() as cursor:
-        with phases(f"writing {_many(changed, 'changed parcel')}, with history", when=changed > 0):
+        writing = f"writing {count_text(changed, 'changed parcel')}, with history"
+        with phases(writing, when=changed > 0):
             cursor.execute(
                 f"""UPDATE parcels_parcel p SET {assignments}, import_hash = r.hash,
                         import_run_id = %(run)s, source_srid = %(srid)s,
@@ -2426,7 +2432,7 @@ def _write(
                 params,
             )
         if outcome.retiring:
-            with phases(f"retiring {_many(len(outcome.retiring), 'parcel')} the file omits"):
+            with phases(f"retiring {count_text(len(outcome.retiring), 'parcel')} the file omits"):
                 cursor.execute(
                     """UPDATE parcels_parcel p SET retired_at = now(), import_run_id = %(run)s,
                            updated_at = now()
@@ -2436,7 +2442,7 @@ def _write(
                     {**params, "retiring": outcome.retiring},
                 )
             outcome.retired = cursor.rowcount  # the list is the registry as first read
-        with phases(f"writing {_many(new, 'new parcel')}", when=new > 0):
+        with phases(f"writing {count_text(new, 'new parcel')}", when=new > 0):
             rebuild = _prepare_bulk_load(cursor, new)
             cursor.execute("SELECT coalesce(max(id), 0) FROM parcels_parcel")
             (last_id,) = cursor.fetchone()  # every id the insert takes is above it
@@ -2444,10 +2450,10 @@ def _write(
             # its clean-up statement run, and the real error surface, if the insert fails.
             with pgtrigger.ignore("parcels.Parcel:insert_insert"), transaction.atomic():
                 cursor.execute(_insert_sql(), [params[k] for k in INSERT_PARAMS])
-        with phases(f"recording the history of {_many(new, 'new parcel')}", when=new > 0):
+        with phases(f"recording the history of {count_text(new, 'new parcel')}", when=new > 0):
             cursor.execute(_insert_events_sql(), {"run": run.pk, "after_id": last_id})
         if rebuild:
-            with phases(f"rebuilding {_many(len(rebuild) - 1, 'index', 'indexes')}"):
+            with phases(f"rebuilding {count_text(len(rebuild) - 1, 'index', 'indexes')}"):
                 # CREATE INDEX refuses to run with deferred constraint checks queued on the table.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 for definition in rebuild:
@@ -2457,11 +2463,6 @@ def _write(
             with phases("updating the planner's statistics of the parcels"):
                 cursor.execute("ANALYZE parcels_parcel")
         cursor.execute("DROP TABLE parcel_ready, parcel_rows, parcel_repeats, parcel_stage")
-
-
-def _many(count: int, one: str, many: str | None = None) -> str:
-    """A count and its noun, for the step lines: "1 new parcel", "150,000 new parcels"."""
-    return f"{count:,} {one if count == 1 else many or one + 's'}"
 
 
 BULK_LOAD_MIN_ROWS = 50_000

@@ -32,6 +32,7 @@ from parcels.importing import (
     ImportRefused,
     Source,
     SourceCrs,
+    count_text,
     first_text_not_utf8,
     missing_geometry_reasons,
     open_source,
@@ -318,7 +319,7 @@ def _count_and_date(overlays) -> tuple[int, str]:
 
 def _overlays(count: int, kind: str) -> str:
     """'3 flood-zone overlays', '1 neighbourhood overlay'."""
-    return f"{count:,} {kind} overlay{'s' if count != 1 else ''}"
+    return count_text(count, f"{kind} overlay")
 
 
 def _rename(path: Path) -> str:
@@ -391,7 +392,7 @@ def _leave_out_without_area(cursor, path: Path) -> list[str]:
         )
     count = len(gone)
     return [
-        f"left out {count:,} polygon{'s' if count != 1 else ''} with no area ({rows_text(gone)}: "
+        f"left out {count_text(count, 'polygon')} with no area ({rows_text(gone)}: "
         f"{why}): no lot can be in {'it' if count == 1 else 'them'}"
     ]
 
@@ -412,10 +413,9 @@ def _repaired(cursor) -> list[str]:
         return []
     rows = rows_text(row for row, _ in found)
     reasons = sorted({reason.lower() for _, reason in found})
-    s = "s" if len(found) != 1 else ""
     if all(SELF_INTERSECTION.fullmatch(reason) for reason in reasons):
-        return [f"repaired {len(found):,} self-intersecting polygon{s} ({rows})"]
-    return [f"repaired {len(found):,} invalid polygon{s} ({rows}: {', '.join(reasons)})"]
+        return [f"repaired {count_text(len(found), 'self-intersecting polygon')} ({rows})"]
+    return [f"repaired {count_text(len(found), 'invalid polygon')} ({rows}: {', '.join(reasons)})"]
 
 
 def _narrower_than_the_rule(cursor, kind: str) -> list[str]:
@@ -445,7 +445,7 @@ def _narrower_than_the_rule(cursor, kind: str) -> list[str]:
         return []
     one = len(narrow) == 1
     return [
-        f"{len(narrow):,} polygon{'' if one else 's'} narrower than {2 * TOUCHING_M:g} m "
+        f"{count_text(len(narrow), 'polygon')} narrower than {2 * TOUCHING_M:g} m "
         f"({rows_text(narrow)}): a lot is in an overlay when it overlaps it by more than "
         f"{TOUCHING_M:g} m, and nothing is left of {'it' if one else 'them'} shrunk by "
         f"{TOUCHING_M:g} m, so {'it filters' if one else 'they filter'} no lot"
@@ -663,7 +663,7 @@ def _names_in_other_files(kind: str, source: Source, names: list[str]) -> list[s
     shown = ", ".join(met[:NAMES_SHOWN]) + (", …" if len(met) > NAMES_SHOWN else "")
     one = len(met) == 1
     return [
-        f"{len(met):,} {kind} name{'' if one else 's'} of this file match{'es' if one else ''} "
+        f"{count_text(len(met), f'{kind} name')} of this file match{'es' if one else ''} "
         "names from other files as the finder matches names (case, accents, apostrophes, "
         f"spacing and dashes aside): {shown}. The finder reads "
         f"{'them' if one else 'each such name'} as one {kind}: --{kind} finds the lots in both. "
