@@ -57,10 +57,10 @@ FINDER_KINDS = ("neighbourhood", "flood-zone")
 class ImportedOverlays:
     """What `import_overlays` brought in: how many polygons, from what (the file's name, or the
     layer of it: 'layer floodway of nfhl.gpkg'), and what it left out and why ('' when it kept
-    every polygon of the file). `notes` are what else staff should know, a
-    line each: what --replace replaced, polygons named by row for want of a name column or of
-    a name in it, polygons PostGIS repaired, polygons too narrow to filter a lot, and
-    neighbourhood names the finder reads as one with another file's."""
+    every polygon of the file). `notes` are what else staff should know, a line each: what
+    --replace replaced, polygons named by row for want of a name column or of a name in it,
+    polygons PostGIS repaired, polygons too narrow to filter a lot, and neighbourhood names
+    the finder reads as one with another file's."""
 
     count: int
     source: str
@@ -123,8 +123,7 @@ def import_overlays(
     ]  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
         _stage_overlays(cursor, rows, crs.srid, progress)
-        without_area = _leave_out_without_area(cursor, path)
-        notes.extend(without_area)
+        notes.extend(_leave_out_without_area(cursor, path))
         notes.extend(_against_earlier_files(cursor, kind, source, replace))
         notes.extend(_repaired(cursor))
         notes.extend(_narrower_than_the_rule(cursor, kind))
