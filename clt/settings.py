@@ -418,6 +418,15 @@ CLT_OGC_CRS = _env_epsg_codes("CLT_OGC_CRS", (2255, 3814))
 # The trust's public contact, shown on the public pages instead of any person's details.
 CLT_NAME = os.environ.get("CLT_NAME", "Fannie Lou Hamer Community Land Trust (demo)")
 CLT_CONTACT = os.environ.get("CLT_CONTACT", "Lumumba Center, 939 W. Capitol St., Jackson MS 39203")
+# How a household, a co-op or a farm applies for a home or a lot the trust offers now, said
+# wherever the public pages and the map show one (a resident's next question). A web address,
+# a phone number or an e-mail address in it is a link. The default says only what the trust's
+# own settings know.
+CLT_HOW_TO_APPLY = os.environ.get(
+    "CLT_HOW_TO_APPLY",
+    "To apply, contact the trust. A home is for a household earning up to "
+    f"{CLT_BUYER_INCOME_LIMIT_PCT_AMI}% of the area's median income.",
+)
 # The trust's city and state as residents type them after a street address without a comma
 # ("1418 Rose St Jackson MS"): the map's search and the finder drop them (parcels.addresses).
 CLT_ADDRESS_PLACES = [

@@ -321,6 +321,7 @@ def build_map(
         "areasUrl": urls.areas,
         "contact": settings.CLT_CONTACT,
         "contactParts": contact_parts(settings.CLT_CONTACT),  # phone and e-mail as links
+        "howToApplyParts": contact_parts(settings.CLT_HOW_TO_APPLY),  # said of available land
         "selected": selected,
     }
     StartMap(config).add_to(m)

@@ -23,6 +23,24 @@ def test_a_number_or_address_as_people_write_it_is_a_link(written, href):
     ]
 
 
+@pytest.mark.parametrize(
+    ("written", "url"),
+    [
+        ("Apply at https://example.org/apply.", "https://example.org/apply"),
+        ("(form: http://example.org/a?b=1&c=2)", "http://example.org/a?b=1&c=2"),
+        ("https://example.org/homes/, or call", "https://example.org/homes/"),
+    ],
+)
+def test_a_web_address_is_a_link_without_the_sentence_s_punctuation(written, url):
+    links = [part for part in contact_parts(written) if "href" in part]
+    assert links == [{"text": url, "href": url}]
+    assert "".join(part["text"] for part in contact_parts(written)) == written
+
+
+def test_only_web_addresses_become_page_links():
+    assert all("href" not in part for part in contact_parts("javascript:alert(1) ftp://x.org"))
+
+
 def test_a_street_address_and_zip_are_left_as_words():
     text = "Lumumba Center, 939 W. Capitol St., Jackson MS 39203-1234"
     assert contact_parts(text) == [{"text": text}]

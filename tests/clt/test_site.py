@@ -78,6 +78,17 @@ def test_home_page_lists_the_homes_and_lots_available_with_links_to_the_map(clie
     assert "1 home or lot available now" in " ".join(re.sub(r"<[^>]+>", " ", page).split())
 
 
+def test_home_page_says_how_to_apply_for_what_is_available(client, settings):
+    settings.CLT_HOW_TO_APPLY = "Apply at https://example.org/apply or call 601-000-0000."
+    assert "how-to-apply" not in client.get("/").content.decode()  # nothing offered, nothing said
+    factories.holding(parcels=[factories.parcel(apn="164-900-001")], available=True)
+    page = client.get("/").content.decode()
+    assert (
+        '<p class="how-to-apply">Apply at <a href="https://example.org/apply">'
+        'https://example.org/apply</a> or call <a href="tel:+16010000000">601-000-0000</a>.</p>'
+    ) in page
+
+
 def test_home_page_counts_the_county_parcels_the_map_shows_not_retired_ones(client):
     factories.parcel(apn="164-102-004")
     factories.parcel(apn="164-102-905")

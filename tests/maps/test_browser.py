@@ -72,6 +72,7 @@ def test_a_resident_finds_the_trusts_land_without_any_third_party(browser, live_
         assert "1200 Trust Way" in text
         assert "Single-family home" in text
         assert "Contact the trust: Lumumba Center" in text
+        assert visit.page.locator(".leaflet-popup .clt-popup-apply").count() == 0  # leased
         assert f"parcel={block.leased.apn}" in visit.page.url  # the URL now links to it
         ARTIFACTS.mkdir(exist_ok=True)
         visit.page.screenshot(path=ARTIFACTS / "map-desktop.png")
@@ -207,6 +208,7 @@ def test_the_map_works_on_a_360_px_phone(browser, live_server, block, settings, 
     # A trust's full name wraps the header onto more lines: the map must still fit below it.
     settings.CLT_NAME = "Fannie Lou Hamer Community Land Trust of Cooperation Jackson (demo)"
     settings.CLT_CONTACT = "Lumumba Center. Call (601) 555-0142 or write info@example.org"
+    settings.CLT_HOW_TO_APPLY = "Apply at https://example.org/apply."
     with Visit(
         browser,
         viewport={"width": 360, "height": 740},
@@ -220,6 +222,9 @@ def test_the_map_works_on_a_360_px_phone(browser, live_server, block, settings, 
         assert [links.nth(i).get_attribute("href") for i in range(links.count())] == [
             "tel:+16015550142", "mailto:info@example.org"
         ]
+        apply = visit.page.locator(".leaflet-popup .clt-popup-apply")  # it is offered now
+        assert apply.inner_text() == settings.CLT_HOW_TO_APPLY
+        assert apply.locator("a").get_attribute("href") == "https://example.org/apply"
         visit.page.wait_for_timeout(500)  # the map pans to show the popup whole
         popup = visit.page.locator(".leaflet-popup").bounding_box()
         assert popup["x"] >= 0 and popup["x"] + popup["width"] <= 360, popup  # all on screen

@@ -162,6 +162,13 @@ def test_the_county_s_vacant_lots_are_named_not_listed(client, day):
         assert lot.apn not in html
 
 
+def test_the_available_land_says_how_to_apply(client, day, settings):
+    settings.CLT_HOW_TO_APPLY = "Apply at https://example.org/apply."
+    available_homes(1)
+    said = section(page(client), "available")
+    assert '<p class="how-to-apply">Apply at <a href="https://example.org/apply">' in said
+
+
 def test_the_page_ends_with_the_trusts_contact(client, day, settings):
     settings.CLT_CONTACT = "Call 601-000-0000"
     main = page(client).split("<main>")[1].split("</main>")[0]

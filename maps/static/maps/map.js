@@ -224,19 +224,31 @@
       addAreas(areas, props.apn);
     }
     if (spec.note) { box.appendChild(el("p", "clt-popup-note", spec.note)); }
+    // A home or a lot offered now: how to apply for it (CLT_HOW_TO_APPLY), the resident's
+    // next question.
+    var apply = state.config && state.config.howToApplyParts;
+    if (props.available === true && apply && !spec.staff) {
+      box.appendChild(withLinks(el("p", "clt-popup-apply"), apply));
+    }
     var contact = props.contact || (state.config && state.config.contact);
     if (contact && !spec.staff) {
-      var said = el("p", "clt-popup-contact", "Contact the trust: ");
       // The trust's own contact, its phone and e-mail as links to tap (clt/contact.py).
       var parts = state.config && contact === state.config.contact && state.config.contactParts;
-      (parts || [{ text: contact }]).forEach(function (part) {
-        var node = part.href ? el("a", null, part.text) : document.createTextNode(part.text);
-        if (part.href) { node.href = part.href; }
-        said.appendChild(node);
-      });
-      box.appendChild(said);
+      box.appendChild(withLinks(el("p", "clt-popup-contact", "Contact the trust: "),
+                                parts || [{ text: contact }]));
     }
     return box;
+  }
+
+  // `node` with the runs of text of clt/contact.py's contact_parts appended, those with an
+  // href as links.
+  function withLinks(node, parts) {
+    parts.forEach(function (part) {
+      var run = part.href ? el("a", null, part.text) : document.createTextNode(part.text);
+      if (part.href) { run.href = part.href; }
+      node.appendChild(run);
+    });
+    return node;
   }
 
   // The flood zones, neighbourhoods and conservation easements a parcel lies in, added to its
