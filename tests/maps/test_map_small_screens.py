@@ -109,3 +109,23 @@ def test_with_large_text_the_header_and_search_leave_the_map_half_a_phones_scree
             assert page.locator(part).is_visible(), part
         assert page.evaluate(SCROLL_WIDTH) <= page.viewport_size["width"]
         assert not visit.errors, visit.errors
+
+
+def test_with_large_text_a_shared_parcel_s_popup_opens_on_a_small_phone_s_screen(
+    browser, live_server, bell_street
+):
+    # A 320 x 568 phone with text at 200%: the header and the search leave the map below the
+    # fold (the popup opened at y = 554 of 568), so the page scrolls down to it.
+    width, height = 320, 568
+    with Visit(browser, **{**PHONE, "viewport": {"width": width, "height": height}}) as visit:
+        page = visit.page
+        cdp = visit.context.new_cdp_session(page)
+        cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32, "fixed": 26}})
+        visit.open(f"{live_server.url}/map/?parcel={APN}")
+        assert ADDRESS in visit.popup_text()
+        page.wait_for_timeout(700)  # "Showing 1419 Bell St." is said, and the map fitted again
+        popup = page.locator(".leaflet-popup-content-wrapper").bounding_box()
+        assert popup["y"] >= 0 and popup["y"] + popup["height"] <= height, (popup, height)
+        box = page.locator(".clt-map").bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height + 1, box  # all of the map
+        assert not visit.errors, visit.errors

@@ -510,6 +510,7 @@
       if (!popup.isOpen()) { return; }
       status.textContent = status.textContent ? shown + " " + status.textContent : shown;
       fitMapToScreen();  // the line pushed the map's foot off a phone's screen
+      bringMapIntoView();
       popup.once("remove", function () {
         status.textContent = status.textContent.replace(shown, "").trim();
         fitMapToScreen();
@@ -645,7 +646,17 @@
     var popup = openPopup(spec, result.properties, latlng);
     // A keyboard or screen-reader user chose this result: take them to what it opened (the
     // list they chose from is gone, and focus would otherwise fall back to the page's start).
-    popup.getElement().querySelector(".clt-popup").focus();
+    popup.getElement().querySelector(".clt-popup").focus({ preventScroll: true });
+    bringMapIntoView();
+  }
+
+  // On a short screen (a phone held sideways, or text at 200%) the header and the search leave
+  // the map below the fold, and a shared link's popup, or a search's, opened out of sight: the
+  // page scrolls down until the map's foot is on the screen, never past its top.
+  function bringMapIntoView() {
+    var box = state.map.getContainer().getBoundingClientRect();
+    var below = Math.min(box.bottom - window.innerHeight, box.top);
+    if (below > 0) { window.scrollBy(0, Math.ceil(below)); }
   }
 
   // A problem the search answered with (a 400: "q: type at least 2 letters or digits of an
@@ -825,6 +836,7 @@
       var popup = openPopup(entry ? entry.spec : { title: s.layer_title, fields: [], style: {} },
                             s.properties, L.latLng(s.lat, s.lon));
       sayOpened(popup, s.properties.address || s.properties.apn);
+      bringMapIntoView();
     }
     state.started = true;  // the page's check, at its load, finds the map running (map.html)
   }
