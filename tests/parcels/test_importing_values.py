@@ -80,14 +80,21 @@ def test_f_in_a_status_code_column_means_forfeited_and_each_code_is_told(tmp_pat
 
 def test_new_reading_rules_re_derive_every_parcel(tmp_path, monkeypatch):
     """A parcel read by older rules (its "F" forfeited) is read again, though its row is not
-    changed: the rules are part of each row's hash."""
+    changed: the rules are part of each row's hash. One they read as before is unchanged."""
     source = tf_shapefile(tmp_path)
     run(source, tmp_path)
+    # As the older rules read the file: the five "F" forfeited, the "T" delinquent.
+    Parcel.objects.exclude(apn="164-010-004").update(tax_status="forfeited")
     monkeypatch.setattr(importing, "READING_RULES", importing.READING_RULES + 1)
 
     again = run(source, tmp_path)
 
-    assert (again.changed, again.unchanged) == (6, 0)
+    # The State's own lot stays forfeited, by its owner: read as before, with the "T".
+    assert (again.changed, again.unchanged) == (4, 2)
+    assert dict(Parcel.objects.values_list("apn", "tax_status")) == {
+        "164-010-000": "current", "164-010-001": "current", "164-010-002": "forfeited",
+        "164-010-003": "current", "164-010-004": "delinquent", "164-010-005": "current",
+    }  # fmt: skip
 
 
 # --- amounts as a spreadsheet writes them ------------------------------------------------

@@ -108,11 +108,12 @@ def test_unchanged_rows_are_not_sent(tmp_path):
 
 
 def test_the_registry_holds_hand_made_parcels_for_retirement_only(tmp_path):
-    """A parcel made by hand has no import hash: its APN in a file is a changed row, and its
-    absence from the file retires it like any other."""
+    """A parcel made by hand has no import hash: its APN in a file is a changed row (it differs
+    from the row: staff typed no owner), and its absence from the file retires it like any
+    other."""
     path = write(county_frame(), tmp_path / "v1.gpkg")
     run(path, tmp_path)
-    Parcel.objects.filter(apn="164-010-002").update(import_hash="")
+    Parcel.objects.filter(apn="164-010-002").update(import_hash="", owner_of_record="")
     Parcel.objects.create(jurisdiction="hinds-ms", apn="999-HAND-MADE")
 
     second = run(path, tmp_path)
