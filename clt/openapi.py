@@ -22,6 +22,7 @@ from maps.views import MVT_CONTENT_TYPE as MVT
 from parcels.finder import (
     DEFAULT_TOLERANCE_M,
     EASEMENT_CHOICES,
+    MAX_ASSEMBLAGE_TOLERANCE_M,
     MAX_DISTANCE_M,
     MAX_NEAR_HOLDINGS_M,
     MAX_PAGE_SIZE,
@@ -77,13 +78,34 @@ EXPORT_FILTERS = [
      "schema": {"type": "object", "additionalProperties": {"type": "string"}},
      "description": "field=value: keep features whose whitelisted field equals the value"},
 ]  # fmt: skip
-LIMIT = _param("limit", _integer(1, MAX_PAGE_SIZE), "Features per page")
-TOLERANCE = _param(
-    "tolerance_m",
-    _number(MAX_TOLERANCE_M),
-    f"Gap (metres) that still counts as touching (default {DEFAULT_TOLERANCE_M:g}: the slivers "
-    "and gaps of real parcel layers; lots farther apart are not neighbours)",
-)
+LIMIT = _param("limit", _integer(1, MAX_PAGE_SIZE), "Features per page (default 100)")
+PAGE = _param("page", _integer(1, 100_000), "Page number, from 1 (the answer's has_next says "
+              "whether there is a next)")  # fmt: skip
+
+
+def _tolerance(maximum: float, why: str) -> dict:
+    return _param(
+        "tolerance_m",
+        _number(maximum),
+        f"Gap (metres) that still counts as touching (default {DEFAULT_TOLERANCE_M:g}: the "
+        "slivers and gaps of real parcel layers; lots farther apart are not neighbours); at "
+        f"most {maximum:g} m {why}",
+    )
+
+
+TOLERANCE = _tolerance(MAX_TOLERANCE_M, "(farther, a lot is near trust land: near_holdings_m "
+                       "in /api/vacant-lots)")  # fmt: skip
+ASSEMBLAGE_TOLERANCE = _tolerance(
+    MAX_ASSEMBLAGE_TOLERANCE_M, "(wider, groups reach across streets and blocks until most "
+    "of a county's lots are one, too big to outline in time)",
+)  # fmt: skip
+TOUCHES_TRUST_LAND = _param(
+    "touches_trust_land", {"type": "boolean"},
+    "true: only the groups beside land the trust holds (a lot of the group within tolerance_m "
+    "of it); false: only those apart from it. Applied before the page is cut. By default both, "
+    "each saying touches_trust_land",
+)  # fmt: skip
+
 
 def _comma_list(name: str, allowed: tuple[str, ...], description: str) -> dict:
     """A comma-separated list of choices (form style, not exploded: tax_status=a,b)."""
@@ -149,32 +171,38 @@ ASSEMBLAGE_LOT_FILTER_PARAMS = [
 FINDER_PARAMS = [
     *LOT_FILTER_PARAMS,
     _param("order", {"type": "string", "enum": list(ORDERS)}, "Sort order"),
-    _param("page", _integer(1, 100_000), "Page number"),
+    PAGE,
     LIMIT,
 ]
 
 
 # What each finder answer's features carry (the page, the CLI's CSV and a client read these).
+PAGED = (
+    "A page of the answer, in a fixed order: the FeatureCollection says its page, limit and "
+    "has_next (whether the next page holds more) at its top level."
+)
 PIPELINE_PROPERTIES = (
     "pipeline_stage, pipeline_on and pipeline_reason: the lot's latest step in the acquisition "
     "pipeline (prospect, under_review, offer, under_contract, acquired or dropped), its date and "
     "its reason (why a lot was dropped), all null for a lot never in the pipeline"
 )
 LOT_PROPERTIES = (
-    "Each feature's id is the parcel's; its properties: apn, address, owner_of_record, "
+    f"{PAGED} Each feature's id is the parcel's; its properties: apn, address, owner_of_record, "
     "land_use, zoning, tax_status, area_m2, acres, score, distance_m (measured from near or "
     "address), under_easement (whether a conservation easement in force covers it), "
     f"{PIPELINE_PROPERTIES}."
 )
 ADJACENT_PROPERTIES = (
-    "Each feature's id is the parcel's; its properties: apn, address, owner_of_record, "
+    f"{PAGED} Nearest trust land first, then by APN. Each feature's id is the parcel's; its "
+    "properties: apn, address, owner_of_record, "
     "land_use, zoning, tax_status, area_m2, gap_m (to the nearest trust land), holdings (the "
     "names of the holdings it touches) and holding_ids (their ids, in the same order), "
     "touches_apns (the trust's parcels it touches), under_easement (whether a conservation "
     f"easement in force covers it), {PIPELINE_PROPERTIES}."
 )
 ASSEMBLAGE_PROPERTIES = (
-    "Each feature is a group of touching lots, largest first: lots, area_m2, acres, apns and "
+    f"{PAGED} Each feature is a group of touching lots, largest first (its id: its place in "
+    "that order, from 1): lots, area_m2, acres, apns and "
     "parcel_ids (in the same order), touches_trust_land, holdings (names) and holding_ids (in "
     "the same order), under_easement_apns (the APNs of its lots a conservation easement in "
     "force covers, in order; empty when none), pipeline (its lots in the acquisition pipeline: "
@@ -225,6 +253,15 @@ def _geojson() -> dict:
     return {GEOJSON: {"schema": {"type": "object", "required": ["type", "features"]}}}
 
 
+def _geojson_page() -> dict:
+    """A finder answer: a FeatureCollection that says which page it is, and if more follow."""
+    schema = {"type": "object", "required": ["type", "features", "page", "limit", "has_next"],
+              "properties": {"page": {"type": "integer", "minimum": 1},
+                             "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+                             "has_next": {"type": "boolean"}}}  # fmt: skip
+    return {GEOJSON: {"schema": schema}}
+
+
 def definition(request: HttpRequest) -> dict:
     layers = sorted(all_layers())
     tile_layers = [n for n, layer in all_layers().items() if layer.delivery == "tiles"]
@@ -243,15 +280,15 @@ def definition(request: HttpRequest) -> dict:
                 "findVacantLots",
                 "Vacant lots, filtered and ranked",
                 FINDER_PARAMS,
-                _responses(_geojson(), staff=True),
+                _responses(_geojson_page(), staff=True),
                 staff=True,
                 description=LOT_PROPERTIES,
             ),
             "/api/vacant-lots/adjacent": _operation(
                 "findAdjacentLots",
                 "Vacant lots touching trust land",
-                [TOLERANCE, *LOT_FILTER_PARAMS],
-                _responses(_geojson(), staff=True),
+                [TOLERANCE, *LOT_FILTER_PARAMS, PAGE, LIMIT],
+                _responses(_geojson_page(), staff=True),
                 staff=True,
                 description=ADJACENT_PROPERTIES,
             ),
@@ -259,8 +296,10 @@ def definition(request: HttpRequest) -> dict:
                 "findAssemblages",
                 "Groups of touching vacant lots",
                 [
-                    TOLERANCE,
+                    ASSEMBLAGE_TOLERANCE,
                     *ASSEMBLAGE_LOT_FILTER_PARAMS,
+                    TOUCHES_TRUST_LAND,
+                    PAGE,
                     LIMIT,
                     _param("min_lots", _integer(1, 100_000), "Fewest lots in a group (default 2)"),
                     _param(
@@ -270,7 +309,7 @@ def definition(request: HttpRequest) -> dict:
                         "square metres; min_area_m2 and min_acres filter each lot instead",
                     ),
                 ],
-                _responses(_geojson(), staff=True),
+                _responses(_geojson_page(), staff=True),
                 staff=True,
                 description=ASSEMBLAGE_PROPERTIES,
             ),

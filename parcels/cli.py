@@ -318,6 +318,21 @@ def _emit(collection: dict, fmt: str, columns: tuple[str, ...]) -> None:
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "geojson"]),
                       default="table", show_default=True)  # fmt: skip
+PAGE = click.option("--page", default="1", show_default=True, help="Which page of the answer.")
+
+
+def limit_option(what: str):
+    """--limit: how many `what` a page holds (parcels.finder.MAX_PAGE_SIZE at most)."""
+    return click.option("--limit", default="100", show_default=True,
+                        help=f"{what} per page (max 1000).")  # fmt: skip
+
+
+def _say_found(collection: dict, found: str) -> None:
+    """The note after an answer: what was `found` on which page, and how to ask for the next
+    when there is one (the API's `has_next`): a page cut at --limit looked like the whole."""
+    page = collection["page"]
+    more = f"; more on page {page + 1}: add --page {page + 1}" if collection["has_next"] else ""
+    say(f"clt: {found} (page {page}){more}")
 
 
 @click.command("vacant-lots")
@@ -327,8 +342,8 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "geo
     type=click.Choice(["distance", "area", "score"]),
     help="Sort order (default: distance when a point is given, else score).",
 )
-@click.option("--limit", default="100", show_default=True, help="Lots per page (max 1000).")
-@click.option("--page", default="1", show_default=True)
+@limit_option("Lots")
+@PAGE
 @FORMAT
 def vacant_lots(order, limit, page, fmt, **options) -> None:
     """Find vacant lots by area, use, zoning, tax status, owner, place, pipeline stage; sort;
@@ -342,23 +357,29 @@ def vacant_lots(order, limit, page, fmt, **options) -> None:
     with user_errors():
         collection = finder.vacant_lots_geojson(params)
     _emit(collection, fmt, finder.LOT_COLUMNS)
-    say(f"clt: {len(collection['features'])} lots (page {collection['page']})")
+    found = len(collection["features"])
+    _say_found(collection, f"{found} lot{'' if found == 1 else 's'}")
 
 
 @click.command("adjacent-lots")
 @_finder_options
 @click.option("--tolerance-m", default=TOLERANCE_M, show_default=True, help=TOLERANCE_HELP)
+@limit_option("Lots")
+@PAGE
 @FORMAT
-def adjacent_lots(tolerance_m, fmt, **options) -> None:
-    """Vacant lots that touch land the trust holds, and which holding each touches."""
+def adjacent_lots(tolerance_m, limit, page, fmt, **options) -> None:
+    """Vacant lots that touch land the trust holds, and which holding each touches; nearest
+    first, a page at a time."""
     setup_django()
     from parcels import finder
 
+    params = _params(options) | {"tolerance_m": tolerance_m, "limit": limit, "page": page}
     with user_errors():
-        collection = finder.adjacent_lots_geojson(_params(options) | {"tolerance_m": tolerance_m})
+        collection = finder.adjacent_lots_geojson(params)
     _emit(collection, fmt, finder.ADJACENT_COLUMNS)
     found = len(collection["features"])
-    say(f"clt: {found} vacant lot{' touches' if found == 1 else 's touch'} trust land")
+    _say_found(collection, f"{found} vacant lot{' touches' if found == 1 else 's touch'} "
+                           "trust land")  # fmt: skip
 
 
 @click.command("assemblages")
@@ -368,22 +389,33 @@ def adjacent_lots(tolerance_m, fmt, **options) -> None:
 @click.option(
     "--min-total-m2", help="Smallest combined area of a group, m² (--min-area-m2: of each lot)."
 )
-@click.option("--limit", default="100", show_default=True)
+@click.option(
+    "--touching-trust-land/--apart-from-trust-land",
+    default=None,
+    help="Only the groups beside land the trust holds (within the tolerance), or only those "
+    "apart from it (by default both, each saying touches_trust_land).",
+)
+@limit_option("Groups")
+@PAGE
 @FORMAT
-def assemblages(tolerance_m, min_lots, min_total_m2, limit, fmt, **options) -> None:
-    """Groups of touching vacant lots (a farm, a co-op site): size, area, outline."""
+def assemblages(tolerance_m, min_lots, min_total_m2, touching_trust_land, limit, page, fmt,
+                **options) -> None:  # fmt: skip
+    """Groups of touching vacant lots (a farm, a co-op site): size, area, outline; largest
+    first, a page at a time."""
     setup_django()
     from parcels import finder
 
     params = _params(options) | {"tolerance_m": tolerance_m, "min_lots": min_lots,
-                                 "limit": limit}  # fmt: skip
+                                 "limit": limit, "page": page}  # fmt: skip
     if min_total_m2:
         params["min_total_m2"] = min_total_m2
+    if touching_trust_land is not None:
+        params["touches_trust_land"] = "true" if touching_trust_land else "false"
     with user_errors():
         collection = finder.assemblages_geojson(params)
     _emit(collection, fmt, finder.ASSEMBLAGE_COLUMNS)
     found = len(collection["features"])
-    say(f"clt: {found} assemblage{'' if found == 1 else 's'}")
+    _say_found(collection, f"{found} assemblage{'' if found == 1 else 's'}")
 
 
 COMMANDS: list[click.Command] = [

@@ -46,7 +46,6 @@ from parcels.queries import (
 )
 
 MAX_DISTANCE_M = 100_000.0
-MAX_TOLERANCE_M = 100.0
 DEFAULT_TOLERANCE_M = TOUCHING_M  # what adjacency and assemblages call touching, unless told
 # "Near trust land" as staff plan acquisitions: the lot next door, the block, the neighbourhood
 # (a kilometre, a 12-minute walk). Farther, it filters out little (on the synthetic city with 1
@@ -56,6 +55,29 @@ DEFAULT_TOLERANCE_M = TOUCHING_M  # what adjacency and assemblages call touching
 # trust land"). A wider area is a bbox, a polygon, a neighbourhood or `within_m` of a point.
 MAX_NEAR_HOLDINGS_M = 1000.0
 MAX_PAGE_SIZE = 1000
+# The widest gap still called touching (`tolerance_m`), measured on clt_bench (999,980 parcels,
+# 199,118 vacant lots), county-wide, the machine loaded by others (1-min load 3.7-4.6, 2 cores).
+# Lots beside trust land come a page at a time, so even 100 m is bounded: 86,047 lots found,
+# the first page in 1.1-1.3 s, the last (page 861) in 1.3-1.8 s, 1,000 lots in 2.6 s; all of
+# them at once were 53 MB, 5-8 s to build and a minute for the page to draw.
+MAX_TOLERANCE_M = 100.0
+ADJACENT_TOLERANCE_WHY = (
+    "for lots touching trust land: a lot farther from it is near it, not beside it; for those, "
+    f"use near_holdings_m (up to {MAX_NEAR_HOLDINGS_M:g} m) in the vacant-lot search"
+)
+# Assemblages are outlined whole, however many lots a group takes in, and a wider tolerance
+# makes far bigger groups: the largest is 16 lots up to 10 m, 78 at 20 m (a street's width: a
+# residential right of way is 15-20 m), 196 at 30 m, 826 at 50 m; at 60 m 40,150 lots, and from
+# 75 m most of the county (196,832 of its 199,118 vacant lots) is one group, whose outline
+# the 25-s statement timeout stops (503 after 27 s at 100 m). A page of 100 groups took
+# 3.0-3.7 s at 0.5 m, 1.6-2.6 s at 10 m, 2.0-4.0 s at 20 m; 5.5-6.5 s at 30 m and 9-13 s (3.2 MB)
+# at 50 m (less loaded, 1.5-2.1 s at 0.5 m, 1.9-2.4 s at 20 m, 5.7 s at 50 m). So: 20 m.
+MAX_ASSEMBLAGE_TOLERANCE_M = 20.0
+ASSEMBLAGE_TOLERANCE_WHY = (
+    "for assemblages: a wider tolerance reaches across streets and joins blocks into ever "
+    "larger groups, until most of a county's lots are one, too big to outline in time; lots "
+    "farther apart than a street's width are not one site"
+)
 TAX_STATUSES = ("current", "delinquent", "forfeited")
 ORDERS = ("distance", "area", "score")
 # `pipeline`: any lot (the default), or those whose place in the acquisition pipeline is one of
@@ -99,8 +121,10 @@ LOT_FILTERS = ("min_area_m2", "max_area_m2", "min_acres", "max_acres", "land_use
                "within_m", "near_holdings_m", "outside_flood", "pipeline",
                "easement")  # fmt: skip
 LOT_PARAMS = (*LOT_FILTERS, "order", "page", "limit")
-ADJACENT_PARAMS = (*LOT_FILTERS, "tolerance_m")
-ASSEMBLAGE_PARAMS = (*LOT_FILTERS, "tolerance_m", "min_lots", "min_total_m2", "limit")
+ADJACENT_PARAMS = (*LOT_FILTERS, "tolerance_m", "page", "limit")
+# Each group's own parameters, beside the lots' filters and the page.
+GROUP_PARAMS = ("tolerance_m", "min_lots", "min_total_m2", "touches_trust_land")
+ASSEMBLAGE_PARAMS = (*LOT_FILTERS, *GROUP_PARAMS, "page", "limit")
 
 
 def refuse_unknown(params: Mapping[str, str], accepted: tuple[str, ...]) -> None:
@@ -620,50 +644,71 @@ def widened_bbox(
             min(180.0, east + dlon), min(90.0, north + dlat))  # fmt: skip
 
 
-def _tolerance(params: Mapping[str, str]) -> float:
-    """`tolerance_m`, the gap still counted as touching (DEFAULT_TOLERANCE_M when not given)."""
+def _tolerance(params: Mapping[str, str], maximum: float, why: str) -> float:
+    """`tolerance_m`, the gap still counted as touching (DEFAULT_TOLERANCE_M when not given),
+    at most `maximum`; a FinderError above it says the maximum and `why`."""
     given = params.get("tolerance_m")
     if not given:
         return DEFAULT_TOLERANCE_M
-    return parse_distance_m(given, "tolerance_m", MAX_TOLERANCE_M)
+    tolerance = parse_number(given, "tolerance_m")
+    if tolerance > maximum:
+        raise FinderError("tolerance_m", f"{given} is above the maximum {maximum:g} m {why}")
+    return tolerance
+
+
+def _page(search: LotSearch, rows: list) -> tuple[list, dict]:
+    """The page's rows, fetched one more than `search.limit` (so a next page is known without
+    counting them all), and what the answer says of its page: page, limit, has_next."""
+    said = {"page": search.page, "limit": search.limit, "has_next": len(rows) > search.limit}
+    return rows[: search.limit], said
+
+
+def _offset(search: LotSearch) -> int:
+    return (search.page - 1) * search.limit
 
 
 def adjacent_lots_geojson(params: Mapping[str, str]) -> dict:
-    """Vacant lots touching trust land (within `tolerance_m`), as a FeatureCollection."""
+    """A page of the vacant lots touching trust land (within `tolerance_m`), nearest first, as
+    a FeatureCollection saying its `page`, `limit` and whether there is a next one."""
     refuse_unknown(params, ADJACENT_PARAMS)
-    tolerance = _tolerance(params)
+    tolerance = _tolerance(params, MAX_TOLERANCE_M, ADJACENT_TOLERANCE_WHY)
     search = parse_lot_search({k: v for k, v in params.items() if k != "tolerance_m"})
     with without_jit():
         rows = touching_holdings(
-            tolerance, window=Window(search.bbox), candidate_ids=_candidates(search)
-        )
+            tolerance, window=Window(search.bbox), candidate_ids=_candidates(search),
+            limit=search.limit + 1, offset=_offset(search),
+        )  # fmt: skip
+    rows, page = _page(search, rows)
     features = []
     for row in rows:
         geometry = json.loads(row.pop("geometry"))
         row["area_m2"] = round(row["area_m2"], 1)
         features.append({"type": "Feature", "id": row.pop("id"), "geometry": geometry,
                          "properties": row})  # fmt: skip
-    return {"type": "FeatureCollection", "tolerance_m": tolerance, "centre": search.centre,
-            "features": features}  # fmt: skip
+    return {"type": "FeatureCollection", **page, "tolerance_m": tolerance,
+            "centre": search.centre, "features": features}  # fmt: skip
 
 
 def assemblages_geojson(params: Mapping[str, str]) -> dict:
-    """Groups of touching vacant lots, as a FeatureCollection of merged outlines."""
+    """A page of the groups of touching vacant lots, largest first, as a FeatureCollection of
+    merged outlines saying its `page`, `limit` and whether there is a next one."""
     refuse_unknown(params, ASSEMBLAGE_PARAMS)
-    tolerance = _tolerance(params)
+    tolerance = _tolerance(params, MAX_ASSEMBLAGE_TOLERANCE_M, ASSEMBLAGE_TOLERANCE_WHY)
     min_lots = parse_int(params.get("min_lots") or "2", "min_lots", minimum=1, maximum=100_000)
     min_total = parse_number(params.get("min_total_m2") or "0", "min_total_m2")
-    limit = parse_int(params.get("limit") or "100", "limit", minimum=1, maximum=MAX_PAGE_SIZE)
-    rest = {k: v for k, v in params.items()
-            if k not in ("tolerance_m", "min_lots", "min_total_m2", "limit")}  # fmt: skip
-    search = parse_lot_search(rest)
+    beside = params.get("touches_trust_land")
+    touches = parse_flag(beside, "touches_trust_land") if beside else None
+    search = parse_lot_search({k: v for k, v in params.items() if k not in GROUP_PARAMS})
     with without_jit():
         rows = assemblages(
             tolerance, min_lots=min_lots, min_area_m2=min_total, window=Window(search.bbox),
-            candidate_ids=_candidates(search, REACH_BEYOND_WINDOW_M), limit=limit,
+            candidate_ids=_candidates(search, REACH_BEYOND_WINDOW_M), touches_trust_land=touches,
+            limit=search.limit + 1, offset=_offset(search),
         )  # fmt: skip
+    rows, page = _page(search, rows)
     features = []
-    for number, row in enumerate(rows, start=1):
+    # A group's id is its place in the whole list, the same on every page.
+    for number, row in enumerate(rows, start=_offset(search) + 1):
         features.append({
             "type": "Feature", "id": number,
             "geometry": json.loads(row["geometry"]) if row["geometry"] else None,
@@ -676,8 +721,8 @@ def assemblages_geojson(params: Mapping[str, str]) -> dict:
                 "holding_ids": row["holding_ids"],
             },
         })  # fmt: skip
-    return {"type": "FeatureCollection", "tolerance_m": tolerance, "centre": search.centre,
-            "features": features}  # fmt: skip
+    return {"type": "FeatureCollection", **page, "tolerance_m": tolerance,
+            "centre": search.centre, "features": features}  # fmt: skip
 
 
 def _step_text(step: dict) -> str:

@@ -636,6 +636,8 @@ def touching_holdings(
     *,
     window: Window = Window(),
     candidate_ids: list[int] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
     on: dt.date | None = None,
 ) -> list[dict]:
     """Vacant lots within `tolerance_m` of trust land (0 = sharing an edge or a corner), with
@@ -647,21 +649,22 @@ def touching_holdings(
 
     The tolerance is needed on real layers: neighbouring county polygons leave slivers and gaps
     of a few centimetres to half a metre (TOUCHING_M). `candidate_ids` restricts the lots (the
-    finder's filters). Ordered by gap, then APN.
+    finder's filters). Ordered by gap, then APN (then id: two counties may share an APN), so
+    `limit` and `offset` cut the same list each time: a page (`limit` None: every lot).
     """
     on = on or timezone.localdate()
     where, params = window.sql("v.geom_m")
     held_sql, held_params = _held_sql(on, window, tolerance_m)
     candidates = "AND v.id = ANY(%s)" if candidate_ids is not None else ""
-    # The holdings, the stage and the easements are looked up for each lot found, after the
-    # grouping: by key, and on the easements' metric index.
+    # The page is cut before anything is written out: the outline as GeoJSON, the holdings, the
+    # stage and the easements are read for the page's lots alone (by key, and on the easements'
+    # metric index). Written for every lot found, a county at 100 m was 86,047 outlines (53 MB).
     under_easement, easement_params = under_easement_sql("t.geom_m", on)
     sql = f"""
         WITH held AS ({held_sql}),
         touching AS (
             SELECT v.id, v.apn, v.address, v.owner_of_record, v.land_use, v.zoning,
-                   v.tax_status, v.area_m2, v.geom_m,
-                   ST_AsGeoJSON(ST_ForcePolygonCCW(v.geom), 6) AS geometry,
+                   v.tax_status, v.area_m2, v.geom_m, v.geom,
                    array_agg(DISTINCT held.holding_id) AS held_by,
                    array_agg(DISTINCT held.apn ORDER BY held.apn) AS touches_apns,
                    round(min(ST_Distance(v.geom_m, held.geom_m))::numeric, 2)::float AS gap_m
@@ -672,11 +675,14 @@ def touching_holdings(
             WHERE {where} {candidates}
               AND NOT EXISTS (SELECT 1 FROM held h2 WHERE h2.parcel_id = v.id)
             GROUP BY v.id
+            ORDER BY gap_m, v.apn, v.id
+            LIMIT %s OFFSET %s
         )
         SELECT t.id, t.apn, t.address, t.owner_of_record, t.land_use, t.zoning, t.tax_status,
                t.area_m2, t.gap_m, holdings.names AS holdings, holdings.ids AS holding_ids,
                t.touches_apns, {under_easement} AS under_easement,
-               stage.pipeline_stage, stage.pipeline_on, stage.pipeline_reason, t.geometry
+               stage.pipeline_stage, stage.pipeline_on, stage.pipeline_reason,
+               ST_AsGeoJSON(ST_ForcePolygonCCW(t.geom), 6) AS geometry
         FROM touching t
         CROSS JOIN LATERAL (
             SELECT array_agg(h.name ORDER BY h.name, h.id) AS names,
@@ -684,12 +690,12 @@ def touching_holdings(
             FROM parcels_holding h WHERE h.id = ANY(t.held_by)
         ) holdings
         LEFT JOIN LATERAL ({LATEST_STAGE_SQL.format(parcel_id="t.id")}) stage ON TRUE
-        ORDER BY t.gap_m, t.apn
+        ORDER BY t.gap_m, t.apn, t.id
     """
     all_params = [*held_params, tolerance_m, *params]
     if candidate_ids is not None:
         all_params.append(candidate_ids)
-    return _dicts(sql, [*all_params, *easement_params])
+    return _dicts(sql, [*all_params, limit, offset, *easement_params])
 
 
 def assemblages(
@@ -699,17 +705,20 @@ def assemblages(
     min_area_m2: float = 0.0,
     window: Window = Window(),
     candidate_ids: list[int] | None = None,
+    touches_trust_land: bool | None = None,
     limit: int = 100,
+    offset: int = 0,
     on: dt.date | None = None,
 ) -> list[dict]:
     """Groups of vacant lots that touch one another (connected components at `tolerance_m`),
-    largest combined area first: member count, APNs and their parcel ids (`parcel_ids`, in the
-    same order), combined area (m², acres), the merged outline (GeoJSON, outer rings
-    counter-clockwise as RFC 7946 §3.1.6 asks; ST_Union winds them clockwise), whether the
-    group touches land the trust holds (and which holdings: `holdings` and `holding_ids`, in
-    the same order), its lots in the acquisition pipeline (`pipeline`: each one's APN and
-    latest step), and the APNs of its lots a conservation easement in force on `on` covers
-    (`under_easement_apns`, in order; empty when none).
+    largest combined area first (`limit` of them, after the first `offset`): member count, APNs
+    and their parcel ids (`parcel_ids`, in the same order), combined area (m², acres), the
+    merged outline (GeoJSON, always a MultiPolygon, so that a download has one geometry type;
+    outer rings counter-clockwise as RFC 7946 §3.1.6 asks; ST_Union winds them clockwise),
+    whether the group touches land the trust holds (and which holdings: `holdings` and
+    `holding_ids`, in the same order), its lots in the acquisition pipeline (`pipeline`: each
+    one's APN and latest step), and the APNs of its lots a conservation easement in force on
+    `on` covers (`under_easement_apns`, in order; empty when none).
 
     ST_ClusterDBSCAN with minpoints 1 is exactly "connected components of the graph whose
     edges join lots closer than eps", computed in metres on the index. The outline closes
@@ -721,11 +730,16 @@ def assemblages(
     the window alone, a group across its edge came back cut, smaller, beside no trust land, or
     under `min_lots`.
     `candidate_ids` (the finder's other filters) bounds the lots a group may take in.
+    `touches_trust_land` (None: either) keeps the groups beside trust land, or those apart from
+    it, before the page is cut (`_beside_trust_land_sql`), so every such group can be reached.
     """
     on = on or timezone.localdate()
     memberships, memberships_params = _memberships_held_sql(on)  # trust land beside the groups
     reach_sql, reach_params = _reach_sql(tolerance_m, window, candidate_ids, memberships,
                                          memberships_params)  # fmt: skip
+    beside, beside_params = _beside_trust_land_sql(tolerance_m, window, on, touches_trust_land)
+    wanted = "AND bool_or(beside) = %s" if touches_trust_land is not None else ""
+    wanted_params = [touches_trust_land] if touches_trust_land is not None else []
     half = tolerance_m / 2
     under_easement, easement_params = under_easement_sql("m.geom_m", on)
     # Members are fetched back by primary key, and trust land near them found on the metric
@@ -735,19 +749,20 @@ def assemblages(
         WITH RECURSIVE {reach_sql},
         lots AS (
             SELECT v.id, v.apn, v.area_m2,
-                   ST_ClusterDBSCAN(v.geom_m, eps := %s, minpoints := 1) OVER () AS cluster
+                   ST_ClusterDBSCAN(v.geom_m, eps := %s, minpoints := 1) OVER () AS cluster,
+                   {beside} AS beside
             FROM parcels_parcel v WHERE v.id = ANY(ARRAY(SELECT id FROM reach))
         ),
         groups AS (
             SELECT cluster, count(*) AS lots, sum(area_m2) AS area_m2,
                    array_agg(apn ORDER BY apn) AS apns, array_agg(id ORDER BY apn) AS ids
             FROM lots GROUP BY cluster
-            HAVING count(*) >= %s AND sum(area_m2) >= %s
+            HAVING count(*) >= %s AND sum(area_m2) >= %s {wanted}
             ORDER BY sum(area_m2) DESC, min(apn)
-            LIMIT %s
+            LIMIT %s OFFSET %s
         )
         SELECT g.cluster, g.lots, g.area_m2, g.apns, g.ids AS parcel_ids,
-               ST_AsGeoJSON(ST_ForcePolygonCCW(ST_Transform(outline.geom, 4326)), 6)
+               ST_AsGeoJSON(ST_ForcePolygonCCW(ST_Multi(ST_Transform(outline.geom, 4326))), 6)
                    AS geometry,
                touching.holdings, touching.holding_ids, pipeline.steps AS pipeline,
                easement.apns AS under_easement_apns
@@ -783,9 +798,9 @@ def assemblages(
         ) easement
         ORDER BY g.area_m2 DESC, g.apns[1]
     """
-    all_params = [*reach_params, tolerance_m, min_lots, min_area_m2, limit,
-                  tolerance_m, half, half, tolerance_m, *memberships_params,
-                  *easement_params]  # fmt: skip
+    all_params = [*reach_params, tolerance_m, *beside_params, min_lots, min_area_m2,
+                  *wanted_params, limit, offset, tolerance_m, half, half, tolerance_m,
+                  *memberships_params, *easement_params]  # fmt: skip
     rows = _dicts(sql, all_params)
     for row in rows:
         row["acres"] = row["area_m2"] / SQM_PER_ACRE
@@ -793,6 +808,25 @@ def assemblages(
         row["holdings"] = row["holdings"] or []
         row["holding_ids"] = row["holding_ids"] or []
     return rows
+
+
+def _beside_trust_land_sql(
+    tolerance_m: float, window: Window, on: dt.date, touches: bool | None
+) -> tuple[str, list]:
+    """Whether the lot `v` lies within `tolerance_m` of trust land held on `on`, as SQL (and
+    its params) for the lots a group is made of, when `touches` asks which groups are beside
+    trust land (True) or apart from it (False); NULL, unasked. The rule of the groups'
+    `holdings`: a lot within the tolerance of a held parcel. The lots near trust land are found
+    once, from the held parcels within reach of the window (a probe of the vacant index each, as
+    `near_trust_land_sql`), and each lot looked up among them by hash."""
+    if touches is None:
+        return "NULL::boolean", []
+    held_sql, held_params = _held_sql(on, window, REACH_BEYOND_WINDOW_M + tolerance_m)
+    sql = f"""v.id IN (
+        SELECT n.id FROM ({held_sql}) held
+        JOIN parcels_parcel n ON ST_DWithin(n.geom_m, held.geom_m, %s)
+         AND n.vacancy_status = 'vacant' AND n.retired_at IS NULL)"""
+    return sql, [*held_params, tolerance_m]
 
 
 # The lots of every group with a lot in the window: the window's lots, then, for as long as new

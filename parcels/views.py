@@ -73,7 +73,8 @@ def vacant_lots(request: HttpRequest) -> HttpResponse:
 @read_only
 @staff_api
 def adjacent_lots(request: HttpRequest) -> HttpResponse:
-    """GET /api/vacant-lots/adjacent?tolerance_m=0.5&bbox=...: lots touching trust land."""
+    """GET /api/vacant-lots/adjacent?tolerance_m=0.5&bbox=...&page=&limit=: a page of the lots
+    touching trust land."""
     body = json.dumps(finder.adjacent_lots_geojson(_params(request)))
     return HttpResponse(body, content_type=GEOJSON)
 
@@ -81,7 +82,8 @@ def adjacent_lots(request: HttpRequest) -> HttpResponse:
 @read_only
 @staff_api
 def assemblages(request: HttpRequest) -> HttpResponse:
-    """GET /api/assemblages?tolerance_m=0.5&min_lots=2&min_total_m2=&bbox=...: groups of lots."""
+    """GET /api/assemblages?tolerance_m=0.5&min_lots=2&min_total_m2=&touches_trust_land=&bbox=
+    ...&page=&limit=: a page of the groups of touching lots."""
     body = json.dumps(finder.assemblages_geojson(_params(request)))
     return HttpResponse(body, content_type=GEOJSON)
 

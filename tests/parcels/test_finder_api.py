@@ -234,7 +234,7 @@ def test_adjacent_and_assemblages_say_which_parcel_an_address_named(staff_client
     [
         ("/api/vacant-lots", "min_area=5000", "min_area", "did you mean min_area_m2?"),
         ("/api/vacant-lots", "tolerance_m=2", "tolerance_m", "not a parameter of this search"),
-        ("/api/vacant-lots/adjacent", "limit=5", "limit", "not a parameter of this search"),
+        ("/api/vacant-lots/adjacent", "order=area", "order", "not a parameter of this search"),
         ("/api/assemblages", "order=area", "order", "not a parameter of this search"),
         ("/api/vacant-lots", "limit=1&limit=1000", "limit", "given more than once"),
         ("/api/vacant-lots", "outside_flood=maybe", "outside_flood", "use true or false"),
