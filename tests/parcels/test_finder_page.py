@@ -207,12 +207,22 @@ def test_assemblages_are_sized_by_their_combined_area_and_lot_count(finder):
     count_line(finder, "1 assemblage shown")
     search(finder, min_lots="2")
     count_line(finder, "2 assemblages shown")
+    # The pair beside the trust's garden, picked before the page is cut.
+    garden = factories.parcel(apn="G0", geom=factories.lot(LON + 2 * SIDE, LAT + 10 * SIDE))
+    factories.holding(parcels=[garden], current_use="community_garden")
+    finder.page.select_option("#search [name=touches_trust_land]", "true")
+    search(finder)
+    count_line(finder, "1 assemblage shown")
+    assert "Q0, Q1" in finder.page.inner_text("#results tbody")
+    finder.page.select_option("#search [name=touches_trust_land]", "")
     asked = [parse_qs(urlsplit(u).query) for u in finder.requests if "/api/assemblages?" in u]
     assert [(q.get("min_total_m2"), q["min_lots"]) for q in asked] == [
         (["2000"], ["2"]),
         (None, ["3"]),
         (None, ["2"]),
+        (None, ["2"]),
     ]
+    assert [q.get("touches_trust_land") for q in asked] == [None, None, None, ["true"]]
     assert not any("min_area_m2" in q for q in asked)
 
     search(finder, min_total_m2="2000")
@@ -290,3 +300,90 @@ def test_holdings_and_an_assemblages_lots_open_in_the_admin_and_each_lot_shows_i
     count_line(finder, "1 lot shown")  # P002: P001 was dropped, P000 is the trust's
     asked = [parse_qs(urlsplit(u).query) for u in finder.requests if "/api/vacant-lots?" in u]
     assert asked[-1]["pipeline"] == ["new"]
+
+
+def asked_lots(visit: Visit) -> list[dict[str, list[str]]]:
+    return [parse_qs(urlsplit(u).query) for u in visit.requests if "/api/vacant-lots?" in u]
+
+
+def box_of(visit: Visit, selector: str) -> dict[str, float]:
+    return visit.page.locator(selector).bounding_box()
+
+
+def test_a_search_near_a_point_shows_it_runs_stops_the_one_before_and_moves_the_map_to_it(
+    finder, live_server, settings
+):
+    """At a million parcels a search takes seconds. The page showed the last answer meanwhile,
+    unmarked, with the Search button live; an answer outside the map view was drawn where the
+    map was, a pixel a lot; and a point could be searched near in the API only."""
+    lots(105)
+    page = finder.page
+    page.emulate_media(reduced_motion="reduce")  # the map jumps to the results: no glide to wait
+    # The map opens on the middle of lot P050 (no land is held): where the point is picked.
+    settings.MAP_DEFAULT_CENTER = (LAT + SIDE / 2, LON + 50.5 * SIDE)
+    page.goto(f"{live_server.url}/finder/")
+    page.uncheck("input[name=in_view]")
+
+    page.click("#pick-point")
+    assert page.get_attribute("#pick-point", "aria-pressed") == "true"
+    map_box = box_of(finder, "#map")
+    page.mouse.click(map_box["x"] + map_box["width"] / 2, map_box["y"] + map_box["height"] / 2)
+    assert page.get_attribute("#pick-point", "aria-pressed") == "false"
+    assert page.locator("path.finder-point").count() == 1
+    assert page.inner_text("#point").startswith("Near the point picked: ")
+    search(finder, within_m="35")  # P049 and P051 touch P050; P048, P052 are 42 m away
+    count_line(finder, "3 lots shown")
+    lon, lat = map(float, asked_lots(finder)[-1]["near"][0].split(","))
+    assert LON + 50 * SIDE < lon < LON + 51 * SIDE and LAT < lat < LAT + SIDE
+    # The map went to the circle searched, and its lots: at the zoom the map opened at, the
+    # circle was 17 px across and a lot 7 px wide.
+    circle, map_box = box_of(finder, "path.finder-within"), box_of(finder, "#map")
+    assert circle["height"] > 100
+    assert map_box["y"] <= circle["y"]
+    assert circle["y"] + circle["height"] <= map_box["y"] + map_box["height"]
+    drawn = page.locator(".leaflet-overlay-pane path.leaflet-interactive:not(.finder-point)").all()
+    assert len(drawn) == 3 and min(p.bounding_box()["width"] for p in drawn) > 40
+
+    page.click("#clear-point")
+    assert page.locator("path.finder-point").count() == 0
+    assert page.inner_text("#point") == ""
+    search(finder, within_m="")
+    count_line(finder, "100 lots shown, more on the next page")
+    assert "near" not in asked_lots(finder)[-1]
+
+    # A search that takes its time: the last answer stays, marked as out of date.
+    held = []
+    page.route("**/api/vacant-lots?*",
+               lambda route: route.continue_() if held else held.append(route))  # fmt: skip
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.select_option("#search [name=area_unit]", "acres")
+    assert label_of(finder, "min_area_m2") == "Area from (acres)"
+    search(finder, min_area_m2="0.2")  # a lot is about 940 m², 0.23 acres
+    page.locator("#count", has_text="Searching…").wait_for(timeout=10_000)
+    assert page.get_attribute("#results", "aria-busy") == "true"
+    assert page.get_attribute("#map", "aria-busy") == "true"
+    assert page.locator("#search button[type=submit]").is_disabled()
+    assert page.locator("#results tbody tr").count() == 100
+    assert page.eval_on_selector("#results", "t => getComputedStyle(t).opacity") == "0.4"
+    # Going to page 2 meanwhile stops that search: its answer never lands.
+    page.fill("#go-to-page [name=page]", "2")
+    page.press("#go-to-page [name=page]", "Enter")
+    count_line(finder, "5 lots shown on page 2")
+    assert held and failed == [held[0].request.url]
+    asked = asked_lots(finder)[-1]
+    assert asked["min_acres"] == ["0.2"] and "min_area_m2" not in asked
+    assert page.get_attribute("#results", "aria-busy") is None
+    assert page.locator("#search button[type=submit]").is_enabled()
+    assert page.input_value("#go-to-page [name=page]") == "2"
+    page.fill("#go-to-page [name=page]", "9")
+    page.press("#go-to-page [name=page]", "Enter")
+    count_line(finder, "No lots on page 9: the search has fewer pages")
+
+    # Only in the map view: the view was the question, and it stays.
+    page.check("input[name=in_view]")
+    for _ in range(2):
+        search(finder)
+        page.locator("#results:not([aria-busy])").wait_for(timeout=10_000)
+    first, second = asked_lots(finder)[-2:]
+    assert first["bbox"] == second["bbox"]
