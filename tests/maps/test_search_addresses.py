@@ -15,7 +15,8 @@ from tests.maps import factories_map
 pytestmark = pytest.mark.django_db
 
 ADDRESSES = ("1418 Rose St", "1419 Bell St", "1418 Bell St", "1418 Jackson St", "1420 Rose St",
-             "1716-A Lynch St", "1716 Lynch St", "1418 W Rose Ave", "14180 Rose St")  # fmt: skip
+             "1716-A Lynch St", "1716 Lynch St", "1418 W Rose Ave", "14180 Rose St",
+             "61418 Rose St", "226 E Edwards St")  # fmt: skip
 
 
 @pytest.fixture
@@ -31,6 +32,18 @@ def answer(client, q: str) -> list[tuple[str, bool]]:
     response = client.get("/map/search.json", {"q": q})
     assert response.status_code == 200, response.content[:300]
     return [(r["properties"]["address"], r["closest"]) for r in response.json()["results"]]
+
+
+def test_a_house_number_is_not_found_inside_a_longer_one(client, street):
+    # At 1M parcels "438 W Pearl St" also listed 6438 W Pearl St, and the resident's own home
+    # did not open.
+    assert answer(client, "1418 Rose St") == [("1418 Rose St", False)]
+    assert answer(client, "418 Rose St") == []  # neither 1418 nor 61418
+
+
+def test_a_word_is_not_found_inside_another(client, street):
+    assert answer(client, "Ward 22") == []  # not 226 E Edwards St
+    assert answer(client, "Edwards") == [("226 E Edwards St", False)]
 
 
 def test_a_city_state_or_zip_typed_without_a_comma_is_left_out(client, street):
