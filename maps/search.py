@@ -99,18 +99,22 @@ def find_page(query: str, layers: list[Layer], *, limit: int = 10) -> tuple[list
 
 
 def _address_order(properties: dict) -> tuple:
-    """Street first, then the house number as a number: 98 before 1418 on Rose St."""
-    address = (properties.get("address") or "").upper()
+    return address_order(properties.get("address") or "", properties.get("apn") or "")
+
+
+def address_order(address: str, apn: str) -> tuple:
+    """Street first, then the house number as a number: 98 before 1418 on Rose St (as text,
+    "1004 W Mill Pl" came before "102 W Magnolia Ave")."""
+    address = address.upper()
     number, _, street = address.partition(" ")
     if number.isdigit():
-        return (street, int(number), properties.get("apn") or "")
-    return (address, 0, properties.get("apn") or "")
+        return (street, int(number), apn)
+    return (address, 0, apn)
 
 
 def find(query: str, layers: list[Layer], *, limit: int = 10, exact_apn: bool = False) -> list:
-    """Parcels whose APN starts with, or whose address contains, `query` (case-insensitive);
-    a query that starts with a word of one or two letters or digits ("12 Rose", "Pe", "W M")
-    is found where a word of the address starts.
+    """Parcels whose APN starts with `query`, or whose address has it where a word starts
+    (case-insensitive, folded: "12 Rose" is not "112 ROSE ST").
 
     When no parcel has every word of an address typed, the parcels at its house number whose
     street is closest to what was typed (`closest_ids`: "1418 Rsoe St" finds 1418 Rose St),

@@ -69,6 +69,32 @@ def test_every_available_home_is_listed_with_its_map_link_beyond_the_front_pages
     assert available.count("Show on the map</a>") == 15
 
 
+def test_a_long_table_comes_a_page_at_a_time_by_street_and_number(client, day, monkeypatch):
+    # A million-parcel county's 10,000 holdings were one page of 11,429 rows (2.8 MB), in the
+    # order of their text ("1004 W Mill Pl, 102 W Magnolia Ave").
+    monkeypatch.setattr(land_list, "PAGE_ROWS", 4)
+    offered = available_homes(10)  # 1400, 1402, ... 1418 Lynch St
+    factories.holding(parcels=[factories.parcel(apn="164-901-000", address="98 Lynch St")],
+                      available=True)  # fmt: skip
+    first = section(page(client), "available")
+    assert re.findall(r'<th scope="row">([^<]+)</th>', first) == [
+        "98 Lynch St", "1400 Lynch St", "1402 Lynch St", "1404 Lynch St"
+    ]
+    assert "11 parcels, by street and number; 1 to 4 shown</caption>" in first
+    assert 'href="/map/list/?page-available=2#available"' in first and "Previous" not in first
+
+    last = section(page(client, "/map/list/?page-available=3&page-use-held_vacant=2"),
+                   "available")  # fmt: skip
+    assert re.findall(r'<th scope="row">([^<]+)</th>', last) == ["1414 Lynch St",
+                                                                 "1416 Lynch St", "1418 Lynch St"]
+    assert "9 to 11 shown" in last and "Next" not in last
+    # Back to page 2, the other table's page kept.
+    assert 'href="/map/list/?page-available=2&amp;page-use-held_vacant=2#available"' in last
+    assert offered[0].apn not in last
+    for hostile in ("0", "-1", "x", "99999999999999999999"):  # the first page, or the last
+        assert page(client, f"/map/list/?page-available={hostile}").count("Lynch St</th>") >= 3
+
+
 def test_every_parcel_the_trust_holds_is_listed_under_its_use_in_words(client, day):
     block = factories_map.block()
 
@@ -90,7 +116,7 @@ def test_every_parcel_the_trust_holds_is_listed_under_its_use_in_words(client, d
         assert map_link(lot.apn, name) in held, lot.apn
     assert held.count("Show on the map</a>") == len(block.trust) == 7
     farm_table = held[held.index('id="use-urban_farm"') : held.index('id="use-community_garden"')]
-    assert "Urban farm: 2 parcels, by address" in farm_table
+    assert "Urban farm: 2 parcels, by street and number</caption>" in farm_table
     (vacant,) = block.available
     assert f'<th scope="row">{vacant.address}</th><td>{vacant.apn}</td>' in held
     assert "<td>Held vacant, available now</td>" in held
