@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.gis",
+    "django.contrib.humanize",  # the front page's figures: 999,977, not 999977
     "pgtrigger",
     "pghistory",
     "pghistory.admin",
