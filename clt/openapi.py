@@ -265,7 +265,7 @@ def _geojson_page() -> dict:
 def definition(request: HttpRequest) -> dict:
     layers = sorted(all_layers())
     tile_layers = [n for n, layer in all_layers().items() if layer.delivery == "tiles"]
-    return {
+    document = {
         "openapi": "3.0.3",
         "info": {
             "title": "Land trust registry API",
@@ -404,6 +404,24 @@ def definition(request: HttpRequest) -> dict:
             },  # fmt: skip
         },
     }
+    paths = document["paths"]
+    for path in FINDER_PATHS:
+        paths[f"{path}.csv"] = _as_spreadsheet(paths[path])
+    return document
+
+
+# The finder's answers, each also as CSV at the same path with ".csv" (parcels.views).
+FINDER_PATHS = ("/api/vacant-lots", "/api/vacant-lots/adjacent", "/api/assemblages")
+
+
+def _as_spreadsheet(path_item: dict) -> dict:
+    """A finder path's operation answering CSV: the same parameters and page, no outlines."""
+    operation = dict(path_item["get"])
+    operation["operationId"] += "Csv"
+    operation["summary"] += ", as CSV (the same page; no outlines)"
+    ok = {"description": "OK", "content": {"text/csv": {"schema": {"type": "string"}}}}
+    operation["responses"] = {**operation["responses"], "200": ok}
+    return {"get": operation}
 
 
 @require_safe

@@ -23,6 +23,7 @@ from parcels import finder
 from parcels.models import AcquisitionStage, Parcel
 
 GEOJSON = "application/geo+json"
+CSV = "text/csv; charset=utf-8"
 
 
 problem = problem_response  # the site's one problem-document builder (clt.security)
@@ -86,6 +87,40 @@ def assemblages(request: HttpRequest) -> HttpResponse:
     ...&page=&limit=: a page of the groups of touching lots."""
     body = json.dumps(finder.assemblages_geojson(_params(request)))
     return HttpResponse(body, content_type=GEOJSON)
+
+
+def _spreadsheet(collection: dict, columns: tuple[str, ...], name: str) -> HttpResponse:
+    """A finder's answer as CSV, its columns the CLI's `--format csv` (no outlines: the
+    GeoJSON has them), downloaded as `name` and its page ("vacant-lots-page-2.csv")."""
+    response = HttpResponse(finder.as_csv(collection, columns), content_type=CSV)
+    filename = f"{name}-page-{collection['page']}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@read_only
+@staff_api
+def vacant_lots_csv(request: HttpRequest) -> HttpResponse:
+    """GET /api/vacant-lots.csv?...: the page of lots /api/vacant-lots answers, as a spreadsheet
+    a coordinator opens (the parameters and the page are the same)."""
+    lots = finder.vacant_lots_geojson(_params(request))
+    return _spreadsheet(lots, finder.LOT_COLUMNS, "vacant-lots")
+
+
+@read_only
+@staff_api
+def adjacent_lots_csv(request: HttpRequest) -> HttpResponse:
+    """GET /api/vacant-lots/adjacent.csv?...: /api/vacant-lots/adjacent's page, as CSV."""
+    lots = finder.adjacent_lots_geojson(_params(request))
+    return _spreadsheet(lots, finder.ADJACENT_COLUMNS, "lots-beside-trust-land")
+
+
+@read_only
+@staff_api
+def assemblages_csv(request: HttpRequest) -> HttpResponse:
+    """GET /api/assemblages.csv?...: /api/assemblages' page, as CSV."""
+    groups = finder.assemblages_geojson(_params(request))
+    return _spreadsheet(groups, finder.ASSEMBLAGE_COLUMNS, "assemblages")
 
 
 @require_safe

@@ -24,6 +24,7 @@ def test_the_document_describes_every_registry_operation(client):
     document = client.get("/api/openapi.json").json()
     assert set(document["paths"]) == {
         "/api/vacant-lots", "/api/vacant-lots/adjacent", "/api/assemblages",
+        "/api/vacant-lots.csv", "/api/vacant-lots/adjacent.csv", "/api/assemblages.csv",
         "/map/search.json", "/map/staff/search.json", "/tiles/{layer}/{z}/{x}/{y}.pbf",
         "/export/{layer}.{format}", "/export/{layer}.csv-metadata.json",
     }  # fmt: skip

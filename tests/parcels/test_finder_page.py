@@ -3,6 +3,7 @@ address was measured from, errors shown at the field they name, and the GeoJSON 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import re
@@ -149,6 +150,11 @@ def test_the_results_offer_the_search_as_geojson(finder, live_server):
         finder.page.click("#download")
     body = json.loads(download.value.path().read_text())
     assert [f["properties"]["apn"] for f in body["features"]] == [lot.apn]
+    with finder.page.expect_download() as download:  # the same page, as a spreadsheet
+        finder.page.click("#download-csv")
+    assert download.value.suggested_filename == "vacant-lots-page-1.csv"
+    rows = list(csv.DictReader(download.value.path().read_text().splitlines()))
+    assert [row["apn"] for row in rows] == [lot.apn]
 
 
 def test_a_lot_in_the_table_opens_its_parcel_in_the_admin(finder):
