@@ -368,8 +368,9 @@ def vacant_lots(order, limit, page, fmt, **options) -> None:
 @PAGE
 @FORMAT
 def adjacent_lots(tolerance_m, limit, page, fmt, **options) -> None:
-    """Vacant lots that touch land the trust holds, and which holding each touches; nearest
-    first, a page at a time."""
+    """Vacant lots that touch land the trust holds, and which holding each touches.
+
+    Nearest first, a page at a time."""
     setup_django()
     from parcels import finder
 
@@ -400,8 +401,9 @@ def adjacent_lots(tolerance_m, limit, page, fmt, **options) -> None:
 @FORMAT
 def assemblages(tolerance_m, min_lots, min_total_m2, touching_trust_land, limit, page, fmt,
                 **options) -> None:  # fmt: skip
-    """Groups of touching vacant lots (a farm, a co-op site): size, area, outline; largest
-    first, a page at a time."""
+    """Groups of touching vacant lots (a farm, a co-op site): size, area, outline.
+
+    Largest first, a page at a time."""
     setup_django()
     from parcels import finder
 
