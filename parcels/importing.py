@@ -2080,31 +2080,6 @@ def _prepare(cursor, params: dict) -> None:
     )
 
 
-# Rows whose hash the registry does not hold, but which give an active parcel exactly the values
-# it has: the row was read differently, not changed (a county renamed a column, or the rules
-# reading a row, READING_RULES, changed and made the same of it). Counted unchanged, written
-# nowhere but their new hash (no history event: `import_hash` is not tracked), and taken out of
-# `parcel_ready`, so neither the update nor the reject file sees them. A repair note names the
-# run that made it: only whether there is one is compared.
-SAME_VALUES_SQL = """
-DROP TABLE IF EXISTS pg_temp.parcel_same;
-CREATE TEMP TABLE parcel_same ON COMMIT DROP AS
-SELECT r.row_no, r.parcel_id, r.hash
-FROM parcel_ready r JOIN parcels_parcel p ON p.id = r.parcel_id
-WHERE r.reject IS NULL AND p.retired_at IS NULL
-  -- An amount not read is kept from the parcel, and must still be warned of (UnreadValue).
-  AND r.unread_land IS NULL AND r.unread_improvement IS NULL
-  AND r.address = p.address AND r.owner_of_record = p.owner_of_record
-  AND r.land_use = p.land_use AND r.zoning = p.zoning
-  AND r.assessed_land IS NOT DISTINCT FROM p.assessed_land
-  AND r.assessed_improvement IS NOT DISTINCT FROM p.assessed_improvement
-  AND r.vacancy_status = p.vacancy_status AND r.tax_status = p.tax_status
-  AND (r.geom_note = '') = (p.geom_note = '')
-  AND ST_AsBinary(r.geom) = ST_AsBinary(p.geom);
-DELETE FROM parcel_ready r USING parcel_same s WHERE r.row_no = s.row_no;
-"""
-
-
 def _set_aside_same_values(cursor) -> int:
     """Take the rows that change nothing but their hash out of `parcel_ready` (SAME_VALUES_SQL);
     how many."""
@@ -2438,6 +2413,33 @@ WRITTEN_FIELDS = (
     "geom", "geom_note", "address", "owner_of_record", "land_use", "zoning", "assessed_land",
     "assessed_improvement", "vacancy_status", "tax_status",
 )  # fmt: skip
+
+
+# Rows whose hash the registry does not hold, but which give an active parcel exactly the values
+# it has: the row was read differently, not changed (a county renamed a column, or the rules
+# reading a row, READING_RULES, changed and made the same of it). Counted unchanged, written
+# nowhere but their new hash (no history event: `import_hash` is not tracked), and taken out of
+# `parcel_ready`, so neither the update nor the reject file sees them. A repair note names the
+# run that made it: only whether there is one is compared; the outline, as bytes. Every field
+# the update writes (WRITTEN_FIELDS) is compared, so a field added there is never kept stale.
+_COMPARED = {
+    "geom": "ST_AsBinary(r.geom) = ST_AsBinary(p.geom)",
+    "geom_note": "(r.geom_note = '') = (p.geom_note = '')",
+}
+_SAME = "\n  AND ".join(
+    _COMPARED.get(field, f"r.{field} IS NOT DISTINCT FROM p.{field}") for field in WRITTEN_FIELDS
+)
+SAME_VALUES_SQL = f"""
+DROP TABLE IF EXISTS pg_temp.parcel_same;
+CREATE TEMP TABLE parcel_same ON COMMIT DROP AS
+SELECT r.row_no, r.parcel_id, r.hash
+FROM parcel_ready r JOIN parcels_parcel p ON p.id = r.parcel_id
+WHERE r.reject IS NULL AND p.retired_at IS NULL
+  -- An amount not read is kept from the parcel, and must still be warned of (UnreadValue).
+  AND r.unread_land IS NULL AND r.unread_improvement IS NULL
+  AND {_SAME};
+DELETE FROM parcel_ready r USING parcel_same s WHERE r.row_no = s.row_no;
+"""
 
 
 def _write(
