@@ -574,7 +574,7 @@ def _vacant_lots_json(search: LotSearch) -> str:
     # and sorting every lot in the circle.
     cut = search.order == "distance" and search.within_m is not None
     qs = ordered(search, lots_queryset(search, distance_filter=not cut))
-    offset = (search.page - 1) * search.limit
+    offset = _offset(search)
     # One more than a page tells whether there is a next page without counting them all.
     page = qs[offset : offset + search.limit + 1]
     has_distance = search.near is not None

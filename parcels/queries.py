@@ -823,9 +823,9 @@ def _beside_trust_land_sql(
         return "NULL::boolean", []
     held_sql, held_params = _held_sql(on, window, REACH_BEYOND_WINDOW_M + tolerance_m)
     sql = f"""v.id IN (
-        SELECT n.id FROM ({held_sql}) held
-        JOIN parcels_parcel n ON ST_DWithin(n.geom_m, held.geom_m, %s)
-         AND n.vacancy_status = 'vacant' AND n.retired_at IS NULL)"""
+        SELECT near.id FROM ({held_sql}) held
+        JOIN parcels_parcel near ON ST_DWithin(near.geom_m, held.geom_m, %s)
+        {VACANT})"""
     return sql, [*held_params, tolerance_m]
 
 
