@@ -15,8 +15,8 @@ from django.views.defaults import page_not_found
 
 from clt.schema import pending_migrations_cached
 from clt.security import problem_response, read_only
+from maps.land_list import parcel_rows_by_street
 from maps.layers import get_layer
-from maps.search import address_order
 from parcels.models import Holding, HoldingUse, Parcel
 
 AVAILABLE_LISTED = 12  # the front page's list; the map shows them all
@@ -27,11 +27,9 @@ def home(request: HttpRequest) -> HttpResponse:
     """The public front page: what the trust holds, in numbers anyone may see, and the homes and
     lots offered now, each a link to it on the map."""
     # Through the public layer, so the page shows its whitelisted fields and nothing else.
-    available = get_layer("available").rows().values("f_apn", "f_address", "f_use")
-    # By street, then house number (maps.search.address_order): as text, 1004 W Mill Pl came
+    # By street, then house number, as the list of the land: as text, 1004 W Mill Pl came
     # before 102 W Magnolia Ave. The first few of every one offered, its three fields each.
-    first = sorted(available.order_by("pk"),
-                   key=lambda row: address_order(row["f_address"] or "", row["f_apn"] or ""))
+    first = parcel_rows_by_street(get_layer("available"), ("f_apn", "f_address", "f_use"))
     uses = dict(HoldingUse.choices)
     context = {
         # The county's current parcels, as the public map and the OGC parcels layer show them:

@@ -139,14 +139,14 @@ def page_of(places: list[Place], request: HttpRequest, section: str) -> Rows:
 def available_places(layer: Layer) -> list[Place]:
     """Every home and lot the trust offers now, by address: the front page's list, uncut."""
     # Each is available: its use alone says what it is.
-    return [_parcel_place(row, mark_available=False) for row in _parcel_rows(layer)]
+    return [_parcel_place(row, mark_available=False) for row in parcel_rows_by_street(layer)]
 
 
 def held_by_use(layer: Layer) -> list[tuple[str, str, list[Place]]]:
     """Every parcel the trust holds, grouped by its current use (in the order the registry
     lists the uses), each group by street and number: (code, label, places)."""
     groups: dict[str, list[Place]] = {}
-    for row in _parcel_rows(layer):
+    for row in parcel_rows_by_street(layer):
         groups.setdefault(row["f_use"] or "", []).append(_parcel_place(row, mark_available=True))
     order = {code: rank for rank, code in enumerate(HoldingUse.values)}
     return [
@@ -208,14 +208,14 @@ def zoom_to_show(width_m: float, height_m: float, lat: float) -> int:
     return min(max(zoom, FARTHEST_ZOOM), CLOSEST_ZOOM)
 
 
-def _parcel_rows(layer: Layer) -> list[dict]:
-    """The parcel layer's rows, by street and house number, without their outlines (the list
-    draws none)."""
-    rows = layer.rows().values(
-        "f_apn", "f_address", "f_place", "f_use", "f_available", "f_area_m2"
-    )
-    return sorted(rows.order_by("pk"),
-                  key=lambda row: address_order(row["f_address"] or "", row["f_apn"] or ""))
+LISTED_FIELDS = ("f_apn", "f_address", "f_place", "f_use", "f_available", "f_area_m2")
+
+
+def parcel_rows_by_street(layer: Layer, fields: tuple[str, ...] = LISTED_FIELDS) -> list[dict]:
+    """A parcel layer's rows (their `fields`, never their outlines: the lists draw none), by
+    street and house number (`address_order`); the front page's list of homes too."""
+    rows = layer.rows().values(*fields).order_by("pk")
+    return sorted(rows, key=lambda row: address_order(row["f_address"] or "", row["f_apn"] or ""))
 
 
 def _parcel_place(row: dict, *, mark_available: bool) -> Place:
