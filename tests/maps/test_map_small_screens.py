@@ -39,6 +39,13 @@ def bell_street():
     return parcel
 
 
+def text_at_200_percent(visit: Visit) -> None:
+    """Android's text scaling at 200%, as Chromium models it: the default font size the page's
+    rem and em (its media queries' too) are measured in, 32 px instead of 16."""
+    cdp = visit.context.new_cdp_session(visit.page)
+    cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32, "fixed": 26}})
+
+
 def value_of(page, label: str):
     """The popup's value (its <dd>) under `label` (its <dt>)."""
     return page.locator(f".leaflet-popup .clt-popup dt:text-is('{label}') + dd")
@@ -90,12 +97,9 @@ def test_on_a_phone_a_popups_parcel_number_date_and_area_each_stay_on_one_line(
 def test_with_large_text_the_header_and_search_leave_the_map_half_a_phones_screen(
     browser, live_server, bell_street
 ):
-    # Android's text scaling at 200%, as Chromium models it: the default font size the page's
-    # rem and em (its media queries' too) are measured in, here 32 px instead of 16.
     with Visit(browser, **PHONE) as visit:
         page = visit.page
-        cdp = visit.context.new_cdp_session(page)
-        cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32, "fixed": 26}})
+        text_at_200_percent(visit)
         # The street map loads (Visit's stand-in), as on a phone with a connection: a line
         # saying it could not would take a screen's share of its own under the search.
         visit.open(f"{live_server.url}/map/")
@@ -119,8 +123,7 @@ def test_with_large_text_a_shared_parcel_s_popup_opens_on_a_small_phone_s_screen
     width, height = 320, 568
     with Visit(browser, **{**PHONE, "viewport": {"width": width, "height": height}}) as visit:
         page = visit.page
-        cdp = visit.context.new_cdp_session(page)
-        cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 32, "fixed": 26}})
+        text_at_200_percent(visit)
         visit.open(f"{live_server.url}/map/?parcel={APN}")
         assert ADDRESS in visit.popup_text()
         page.wait_for_timeout(700)  # "Showing 1419 Bell St." is said, and the map fitted again
